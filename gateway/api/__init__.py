@@ -1,0 +1,1 @@
+"""HTTP layer: thin routers, error mapping and request limits."""

@@ -1,0 +1,89 @@
+"""Map every error to ``application/problem+json`` exactly once.
+
+Validation messages keep the location and pydantic's message but never the
+offending input, which could be a BSN or a case note.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway.problems import (
+    PROBLEM_MEDIA_TYPE,
+    InternalError,
+    MalformedJson,
+    Problem,
+    ValidationFailed,
+    problem_for_status,
+)
+from gateway.storage.db import DatabaseUnavailable
+
+log = logging.getLogger("ketenpoort.errors")
+
+
+def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
+    instance = request.url.path if request is not None else None
+    return JSONResponse(
+        problem.body(instance),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=problem.headers or None,
+    )
+
+
+def _safe_errors(errors: Any) -> list[dict[str, Any]]:
+    safe: list[dict[str, Any]] = []
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ())]
+        safe.append({"loc": loc, "msg": str(error.get("msg", "")), "type": error.get("type")})
+    return safe[:50]
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return problem_response(MalformedJson(), request)
+    return problem_response(ValidationFailed(extensions={"errors": _safe_errors(errors)}), request)
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return problem_response(exc, request)
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) and exc.status_code != 500 else None
+    problem = problem_for_status(exc.status_code, detail)
+    if exc.headers:
+        problem.headers.update(exc.headers)
+    return problem_response(problem, request)
+
+
+async def _on_database(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable during %s %s", request.method, request.url.path)
+    return problem_response(
+        problem_for_status(503, "The gateway's storage is unavailable; nothing was disclosed."),
+        request,
+    )
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Only the type name: the message may carry data from the request.
+    log.error("unhandled %s during %s %s", type(exc).__name__, request.method, request.url.path)
+    return problem_response(InternalError(), request)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(DatabaseUnavailable, _on_database)
+    app.add_exception_handler(Exception, _on_unexpected)

@@ -1,0 +1,32 @@
+"""Liveness and readiness for load balancers and Kubernetes probes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway.problems import ServiceUnavailable
+from gateway.runtime import NotReady, Runtime
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health/live")
+def live() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/health/ready", responses={503: {"description": "A dependency is not ready"}})
+def ready(request: Request) -> dict[str, object]:
+    runtime: Runtime = request.app.state.runtime
+    try:
+        checks = runtime.readiness()
+    except NotReady as exc:
+        raise ServiceUnavailable(
+            detail=f"Not ready: {exc}", extensions={"check": str(exc)}
+        ) from None
+    except SQLAlchemyError:
+        raise ServiceUnavailable(
+            detail="Not ready: database", extensions={"check": "database"}
+        ) from None
+    return {"status": "ok", "checks": checks}

@@ -1,0 +1,45 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from gateway import __version__
+from gateway.api import health
+from gateway.api.errors import install_error_handlers
+from gateway.api.limits import BodySizeLimit
+from gateway.runtime import Runtime
+from gateway.settings import Settings
+from gateway.telemetry import instrument_app, setup_telemetry
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    """Build the gateway app; the schema must already be migrated (``serve`` does it)."""
+    settings = settings or (runtime.settings if runtime else Settings())
+    own_runtime = runtime is None
+    runtime = runtime or Runtime.build(settings)
+    telemetry = setup_telemetry(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if own_runtime:
+                runtime.close()
+
+    app = FastAPI(
+        title="Ketenpoort",
+        version=__version__,
+        description="Need-to-know data exchange for Zorg- en Veiligheidshuizen.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(health.router)
+    instrument_app(app, telemetry)
+    return app

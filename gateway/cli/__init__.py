@@ -1,0 +1,1 @@
+"""The ``ketenpoort`` command line."""

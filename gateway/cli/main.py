@@ -1,0 +1,62 @@
+"""Entry point of the ``ketenpoort`` command."""
+
+from __future__ import annotations
+
+import typer
+from pydantic import ValidationError
+
+from gateway.cli import serve as serve_cmd
+from gateway.cli.console import console, fail
+from gateway.settings import Settings
+from gateway.storage import migrate
+
+app = typer.Typer(
+    name="ketenpoort",
+    help="Ketenpoort: need-to-know data exchange for Zorg- en Veiligheidshuizen.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"KETENPOORT_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+        fail(f"invalid settings: {problems}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8080, min=1, max=65535, help="Port to listen on."),
+) -> None:
+    """Run migrations, create the gateway's keys on first start, then serve."""
+    serve_cmd.run(load_settings(), host, port)
+
+
+@app.command()
+def demo(
+    port: int = typer.Option(8080, min=1, max=65535, help="Gateway port on 127.0.0.1."),
+) -> None:
+    """Start the embedded default: SQLite, demo covenant, demo sources, walk-through."""
+    from gateway.cli import demo as demo_cmd
+
+    demo_cmd.run(port)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    settings = load_settings()
+    migrate.upgrade(settings.sqlalchemy_url, revision)
+    console.print(f"Schema op revisie {revision}.")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,42 @@
+"""``ketenpoort serve``: migrate, prepare keys, then serve HTTP."""
+
+from __future__ import annotations
+
+import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway.app import create_app
+from gateway.cli.console import console, fail
+from gateway.runtime import Runtime
+from gateway.settings import Settings
+from gateway.storage import migrate
+
+
+def prepare(settings: Settings) -> Runtime:
+    """Everything ``serve`` and ``demo`` do before accepting traffic."""
+    try:
+        migrate.upgrade(settings.sqlalchemy_url)
+    except SQLAlchemyError as exc:
+        fail(
+            f"database at {_redacted(settings.database_url)} is not usable ({type(exc).__name__}).",
+            hint="Check KETENPOORT_DATABASE_URL and that the server is running.",
+        )
+    settings.key_dir.mkdir(parents=True, exist_ok=True)
+    return Runtime.build(settings)
+
+
+def run(settings: Settings, host: str, port: int) -> None:
+    runtime = prepare(settings)
+    app = create_app(settings, runtime)
+    console.print(f"Ketenpoort luistert op http://{host}:{port}  (issuer {settings.base_url})")
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+
+
+def _redacted(url: str) -> str:
+    """The URL without a password, safe to print."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}@{host}"

@@ -1,0 +1,77 @@
+"""All configuration in one place, read from ``KETENPOORT_*`` environment variables.
+
+One class so that no module reads ``os.environ`` on its own: what the gateway
+can be told is exactly what is listed here (and in the README's table).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_URL = "sqlite:///./var/ketenpoort.db"
+
+
+class Settings(BaseSettings):
+    """Gateway settings; every field maps to ``KETENPOORT_<FIELD NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="KETENPOORT_", extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        default=DEFAULT_SQLITE_URL,
+        description="SQLAlchemy URL; sqlite:///path (embedded) or postgresql://user@host/db.",
+    )
+    policy_dir: Path = Field(default=Path("policies"), description="Directory of covenant files.")
+    key_dir: Path = Field(default=Path("keys"), description="Gateway keys and partner trust store.")
+    base_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="Public base URL: the OAuth issuer and the token audience.",
+    )
+    otlp_endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP collector base URL, e.g. http://127.0.0.1:4318."
+    )
+    dev_mode: bool = Field(
+        default=False,
+        description="Dev conveniences (plain dev keys, demo login); never in production.",
+    )
+    key_passphrase: SecretStr | None = Field(
+        default=None,
+        description="Passphrase that encrypts private keys at rest (required unless dev mode).",
+    )
+    source_timeout_s: Annotated[float, Field(gt=0, le=60)] = Field(
+        default=2.0, description="Default per-source timeout when the covenant sets none."
+    )
+    db_timeout_s: Annotated[float, Field(gt=0, le=60)] = Field(
+        default=5.0, description="How long a database connection or lock may be waited for."
+    )
+    max_body_bytes: Annotated[int, Field(gt=0)] = Field(
+        default=1_048_576, description="Largest request body accepted (413 above)."
+    )
+    checkpoint_interval_s: Annotated[float, Field(gt=0)] = Field(
+        default=1.0, description="How often a signed checkpoint is made when the log grew."
+    )
+    retention_interval_s: Annotated[float, Field(gt=0)] = Field(
+        default=3600.0, description="How often the retention job runs in each serve process."
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @cached_property
+    def sqlalchemy_url(self) -> str:
+        """The URL with an explicit driver: plain ``postgresql://`` means psycopg 3."""
+        url = self.database_url
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
