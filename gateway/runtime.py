@@ -13,7 +13,7 @@ from typing import Any
 
 from gateway.settings import Settings
 from gateway.storage.db import Database, DatabaseUnavailable
-from gateway.storage.migrate import current_revision, head_revision
+from gateway.storage.migrate import is_current
 
 
 class NotReady(RuntimeError):
@@ -40,7 +40,7 @@ class Runtime:
         except DatabaseUnavailable:
             raise NotReady("database") from None
         checks["database"] = "ok"
-        if current_revision(self.db.engine) != head_revision():
+        if not is_current(self.db.engine):
             raise NotReady("schema")
         checks["schema"] = "ok"
         key_dir = self.settings.key_dir

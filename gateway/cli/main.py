@@ -51,8 +51,8 @@ def demo(
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head")) -> None:
-    """Apply migrations up to REVISION (default: the newest)."""
+def db_upgrade(revision: str = typer.Argument("heads")) -> None:
+    """Apply migrations up to REVISION (default: every head)."""
     settings = load_settings()
     migrate.upgrade(settings.sqlalchemy_url, revision)
     console.print(f"Schema op revisie {revision}.")

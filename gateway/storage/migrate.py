@@ -1,4 +1,8 @@
-"""Run Alembic migrations from code, so ``ketenpoort serve`` needs no alembic.ini."""
+"""Run Alembic migrations from code, so ``ketenpoort serve`` needs no alembic.ini.
+
+Each capability owns its own migration branch off the shared base revision;
+"up to date" therefore means every head is applied.
+"""
 
 from __future__ import annotations
 
@@ -20,15 +24,19 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the schema at ``url`` up to ``revision``."""
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Bring the schema at ``url`` up to ``revision`` (default: every head)."""
     command.upgrade(alembic_config(url), revision)
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revisions(engine: Engine) -> frozenset[str]:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return frozenset(MigrationContext.configure(connection).get_current_heads())
 
 
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+def head_revisions() -> frozenset[str]:
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
+def is_current(engine: Engine) -> bool:
+    return current_revisions(engine) == head_revisions()

@@ -48,6 +48,6 @@ def test_db_upgrade(monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
 
     engine = create_engine(database_url)
     try:
-        assert migrate.current_revision(engine) == migrate.head_revision()
+        assert migrate.is_current(engine)
     finally:
         engine.dispose()

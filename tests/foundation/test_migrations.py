@@ -19,7 +19,7 @@ def test_upgrade_creates_every_model_table(database_url: str) -> None:
     try:
         tables = set(inspect(engine).get_table_names())
         assert set(Base.metadata.tables) <= tables
-        assert migrate.current_revision(engine) == migrate.head_revision()
+        assert migrate.is_current(engine)
     finally:
         engine.dispose()
 
