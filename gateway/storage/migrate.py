@@ -10,6 +10,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.util.exc import CommandError
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
@@ -39,4 +40,8 @@ def head_revisions() -> frozenset[str]:
 
 
 def is_current(engine: Engine) -> bool:
-    return current_revisions(engine) == head_revisions()
+    """True only if exactly the known heads are applied (an unknown revision is not current)."""
+    try:
+        return current_revisions(engine) == head_revisions()
+    except CommandError:
+        return False

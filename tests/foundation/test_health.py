@@ -31,7 +31,8 @@ def test_ready_fails_without_key_store(settings: Settings) -> None:
 def test_ready_fails_when_schema_is_behind(settings: Settings) -> None:
     app = create_app(settings)
     with app.state.runtime.db.engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = 'stale'"))
+        connection.execute(text("DELETE FROM alembic_version"))
+        connection.execute(text("INSERT INTO alembic_version (version_num) VALUES ('0001')"))
     with TestClient(app) as client:
         response = client.get("/health/ready")
     assert response.status_code == 503

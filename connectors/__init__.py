@@ -1,0 +1,61 @@
+"""Adapters to partners' source registrations (bronregistraties).
+
+Every adapter implements `SourceConnector` (look-up and deletion feed); some
+also `RightsRequestForwarder`. Built from a covenant's `source:` block by
+`build_connector`:
+
+- `rest` → `RestConnector`, the Source API over HTTP (SOURCE-API.md);
+- `sql` → `SqlConnector`, one read-only SELECT per category;
+- `gateway` → another Ketenpoort; only its configuration (`GatewayPeer`) exists
+  so far, the connector lands with the federation work and until then
+  `build_connector` raises `UnsupportedSourceError`.
+
+Connectors return what the source sent, untrimmed: minimisation to the
+covenant's field list is the broker's job, so it happens in one place.
+"""
+
+from connectors.errors import (
+    ConnectorConfigError,
+    ConnectorError,
+    SourceUnavailable,
+    UnavailableReason,
+    UnsupportedSourceError,
+)
+from connectors.factory import build_connector
+from connectors.gateway import GatewayPeer
+from connectors.models import (
+    DeletionEvent,
+    DeletionPage,
+    ForwardedRightsRequest,
+    JsonValue,
+    LookupRequest,
+    LookupResult,
+    Record,
+    Requester,
+)
+from connectors.protocol import RightsRequestForwarder, SourceConnector, TokenProvider
+from connectors.rest import RestConnector
+from connectors.sql import SqlConnector
+
+__all__ = [
+    "ConnectorConfigError",
+    "ConnectorError",
+    "DeletionEvent",
+    "DeletionPage",
+    "ForwardedRightsRequest",
+    "GatewayPeer",
+    "JsonValue",
+    "LookupRequest",
+    "LookupResult",
+    "Record",
+    "Requester",
+    "RestConnector",
+    "RightsRequestForwarder",
+    "SourceConnector",
+    "SourceUnavailable",
+    "SqlConnector",
+    "TokenProvider",
+    "UnavailableReason",
+    "UnsupportedSourceError",
+    "build_connector",
+]

@@ -1,0 +1,93 @@
+"""What the gateway asks a source and what it gets back, independent of transport.
+
+Field values and BSNs are personal data: the dataclasses keep them out of
+`repr`, so a stray log of a request or result shows ids and counts only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+from gateway.subjects.bsn import Bsn
+
+JsonScalar = str | int | float | bool | None
+JsonValue = JsonScalar | list["JsonValue"] | dict[str, "JsonValue"]
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    """The party and the employee on whose behalf the gateway asks."""
+
+    party: str
+    employee: str
+
+
+@dataclass(frozen=True, slots=True)
+class LookupRequest:
+    """One need-to-know look-up about one subject, for permitted categories only.
+
+    `traceparent` is a fallback for callers outside an OpenTelemetry span; when a
+    span is active its context is propagated instead.
+    """
+
+    subject: Bsn
+    categories: tuple[str, ...]
+    convenant: str
+    purpose: str
+    case: str
+    requester: Requester
+    traceparent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One record from a source's bronregistratie, fields as the source sent them."""
+
+    id: str
+    category: str
+    updated: datetime
+    fields: Mapping[str, JsonValue] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LookupResult:
+    """The source's answer; records are untrimmed (minimisation is the broker's job)."""
+
+    subject_known: bool
+    records: Sequence[Record] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DeletionEvent:
+    """A source deleted a record; every derived copy in Ketenpoort must go (promise 8)."""
+
+    record_id: str
+    subject: Bsn
+    category: str
+    deleted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeletionPage:
+    """Events after a cursor; poll again with `next` (unchanged when nothing new)."""
+
+    events: Sequence[DeletionEvent]
+    next: str | None
+
+
+RightsRequestType = Literal["inzage", "correctie", "verzet"]
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardedRightsRequest:
+    """A correctie or verzet Ketenpoort passes to the source that holds the records."""
+
+    id: str
+    type: RightsRequestType
+    subject: Bsn
+    records: tuple[str, ...]
+    details: str = field(repr=False)
+    deadline: date

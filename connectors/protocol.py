@@ -1,0 +1,37 @@
+"""The one interface the broker, retention and rights code use to reach a source."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from connectors.models import DeletionPage, ForwardedRightsRequest, LookupRequest, LookupResult
+
+
+@runtime_checkable
+class SourceConnector(Protocol):
+    """A partner's bronregistratie, however it is reached.
+
+    Implementations raise `SourceUnavailable` for anything that prevents a usable
+    answer, and nothing that carries the source's own error text.
+    """
+
+    async def lookup(self, request: LookupRequest) -> LookupResult: ...
+
+    async def deletions(self, since: str | None) -> DeletionPage: ...
+
+
+@runtime_checkable
+class RightsRequestForwarder(Protocol):
+    """Optional capability: the source accepts forwarded correctie/verzet requests.
+
+    Check with `isinstance(connector, RightsRequestForwarder)`; sources without it
+    are handled by the rights process out of band.
+    """
+
+    async def forward_rights_request(self, request: ForwardedRightsRequest) -> None: ...
+
+
+class TokenProvider(Protocol):
+    """Returns a short-lived JWT the gateway signs for the given audience."""
+
+    async def __call__(self, audience: str) -> str: ...

@@ -1,0 +1,160 @@
+"""The `rest` connector: a partner's bronregistratie behind the Source API over HTTP.
+
+Every failure mode collapses into `SourceUnavailable(reason)` so the broker can
+answer `unavailable` for this source without waiting on it or repeating what it
+said: the body of an error answer is never read into an exception or a log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Final, TypeVar
+
+import httpx
+from opentelemetry import propagate
+from pydantic import BaseModel, ValidationError
+
+from connectors.errors import SourceUnavailable
+from connectors.models import (
+    DeletionPage,
+    ForwardedRightsRequest,
+    LookupRequest,
+    LookupResult,
+    Record,
+)
+from connectors.protocol import TokenProvider
+from connectors.source_api import WireDeletionPage, WireLookupResult, to_deletion_event
+
+DEFAULT_MAX_RESPONSE_BYTES: Final = 5 * 1024 * 1024
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+class RestConnector:
+    """Speaks SOURCE-API.md to one source.
+
+    `audience` is what the source expects in the token's `aud`; by default its
+    base URL, the usual identifier of a resource server.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        client: httpx.AsyncClient,
+        timeout_s: float,
+        token_provider: TokenProvider,
+        *,
+        audience: str | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
+        if timeout_s <= 0:
+            raise ValueError("timeout_s must be positive")
+        self.base_url = base_url.rstrip("/")
+        self.audience = audience or self.base_url
+        self._client = client
+        self._timeout_s = timeout_s
+        self._token_provider = token_provider
+        self._max_response_bytes = max_response_bytes
+
+    def __repr__(self) -> str:
+        return f"RestConnector({self.base_url!r})"
+
+    async def lookup(self, request: LookupRequest) -> LookupResult:
+        body = {
+            "subject": {"bsn": request.subject.reveal()},
+            "categories": list(request.categories),
+            "convenant": request.convenant,
+            "purpose": request.purpose,
+            "case": request.case,
+            "requester": {
+                "party": request.requester.party,
+                "employee": request.requester.employee,
+            },
+        }
+        content = await self._call("POST", "/lookup", json=body, traceparent=request.traceparent)
+        answer = _parse(WireLookupResult, content)
+        return LookupResult(
+            subject_known=answer.subject_known,
+            records=[
+                Record(id=r.id, category=r.category, updated=r.updated, fields=r.fields)
+                for r in answer.records
+            ],
+        )
+
+    async def deletions(self, since: str | None) -> DeletionPage:
+        params = {} if since is None else {"since": since}
+        page = _parse(WireDeletionPage, await self._call("GET", "/deletions", params=params))
+        return DeletionPage(events=[to_deletion_event(e) for e in page.events], next=page.next)
+
+    async def forward_rights_request(self, request: ForwardedRightsRequest) -> None:
+        body = {
+            "id": request.id,
+            "type": request.type,
+            "subject": {"bsn": request.subject.reveal()},
+            "records": list(request.records),
+            "details": request.details,
+            "deadline": request.deadline.isoformat(),
+        }
+        await self._call("POST", "/rights-requests", json=body, accept=range(200, 300))
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: object = None,
+        params: Mapping[str, str] | None = None,
+        traceparent: str | None = None,
+        accept: range = range(200, 201),
+    ) -> bytes:
+        """One bounded exchange: connect, send and read together fit in timeout_s."""
+        token = await self._token_provider(self.audience)
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        propagate.inject(headers)
+        if traceparent is not None and "traceparent" not in headers:
+            headers["traceparent"] = traceparent
+        request = self._client.build_request(
+            method,
+            self.base_url + path,
+            headers=headers,
+            json=json,
+            params=params,
+            timeout=self._timeout_s,
+        )
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                return await self._exchange(request, accept)
+        except (TimeoutError, httpx.TimeoutException):
+            raise SourceUnavailable("timeout") from None
+        except (httpx.ProtocolError, httpx.DecodingError):
+            raise SourceUnavailable("malformed") from None
+        except httpx.TransportError:
+            raise SourceUnavailable("connect") from None
+
+    async def _exchange(self, request: httpx.Request, accept: range) -> bytes:
+        """Reads at most max_response_bytes of a good answer; an error body is never read."""
+        response = await self._client.send(request, stream=True, follow_redirects=False)
+        try:
+            status = response.status_code
+            if status in (401, 403):
+                raise SourceUnavailable("unauthorized", status=status)
+            if status not in accept:
+                raise SourceUnavailable("bad_status", status=status)
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self._max_response_bytes:
+                raise SourceUnavailable("too_large")
+            content = bytearray()
+            async for chunk in response.aiter_bytes():
+                content += chunk
+                if len(content) > self._max_response_bytes:
+                    raise SourceUnavailable("too_large")
+            return bytes(content)
+        finally:
+            await response.aclose()
+
+
+def _parse(model: type[_Model], content: bytes) -> _Model:
+    try:
+        return model.model_validate_json(content)
+    except ValidationError:
+        raise SourceUnavailable("malformed") from None

@@ -1,0 +1,121 @@
+"""The Source API wire format (SOURCE-API.md) as strict pydantic models.
+
+Both sides use these: the rest connector to build requests and check answers,
+the demo sources to check requests. Types are strict (no "1" → 1 coercion):
+an answer that does not have the documented shape is not trusted at all.
+Always validate raw bytes with `model_validate_json` (strict mode accepts ISO
+dates only from JSON). Unknown keys are ignored, so a source may add fields without breaking us,
+and they are dropped here rather than passed on.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
+
+from connectors.models import DeletionEvent
+from gateway.subjects.bsn import Bsn, is_valid_bsn
+
+
+def _check_bsn(value: str) -> str:
+    if not is_valid_bsn(value):
+        raise ValueError("not a valid BSN")
+    return value
+
+
+BsnDigits = Annotated[str, AfterValidator(_check_bsn)]
+Identifier = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class WireSubject(_Wire):
+    bsn: BsnDigits = Field(repr=False)
+
+
+class WireRequester(_Wire):
+    party: Identifier
+    employee: Identifier
+
+
+class WireLookupRequest(_Wire):
+    subject: WireSubject
+    categories: list[Identifier] = Field(min_length=1, max_length=100)
+    convenant: Identifier
+    purpose: Identifier
+    case: Identifier
+    requester: WireRequester
+
+
+class WireRecord(_Wire):
+    id: Identifier
+    category: Identifier
+    updated: AwareDatetime
+    fields: dict[str, JsonValue]
+
+
+class WireLookupResult(_Wire):
+    subject_known: bool
+    records: list[WireRecord] = Field(max_length=10_000)
+
+
+class WireDeletionEvent(_Wire):
+    record_id: Identifier
+    subject: WireSubject
+    category: Identifier
+    deleted_at: AwareDatetime
+
+
+class WireDeletionPage(_Wire):
+    events: list[WireDeletionEvent]
+    next: str | None
+
+
+class WireDeletionPush(_Wire):
+    """What a source pushes to `POST /v1/sources/{party}/deletions` (API.md §7)."""
+
+    events: list[WireDeletionEvent] = Field(max_length=10_000)
+
+
+def to_deletion_event(wire: WireDeletionEvent) -> DeletionEvent:
+    return DeletionEvent(
+        record_id=wire.record_id,
+        subject=Bsn(wire.subject.bsn),
+        category=wire.category,
+        deleted_at=wire.deleted_at,
+    )
+
+
+def parse_pushed_deletions(content: bytes) -> list[DeletionEvent]:
+    """Validates a pushed deletion batch; raises pydantic.ValidationError, whose text
+    quotes the input (BSNs): map it to a fixed message, never show it."""
+    return [to_deletion_event(e) for e in WireDeletionPush.model_validate_json(content).events]
+
+
+class WireRightsRequest(_Wire):
+    id: Identifier
+    type: Literal["inzage", "correctie", "verzet"]
+    subject: WireSubject
+    records: list[Identifier]
+    details: str = Field(max_length=20_000)
+    deadline: date
+
+
+__all__ = [
+    "BsnDigits",
+    "WireDeletionEvent",
+    "WireDeletionPage",
+    "WireDeletionPush",
+    "WireLookupRequest",
+    "WireLookupResult",
+    "WireRecord",
+    "WireRequester",
+    "WireRightsRequest",
+    "WireSubject",
+    "parse_pushed_deletions",
+    "to_deletion_event",
+]

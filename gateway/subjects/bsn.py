@@ -1,0 +1,100 @@
+"""The burgerservicenummer (BSN): validation, a leak-proof holder and keyed pseudonyms.
+
+A BSN is the strongest identifier a Dutch person has, so it must never reach a
+log line, an exception message or a traceback's locals by accident. `Bsn` hides
+its digits from `repr`/`str`/`format`; only `reveal()` hands them out, at the
+few places that must send the number to a source.
+
+At rest Ketenpoort stores only the keyed pseudonym (promise 10): an HMAC under a
+gateway secret, so the table cannot be reversed by hashing all 10^9 numbers
+without the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Final
+
+_WEIGHTS: Final = (9, 8, 7, 6, 5, 4, 3, 2, -1)
+_MIN_SECRET_BYTES: Final = 16
+
+
+def is_valid_bsn(value: object) -> bool:
+    """True for nine ASCII digits that pass the 11-proof (elfproef), all zeros excluded."""
+    if not isinstance(value, str) or len(value) != 9:
+        return False
+    if not (value.isascii() and value.isdigit()):
+        return False
+    if value == "000000000":
+        return False
+    total = sum(int(digit) * weight for digit, weight in zip(value, _WEIGHTS, strict=True))
+    return total % 11 == 0
+
+
+class InvalidBsnError(ValueError):
+    """Raised for a value that is not a BSN; the message never repeats the value."""
+
+    def __init__(self) -> None:
+        super().__init__("not a valid BSN (9 digits, 11-proof)")
+
+
+class Bsn:
+    """A validated BSN whose digits never appear in repr, str or f-strings."""
+
+    __slots__ = ("_digits",)
+    _digits: str
+
+    def __init__(self, digits: str) -> None:
+        if not is_valid_bsn(digits):
+            raise InvalidBsnError()
+        object.__setattr__(self, "_digits", digits)
+
+    def reveal(self) -> str:
+        """The nine digits; call only where the number must leave (a source look-up)."""
+        return self._digits
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Bsn is immutable")
+
+    def __repr__(self) -> str:
+        return "Bsn(***)"
+
+    __str__ = __repr__
+
+    def __format__(self, format_spec: str) -> str:
+        return repr(self)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Bsn):
+            return NotImplemented
+        return hmac.compare_digest(self._digits, other._digits)
+
+    def __hash__(self) -> int:
+        return hash(("Bsn", self._digits))
+
+    def __reduce__(self) -> tuple[type[Bsn], tuple[str]]:
+        return (Bsn, (self._digits,))
+
+
+class Pseudonymizer:
+    """Turns a BSN into the stable keyed pseudonym Ketenpoort stores instead of it.
+
+    The "bsn:" prefix separates this pseudonym space from any other identifier
+    type we may pseudonymise under the same secret later.
+    """
+
+    __slots__ = ("_secret",)
+
+    def __init__(self, secret: bytes) -> None:
+        if len(secret) < _MIN_SECRET_BYTES:
+            raise ValueError(f"pseudonym secret must be at least {_MIN_SECRET_BYTES} bytes")
+        self._secret = secret
+
+    def pseudonym(self, bsn: Bsn) -> str:
+        """Lowercase hex HMAC-SHA256(secret, "bsn:" + digits)."""
+        message = ("bsn:" + bsn.reveal()).encode("ascii")
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    def __repr__(self) -> str:
+        return "Pseudonymizer(secret=***)"

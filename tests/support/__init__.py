@@ -1,0 +1,1 @@
+"""Helpers that start real things for tests (servers on loopback, ...)."""

@@ -1,0 +1,107 @@
+"""BSN validation, the leak-proof holder and keyed pseudonyms (promise 10)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import pickle
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from connectors import LookupRequest, Requester
+from gateway.subjects.bsn import Bsn, InvalidBsnError, Pseudonymizer, is_valid_bsn
+
+VALID_IN_TEST_RANGE = [
+    "999990007", "999990019", "999990020", "999990032", "999990044",
+    "999990056", "999990068", "999990081", "999990093",
+]  # fmt: skip
+WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
+
+
+def reference_is_valid(value: str) -> bool:
+    digits = [int(c) for c in value]
+    return sum(d * w for d, w in zip(digits, WEIGHTS, strict=True)) % 11 == 0 and any(digits)
+
+
+def test_exactly_the_eleven_proof_numbers_of_the_test_range_are_valid() -> None:
+    found = [str(n) for n in range(999990000, 999990100) if is_valid_bsn(str(n))]
+    assert found == VALID_IN_TEST_RANGE
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "99999001", "9999900190", "99999001a", " 99999001", "999990018", "000000000",
+     "٩٩٩٩٩٠٠١٩", "999 99 001", None, 999990019],
+)  # fmt: skip
+def test_invalid_values_are_rejected(value: object) -> None:
+    assert is_valid_bsn(value) is False
+
+
+@given(st.from_regex(r"\A[0-9]{9}\Z"))
+def test_matches_the_eleven_proof_for_any_nine_digits(value: str) -> None:
+    assert is_valid_bsn(value) is reference_is_valid(value)
+
+
+@given(st.sampled_from(VALID_IN_TEST_RANGE), st.integers(0, 8), st.integers(1, 9))
+def test_any_single_digit_typo_is_caught(valid: str, position: int, shift: int) -> None:
+    typo = valid[:position] + str((int(valid[position]) + shift) % 10) + valid[position + 1 :]
+    assert is_valid_bsn(typo) is False
+
+
+@given(st.text(max_size=12))
+def test_never_raises_on_arbitrary_text(value: str) -> None:
+    assert is_valid_bsn(value) in (True, False)
+
+
+def test_invalid_bsn_error_does_not_repeat_the_value() -> None:
+    with pytest.raises(InvalidBsnError) as caught:
+        Bsn("999990018")
+    assert "999990018" not in str(caught.value)
+
+
+def test_bsn_never_shows_its_digits(caplog: pytest.LogCaptureFixture) -> None:
+    bsn = Bsn("999990019")
+    request = LookupRequest(bsn, ("huisvesting",), "zvh-demo", "pga", "c-1", Requester("p", "e"))
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("test").info("subject %s %r", bsn, bsn)
+
+    shown = [repr(bsn), str(bsn), f"{bsn}", f"{bsn!r}", f"{bsn:>20}", repr([bsn]), repr(request),
+             caplog.text]  # fmt: skip
+    assert all("999990019" not in text for text in shown)
+    assert "Bsn(***)" in repr(bsn)
+    assert bsn.reveal() == "999990019"
+
+
+def test_bsn_is_a_value() -> None:
+    assert Bsn("999990019") == Bsn("999990019")
+    assert Bsn("999990019") != Bsn("999990020")
+    assert len({Bsn("999990019"), Bsn("999990019")}) == 1
+    assert pickle.loads(pickle.dumps(Bsn("999990019"))) == Bsn("999990019")
+    with pytest.raises(AttributeError):
+        Bsn("999990019")._digits = "999990020"
+
+
+def test_pseudonym_is_stable_keyed_and_hides_the_number() -> None:
+    key = b"k" * 32
+    first = Pseudonymizer(key).pseudonym(Bsn("999990019"))
+
+    assert first == Pseudonymizer(key).pseudonym(Bsn("999990019"))
+    assert first != Pseudonymizer(b"j" * 32).pseudonym(Bsn("999990019"))
+    assert first != Pseudonymizer(key).pseudonym(Bsn("999990020"))
+    assert len(first) == 64 and int(first, 16) >= 0
+    assert "999990019" not in first
+
+
+def test_pseudonym_is_hmac_sha256_of_the_prefixed_number() -> None:
+    key = b"gateway-secret-for-tests-0123456"
+    expected = hmac.new(key, b"bsn:999990019", hashlib.sha256).hexdigest()
+    assert Pseudonymizer(key).pseudonym(Bsn("999990019")) == expected
+
+
+def test_short_secrets_are_refused_and_never_shown() -> None:
+    with pytest.raises(ValueError):
+        Pseudonymizer(b"short")
+    assert "k" * 32 not in repr(Pseudonymizer(b"k" * 32))
