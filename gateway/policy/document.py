@@ -1,0 +1,134 @@
+"""Read a policy YAML file as plain JSON data plus the line of every node.
+
+Parsing goes through ``yaml.compose`` so each node keeps its ``start_mark``;
+a JSON Schema error path or a cross-check path is mapped back to the line a
+policy author must look at. Dates stay strings (the document is hashed as
+JSON for ``covenant_version`` and signatures), only ``true``/``false`` are
+booleans (YAML 1.1's ``no``/``on`` would silently change a value), and
+duplicate keys are errors, never a silent last-one-wins.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gateway.policy.errors import Problem
+
+JsonPath = tuple[str | int, ...]
+
+
+class _JsonLikeLoader(yaml.SafeLoader):
+    """SafeLoader without timestamp resolution and with YAML 1.2 booleans only."""
+
+
+_JsonLikeLoader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_JsonLikeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """A parsed file: its data and where each part of it starts."""
+
+    path: Path
+    data: Any
+    lines: dict[JsonPath, int] = field(default_factory=dict)
+
+    def line_of(self, path: Sequence[str | int]) -> int | None:
+        """The line of ``path``, or of its nearest ancestor that has one."""
+        parts = tuple(path)
+        while parts:
+            line = self.lines.get(parts)
+            if line is not None:
+                return line
+            parts = parts[:-1]
+        return self.lines.get((), 1)
+
+    def problem(self, path: Sequence[str | int], message: str, warning: bool = False) -> Problem:
+        return Problem(self.path, self.line_of(path), message, "warning" if warning else "error")
+
+
+def read_document(path: Path) -> tuple[SourceDocument | None, list[Problem]]:
+    """Parse one file; on failure return no document and the problems, with lines."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        return None, [Problem(path, None, f"cannot read the file: {error}")]
+    return parse_document(path, text)
+
+
+def parse_document(path: Path, text: str) -> tuple[SourceDocument | None, list[Problem]]:
+    loader = _JsonLikeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, [Problem(path, 1, "the file is empty")]
+        problems: list[Problem] = []
+        lines: dict[JsonPath, int] = {(): node.start_mark.line + 1}
+        _map_lines(path, node, (), lines, problems)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark is not None else None
+        return None, [Problem(path, line, f"not valid YAML: {error.problem or error}")]
+    except yaml.YAMLError as error:
+        return None, [Problem(path, None, f"not valid YAML: {error}")]
+    finally:
+        loader.dispose()
+    if problems:
+        return None, problems
+    return SourceDocument(path, data, lines), []
+
+
+def _map_lines(
+    file: Path,
+    node: yaml.Node,
+    path: JsonPath,
+    lines: dict[JsonPath, int],
+    problems: list[Problem],
+) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                problems.append(Problem(file, key_node.start_mark.line + 1, "keys must be text"))
+                continue
+            key = str(key_node.value)
+            if key == "<<":
+                continue
+            if key in seen:
+                problems.append(
+                    Problem(file, key_node.start_mark.line + 1, f"duplicate key {key!r}")
+                )
+            seen.add(key)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            _map_lines(file, value_node, (*path, key), lines, problems)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines[(*path, index)] = item.start_mark.line + 1
+            _map_lines(file, item, (*path, index), lines, problems)
+
+
+def to_json_data(value: Any) -> Any:
+    """The document as JSON would hold it; the form hashed for ``covenant_version``."""
+    if isinstance(value, dict):
+        return {str(key): to_json_data(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [to_json_data(item) for item in value]
+    return value

@@ -1,0 +1,106 @@
+"""What may a party receive under a covenant and purpose? (``ketenpoort policy explain``)
+
+Read from the compiled index, i.e. from exactly what the decision uses, so the
+explanation cannot drift from enforcement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from gateway.policy.compiled import CompiledPolicy
+from gateway.policy.loader import check_dir
+from gateway.policy.models import PHASES, Phase, Sensitivity
+
+__all__ = ["Explanation", "Permission", "check_dir", "explain"]
+
+
+@dataclass(frozen=True, slots=True)
+class Permission:
+    source: str
+    category: str
+    sensitivity: Sensitivity | None
+    fields: tuple[str, ...]
+    consent_required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    covenant: str
+    party: str
+    purpose: str
+    active_today: bool
+    known: bool
+    phases: dict[Phase, tuple[Permission, ...]]
+    notes: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "covenant": self.covenant,
+            "party": self.party,
+            "purpose": self.purpose,
+            "active_today": self.active_today,
+            "notes": list(self.notes),
+            "phases": {
+                phase: [
+                    {
+                        "source": p.source,
+                        "category": p.category,
+                        "sensitivity": p.sensitivity,
+                        "fields": list(p.fields),
+                        "consent_required": p.consent_required,
+                    }
+                    for p in permissions
+                ]
+                for phase, permissions in self.phases.items()
+            },
+        }
+
+
+def explain(
+    policy: CompiledPolicy,
+    covenant_id: str,
+    party_id: str,
+    purpose: str,
+    today: date | None = None,
+) -> Explanation:
+    """Per phase, per source, per category: what ``party_id`` may receive for ``purpose``."""
+    day = today or date.today()
+    compiled = policy.covenants.get(covenant_id)
+    empty: dict[Phase, tuple[Permission, ...]] = {phase: () for phase in PHASES}
+    if compiled is None:
+        return Explanation(
+            covenant_id, party_id, purpose, False, False, empty, (f"no covenant {covenant_id!r}",)
+        )
+    notes: list[str] = []
+    if party_id not in compiled.parties:
+        notes.append(f"{party_id!r} is not a party of this covenant")
+    if purpose not in compiled.purposes:
+        notes.append(f"{purpose!r} is not a purpose of this covenant")
+    active = compiled.active_on(day)
+    if not active:
+        notes.append("the covenant is not active today: every request is denied")
+    found: dict[Phase, list[Permission]] = {phase: [] for phase in PHASES}
+    for (rule_purpose, recipient, source, category_id), by_phase in sorted(compiled.grants.items()):
+        if rule_purpose != purpose or recipient != party_id:
+            continue
+        category = compiled.categories.get(category_id)
+        for phase in PHASES:
+            fields = by_phase.get(phase)
+            if fields is None:
+                continue
+            found[phase].append(
+                Permission(
+                    source=source,
+                    category=category_id,
+                    sensitivity=category.sensitivity if category else None,
+                    fields=tuple(sorted(fields)),
+                    consent_required=bool(category and category.needs_consent),
+                )
+            )
+    if not any(found.values()):
+        notes.append("no rule gives this party anything for this purpose")
+    notes.append("participation in the case, an open case and no verzet are checked per request")
+    phases = {phase: tuple(permissions) for phase, permissions in found.items()}
+    return Explanation(covenant_id, party_id, purpose, active, True, phases, tuple(notes))

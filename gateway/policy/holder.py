@@ -1,0 +1,36 @@
+"""The policy in force, swapped atomically on reload (SIGHUP or a file watcher).
+
+A reload that finds errors keeps the old policy: a typo in a covenant must
+never take the gateway down or, worse, leave it without rules.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from gateway.policy.compiled import CompiledPolicy, compile_policy
+from gateway.policy.errors import Problem
+from gateway.policy.loader import load_policy_dir, scan_policy_dir
+
+
+class PolicyHolder:
+    """Readers take ``holder.current`` once per request and use that object throughout."""
+
+    def __init__(self, policy_dir: Path, require_keys: bool = True) -> None:
+        self.policy_dir = policy_dir
+        self.require_keys = require_keys
+        self._lock = threading.Lock()
+        self._current = compile_policy(load_policy_dir(policy_dir, require_keys))
+
+    @property
+    def current(self) -> CompiledPolicy:
+        return self._current
+
+    def reload(self) -> list[Problem]:
+        """Load the directory again; swap only if it is valid. Returns every problem found."""
+        with self._lock:
+            policy_set, problems = scan_policy_dir(self.policy_dir, self.require_keys)
+            if policy_set is not None:
+                self._current = compile_policy(policy_set)
+            return problems

@@ -1,0 +1,146 @@
+"""Load a policy directory: every ``*.yaml`` is a covenant, ``catalogue.yaml`` the catalogue.
+
+The gateway refuses to start on any error (POLICY.md), so loading collects
+every problem of every file before giving up, each with file and line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from gateway.policy.catalogue import CATALOGUE_FILE, load_catalogue
+from gateway.policy.checks import check_covenant
+from gateway.policy.document import SourceDocument, read_document
+from gateway.policy.errors import PolicyError, Problem, has_errors
+from gateway.policy.models import Catalogue, Convenant, PolicySet
+from gateway.policy.schema import schema_path, validate
+from gateway.policy.signatures import covenant_version, verify_signatures
+
+_LOADER_FIELDS = {"covenant_version", "source_path", "signatures_ok"}
+_DOCUMENT_FIELDS = set(Convenant.model_fields) - _LOADER_FIELDS
+
+
+def load_policy_dir(path: Path, require_keys: bool = True) -> PolicySet:
+    """Load and check everything, or raise :class:`PolicyError` listing every problem.
+
+    ``require_keys=False`` tolerates missing ``jwks_file`` trust files (the demo
+    writes them at start-up); a file that exists but is not a JWKS is still an error.
+    """
+    policy_set, problems = scan_policy_dir(path, require_keys)
+    if policy_set is None:
+        raise PolicyError(problems)
+    return policy_set
+
+
+def check_dir(path: Path, require_keys: bool = True) -> list[Problem]:
+    """Every problem (errors and warnings) for ``ketenpoort policy check [DIR]``."""
+    return scan_policy_dir(path, require_keys)[1]
+
+
+def scan_policy_dir(
+    path: Path,
+    require_keys: bool = True,
+) -> tuple[PolicySet | None, list[Problem]]:
+    """The policy set (``None`` if any error) and all problems found."""
+    if not path.is_dir():
+        return None, [Problem(path, None, "the policy directory does not exist")]
+    schema_file = schema_path(path)
+    if not schema_file.exists():
+        return None, [Problem(schema_file, None, "the covenant JSON Schema is missing")]
+    catalogue, problems = load_catalogue(path / CATALOGUE_FILE, schema_file)
+    problems += [
+        Problem(other, None, "ignored: covenant files end in .yaml", "warning")
+        for other in sorted(path.glob("*.yml"))
+    ]
+    covenants: list[Convenant] = []
+    first_file: dict[str, Path] = {}
+    files = sorted(f for f in path.glob("*.yaml") if f.name != CATALOGUE_FILE)
+    if not files:
+        problems.append(Problem(path, None, "no covenant (*.yaml) in the policy directory"))
+    for file in files:
+        covenant, file_problems = _load_covenant(file, schema_file, catalogue, require_keys)
+        problems += file_problems
+        if covenant is None:
+            continue
+        if covenant.id in first_file:
+            problems.append(
+                Problem(
+                    file,
+                    1,
+                    f"covenant id {covenant.id!r} is also used by {first_file[covenant.id]}",
+                )
+            )
+            continue
+        first_file[covenant.id] = file
+        covenants.append(covenant)
+    if catalogue is None or has_errors(problems):
+        return None, problems
+    warnings = tuple(p for p in problems if p.severity == "warning")
+    return PolicySet(catalogue=catalogue, covenants=tuple(covenants), warnings=warnings), problems
+
+
+def _load_covenant(
+    file: Path,
+    schema_file: Path,
+    catalogue: Catalogue | None,
+    require_keys: bool,
+) -> tuple[Convenant | None, list[Problem]]:
+    document, problems = read_document(file)
+    if document is None:
+        return None, problems
+    problems = validate(document, schema_file, catalogue=False)
+    if problems:
+        return None, problems
+    try:
+        version = covenant_version(document.data)
+        covenant = Convenant.model_validate(_model_input(document, version))
+    except (ValueError, ValidationError) as error:
+        return None, [Problem(file, 1, f"cannot read the covenant: {error}")]
+    problems = check_covenant(document, covenant, catalogue, require_keys)
+    if has_errors(problems) or not covenant.require_signatures:
+        return covenant, problems
+    status = verify_signatures(document.data, covenant.parties, covenant.signatures)
+    for index, check in enumerate(status.checks):
+        if not check.valid:
+            problems.append(
+                document.problem(
+                    ("signatures", index),
+                    f"{check.kind} by {check.party!r} not valid: {check.reason}",
+                    warning=True,
+                )
+            )
+    if status.missing:
+        problems.append(
+            document.problem(
+                ("signatures",),
+                "inactive until signed by: " + ", ".join(status.missing),
+                warning=True,
+            )
+        )
+    if status.blocked_by:
+        problems.append(
+            document.problem(
+                ("signatures",),
+                "inactive: rejected or revoked by " + ", ".join(status.blocked_by),
+                warning=True,
+            )
+        )
+    return covenant.model_copy(update={"signatures_ok": status.active}), problems
+
+
+def _model_input(document: SourceDocument, version: str) -> dict[str, Any]:
+    """The document's known keys, with trust-file paths made absolute."""
+    data: dict[str, Any] = {k: v for k, v in document.data.items() if k in _DOCUMENT_FIELDS}
+    base = document.path.parent
+    data["parties"] = [
+        {**party, "jwks_file": str((base / party["jwks_file"]).resolve())}
+        if "jwks_file" in party
+        else party
+        for party in data["parties"]
+    ]
+    data["covenant_version"] = version
+    data["source_path"] = document.path
+    return data

@@ -1,0 +1,239 @@
+"""The covenant (convenant) and the category catalogue as typed, frozen values.
+
+The YAML is validated against ``policies/convenant.schema.json`` first, so these
+models only convert; cross-references between parts are checked in
+``checks.py`` where every problem can be reported with its line.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
+
+from gateway.policy.durations import IsoDuration, parse_duration
+from gateway.policy.errors import Problem
+
+Phase = Literal["signalering", "triage", "casusoverleg", "plan_van_aanpak", "nazorg"]
+PHASES: tuple[Phase, ...] = ("signalering", "triage", "casusoverleg", "plan_van_aanpak", "nazorg")
+
+Sensitivity = Literal["gewoon", "bijzonder", "strafrechtelijk"]
+SENSITIVITY_RANK: dict[Sensitivity, int] = {"gewoon": 0, "bijzonder": 1, "strafrechtelijk": 2}
+
+SignatureKind = Literal["sign", "reject", "revoke"]
+
+
+def _to_duration(value: object) -> IsoDuration:
+    if isinstance(value, IsoDuration):
+        return value
+    if isinstance(value, str):
+        return parse_duration(value)
+    raise ValueError("an ISO 8601 duration must be a string such as P2Y")
+
+
+Duration = Annotated[
+    IsoDuration,
+    PlainValidator(_to_duration),
+    PlainSerializer(str, return_type=str),
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class TrustStoreError(ValueError):
+    """A party's JWKS file exists but cannot be read as a JWKS."""
+
+
+class RestSource(_Frozen):
+    """A bronregistratie behind the Source API (SOURCE-API.md)."""
+
+    type: Literal["rest"]
+    base_url: str
+    timeout_s: float = 2.0
+    audience: str | None = None
+    categories: tuple[str, ...] | None = None
+
+    @property
+    def held_categories(self) -> tuple[str, ...] | None:
+        return self.categories
+
+
+class SqlSource(_Frozen):
+    """A partner database: one SELECT per category binding the BSN as ``:bsn``."""
+
+    type: Literal["sql"]
+    url: str
+    queries: dict[str, str]
+    subject_query: str | None = None
+    deletions_query: str | None = None
+    timeout_s: float = 2.0
+
+    @property
+    def held_categories(self) -> tuple[str, ...] | None:
+        return tuple(self.queries)
+
+
+class GatewaySource(_Frozen):
+    """Another Ketenpoort, asked through its partner API (federation)."""
+
+    type: Literal["gateway"]
+    base_url: str
+    jwks_uri: str | None = None
+    jwks: dict[str, Any] | None = None
+    timeout_s: float = 5.0
+    categories: tuple[str, ...] | None = None
+
+    @property
+    def held_categories(self) -> tuple[str, ...] | None:
+        return self.categories
+
+
+Source = Annotated[RestSource | SqlSource | GatewaySource, Field(discriminator="type")]
+
+
+class Party(_Frozen):
+    id: str
+    name: str
+    roles: tuple[str, ...]
+    jwks: dict[str, Any] | None = None
+    jwks_file: Path | None = None
+    jwks_uri: str | None = None
+    source: Source | None = None
+
+    @property
+    def has_keys(self) -> bool:
+        return self.jwks is not None or self.jwks_file is not None or self.jwks_uri is not None
+
+    def jwks_document(self) -> dict[str, Any] | None:
+        """The party's public keys as a JWKS, read fresh so key rotation needs no reload.
+
+        ``None`` when the keys are only reachable by URI or the trust file does
+        not exist (yet); the demo writes trust files at start-up.
+        """
+        if self.jwks is not None:
+            return self.jwks
+        if self.jwks_file is None or not self.jwks_file.exists():
+            return None
+        try:
+            document = json.loads(self.jwks_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise TrustStoreError(f"{self.jwks_file}: {error}") from error
+        if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+            raise TrustStoreError(f"{self.jwks_file}: not a JWKS (needs a 'keys' list)")
+        return document
+
+
+class Category(_Frozen):
+    id: str
+    sensitivity: Sensitivity
+    fields: tuple[str, ...]
+    description: str | None = None
+    agreement_required_from: tuple[str, ...] = ()
+    log_retention: Duration | None = None
+
+
+class Purpose(_Frozen):
+    id: str
+    description: str
+    legal_basis: str
+
+
+class Rule(_Frozen):
+    purpose: str
+    phases: tuple[Phase, ...]
+    recipients: tuple[str, ...]
+    sources: tuple[str, ...]
+    categories: tuple[str, ...]
+    fields: tuple[str, ...] | None = None
+    id: str | None = None
+    description: str | None = None
+
+
+class Retention(_Frozen):
+    case_after_close: Duration
+    after_last_contact: Duration
+    copies: Duration
+    consent_max: Duration
+
+
+class Rights(_Frozen):
+    inzage: Duration
+    correctie: Duration
+    verzet: Duration
+    extension: Duration | None = None
+
+
+class SignatureEntry(_Frozen):
+    party: str
+    kind: SignatureKind
+    jws: str
+
+
+class Convenant(_Frozen):
+    """One covenant file; ``covenant_version`` and ``signatures_ok`` are set by the loader."""
+
+    id: str
+    title: str
+    valid_from: date
+    valid_until: date
+    controller: str
+    parties: tuple[Party, ...]
+    case_opening_roles: tuple[str, ...]
+    categories: tuple[Category, ...]
+    purposes: tuple[Purpose, ...]
+    rules: tuple[Rule, ...]
+    retention: Retention
+    rights: Rights
+    require_signatures: bool = False
+    signatures: tuple[SignatureEntry, ...] = ()
+    covenant_version: str = ""
+    source_path: Path | None = None
+    signatures_ok: bool = True
+
+    def is_active(self, today: date) -> bool:
+        return self.signatures_ok and self.valid_from <= today <= self.valid_until
+
+    def party(self, party_id: str) -> Party | None:
+        return next((party for party in self.parties if party.id == party_id), None)
+
+    def category(self, category_id: str) -> Category | None:
+        return next((cat for cat in self.categories if cat.id == category_id), None)
+
+    def purpose(self, purpose_id: str) -> Purpose | None:
+        return next((purpose for purpose in self.purposes if purpose.id == purpose_id), None)
+
+
+class CatalogueEntry(_Frozen):
+    id: str
+    sensitivity: Sensitivity
+    description: str
+    fields: tuple[str, ...]
+    leefgebied: str | None = None
+
+
+class Catalogue(_Frozen):
+    """The categories any covenant may cover, and the most fields each may carry."""
+
+    categories: tuple[CatalogueEntry, ...]
+    source_path: Path | None = None
+
+    def entry(self, category_id: str) -> CatalogueEntry | None:
+        return next((entry for entry in self.categories if entry.id == category_id), None)
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    """Everything in one policy directory that loaded without errors (warnings kept)."""
+
+    catalogue: Catalogue
+    covenants: tuple[Convenant, ...]
+    warnings: tuple[Problem, ...] = ()
+
+    def covenant(self, covenant_id: str) -> Convenant | None:
+        return next((cov for cov in self.covenants if cov.id == covenant_id), None)
