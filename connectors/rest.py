@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from typing import Final, TypeVar
 
 import httpx
-from opentelemetry import propagate
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
 from pydantic import BaseModel, ValidationError
 
 from connectors.errors import SourceUnavailable
@@ -110,9 +111,27 @@ class RestConnector:
         """One bounded exchange: connect, send and read together fit in timeout_s."""
         token = await self._token_provider(self.audience)
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        # Outside a span, continue the caller's trace: an instrumented client then
+        # sends a child of it, so the source still sees the same trace id.
+        attached = None
+        if traceparent is not None and not trace.get_current_span().get_span_context().is_valid:
+            attached = otel_context.attach(propagate.extract({"traceparent": traceparent}))
+        try:
+            return await self._send(method, path, headers, json, params, accept)
+        finally:
+            if attached is not None:
+                otel_context.detach(attached)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        json: object,
+        params: Mapping[str, str] | None,
+        accept: range,
+    ) -> bytes:
         propagate.inject(headers)
-        if traceparent is not None and "traceparent" not in headers:
-            headers["traceparent"] = traceparent
         request = self._client.build_request(
             method,
             self.base_url + path,

@@ -8,12 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gateway import __version__
-from gateway.api import health
+from gateway.api import audit, cases, consents, health, oauth
 from gateway.api.errors import install_error_handlers
 from gateway.api.limits import BodySizeLimit
+from gateway.brokering.services import close_brokering
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.telemetry import instrument_app, setup_telemetry
+from gateway.web import install_web
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -25,9 +27,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        runtime.audit.start()
         try:
             yield
         finally:
+            await close_brokering(runtime)
+            runtime.audit.stop()
             if own_runtime:
                 runtime.close()
 
@@ -41,5 +46,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
+    app.include_router(oauth.router)
+    app.include_router(audit.router)
+    app.include_router(cases.router)
+    app.include_router(consents.router)
+    install_web(app, settings)
     instrument_app(app, telemetry)
     return app

@@ -14,17 +14,24 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gateway.audit.log import AuditUnavailable
 from gateway.problems import (
     PROBLEM_MEDIA_TYPE,
     InternalError,
     MalformedJson,
     Problem,
+    ServiceUnavailable,
     ValidationFailed,
     problem_for_status,
 )
 from gateway.storage.db import DatabaseUnavailable
 
 log = logging.getLogger("ketenpoort.errors")
+
+
+class AuditLogUnavailable(ServiceUnavailable):
+    slug = "audit-unavailable"
+    title = "Audit log unavailable"
 
 
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
@@ -75,6 +82,14 @@ async def _on_database(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_audit_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("audit log unavailable during %s %s", request.method, request.url.path)
+    return problem_response(
+        AuditLogUnavailable(detail="The audit log cannot be written; nothing was disclosed."),
+        request,
+    )
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     # Only the type name: the message may carry data from the request.
     log.error("unhandled %s during %s %s", type(exc).__name__, request.method, request.url.path)
@@ -86,4 +101,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(DatabaseUnavailable, _on_database)
+    app.add_exception_handler(AuditUnavailable, _on_audit_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 from pydantic import ValidationError
 
+from gateway.cli import audit as audit_cmd
+from gateway.cli import keys as keys_cmd
 from gateway.cli import serve as serve_cmd
 from gateway.cli.console import console, fail
 from gateway.settings import Settings
@@ -18,6 +20,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(audit_cmd.audit_app, name="audit")
+app.add_typer(keys_cmd.keys_app, name="keys")
 
 
 def load_settings() -> Settings:
@@ -48,6 +52,40 @@ def demo(
     from gateway.cli import demo as demo_cmd
 
     demo_cmd.run(port)
+
+
+@app.command("demo-token")
+def demo_token(
+    party: str = typer.Option("gemeente-demo", help="Demo party to act as."),
+    purpose: str = typer.Option("pga-casusoverleg", help="Purpose in the demo covenant."),
+    port: int = typer.Option(8080, min=1, max=65535, help="Port of the running demo."),
+) -> None:
+    """Print an access token for a demo partner (needs a running `ketenpoort demo`)."""
+    from pathlib import Path
+
+    import httpx
+
+    from gateway.demo.partner_client import PartnerClient
+    from gateway.demo.partners import load_partner_key, private_key_path
+
+    if not private_key_path(Path("keys"), party).exists():
+        fail(
+            f"no demo key for {party!r} under keys/demo-partners/",
+            hint="Start `ketenpoort demo` first.",
+        )
+    client = PartnerClient(f"http://127.0.0.1:{port}", party, load_partner_key(Path("keys"), party))
+    try:
+        response = client.request_token("zvh-demo", purpose)
+    except httpx.HTTPError:
+        fail(
+            f"the demo gateway on port {port} does not answer",
+            hint="Start `ketenpoort demo` first.",
+        )
+    finally:
+        client.close()
+    if response.status_code != 200:
+        fail(f"token refused: {response.json().get('error', response.status_code)}")
+    typer.echo(response.json()["access_token"])
 
 
 @db_app.command("upgrade")

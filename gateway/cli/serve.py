@@ -7,6 +7,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.app import create_app
 from gateway.cli.console import console, fail
+from gateway.keys import KeyStoreError
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.storage import migrate
@@ -22,7 +23,15 @@ def prepare(settings: Settings) -> Runtime:
             hint="Check KETENPOORT_DATABASE_URL and that the server is running.",
         )
     settings.key_dir.mkdir(parents=True, exist_ok=True)
-    return Runtime.build(settings)
+    runtime = Runtime.build(settings)
+    try:
+        created = runtime.keys.ensure()
+        runtime.keys.check()
+    except KeyStoreError as exc:
+        fail(f"key store: {exc}", hint="Check KETENPOORT_KEY_DIR and KETENPOORT_KEY_PASSPHRASE.")
+    for record in created:
+        console.print(f"Nieuwe {record.use}-sleutel aangemaakt (kid {record.kid}).")
+    return runtime
 
 
 def run(settings: Settings, host: str, port: int) -> None:

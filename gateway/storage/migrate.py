@@ -10,10 +10,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.util.exc import CommandError
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from alembic.util.exc import CommandError
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -25,9 +27,36 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+# Any constant works; it only has to be the same for every gateway instance.
+MIGRATION_LOCK_ID = 0x4B50_4D49_4752  # "KPMIGR"
+
+
 def upgrade(url: str, revision: str = "heads") -> None:
-    """Bring the schema at ``url`` up to ``revision`` (default: every head)."""
-    command.upgrade(alembic_config(url), revision)
+    """Bring the schema at ``url`` up to ``revision`` (default: every head).
+
+    On PostgreSQL a session advisory lock makes instances that start together
+    migrate one after the other instead of racing on an empty database.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        command.upgrade(alembic_config(url), revision)
+        return
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+            try:
+                command.upgrade(alembic_config(url), revision)
+            finally:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID}
+                )
+                connection.commit()
+    finally:
+        engine.dispose()
 
 
 def current_revisions(engine: Engine) -> frozenset[str]:

@@ -139,7 +139,10 @@ async def test_explicit_traceparent_is_used_outside_a_span(
 
     await connector.lookup(lookup_request(person_a, traceparent=given))
 
-    assert woningcorporatie.state.last_traceparent == given
+    # With httpx instrumented the source sees a child span of the given trace.
+    seen = woningcorporatie.state.last_traceparent
+    assert seen is not None
+    assert seen.split("-")[1] == given.split("-")[1]
 
 
 async def test_slow_source_times_out_within_the_bound(

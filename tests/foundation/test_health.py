@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -12,7 +10,9 @@ from gateway.settings import Settings
 
 
 def test_live_and_ready(settings: Settings) -> None:
-    with TestClient(create_app(settings)) as client:
+    app = create_app(settings)
+    app.state.runtime.keys.ensure()
+    with TestClient(app) as client:
         assert client.get("/health/live").json() == {"status": "ok"}
         ready = client.get("/health/ready")
         assert ready.status_code == 200
@@ -20,7 +20,7 @@ def test_live_and_ready(settings: Settings) -> None:
 
 
 def test_ready_fails_without_key_store(settings: Settings) -> None:
-    shutil.rmtree(settings.key_dir)
+    """No signing keys (``serve`` makes them before listening): not ready."""
     with TestClient(create_app(settings)) as client:
         response = client.get("/health/ready")
     assert response.status_code == 503
@@ -30,6 +30,7 @@ def test_ready_fails_without_key_store(settings: Settings) -> None:
 
 def test_ready_fails_when_schema_is_behind(settings: Settings) -> None:
     app = create_app(settings)
+    app.state.runtime.keys.ensure()
     with app.state.runtime.db.engine.begin() as connection:
         connection.execute(text("DELETE FROM alembic_version"))
         connection.execute(text("INSERT INTO alembic_version (version_num) VALUES ('0001')"))

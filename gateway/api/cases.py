@@ -1,0 +1,186 @@
+"""Cases and queries (API.md §2–3): thin handlers over the case service and broker."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import Field
+
+from gateway.api.models import Id, StrictBody, SubjectIn
+from gateway.audit.events import AuditEvent
+from gateway.auth.dependencies import current_principal
+from gateway.auth.principal import Principal
+from gateway.brokering.services import brokering_services
+from gateway.cases.service import Actor, CaseRecord
+from gateway.policy.models import Phase
+from gateway.problems import Unprocessable
+from gateway.runtime import Runtime
+from gateway.subjects.bsn import Bsn, InvalidBsnError
+
+router = APIRouter(prefix="/v1/cases", tags=["cases"])
+CaseId = Annotated[str, Field(pattern=r"^c-[0-9a-z]{20}$")]
+
+
+class CaseIn(StrictBody):
+    convenant: Id
+    purpose: Id
+    subject: SubjectIn
+    participants: list[Id] = Field(default_factory=list, max_length=100)
+    phase: Phase = "signalering"
+
+
+class ParticipantIn(StrictBody):
+    party: Id
+
+
+class PhaseIn(StrictBody):
+    phase: Phase
+
+
+class QueryIn(StrictBody):
+    categories: list[Id] = Field(min_length=1, max_length=50)
+    sources: list[Id] | None = Field(default=None, max_length=50)
+
+
+def _actor(principal: Principal) -> Actor:
+    return Actor(principal.party, principal.employee, principal.covenant, principal.purpose)
+
+
+def _case_json(case: CaseRecord) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "convenant": case.convenant,
+        "purpose": case.purpose,
+        "phase": case.phase,
+        "status": case.status,
+        "participants": list(case.participants),
+        "opened_by": case.opened_by,
+        "created_at": case.created_at.isoformat(),
+        "updated_at": case.updated_at.isoformat(),
+        "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+    }
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _case_event(
+    runtime: Runtime, actor: Actor, case: CaseRecord, outcome: str, **details: str
+) -> AuditEvent:
+    return AuditEvent(
+        kind="case",
+        outcome=outcome,
+        party=actor.party,
+        employee=actor.employee,
+        convenant=case.convenant,
+        purpose=case.purpose,
+        case=case.id,
+        subject_pseudonym=case.subject_pseudonym,
+        covenant_version=runtime.policy.current.covenant_version(case.convenant),
+        details={"phase": case.phase, **details},
+    )
+
+
+@router.post("", status_code=201)
+def open_case(
+    body: CaseIn, request: Request, principal: Annotated[Principal, Depends(current_principal)]
+) -> dict[str, Any]:
+    runtime = _runtime(request)
+    services = brokering_services(runtime)
+    try:
+        bsn = Bsn(body.subject.bsn)
+    except InvalidBsnError:
+        raise Unprocessable(detail="subject.bsn is not a valid BSN (11-proof).") from None
+    actor = _actor(principal)
+    with runtime.db.session() as session:
+        case = services.cases.open(
+            session,
+            actor,
+            convenant=body.convenant,
+            purpose=body.purpose,
+            bsn=bsn,
+            participants=body.participants,
+            phase=body.phase,
+        )
+        runtime.audit.append_in(session, [_case_event(runtime, actor, case, "opened")])
+    return _case_json(case)
+
+
+@router.get("/{case_id}")
+def get_case(
+    case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(current_principal)]
+) -> dict[str, Any]:
+    runtime = _runtime(request)
+    with runtime.db.session() as session:
+        case = brokering_services(runtime).cases.get(session, _actor(principal), case_id)
+    return _case_json(case)
+
+
+@router.post("/{case_id}/participants")
+def add_participant(
+    case_id: CaseId,
+    body: ParticipantIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> dict[str, Any]:
+    runtime = _runtime(request)
+    actor = _actor(principal)
+    with runtime.db.session() as session:
+        case = brokering_services(runtime).cases.add_participant(
+            session, actor, case_id, body.party
+        )
+        runtime.audit.append_in(
+            session,
+            [_case_event(runtime, actor, case, "participant_added", participant=body.party)],
+        )
+    return _case_json(case)
+
+
+@router.patch("/{case_id}")
+def change_phase(
+    case_id: CaseId,
+    body: PhaseIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> dict[str, Any]:
+    runtime = _runtime(request)
+    actor = _actor(principal)
+    with runtime.db.session() as session:
+        case = brokering_services(runtime).cases.set_phase(session, actor, case_id, body.phase)
+        runtime.audit.append_in(session, [_case_event(runtime, actor, case, "phase_changed")])
+    return _case_json(case)
+
+
+@router.post("/{case_id}/close")
+def close_case(
+    case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(current_principal)]
+) -> dict[str, Any]:
+    runtime = _runtime(request)
+    actor = _actor(principal)
+    with runtime.db.session() as session:
+        case = brokering_services(runtime).cases.close(session, actor, case_id)
+        runtime.audit.append_in(session, [_case_event(runtime, actor, case, "closed")])
+    return _case_json(case)
+
+
+@router.post("/{case_id}/queries")
+async def query_case(
+    case_id: CaseId,
+    body: QueryIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> dict[str, Any]:
+    runtime = _runtime(request)
+    outcome = await brokering_services(runtime).broker.query(
+        _actor(principal), case_id, body.categories, body.sources
+    )
+    return {
+        "query_id": outcome.query_id,
+        "case": case_id,
+        "purpose": principal.purpose,
+        "results": [result.as_json() for result in outcome.results],
+        "trace_id": outcome.trace_id,
+    }

@@ -1,0 +1,77 @@
+"""OAuth endpoints (API.md §1): metadata, the token endpoint and the token-signing keys.
+
+Thin on purpose: the protocol lives in ``gateway.auth``. ``/oauth/token``
+answers in RFC 6749 §5.2 JSON, as OAuth clients expect; the key set answers
+problem+json on failure like the rest of the API. The audit keys are served by
+the audit router at ``/v1/audit/jwks``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from gateway.auth.server import JWKS_PATH, TOKEN_PATH
+from gateway.auth.services import auth_services
+from gateway.keys import KeyStoreError, KeyUse
+from gateway.problems import ServiceUnavailable
+from gateway.runtime import Runtime
+from gateway.storage.db import DatabaseUnavailable
+
+router = APIRouter(tags=["oauth"])
+
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
+    return JSONResponse(
+        {"error": error, "error_description": description}, status_code=status, headers=_NO_STORE
+    )
+
+
+@router.get("/.well-known/oauth-authorization-server")
+def authorization_server_metadata(request: Request) -> dict[str, Any]:
+    """RFC 8414 metadata: where to get a token and how to authenticate."""
+    return auth_services(_runtime(request)).server.metadata()
+
+
+def _jwks(request: Request, use: KeyUse) -> JSONResponse:
+    try:
+        document = _runtime(request).keys.jwks(use)
+    except KeyStoreError:
+        raise ServiceUnavailable(detail="the gateway's keys are unavailable") from None
+    return JSONResponse(document, headers={"Cache-Control": "public, max-age=60"})
+
+
+@router.get(JWKS_PATH)
+def token_jwks(request: Request) -> JSONResponse:
+    """Keys that sign access and source tokens; a retired key stays until its tokens expired."""
+    return _jwks(request, "token")
+
+
+@router.post(TOKEN_PATH)
+async def token(request: Request) -> JSONResponse:
+    """RFC 6749 §4.4 client credentials with RFC 7523 ``private_key_jwt``."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != FORM_MEDIA_TYPE:
+        return _oauth_error(400, "invalid_request", f"the body must be {FORM_MEDIA_TYPE}")
+    form = await request.form()
+    fields = {name: [str(value) for value in form.getlist(name)] for name in form}
+    remote = request.client.host if request.client else "-"
+    server = auth_services(_runtime(request)).server
+    try:
+        response = await run_in_threadpool(
+            server.token_response, fields, dict(request.headers), remote
+        )
+    except (KeyStoreError, DatabaseUnavailable):
+        return _oauth_error(503, "temporarily_unavailable", "try again later")
+    return JSONResponse(response.body, status_code=response.status, headers=response.headers)

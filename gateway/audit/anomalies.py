@@ -1,0 +1,68 @@
+"""Signals for the privacy officer's watch list: who looks up many people, who
+keeps getting refused. Both come from the log itself, so they also cover
+access that the policy allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gateway.audit.models import AuditEntry, AuditSubjectIndex
+
+DENIAL_OUTCOMES = ("denied", "deny", "refused")
+
+
+@dataclass(frozen=True)
+class PartySignal:
+    party: str
+    count: int
+    since: datetime
+
+
+def many_subjects(
+    session: Session,
+    *,
+    threshold: int,
+    window: timedelta = timedelta(hours=1),
+    now: datetime | None = None,
+) -> list[PartySignal]:
+    """Parties that touched more than ``threshold`` distinct (non-erased) subjects in the window."""
+    since = (now or datetime.now(UTC)) - window
+    count = func.count(func.distinct(AuditSubjectIndex.pseudonym))
+    rows = session.execute(
+        select(AuditEntry.party, count)
+        .join(AuditSubjectIndex, AuditSubjectIndex.seq == AuditEntry.seq)
+        .where(AuditEntry.time >= since, AuditEntry.party.is_not(None))
+        .group_by(AuditEntry.party)
+        .having(count > threshold)
+        .order_by(count.desc())
+    ).all()
+    return [PartySignal(party=str(party), count=int(n), since=since) for party, n in rows]
+
+
+def denial_bursts(
+    session: Session,
+    *,
+    threshold: int,
+    window: timedelta = timedelta(minutes=5),
+    now: datetime | None = None,
+) -> list[PartySignal]:
+    """Parties with more than ``threshold`` denied decisions in the window."""
+    since = (now or datetime.now(UTC)) - window
+    count = func.count(AuditEntry.seq)
+    rows = session.execute(
+        select(AuditEntry.party, count)
+        .where(
+            AuditEntry.time >= since,
+            AuditEntry.outcome.in_(DENIAL_OUTCOMES),
+            AuditEntry.party.is_not(None),
+        )
+        .group_by(AuditEntry.party)
+        .having(count > threshold)
+        .order_by(count.desc())
+    ).all()
+    return [PartySignal(party=str(party), count=int(n), since=since) for party, n in rows]

@@ -1,0 +1,215 @@
+"""The SQL side of the tree: sequencing appends and storing completed subtrees.
+
+Sequencing is one statement, ``UPDATE audit_head SET size = size + n ...
+RETURNING size``: on PostgreSQL it takes the row lock that every other
+instance's append waits on until commit; on SQLite it takes the write lock
+before anything is read, so no transaction can build on a stale size. The
+batch's entries, nodes, data keys and index rows then commit with the head,
+so a crash leaves either all of a batch or none of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import psycopg
+from sqlalchemy import and_, insert, or_, select, text, update
+from sqlalchemy.orm import Session
+
+from gateway.audit.canonical import leaf_hash_of_bytes
+from gateway.audit.events import AuditEvent
+from gateway.audit.fast_canonical import entry_bytes
+from gateway.audit.merkle import NodeKey, append_batch
+from gateway.audit.models import AuditEntry, AuditHead, AuditNode, AuditSubjectIndex
+from gateway.audit.subject_keys import KeySpec, SubjectVault
+from gateway.audit.vault import DataKey, seal
+
+HEAD_ID = 1
+
+
+class SqlNodeStore:
+    """``NodeStore`` over ``audit_entries.leaf_hash`` (level 0) and ``audit_nodes``."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get_nodes(self, keys: Sequence[NodeKey]) -> Mapping[NodeKey, bytes]:
+        leaves = [index for level, index in keys if level == 0]
+        inner = [key for key in keys if key[0] > 0]
+        found: dict[NodeKey, bytes] = {}
+        if leaves:
+            rows = self.session.execute(
+                select(AuditEntry.seq, AuditEntry.leaf_hash).where(AuditEntry.seq.in_(leaves))
+            )
+            found.update(((0, seq), bytes(h)) for seq, h in rows)
+        if inner:
+            by_level: dict[int, list[int]] = {}
+            for level, idx in inner:
+                by_level.setdefault(level, []).append(idx)
+            # One (level = ? AND idx IN ...) term per level: every backend uses the
+            # primary key for that, which a row-value IN does not get on SQLite.
+            inner_rows = self.session.execute(
+                select(AuditNode.level, AuditNode.idx, AuditNode.hash).where(
+                    or_(
+                        *(
+                            and_(AuditNode.level == level, AuditNode.idx.in_(indexes))
+                            for level, indexes in by_level.items()
+                        )
+                    )
+                )
+            )
+            found.update(((level, idx), bytes(h)) for level, idx, h in inner_rows)
+        return found
+
+
+def head_size(session: Session) -> int:
+    size = session.scalar(select(AuditHead.size).where(AuditHead.id == HEAD_ID))
+    if size is None:
+        raise LookupError("audit_head has no row; is the schema migrated?")
+    return int(size)
+
+
+@dataclass(frozen=True)
+class PendingEntry:
+    """An event with what is fixed at the moment ``append`` was called."""
+
+    event: AuditEvent
+    time: datetime
+    trace_id: str | None
+    span_id: str | None
+
+
+def rfc3339_micro(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def key_spec(event: AuditEvent) -> KeySpec | None:
+    if event.subject_pseudonym is None:
+        return None
+    case = "" if event.subject_scope == "subject" else (event.case or "")
+    return (event.subject_pseudonym, event.subject_scope, case)
+
+
+def entry_aad(seq: int, name: str) -> bytes:
+    """Binds a sealed value to its entry and field, so it cannot be moved elsewhere."""
+    return b"ketenpoort/audit:%d:%s" % (seq, name.encode("ascii"))
+
+
+def build_entry(seq: int, pending: PendingEntry, key: DataKey | None) -> dict[str, Any]:
+    """The stored entry: exactly what is canonicalised and hashed into leaf ``seq``."""
+    event = pending.event
+    subject: dict[str, str] | None = None
+    employee, employee_sealed = event.employee, None
+    if key is not None and event.subject_pseudonym is not None:
+        token = seal(key.secret, event.subject_pseudonym.encode("utf-8"), entry_aad(seq, "subject"))
+        subject = {"key": key.key_id, "scope": event.subject_scope, "sealed": token}
+        if event.encrypt_employee and employee is not None:
+            employee_sealed = seal(key.secret, employee.encode("utf-8"), entry_aad(seq, "employee"))
+            employee = None
+    return {
+        "seq": seq,
+        "time": rfc3339_micro(pending.time),
+        "kind": event.kind,
+        "outcome": event.outcome,
+        "party": event.party,
+        "employee": employee,
+        "employee_sealed": employee_sealed,
+        "convenant": event.convenant,
+        "purpose": event.purpose,
+        "case": event.case,
+        "source": event.source,
+        "category": event.category,
+        "reason": event.reason,
+        "consent_id": event.consent_id,
+        "records": event.records,
+        "trimmed_fields": event.trimmed_fields,
+        "trace_id": pending.trace_id,
+        "span_id": pending.span_id,
+        "covenant_version": event.covenant_version,
+        "processing_activity": event.activity(),
+        "subject": subject,
+        "details": dict(event.details),
+    }
+
+
+def _reserve(session: Session, count: int, now: datetime, lock_timeout_s: float) -> int:
+    """Take the head lock and move the head by ``count``; returns the first new seq."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL lock_timeout = '{int(lock_timeout_s * 1000)}ms'"))
+    new_size = session.scalar(
+        update(AuditHead)
+        .where(AuditHead.id == HEAD_ID)
+        .values(size=AuditHead.size + count, updated_at=now)
+        .returning(AuditHead.size)
+    )
+    if new_size is None:
+        raise LookupError("audit_head has no row; is the schema migrated?")
+    return int(new_size) - count
+
+
+def write_batch(
+    session: Session,
+    batch: Sequence[PendingEntry],
+    vault: SubjectVault,
+    *,
+    lock_timeout_s: float = 5.0,
+) -> list[int]:
+    """Append ``batch`` in the caller's transaction; returns the seqs in order."""
+    if not batch:
+        return []
+    now = datetime.now(UTC)
+    start = _reserve(session, len(batch), now, lock_timeout_s)
+    specs = [key_spec(p.event) for p in batch]
+    keys = vault.keys_for(session, [s for s in specs if s is not None], now)
+    entry_rows: list[dict[str, Any]] = []
+    index_rows: list[dict[str, Any]] = []
+    leaves: list[bytes] = []
+    for offset, (pending, spec) in enumerate(zip(batch, specs, strict=True)):
+        seq = start + offset
+        key = keys[spec] if spec is not None else None
+        body = entry_bytes(build_entry(seq, pending, key))
+        leaf = leaf_hash_of_bytes(body)
+        leaves.append(leaf)
+        event = pending.event
+        entry_rows.append(
+            {
+                "seq": seq,
+                "time": pending.time,
+                "kind": event.kind,
+                "outcome": event.outcome,
+                "party": event.party,
+                "purpose": event.purpose,
+                "case_id": event.case,
+                "leaf_hash": leaf,
+                "body": body.decode("utf-8"),
+            }
+        )
+        if spec is not None and key is not None:
+            index_rows.append({"pseudonym": spec[0], "seq": seq, "key_id": key.key_id})
+    nodes = append_batch(start, leaves, SqlNodeStore(session))
+    node_rows = [{"level": level, "idx": idx, "hash": h} for (level, idx), h in nodes if level > 0]
+    _insert_rows(session, AuditEntry, entry_rows)
+    _insert_rows(session, AuditNode, node_rows)
+    _insert_rows(session, AuditSubjectIndex, index_rows)
+    return list(range(start, start + len(batch)))
+
+
+def _insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """Bulk insert without the ORM: ``COPY`` on PostgreSQL, ``executemany`` elsewhere."""
+    if not rows:
+        return
+    table = model.__table__
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    pg = cast("psycopg.Connection[Any]", connection.connection.dbapi_connection)
+    with pg.cursor() as cursor:
+        names = ", ".join(columns)
+        with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[name] for name in columns])

@@ -1,0 +1,151 @@
+"""Per-subject data keys in the database, wrapped by the master key (promise 7).
+
+A key exists per (pseudonym, scope, case): scope ``case`` and
+``strafrechtelijk`` per case, ``subject`` once per person (case ``""``). Keys
+are only created inside an append transaction that holds the log's head lock,
+so two writers can never race to create the same key.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from gateway.audit.models import AuditDataKey
+from gateway.audit.vault import DataKey
+
+KeySpec = tuple[str, str, str]
+"""(subject pseudonym, scope, case id or "" for scope ``subject``)."""
+
+
+CACHE_SIZE = 50_000
+
+
+def new_key_id() -> str:
+    return "dk-" + secrets.token_hex(16)
+
+
+class SubjectVault:
+    """Finds, creates and opens subject data keys; the master key is read on first need."""
+
+    def __init__(self, master_key: Callable[[], bytes]) -> None:
+        self._load_master = master_key
+        self._master: bytes | None = None
+        self._lock = threading.Lock()
+        self._cache: dict[KeySpec, DataKey] = {}
+
+    def master(self) -> bytes:
+        with self._lock:
+            if self._master is None:
+                self._master = self._load_master()
+            return self._master
+
+    def keys_for(
+        self, session: Session, specs: Iterable[KeySpec], now: datetime
+    ) -> dict[KeySpec, DataKey]:
+        """The live key for each spec, creating the missing ones; marks them used ``now``.
+
+        Unwrapped keys are cached, but every use re-checks in the same
+        transaction that the key was not erased meanwhile (by any instance):
+        the ``UPDATE ... RETURNING`` that stamps ``last_used_at`` only returns
+        live keys, so no entry is ever sealed under, or indexed to, a shredded key.
+        """
+        wanted = set(specs)
+        if not wanted:
+            return {}
+        found: dict[KeySpec, DataKey] = {}
+        cached = {spec: self._cache[spec] for spec in wanted if spec in self._cache}
+        if cached:
+            live = set(
+                session.scalars(
+                    update(AuditDataKey)
+                    .where(
+                        AuditDataKey.key_id.in_([key.key_id for key in cached.values()]),
+                        AuditDataKey.wrapped.is_not(None),
+                    )
+                    .values(last_used_at=now)
+                    .returning(AuditDataKey.key_id)
+                )
+            )
+            for spec, key in cached.items():
+                if key.key_id in live:
+                    found[spec] = key
+                else:
+                    self._cache.pop(spec, None)
+        uncached = wanted - found.keys()
+        if uncached:
+            found.update(self._load_or_create(session, uncached, now))
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.clear()
+        self._cache.update(found)
+        return found
+
+    def _load_or_create(
+        self, session: Session, wanted: set[KeySpec], now: datetime
+    ) -> dict[KeySpec, DataKey]:
+        master = self.master()
+        found: dict[KeySpec, DataKey] = {}
+        rows = session.execute(
+            select(
+                AuditDataKey.key_id,
+                AuditDataKey.subject_pseudonym,
+                AuditDataKey.scope,
+                AuditDataKey.case_id,
+                AuditDataKey.wrapped,
+            ).where(AuditDataKey.subject_pseudonym.in_({spec[0] for spec in wanted}))
+        )
+        for key_id, pseudonym, scope, case_id, wrapped in rows:
+            if pseudonym is None or wrapped is None:
+                continue
+            spec = (pseudonym, scope, case_id)
+            if spec in wanted:
+                found[spec] = DataKey.unwrap(master, key_id, wrapped)
+        if found:
+            session.execute(
+                update(AuditDataKey)
+                .where(AuditDataKey.key_id.in_([key.key_id for key in found.values()]))
+                .values(last_used_at=now)
+            )
+        new_rows = []
+        for spec in wanted - found.keys():
+            key = DataKey.generate(new_key_id())
+            found[spec] = key
+            new_rows.append(
+                {
+                    "key_id": key.key_id,
+                    "subject_pseudonym": spec[0],
+                    "scope": spec[1],
+                    "case_id": spec[2],
+                    "wrapped": key.wrap(master),
+                    "created_at": now,
+                    "last_used_at": now,
+                    "erased_at": None,
+                }
+            )
+        if new_rows:
+            session.execute(insert(AuditDataKey), new_rows)
+        return found
+
+    def open_keys(self, session: Session, key_ids: Iterable[str]) -> Mapping[str, DataKey | None]:
+        """Each key id's data key, or ``None`` when it was erased (or never existed)."""
+        ids = sorted(set(key_ids))
+        if not ids:
+            return {}
+        rows = session.execute(
+            select(AuditDataKey.key_id, AuditDataKey.wrapped).where(AuditDataKey.key_id.in_(ids))
+        )
+        wrapped_by_id: dict[str, str | None] = {key_id: wrapped for key_id, wrapped in rows}
+        master = self.master()
+        opened: dict[str, DataKey | None] = {}
+        for key_id in ids:
+            wrapped = wrapped_by_id.get(key_id)
+            if wrapped is None:
+                opened[key_id] = None
+                continue
+            opened[key_id] = DataKey.unwrap(master, key_id, wrapped)
+        return opened

@@ -1,0 +1,72 @@
+"""Resource side: is this bearer token one of our partner access tokens?
+
+The token must be ours (signature by a published ``token`` key, ``iss``), meant for
+us (``aud``), current (``exp``), an RFC 9068 access token (``typ: at+jwt``, so
+an ID token or a source token signed by the same key is refused) and bound to
+one covenant and purpose.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+
+from gateway.keys import ALGORITHMS, KeyStore
+
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+CLOCK_SKEW_S = 30
+MAX_TOKEN_CHARS = 8192
+_STRING_CLAIMS = ("sub", "client_id", "party", "covenant", "purpose", "jti")
+
+
+class InvalidToken(Exception):
+    """The bearer token is not acceptable; ``reason`` is a fixed phrase, safe to return."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class AccessTokenVerifier:
+    def __init__(
+        self, keys: KeyStore, issuer: str, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._keys = keys
+        self._issuer = issuer
+        self._clock = clock
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims, or :class:`InvalidToken`."""
+        if not token or len(token) > MAX_TOKEN_CHARS:
+            raise InvalidToken("malformed token")
+        try:
+            decoded = jwt.decode(
+                token, self._keys.verification_keys("token"), algorithms=[ALGORITHMS["token"]]
+            )
+        except (JoseError, ValueError):
+            raise InvalidToken("token signature or format invalid") from None
+        if decoded.header.get("typ") not in ACCESS_TOKEN_TYPES:
+            raise InvalidToken("not an access token (typ must be at+jwt)")
+        registry = jwt.JWTClaimsRegistry(
+            now=int(self._clock()),
+            leeway=CLOCK_SKEW_S,
+            iss={"essential": True, "value": self._issuer},
+            aud={"essential": True, "value": self._issuer},
+            exp={"essential": True},
+            iat={"essential": True},
+        )
+        try:
+            registry.validate(decoded.claims)
+        except JoseError as error:
+            raise InvalidToken(f"token rejected: {error.description}") from None
+        claims = decoded.claims
+        if not all(isinstance(claims.get(name), str) and claims[name] for name in _STRING_CLAIMS):
+            raise InvalidToken("token lacks party, covenant or purpose")
+        roles = claims.get("roles")
+        if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+            raise InvalidToken("token lacks roles")
+        return claims

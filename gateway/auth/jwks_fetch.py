@@ -1,0 +1,89 @@
+"""Partner keys published at a ``jwks_uri``: fetched with a timeout, cached with a TTL.
+
+A partner rotates by publishing a new key; we notice when an assertion names a
+``kid`` we do not hold, but refetch at most every ``min_refetch_s`` so a
+stream of made-up ``kid``s cannot turn the gateway into a request amplifier.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+log = logging.getLogger("ketenpoort.auth.jwks")
+
+MAX_JWKS_BYTES = 64 * 1024
+
+
+class JwksUnavailable(RuntimeError):
+    """The partner's key set could not be fetched or is not a JWKS."""
+
+
+@dataclass
+class _Entry:
+    document: dict[str, Any]
+    fetched_at: float
+
+
+class JwksFetcher:
+    def __init__(
+        self,
+        *,
+        ttl_s: float = 300.0,
+        timeout_s: float = 3.0,
+        min_refetch_s: float = 10.0,
+        client: httpx.Client | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ttl_s = ttl_s
+        self._min_refetch_s = min_refetch_s
+        self._client = client or httpx.Client(timeout=timeout_s, follow_redirects=False)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._cache: dict[str, _Entry] = {}
+
+    def get(self, uri: str, *, want_kid: str | None = None) -> dict[str, Any]:
+        """The JWKS at ``uri``; cached unless stale or missing ``want_kid``."""
+        with self._lock:
+            entry = self._cache.get(uri)
+        now = self._clock()
+        if entry is not None:
+            age = now - entry.fetched_at
+            fresh = age < self._ttl_s
+            knows_kid = want_kid is None or any(
+                key.get("kid") == want_kid for key in entry.document["keys"]
+            )
+            if fresh and (knows_kid or age < self._min_refetch_s):
+                return entry.document
+        document = self._fetch(uri)
+        with self._lock:
+            self._cache[uri] = _Entry(document, now)
+        return document
+
+    def _fetch(self, uri: str) -> dict[str, Any]:
+        try:
+            response = self._client.get(uri, headers={"Accept": "application/json"})
+            response.raise_for_status()
+        except httpx.HTTPError as error:
+            log.warning("jwks_uri %s not reachable (%s)", uri, type(error).__name__)
+            raise JwksUnavailable("partner keys unavailable") from None
+        if len(response.content) > MAX_JWKS_BYTES:
+            raise JwksUnavailable("partner key set too large")
+        try:
+            document = response.json()
+        except ValueError:
+            raise JwksUnavailable("partner key set is not JSON") from None
+        if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+            raise JwksUnavailable("partner key set is not a JWKS")
+        if not all(isinstance(key, dict) for key in document["keys"]):
+            raise JwksUnavailable("partner key set is not a JWKS")
+        return document
+
+    def close(self) -> None:
+        self._client.close()

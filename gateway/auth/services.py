@@ -1,0 +1,43 @@
+"""One set of auth services per runtime: the authorization server, verifier, source tokens.
+
+Built on first use and kept in ``runtime.extras`` so the throttle and the
+JWKS cache live as long as the process, shared by every request.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from gateway.auth.bearer import AccessTokenVerifier
+from gateway.auth.server import GatewayAuthorizationServer
+from gateway.auth.tokens import SourceTokenIssuer
+from gateway.runtime import Runtime
+
+_EXTRAS_KEY = "auth"
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class AuthServices:
+    server: GatewayAuthorizationServer
+    verifier: AccessTokenVerifier
+    source_tokens: SourceTokenIssuer
+
+
+def auth_services(runtime: Runtime) -> AuthServices:
+    with _lock:
+        services = runtime.extras.get(_EXTRAS_KEY)
+        if isinstance(services, AuthServices):
+            return services
+        issuer = runtime.settings.base_url
+        holder = runtime.policy
+        services = AuthServices(
+            server=GatewayAuthorizationServer(
+                issuer=issuer, keys=runtime.keys, policy=lambda: holder.current, db=runtime.db
+            ),
+            verifier=AccessTokenVerifier(runtime.keys, issuer),
+            source_tokens=SourceTokenIssuer(runtime.keys, issuer),
+        )
+        runtime.extras[_EXTRAS_KEY] = services
+        return services

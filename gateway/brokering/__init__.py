@@ -1,0 +1,1 @@
+"""Need-to-know brokering: decide per (source, category), fan out, minimise, log, answer."""

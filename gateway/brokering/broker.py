@@ -1,0 +1,372 @@
+"""One need-to-know query, from decision to logged answer (ARCHITECTURE.md, "Flow").
+
+Order matters for the promises: decisions come from the compiled covenant
+(deny by default), only permitted categories are asked of a source, what
+comes back is minimised, and every decision and disclosure is appended to the
+audit log and durably committed *before* anything is returned. If that append
+fails, the caller gets 503 and nothing (promise 5).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Literal, Protocol
+
+import anyio
+from opentelemetry import trace
+from sqlalchemy.orm import Session
+
+from connectors import LookupRequest, LookupResult, Requester, SourceUnavailable
+from gateway.audit.events import AuditEvent, processing_activity_uri
+from gateway.brokering.minimise import DisclosedRecord, Minimised, minimise
+from gateway.brokering.registry import ConnectorRegistry
+from gateway.cases.service import Actor, CaseRecord, CaseService
+from gateway.policy.compiled import CompiledPolicy
+from gateway.policy.decision import Decision, DecisionRequest, Outcome, decide
+from gateway.storage.db import Database
+from gateway.subjects.bsn import Bsn
+from gateway.telemetry import current_trace_ids
+
+Status = Literal["ok", "denied", "pending_consent", "unavailable", "not_found"]
+tracer = trace.get_tracer("ketenpoort.brokering")
+
+
+class ConsentPort(Protocol):
+    """The OvJ consent register, as the broker needs it (promise 3)."""
+
+    def covering(
+        self, session: Session, *, case_id: str, category: str, recipient: str, today: date
+    ) -> str | None:
+        """Id of a valid consent covering (case, category, recipient), else None."""
+
+    def request(
+        self,
+        session: Session,
+        *,
+        case: CaseRecord,
+        categories: Sequence[str],
+        recipient: str,
+        purpose: str,
+        employee: str,
+    ) -> tuple[str, bool]:
+        """Create or reuse the open consent request; returns its id and whether it is new."""
+
+
+class ObjectionPort(Protocol):
+    """Pending or granted *verzet* (promise 1, POLICY.md condition 6)."""
+
+    def active(self, session: Session, *, subject_pseudonym: str, case_id: str) -> bool: ...
+
+
+class AuditSink(Protocol):
+    async def append(self, events: Sequence[AuditEvent]) -> list[int]: ...
+
+
+@dataclass
+class SourceResult:
+    source: str | None
+    category: str
+    status: Status
+    reason: str
+    consent_id: str | None = None
+    records: list[DisclosedRecord] | None = field(default=None, repr=False)
+    trimmed_fields: int | None = None
+
+    def as_json(self) -> dict[str, object]:
+        body: dict[str, object] = {
+            "source": self.source,
+            "category": self.category,
+            "status": self.status,
+            "reason": self.reason,
+        }
+        if self.consent_id is not None:
+            body["consent_id"] = self.consent_id
+        if self.records is not None:
+            body["records"] = [record.as_json() for record in self.records]
+        return body
+
+
+@dataclass
+class QueryOutcome:
+    query_id: str
+    results: list[SourceResult]
+    trace_id: str | None
+
+
+@dataclass
+class _Planned:
+    source: str | None
+    category: str
+    decision: Decision | None
+    consent_id: str | None = None
+
+
+@dataclass
+class _Plan:
+    case: CaseRecord
+    policy: CompiledPolicy
+    items: list[_Planned]
+    bsn: Bsn | None
+    new_consent_request: str | None = None
+
+
+def new_query_id() -> str:
+    return "q-" + secrets.token_hex(10)
+
+
+class Broker:
+    def __init__(
+        self,
+        db: Database,
+        cases: CaseService,
+        policy: Callable[[], CompiledPolicy],
+        connectors: ConnectorRegistry,
+        audit: AuditSink,
+        *,
+        consents: ConsentPort | None,
+        objections: ObjectionPort | None,
+        default_timeout_s: float,
+        today: Callable[[], date] = lambda: datetime.now(UTC).date(),
+    ) -> None:
+        self._db = db
+        self._cases = cases
+        self._policy = policy
+        self._connectors = connectors
+        self._audit = audit
+        self._consents = consents
+        self._objections = objections
+        self._default_timeout_s = default_timeout_s
+        self._today = today
+
+    async def query(
+        self, actor: Actor, case_id: str, categories: Sequence[str], sources: Sequence[str] | None
+    ) -> QueryOutcome:
+        with tracer.start_as_current_span("ketenpoort.query") as span:
+            span.set_attribute("ketenpoort.case", case_id)
+            span.set_attribute("ketenpoort.purpose", actor.purpose)
+            plan = await anyio.to_thread.run_sync(self._plan, actor, case_id, categories, sources)
+            results = await self._fan_out(actor, plan)
+            await self._audit.append(self._audit_events(actor, plan, results))
+            span.set_attribute("ketenpoort.results", len(results))
+            trace_id, _ = current_trace_ids()
+            return QueryOutcome(new_query_id(), results, trace_id)
+
+    def _plan(
+        self,
+        actor: Actor,
+        case_id: str,
+        categories: Sequence[str],
+        sources: Sequence[str] | None,
+    ) -> _Plan:
+        policy = self._policy()
+        today = self._today()
+        with self._db.session() as session:
+            case = self._cases.load_record(session, case_id)
+            view = case.decision_view()
+            objection = self._objections is not None and self._objections.active(
+                session, subject_pseudonym=case.subject_pseudonym, case_id=case.id
+            )
+            items: list[_Planned] = []
+            for category in dict.fromkeys(categories):
+                targets = (
+                    list(dict.fromkeys(sources))
+                    if sources
+                    else list(policy.holders(actor.covenant, category))
+                )
+                if not targets:
+                    items.append(_Planned(None, category, None))
+                    continue
+                for source in targets:
+                    consent_id = self._covering_consent(session, case, category, actor, today)
+                    decision = decide(
+                        policy,
+                        today,
+                        DecisionRequest(
+                            token_convenant=actor.covenant,
+                            token_purpose=actor.purpose,
+                            requester_party=actor.party,
+                            case=view,
+                            source_party=source,
+                            category=category,
+                            has_covering_consent=consent_id is not None,
+                            objection_active=objection,
+                        ),
+                    )
+                    items.append(_Planned(source, category, decision, consent_id))
+            new_request = self._request_consents(session, actor, case, items)
+            permitted = any(i.decision is not None and i.decision.permitted for i in items)
+            bsn = self._cases.subject_bsn(session, case) if permitted else None
+            if permitted:
+                self._cases.touch(session, case.id)
+        return _Plan(case, policy, items, bsn, new_request)
+
+    def _covering_consent(
+        self, session: Session, case: CaseRecord, category: str, actor: Actor, today: date
+    ) -> str | None:
+        if self._consents is None:
+            return None
+        return self._consents.covering(
+            session, case_id=case.id, category=category, recipient=actor.party, today=today
+        )
+
+    def _request_consents(
+        self, session: Session, actor: Actor, case: CaseRecord, items: list[_Planned]
+    ) -> str | None:
+        """Attach the consent request to waiting items; the id if it was newly created."""
+        waiting = [
+            i
+            for i in items
+            if i.decision is not None and i.decision.outcome is Outcome.NEEDS_CONSENT
+        ]
+        if not waiting or self._consents is None:
+            return None
+        request_id, created = self._consents.request(
+            session,
+            case=case,
+            categories=sorted({i.category for i in waiting}),
+            recipient=actor.party,
+            purpose=actor.purpose,
+            employee=actor.employee,
+        )
+        for item in waiting:
+            item.consent_id = request_id
+        return request_id if created else None
+
+    async def _fan_out(self, actor: Actor, plan: _Plan) -> list[SourceResult]:
+        by_source: dict[str, dict[str, frozenset[str]]] = {}
+        for item in plan.items:
+            if item.source is not None and item.decision is not None and item.decision.permitted:
+                by_source.setdefault(item.source, {})[item.category] = item.decision.fields
+        answers: dict[str, LookupResult | str] = {}
+        if by_source and plan.bsn is not None:
+            sources = list(by_source)
+            outcomes = await asyncio.gather(
+                *(self._ask(actor, plan, s, tuple(by_source[s]), plan.bsn) for s in sources)
+            )
+            answers = dict(zip(sources, outcomes, strict=True))
+        minimised = {
+            source: minimise(answer.records, by_source[source])
+            for source, answer in answers.items()
+            if not isinstance(answer, str)
+        }
+        return [self._result(item, by_source, answers, minimised) for item in plan.items]
+
+    async def _ask(
+        self, actor: Actor, plan: _Plan, source: str, categories: tuple[str, ...], bsn: Bsn
+    ) -> LookupResult | str:
+        """The source's answer, or the short reason it is unavailable."""
+        connector = self._connectors.get(plan.policy, actor.covenant, source)
+        if connector is None:
+            return "no_connector"
+        timeout = self._connectors.timeout_s(
+            plan.policy, actor.covenant, source, self._default_timeout_s
+        )
+        request = LookupRequest(
+            subject=bsn,
+            categories=categories,
+            convenant=actor.covenant,
+            purpose=actor.purpose,
+            case=plan.case.id,
+            requester=Requester(actor.party, actor.employee),
+        )
+        with tracer.start_as_current_span("ketenpoort.source_lookup") as span:
+            span.set_attribute("ketenpoort.source", source)
+            try:
+                return await asyncio.wait_for(connector.lookup(request), timeout)
+            except TimeoutError:
+                return "timeout"
+            except SourceUnavailable as exc:
+                return str(exc.reason)
+
+    def _result(
+        self,
+        item: _Planned,
+        by_source: dict[str, dict[str, frozenset[str]]],
+        answers: dict[str, LookupResult | str],
+        minimised: dict[str, Minimised],
+    ) -> SourceResult:
+        decision = item.decision
+        if decision is None or item.source is None:
+            return SourceResult(item.source, item.category, "denied", "no_rule")
+        if decision.outcome is Outcome.NEEDS_CONSENT:
+            return SourceResult(
+                item.source,
+                item.category,
+                "pending_consent",
+                decision.reason.value,
+                item.consent_id,
+            )
+        if not decision.permitted:
+            return SourceResult(item.source, item.category, "denied", decision.reason.value)
+        answer = answers.get(item.source, "no_answer")
+        if isinstance(answer, str):
+            return SourceResult(item.source, item.category, "unavailable", answer)
+        if not answer.subject_known:
+            return SourceResult(item.source, item.category, "not_found", "subject_unknown")
+        kept = minimised[item.source]
+        # Fields of records in categories nobody asked for count against the first category.
+        first = next(iter(by_source[item.source]))
+        dropped = kept.dropped_fields if item.category == first else 0
+        return SourceResult(
+            item.source,
+            item.category,
+            "ok",
+            "permitted",
+            item.consent_id,
+            kept.records[item.category],
+            kept.trimmed_fields[item.category] + dropped,
+        )
+
+    def _audit_events(
+        self, actor: Actor, plan: _Plan, results: list[SourceResult]
+    ) -> list[AuditEvent]:
+        case = plan.case
+        version = plan.policy.covenant_version(actor.covenant)
+        activity = processing_activity_uri(actor.covenant, actor.purpose)
+        events: list[AuditEvent] = []
+        for result in results:
+            category = plan.policy.category(actor.covenant, result.category)
+            criminal = category is not None and category.sensitivity == "strafrechtelijk"
+            disclosed = result.status == "ok"
+            events.append(
+                AuditEvent(
+                    kind="disclosure" if disclosed else "decision",
+                    outcome=result.status,
+                    reason=result.reason,
+                    party=actor.party,
+                    employee=actor.employee,
+                    convenant=actor.covenant,
+                    purpose=actor.purpose,
+                    case=case.id,
+                    source=result.source,
+                    category=result.category,
+                    consent_id=result.consent_id,
+                    records=len(result.records) if result.records is not None else None,
+                    trimmed_fields=result.trimmed_fields,
+                    subject_pseudonym=case.subject_pseudonym,
+                    subject_scope="strafrechtelijk" if criminal and disclosed else "case",
+                    covenant_version=version,
+                    processing_activity=activity,
+                )
+            )
+        if plan.new_consent_request is not None:
+            events.append(
+                AuditEvent(
+                    kind="consent",
+                    outcome="requested",
+                    party=actor.party,
+                    employee=actor.employee,
+                    convenant=actor.covenant,
+                    purpose=actor.purpose,
+                    case=case.id,
+                    consent_id=plan.new_consent_request,
+                    subject_pseudonym=case.subject_pseudonym,
+                    covenant_version=version,
+                    processing_activity=activity,
+                )
+            )
+        return events

@@ -1,0 +1,71 @@
+"""Cases, consents and the broker for one runtime, built on first use.
+
+One ``httpx.AsyncClient`` per process: connections to each source are pooled
+across queries; it is closed when the app shuts down.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import httpx
+
+from gateway.auth.services import auth_services
+from gateway.brokering.broker import Broker
+from gateway.brokering.registry import ConnectorRegistry
+from gateway.cases.sealing import VaultSealer
+from gateway.cases.service import CaseService
+from gateway.consent.service import ConsentService
+from gateway.runtime import Runtime
+
+_EXTRAS_KEY = "brokering"
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class BrokeringServices:
+    cases: CaseService
+    consents: ConsentService
+    broker: Broker
+    client: httpx.AsyncClient
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def brokering_services(runtime: Runtime) -> BrokeringServices:
+    with _lock:
+        services = runtime.extras.get(_EXTRAS_KEY)
+        if isinstance(services, BrokeringServices):
+            return services
+        holder = runtime.policy
+
+        cases = CaseService(
+            lambda: holder.current, runtime.pseudonymizer, VaultSealer(runtime.audit.vault)
+        )
+        consents = ConsentService(lambda: holder.current)
+        client = httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            follow_redirects=False,
+        )
+        registry = ConnectorRegistry(client, auth_services(runtime).source_tokens)
+        broker = Broker(
+            runtime.db,
+            cases,
+            lambda: holder.current,
+            registry,
+            runtime.audit,
+            consents=consents,
+            objections=None,
+            default_timeout_s=runtime.settings.source_timeout_s,
+        )
+        services = BrokeringServices(cases, consents, broker, client)
+        runtime.extras[_EXTRAS_KEY] = services
+        return services
+
+
+async def close_brokering(runtime: Runtime) -> None:
+    services = runtime.extras.pop(_EXTRAS_KEY, None)
+    if isinstance(services, BrokeringServices):
+        await services.aclose()

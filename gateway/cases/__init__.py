@@ -1,0 +1,1 @@
+"""Casussen: one case per person, its participants, phase and status."""

@@ -1,0 +1,64 @@
+"""Consent requests and the OvJ's decisions on them.
+
+One row per request; the decision is recorded on the same row so that the
+whole history of one request (asked, granted narrower, revoked) stays
+together. Lists of categories and recipients are stored as JSON text so the
+table is the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import date, datetime
+
+from sqlalchemy import Date, DateTime, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.storage.base import Base
+
+
+def new_consent_id() -> str:
+    return "oc-" + secrets.token_hex(10)
+
+
+class ConsentRequest(Base):
+    __tablename__ = "consent_requests"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(40), nullable=False)
+    convenant: Mapped[str] = mapped_column(String(100), nullable=False)
+    purpose: Mapped[str] = mapped_column(String(100), nullable=False)
+    recipient: Mapped[str] = mapped_column(String(100), nullable=False)
+    case_phase: Mapped[str] = mapped_column(String(40), nullable=False)
+    categories_json: Mapped[str] = mapped_column(Text, nullable=False)
+    requested_by_employee: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by_party: Mapped[str | None] = mapped_column(String(100))
+    decided_by_employee: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    granted_categories_json: Mapped[str | None] = mapped_column(Text)
+    granted_recipients_json: Mapped[str | None] = mapped_column(Text)
+    withheld_until: Mapped[date | None] = mapped_column(Date)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by_employee: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        Index("ix_consent_requests_case_recipient", "case_id", "recipient", "status"),
+        Index("ix_consent_requests_status", "status"),
+    )
+
+    @property
+    def categories(self) -> list[str]:
+        return list(json.loads(self.categories_json))
+
+    @property
+    def granted_categories(self) -> list[str]:
+        return list(json.loads(self.granted_categories_json or "[]"))
+
+    @property
+    def granted_recipients(self) -> list[str]:
+        return list(json.loads(self.granted_recipients_json or "[]"))

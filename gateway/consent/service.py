@@ -1,0 +1,305 @@
+"""The OvJ consent register: requests, decisions, revocation, and the coverage check.
+
+A consent covers exactly one case, the categories and recipients the OvJ
+granted (possibly fewer than asked), until ``valid_until`` inclusive, unless
+revoked. Coverage is checked on every query, so revocation and expiry take
+effect at once. Only a party holding role ``om`` in the case's covenant
+decides or revokes; the deciding OvJ's employee id is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.cases.service import CaseRecord
+from gateway.consent.models import ConsentRequest, new_consent_id
+from gateway.policy.compiled import CompiledPolicy
+from gateway.problems import Conflict, Forbidden, NotFound, Unprocessable
+
+Decision = Literal["granted", "refused"]
+OM_ROLE = "om"
+
+
+class NotOm(Forbidden):
+    slug = "not-om"
+    title = "Only the Officier van Justitie (role om) may do this"
+
+
+class AlreadyDecided(Conflict):
+    slug = "consent-already-decided"
+    title = "The consent request was already decided"
+
+
+@dataclass(frozen=True)
+class ConsentView:
+    id: str
+    case: str
+    convenant: str
+    purpose: str
+    recipient: str
+    case_phase: str
+    categories: tuple[str, ...]
+    requested_by_employee: str
+    created_at: datetime
+    status: str
+    decided_at: datetime | None
+    decided_by_party: str | None
+    decided_by_employee: str | None
+    reason: str | None
+    valid_until: date | None
+    granted_categories: tuple[str, ...]
+    granted_recipients: tuple[str, ...]
+    withheld_until: date | None
+    revoked_at: datetime | None
+
+    def effective_status(self, today: date) -> str:
+        if self.status == "granted" and self.valid_until is not None and self.valid_until < today:
+            return "expired"
+        return self.status
+
+    def as_json(self, today: date) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "case": self.case,
+            "convenant": self.convenant,
+            "purpose": self.purpose,
+            "recipient": self.recipient,
+            "case_phase": self.case_phase,
+            "categories": list(self.categories),
+            "requested_by_employee": self.requested_by_employee,
+            "created_at": self.created_at.isoformat(),
+            "status": self.effective_status(today),
+            "decided_at": self.decided_at.isoformat() if self.decided_at else None,
+            "decided_by_party": self.decided_by_party,
+            "decided_by_employee": self.decided_by_employee,
+            "reason": self.reason,
+            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "granted_categories": list(self.granted_categories),
+            "granted_recipients": list(self.granted_recipients),
+            "withheld_until": self.withheld_until.isoformat() if self.withheld_until else None,
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+        }
+
+
+def _view(row: ConsentRequest) -> ConsentView:
+    return ConsentView(
+        id=row.id,
+        case=row.case_id,
+        convenant=row.convenant,
+        purpose=row.purpose,
+        recipient=row.recipient,
+        case_phase=row.case_phase,
+        categories=tuple(row.categories),
+        requested_by_employee=row.requested_by_employee,
+        created_at=row.created_at,
+        status=row.status,
+        decided_at=row.decided_at,
+        decided_by_party=row.decided_by_party,
+        decided_by_employee=row.decided_by_employee,
+        reason=row.reason,
+        valid_until=row.valid_until,
+        granted_categories=tuple(row.granted_categories),
+        granted_recipients=tuple(row.granted_recipients),
+        withheld_until=row.withheld_until,
+        revoked_at=row.revoked_at,
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class OmActor:
+    party: str
+    employee: str
+    covenant: str
+
+
+class ConsentService:
+    """Implements the broker's ``ConsentPort`` and the OvJ's decisions."""
+
+    def __init__(
+        self,
+        policy: Callable[[], CompiledPolicy],
+        today: Callable[[], date] = lambda: datetime.now(UTC).date(),
+    ) -> None:
+        self._policy = policy
+        self._today = today
+
+    # --- the broker's side -------------------------------------------------
+
+    def covering(
+        self, session: Session, *, case_id: str, category: str, recipient: str, today: date
+    ) -> str | None:
+        rows = session.scalars(
+            select(ConsentRequest).where(
+                ConsentRequest.case_id == case_id, ConsentRequest.status == "granted"
+            )
+        )
+        for row in rows:
+            if row.valid_until is None or row.valid_until < today:
+                continue
+            if category in row.granted_categories and recipient in row.granted_recipients:
+                return row.id
+        return None
+
+    def request(
+        self,
+        session: Session,
+        *,
+        case: CaseRecord,
+        categories: Sequence[str],
+        recipient: str,
+        purpose: str,
+        employee: str,
+    ) -> tuple[str, bool]:
+        """Reuse the open request for (case, recipient, purpose), widening it if needed."""
+        pending = session.scalar(
+            select(ConsentRequest)
+            .where(
+                ConsentRequest.case_id == case.id,
+                ConsentRequest.recipient == recipient,
+                ConsentRequest.purpose == purpose,
+                ConsentRequest.status == "pending",
+            )
+            .with_for_update()
+        )
+        if pending is not None:
+            merged = sorted(set(pending.categories) | set(categories))
+            if merged != pending.categories:
+                pending.categories_json = json.dumps(merged)
+            return pending.id, False
+        row = ConsentRequest(
+            id=new_consent_id(),
+            case_id=case.id,
+            convenant=case.convenant,
+            purpose=purpose,
+            recipient=recipient,
+            case_phase=case.phase,
+            categories_json=json.dumps(sorted(set(categories))),
+            requested_by_employee=employee,
+            created_at=_now(),
+            status="pending",
+        )
+        session.add(row)
+        session.flush()
+        return row.id, True
+
+    # --- the OvJ's side ----------------------------------------------------
+
+    def _require_om(self, actor: OmActor, convenant: str) -> None:
+        if actor.covenant != convenant or not self._policy().has_role(
+            convenant, actor.party, OM_ROLE
+        ):
+            raise NotOm()
+
+    def find(self, session: Session, actor: OmActor, status: str | None) -> list[ConsentView]:
+        if not self._policy().has_role(actor.covenant, actor.party, OM_ROLE):
+            raise NotOm()
+        query = select(ConsentRequest).where(ConsentRequest.convenant == actor.covenant)
+        if status in ("pending", "granted", "refused", "revoked"):
+            query = query.where(ConsentRequest.status == status)
+        rows = session.scalars(query.order_by(ConsentRequest.created_at))
+        views = [_view(row) for row in rows]
+        if status == "expired":
+            today = self._today()
+            views = [v for v in views if v.effective_status(today) == "expired"]
+        return views
+
+    def get(self, session: Session, actor: OmActor, consent_id: str) -> ConsentView:
+        row = self._load(session, consent_id)
+        self._require_om(actor, row.convenant)
+        return _view(row)
+
+    def _load(self, session: Session, consent_id: str, *, lock: bool = False) -> ConsentRequest:
+        query = select(ConsentRequest).where(ConsentRequest.id == consent_id)
+        if lock:
+            query = query.with_for_update()
+        row = session.scalar(query)
+        if row is None:
+            raise NotFound(detail="No such consent request.")
+        return row
+
+    def decide(
+        self,
+        session: Session,
+        actor: OmActor,
+        consent_id: str,
+        *,
+        decision: Decision,
+        reason: str,
+        valid_until: date | None,
+        categories: Sequence[str] | None,
+        recipients: Sequence[str] | None,
+        withheld_until: date | None,
+    ) -> ConsentView:
+        row = self._load(session, consent_id, lock=True)
+        self._require_om(actor, row.convenant)
+        if row.status != "pending":
+            raise AlreadyDecided()
+        now = _now()
+        if decision == "granted":
+            granted_categories = self._narrower(categories, row.categories, "categories")
+            granted_recipients = self._narrower(recipients, [row.recipient], "recipients")
+            row.valid_until = self._check_valid_until(row.convenant, valid_until)
+            row.granted_categories_json = json.dumps(granted_categories)
+            row.granted_recipients_json = json.dumps(granted_recipients)
+            row.withheld_until = withheld_until
+        row.status = decision
+        row.reason = reason
+        row.decided_at = now
+        row.decided_by_party = actor.party
+        row.decided_by_employee = actor.employee
+        session.flush()
+        return _view(row)
+
+    def revoke(self, session: Session, actor: OmActor, consent_id: str, reason: str) -> ConsentView:
+        row = self._load(session, consent_id, lock=True)
+        self._require_om(actor, row.convenant)
+        if row.status != "granted":
+            raise Conflict(detail="Only a granted consent can be revoked.")
+        row.status = "revoked"
+        row.revoked_at = _now()
+        row.revoked_by_employee = actor.employee
+        row.reason = reason
+        session.flush()
+        return _view(row)
+
+    @staticmethod
+    def _narrower(chosen: Sequence[str] | None, asked: Sequence[str], what: str) -> list[str]:
+        if chosen is None:
+            return sorted(set(asked))
+        extra = sorted(set(chosen) - set(asked))
+        if extra:
+            raise Unprocessable(
+                detail=f"A grant may only narrow the request: {what} not asked for.",
+                extensions={"not_requested": extra},
+            )
+        if not chosen:
+            raise Unprocessable(detail=f"A grant needs at least one of the requested {what}.")
+        return sorted(set(chosen))
+
+    def _check_valid_until(self, convenant: str, valid_until: date | None) -> date:
+        today = self._today()
+        if valid_until is None:
+            raise Unprocessable(detail="A grant needs valid_until.")
+        if valid_until < today:
+            raise Unprocessable(detail="valid_until lies in the past.")
+        covenant = self._policy().covenant(convenant)
+        if covenant is None:
+            raise Unprocessable(detail="The covenant is no longer loaded.")
+        limit = covenant.retention.consent_max.add_to(today)
+        if valid_until > limit:
+            raise Unprocessable(
+                detail="valid_until exceeds the covenant's consent_max.",
+                extensions={"latest_allowed": limit.isoformat()},
+            )
+        return valid_until

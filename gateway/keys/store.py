@@ -1,0 +1,287 @@
+"""The gateway's own signing keys: one set per use, private halves encrypted at rest.
+
+``token`` keys (ES256) sign access tokens and the short tokens sent to partner
+sources; ``audit`` keys (Ed25519) sign the audit log's checkpoints. Keeping the
+two apart means a leaked token key cannot forge the log and the other way round.
+
+Layout under ``<key_dir>/gateway/``: ``manifest.json`` plus one PKCS#8 PEM per
+key, named by its RFC 7638 thumbprint, mode 0600. Rotation adds a new current
+key and marks the old one retired; a retired token key stays published until
+every token it could have signed has expired, a retired audit key stays
+published for good (old checkpoints must stay verifiable).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from threading import Lock
+from typing import Any, cast
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from joserfc.jwk import ECKey, KeyParameters, KeySet, KeySetSerialization, OKPKey
+
+from gateway.keys.manifest import (
+    KEY_USES,
+    MANIFEST_FILE,
+    KeyRecord,
+    KeyStoreError,
+    KeyUse,
+    read_manifest,
+    write_manifest,
+    write_private_file,
+)
+from gateway.settings import Settings
+
+log = logging.getLogger("ketenpoort.keys")
+
+ALGORITHMS: dict[KeyUse, str] = {"token": "ES256", "audit": "EdDSA"}
+MAX_TOKEN_LIFETIME = timedelta(seconds=900)
+CLOCK_LEEWAY = timedelta(seconds=60)
+# A retired token key is listed until every token it signed has expired.
+TOKEN_KEY_GRACE = MAX_TOKEN_LIFETIME + CLOCK_LEEWAY
+
+PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+JoseKey = ECKey | OKPKey
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A current private key: ``private_key`` for raw signing, ``jwk`` for JOSE."""
+
+    kid: str
+    use: KeyUse
+    alg: str
+    private_key: PrivateKey
+    jwk: JoseKey
+
+    def public_jwk(self) -> dict[str, Any]:
+        return _public_jwk(self.jwk, self.kid, self.alg)
+
+
+def _public_jwk(key: JoseKey, kid: str, alg: str) -> dict[str, Any]:
+    document = dict(key.as_dict(private=False))
+    document.update({"kid": kid, "alg": alg, "use": "sig"})
+    return document
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class KeyStore:
+    """Reads the manifest again whenever it changes, so ``keys rotate`` needs no restart."""
+
+    def __init__(
+        self,
+        key_dir: Path,
+        passphrase: str | None,
+        *,
+        dev_mode: bool = False,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        if not passphrase and not dev_mode:
+            raise KeyStoreError(
+                "KETENPOORT_KEY_PASSPHRASE is required to protect the gateway's private keys "
+                "(only dev mode may keep them unencrypted)"
+            )
+        self.directory = key_dir / "gateway"
+        self._passphrase = passphrase.encode("utf-8") if passphrase else None
+        self._clock = clock
+        self._lock = Lock()
+        self._stamp: tuple[int, int] | None = None
+        self._records: list[KeyRecord] = []
+        self._private: dict[str, SigningKey] = {}
+        self._public: dict[str, JoseKey] = {}
+        if self._passphrase is None:
+            log.warning("dev mode: gateway private keys are stored WITHOUT encryption")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KeyStore:
+        secret = settings.key_passphrase
+        return cls(
+            settings.key_dir,
+            secret.get_secret_value() if secret is not None else None,
+            dev_mode=settings.dev_mode,
+        )
+
+    def ensure(self) -> list[KeyRecord]:
+        """Create a key for every use that has none; returns what was created."""
+        created: list[KeyRecord] = []
+        with self._exclusive():
+            records = self._load_locked()
+            for use in KEY_USES:
+                if not any(r.use == use and r.is_current for r in records):
+                    record = self._create_locked(use)
+                    records.append(record)
+                    created.append(record)
+            if created:
+                write_manifest(self._manifest_path, records)
+        return created
+
+    def rotate(self, use: KeyUse) -> KeyRecord:
+        """Make a new key current for ``use``; the old one is retired, not removed."""
+        now = self._clock()
+        with self._exclusive():
+            records = [
+                r.retire(now) if r.use == use and r.is_current else r for r in self._load_locked()
+            ]
+            record = self._create_locked(use)
+            records.append(record)
+            write_manifest(self._manifest_path, records)
+        log.info("rotated %s key; new kid %s", use, record.kid)
+        return record
+
+    def records(self, use: KeyUse | None = None) -> list[KeyRecord]:
+        self._refresh()
+        return [r for r in self._records if use is None or r.use == use]
+
+    def current(self, use: KeyUse) -> SigningKey:
+        """The key that signs now; raises :class:`KeyStoreError` if there is none or it is bad."""
+        self._refresh()
+        candidates = [r for r in self._records if r.use == use and r.is_current]
+        if not candidates:
+            raise KeyStoreError(f"no current {use} key; run `ketenpoort keys generate`")
+        record = max(candidates, key=lambda r: r.created)
+        with self._lock:
+            cached = self._private.get(record.kid)
+            if cached is None:
+                cached = self._load_private(record)
+                self._private[record.kid] = cached
+            return cached
+
+    def published(self, use: KeyUse) -> list[KeyRecord]:
+        """Current keys plus retired ones whose signatures may still be presented."""
+        self._refresh()
+        now = self._clock()
+        return [
+            r
+            for r in self._records
+            if r.use == use
+            and (r.retired_at is None or use == "audit" or now < r.retired_at + TOKEN_KEY_GRACE)
+        ]
+
+    def jwks(self, use: KeyUse) -> dict[str, Any]:
+        """The public JWKS for ``use`` (what ``/oauth/jwks`` and ``/v1/audit/jwks`` serve)."""
+        keys = [_public_jwk(self._public_key(r), r.kid, r.alg) for r in self.published(use)]
+        return {"keys": keys}
+
+    def verification_keys(self, use: KeyUse) -> KeySet:
+        """The published public keys, ready for :func:`joserfc.jwt.decode`."""
+        return KeySet.import_key_set(cast(KeySetSerialization, self.jwks(use)))
+
+    def check(self) -> None:
+        """Fail with a clear :class:`KeyStoreError` unless every use has a usable current key."""
+        for use in KEY_USES:
+            self.current(use)
+
+    @property
+    def _manifest_path(self) -> Path:
+        return self.directory / MANIFEST_FILE
+
+    def _refresh(self) -> None:
+        try:
+            stat = self._manifest_path.stat()
+        except FileNotFoundError:
+            stamp = None
+        except OSError as error:
+            raise KeyStoreError(f"key manifest not readable ({type(error).__name__})") from None
+        else:
+            stamp = (stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            if stamp is not None and stamp == self._stamp:
+                return
+            self._records = read_manifest(self._manifest_path)
+            self._stamp = stamp
+
+    def _load_locked(self) -> list[KeyRecord]:
+        self._stamp = None
+        return read_manifest(self._manifest_path)
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One writer at a time across processes (two `serve`s starting together)."""
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(self.directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+            os.close(descriptor)
+
+    def _create_locked(self, use: KeyUse) -> KeyRecord:
+        private: PrivateKey
+        if use == "token":
+            private = ec.generate_private_key(ec.SECP256R1())
+        else:
+            private = ed25519.Ed25519PrivateKey.generate()
+        jwk = _to_jose(private)
+        kid = jwk.thumbprint()
+        file = f"{use}-{kid}.pem"
+        write_private_file(
+            self.directory / file,
+            private.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.BestAvailableEncryption(self._passphrase)
+                if self._passphrase
+                else serialization.NoEncryption(),
+            ),
+        )
+        return KeyRecord(kid=kid, use=use, alg=ALGORITHMS[use], created=self._clock(), file=file)
+
+    def _load_private(self, record: KeyRecord) -> SigningKey:
+        path = self.directory / record.file
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            reason = type(error).__name__
+            raise KeyStoreError(f"{path}: private key unreadable ({reason})") from None
+        try:
+            private = serialization.load_pem_private_key(data, password=self._passphrase)
+        except TypeError:
+            raise KeyStoreError(
+                f"{path}: encrypted key but no passphrase, or a passphrase for a plain key"
+            ) from None
+        except ValueError:
+            raise KeyStoreError(f"{path}: cannot decrypt or parse (wrong passphrase?)") from None
+        if not isinstance(private, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
+            raise KeyStoreError(f"{path}: unexpected key type {type(private).__name__}")
+        if _to_jose(private).thumbprint() != record.kid:
+            raise KeyStoreError(f"{path}: key does not match its kid in the manifest")
+        jwk = _to_jose(private, kid=record.kid)
+        return SigningKey(
+            kid=record.kid, use=record.use, alg=record.alg, private_key=private, jwk=jwk
+        )
+
+    def _public_key(self, record: KeyRecord) -> JoseKey:
+        with self._lock:
+            cached = self._public.get(record.kid)
+        if cached is not None:
+            return cached
+        public = _public_only(self._load_private(record).jwk)
+        with self._lock:
+            self._public[record.kid] = public
+        return public
+
+
+def _to_jose(private: PrivateKey, kid: str | None = None) -> JoseKey:
+    parameters: KeyParameters | None = {"kid": kid} if kid else None
+    if isinstance(private, ed25519.Ed25519PrivateKey):
+        return OKPKey.import_key(private, parameters)
+    return ECKey.import_key(private, parameters)
+
+
+def _public_only(key: JoseKey) -> JoseKey:
+    document = key.as_dict(private=False)
+    if isinstance(key, OKPKey):
+        return OKPKey.import_key(document)
+    return ECKey.import_key(document)

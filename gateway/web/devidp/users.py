@@ -1,0 +1,69 @@
+"""The demo users one can pick at the dev IdP; their claims follow docs/web-login.md."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from gateway.demo.people import demo_people
+
+ROLES_CLAIM: Final = "ketenpoort_roles"
+PARTY_CLAIM: Final = "ketenpoort_party"
+BSN_CLAIM: Final = "bsn"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    name: str
+    description: str
+    roles: tuple[str, ...] = ()
+    party: str | None = None
+    bsn: str | None = field(default=None, repr=False)
+
+    def claims(self) -> dict[str, Any]:
+        claims: dict[str, Any] = {"name": self.name, "preferred_username": self.username}
+        claims[ROLES_CLAIM] = list(self.roles)
+        if self.party is not None:
+            claims[PARTY_CLAIM] = self.party
+        if self.bsn is not None:
+            claims[BSN_CLAIM] = self.bsn
+        return claims
+
+
+def _people_users() -> tuple[DemoUser, ...]:
+    users = []
+    for person in demo_people()[:3]:
+        letter = person.label.rsplit("-", 1)[-1].upper()
+        users.append(
+            DemoUser(
+                username=person.label,
+                name=f"Demo persoon {letter}",
+                description=f"Betrokkene ({person.situation}) — voor /mijn",
+                bsn=person.bsn.reveal(),
+            )
+        )
+    return tuple(users)
+
+
+DEMO_USERS: Final[Mapping[str, DemoUser]] = {
+    user.username: user
+    for user in (
+        DemoUser(
+            username="fg.demo",
+            name="Demo FG",
+            description="Functionaris gegevensbescherming — voor /privacy",
+            roles=("privacy_officer",),
+            party="fg-demo",
+        ),
+        DemoUser(
+            username="ovj.demo",
+            name="Demo Officier van Justitie",
+            description="Officier van Justitie (OM) — voor /ovj",
+            roles=("om",),
+            party="om-demo",
+        ),
+        *_people_users(),
+    )
+}

@@ -1,0 +1,145 @@
+"""Wire the web layer into the app: session cookie, login, dev IdP, pages, static files.
+
+``create_app`` calls :func:`install_web` once; /privacy, /ovj and /mijn are
+routers added here, all sharing the one login and the one shell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp
+
+from gateway.settings import Settings
+from gateway.web import devidp, login
+from gateway.web.keyfile import read_or_create_secret
+from gateway.web.privacy.routes import build_router as build_privacy_router
+from gateway.web.session import CsrfFailed, LoginRequired, RoleMissing
+from gateway.web.settings import WebSettings
+from gateway.web.templating import STATIC_DIR, render
+
+SESSION_COOKIE = "ketenpoort_session"
+
+
+class OidcMisconfigured(ValueError):
+    def __init__(self) -> None:
+        super().__init__("KETENPOORT_OIDC_CLIENT_SECRET is required with KETENPOORT_OIDC_ISSUER")
+
+
+class KeyFileSessionMiddleware(SessionMiddleware):
+    """Starlette's signed-cookie sessions, with the secret read (or made) from a key file.
+
+    Starlette builds middleware on the first request, so an app that is
+    created but never served (a CLI command, a test) writes no key file.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        /,
+        secret_file: Path,
+        max_age: int,
+        https_only: bool,
+    ) -> None:
+        super().__init__(
+            app,
+            secret_key=read_or_create_secret(secret_file),
+            session_cookie=SESSION_COOKIE,
+            max_age=max_age,
+            same_site="lax",
+            https_only=https_only,
+        )
+
+
+def _issuer(settings: Settings, web: WebSettings) -> str | None:
+    if web.oidc_issuer:
+        return web.oidc_issuer
+    if settings.dev_mode:
+        return settings.base_url + devidp.provider.PREFIX
+    return None
+
+
+def _oidc_config(settings: Settings, web: WebSettings) -> login.OidcClientConfig | None:
+    """Reads the dev client secret file, so call it on first login, not at startup."""
+    redirect_uri = settings.base_url + login.CALLBACK_PATH
+    if web.oidc_issuer:
+        if web.oidc_client_secret is None:
+            raise OidcMisconfigured()
+        return login.OidcClientConfig(
+            issuer=web.oidc_issuer,
+            client_id=web.oidc_client_id,
+            client_secret=web.oidc_client_secret.get_secret_value(),
+            redirect_uri=redirect_uri,
+        )
+    if settings.dev_mode:
+        return login.OidcClientConfig(
+            issuer=settings.base_url + devidp.provider.PREFIX,
+            client_id=web.oidc_client_id,
+            client_secret=devidp.keys.dev_client_secret(settings.key_dir),
+            redirect_uri=redirect_uri,
+        )
+    return None
+
+
+def _install_handlers(app: FastAPI) -> None:
+    async def on_login_required(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LoginRequired)
+        return RedirectResponse(
+            request.url_for("web-login").include_query_params(next=exc.next_path), 303
+        )
+
+    async def on_role_missing(request: Request, exc: Exception) -> Response:
+        message = "U heeft niet de rol die nodig is voor deze pagina."
+        return render(request, "forbidden.html", {"message": message}, status_code=403)
+
+    async def on_csrf(request: Request, exc: Exception) -> Response:
+        message = "Het formulier is verlopen of niet op deze site ingevuld. Probeer het opnieuw."
+        return render(request, "forbidden.html", {"message": message}, status_code=403)
+
+    app.add_exception_handler(LoginRequired, on_login_required)
+    app.add_exception_handler(RoleMissing, on_role_missing)
+    app.add_exception_handler(CsrfFailed, on_csrf)
+
+
+def install_web(app: FastAPI, settings: Settings, web: WebSettings | None = None) -> None:
+    """Add the session middleware and every web route to ``app``; touches no file yet."""
+    web = web or WebSettings()
+    if web.oidc_issuer and web.oidc_client_secret is None:
+        raise OidcMisconfigured()
+    app.add_middleware(
+        KeyFileSessionMiddleware,
+        secret_file=web.session_secret_file or settings.key_dir / "web" / "session",
+        max_age=web.session_idle_s,
+        https_only=settings.base_url.startswith("https://"),
+    )
+    app.state.web_settings = web
+    app.state.oidc_issuer = _issuer(settings, web)
+    config: Callable[[], login.OidcClientConfig | None] = cache(lambda: _oidc_config(settings, web))
+
+    @cache
+    def oauth() -> Any:
+        found = config()
+        return login.build_oauth(found) if found else None
+
+    redirect_uri = settings.base_url + login.CALLBACK_PATH
+    app.include_router(login.build_router(oauth, redirect_uri))
+    if settings.dev_mode and not web.oidc_issuer:
+
+        @cache
+        def dev_client() -> devidp.provider.DevClient:
+            secret = devidp.keys.dev_client_secret(settings.key_dir)
+            return devidp.provider.DevClient(web.oidc_client_id, secret, redirect_uri)
+
+        issuer = settings.base_url + devidp.provider.PREFIX
+        keys = cache(lambda: devidp.DevIdpKeys.load_or_create(settings.key_dir))
+        app.include_router(devidp.build_router(issuer, dev_client, keys))
+    app.include_router(build_privacy_router())
+    app.mount("/static/web", StaticFiles(directory=STATIC_DIR), name="web-static")
+    _install_handlers(app)

@@ -1,0 +1,183 @@
+"""/privacy: the privacy officer's (FG's) search over the audit log (API.md §5).
+
+Every route needs the ``privacy_officer`` role. Searching by BSN is a POST
+(CSRF-protected) that redirects to a URL holding only the pseudonym.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+
+from gateway.audit.keyfiles import KeyFileError
+from gateway.audit.search import BadCursor, EntryPage, EntryQuery, search_entries
+from gateway.audit.vault import VaultError
+from gateway.runtime import Runtime
+from gateway.web.privacy.backend import anomalies, audit_log, integrity_status, pseudonymizer
+from gateway.web.privacy.csv_export import csv_lines
+from gateway.web.privacy.rights import overdue_provider
+from gateway.web.privacy.search_form import (
+    FIELDS,
+    SearchForm,
+    parse_search,
+    single_entry_query,
+    subject_for_bsn,
+)
+from gateway.web.session import require_role, verify_csrf
+from gateway.web.templating import render
+
+ROLE = "privacy_officer"
+CSV_MAX_ROWS = 100_000
+CSV_PAGE = 500
+CSV_COLUMNS = (
+    "seq",
+    "time",
+    "kind",
+    "party",
+    "employee",
+    "purpose",
+    "case",
+    "source",
+    "category",
+    "outcome",
+    "reason",
+    "subject",
+    "consent_id",
+    "records",
+    "trace_id",
+    "covenant_version",
+    "processing_activity",
+    "leaf_hash",
+)
+KIND_LABELS = {
+    "decision": "Besluit",
+    "disclosure": "Verstrekking",
+    "consent": "Toestemming OvJ",
+    "case": "Casus",
+    "rights": "Rechten betrokkene",
+    "deletion": "Verwijdering",
+    "key": "Sleutel",
+}
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _search(runtime: Runtime, query: EntryQuery) -> EntryPage:
+    log = audit_log(runtime)
+    with runtime.db.session() as session:
+        return search_entries(session, log.vault, query)
+
+
+def _page(request: Request, form: SearchForm, status_code: int = 200) -> Response:
+    runtime = _runtime(request)
+    log = audit_log(runtime)
+    page: EntryPage | None = None
+    errors = dict(form.errors)
+    if form.query is not None:
+        try:
+            page = _search(runtime, form.query)
+        except BadCursor:
+            errors["cursor"] = "Deze vervolgpagina bestaat niet; zoek opnieuw."
+            status_code = 400
+        except (KeyFileError, VaultError):
+            errors["keys"] = "De sleutels van het log zijn niet beschikbaar."
+            status_code = 503
+    with runtime.db.session() as session:
+        integrity = integrity_status(session, log)
+        signals = anomalies(session)
+    provider = overdue_provider(runtime)
+    context: dict[str, Any] = {
+        "form": form,
+        "errors": errors,
+        "page": page,
+        "integrity": integrity,
+        "signals": signals,
+        "rights_available": provider is not None,
+        "overdue": list(provider.overdue(datetime.now(UTC))) if provider else [],
+        "kinds": KIND_LABELS,
+        "next_link": form.querystring(cursor=page.next) if page and page.next else None,
+        "export_link": form.querystring(),
+    }
+    return render(request, "privacy/index.html", context, status_code=status_code)
+
+
+def _params(request: Request) -> dict[str, str]:
+    return {name: request.query_params.get(name, "") for name in FIELDS}
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(
+        prefix="/privacy",
+        include_in_schema=False,
+        dependencies=[Depends(require_role(ROLE))],
+    )
+
+    @router.get("", name="privacy-home")
+    def home(request: Request) -> Response:
+        form = parse_search(_params(request), cursor=request.query_params.get("cursor"))
+        return _page(request, form, 200 if not form.errors else 400)
+
+    @router.post("/search", dependencies=[Depends(verify_csrf)])
+    async def search(request: Request) -> Response:
+        submitted = await request.form()
+        values = {name: str(submitted.get(name, "")) for name in FIELDS}
+        bsn_text = str(submitted.get("bsn", "")).strip()
+        if bsn_text:
+            subject = subject_for_bsn(bsn_text, pseudonymizer(_runtime(request)).pseudonym)
+            if subject is None:
+                form = parse_search(values)
+                bsn_error = "Vul een geldig BSN in: 9 cijfers die de elfproef doorstaan."
+                form = replace(form, errors={**form.errors, "bsn": bsn_error}, query=None)
+                return _page(request, form, 400)
+            values["subject"] = subject
+        form = parse_search(values)
+        if form.errors:
+            return _page(request, form, 400)
+        return RedirectResponse("/privacy?" + form.querystring(), status_code=303)
+
+    @router.get("/entries/{seq}", name="privacy-entry")
+    def entry(request: Request, seq: int = Path(ge=0, le=2**62)) -> Response:
+        page = _search(_runtime(request), single_entry_query(seq))
+        found = [e for e in page.entries if e.get("seq") == seq]
+        if not found:
+            return render(request, "not_found.html", status_code=404)
+        return render(request, "privacy/entry.html", {"entry": found[0], "kinds": KIND_LABELS})
+
+    @router.get("/export.csv")
+    def export(request: Request) -> Response:
+        form = parse_search(_params(request), limit=CSV_PAGE)
+        if form.query is None:
+            return _page(request, form, 400)
+        runtime = _runtime(request)
+        first = _search(runtime, form.query)
+
+        def rows() -> Iterator[list[object]]:
+            page, written = first, 0
+            while True:
+                for item in page.entries:
+                    yield [item.get(column) for column in CSV_COLUMNS]
+                    written += 1
+                if page.next is None or written >= CSV_MAX_ROWS or form.query is None:
+                    return
+                page = _search(runtime, replace(form.query, cursor=page.next))
+
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        return StreamingResponse(
+            csv_lines(CSV_COLUMNS, rows()),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="ketenpoort-audit-{stamp}.csv"',
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+    return router

@@ -1,0 +1,83 @@
+"""``ketenpoort keys generate|rotate|list`` and key creation by ``serve``'s preparation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gateway.cli.main import app
+from gateway.cli.serve import prepare
+from gateway.keys import KeyStore
+from gateway.settings import Settings
+
+runner = CliRunner()
+PASSPHRASE = "cli passphrase"
+
+
+@pytest.fixture
+def key_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("KETENPOORT_KEY_DIR", str(tmp_path / "keys"))
+    monkeypatch.setenv("KETENPOORT_KEY_PASSPHRASE", PASSPHRASE)
+    monkeypatch.delenv("KETENPOORT_DEV_MODE", raising=False)
+    return tmp_path / "keys"
+
+
+def test_generate_rotate_list(key_env: Path) -> None:
+    generated = runner.invoke(app, ["keys", "generate"])
+    assert generated.exit_code == 0, generated.output
+    store = KeyStore(key_env, PASSPHRASE)
+    token_kid = store.current("token").kid
+    assert token_kid[:8] in generated.output
+    assert "nothing created" in runner.invoke(app, ["keys", "generate"]).output
+
+    rotated = runner.invoke(app, ["keys", "rotate"])
+    assert rotated.exit_code == 0, rotated.output
+    assert store.current("token").kid != token_kid
+    listing = runner.invoke(app, ["keys", "list"], terminal_width=200)
+    assert listing.exit_code == 0
+    assert "current" in listing.output and "retired" in listing.output
+    assert listing.output.count("audit") == 1
+
+    assert runner.invoke(app, ["keys", "rotate", "--use", "all"]).exit_code == 0
+    assert len(store.records("audit")) == 2 and len(store.records("token")) == 3
+
+
+def test_missing_passphrase_fails_clearly(key_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KETENPOORT_KEY_PASSPHRASE")
+    result = runner.invoke(app, ["keys", "generate"])
+    assert result.exit_code == 2
+    assert "KETENPOORT_KEY_PASSPHRASE" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_wrong_passphrase_fails_clearly(key_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert runner.invoke(app, ["keys", "generate"]).exit_code == 0
+    monkeypatch.setenv("KETENPOORT_KEY_PASSPHRASE", "another one")
+    result = runner.invoke(app, ["keys", "rotate"])
+    assert result.exit_code == 2
+    assert "wrong passphrase" in " ".join(result.output.split())
+
+
+def test_rotate_without_keys_says_generate_first(key_env: Path) -> None:
+    result = runner.invoke(app, ["keys", "rotate"])
+    assert result.exit_code == 2
+    assert "keys generate" in result.output
+
+
+def test_serve_preparation_creates_keys_once(migrated_url: str, tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=migrated_url, key_dir=tmp_path / "keys", key_passphrase=PASSPHRASE
+    )
+    runtime = prepare(settings)
+    try:
+        kids = {record.kid for record in runtime.keys.records()}
+        assert len(kids) == 2
+    finally:
+        runtime.close()
+    again = prepare(settings)
+    try:
+        assert {record.kid for record in again.keys.records()} == kids
+    finally:
+        again.close()

@@ -1,0 +1,36 @@
+"""Tokens the gateway sends to partner sources: short, audience-bound, checkable via JWKS."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from joserfc import jwt
+from joserfc.errors import InvalidClaimError
+from joserfc.jwk import KeySet
+
+from gateway.auth import SourceTokenIssuer, auth_services
+from gateway.runtime import Runtime
+from tests.auth.partners import ISSUER
+
+
+async def test_source_token_is_short_lived_and_bound_to_the_source(
+    client: TestClient, runtime: Runtime
+) -> None:
+    provider = auth_services(runtime).source_tokens
+    token = await provider("https://politie.test/source")
+    keys = KeySet.import_key_set(client.get("/oauth/jwks").json())
+    decoded = jwt.decode(token, keys, algorithms=["ES256"])
+    claims = decoded.claims
+    assert claims["iss"] == ISSUER
+    assert claims["aud"] == "https://politie.test/source"
+    assert 0 < claims["exp"] - claims["iat"] <= 60
+    assert decoded.header["kid"] == runtime.keys.current("token").kid
+    assert "purpose" not in claims and "party" not in claims
+    other = jwt.JWTClaimsRegistry(aud={"essential": True, "value": "https://ggz.test/source"})
+    with pytest.raises(InvalidClaimError):
+        other.validate(claims)
+
+
+def test_source_token_lifetime_is_capped(runtime: Runtime) -> None:
+    with pytest.raises(ValueError, match="60 seconds"):
+        SourceTokenIssuer(runtime.keys, ISSUER, lifetime_s=300)
