@@ -6,9 +6,8 @@ also `RightsRequestForwarder`. Built from a covenant's `source:` block by
 
 - `rest` → `RestConnector`, the Source API over HTTP (SOURCE-API.md);
 - `sql` → `SqlConnector`, one read-only SELECT per category;
-- `gateway` → another Ketenpoort; only its configuration (`GatewayPeer`) exists
-  so far, the connector lands with the federation work and until then
-  `build_connector` raises `UnsupportedSourceError`.
+- `gateway` → `GatewayConnector`, another Ketenpoort through its partner API
+  (federation; needs a `PeerTokens` client, else `UnsupportedSourceError`).
 
 Connectors return what the source sent, untrimmed: minimisation to the
 covenant's field list is the broker's job, so it happens in one place.
@@ -22,7 +21,7 @@ from connectors.errors import (
     UnsupportedSourceError,
 )
 from connectors.factory import build_connector
-from connectors.gateway import GatewayPeer
+from connectors.gateway import GatewayConnector, GatewayPeer, KnownAnswer, KnownQuery
 from connectors.models import (
     DeletionEvent,
     DeletionPage,
@@ -31,8 +30,10 @@ from connectors.models import (
     LookupRequest,
     LookupResult,
     Record,
+    RemoteOutcome,
     Requester,
 )
+from connectors.peer_http import PeerDenied, PeerDown, PeerScope, PeerTokens
 from connectors.protocol import RightsRequestForwarder, SourceConnector, TokenProvider
 from connectors.rest import RestConnector
 from connectors.sql import SqlConnector
@@ -43,11 +44,19 @@ __all__ = [
     "DeletionEvent",
     "DeletionPage",
     "ForwardedRightsRequest",
+    "GatewayConnector",
     "GatewayPeer",
     "JsonValue",
+    "KnownAnswer",
+    "KnownQuery",
     "LookupRequest",
     "LookupResult",
+    "PeerDenied",
+    "PeerDown",
+    "PeerScope",
+    "PeerTokens",
     "Record",
+    "RemoteOutcome",
     "Requester",
     "RestConnector",
     "RightsRequestForwarder",

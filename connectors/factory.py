@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 
 from connectors.errors import ConnectorConfigError, UnsupportedSourceError
+from connectors.gateway import GatewayConnector, GatewayPeer
+from connectors.peer_http import PeerTokens
 from connectors.protocol import SourceConnector, TokenProvider
 from connectors.rest import RestConnector
 from connectors.sql import SqlConnector
@@ -37,8 +39,11 @@ def build_connector(
     source_config: Mapping[str, Any],
     client: httpx.AsyncClient,
     token_provider: TokenProvider,
+    *,
+    peer_tokens: PeerTokens | None = None,
 ) -> SourceConnector:
-    """`type: rest` needs base_url; `type: sql` needs url and queries {category: SELECT}."""
+    """`type: rest` needs base_url; `type: sql` needs url and queries {category: SELECT};
+    `type: gateway` needs base_url and client_id, and ``peer_tokens`` to log in there."""
     source_type = source_config.get("type")
     if source_type == "rest":
         return RestConnector(
@@ -62,5 +67,27 @@ def build_connector(
             timeout_s=_timeout(source_config),
         )
     if source_type == "gateway":
-        raise UnsupportedSourceError("gateway")
+        if peer_tokens is None:
+            raise UnsupportedSourceError("gateway")
+        return _gateway(source_config, client, peer_tokens)
     raise ConnectorConfigError("source: 'type' must be rest, sql or gateway")
+
+
+def _gateway(
+    config: Mapping[str, Any], client: httpx.AsyncClient, peer_tokens: PeerTokens
+) -> GatewayConnector:
+    purposes = config.get("purposes") or {}
+    if not isinstance(purposes, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in purposes.items()
+    ):
+        raise ConnectorConfigError("source: 'purposes' must map our purpose ids to the peer's")
+    peer = GatewayPeer(
+        base_url=_text(config, "base_url"),
+        jwks_uri=_optional_text(config, "jwks_uri"),
+        client_id=_text(config, "client_id"),
+        convenant=_optional_text(config, "convenant"),
+        purposes=dict(purposes),
+    )
+    return GatewayConnector(
+        peer, client, peer_tokens, _timeout(config), client_id=_text(config, "client_id")
+    )

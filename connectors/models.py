@@ -40,6 +40,7 @@ class LookupRequest:
     case: str
     requester: Requester
     traceparent: str | None = None
+    phase: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +53,33 @@ class Record:
     fields: Mapping[str, JsonValue] = field(repr=False)
 
 
+RemoteStatus = Literal["ok", "denied", "pending_consent", "unavailable", "not_found"]
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteOutcome:
+    """How a source that is itself a gateway answered one category (federation).
+
+    Such a source decides under its own covenant, so besides records it can
+    answer `denied` or `pending_consent` (its OvJ's consent request id).
+    """
+
+    status: RemoteStatus
+    reason: str
+    consent_id: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class LookupResult:
-    """The source's answer; records are untrimmed (minimisation is the broker's job)."""
+    """The source's answer; records are untrimmed (minimisation is the broker's job).
+
+    `remote_outcomes` is empty except for a peer gateway, which reports per
+    category what its own broker decided.
+    """
 
     subject_known: bool
     records: Sequence[Record] = field(repr=False)
+    remote_outcomes: Mapping[str, RemoteOutcome] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

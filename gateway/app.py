@@ -8,10 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gateway import __version__
-from gateway.api import audit, cases, consents, health, oauth
+from gateway.api import audit, cases, consents, federation, health, oauth, rights, sources
 from gateway.api.errors import install_error_handlers
 from gateway.api.limits import BodySizeLimit
 from gateway.brokering.services import close_brokering
+from gateway.policy.watch import PolicyReloading
+from gateway.retention.background import RetentionJob
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.telemetry import instrument_app, setup_telemetry
@@ -28,9 +30,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         runtime.audit.start()
+        reloading = PolicyReloading(settings.policy_dir, lambda: runtime.policy)
+        reloading.start()
+        retention = RetentionJob(runtime)
+        retention.start()
         try:
             yield
         finally:
+            await retention.stop()
+            reloading.stop()
             await close_brokering(runtime)
             runtime.audit.stop()
             if own_runtime:
@@ -50,6 +58,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(audit.router)
     app.include_router(cases.router)
     app.include_router(consents.router)
+    app.include_router(rights.router)
+    app.include_router(federation.router)
+    app.include_router(sources.router)
     install_web(app, settings)
     instrument_app(app, telemetry)
     return app

@@ -29,7 +29,9 @@ from gateway.subjects.bsn import Bsn, InvalidBsnError
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
-NonNegative = Annotated[int, Query(ge=0)]
+# Bounded by a signed 64-bit column: larger numbers are a 422, not a database overflow.
+MAX_SEQ = 2**63 - 1
+NonNegative = Annotated[int, Query(ge=0, le=MAX_SEQ)]
 
 
 privacy_officer = require_role("privacy_officer")
@@ -96,8 +98,8 @@ def get_inclusion(request: Request, seq: NonNegative, size: NonNegative) -> dict
 @router.get("/proofs/consistency", responses={404: {}, 422: {}})
 def get_consistency(
     request: Request,
-    first: Annotated[int, Query(alias="from", ge=0)],
-    second: Annotated[int, Query(alias="to", ge=0)],
+    first: Annotated[int, Query(alias="from", ge=0, le=MAX_SEQ)],
+    second: Annotated[int, Query(alias="to", ge=0, le=MAX_SEQ)],
 ) -> dict[str, Any]:
     """RFC 9162 §2.1.4 proof that the signed tree of ``to`` extends the one of ``from``."""
     if first > second:

@@ -1,4 +1,8 @@
-"""OvJ consent (API.md §4): list, decide, revoke — role ``om`` only."""
+"""OvJ consent (API.md §4): list, decide, revoke — role ``om`` only.
+
+Thin: the desk (gateway/consent/desk.py) changes the register and writes the
+audit entry in one transaction, the same path the /ovj page takes.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field
 
 from gateway.api.models import Id, StrictBody, Text
-from gateway.audit.events import AuditEvent
 from gateway.auth.dependencies import require_role
 from gateway.auth.principal import Principal
-from gateway.brokering.services import brokering_services
-from gateway.cases.models import Case
-from gateway.consent.service import ConsentView, OmActor
-from gateway.runtime import Runtime
+from gateway.consent.desk import ConsentDesk
+from gateway.consent.service import OmActor
+from gateway.consent.services import consent_desk
 
 router = APIRouter(prefix="/v1/consents", tags=["consent"])
 ConsentId = Annotated[str, Field(pattern=r"^oc-[0-9a-f]{20}$")]
@@ -43,28 +45,8 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
-def _consent_event(
-    runtime: Runtime, session: Any, actor: OmActor, view: ConsentView, outcome: str
-) -> AuditEvent:
-    case = session.get(Case, view.case)
-    return AuditEvent(
-        kind="consent",
-        outcome=outcome,
-        reason=view.reason,
-        party=actor.party,
-        employee=actor.employee,
-        convenant=view.convenant,
-        purpose=view.purpose,
-        case=view.case,
-        consent_id=view.id,
-        subject_pseudonym=case.subject_pseudonym if case is not None else None,
-        covenant_version=runtime.policy.current.covenant_version(view.convenant),
-        details={
-            "recipient": view.recipient,
-            "categories": ",".join(view.granted_categories or view.categories),
-            "valid_until": view.valid_until.isoformat() if view.valid_until else None,
-        },
-    )
+def _desk(request: Request) -> ConsentDesk:
+    return consent_desk(request.app.state.runtime)
 
 
 @router.get("")
@@ -75,42 +57,30 @@ def list_consents(
         Literal["pending", "granted", "refused", "revoked", "expired"] | None, Query()
     ] = None,
 ) -> dict[str, Any]:
-    runtime: Runtime = request.app.state.runtime
-    with runtime.db.session() as session:
-        views = brokering_services(runtime).consents.find(session, _om(principal), status)
+    views = _desk(request).find(_om(principal), status)
     today = _today()
     return {"consents": [view.as_json(today) for view in views]}
 
 
 @router.get("/{consent_id}")
 def get_consent(consent_id: ConsentId, request: Request, principal: OmPrincipal) -> dict[str, Any]:
-    runtime: Runtime = request.app.state.runtime
-    with runtime.db.session() as session:
-        view = brokering_services(runtime).consents.get(session, _om(principal), consent_id)
-    return view.as_json(_today())
+    return _desk(request).get(_om(principal), consent_id).as_json(_today())
 
 
 @router.post("/{consent_id}/decision")
 def decide_consent(
     consent_id: ConsentId, body: DecisionIn, request: Request, principal: OmPrincipal
 ) -> dict[str, Any]:
-    runtime: Runtime = request.app.state.runtime
-    actor = _om(principal)
-    with runtime.db.session() as session:
-        view = brokering_services(runtime).consents.decide(
-            session,
-            actor,
-            consent_id,
-            decision=body.decision,
-            reason=body.reason,
-            valid_until=body.valid_until,
-            categories=body.categories,
-            recipients=body.recipients,
-            withheld_until=body.withheld_until,
-        )
-        runtime.audit.append_in(
-            session, [_consent_event(runtime, session, actor, view, body.decision)]
-        )
+    view = _desk(request).decide(
+        _om(principal),
+        consent_id,
+        decision=body.decision,
+        reason=body.reason,
+        valid_until=body.valid_until,
+        categories=body.categories,
+        recipients=body.recipients,
+        withheld_until=body.withheld_until,
+    )
     return view.as_json(_today())
 
 
@@ -118,9 +88,5 @@ def decide_consent(
 def revoke_consent(
     consent_id: ConsentId, body: RevokeIn, request: Request, principal: OmPrincipal
 ) -> dict[str, Any]:
-    runtime: Runtime = request.app.state.runtime
-    actor = _om(principal)
-    with runtime.db.session() as session:
-        view = brokering_services(runtime).consents.revoke(session, actor, consent_id, body.reason)
-        runtime.audit.append_in(session, [_consent_event(runtime, session, actor, view, "revoked")])
+    view = _desk(request).revoke(_om(principal), consent_id, body.reason)
     return view.as_json(_today())

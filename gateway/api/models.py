@@ -7,7 +7,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,99}$")]
-Text = Annotated[str, StringConstraints(max_length=4000)]
+# No NUL: PostgreSQL text cannot hold it, and no partner needs it in free text.
+Text = Annotated[str, StringConstraints(max_length=4000, pattern=r"^[^\x00]*$")]
 
 
 class StrictBody(BaseModel):

@@ -13,9 +13,10 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -50,6 +51,21 @@ class _Request:
 
 
 _STOP = object()
+
+
+@contextmanager
+def _unavailable_on_failure() -> Iterator[None]:
+    """Storage or key failures while appending become :class:`AuditUnavailable` (fail closed)."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        log.warning("audit append failed: %s", type(exc).__name__)
+        raise AuditUnavailable(f"audit log not writable ({type(exc).__name__})") from None
+    except (KeyFileError, VaultError) as exc:
+        log.error("audit append failed: %s", type(exc).__name__)
+        raise AuditUnavailable(f"audit keys unavailable ({type(exc).__name__})") from None
+    except LookupError as exc:
+        raise AuditUnavailable("audit log schema missing") from exc
 
 
 class AuditLog:
@@ -94,17 +110,8 @@ class AuditLog:
         return out
 
     def _write_now(self, entries: list[PendingEntry]) -> list[int]:
-        try:
-            with self.db.session() as session:
-                return write_batch(session, entries, self.vault, lock_timeout_s=self.timeout_s)
-        except SQLAlchemyError as exc:
-            log.warning("audit append failed: %s", type(exc).__name__)
-            raise AuditUnavailable(f"audit log not writable ({type(exc).__name__})") from None
-        except (KeyFileError, VaultError) as exc:
-            log.error("audit append failed: %s", type(exc).__name__)
-            raise AuditUnavailable(f"audit keys unavailable ({type(exc).__name__})") from None
-        except LookupError as exc:
-            raise AuditUnavailable("audit log schema missing") from exc
+        with _unavailable_on_failure(), self.db.session() as session:
+            return write_batch(session, entries, self.vault, lock_timeout_s=self.timeout_s)
 
     def _submit(self, entries: list[PendingEntry]) -> Future[list[int]] | None:
         if self._writer is None or not self._writer.is_alive() or self._stopping.is_set():
@@ -136,14 +143,8 @@ class AuditLog:
         entries = self._pending(events)
         if not entries:
             return []
-        try:
+        with _unavailable_on_failure():
             return write_batch(session, entries, self.vault, lock_timeout_s=self.timeout_s)
-        except SQLAlchemyError as exc:
-            log.warning("audit append failed: %s", type(exc).__name__)
-            raise AuditUnavailable(f"audit log not writable ({type(exc).__name__})") from None
-        except (KeyFileError, VaultError) as exc:
-            log.error("audit append failed: %s", type(exc).__name__)
-            raise AuditUnavailable(f"audit keys unavailable ({type(exc).__name__})") from None
 
     async def append(self, events: Sequence[AuditEvent]) -> list[int]:
         """Async :meth:`append_sync`: returns once the entries are committed."""

@@ -10,9 +10,10 @@ fails, the caller gets 503 and nothing (promise 5).
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Literal, Protocol
 
@@ -20,11 +21,19 @@ import anyio
 from opentelemetry import trace
 from sqlalchemy.orm import Session
 
-from connectors import LookupRequest, LookupResult, Requester, SourceUnavailable
+from connectors import (
+    ConnectorConfigError,
+    LookupRequest,
+    LookupResult,
+    Requester,
+    SourceUnavailable,
+    UnsupportedSourceError,
+)
 from gateway.audit.events import AuditEvent, processing_activity_uri
 from gateway.brokering.minimise import DisclosedRecord, Minimised, minimise
 from gateway.brokering.registry import ConnectorRegistry
 from gateway.cases.service import Actor, CaseRecord, CaseService
+from gateway.copies import CopySlot, CopyStore
 from gateway.policy.compiled import CompiledPolicy
 from gateway.policy.decision import Decision, DecisionRequest, Outcome, decide
 from gateway.storage.db import Database
@@ -33,6 +42,7 @@ from gateway.telemetry import current_trace_ids
 
 Status = Literal["ok", "denied", "pending_consent", "unavailable", "not_found"]
 tracer = trace.get_tracer("ketenpoort.brokering")
+log = logging.getLogger("ketenpoort.brokering")
 
 
 class ConsentPort(Protocol):
@@ -129,6 +139,7 @@ class Broker:
         *,
         consents: ConsentPort | None,
         objections: ObjectionPort | None,
+        copies: CopyStore | None = None,
         default_timeout_s: float,
         today: Callable[[], date] = lambda: datetime.now(UTC).date(),
     ) -> None:
@@ -141,6 +152,7 @@ class Broker:
         self._objections = objections
         self._default_timeout_s = default_timeout_s
         self._today = today
+        self._copies = copies
 
     async def query(
         self, actor: Actor, case_id: str, categories: Sequence[str], sources: Sequence[str] | None
@@ -150,7 +162,10 @@ class Broker:
             span.set_attribute("ketenpoort.purpose", actor.purpose)
             plan = await anyio.to_thread.run_sync(self._plan, actor, case_id, categories, sources)
             results = await self._fan_out(actor, plan)
+            results = await self._serve_copies(plan, results)
+            results = await anyio.to_thread.run_sync(self._recheck_consents, actor, plan, results)
             await self._audit.append(self._audit_events(actor, plan, results))
+            await self._keep_copies(plan, results)
             span.set_attribute("ketenpoort.results", len(results))
             trace_id, _ = current_trace_ids()
             return QueryOutcome(new_query_id(), results, trace_id)
@@ -181,7 +196,12 @@ class Broker:
                     items.append(_Planned(None, category, None))
                     continue
                 for source in targets:
-                    consent_id = self._covering_consent(session, case, category, actor, today)
+                    remote = self._connectors.consent_is_remote(policy, actor.covenant, source)
+                    consent_id = (
+                        None
+                        if remote
+                        else self._covering_consent(session, case, category, actor, today)
+                    )
                     decision = decide(
                         policy,
                         today,
@@ -192,7 +212,7 @@ class Broker:
                             case=view,
                             source_party=source,
                             category=category,
-                            has_covering_consent=consent_id is not None,
+                            has_covering_consent=remote or consent_id is not None,
                             objection_active=objection,
                         ),
                     )
@@ -204,6 +224,69 @@ class Broker:
                 self._cases.touch(session, case.id)
         return _Plan(case, policy, items, bsn, new_request)
 
+    # -- time-limited copies (gateway/copies; docs/retention.md) ------------
+
+    def _copy_slots(self, plan: _Plan, results: list[SourceResult]) -> list[CopySlot]:
+        return [
+            CopySlot(
+                result.source,
+                result.category,
+                result.status,
+                result.records,
+                item.decision.fields
+                if item.decision is not None and item.decision.permitted
+                else None,
+            )
+            for item, result in zip(plan.items, results, strict=True)
+        ]
+
+    async def _serve_copies(self, plan: _Plan, results: list[SourceResult]) -> list[SourceResult]:
+        """An unavailable source's unexpired copy, only where the decision permits it now."""
+        if self._copies is None:
+            return results
+        store, case = self._copies, plan.case
+        served = list(results)
+        for index, slot in enumerate(self._copy_slots(plan, results)):
+            if slot.status != "unavailable" or slot.permitted_fields is None or not slot.source:
+                continue
+            records = await anyio.to_thread.run_sync(
+                store.serve,
+                case.id,
+                case.subject_pseudonym,
+                slot.source,
+                slot.category,
+                slot.permitted_fields,
+            )
+            if records is not None:
+                served[index] = SourceResult(
+                    slot.source,
+                    slot.category,
+                    "ok",
+                    "cached_copy",
+                    plan.items[index].consent_id,
+                    records,
+                    0,
+                )
+        return served
+
+    async def _keep_copies(self, plan: _Plan, results: list[SourceResult]) -> None:
+        """After the log commit: keep fresh answers as copies when the covenant sets ``copies``."""
+        if self._copies is None:
+            return
+        fresh = [
+            slot
+            for slot, result in zip(self._copy_slots(plan, results), results, strict=True)
+            if result.reason != "cached_copy"
+        ]
+        await anyio.to_thread.run_sync(
+            self._copies.keep,
+            plan.policy,
+            plan.case.convenant,
+            plan.case.id,
+            plan.case.subject_pseudonym,
+            fresh,
+        )
+
     def _covering_consent(
         self, session: Session, case: CaseRecord, category: str, actor: Actor, today: date
     ) -> str | None:
@@ -212,6 +295,42 @@ class Broker:
         return self._consents.covering(
             session, case_id=case.id, category=category, recipient=actor.party, today=today
         )
+
+    def _recheck_consents(
+        self, actor: Actor, plan: _Plan, results: list[SourceResult]
+    ) -> list[SourceResult]:
+        """Just before answering: a consent revoked or expired while a slow source answered
+        lets nothing out (promise 3); the result becomes ``denied``/``consent_revoked``."""
+        based = [
+            index
+            for index, (item, result) in enumerate(zip(plan.items, results, strict=True))
+            if result.status == "ok" and item.consent_id is not None
+        ]
+        if not based or self._consents is None:
+            return results
+        checked = list(results)
+        today = self._today()
+        with self._db.session() as session:
+            for index in based:
+                result = results[index]
+                still = self._consents.covering(
+                    session,
+                    case_id=plan.case.id,
+                    category=result.category,
+                    recipient=actor.party,
+                    today=today,
+                )
+                if still is None:
+                    checked[index] = SourceResult(
+                        result.source,
+                        result.category,
+                        "denied",
+                        "consent_revoked",
+                        result.consent_id,
+                    )
+                elif still != result.consent_id:
+                    checked[index] = replace(result, consent_id=still)
+        return checked
 
     def _request_consents(
         self, session: Session, actor: Actor, case: CaseRecord, items: list[_Planned]
@@ -259,7 +378,11 @@ class Broker:
         self, actor: Actor, plan: _Plan, source: str, categories: tuple[str, ...], bsn: Bsn
     ) -> LookupResult | str:
         """The source's answer, or the short reason it is unavailable."""
-        connector = self._connectors.get(plan.policy, actor.covenant, source)
+        try:
+            connector = self._connectors.get(plan.policy, actor.covenant, source)
+        except (ConnectorConfigError, UnsupportedSourceError) as error:
+            log.warning("source %s has no usable connector: %s", source, type(error).__name__)
+            return "no_connector"
         if connector is None:
             return "no_connector"
         timeout = self._connectors.timeout_s(
@@ -272,6 +395,7 @@ class Broker:
             purpose=actor.purpose,
             case=plan.case.id,
             requester=Requester(actor.party, actor.employee),
+            phase=plan.case.phase,
         )
         with tracer.start_as_current_span("ketenpoort.source_lookup") as span:
             span.set_attribute("ketenpoort.source", source)
@@ -305,6 +429,11 @@ class Broker:
         answer = answers.get(item.source, "no_answer")
         if isinstance(answer, str):
             return SourceResult(item.source, item.category, "unavailable", answer)
+        remote = answer.remote_outcomes.get(item.category)
+        if remote is not None and remote.status != "ok":
+            return SourceResult(
+                item.source, item.category, remote.status, remote.reason, remote.consent_id
+            )
         if not answer.subject_known:
             return SourceResult(item.source, item.category, "not_found", "subject_unknown")
         kept = minimised[item.source]
@@ -316,7 +445,7 @@ class Broker:
             item.category,
             "ok",
             "permitted",
-            item.consent_id,
+            item.consent_id or (remote.consent_id if remote is not None else None),
             kept.records[item.category],
             kept.trimmed_fields[item.category] + dropped,
         )

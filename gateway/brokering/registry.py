@@ -8,18 +8,32 @@ policy object changes (hot reload), because a source's address may change.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 import httpx
 
-from connectors import SourceConnector, TokenProvider, build_connector
+from connectors import (
+    PeerTokens,
+    SourceConnector,
+    SqlConnector,
+    TokenProvider,
+    build_connector,
+)
 from gateway.policy.compiled import CompiledPolicy
 
 
 class ConnectorRegistry:
-    def __init__(self, client: httpx.AsyncClient, token_provider: TokenProvider) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        token_provider: TokenProvider,
+        *,
+        peer_tokens: PeerTokens | None = None,
+    ) -> None:
         self._client = client
         self._token_provider = token_provider
+        self._peer_tokens = peer_tokens
         self._lock = threading.Lock()
         self._policy: CompiledPolicy | None = None
         self._connectors: dict[tuple[str, str], SourceConnector] = {}
@@ -31,6 +45,7 @@ class ConnectorRegistry:
         with self._lock:
             if policy is not self._policy:
                 self._policy = policy
+                self._dispose(self._connectors.values())
                 self._connectors = {}
             key = (covenant_id, party_id)
             connector = self._connectors.get(key)
@@ -40,9 +55,16 @@ class ConnectorRegistry:
             if party is None or party.source is None:
                 return None
             config: dict[str, Any] = party.source.model_dump(mode="json")
-            connector = build_connector(config, self._client, self._token_provider)
+            connector = build_connector(
+                config, self._client, self._token_provider, peer_tokens=self._peer_tokens
+            )
             self._connectors[key] = connector
             return connector
+
+    def consent_is_remote(self, policy: CompiledPolicy, covenant_id: str, party_id: str) -> bool:
+        """A peer gateway's OvJ decides on criminal data held behind it (federation)."""
+        party = policy.party(covenant_id, party_id)
+        return party is not None and party.source is not None and party.source.type == "gateway"
 
     def timeout_s(
         self, policy: CompiledPolicy, covenant_id: str, party_id: str, default: float
@@ -51,3 +73,10 @@ class ConnectorRegistry:
         if party is None or party.source is None:
             return default
         return float(party.source.timeout_s)
+
+    @staticmethod
+    def _dispose(connectors: Iterable[SourceConnector]) -> None:
+        """Close database pools of connectors the reloaded policy no longer uses."""
+        for connector in connectors:
+            if isinstance(connector, SqlConnector):
+                connector.dispose()

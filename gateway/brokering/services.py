@@ -17,6 +17,10 @@ from gateway.brokering.registry import ConnectorRegistry
 from gateway.cases.sealing import VaultSealer
 from gateway.cases.service import CaseService
 from gateway.consent.service import ConsentService
+from gateway.consent.webhook import ConsentWebhooks
+from gateway.copies import CopyStore
+from gateway.federation.tokens import PeerTokenClient
+from gateway.rights.objections import VerzetRegister
 from gateway.runtime import Runtime
 
 _EXTRAS_KEY = "brokering"
@@ -29,6 +33,7 @@ class BrokeringServices:
     consents: ConsentService
     broker: Broker
     client: httpx.AsyncClient
+    registry: ConnectorRegistry
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -44,12 +49,17 @@ def brokering_services(runtime: Runtime) -> BrokeringServices:
         cases = CaseService(
             lambda: holder.current, runtime.pseudonymizer, VaultSealer(runtime.audit.vault)
         )
-        consents = ConsentService(lambda: holder.current)
+        webhooks = ConsentWebhooks(runtime.keys, runtime.settings.base_url, lambda: holder.current)
+        consents = ConsentService(lambda: holder.current, notifier=webhooks)
         client = httpx.AsyncClient(
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
             follow_redirects=False,
         )
-        registry = ConnectorRegistry(client, auth_services(runtime).source_tokens)
+        registry = ConnectorRegistry(
+            client,
+            auth_services(runtime).source_tokens,
+            peer_tokens=PeerTokenClient(runtime.keys, client),
+        )
         broker = Broker(
             runtime.db,
             cases,
@@ -57,10 +67,11 @@ def brokering_services(runtime: Runtime) -> BrokeringServices:
             registry,
             runtime.audit,
             consents=consents,
-            objections=None,
+            objections=VerzetRegister(),
+            copies=CopyStore(runtime.db, runtime.audit.vault),
             default_timeout_s=runtime.settings.source_timeout_s,
         )
-        services = BrokeringServices(cases, consents, broker, client)
+        services = BrokeringServices(cases, consents, broker, client, registry)
         runtime.extras[_EXTRAS_KEY] = services
         return services
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import select
@@ -94,6 +94,9 @@ class NotCaseOpener(Forbidden):
 class CaseClosed(Conflict):
     slug = "case-closed"
     title = "The case is closed"
+
+
+TOUCH_GRANULARITY = timedelta(hours=1)
 
 
 def _now() -> datetime:
@@ -241,10 +244,20 @@ class CaseService:
         return _record(case)
 
     def touch(self, session: Session, case_id: str) -> None:
-        """Record contact with the case (a query): the 5-year limit counts from here."""
+        """Record contact with the case (a query): the 5-year limit counts from here.
+
+        At most once per ``TOUCH_GRANULARITY``: a limit counted in years loses nothing,
+        and a query then needs no write (and no fsync) of its own besides the audit log.
+        """
         case = session.get(Case, case_id)
-        if case is not None:
-            case.last_contact_at = _now()
+        if case is None:
+            return
+        now = _now()
+        last = case.last_contact_at
+        if last.tzinfo is None:  # SQLite returns naive UTC
+            last = last.replace(tzinfo=UTC)
+        if now - last >= TOUCH_GRANULARITY:
+            case.last_contact_at = now
 
     def subject_bsn(self, session: Session, case: CaseRecord) -> Bsn:
         subject = session.get(CaseSubject, case.subject_pseudonym)

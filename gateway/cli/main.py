@@ -6,7 +6,10 @@ import typer
 from pydantic import ValidationError
 
 from gateway.cli import audit as audit_cmd
+from gateway.cli import consent as consent_cmd
 from gateway.cli import keys as keys_cmd
+from gateway.cli import policy as policy_cmd
+from gateway.cli import retention as retention_cmd
 from gateway.cli import serve as serve_cmd
 from gateway.cli.console import console, fail
 from gateway.settings import Settings
@@ -21,7 +24,10 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_cmd.audit_app, name="audit")
+app.add_typer(consent_cmd.consent_app, name="consent")
 app.add_typer(keys_cmd.keys_app, name="keys")
+app.add_typer(policy_cmd.policy_app, name="policy")
+app.add_typer(retention_cmd.retention_app, name="retention")
 
 
 def load_settings() -> Settings:

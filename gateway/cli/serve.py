@@ -6,8 +6,9 @@ import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.app import create_app
-from gateway.cli.console import console, fail
+from gateway.cli.console import console, err_console, fail
 from gateway.keys import KeyStoreError
+from gateway.policy.errors import PolicyError
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.storage import migrate
@@ -31,6 +32,14 @@ def prepare(settings: Settings) -> Runtime:
         fail(f"key store: {exc}", hint="Check KETENPOORT_KEY_DIR and KETENPOORT_KEY_PASSPHRASE.")
     for record in created:
         console.print(f"Nieuwe {record.use}-sleutel aangemaakt (kid {record.kid}).")
+    try:
+        _ = runtime.policy
+    except PolicyError as exc:
+        runtime.close()
+        for problem in exc.problems:
+            where = f"{problem.file}:{problem.line}" if problem.line is not None else problem.file
+            err_console.print(f"{where}: {problem.message}", highlight=False, markup=False)
+        fail(f"the covenants in {settings.policy_dir} have errors; nothing is served.")
     return runtime
 
 

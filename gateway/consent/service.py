@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from gateway.cases.service import CaseRecord
@@ -35,6 +35,46 @@ class NotOm(Forbidden):
 class AlreadyDecided(Conflict):
     slug = "consent-already-decided"
     title = "The consent request was already decided"
+
+
+class NotRevocable(Conflict):
+    slug = "consent-not-revocable"
+    title = "Only a granted consent can be revoked"
+
+
+class NotNarrower(Unprocessable):
+    slug = "consent-not-narrower"
+    title = "A grant may only narrow the request"
+
+
+class BadValidity(Unprocessable):
+    """``valid_until`` missing, past, or beyond the covenant's ``consent_max``."""
+
+    slug = "consent-validity"
+    title = "valid_until is missing, in the past or beyond consent_max"
+
+
+class BadWithholding(Unprocessable):
+    slug = "consent-withheld-until"
+    title = "withheld_until lies in the past"
+
+
+@dataclass(frozen=True)
+class ConsentNotice:
+    """What the OM's system hears of a new request: identifiers only, never the BSN."""
+
+    id: str
+    convenant: str
+    case: str
+    categories: tuple[str, ...]
+    recipient: str
+    purpose: str
+    case_phase: str
+    requested_by_employee: str
+    created_at: datetime
+
+
+Notifier = Callable[[ConsentNotice], None]
 
 
 @dataclass(frozen=True)
@@ -58,6 +98,7 @@ class ConsentView:
     granted_recipients: tuple[str, ...]
     withheld_until: date | None
     revoked_at: datetime | None
+    revoked_by_employee: str | None = None
 
     def effective_status(self, today: date) -> str:
         if self.status == "granted" and self.valid_until is not None and self.valid_until < today:
@@ -85,10 +126,11 @@ class ConsentView:
             "granted_recipients": list(self.granted_recipients),
             "withheld_until": self.withheld_until.isoformat() if self.withheld_until else None,
             "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+            "revoked_by_employee": self.revoked_by_employee,
         }
 
 
-def _view(row: ConsentRequest) -> ConsentView:
+def view_of(row: ConsentRequest) -> ConsentView:
     return ConsentView(
         id=row.id,
         case=row.case_id,
@@ -109,6 +151,7 @@ def _view(row: ConsentRequest) -> ConsentView:
         granted_recipients=tuple(row.granted_recipients),
         withheld_until=row.withheld_until,
         revoked_at=row.revoked_at,
+        revoked_by_employee=row.revoked_by_employee,
     )
 
 
@@ -130,9 +173,11 @@ class ConsentService:
         self,
         policy: Callable[[], CompiledPolicy],
         today: Callable[[], date] = lambda: datetime.now(UTC).date(),
+        notifier: Notifier | None = None,
     ) -> None:
         self._policy = policy
         self._today = today
+        self._notifier = notifier
 
     # --- the broker's side -------------------------------------------------
 
@@ -176,6 +221,7 @@ class ConsentService:
             merged = sorted(set(pending.categories) | set(categories))
             if merged != pending.categories:
                 pending.categories_json = json.dumps(merged)
+            pending.case_phase = case.phase  # the OvJ weighs the phase the case is in now
             return pending.id, False
         row = ConsentRequest(
             id=new_consent_id(),
@@ -191,7 +237,26 @@ class ConsentService:
         )
         session.add(row)
         session.flush()
+        self._notify_after_commit(session, row)
         return row.id, True
+
+    def _notify_after_commit(self, session: Session, row: ConsentRequest) -> None:
+        """Tell the OM only about a request that really exists (the query's commit)."""
+        notifier = self._notifier
+        if notifier is None:
+            return
+        notice = ConsentNotice(
+            id=row.id,
+            convenant=row.convenant,
+            case=row.case_id,
+            categories=tuple(row.categories),
+            recipient=row.recipient,
+            purpose=row.purpose,
+            case_phase=row.case_phase,
+            requested_by_employee=row.requested_by_employee,
+            created_at=row.created_at,
+        )
+        event.listen(session, "after_commit", lambda _session: notifier(notice), once=True)
 
     # --- the OvJ's side ----------------------------------------------------
 
@@ -208,16 +273,16 @@ class ConsentService:
         if status in ("pending", "granted", "refused", "revoked"):
             query = query.where(ConsentRequest.status == status)
         rows = session.scalars(query.order_by(ConsentRequest.created_at))
-        views = [_view(row) for row in rows]
-        if status == "expired":
+        views = [view_of(row) for row in rows]
+        if status in ("granted", "expired"):
             today = self._today()
-            views = [v for v in views if v.effective_status(today) == "expired"]
+            views = [v for v in views if v.effective_status(today) == status]
         return views
 
     def get(self, session: Session, actor: OmActor, consent_id: str) -> ConsentView:
         row = self._load(session, consent_id)
         self._require_om(actor, row.convenant)
-        return _view(row)
+        return view_of(row)
 
     def _load(self, session: Session, consent_id: str, *, lock: bool = False) -> ConsentRequest:
         query = select(ConsentRequest).where(ConsentRequest.id == consent_id)
@@ -250,6 +315,8 @@ class ConsentService:
             granted_categories = self._narrower(categories, row.categories, "categories")
             granted_recipients = self._narrower(recipients, [row.recipient], "recipients")
             row.valid_until = self._check_valid_until(row.convenant, valid_until)
+            if withheld_until is not None and withheld_until < self._today():
+                raise BadWithholding(detail="withheld_until lies in the past.")
             row.granted_categories_json = json.dumps(granted_categories)
             row.granted_recipients_json = json.dumps(granted_recipients)
             row.withheld_until = withheld_until
@@ -259,19 +326,19 @@ class ConsentService:
         row.decided_by_party = actor.party
         row.decided_by_employee = actor.employee
         session.flush()
-        return _view(row)
+        return view_of(row)
 
     def revoke(self, session: Session, actor: OmActor, consent_id: str, reason: str) -> ConsentView:
         row = self._load(session, consent_id, lock=True)
         self._require_om(actor, row.convenant)
         if row.status != "granted":
-            raise Conflict(detail="Only a granted consent can be revoked.")
+            raise NotRevocable(detail="Only a granted consent can be revoked.")
         row.status = "revoked"
         row.revoked_at = _now()
         row.revoked_by_employee = actor.employee
         row.reason = reason
         session.flush()
-        return _view(row)
+        return view_of(row)
 
     @staticmethod
     def _narrower(chosen: Sequence[str] | None, asked: Sequence[str], what: str) -> list[str]:
@@ -279,26 +346,26 @@ class ConsentService:
             return sorted(set(asked))
         extra = sorted(set(chosen) - set(asked))
         if extra:
-            raise Unprocessable(
+            raise NotNarrower(
                 detail=f"A grant may only narrow the request: {what} not asked for.",
                 extensions={"not_requested": extra},
             )
         if not chosen:
-            raise Unprocessable(detail=f"A grant needs at least one of the requested {what}.")
+            raise NotNarrower(detail=f"A grant needs at least one of the requested {what}.")
         return sorted(set(chosen))
 
     def _check_valid_until(self, convenant: str, valid_until: date | None) -> date:
         today = self._today()
         if valid_until is None:
-            raise Unprocessable(detail="A grant needs valid_until.")
+            raise BadValidity(detail="A grant needs valid_until.")
         if valid_until < today:
-            raise Unprocessable(detail="valid_until lies in the past.")
+            raise BadValidity(detail="valid_until lies in the past.")
         covenant = self._policy().covenant(convenant)
         if covenant is None:
             raise Unprocessable(detail="The covenant is no longer loaded.")
         limit = covenant.retention.consent_max.add_to(today)
         if valid_until > limit:
-            raise Unprocessable(
+            raise BadValidity(
                 detail="valid_until exceeds the covenant's consent_max.",
                 extensions={"latest_allowed": limit.isoformat()},
             )

@@ -88,6 +88,9 @@ class GatewaySource(_Frozen):
     jwks: dict[str, Any] | None = None
     timeout_s: float = 5.0
     categories: tuple[str, ...] | None = None
+    client_id: str | None = None
+    convenant: str | None = None
+    purposes: dict[str, str] | None = None
 
     @property
     def held_categories(self) -> tuple[str, ...] | None:
@@ -95,6 +98,15 @@ class GatewaySource(_Frozen):
 
 
 Source = Annotated[RestSource | SqlSource | GatewaySource, Field(discriminator="type")]
+
+
+class ConsentWebhook(_Frozen):
+    """Where an OM party wants to hear of new consent requests (docs/consent.md)."""
+
+    url: str
+    timeout_s: float = Field(default=5.0, gt=0, le=60)
+    max_attempts: int = Field(default=6, ge=1, le=20)
+    backoff_s: float = Field(default=1.0, gt=0, le=300)
 
 
 class Party(_Frozen):
@@ -105,6 +117,7 @@ class Party(_Frozen):
     jwks_file: Path | None = None
     jwks_uri: str | None = None
     source: Source | None = None
+    consent_webhook: ConsentWebhook | None = None
 
     @property
     def has_keys(self) -> bool:

@@ -27,6 +27,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: the log's indexes stay in memory
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
 

@@ -11,6 +11,8 @@ from gateway.audit.models import (
 from gateway.auth.replay import UsedAssertion
 from gateway.cases.models import Case, CaseParticipant, CaseSubject
 from gateway.consent.models import ConsentRequest
+from gateway.copies.models import CachedCopy
+from gateway.rights.models import RightsRequest
 from gateway.storage.state import GatewayState
 
 __all__ = [
@@ -20,10 +22,12 @@ __all__ = [
     "AuditHead",
     "AuditNode",
     "AuditSubjectIndex",
+    "CachedCopy",
     "Case",
     "CaseParticipant",
     "CaseSubject",
     "ConsentRequest",
     "GatewayState",
+    "RightsRequest",
     "UsedAssertion",
 ]

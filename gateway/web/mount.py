@@ -17,9 +17,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 
+from gateway.rights.services import install_rights
 from gateway.settings import Settings
 from gateway.web import devidp, login
 from gateway.web.keyfile import read_or_create_secret
+from gateway.web.mijn.routes import build_router as build_mijn_router
+from gateway.web.ovj.routes import build_router as build_ovj_router
 from gateway.web.privacy.routes import build_router as build_privacy_router
 from gateway.web.session import CsrfFailed, LoginRequired, RoleMissing
 from gateway.web.settings import WebSettings
@@ -141,5 +144,8 @@ def install_web(app: FastAPI, settings: Settings, web: WebSettings | None = None
         keys = cache(lambda: devidp.DevIdpKeys.load_or_create(settings.key_dir))
         app.include_router(devidp.build_router(issuer, dev_client, keys))
     app.include_router(build_privacy_router())
+    app.include_router(build_mijn_router())
+    app.include_router(build_ovj_router())
+    install_rights(app.state.runtime)
     app.mount("/static/web", StaticFiles(directory=STATIC_DIR), name="web-static")
     _install_handlers(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,10 +10,13 @@ from typer.testing import CliRunner
 
 from gateway.cli.main import app
 from gateway.cli.serve import prepare
+from gateway.demo.partners import ensure_partner_keys
 from gateway.keys import KeyStore
+from gateway.policy.loader import load_policy_dir
 from gateway.settings import Settings
 
 runner = CliRunner()
+REPO_POLICIES = Path(__file__).resolve().parents[2] / "policies"
 PASSPHRASE = "cli passphrase"
 
 
@@ -67,8 +71,16 @@ def test_rotate_without_keys_says_generate_first(key_env: Path) -> None:
 
 
 def test_serve_preparation_creates_keys_once(migrated_url: str, tmp_path: Path) -> None:
+    # The demo covenant, copied so its partners' trust files land in tmp_path/keys/trust.
+    policy_dir = tmp_path / "policies"
+    shutil.copytree(REPO_POLICIES, policy_dir)
+    for covenant in load_policy_dir(policy_dir, require_keys=False).covenants:
+        ensure_partner_keys(covenant, tmp_path / "keys")
     settings = Settings(
-        database_url=migrated_url, key_dir=tmp_path / "keys", key_passphrase=PASSPHRASE
+        database_url=migrated_url,
+        key_dir=tmp_path / "keys",
+        key_passphrase=PASSPHRASE,
+        policy_dir=policy_dir,
     )
     runtime = prepare(settings)
     try:

@@ -54,7 +54,7 @@ def test_filters_detail_and_integrity(gateway: Gateway) -> None:
     assert "woningcorporatie-demo" in denied.text
     assert "psychisch_welzijn" not in denied.text
     assert "In orde" in denied.text
-    assert "nog niet beschikbaar" in denied.text
+    assert "Geen verzoeken over of bijna over de termijn" in denied.text
     first = gateway.seqs[0]
     detail = client.get(f"/privacy/entries/{first}")
     assert detail.status_code == 200

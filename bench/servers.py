@@ -1,0 +1,98 @@
+"""The servers of the query benchmark, each run as its own process.
+
+``python -m bench.servers sources`` starts the demo sources and prints their
+URLs as one JSON line; ``gateway`` serves the real gateway app (settings from
+``KETENPOORT_*``, as ``ketenpoort serve`` does, but without uvicorn's access
+log); ``proxy`` is the bare FastAPI forwarding proxy the gateway is compared
+with. Separate processes keep the load generator off the servers' GIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import uvicorn
+from fastapi import FastAPI, Request, Response
+
+from gateway.demo.people import DEMO_SOURCE_PARTIES
+
+
+def proxy_app(upstream: str) -> FastAPI:
+    """Forwards POST /lookup to ``upstream``/lookup with one pooled client; nothing else."""
+    holder: dict[str, httpx.AsyncClient] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        holder["client"] = httpx.AsyncClient(
+            base_url=upstream, limits=httpx.Limits(max_connections=200)
+        )
+        yield
+        await holder["client"].aclose()
+
+    app = FastAPI(lifespan=lifespan, openapi_url=None)
+
+    @app.post("/lookup")
+    async def forward(request: Request) -> Response:
+        answer = await holder["client"].post(
+            "/lookup", content=await request.body(), headers={"content-type": "application/json"}
+        )
+        return Response(answer.content, answer.status_code, media_type="application/json")
+
+    return app
+
+
+def run_sources() -> None:
+    """Token checks off: source work is then identical for direct and brokered calls."""
+    from gateway.demo.runner import start_demo_sources
+
+    sources = start_demo_sources(dict.fromkeys(DEMO_SOURCE_PARTIES, 0), None, delays={})
+    print(json.dumps(dict(sources.base_urls)), flush=True)
+    sys.stdin.read()
+    sources.stop()
+
+
+def run_gateway(port: int, profile: Path | None) -> None:
+    from gateway.app import create_app
+    from gateway.cli.serve import prepare
+    from gateway.settings import Settings
+
+    settings = Settings()
+    app = create_app(settings, prepare(settings))
+    config = uvicorn.Config(app, port=port, log_level="warning", access_log=False)
+    if profile is None:
+        uvicorn.Server(config).run()
+        return
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.0005, async_mode="disabled")
+    profiler.start()
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        profiler.stop()
+        profile.write_text(profiler.output_text(unicode=False, show_all=False), encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("role", choices=["sources", "gateway", "proxy"])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--upstream", default="")
+    parser.add_argument("--profile", type=Path, default=None)
+    args = parser.parse_args()
+    if args.role == "sources":
+        run_sources()
+    elif args.role == "gateway":
+        run_gateway(args.port, args.profile)
+    else:
+        uvicorn.run(proxy_app(args.upstream), port=args.port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()

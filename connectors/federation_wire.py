@@ -1,0 +1,49 @@
+"""What a peer Ketenpoort answers, as strict models (API.md §3 and the federation calls).
+
+Unknown keys are ignored (a peer may add fields); a wrong shape is not trusted
+at all. Validate raw bytes with ``model_validate_json``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
+
+Identifier = Annotated[str, Field(min_length=1, max_length=200)]
+Reason = Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class WireRecordOut(_Wire):
+    id: Identifier
+    updated: AwareDatetime
+    fields: dict[str, JsonValue]
+
+
+class WireSourceResult(_Wire):
+    source: Identifier | None
+    category: Identifier
+    status: Literal["ok", "denied", "pending_consent", "unavailable", "not_found"]
+    reason: Reason
+    consent_id: Identifier | None = None
+    records: list[WireRecordOut] | None = Field(default=None, max_length=10_000)
+
+
+class WireQueryAnswer(_Wire):
+    query_id: Identifier
+    results: list[WireSourceResult] = Field(max_length=10_000)
+    trace_id: str | None = None
+
+
+class WireMirrorCase(_Wire):
+    id: Identifier
+    phase: Identifier
+    status: Identifier
+
+
+class WireKnownAnswer(_Wire):
+    known: bool

@@ -1,0 +1,142 @@
+"""Federation calls (docs/federation.md): thin handlers over gateway.federation.
+
+``/v1/federation/*`` are called by peer gateways (role ``zvh_gateway`` in our
+covenant); ``/v1/cases/{id}/known-elsewhere`` by our own partners.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import Field
+
+from gateway.api.models import Id, StrictBody, SubjectIn
+from gateway.audit.events import AuditEvent, processing_activity_uri
+from gateway.auth.dependencies import current_principal
+from gateway.auth.principal import Principal
+from gateway.cases.service import Actor
+from gateway.federation.mirror import MirrorCase
+from gateway.federation.rules import FederationRefused
+from gateway.federation.services import federation_services
+from gateway.policy.models import Phase
+from gateway.problems import Unprocessable
+from gateway.runtime import Runtime
+from gateway.subjects.bsn import Bsn, InvalidBsnError
+
+router = APIRouter(tags=["federation"])
+CaseId = Annotated[str, Field(pattern=r"^c-[0-9a-z]{20}$")]
+
+
+class PeerRequesterIn(StrictBody):
+    party: Id
+    employee: Annotated[str, Field(pattern=r"^[\w.@:+-]{1,128}$")]
+
+
+class MirrorIn(StrictBody):
+    subject: SubjectIn
+    phase: Phase
+    peer_case: Id | None = None
+    requester: PeerRequesterIn | None = None
+
+
+class KnownIn(StrictBody):
+    subject: SubjectIn
+    peer_case: Id | None = None
+    requester: PeerRequesterIn | None = None
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _actor(principal: Principal) -> Actor:
+    return Actor(principal.party, principal.employee, principal.covenant, principal.purpose)
+
+
+def _bsn(subject: SubjectIn) -> Bsn:
+    try:
+        return Bsn(subject.bsn)
+    except InvalidBsnError:
+        raise Unprocessable(detail="subject.bsn is not a valid BSN (11-proof).") from None
+
+
+def _mirror_event(runtime: Runtime, actor: Actor, body: MirrorIn, mirror: MirrorCase) -> AuditEvent:
+    case = mirror.case
+    return AuditEvent(
+        kind="case",
+        outcome="mirror_" + mirror.change,
+        party=actor.party,
+        employee=actor.employee,
+        convenant=case.convenant,
+        purpose=case.purpose,
+        case=case.id,
+        subject_pseudonym=case.subject_pseudonym,
+        covenant_version=runtime.policy.current.covenant_version(case.convenant),
+        details={
+            "phase": case.phase,
+            "peer_case": body.peer_case,
+            "peer_requester": body.requester.party if body.requester else None,
+        },
+    )
+
+
+def _refused_event(runtime: Runtime, actor: Actor, reason: str) -> AuditEvent:
+    """A refused mirror case names no subject: nothing about the person was processed."""
+    return AuditEvent(
+        kind="decision",
+        outcome="denied",
+        reason=reason,
+        party=actor.party,
+        employee=actor.employee,
+        convenant=actor.covenant,
+        purpose=actor.purpose,
+        covenant_version=runtime.policy.current.covenant_version(actor.covenant),
+        processing_activity=processing_activity_uri(actor.covenant, actor.purpose),
+        details={"federation": "mirror_case"},
+    )
+
+
+@router.post("/v1/federation/cases", responses={403: {}, 422: {}})
+def mirror_case(
+    body: MirrorIn, request: Request, principal: Annotated[Principal, Depends(current_principal)]
+) -> dict[str, Any]:
+    """The peer's mirror case for this subject, in the phase of the peer's own case."""
+    runtime = _runtime(request)
+    services = federation_services(runtime)
+    actor = _actor(principal)
+    bsn = _bsn(body.subject)
+    try:
+        with runtime.db.session() as session:
+            mirror = services.mirrors.open_or_sync(session, actor, bsn, body.phase)
+            runtime.audit.append_in(session, [_mirror_event(runtime, actor, body, mirror)])
+    except FederationRefused as refused:
+        reason = str(refused.extensions.get("reason", "forbidden"))
+        runtime.audit.append_sync([_refused_event(runtime, actor, reason)])
+        raise
+    return {"id": mirror.case.id, "phase": mirror.case.phase, "status": mirror.case.status}
+
+
+@router.post("/v1/federation/known", responses={403: {}, 422: {}})
+async def known_here(
+    body: KnownIn, request: Request, principal: Annotated[Principal, Depends(current_principal)]
+) -> dict[str, Any]:
+    """Only whether this region has an open case for the person; nothing else."""
+    services = federation_services(_runtime(request))
+    known = await services.known_here.answer(_actor(principal), _bsn(body.subject), body.peer_case)
+    return {"known": known}
+
+
+@router.post("/v1/cases/{case_id}/known-elsewhere", responses={403: {}, 404: {}})
+async def known_elsewhere(
+    case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(current_principal)]
+) -> dict[str, Any]:
+    """Asks every peer gateway of the covenant at once: known, unknown, unavailable, denied."""
+    services = federation_services(_runtime(request))
+    answers, trace_id = await services.known_elsewhere.ask(_actor(principal), case_id)
+    return {
+        "case": case_id,
+        "results": [answer.as_json() for answer in answers],
+        "trace_id": trace_id,
+    }

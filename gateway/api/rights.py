@@ -1,0 +1,180 @@
+"""Rights of the person concerned (API.md §6): thin handlers over the rights desk.
+
+Two kinds of caller. A partner system authenticates as everywhere else (a
+bearer access token plus ``X-Ketenpoort-Employee``). The person concerned
+authenticates with the portal's session cookie, obtained by logging in to
+/mijn through OIDC (DigiD in production); the ``bsn`` claim of that login is
+who they are. A cookie-authenticated POST must also send the session's CSRF
+token in ``X-Ketenpoort-CSRF`` (see docs/rights.md).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import Field, StringConstraints
+
+from gateway.api.models import Id, StrictBody, SubjectIn, Text
+from gateway.auth.dependencies import current_principal, require_role
+from gateway.auth.principal import Principal
+from gateway.problems import Forbidden, Unauthorized, Unprocessable
+from gateway.rights.service import Application, Filer, Viewer
+from gateway.rights.services import rights_desk
+from gateway.runtime import Runtime
+from gateway.subjects.bsn import Bsn, InvalidBsnError
+from gateway.web.mijn.person import person_of
+from gateway.web.session import CSRF_KEY
+
+router = APIRouter(tags=["rights"])
+RequestId = Annotated[str, Field(pattern=r"^rr-[0-9a-f]{20}$")]
+CaseId = Annotated[str, StringConstraints(pattern=r"^c-[0-9a-z]{20}$")]
+RecordId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")]
+CSRF_HEADER = "X-Ketenpoort-CSRF"
+
+
+class RightsRequestIn(StrictBody):
+    type: Literal["inzage", "correctie", "verzet"]
+    subject: SubjectIn | None = None
+    details: Text = Field(min_length=1)
+    cases: list[CaseId] = Field(default_factory=list, max_length=50)
+    records: list[RecordId] = Field(default_factory=list, max_length=200)
+    source: Id | None = None
+
+
+class DecisionIn(StrictBody):
+    decision: Literal["granted", "partially_granted", "refused"]
+    reason: Text = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Exactly one of: a partner principal, or the person (their BSN from the portal login)."""
+
+    principal: Principal | None
+    person: Bsn | None
+
+    def viewer(self, pseudonym: str | None) -> Viewer:
+        if self.principal is None:
+            return Viewer(pseudonym=pseudonym)
+        p = self.principal
+        return Viewer(party=p.party, employee=p.employee, covenant=p.covenant, roles=p.roles)
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+async def caller(request: Request) -> Caller:
+    if request.headers.get("Authorization"):
+        return Caller(await current_principal(request), None)
+    person = person_of(request)
+    if person is None:
+        raise Unauthorized(
+            detail="a partner access token or a portal login of the person is required",
+            headers={"WWW-Authenticate": 'Bearer realm="ketenpoort"'},
+        )
+    return Caller(None, person)
+
+
+def _check_csrf(request: Request) -> None:
+    expected = request.session.get(CSRF_KEY)
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not isinstance(expected, str) or not secrets.compare_digest(
+        expected.encode(), sent.encode()
+    ):
+        raise Forbidden(detail=f"a portal POST needs the session's {CSRF_HEADER} header")
+
+
+def _bsn(text: str) -> Bsn:
+    try:
+        return Bsn(text)
+    except InvalidBsnError:
+        raise Unprocessable(detail="subject.bsn is not a valid BSN (11-proof).") from None
+
+
+@router.post("/v1/rights-requests", status_code=201)
+async def file_request(
+    body: RightsRequestIn, request: Request, who: Annotated[Caller, Depends(caller)]
+) -> dict[str, Any]:
+    if who.principal is not None:
+        if body.subject is None:
+            raise Unprocessable(
+                detail="A partner files on behalf of a person: subject is required."
+            )
+        bsn = _bsn(body.subject.bsn)
+        p = who.principal
+        filer = Filer(party=p.party, employee=p.employee, covenant=p.covenant)
+    else:
+        assert who.person is not None
+        _check_csrf(request)
+        bsn = who.person
+        if body.subject is not None and _bsn(body.subject.bsn) != bsn:
+            raise Forbidden(detail="A person files only for themself.")
+        filer = Filer()
+    application = Application(
+        type=body.type,
+        bsn=bsn,
+        details=body.details,
+        cases=tuple(body.cases),
+        records=tuple(body.records),
+        source=body.source,
+    )
+    view = await rights_desk(_runtime(request)).file(filer, application)
+    return view.as_json(datetime.now(UTC))
+
+
+@router.get("/v1/rights-requests")
+def list_requests(
+    request: Request,
+    principal: Annotated[Principal, Depends(require_role("privacy_officer"))],
+    overdue: Annotated[bool, Query()] = False,
+    due_within_days: Annotated[int | None, Query(ge=0, le=366)] = None,
+) -> dict[str, Any]:
+    """Undecided requests of the officer's covenant; ``overdue=true`` only those past due."""
+    now = datetime.now(UTC)
+    due_before = None
+    if overdue:
+        due_before = now
+    elif due_within_days is not None:
+        due_before = now + timedelta(days=due_within_days)
+    views = rights_desk(_runtime(request)).open_requests(principal.covenant, due_before)
+    return {"requests": [view.as_json(now) for view in views]}
+
+
+@router.get("/v1/rights-requests/{request_id}")
+def get_request(
+    request_id: RequestId, request: Request, who: Annotated[Caller, Depends(caller)]
+) -> dict[str, Any]:
+    desk = rights_desk(_runtime(request))
+    pseudonym = desk.service.pseudonym(who.person) if who.person is not None else None
+    view = desk.get(who.viewer(pseudonym), request_id)
+    return view.as_json(datetime.now(UTC))
+
+
+@router.post("/v1/rights-requests/{request_id}/decision")
+def decide_request(
+    request_id: RequestId,
+    body: DecisionIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> dict[str, Any]:
+    actor = Viewer(
+        party=principal.party,
+        employee=principal.employee,
+        covenant=principal.covenant,
+        roles=principal.roles,
+    )
+    view = rights_desk(_runtime(request)).decide(actor, request_id, body.decision, body.reason)
+    return view.as_json(datetime.now(UTC))
+
+
+@router.get("/v1/me/disclosures")
+def my_disclosures(request: Request, who: Annotated[Caller, Depends(caller)]) -> dict[str, Any]:
+    if who.person is None:
+        raise Forbidden(detail="Only the person concerned sees their own disclosures.")
+    return rights_desk(_runtime(request)).inzage(who.person, "api").as_json()

@@ -1,0 +1,111 @@
+"""``ketenpoort retention run [--dry-run]``: the background retention job, by hand.
+
+Takes the same run lock as the ``serve`` instances, so running it next to them
+never purges twice; ``--dry-run`` shows per rule what would go and changes
+nothing (no deletes, no feed cursor moves, no log entries).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import httpx
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway.audit.log import AuditUnavailable
+from gateway.auth.services import auth_services
+from gateway.brokering.registry import ConnectorRegistry
+from gateway.cli.console import console, err_console, fail
+from gateway.policy.errors import PolicyError
+from gateway.retention import Progress as RunProgress
+from gateway.retention import RunReport
+from gateway.retention.wiring import build_runner
+from gateway.runtime import Runtime
+from gateway.storage.migrate import is_current
+
+retention_app = typer.Typer(help="Retention: expire and delete what the covenant says must go.")
+
+
+class _Bars(RunProgress):
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._tasks: dict[str, TaskID] = {}
+
+    def start(self, rule: str, estimate: int) -> None:
+        self._tasks[rule] = self._progress.add_task(rule, total=max(estimate, 1))
+
+    def advance(self, rule: str, done: int) -> None:
+        self._progress.update(self._tasks[rule], completed=done)
+
+    def finish(self, rule: str) -> None:
+        task = self._tasks[rule]
+        total = self._progress.tasks[task].total or 1
+        self._progress.update(task, total=max(total, self._progress.tasks[task].completed))
+        self._progress.update(task, completed=self._progress.tasks[task].total)
+
+
+async def _run(runtime: Runtime, dry_run: bool) -> RunReport:
+    async with httpx.AsyncClient(follow_redirects=False) as client:
+        registry = ConnectorRegistry(client, auth_services(runtime).source_tokens)
+        runner = build_runner(runtime, registry)
+        columns = (
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=err_console) as progress:
+            return await runner.run(dry_run=dry_run, progress=_Bars(progress))
+
+
+def _summary(report: RunReport) -> Table:
+    title = "Retention (dry run: would go)" if report.dry_run else "Retention: went"
+    table = Table(title=f"{title} — {report.now.isoformat(timespec='seconds')}")
+    table.add_column("rule")
+    table.add_column("rows", justify="right")
+    table.add_column("details")
+    for rule in report.rules:
+        details = ", ".join(
+            f"{name} {count}" for name, count in sorted(rule.counts.items()) if name != "rows"
+        )
+        table.add_row(rule.rule, str(rule.rows), details)
+    return table
+
+
+@retention_app.command("run")
+def run(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would go; change nothing.")
+    ] = False,
+) -> None:
+    """Run every retention rule once (and poll the sources' deletion feeds)."""
+    from gateway.cli.main import load_settings
+
+    runtime = Runtime.build(load_settings())
+    try:
+        if not is_current(runtime.db.engine):
+            fail("the database schema is not current", hint="Run `ketenpoort db upgrade` first.")
+        report = asyncio.run(_run(runtime, dry_run))
+    except PolicyError as exc:
+        fail(f"the covenants have errors ({len(exc.problems)}); nothing was done.")
+    except SQLAlchemyError as exc:
+        fail(f"database error ({type(exc).__name__}); the run stopped.")
+    except AuditUnavailable as exc:
+        fail(f"the audit log is not writable ({exc}); the run stopped.")
+    finally:
+        runtime.close()
+    if report.skipped:
+        console.print("Another retention run holds the lock; nothing was done.")
+        raise typer.Exit(3)
+    console.print(_summary(report))

@@ -1,0 +1,95 @@
+"""The OvJ's decisions with their audit entries, in one transaction.
+
+Both doors (the partner API and the /ovj page) come through here: the state
+change and its log entry commit together or not at all, so no grant, refusal
+or revocation exists without its entry, and no entry without its change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from gateway.audit.events import AuditEvent
+from gateway.consent.events import consent_event
+from gateway.consent.models import ConsentRequest
+from gateway.consent.service import ConsentService, ConsentView, Decision, OmActor
+from gateway.policy.compiled import CompiledPolicy
+from gateway.problems import NotFound
+from gateway.storage.db import Database
+
+
+class AuditAppender(Protocol):
+    def append_in(self, session: Session, events: Sequence[AuditEvent]) -> list[int]: ...
+
+
+class ConsentDesk:
+    def __init__(
+        self,
+        db: Database,
+        consents: ConsentService,
+        audit: AuditAppender,
+        policy: Callable[[], CompiledPolicy],
+    ) -> None:
+        self._db = db
+        self._consents = consents
+        self._audit = audit
+        self._policy = policy
+
+    def covenant_of(self, consent_id: str) -> str:
+        """The covenant a request belongs to: a human OvJ acts in that covenant's name."""
+        with self._db.session() as session:
+            row = session.get(ConsentRequest, consent_id)
+            if row is None:
+                raise NotFound(detail="No such consent request.")
+            return row.convenant
+
+    def find(self, actor: OmActor, status: str | None) -> list[ConsentView]:
+        with self._db.session() as session:
+            return self._consents.find(session, actor, status)
+
+    def get(self, actor: OmActor, consent_id: str) -> ConsentView:
+        with self._db.session() as session:
+            return self._consents.get(session, actor, consent_id)
+
+    def decide(
+        self,
+        actor: OmActor,
+        consent_id: str,
+        *,
+        decision: Decision,
+        reason: str,
+        valid_until: date | None,
+        categories: Sequence[str] | None = None,
+        recipients: Sequence[str] | None = None,
+        withheld_until: date | None = None,
+    ) -> ConsentView:
+        with self._db.session() as session:
+            view = self._consents.decide(
+                session,
+                actor,
+                consent_id,
+                decision=decision,
+                reason=reason,
+                valid_until=valid_until,
+                categories=categories,
+                recipients=recipients,
+                withheld_until=withheld_until,
+            )
+            self._log(session, actor, view, decision)
+        return view
+
+    def revoke(self, actor: OmActor, consent_id: str, reason: str) -> ConsentView:
+        with self._db.session() as session:
+            view = self._consents.revoke(session, actor, consent_id, reason)
+            self._log(session, actor, view, "revoked")
+        return view
+
+    def _log(self, session: Session, actor: OmActor, view: ConsentView, outcome: str) -> None:
+        event = consent_event(
+            session, self._policy(), view, outcome, party=actor.party, employee=actor.employee
+        )
+        self._audit.append_in(session, [event])

@@ -1,0 +1,206 @@
+"""Time-limited copies of minimised source answers, sealed under the case key.
+
+A covenant that sets ``retention.copies`` (a non-zero duration) lets the
+gateway keep what a source last disclosed for a case, so that a source that
+is briefly unavailable does not stall the case meeting. The copy is only ever
+served by the broker after the same policy decision as a live answer
+(participant, open case, rule, consent, no *verzet*), trimmed to the fields
+that decision permits, and never after ``expires_at``.
+
+Copies are sealed under the existing (subject, ``case``) data key of the
+audit vault; keys are only created by the audit log (under its head lock), so
+when no key exists yet nothing is cached rather than racing to create one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from connectors.models import JsonValue
+from gateway.audit.models import AuditDataKey
+from gateway.audit.subject_keys import SubjectVault
+from gateway.audit.vault import DataKey, VaultError, open_sealed, seal
+from gateway.brokering.minimise import DisclosedRecord
+from gateway.copies.models import CachedCopy
+from gateway.policy.compiled import CompiledPolicy
+from gateway.policy.durations import IsoDuration
+from gateway.storage.db import Database
+
+log = logging.getLogger("ketenpoort.copies")
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def copies_duration(policy: CompiledPolicy, covenant_id: str) -> IsoDuration | None:
+    """The covenant's copy period, or None when copies are off (no covenant, or ``P0D``)."""
+    covenant = policy.covenant(covenant_id)
+    if covenant is None:
+        return None
+    duration: IsoDuration | None = getattr(covenant.retention, "copies", None)
+    if duration is None or duration.add_to(_EPOCH) <= _EPOCH:
+        return None
+    return duration
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _aad(case_id: str, source: str, category: str, record_id: str) -> bytes:
+    """Binds the sealed record to its slot, so a row cannot be moved to another case."""
+    return f"ketenpoort/copy\x00{case_id}\x00{source}\x00{category}\x00{record_id}".encode()
+
+
+@dataclass(frozen=True)
+class CopySlot:
+    """One (source, category) answer of a query, as the broker hands it over."""
+
+    source: str | None
+    category: str
+    status: str
+    records: Sequence[DisclosedRecord] | None
+    permitted_fields: frozenset[str] | None
+
+
+class CopyStore:
+    """Keeps, serves and deletes copies; every method is synchronous (call from a thread)."""
+
+    def __init__(
+        self,
+        db: Database,
+        vault: SubjectVault,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._db = db
+        self._vault = vault
+        self._now = now
+
+    def _case_key(self, session: Session, pseudonym: str, case_id: str) -> DataKey | None:
+        row = session.execute(
+            select(AuditDataKey.key_id, AuditDataKey.wrapped).where(
+                AuditDataKey.subject_pseudonym == pseudonym,
+                AuditDataKey.scope == "case",
+                AuditDataKey.case_id == case_id,
+                AuditDataKey.wrapped.is_not(None),
+            )
+        ).first()
+        if row is None:
+            return None
+        return DataKey.unwrap(self._vault.master(), row[0], row[1])
+
+    def keep(
+        self,
+        policy: CompiledPolicy,
+        covenant_id: str,
+        case_id: str,
+        pseudonym: str,
+        slots: Sequence[CopySlot],
+    ) -> int:
+        """Replace the copies of every ``ok`` slot with its records; returns rows written."""
+        duration = copies_duration(policy, covenant_id)
+        fresh = [s for s in slots if s.status == "ok" and s.source and s.records is not None]
+        if duration is None or not fresh:
+            return 0
+        now = self._now()
+        written = 0
+        try:
+            with self._db.session() as session:
+                key = self._case_key(session, pseudonym, case_id)
+                if key is None:
+                    return 0
+                for slot in fresh:
+                    assert slot.source is not None and slot.records is not None
+                    session.execute(
+                        delete(CachedCopy).where(
+                            CachedCopy.case_id == case_id,
+                            CachedCopy.source == slot.source,
+                            CachedCopy.category == slot.category,
+                        )
+                    )
+                    for record in slot.records:
+                        plain = json.dumps(
+                            {"updated": record.updated, "fields": dict(record.fields)},
+                            separators=(",", ":"),
+                        ).encode("utf-8")
+                        aad = _aad(case_id, slot.source, slot.category, record.id)
+                        session.add(
+                            CachedCopy(
+                                case_id=case_id,
+                                source=slot.source,
+                                category=slot.category,
+                                record_id=record.id,
+                                key_id=key.key_id,
+                                sealed=seal(key.secret, plain, aad),
+                                stored_at=now,
+                                expires_at=duration.add_to(now),
+                            )
+                        )
+                        written += 1
+        except (SQLAlchemyError, VaultError) as error:
+            log.warning("copy not kept: %s", type(error).__name__)
+            return 0
+        return written
+
+    def serve(
+        self, case_id: str, pseudonym: str, source: str, category: str, fields: frozenset[str]
+    ) -> list[DisclosedRecord] | None:
+        """The unexpired copy trimmed to ``fields``; None when there is none (or it is gone)."""
+        now = self._now()
+        try:
+            with self._db.session() as session:
+                rows = list(
+                    session.scalars(
+                        select(CachedCopy)
+                        .where(
+                            CachedCopy.case_id == case_id,
+                            CachedCopy.source == source,
+                            CachedCopy.category == category,
+                        )
+                        .order_by(CachedCopy.record_id)
+                    )
+                )
+                if not rows or any(_aware(row.expires_at) <= now for row in rows):
+                    return None
+                key = self._case_key(session, pseudonym, case_id)
+                if key is None or any(row.key_id != key.key_id for row in rows):
+                    return None
+                return [self._open(key, row, fields) for row in rows]
+        except (SQLAlchemyError, VaultError) as error:
+            log.warning("copy not served: %s", type(error).__name__)
+            return None
+
+    @staticmethod
+    def _open(key: DataKey, row: CachedCopy, fields: frozenset[str]) -> DisclosedRecord:
+        aad = _aad(row.case_id, row.source, row.category, row.record_id)
+        body = json.loads(open_sealed(key, row.sealed, aad))
+        kept: dict[str, JsonValue] = {
+            name: value for name, value in dict(body["fields"]).items() if name in fields
+        }
+        return DisclosedRecord(id=row.record_id, updated=str(body["updated"]), fields=kept)
+
+
+def delete_source_records(session: Session, source: str, record_ids: Sequence[str]) -> int:
+    """Delete every copy of these records of ``source`` (in every case); returns rows gone."""
+    if not record_ids:
+        return 0
+    result = session.execute(
+        delete(CachedCopy).where(
+            CachedCopy.source == source, CachedCopy.record_id.in_(sorted(set(record_ids)))
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def delete_case_copies(session: Session, case_ids: Sequence[str]) -> int:
+    if not case_ids:
+        return 0
+    result = session.execute(delete(CachedCopy).where(CachedCopy.case_id.in_(list(case_ids))))
+    return int(getattr(result, "rowcount", 0) or 0)

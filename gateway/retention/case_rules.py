@@ -1,0 +1,278 @@
+"""Rules that remove cases and the person behind them (seed covenant art. 9.1, 9.3).
+
+A case goes ``case_after_close`` after it was closed, and any case, open or
+not, ``after_last_contact`` after the last query (the 5-year hard limit).
+With the case go its participants, consent requests and copies, and its data
+keys are shredded, so its log entries can no longer name the person (promise
+7) while the tree still verifies. When it was the person's last case and no
+rights request of theirs is kept, their sealed BSN and own key go too.
+Criminal-disclosure log keys are kept for the Wjsg floor (see shredding.py).
+
+A case whose covenant is no longer loaded is left alone: its time limits are
+unknown, and guessing them is what promise 8 forbids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from gateway.audit.models import AuditDataKey
+from gateway.cases.models import Case, CaseParticipant, CaseSubject
+from gateway.consent.models import ConsentRequest
+from gateway.copies.store import delete_case_copies
+from gateway.policy.durations import IsoDuration
+from gateway.policy.models import Convenant
+from gateway.retention.rules import Counts, Key, Page, RuleContext, min_span, rowcount
+from gateway.retention.shredding import (
+    aware,
+    criminal_log_retention,
+    longest_criminal_log_retention,
+    shred_case,
+    shred_keys,
+    shred_subject_key,
+)
+from gateway.rights.models import RightsRequest
+
+
+def _count(session: Session, query: Select[Any]) -> int:
+    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+def _shortest(ctx: RuleContext, field: str) -> IsoDuration | None:
+    durations: list[IsoDuration] = [
+        getattr(c.covenant.retention, field) for c in ctx.policy.covenants.values()
+    ]
+    if not durations:
+        return None
+    return min(durations, key=min_span)
+
+
+class _CaseRule:
+    """Shared paging and purging; subclasses say which moment and which period count."""
+
+    name = ""
+    period_field = ""
+
+    def _moment(self, case: Case) -> datetime | None:
+        raise NotImplementedError
+
+    def _column(self) -> InstrumentedAttribute[Any]:
+        raise NotImplementedError
+
+    def _scope(self, query: Select[Case]) -> Select[Case]:
+        return query
+
+    def _period(self, covenant: Convenant) -> IsoDuration:
+        period: IsoDuration = getattr(covenant.retention, self.period_field)
+        return period
+
+    def _due(self, ctx: RuleContext, case: Case) -> bool:
+        covenant = ctx.policy.covenant(case.convenant)
+        moment = self._moment(case)
+        if covenant is None or moment is None:
+            return False
+        return self._period(covenant).add_to(aware(moment)) <= ctx.now
+
+    def _candidates(self, ctx: RuleContext) -> Select[Case] | None:
+        shortest = _shortest(ctx, self.period_field)
+        if shortest is None:
+            return None
+        query = select(Case).where(self._column() <= ctx.now - min_span(shortest))
+        return self._scope(query)
+
+    def estimate(self, session: Session, ctx: RuleContext) -> int:
+        query = self._candidates(ctx)
+        if query is None:
+            return 0
+        return _count(session, query)
+
+    def page(self, session: Session, ctx: RuleContext, after: Key | None, limit: int) -> Page:
+        query = self._candidates(ctx)
+        if query is None:
+            return Page([], None)
+        if after is not None:
+            query = query.where(Case.id > str(after))
+        rows = list(session.scalars(query.order_by(Case.id).limit(limit)))
+        keys: list[Key] = [case.id for case in rows if self._due(ctx, case)]
+        return Page(keys, rows[-1].id if len(rows) == limit else None)
+
+    def purge(self, session: Session, ctx: RuleContext, keys: Sequence[Key]) -> Counts:
+        cases = list(
+            session.scalars(
+                select(Case).where(Case.id.in_([str(k) for k in keys])).with_for_update()
+            )
+        )
+        due = [case for case in cases if self._due(ctx, case)]
+        return purge_cases(session, ctx, due)
+
+
+class ClosedCases(_CaseRule):
+    name = "case_after_close"
+    period_field = "case_after_close"
+
+    def _moment(self, case: Case) -> datetime | None:
+        return case.closed_at if case.status == "closed" else None
+
+    def _column(self) -> InstrumentedAttribute[Any]:
+        return Case.closed_at
+
+    def _scope(self, query: Select[Case]) -> Select[Case]:
+        return query.where(Case.status == "closed")
+
+
+class StaleCases(_CaseRule):
+    name = "after_last_contact"
+    period_field = "after_last_contact"
+
+    def _moment(self, case: Case) -> datetime | None:
+        return case.last_contact_at
+
+    def _column(self) -> InstrumentedAttribute[Any]:
+        return Case.last_contact_at
+
+
+def purge_cases(session: Session, ctx: RuleContext, cases: Sequence[Case]) -> Counts:
+    """Delete these cases with everything derived from them; shred their keys."""
+    counts: Counts = {"rows": 0, "copies": 0, "consents": 0, "keys_shredded": 0}
+    counts.update({"criminal_keys_kept": 0, "subjects_erased": 0})
+    if not cases:
+        return counts
+    ids = [case.id for case in cases]
+    counts["copies"] = delete_case_copies(session, ids)
+    counts["consents"] = rowcount(
+        session.execute(delete(ConsentRequest).where(ConsentRequest.case_id.in_(ids)))
+    )
+    session.execute(delete(CaseParticipant).where(CaseParticipant.case_id.in_(ids)))
+    counts["rows"] = rowcount(session.execute(delete(Case).where(Case.id.in_(ids))))
+    for case in cases:
+        criminal = criminal_log_retention(ctx.policy, case.convenant)
+        shredded = shred_case(session, case.subject_pseudonym, case.id, ctx.now, criminal)
+        counts["keys_shredded"] += shredded.keys
+        counts["criminal_keys_kept"] += shredded.criminal_kept
+    for pseudonym in sorted({case.subject_pseudonym for case in cases}):
+        if _erase_person_if_done(session, pseudonym, ctx.now):
+            counts["subjects_erased"] += 1
+    session.expunge_all()
+    return counts
+
+
+def _erase_person_if_done(session: Session, pseudonym: str, now: datetime) -> bool:
+    """The person's sealed BSN and own key go with their last case and rights request."""
+    other_case = session.scalar(select(Case.id).where(Case.subject_pseudonym == pseudonym).limit(1))
+    request = session.scalar(
+        select(RightsRequest.id).where(RightsRequest.subject_pseudonym == pseudonym).limit(1)
+    )
+    if other_case is not None or request is not None:
+        return False
+    session.execute(delete(CaseSubject).where(CaseSubject.pseudonym == pseudonym))
+    shred_subject_key(session, pseudonym, now)
+    return True
+
+
+class DecidedRightsRequests:
+    """Decided rights requests, ``case_after_close`` after the decision.
+
+    A decided request is handled like a closed case of the same covenant: kept
+    as long as the covenant keeps closed case records, then removed (its texts
+    are sealed under the person's key, shredded with their last record).
+    Undecided requests are never removed: their deadline is still running.
+    """
+
+    name = "rights_requests"
+
+    def _due(self, ctx: RuleContext, request: RightsRequest) -> bool:
+        covenant = ctx.policy.covenant(request.convenant)
+        if covenant is None or request.decided_at is None:
+            return False
+        return covenant.retention.case_after_close.add_to(aware(request.decided_at)) <= ctx.now
+
+    def _candidates(self, ctx: RuleContext) -> Select[RightsRequest] | None:
+        shortest = _shortest(ctx, "case_after_close")
+        if shortest is None:
+            return None
+        return select(RightsRequest).where(
+            RightsRequest.decided_at.is_not(None),
+            RightsRequest.decided_at <= ctx.now - min_span(shortest),
+        )
+
+    def estimate(self, session: Session, ctx: RuleContext) -> int:
+        query = self._candidates(ctx)
+        if query is None:
+            return 0
+        return _count(session, query)
+
+    def page(self, session: Session, ctx: RuleContext, after: Key | None, limit: int) -> Page:
+        query = self._candidates(ctx)
+        if query is None:
+            return Page([], None)
+        if after is not None:
+            query = query.where(RightsRequest.id > str(after))
+        rows = list(session.scalars(query.order_by(RightsRequest.id).limit(limit)))
+        keys: list[Key] = [row.id for row in rows if self._due(ctx, row)]
+        return Page(keys, rows[-1].id if len(rows) == limit else None)
+
+    def purge(self, session: Session, ctx: RuleContext, keys: Sequence[Key]) -> Counts:
+        rows = list(
+            session.scalars(
+                select(RightsRequest)
+                .where(RightsRequest.id.in_([str(k) for k in keys]))
+                .with_for_update()
+            )
+        )
+        due = [row for row in rows if self._due(ctx, row)]
+        gone = rowcount(
+            session.execute(delete(RightsRequest).where(RightsRequest.id.in_([r.id for r in due])))
+        )
+        erased = 0
+        for pseudonym in sorted({row.subject_pseudonym for row in due}):
+            if _erase_person_if_done(session, pseudonym, ctx.now):
+                erased += 1
+        session.expunge_all()
+        return {"rows": gone, "subjects_erased": erased}
+
+
+class CriminalLogKeys:
+    """Criminal-disclosure log keys kept past their case, once the Wjsg floor has passed."""
+
+    name = "criminal_log"
+
+    def _candidates(self, ctx: RuleContext) -> Select[str]:
+        floor = longest_criminal_log_retention(ctx.policy)
+        orphaned = ~select(Case.id).where(Case.id == AuditDataKey.case_id).exists()
+        return select(AuditDataKey.key_id).where(
+            AuditDataKey.scope == "strafrechtelijk",
+            AuditDataKey.wrapped.is_not(None),
+            AuditDataKey.last_used_at <= ctx.now - min_span(floor),
+            orphaned,
+        )
+
+    def _due_ids(self, session: Session, ctx: RuleContext, ids: Sequence[str]) -> list[str]:
+        floor = longest_criminal_log_retention(ctx.policy)
+        rows = session.execute(
+            select(AuditDataKey.key_id, AuditDataKey.last_used_at).where(
+                AuditDataKey.key_id.in_(list(ids))
+            )
+        )
+        return [key_id for key_id, used in rows if floor.add_to(aware(used)) <= ctx.now]
+
+    def estimate(self, session: Session, ctx: RuleContext) -> int:
+        return _count(session, self._candidates(ctx))
+
+    def page(self, session: Session, ctx: RuleContext, after: Key | None, limit: int) -> Page:
+        query = self._candidates(ctx)
+        if after is not None:
+            query = query.where(AuditDataKey.key_id > str(after))
+        ordered = query.order_by(AuditDataKey.key_id).limit(limit)
+        ids = [str(k) for k in session.scalars(ordered)]
+        keys: list[Key] = list(self._due_ids(session, ctx, ids))
+        return Page(keys, ids[-1] if len(ids) == limit else None)
+
+    def purge(self, session: Session, ctx: RuleContext, keys: Sequence[Key]) -> Counts:
+        due = self._due_ids(session, ctx, [str(k) for k in keys])
+        counts = shred_keys(session, due, ctx.now)
+        return {"rows": counts.keys, "index_rows": counts.index_rows}

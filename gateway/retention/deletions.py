@@ -1,0 +1,179 @@
+"""Source deletions (promise 8): when a source deletes a record, every copy goes.
+
+Deletions arrive by the source's feed (polled, cursor kept in ``gateway_state``)
+or pushed to ``POST /v1/sources/{party}/deletions``. Either way only copies
+that came from that source are touched, and each deletion is logged in the
+same transaction that deletes — one ``deletion`` entry per event, naming the
+record only by a reference hash (no BSN, no record id, no field value).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from connectors import DeletionEvent, SourceUnavailable
+from gateway.audit.events import AuditEvent
+from gateway.audit.log import AuditLog
+from gateway.brokering.registry import ConnectorRegistry
+from gateway.copies.models import CachedCopy
+from gateway.copies.store import delete_source_records
+from gateway.keys import KeyStoreError
+from gateway.policy.compiled import CompiledPolicy
+from gateway.storage.db import Database
+from gateway.storage.state import get_state, set_state
+
+log = logging.getLogger("ketenpoort.retention")
+Channel = Literal["feed", "push"]
+POLLED_SOURCE_TYPES = frozenset({"rest", "sql"})
+MAX_PAGES_PER_RUN = 1000
+
+
+def record_ref(source: str, record_id: str) -> str:
+    """Lets the privacy officer confirm a known record's deletion without the log naming it."""
+    return hashlib.sha256(f"{source}\x00{record_id}".encode()).hexdigest()[:32]
+
+
+def cursor_name(covenant: str, party: str) -> str:
+    return f"retention.deletion_feed.{covenant}.{party}"
+
+
+def copies_of(session: Session, source: str, record_ids: Sequence[str]) -> dict[str, int]:
+    """How many copies each record of ``source`` has (what a deletion would remove)."""
+    if not record_ids:
+        return {}
+    rows = session.execute(
+        select(CachedCopy.record_id, func.count())
+        .where(CachedCopy.source == source, CachedCopy.record_id.in_(sorted(set(record_ids))))
+        .group_by(CachedCopy.record_id)
+    )
+    return {record_id: int(count) for record_id, count in rows}
+
+
+def apply_deletions(
+    session: Session,
+    audit: AuditLog,
+    *,
+    covenant: str,
+    source: str,
+    events: Sequence[DeletionEvent],
+    channel: Channel,
+) -> int:
+    """Delete every copy of the named records of ``source`` and log each event; copies gone."""
+    if not events:
+        return 0
+    ids = [event.record_id for event in events]
+    counts = copies_of(session, source, ids)
+    gone = delete_source_records(session, source, ids)
+    audit.append_in(
+        session,
+        [
+            AuditEvent(
+                kind="deletion",
+                outcome="source_deleted",
+                party=source,
+                convenant=covenant,
+                source=source,
+                category=event.category,
+                reason=f"source_deletion_{channel}",
+                records=counts.get(event.record_id, 0),
+                details={
+                    "record_ref": record_ref(source, event.record_id),
+                    "deleted_at": event.deleted_at.isoformat(),
+                },
+            )
+            for event in events
+        ],
+    )
+    return gone
+
+
+@dataclass
+class FeedReport:
+    events: int = 0
+    copies: int = 0
+    unavailable: int = 0
+
+
+class DeletionFeeds:
+    """Polls every polled-type source's deletion feed once per retention run."""
+
+    def __init__(
+        self,
+        db: Database,
+        audit: AuditLog,
+        policy: Callable[[], CompiledPolicy],
+        registry: ConnectorRegistry,
+    ) -> None:
+        self._db = db
+        self._audit = audit
+        self._policy = policy
+        self._registry = registry
+
+    def sources(self) -> list[tuple[str, str]]:
+        policy = self._policy()
+        found = []
+        for covenant_id, compiled in policy.covenants.items():
+            for party in compiled.covenant.parties:
+                if party.source is not None and party.source.type in POLLED_SOURCE_TYPES:
+                    found.append((covenant_id, party.id))
+        return found
+
+    async def poll(self, *, dry_run: bool) -> FeedReport:
+        report = FeedReport()
+        for covenant_id, party in self.sources():
+            try:
+                await self._poll_one(covenant_id, party, dry_run, report)
+            except SourceUnavailable as error:
+                log.warning("deletion feed of %s unavailable: %s", party, error.reason)
+                report.unavailable += 1
+            except KeyStoreError:
+                log.warning("deletion feed of %s not polled: no gateway token key", party)
+                report.unavailable += 1
+        return report
+
+    async def _poll_one(
+        self, covenant_id: str, party: str, dry_run: bool, report: FeedReport
+    ) -> None:
+        policy = self._policy()
+        connector = self._registry.get(policy, covenant_id, party)
+        if connector is None:
+            return
+        name = cursor_name(covenant_id, party)
+        with self._db.session() as session:
+            cursor = get_state(session, name)
+        for _ in range(MAX_PAGES_PER_RUN):
+            try:
+                page = await connector.deletions(cursor)
+            except ValueError:
+                raise SourceUnavailable("malformed") from None
+            events = list(page.events)
+            if events:
+                report.events += len(events)
+                with self._db.session() as session:
+                    if dry_run:
+                        ids = [e.record_id for e in events]
+                        report.copies += sum(copies_of(session, party, ids).values())
+                    else:
+                        report.copies += apply_deletions(
+                            session,
+                            self._audit,
+                            covenant=covenant_id,
+                            source=party,
+                            events=events,
+                            channel="feed",
+                        )
+                        if page.next is not None:
+                            set_state(session, name, page.next)
+            elif page.next is not None and page.next != cursor and not dry_run:
+                with self._db.session() as session:
+                    set_state(session, name, page.next)
+            if not events or page.next is None or page.next == cursor:
+                return
+            cursor = page.next

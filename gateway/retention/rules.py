@@ -1,0 +1,157 @@
+"""The retention rules: each says what would go now, and removes one batch of it.
+
+A rule pages through its candidates in key order (``after`` is the last key
+of the previous page), so a dry run can count everything without deleting
+and a row that looked expired but is not (calendar periods are checked
+exactly in Python) never stalls the run. ``purge`` re-checks the condition in
+its own ``DELETE``/``SELECT ... FOR UPDATE``: what changed since is not lost.
+Every time limit comes from the covenant (promise 8), none from code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.orm import Session
+
+from gateway.auth.replay import UsedAssertion
+from gateway.consent.models import ConsentRequest
+from gateway.copies.models import CachedCopy
+from gateway.policy.compiled import CompiledPolicy
+from gateway.policy.durations import IsoDuration
+
+Key = str | int
+Counts = dict[str, int]
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """One run's fixed view: the moment it judges by and the covenants in force."""
+
+    now: datetime
+    policy: CompiledPolicy
+
+
+@dataclass(frozen=True)
+class Page:
+    """Keys to remove from one page; ``cursor`` None once the rule has nothing further."""
+
+    keys: list[Key]
+    cursor: Key | None
+
+
+class Rule(Protocol):
+    name: str
+
+    def estimate(self, session: Session, ctx: RuleContext) -> int:
+        """At least as many as would go (for the progress bar)."""
+
+    def page(self, session: Session, ctx: RuleContext, after: Key | None, limit: int) -> Page:
+        """The next page of keys that would go now."""
+
+    def purge(self, session: Session, ctx: RuleContext, keys: Sequence[Key]) -> Counts:
+        """Remove those still due; ``rows`` counts what went."""
+
+
+def rowcount(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def min_span(duration: IsoDuration) -> timedelta:
+    """A lower bound of the duration from any start: SQL pre-filters, Python decides."""
+    return timedelta(
+        days=365 * duration.years + 28 * duration.months + 7 * duration.weeks + duration.days,
+        hours=duration.hours,
+        minutes=duration.minutes,
+        seconds=duration.seconds,
+    )
+
+
+def _page(keys: list[Key], scanned: int, limit: int) -> Page:
+    return Page(keys, keys[-1] if scanned == limit and keys else None)
+
+
+class ExpiredCopies:
+    """Time-limited copies past ``expires_at`` (covenant ``retention.copies``)."""
+
+    name = "copies"
+
+    def estimate(self, session: Session, ctx: RuleContext) -> int:
+        query = select(func.count()).where(CachedCopy.expires_at <= ctx.now)
+        return int(session.scalar(query) or 0)
+
+    def page(self, session: Session, ctx: RuleContext, after: Key | None, limit: int) -> Page:
+        query = select(CachedCopy.id).where(CachedCopy.expires_at <= ctx.now)
+        if after is not None:
+            query = query.where(CachedCopy.id > int(after))
+        keys: list[Key] = list(session.scalars(query.order_by(CachedCopy.id).limit(limit)))
+        return _page(keys, len(keys), limit)
+
+    def purge(self, session: Session, ctx: RuleContext, keys: Sequence[Key]) -> Counts:
+        result = session.execute(
+            delete(CachedCopy).where(
+                CachedCopy.id.in_([int(k) for k in keys]), CachedCopy.expires_at <= ctx.now
+            )
+        )
+        return {"rows": rowcount(result)}
+
+
+class ReplayLeftovers:
+    """Used client-assertion ``jti``s that could no longer be presented anyway."""
+
+    name = "replay_store"
+
+    def estimate(self, session: Session, ctx: RuleContext) -> int:
+        query = select(func.count()).where(UsedAssertion.expires_at <= ctx.now)
+        return int(session.scalar(query) or 0)
+
+    def page(self, session: Session, ctx: RuleContext, after: Key | None, limit: int) -> Page:
+        query = select(UsedAssertion.key).where(UsedAssertion.expires_at <= ctx.now)
+        if after is not None:
+            query = query.where(UsedAssertion.key > str(after))
+        keys: list[Key] = list(session.scalars(query.order_by(UsedAssertion.key).limit(limit)))
+        return _page(keys, len(keys), limit)
+
+    def purge(self, session: Session, ctx: RuleContext, keys: Sequence[Key]) -> Counts:
+        result = session.execute(
+            delete(UsedAssertion).where(
+                UsedAssertion.key.in_([str(k) for k in keys]), UsedAssertion.expires_at <= ctx.now
+            )
+        )
+        return {"rows": rowcount(result)}
+
+
+class ExpiredConsents:
+    """OvJ consents past ``valid_until`` (valid through that UTC date, gone after it).
+
+    The log keeps every consent event; only the register row goes.
+    """
+
+    name = "consents"
+
+    @staticmethod
+    def _due(ctx: RuleContext) -> ColumnElement[bool]:
+        return ConsentRequest.valid_until < ctx.now.date()
+
+    def estimate(self, session: Session, ctx: RuleContext) -> int:
+        return int(session.scalar(select(func.count()).where(self._due(ctx))) or 0)
+
+    def page(self, session: Session, ctx: RuleContext, after: Key | None, limit: int) -> Page:
+        query = select(ConsentRequest.id).where(self._due(ctx))
+        if after is not None:
+            query = query.where(ConsentRequest.id > str(after))
+        keys: list[Key] = list(session.scalars(query.order_by(ConsentRequest.id).limit(limit)))
+        return _page(keys, len(keys), limit)
+
+    def purge(self, session: Session, ctx: RuleContext, keys: Sequence[Key]) -> Counts:
+        result = session.execute(
+            delete(ConsentRequest).where(
+                ConsentRequest.id.in_([str(k) for k in keys]),
+                self._due(ctx),
+            )
+        )
+        return {"rows": rowcount(result)}

@@ -1,0 +1,112 @@
+"""Crypto-shredding for retention, with the Wjsg art. 39j floor for criminal-data logs.
+
+The same operation as :func:`gateway.audit.erasure.erase_subject` (destroy the
+wrapped key, cut its link to the pseudonym, drop its search-index rows), but
+the floor for scope ``strafrechtelijk`` keys comes from the covenant: the
+longest ``log_retention`` of its ``strafrechtelijk`` categories, and never less
+than four years (plus a leap day, as the audit module counts). Such a key
+outlives its case; the ``criminal_log`` rule shreds it once it is old enough.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from gateway.audit.models import AuditDataKey, AuditSubjectIndex
+from gateway.policy.compiled import CompiledPolicy
+from gateway.policy.durations import IsoDuration
+
+WJSG_MINIMUM = IsoDuration(years=4, days=1)
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC; PostgreSQL aware datetimes."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _longest(durations: Iterable[IsoDuration]) -> IsoDuration:
+    longest = WJSG_MINIMUM
+    for duration in durations:
+        if not longest.at_least(duration):
+            longest = duration
+    return longest
+
+
+def criminal_log_retention(policy: CompiledPolicy, covenant_id: str) -> IsoDuration:
+    """How long this covenant's criminal-disclosure log records must stay readable."""
+    covenant = policy.covenant(covenant_id)
+    if covenant is None:
+        return longest_criminal_log_retention(policy)
+    return _longest(
+        category.log_retention
+        for category in covenant.categories
+        if category.sensitivity == "strafrechtelijk" and category.log_retention is not None
+    )
+
+
+def longest_criminal_log_retention(policy: CompiledPolicy) -> IsoDuration:
+    """For keys whose case is gone: the longest floor any loaded covenant sets."""
+    return _longest(criminal_log_retention(policy, cov_id) for cov_id in policy.covenants)
+
+
+@dataclass(frozen=True)
+class ShredCounts:
+    keys: int = 0
+    index_rows: int = 0
+    criminal_kept: int = 0
+
+
+def shred_keys(session: Session, key_ids: Sequence[str], now: datetime) -> ShredCounts:
+    """Destroy these keys and their search-index rows; the log's ciphertext stays."""
+    if not key_ids:
+        return ShredCounts()
+    ids = sorted(set(key_ids))
+    session.execute(
+        update(AuditDataKey)
+        .where(AuditDataKey.key_id.in_(ids), AuditDataKey.wrapped.is_not(None))
+        .values(wrapped=None, subject_pseudonym=None, erased_at=now)
+    )
+    result = session.execute(delete(AuditSubjectIndex).where(AuditSubjectIndex.key_id.in_(ids)))
+    return ShredCounts(len(ids), int(getattr(result, "rowcount", 0) or 0))
+
+
+def shred_case(
+    session: Session, pseudonym: str, case_id: str, now: datetime, criminal: IsoDuration
+) -> ShredCounts:
+    """Shred the case's keys; a ``strafrechtelijk`` key used within ``criminal`` is kept."""
+    rows = session.execute(
+        select(AuditDataKey.key_id, AuditDataKey.scope, AuditDataKey.last_used_at).where(
+            AuditDataKey.subject_pseudonym == pseudonym,
+            AuditDataKey.case_id == case_id,
+            AuditDataKey.scope != "subject",
+            AuditDataKey.wrapped.is_not(None),
+        )
+    ).all()
+    erase: list[str] = []
+    kept = 0
+    for key_id, scope, last_used in rows:
+        if scope == "strafrechtelijk" and criminal.add_to(aware(last_used)) > now:
+            kept += 1
+        else:
+            erase.append(key_id)
+    counts = shred_keys(session, erase, now)
+    return ShredCounts(counts.keys, counts.index_rows, kept)
+
+
+def shred_subject_key(session: Session, pseudonym: str, now: datetime) -> ShredCounts:
+    """The person's own key (scope ``subject``: sealed BSN, rights-request texts)."""
+    key_ids = list(
+        session.scalars(
+            select(AuditDataKey.key_id).where(
+                AuditDataKey.subject_pseudonym == pseudonym,
+                AuditDataKey.scope == "subject",
+                AuditDataKey.wrapped.is_not(None),
+            )
+        )
+    )
+    return shred_keys(session, key_ids, now)

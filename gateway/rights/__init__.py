@@ -1,0 +1,8 @@
+"""Rights of the person concerned (betrokkene): inzage, correctie and verzet.
+
+Ketenpoort is the single contact point of the partnership (WGS / BGS art.
+1.1): a request filed here counts for every joint controller, gets its legal
+deadline from the covenant's ``rights`` block, is forwarded to the sources
+concerned, and is decided with reasons by the responsible party. A pending or
+upheld verzet restricts disclosure in the cases it names (promise 1).
+"""

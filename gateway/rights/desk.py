@@ -1,0 +1,143 @@
+"""The single intake desk (WGS/BGS art. 1.1): what the API and the portal both call.
+
+Filing is three steps, so that no database transaction waits on a source:
+store the request and its log entry; forward it to the sources concerned
+(while the BSN is still in memory, so it is never stored); record and log
+each source's outcome. Database work runs in worker threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import anyio
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connectors import ForwardedRightsRequest
+from gateway.audit.events import AuditEvent
+from gateway.audit.subject_keys import SubjectVault
+from gateway.cases.models import Case
+from gateway.policy.compiled import CompiledPolicy
+from gateway.rights.forwarding import Forwarder
+from gateway.rights.inzage import Inzage, assemble_inzage
+from gateway.rights.service import (
+    Application,
+    AuditAppender,
+    Decision,
+    Filed,
+    Filer,
+    RightsService,
+    Viewer,
+)
+from gateway.rights.views import Forwarding, RequestView
+from gateway.storage.db import Database
+from gateway.subjects.bsn import Bsn
+
+
+@dataclass(frozen=True)
+class CaseChoice:
+    id: str
+    convenant: str
+    phase: str
+    status: str
+    created_at: datetime
+
+
+class RightsDesk:
+    def __init__(
+        self,
+        db: Database,
+        service: RightsService,
+        forwarder: Forwarder,
+        vault: SubjectVault,
+        policy: Callable[[], CompiledPolicy],
+        audit: AuditAppender,
+    ) -> None:
+        self.db = db
+        self.service = service
+        self._forwarder = forwarder
+        self._vault = vault
+        self._policy = policy
+        self._audit = audit
+
+    async def file(self, filer: Filer, application: Application) -> RequestView:
+        filed = await anyio.to_thread.run_sync(self._file, filer, application)
+        if not filed.forward_to:
+            return filed.view
+        view = filed.view
+        outcomes = await self._forwarder.forward(
+            view.convenant,
+            filed.forward_to,
+            ForwardedRightsRequest(
+                id=view.id,
+                type=application.type,
+                subject=application.bsn,
+                records=application.records,
+                details=application.details,
+                deadline=view.deadline.date(),
+            ),
+        )
+        return await anyio.to_thread.run_sync(self._record, view.id, outcomes, filer)
+
+    def _file(self, filer: Filer, application: Application) -> Filed:
+        with self.db.session() as session:
+            return self.service.file(session, filer, application)
+
+    def _record(self, request_id: str, outcomes: list[Forwarding], filer: Filer) -> RequestView:
+        with self.db.session() as session:
+            return self.service.record_forwarding(session, request_id, outcomes, filer)
+
+    def get(self, viewer: Viewer, request_id: str) -> RequestView:
+        with self.db.session() as session:
+            return self.service.get(session, viewer, request_id)
+
+    def decide(
+        self, actor: Viewer, request_id: str, decision: Decision, reason: str
+    ) -> RequestView:
+        with self.db.session() as session:
+            return self.service.decide(session, actor, request_id, decision, reason)
+
+    def requests_of(self, bsn: Bsn) -> list[RequestView]:
+        with self.db.session() as session:
+            return self.service.for_subject(session, self.service.pseudonym(bsn))
+
+    def open_requests(
+        self, convenant: str | None, due_before: datetime | None
+    ) -> list[RequestView]:
+        with self.db.session() as session:
+            return self.service.open_requests(session, convenant=convenant, due_before=due_before)
+
+    def cases_of(self, bsn: Bsn) -> list[CaseChoice]:
+        """The person's own cases, so they can name them in a verzet."""
+        pseudonym = self.service.pseudonym(bsn)
+        with self.db.session() as session:
+            rows = session.execute(
+                select(Case.id, Case.convenant, Case.phase, Case.status, Case.created_at)
+                .where(Case.subject_pseudonym == pseudonym)
+                .order_by(Case.created_at.desc())
+            ).all()
+        return [CaseChoice(*row) for row in rows]
+
+    def inzage(self, bsn: Bsn, channel: str) -> Inzage:
+        """The person's disclosures; showing them is itself logged (under their key)."""
+        pseudonym = self.service.pseudonym(bsn)
+        with self.db.session() as session:
+            found = assemble_inzage(
+                session, self._vault, self._policy(), pseudonym, datetime.now(UTC).date()
+            )
+            self._log_inzage(session, pseudonym, found, channel)
+        return found
+
+    def _log_inzage(self, session: Session, pseudonym: str, found: Inzage, channel: str) -> None:
+        event = AuditEvent(
+            kind="rights",
+            outcome="inzage_shown",
+            subject_pseudonym=pseudonym,
+            subject_scope="subject",
+            records=len(found.disclosures),
+            details={"channel": channel, "withheld": found.withheld_count},
+        )
+        self._audit.append_in(session, [event])

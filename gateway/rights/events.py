@@ -1,0 +1,44 @@
+"""The audit entry of one step of a rights request (kind ``rights``, scope ``subject``).
+
+Scope ``subject`` seals the entry under the person's own key, not a case's,
+so the whole history of their requests is erased with them. Free text
+(details, reasons) never enters the log: it may hold personal data in clear.
+"""
+
+from __future__ import annotations
+
+from gateway.audit.events import AuditEvent
+from gateway.rights.views import RequestView
+
+
+def rights_event(
+    view: RequestView,
+    outcome: str,
+    *,
+    party: str | None,
+    employee: str | None,
+    covenant_version: str | None,
+    source: str | None = None,
+    reason: str | None = None,
+) -> AuditEvent:
+    return AuditEvent(
+        kind="rights",
+        outcome=outcome,
+        party=party,
+        employee=employee,
+        convenant=view.convenant,
+        source=source,
+        reason=reason,
+        subject_pseudonym=view.subject_pseudonym,
+        subject_scope="subject",
+        encrypt_employee=employee is not None,
+        covenant_version=covenant_version,
+        details={
+            "request": view.id,
+            "type": view.type,
+            "channel": view.channel,
+            "deadline": view.deadline.isoformat(),
+            "responsible_party": view.responsible_party,
+            "cases": ",".join(view.cases) or None,
+        },
+    )

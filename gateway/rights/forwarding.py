@@ -1,0 +1,63 @@
+"""Passing a correctie or verzet to the sources concerned (Source API rights call).
+
+Ketenpoort is the single intake (WGS/BGS art. 1.1), so the request must reach
+each source that holds the person's records. A source without the optional
+rights capability is marked ``unsupported``: its party handles the request
+out of band, and the FG sees that on the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+
+from connectors import (
+    ConnectorConfigError,
+    ForwardedRightsRequest,
+    RightsRequestForwarder,
+    SourceUnavailable,
+    UnsupportedSourceError,
+)
+from gateway.brokering.registry import ConnectorRegistry
+from gateway.policy.compiled import CompiledPolicy
+from gateway.rights.views import Forwarding
+
+log = logging.getLogger("ketenpoort.rights")
+
+
+class Forwarder:
+    def __init__(
+        self,
+        registry: ConnectorRegistry,
+        policy: Callable[[], CompiledPolicy],
+        default_timeout_s: float,
+    ) -> None:
+        self._registry = registry
+        self._policy = policy
+        self._default_timeout_s = default_timeout_s
+
+    async def forward(
+        self, convenant: str, parties: Sequence[str], request: ForwardedRightsRequest
+    ) -> list[Forwarding]:
+        return list(
+            await asyncio.gather(*(self._one(convenant, party, request) for party in parties))
+        )
+
+    async def _one(self, convenant: str, party: str, request: ForwardedRightsRequest) -> Forwarding:
+        policy = self._policy()
+        try:
+            connector = self._registry.get(policy, convenant, party)
+        except (ConnectorConfigError, UnsupportedSourceError) as error:
+            log.warning("source %s has no usable connector: %s", party, type(error).__name__)
+            return Forwarding(party, "failed", "no_connector")
+        if connector is None or not isinstance(connector, RightsRequestForwarder):
+            return Forwarding(party, "unsupported")
+        timeout = self._registry.timeout_s(policy, convenant, party, self._default_timeout_s)
+        try:
+            await asyncio.wait_for(connector.forward_rights_request(request), timeout)
+        except TimeoutError:
+            return Forwarding(party, "failed", "timeout")
+        except SourceUnavailable as error:
+            return Forwarding(party, "failed", str(error.reason))
+        return Forwarding(party, "forwarded")

@@ -1,0 +1,334 @@
+"""Filing, reading and deciding rights requests — the rules, without HTTP.
+
+Who decides follows API.md §6: the covenant's ``controller`` for inzage and
+verzet, the source party for a correctie of its own records (the controller
+when the person does not know which source holds them). Who may read a
+request: the person, the party that filed it, the responsible party, and the
+covenant's privacy officer. Every step is logged under the person's own key
+(scope ``subject``), in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.audit.events import AuditEvent
+from gateway.cases.models import Case
+from gateway.policy.compiled import CompiledPolicy
+from gateway.problems import Conflict, Forbidden, NotFound, Unprocessable
+from gateway.rights.deadlines import RequestType, deadline_for
+from gateway.rights.events import rights_event
+from gateway.rights.models import RightsRequest, new_request_id
+from gateway.rights.sealing import RequestSealer
+from gateway.rights.views import Forwarding, RequestView, view_of
+from gateway.subjects.bsn import Bsn, Pseudonymizer
+
+Decision = Literal["granted", "partially_granted", "refused"]
+PRIVACY_OFFICER = "privacy_officer"
+
+
+class AuditAppender(Protocol):
+    def append_in(self, session: Session, events: Sequence[AuditEvent]) -> list[int]: ...
+
+
+class NotResponsible(Forbidden):
+    slug = "not-responsible"
+    title = "Only the party responsible for this request may decide it"
+
+
+class AlreadyDecided(Conflict):
+    slug = "rights-request-decided"
+    title = "The rights request was already decided"
+
+
+@dataclass(frozen=True)
+class Filer:
+    """Who files: the person themself (``party`` None) or a partner on their behalf."""
+
+    party: str | None = None
+    employee: str | None = None
+    covenant: str | None = None
+
+    @property
+    def channel(self) -> str:
+        return "portal" if self.party is None else "partner"
+
+
+@dataclass(frozen=True)
+class Application:
+    type: RequestType
+    bsn: Bsn
+    details: str
+    cases: tuple[str, ...] = ()
+    records: tuple[str, ...] = ()
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The person (by pseudonym) or a partner principal (party, covenant, roles)."""
+
+    pseudonym: str | None = None
+    party: str | None = None
+    employee: str | None = None
+    covenant: str | None = None
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Filed:
+    view: RequestView
+    forward_to: tuple[str, ...]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class RightsService:
+    def __init__(
+        self,
+        policy: Callable[[], CompiledPolicy],
+        pseudonymizer: Pseudonymizer,
+        sealer: RequestSealer,
+        audit: AuditAppender,
+    ) -> None:
+        self._policy = policy
+        self._pseudonymizer = pseudonymizer
+        self._sealer = sealer
+        self._audit = audit
+
+    def pseudonym(self, bsn: Bsn) -> str:
+        return self._pseudonymizer.pseudonym(bsn)
+
+    # --- filing -------------------------------------------------------------
+
+    def file(self, session: Session, filer: Filer, application: Application) -> Filed:
+        policy = self._policy()
+        pseudonym = self.pseudonym(application.bsn)
+        cases = self._subject_cases(session, pseudonym, application.cases)
+        convenant = self._covenant_for(session, policy, filer, pseudonym, cases)
+        covenant = policy.covenant(convenant)
+        if covenant is None:
+            raise Unprocessable(detail="The covenant is not loaded.")
+        if any(case.convenant != convenant for case in cases):
+            raise Unprocessable(detail="Every named case must belong to the request's covenant.")
+        if application.source is not None and covenant.party(application.source) is None:
+            raise Unprocessable(detail="The source is not a party of the covenant.")
+        responsible = covenant.controller
+        if application.type == "correctie" and application.source is not None:
+            responsible = application.source
+        now = _now()
+        row = RightsRequest(
+            id=new_request_id(),
+            type=application.type,
+            convenant=convenant,
+            subject_pseudonym=pseudonym,
+            status="pending",
+            channel=filer.channel,
+            filed_by_party=filer.party,
+            filed_by_employee=filer.employee,
+            responsible_party=responsible,
+            source_party=application.source,
+            cases_json=json.dumps([case.id for case in cases]),
+            records_json=json.dumps(list(application.records)),
+            details_sealed="",
+            received_at=now,
+            deadline=deadline_for(covenant, application.type, now),
+            forwarded_json="[]",
+        )
+        view = view_of(session, self._sealer, row, with_text=False)
+        self._log(session, policy, view, "filed", filer.party, filer.employee)
+        row.details_sealed = self._sealer.seal(
+            session, pseudonym, row.id, "details", application.details
+        )
+        session.add(row)
+        session.flush()
+        return Filed(view_of(session, self._sealer, row), self._forward_targets(policy, row, cases))
+
+    def _subject_cases(
+        self, session: Session, pseudonym: str, case_ids: Sequence[str]
+    ) -> list[Case]:
+        wanted = list(dict.fromkeys(case_ids))
+        if not wanted:
+            return []
+        found = list(
+            session.scalars(
+                select(Case).where(Case.id.in_(wanted), Case.subject_pseudonym == pseudonym)
+            )
+        )
+        if len(found) != len(wanted):
+            raise Unprocessable(detail="A named case is not a case about this person.")
+        return found
+
+    def _covenant_for(
+        self,
+        session: Session,
+        policy: CompiledPolicy,
+        filer: Filer,
+        pseudonym: str,
+        cases: Sequence[Case],
+    ) -> str:
+        """The partner's token covenant; for the person, the covenant of their cases."""
+        if filer.party is not None:
+            assert filer.covenant is not None
+            if policy.party(filer.covenant, filer.party) is None:
+                raise Forbidden(detail="Only a party of the covenant may file on someone's behalf.")
+            return filer.covenant
+        if cases:
+            return cases[0].convenant
+        latest = session.scalar(
+            select(Case.convenant)
+            .where(Case.subject_pseudonym == pseudonym)
+            .order_by(Case.created_at.desc())
+            .limit(1)
+        )
+        if latest is not None:
+            return latest
+        if len(policy.covenants) == 1:
+            return next(iter(policy.covenants))
+        raise Unprocessable(detail="Name a case: the person is known under several covenants.")
+
+    def _forward_targets(
+        self, policy: CompiledPolicy, row: RightsRequest, cases: Sequence[Case]
+    ) -> tuple[str, ...]:
+        """Sources concerned: the named source, else the case participants that hold a source."""
+        if row.type == "inzage":
+            return ()
+        covenant = policy.covenant(row.convenant)
+        if covenant is None:
+            return ()
+        if row.source_party is not None:
+            candidates = [row.source_party]
+        else:
+            candidates = sorted({p.party for case in cases for p in case.participants})
+        return tuple(
+            party
+            for party in candidates
+            if (found := covenant.party(party)) is not None and found.source is not None
+        )
+
+    def record_forwarding(
+        self, session: Session, request_id: str, outcomes: Sequence[Forwarding], filer: Filer
+    ) -> RequestView:
+        row = self._load(session, request_id, lock=True)
+        done = json.loads(row.forwarded_json) + [item.as_json() for item in outcomes]
+        row.forwarded_json = json.dumps(done)
+        view = view_of(session, self._sealer, row, with_text=False)
+        policy = self._policy()
+        for item in outcomes:
+            self._log(
+                session,
+                policy,
+                view,
+                f"forward_{item.status}",
+                filer.party,
+                filer.employee,
+                source=item.party,
+                reason=item.reason,
+            )
+        session.flush()
+        return view_of(session, self._sealer, row)
+
+    # --- reading --------------------------------------------------------------
+
+    def _load(self, session: Session, request_id: str, *, lock: bool = False) -> RightsRequest:
+        query = select(RightsRequest).where(RightsRequest.id == request_id)
+        if lock:
+            query = query.with_for_update()
+        row = session.scalar(query)
+        if row is None:
+            raise NotFound(detail="No such rights request.")
+        return row
+
+    @staticmethod
+    def may_read(viewer: Viewer, row: RightsRequest) -> bool:
+        if viewer.pseudonym is not None:
+            return viewer.pseudonym == row.subject_pseudonym
+        if viewer.party is None or viewer.covenant != row.convenant:
+            return False
+        if PRIVACY_OFFICER in viewer.roles:
+            return True
+        return viewer.party in (row.filed_by_party, row.responsible_party, row.source_party)
+
+    def get(self, session: Session, viewer: Viewer, request_id: str) -> RequestView:
+        """Unknown and not-yours look the same (404): ids confirm nothing to outsiders."""
+        row = self._load(session, request_id)
+        if not self.may_read(viewer, row):
+            raise NotFound(detail="No such rights request.")
+        view = view_of(session, self._sealer, row)
+        if viewer.party is not None:
+            self._log(session, self._policy(), view, "viewed", viewer.party, viewer.employee)
+        return view
+
+    def for_subject(self, session: Session, pseudonym: str) -> list[RequestView]:
+        rows = session.scalars(
+            select(RightsRequest)
+            .where(RightsRequest.subject_pseudonym == pseudonym)
+            .order_by(RightsRequest.received_at.desc())
+        )
+        return [view_of(session, self._sealer, row) for row in rows]
+
+    def open_requests(
+        self, session: Session, *, convenant: str | None, due_before: datetime | None
+    ) -> list[RequestView]:
+        """Undecided requests (deadline first), without their sealed text."""
+        query = select(RightsRequest).where(RightsRequest.status == "pending")
+        if convenant is not None:
+            query = query.where(RightsRequest.convenant == convenant)
+        if due_before is not None:
+            query = query.where(RightsRequest.deadline < due_before)
+        rows = session.scalars(query.order_by(RightsRequest.deadline))
+        return [view_of(session, self._sealer, row, with_text=False) for row in rows]
+
+    # --- deciding ---------------------------------------------------------------
+
+    def decide(
+        self, session: Session, actor: Viewer, request_id: str, decision: Decision, reason: str
+    ) -> RequestView:
+        row = self._load(session, request_id, lock=True)
+        if actor.covenant != row.convenant or actor.party != row.responsible_party:
+            raise NotResponsible(extensions={"responsible_party": row.responsible_party})
+        if row.status != "pending":
+            raise AlreadyDecided()
+        row.status = decision
+        row.decided_at = _now()
+        row.decided_by_party = actor.party
+        row.decided_by_employee = actor.employee
+        view = view_of(session, self._sealer, row, with_text=False)
+        self._log(session, self._policy(), view, decision, actor.party, actor.employee)
+        row.decision_reason_sealed = self._sealer.seal(
+            session, row.subject_pseudonym, row.id, "reason", reason
+        )
+        session.flush()
+        return view_of(session, self._sealer, row)
+
+    def _log(
+        self,
+        session: Session,
+        policy: CompiledPolicy,
+        view: RequestView,
+        outcome: str,
+        party: str | None,
+        employee: str | None,
+        *,
+        source: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        event = rights_event(
+            view,
+            outcome,
+            party=party,
+            employee=employee,
+            covenant_version=policy.covenant_version(view.convenant),
+            source=source,
+            reason=reason,
+        )
+        self._audit.append_in(session, [event])

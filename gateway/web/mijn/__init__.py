@@ -1,0 +1,1 @@
+"""/mijn: the portal of the person concerned (inzage, correctie, verzet), in Dutch."""

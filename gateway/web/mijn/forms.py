@@ -1,0 +1,116 @@
+"""The correctie and verzet forms of /mijn: validate in Dutch, then file at the rights desk."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from gateway.problems import Problem
+from gateway.rights.desk import RightsDesk
+from gateway.rights.service import Application, Filer
+from gateway.rights.services import rights_desk
+from gateway.runtime import Runtime
+from gateway.subjects.bsn import Bsn
+from gateway.web.mijn.person import require_person
+from gateway.web.mijn.presenting import nl_time, source_choices
+from gateway.web.session import verify_csrf
+from gateway.web.templating import render
+
+Person = Annotated[Bsn, Depends(require_person)]
+MAX_DETAILS = 4000
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _desk(request: Request) -> RightsDesk:
+    return rights_desk(_runtime(request))
+
+
+def _details(form: Any) -> tuple[str, str | None]:
+    text = str(form.get("details", "")).strip()
+    if not text:
+        return text, "Vul in wat u wilt vragen."
+    if len(text) > MAX_DETAILS or "\x00" in text:
+        return text, f"Gebruik hoogstens {MAX_DETAILS} tekens."
+    return text, None
+
+
+def add_form_routes(router: APIRouter) -> None:
+    def correctie_page(
+        request: Request, values: dict[str, str], errors: dict[str, str], status_code: int = 200
+    ) -> Response:
+        sources = source_choices(_runtime(request).policy.current)
+        context = {"values": values, "errors": errors, "sources": sources}
+        return render(request, "mijn/correctie.html", context, status_code=status_code)
+
+    @router.get("/correctie", name="mijn-correctie")
+    def correctie_form(request: Request, bsn: Person) -> Response:
+        return correctie_page(request, {}, {})
+
+    @router.post("/correctie", dependencies=[Depends(verify_csrf)])
+    async def correctie_submit(request: Request, bsn: Person) -> Response:
+        form = await request.form()
+        details, problem = _details(form)
+        source = str(form.get("source", "")).strip() or None
+        values = {"details": details, "source": source or ""}
+        known = {party for party, _ in source_choices(_runtime(request).policy.current)}
+        errors = {"details": problem} if problem else {}
+        if source is not None and source not in known:
+            errors["source"] = "Kies een organisatie uit de lijst."
+        if errors:
+            return correctie_page(request, values, errors, 400)
+        application = Application(type="correctie", bsn=bsn, details=details, source=source)
+        try:
+            view = await _desk(request).file(Filer(), application)
+        except Problem as error:
+            return correctie_page(request, values, {"form": _problem_text(error)}, 400)
+        return RedirectResponse(f"/mijn/verzoeken/{view.id}", status_code=303)
+
+    def verzet_page(
+        request: Request,
+        bsn: Bsn,
+        values: dict[str, Any],
+        errors: dict[str, str],
+        status_code: int = 200,
+    ) -> Response:
+        cases = [
+            {"id": c.id, "phase": c.phase.replace("_", " "), "opened": nl_time(c.created_at)}
+            for c in _desk(request).cases_of(bsn)
+        ]
+        context = {"values": values, "errors": errors, "cases": cases}
+        return render(request, "mijn/verzet.html", context, status_code=status_code)
+
+    @router.get("/verzet", name="mijn-verzet")
+    def verzet_form(request: Request, bsn: Person) -> Response:
+        return verzet_page(request, bsn, {"cases": []}, {})
+
+    @router.post("/verzet", dependencies=[Depends(verify_csrf)])
+    async def verzet_submit(request: Request, bsn: Person) -> Response:
+        form = await request.form()
+        details, problem = _details(form)
+        chosen = [str(value) for value in form.getlist("cases")]
+        values = {"details": details, "cases": chosen}
+        own = {choice.id for choice in _desk(request).cases_of(bsn)}
+        errors = {"details": problem} if problem else {}
+        if not set(chosen) <= own:
+            errors["cases"] = "Kies alleen casussen uit de lijst."
+        if errors:
+            return verzet_page(request, bsn, values, errors, 400)
+        application = Application(type="verzet", bsn=bsn, details=details, cases=tuple(chosen))
+        try:
+            view = await _desk(request).file(Filer(), application)
+        except Problem as error:
+            return verzet_page(request, bsn, values, {"form": _problem_text(error)}, 400)
+        return RedirectResponse(f"/mijn/verzoeken/{view.id}", status_code=303)
+
+
+def _problem_text(error: Problem) -> str:
+    """A Dutch message for a refusal by the rights service; details stay in the log."""
+    if error.status == 422:
+        return "Dit verzoek kan zo niet worden ingediend. Controleer de gekozen casussen."
+    return "Het verzoek kon niet worden ingediend. Probeer het later opnieuw."

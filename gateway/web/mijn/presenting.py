@@ -1,0 +1,98 @@
+"""Dutch words and Dutch time for the portal: what a status or a moment looks like to a person."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from gateway.policy.compiled import CompiledPolicy
+from gateway.rights.inzage import Disclosure
+from gateway.rights.views import RequestView
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+TYPE_LABELS = {"inzage": "Inzage", "correctie": "Correctie", "verzet": "Verzet"}
+STATUS_LABELS = {
+    "pending": "In behandeling",
+    "granted": "Toegewezen",
+    "partially_granted": "Gedeeltelijk toegewezen",
+    "refused": "Afgewezen",
+}
+FORWARD_LABELS = {
+    "forwarded": "doorgestuurd",
+    "failed": "doorsturen mislukt; wordt handmatig doorgegeven",
+    "unsupported": "wordt handmatig doorgegeven",
+}
+
+
+def nl_time(moment: datetime | str) -> str:
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M")
+
+
+def nl_date(moment: datetime) -> str:
+    return moment.astimezone(AMSTERDAM).strftime("%d-%m-%Y")
+
+
+def party_name(policy: CompiledPolicy, convenant: str, party: str | None) -> str:
+    if party is None:
+        return "—"
+    found = policy.party(convenant, party)
+    return found.name if found is not None else party
+
+
+def category_label(category: str | None) -> str:
+    return category.replace("_", " ") if category else "—"
+
+
+def disclosure_row(item: Disclosure) -> dict[str, Any]:
+    return {
+        "time": nl_time(item.time),
+        "recipient": item.recipient_name,
+        "source": item.source_name or "—",
+        "category": category_label(item.category),
+        "purpose": item.purpose_description or item.purpose or "—",
+        "case": item.case or "—",
+        "records": item.records,
+    }
+
+
+def request_row(policy: CompiledPolicy, view: RequestView, now: datetime) -> dict[str, Any]:
+    return {
+        "id": view.id,
+        "type": TYPE_LABELS.get(view.type, view.type),
+        "status": STATUS_LABELS.get(view.status, view.status),
+        "decided": view.decided,
+        "received": nl_time(view.received_at),
+        "deadline": nl_date(view.deadline),
+        "overdue": view.overdue(now),
+        "responsible": party_name(policy, view.convenant, view.responsible_party),
+        "source": party_name(policy, view.convenant, view.source_party)
+        if view.source_party
+        else None,
+        "cases": list(view.cases),
+        "details": view.details,
+        "reason": view.decision_reason,
+        "decided_at": nl_time(view.decided_at) if view.decided_at else None,
+        "decided_by": party_name(policy, view.convenant, view.decided_by_party),
+        "forwarded": [
+            {
+                "party": party_name(policy, view.convenant, item.party),
+                "status": FORWARD_LABELS.get(item.status, item.status),
+            }
+            for item in view.forwarded
+        ],
+    }
+
+
+def source_choices(policy: CompiledPolicy) -> list[tuple[str, str]]:
+    """Every party with a bronregistratie, by name: where a wrong record may sit."""
+    seen: dict[str, str] = {}
+    for compiled in policy.covenants.values():
+        for party in compiled.covenant.parties:
+            if party.source is not None:
+                seen.setdefault(party.id, party.name)
+    return sorted(seen.items(), key=lambda item: item[1])

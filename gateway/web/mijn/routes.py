@@ -1,0 +1,91 @@
+"""/mijn: inzage, a printable copy, correctie and verzet forms, and my requests.
+
+Every page needs a login whose ``bsn`` claim names the person; they only
+ever see their own data. Forms post back here (CSRF-protected) and call the
+same rights desk as the API, so deadlines, forwarding and the log are the same.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
+
+from gateway.problems import Problem
+from gateway.rights.desk import RightsDesk
+from gateway.rights.service import Viewer
+from gateway.rights.services import rights_desk
+from gateway.runtime import Runtime
+from gateway.subjects.bsn import Bsn
+from gateway.web.mijn.forms import add_form_routes
+from gateway.web.mijn.person import require_person
+from gateway.web.mijn.presenting import (
+    disclosure_row,
+    nl_time,
+    request_row,
+)
+from gateway.web.templating import render
+
+Person = Annotated[Bsn, Depends(require_person)]
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _desk(request: Request) -> RightsDesk:
+    return rights_desk(_runtime(request))
+
+
+def _inzage_context(request: Request, bsn: Bsn) -> dict[str, Any]:
+    found = _desk(request).inzage(bsn, "portal")
+    return {
+        "disclosures": [disclosure_row(item) for item in found.disclosures],
+        "withheld_count": found.withheld_count,
+        "withheld": sorted(found.withheld.items()),
+    }
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix="/mijn", include_in_schema=False)
+
+    @router.get("", name="mijn-home")
+    def home(request: Request, bsn: Person) -> Response:
+        runtime = _runtime(request)
+        now = datetime.now(UTC)
+        policy = runtime.policy.current
+        requests = [request_row(policy, v, now) for v in _desk(request).requests_of(bsn)]
+        context = {**_inzage_context(request, bsn), "requests": requests}
+        return render(request, "mijn/index.html", context)
+
+    @router.get("/afdruk", name="mijn-print")
+    def printable(request: Request, bsn: Person, download: bool = False) -> Response:
+        context = {**_inzage_context(request, bsn), "made_at": nl_time(datetime.now(UTC))}
+        response = render(request, "mijn/print.html", context)
+        if download:
+            stamp = datetime.now(UTC).strftime("%Y%m%d")
+            response.headers["Content-Disposition"] = (
+                f'attachment; filename="ketenpoort-inzage-{stamp}.html"'
+            )
+        return response
+
+    add_form_routes(router)
+
+    @router.get("/verzoeken/{request_id}", name="mijn-verzoek")
+    def request_detail(
+        request: Request,
+        bsn: Person,
+        request_id: Annotated[str, Path(pattern=r"^rr-[0-9a-f]{20}$")],
+    ) -> Response:
+        desk = _desk(request)
+        try:
+            view = desk.get(Viewer(pseudonym=desk.service.pseudonym(bsn)), request_id)
+        except Problem:
+            return render(request, "not_found.html", status_code=404)
+        row = request_row(_runtime(request).policy.current, view, datetime.now(UTC))
+        return render(request, "mijn/verzoek.html", {"r": row})
+
+    return router

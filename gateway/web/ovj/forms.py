@@ -1,0 +1,102 @@
+"""The OvJ's decision and revocation forms: read, check in Dutch, before the desk sees them.
+
+The desk checks the same rules again (and is the authority); checking here
+first lets the page answer in Dutch next to the field that is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from starlette.datastructures import FormData
+
+MAX_REASON = 4000
+
+
+@dataclass(frozen=True)
+class DecisionForm:
+    values: Mapping[str, str]
+    categories: tuple[str, ...] = ()
+    recipients: tuple[str, ...] = ()
+    errors: dict[str, str] = field(default_factory=dict)
+    decision: Literal["granted", "refused"] | None = None
+    valid_until: date | None = None
+    withheld_until: date | None = None
+
+    @property
+    def reason(self) -> str:
+        return self.values.get("reden", "")
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def reason_error(text: str) -> str | None:
+    if not text:
+        return "Vul de reden van het besluit in."
+    if len(text) > MAX_REASON or "\x00" in text:
+        return f"Gebruik hoogstens {MAX_REASON} tekens."
+    return None
+
+
+def parse_decision(
+    form: FormData,
+    *,
+    asked_categories: tuple[str, ...],
+    asked_recipients: tuple[str, ...],
+    today: date,
+    latest: date | None,
+) -> DecisionForm:
+    values = {
+        name: str(form.get(name, "")).strip()
+        for name in ("besluit", "reden", "geldig_tot", "inzage_uitgesteld_tot")
+    }
+    categories = tuple(str(c) for c in form.getlist("categorie"))
+    recipients = tuple(str(r) for r in form.getlist("ontvanger"))
+    errors: dict[str, str] = {}
+    problem = reason_error(values["reden"])
+    if problem:
+        errors["reden"] = problem
+    decision: Literal["granted", "refused"] | None = None
+    if values["besluit"] == "granted":
+        decision = "granted"
+    elif values["besluit"] == "refused":
+        decision = "refused"
+    else:
+        errors["besluit"] = "Kies: toestemming verlenen of weigeren."
+    valid_until = withheld_until = None
+    if decision == "granted":
+        if not categories or not set(categories) <= set(asked_categories):
+            errors["categorie"] = "Kies een of meer van de gevraagde categorieën."
+        if not recipients or not set(recipients) <= set(asked_recipients):
+            errors["ontvanger"] = "Kies een of meer van de gevraagde ontvangers."
+        valid_until = _day(values["geldig_tot"])
+        if valid_until is None:
+            errors["geldig_tot"] = "Vul in tot en met welke datum de toestemming geldt."
+        elif valid_until < today:
+            errors["geldig_tot"] = "De datum ligt in het verleden."
+        elif latest is not None and valid_until > latest:
+            errors["geldig_tot"] = (
+                "Het convenant staat toestemming toe tot en met "
+                f"{latest.strftime('%d-%m-%Y')} (consent_max)."
+            )
+        if values["inzage_uitgesteld_tot"]:
+            withheld_until = _day(values["inzage_uitgesteld_tot"])
+            if withheld_until is None or withheld_until < today:
+                errors["inzage_uitgesteld_tot"] = "Vul een datum in die niet in het verleden ligt."
+    return DecisionForm(
+        values=values,
+        categories=categories,
+        recipients=recipients,
+        errors=errors,
+        decision=decision if not errors else None,
+        valid_until=valid_until,
+        withheld_until=withheld_until,
+    )

@@ -1,0 +1,177 @@
+"""/ovj: pending consent requests, their detail, and the OvJ's grant, refusal or revocation.
+
+Every route needs a human login with role ``om`` and a party that holds
+role ``om`` in the request's covenant; the employee id recorded is the login's
+``sub``. Decisions go through the same desk as the API, so the register and
+the audit log cannot tell the two doors apart.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import RedirectResponse, Response
+
+from gateway.consent.desk import ConsentDesk
+from gateway.consent.service import (
+    OM_ROLE,
+    AlreadyDecided,
+    BadValidity,
+    BadWithholding,
+    NotNarrower,
+    NotOm,
+    NotRevocable,
+    OmActor,
+)
+from gateway.consent.services import consent_desk
+from gateway.policy.compiled import CompiledPolicy
+from gateway.problems import NotFound, Problem
+from gateway.runtime import Runtime
+from gateway.web.ovj.forms import DecisionForm, parse_decision, reason_error
+from gateway.web.ovj.presenting import consent_page, latest_valid_until
+from gateway.web.session import WebUser, require_role, verify_csrf
+from gateway.web.templating import render
+
+OmUser = Annotated[WebUser, Depends(require_role(OM_ROLE))]
+ConsentId = Annotated[str, Path(pattern=r"^oc-[0-9a-f]{20}$")]
+NOT_OM = "Uw organisatie is in dit convenant geen Openbaar Ministerie (rol om)."
+FIELD_OF_PROBLEM: dict[type[Problem], tuple[str, str]] = {
+    AlreadyDecided: ("besluit", "Op dit verzoek is al besloten."),
+    BadValidity: ("geldig_tot", "Deze geldigheidsdatum is niet toegestaan (zie consent_max)."),
+    NotNarrower: ("categorie", "Kies alleen uit wat gevraagd is."),
+    BadWithholding: ("inzage_uitgesteld_tot", "Deze datum ligt in het verleden."),
+    NotRevocable: ("intrekken", "Alleen een verleende toestemming kan worden ingetrokken."),
+}
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _policy(request: Request) -> CompiledPolicy:
+    return _runtime(request).policy.current
+
+
+def _desk(request: Request) -> ConsentDesk:
+    return consent_desk(_runtime(request))
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _actor(request: Request, user: WebUser, consent_id: str) -> OmActor:
+    if user.party is None:
+        raise NotOm()
+    return OmActor(user.party, user.sub, _desk(request).covenant_of(consent_id))
+
+
+def _refused(request: Request, error: Problem) -> Response:
+    if isinstance(error, NotFound):
+        return render(request, "not_found.html", status_code=404)
+    return render(request, "forbidden.html", {"message": NOT_OM}, status_code=403)
+
+
+def _detail(
+    request: Request,
+    user: WebUser,
+    consent_id: str,
+    form: DecisionForm | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    try:
+        view = _desk(request).get(_actor(request, user, consent_id), consent_id)
+    except (NotFound, NotOm) as error:
+        return _refused(request, error)
+    today, policy = _today(), _policy(request)
+    latest = latest_valid_until(policy, view.convenant, today)
+    context: dict[str, Any] = {
+        "c": consent_page(policy, view, today),
+        "form": form,
+        "errors": errors or (form.errors if form else {}),
+        "today": today.isoformat(),
+        "latest": latest.isoformat() if latest else "",
+    }
+    return render(request, "ovj/detail.html", context, status_code=status_code)
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix="/ovj", include_in_schema=False)
+
+    @router.get("", name="ovj-home")
+    def home(request: Request, user: OmUser) -> Response:
+        policy, today = _policy(request), _today()
+        covenants = [
+            cov
+            for cov in sorted(policy.covenants)
+            if user.party is not None and policy.has_role(cov, user.party, OM_ROLE)
+        ]
+        if not covenants or user.party is None:
+            return render(request, "forbidden.html", {"message": NOT_OM}, status_code=403)
+        desk = _desk(request)
+        pending, granted = [], []
+        for cov in covenants:
+            actor = OmActor(user.party, user.sub, cov)
+            pending += [consent_page(policy, v, today) for v in desk.find(actor, "pending")]
+            granted += [consent_page(policy, v, today) for v in desk.find(actor, "granted")]
+        return render(request, "ovj/index.html", {"pending": pending, "granted": granted})
+
+    @router.get("/{consent_id}", name="ovj-detail")
+    def detail(request: Request, user: OmUser, consent_id: ConsentId) -> Response:
+        return _detail(request, user, consent_id)
+
+    @router.post("/{consent_id}/besluit", dependencies=[Depends(verify_csrf)])
+    async def decide(request: Request, user: OmUser, consent_id: ConsentId) -> Response:
+        desk = _desk(request)
+        try:
+            actor = _actor(request, user, consent_id)
+            view = desk.get(actor, consent_id)
+        except (NotFound, NotOm) as error:
+            return _refused(request, error)
+        today = _today()
+        form = parse_decision(
+            await request.form(),
+            asked_categories=view.categories,
+            asked_recipients=(view.recipient,),
+            today=today,
+            latest=latest_valid_until(_policy(request), view.convenant, today),
+        )
+        if form.decision is None:
+            return _detail(request, user, consent_id, form, status_code=422)
+        try:
+            desk.decide(
+                actor,
+                consent_id,
+                decision=form.decision,
+                reason=form.reason,
+                valid_until=form.valid_until if form.decision == "granted" else None,
+                categories=form.categories if form.decision == "granted" else None,
+                recipients=form.recipients if form.decision == "granted" else None,
+                withheld_until=form.withheld_until,
+            )
+        except (AlreadyDecided, BadValidity, NotNarrower, BadWithholding) as error:
+            name, message = FIELD_OF_PROBLEM[type(error)]
+            return _detail(request, user, consent_id, form, {name: message}, error.status)
+        return RedirectResponse(request.url_for("ovj-detail", consent_id=consent_id), 303)
+
+    @router.post("/{consent_id}/intrekken", dependencies=[Depends(verify_csrf)])
+    async def revoke(request: Request, user: OmUser, consent_id: ConsentId) -> Response:
+        submitted = await request.form()
+        reason = str(submitted.get("reden_intrekken", "")).strip()
+        problem = reason_error(reason)
+        if problem:
+            return _detail(request, user, consent_id, None, {"reden_intrekken": problem}, 422)
+        try:
+            _desk(request).revoke(_actor(request, user, consent_id), consent_id, reason)
+        except (NotFound, NotOm) as error:
+            return _refused(request, error)
+        except NotRevocable as error:
+            name, message = FIELD_OF_PROBLEM[NotRevocable]
+            return _detail(request, user, consent_id, None, {name: message}, error.status)
+        return RedirectResponse(request.url_for("ovj-detail", consent_id=consent_id), 303)
+
+    return router

@@ -1,0 +1,227 @@
+"""Each rule at its boundary (a second before: kept; a second after: gone); dry runs
+change nothing; Wjsg art. 39j keeps criminal-disclosure log keys four years."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.audit.models import AuditDataKey
+from gateway.audit.search import EntryQuery, search_entries
+from gateway.audit.store import head_size
+from gateway.auth.replay import UsedAssertion
+from gateway.cases.models import Case, CaseParticipant, CaseSubject
+from gateway.consent.models import ConsentRequest
+from gateway.copies.models import CachedCopy
+from gateway.policy.durations import IsoDuration
+from gateway.rights.models import RightsRequest
+from gateway.runtime import Runtime
+from gateway.settings import Settings
+from tests.retention.support import (
+    SECOND,
+    T0,
+    add_assertion,
+    add_case,
+    add_consent,
+    add_copy,
+    add_key,
+    add_rights_request,
+    count,
+    pseudonym,
+    run,
+    runner_at,
+    runtime_for,
+)
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    yield from runtime_for(settings)
+
+
+Setup = Callable[[Session], None]
+Present = Callable[[Session], bool]
+
+
+def _closed_case(session: Session) -> None:
+    add_case(session, "c-closed", pseudonym(1), closed_at=T0, last_contact_at=T0)
+
+
+def _stale_case(session: Session) -> None:
+    add_case(session, "c-stale", pseudonym(2), closed_at=None, last_contact_at=T0)
+
+
+BOUNDARIES: dict[str, tuple[Setup, datetime, Present]] = {
+    "case_after_close": (
+        _closed_case,
+        IsoDuration(years=2).add_to(T0),
+        lambda s: s.get(Case, "c-closed") is not None,
+    ),
+    "after_last_contact": (
+        _stale_case,
+        IsoDuration(years=5).add_to(T0),
+        lambda s: s.get(Case, "c-stale") is not None,
+    ),
+    "consents": (
+        lambda s: add_consent(s, "oc-1", "c-any", date(2027, 6, 30)),
+        datetime(2027, 7, 1, tzinfo=T0.tzinfo),  # valid through 30 June (inclusive)
+        lambda s: s.get(ConsentRequest, "oc-1") is not None,
+    ),
+    "replay_store": (
+        lambda s: add_assertion(s, "a" * 64, T0),
+        T0,
+        lambda s: s.get(UsedAssertion, "a" * 64) is not None,
+    ),
+    "copies": (
+        lambda s: add_copy(s, "c-any", "rec-1", T0 + timedelta(days=30)),
+        T0 + timedelta(days=30),
+        lambda s: count(s, CachedCopy) == 1,
+    ),
+    "rights_requests": (
+        lambda s: add_rights_request(s, "rr-1", pseudonym(3), T0),
+        IsoDuration(years=2).add_to(T0),
+        lambda s: s.get(RightsRequest, "rr-1") is not None,
+    ),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(BOUNDARIES))
+def test_each_rule_at_its_boundary(runtime: Runtime, rule: str) -> None:
+    setup, due, present = BOUNDARIES[rule]
+    with runtime.db.session() as session:
+        setup(session)
+
+    before = run(runner_at(runtime, due - SECOND))
+    assert before.rule(rule).rows == 0
+    with runtime.db.session() as session:
+        assert present(session), f"{rule} removed a second early"
+
+    after = run(runner_at(runtime, due + SECOND))
+    assert after.rule(rule).rows == 1
+    with runtime.db.session() as session:
+        assert not present(session), f"{rule} kept it a second late"
+    others = {r.rule: r.rows for r in after.rules if r.rule != rule}
+    assert set(others.values()) == {0}, others
+
+
+def _everything(session: Session) -> None:
+    for setup, _, _ in BOUNDARIES.values():
+        setup(session)
+
+
+def test_dry_run_counts_but_changes_nothing(runtime: Runtime) -> None:
+    with runtime.db.session() as session:
+        _everything(session)
+        add_copy(session, "c-closed", "rec-2", T0 + timedelta(days=1))
+    far = T0 + timedelta(days=365 * 6)
+    with runtime.db.session() as session:
+        log_size = head_size(session)
+        tables = [Case, CaseSubject, ConsentRequest, UsedAssertion, CachedCopy, RightsRequest]
+        before = {model.__name__: count(session, model) for model in tables}
+
+    report = run(runner_at(runtime, far), dry_run=True)
+    assert report.dry_run and not report.skipped
+    would = {r.rule: r.rows for r in report.rules}
+    assert would["copies"] == 2
+    assert would["case_after_close"] == 1
+    assert would["after_last_contact"] == 2  # the closed case is past 5 years too
+    assert would["consents"] == 1
+    assert would["replay_store"] == 1
+    assert would["rights_requests"] == 1
+
+    with runtime.db.session() as session:
+        assert {m.__name__: count(session, m) for m in tables} == before
+        assert head_size(session) == log_size  # no certificate either
+
+    real = run(runner_at(runtime, far))
+    assert sum(r.rows for r in real.rules) > 0
+    with runtime.db.session() as session:
+        assert count(session, Case) == 0
+        assert count(session, CaseParticipant) == 0
+        assert count(session, CachedCopy) == 0
+        assert head_size(session) == log_size + len(real.rules)
+
+
+def test_certificates_name_rule_counts_and_time_only(runtime: Runtime) -> None:
+    with runtime.db.session() as session:
+        _closed_case(session)
+    moment = IsoDuration(years=2).add_to(T0) + SECOND
+    run(runner_at(runtime, moment))
+    with runtime.db.session() as session:
+        page = search_entries(session, runtime.audit.vault, EntryQuery(kind="deletion", limit=50))
+    by_rule = {entry["reason"]: entry for entry in page.entries}
+    certificate = by_rule["case_after_close"]
+    assert certificate["outcome"] == "certificate"
+    assert certificate["records"] == 1
+    assert certificate["details"]["rule"] == "case_after_close"
+    assert certificate["details"]["rows"] == 1
+    assert certificate["details"]["finished_at"]
+    assert certificate["subject"] is None and certificate["case"] is None
+    assert "c-closed" not in str(certificate)
+
+
+def _key(session: Session, key_id: str) -> AuditDataKey:
+    key = session.get(AuditDataKey, key_id)
+    assert key is not None
+    return key
+
+
+def test_wjsg_criminal_log_keys_outlive_the_case_for_four_years(runtime: Runtime) -> None:
+    person = pseudonym(7)
+    with runtime.db.session() as session:
+        _closed_case(session)
+        add_case(session, "c-crim", person, closed_at=T0, last_contact_at=T0)
+        add_key(session, "dk-case", person, "case", "c-crim", T0)
+        add_key(session, "dk-crim", person, "strafrechtelijk", "c-crim", T0)
+        add_key(session, "dk-subj", person, "subject", "", T0)
+
+    run(runner_at(runtime, IsoDuration(years=2).add_to(T0) + SECOND))
+    with runtime.db.session() as session:
+        assert session.get(Case, "c-crim") is None
+        assert session.get(CaseSubject, person) is None
+        assert _key(session, "dk-case").wrapped is None
+        assert _key(session, "dk-subj").wrapped is None
+        assert _key(session, "dk-crim").wrapped is not None  # Wjsg art. 39j
+
+    four_years = IsoDuration(years=4, days=1).add_to(T0)
+    early = run(runner_at(runtime, four_years - SECOND))
+    assert early.rule("criminal_log").rows == 0
+    late = run(runner_at(runtime, four_years + SECOND))
+    assert late.rule("criminal_log").rows == 1
+    with runtime.db.session() as session:
+        crim = _key(session, "dk-crim")
+        assert crim.wrapped is None and crim.subject_pseudonym is None
+
+
+def test_a_person_with_another_case_keeps_their_own_key(runtime: Runtime) -> None:
+    person = pseudonym(8)
+    with runtime.db.session() as session:
+        add_case(session, "c-old", person, closed_at=T0, last_contact_at=T0)
+        add_case(session, "c-new", person, closed_at=None, last_contact_at=T0 + timedelta(days=700))
+        add_key(session, "dk-old", person, "case", "c-old", T0)
+        add_key(session, "dk-subject", person, "subject", "", T0)
+    run(runner_at(runtime, IsoDuration(years=2).add_to(T0) + SECOND))
+    with runtime.db.session() as session:
+        assert session.get(Case, "c-new") is not None
+        assert session.get(CaseSubject, person) is not None
+        assert _key(session, "dk-subject").wrapped is not None
+        assert _key(session, "dk-old").wrapped is None
+        remaining = session.scalars(
+            select(AuditDataKey.key_id).where(AuditDataKey.wrapped.is_not(None))
+        )
+        assert set(remaining) == {"dk-subject"}
+
+
+def test_batches_cover_more_rows_than_one_batch(runtime: Runtime) -> None:
+    with runtime.db.session() as session:
+        for n in range(25):
+            add_copy(session, f"c-{n % 3}", f"rec-{n}", T0)
+        add_copy(session, "c-keep", "rec-keep", T0 + timedelta(days=1))
+    report = run(runner_at(runtime, T0 + SECOND, batch_size=4))
+    assert report.rule("copies").rows == 25
+    with runtime.db.session() as session:
+        assert count(session, CachedCopy) == 1
