@@ -29,12 +29,14 @@ def plan(quick: bool) -> list[list[str]]:
             ["bench.checkpoint_bench", "--samples", "8"],
             ["bench.audit_bench", "--entries", "20000", "--pg-entries", "10000", *quick_out],
             ["bench.query_bench", "--quick"],
+            ["bench.inzage_bench", "--quick"],
         ]
     return [
         ["bench.policy_bench"],
         ["bench.checkpoint_bench", "--samples", "30"],
         ["bench.audit_bench", "--entries", "1000000", "--pg-entries", "250000"],
         ["bench.query_bench"],
+        ["bench.inzage_bench"],
     ]
 
 

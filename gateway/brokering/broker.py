@@ -13,9 +13,9 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Literal, Protocol
+from typing import Protocol
 
 import anyio
 from opentelemetry import trace
@@ -29,18 +29,20 @@ from connectors import (
     SourceUnavailable,
     UnsupportedSourceError,
 )
-from gateway.audit.events import AuditEvent, processing_activity_uri
-from gateway.brokering.minimise import DisclosedRecord, Minimised, minimise
+from gateway.audit.events import AuditEvent
+from gateway.brokering.audit_events import query_events
+from gateway.brokering.copying import keep_copies, serve_copies
+from gateway.brokering.minimise import Minimised, minimise
 from gateway.brokering.registry import ConnectorRegistry
+from gateway.brokering.results import SourceResult
 from gateway.cases.service import Actor, CaseRecord, CaseService
-from gateway.copies import CopySlot, CopyStore
+from gateway.copies import CopyStore
 from gateway.policy.compiled import CompiledPolicy
 from gateway.policy.decision import Decision, DecisionRequest, Outcome, decide
 from gateway.storage.db import Database
 from gateway.subjects.bsn import Bsn
 from gateway.telemetry import current_trace_ids
 
-Status = Literal["ok", "denied", "pending_consent", "unavailable", "not_found"]
 tracer = trace.get_tracer("ketenpoort.brokering")
 log = logging.getLogger("ketenpoort.brokering")
 
@@ -74,30 +76,6 @@ class ObjectionPort(Protocol):
 
 class AuditSink(Protocol):
     async def append(self, events: Sequence[AuditEvent]) -> list[int]: ...
-
-
-@dataclass
-class SourceResult:
-    source: str | None
-    category: str
-    status: Status
-    reason: str
-    consent_id: str | None = None
-    records: list[DisclosedRecord] | None = field(default=None, repr=False)
-    trimmed_fields: int | None = None
-
-    def as_json(self) -> dict[str, object]:
-        body: dict[str, object] = {
-            "source": self.source,
-            "category": self.category,
-            "status": self.status,
-            "reason": self.reason,
-        }
-        if self.consent_id is not None:
-            body["consent_id"] = self.consent_id
-        if self.records is not None:
-            body["records"] = [record.as_json() for record in self.records]
-        return body
 
 
 @dataclass
@@ -162,10 +140,14 @@ class Broker:
             span.set_attribute("ketenpoort.purpose", actor.purpose)
             plan = await anyio.to_thread.run_sync(self._plan, actor, case_id, categories, sources)
             results = await self._fan_out(actor, plan)
-            results = await self._serve_copies(plan, results)
+            if self._copies is not None:
+                results = await serve_copies(self._copies, plan.case, plan.items, results)
             results = await anyio.to_thread.run_sync(self._recheck_consents, actor, plan, results)
-            await self._audit.append(self._audit_events(actor, plan, results))
-            await self._keep_copies(plan, results)
+            await self._audit.append(
+                query_events(actor, plan.case, plan.policy, results, plan.new_consent_request)
+            )
+            if self._copies is not None:
+                await keep_copies(self._copies, plan.policy, plan.case, plan.items, results)
             span.set_attribute("ketenpoort.results", len(results))
             trace_id, _ = current_trace_ids()
             return QueryOutcome(new_query_id(), results, trace_id)
@@ -221,71 +203,8 @@ class Broker:
             permitted = any(i.decision is not None and i.decision.permitted for i in items)
             bsn = self._cases.subject_bsn(session, case) if permitted else None
             if permitted:
-                self._cases.touch(session, case.id)
+                self._cases.touch(session, case)
         return _Plan(case, policy, items, bsn, new_request)
-
-    # -- time-limited copies (gateway/copies; docs/retention.md) ------------
-
-    def _copy_slots(self, plan: _Plan, results: list[SourceResult]) -> list[CopySlot]:
-        return [
-            CopySlot(
-                result.source,
-                result.category,
-                result.status,
-                result.records,
-                item.decision.fields
-                if item.decision is not None and item.decision.permitted
-                else None,
-            )
-            for item, result in zip(plan.items, results, strict=True)
-        ]
-
-    async def _serve_copies(self, plan: _Plan, results: list[SourceResult]) -> list[SourceResult]:
-        """An unavailable source's unexpired copy, only where the decision permits it now."""
-        if self._copies is None:
-            return results
-        store, case = self._copies, plan.case
-        served = list(results)
-        for index, slot in enumerate(self._copy_slots(plan, results)):
-            if slot.status != "unavailable" or slot.permitted_fields is None or not slot.source:
-                continue
-            records = await anyio.to_thread.run_sync(
-                store.serve,
-                case.id,
-                case.subject_pseudonym,
-                slot.source,
-                slot.category,
-                slot.permitted_fields,
-            )
-            if records is not None:
-                served[index] = SourceResult(
-                    slot.source,
-                    slot.category,
-                    "ok",
-                    "cached_copy",
-                    plan.items[index].consent_id,
-                    records,
-                    0,
-                )
-        return served
-
-    async def _keep_copies(self, plan: _Plan, results: list[SourceResult]) -> None:
-        """After the log commit: keep fresh answers as copies when the covenant sets ``copies``."""
-        if self._copies is None:
-            return
-        fresh = [
-            slot
-            for slot, result in zip(self._copy_slots(plan, results), results, strict=True)
-            if result.reason != "cached_copy"
-        ]
-        await anyio.to_thread.run_sync(
-            self._copies.keep,
-            plan.policy,
-            plan.case.convenant,
-            plan.case.id,
-            plan.case.subject_pseudonym,
-            fresh,
-        )
 
     def _covering_consent(
         self, session: Session, case: CaseRecord, category: str, actor: Actor, today: date
@@ -449,53 +368,3 @@ class Broker:
             kept.records[item.category],
             kept.trimmed_fields[item.category] + dropped,
         )
-
-    def _audit_events(
-        self, actor: Actor, plan: _Plan, results: list[SourceResult]
-    ) -> list[AuditEvent]:
-        case = plan.case
-        version = plan.policy.covenant_version(actor.covenant)
-        activity = processing_activity_uri(actor.covenant, actor.purpose)
-        events: list[AuditEvent] = []
-        for result in results:
-            category = plan.policy.category(actor.covenant, result.category)
-            criminal = category is not None and category.sensitivity == "strafrechtelijk"
-            disclosed = result.status == "ok"
-            events.append(
-                AuditEvent(
-                    kind="disclosure" if disclosed else "decision",
-                    outcome=result.status,
-                    reason=result.reason,
-                    party=actor.party,
-                    employee=actor.employee,
-                    convenant=actor.covenant,
-                    purpose=actor.purpose,
-                    case=case.id,
-                    source=result.source,
-                    category=result.category,
-                    consent_id=result.consent_id,
-                    records=len(result.records) if result.records is not None else None,
-                    trimmed_fields=result.trimmed_fields,
-                    subject_pseudonym=case.subject_pseudonym,
-                    subject_scope="strafrechtelijk" if criminal and disclosed else "case",
-                    covenant_version=version,
-                    processing_activity=activity,
-                )
-            )
-        if plan.new_consent_request is not None:
-            events.append(
-                AuditEvent(
-                    kind="consent",
-                    outcome="requested",
-                    party=actor.party,
-                    employee=actor.employee,
-                    convenant=actor.covenant,
-                    purpose=actor.purpose,
-                    case=case.id,
-                    consent_id=plan.new_consent_request,
-                    subject_pseudonym=case.subject_pseudonym,
-                    covenant_version=version,
-                    processing_activity=activity,
-                )
-            )
-        return events

@@ -14,10 +14,15 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.cli.console import console, fail
+from gateway.cli.keylog import log_key_events
 from gateway.keys import KEY_USES, TOKEN_KEY_GRACE, KeyRecord, KeyStore, KeyStoreError, KeyUse
+from gateway.keys.audit_events import KeyOutcome, key_events
+from gateway.runtime import Runtime
 from gateway.settings import Settings
+from gateway.storage import migrate
 
 keys_app = typer.Typer(help="The gateway's signing keys (tokens, audit).", no_args_is_help=True)
 
@@ -36,6 +41,25 @@ def _store() -> KeyStore:
         return KeyStore.from_settings(settings)
     except KeyStoreError as error:
         fail(str(error), hint="Set KETENPOORT_KEY_PASSPHRASE (or KETENPOORT_DEV_MODE=true).")
+
+
+def _log(records: list[KeyRecord], outcome: KeyOutcome, by: str) -> None:
+    """Record the change in the audit log of the configured database (migrated first)."""
+    from gateway.cli.main import load_settings
+
+    settings: Settings = load_settings()
+    try:
+        migrate.upgrade(settings.sqlalchemy_url)
+    except SQLAlchemyError as exc:
+        fail(
+            f"the key change is not in the audit log: database not usable ({type(exc).__name__}).",
+            hint="Check KETENPOORT_DATABASE_URL, then run the command again.",
+        )
+    runtime = Runtime.build(settings)
+    try:
+        log_key_events(runtime, key_events(records, outcome, by))
+    finally:
+        runtime.close()
 
 
 def _one(use: RotateWhich) -> tuple[KeyUse, ...]:
@@ -78,6 +102,7 @@ def generate() -> None:
     except KeyStoreError as error:
         fail(str(error))
     if created:
+        _log(created, "created", "keys generate")
         console.print(_table(created))
         console.print(f"{len(created)} key(s) created in {store.directory}.")
     else:
@@ -98,6 +123,7 @@ def rotate(
         created = [store.rotate(which) for which in uses]
     except KeyStoreError as error:
         fail(str(error))
+    _log(created, "rotated", "keys rotate")
     console.print(_table(created))
     console.print("Rotated. Running gateways sharing this key directory use the new key now.")
 

@@ -7,7 +7,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.app import create_app
 from gateway.cli.console import console, err_console, fail
+from gateway.cli.keylog import log_key_events
 from gateway.keys import KeyStoreError
+from gateway.keys.audit_events import key_events
 from gateway.policy.errors import PolicyError
 from gateway.runtime import Runtime
 from gateway.settings import Settings
@@ -32,6 +34,8 @@ def prepare(settings: Settings) -> Runtime:
         fail(f"key store: {exc}", hint="Check KETENPOORT_KEY_DIR and KETENPOORT_KEY_PASSPHRASE.")
     for record in created:
         console.print(f"Nieuwe {record.use}-sleutel aangemaakt (kid {record.kid}).")
+    if created:
+        log_key_events(runtime, key_events(created, "created", "serve"))
     try:
         _ = runtime.policy
     except PolicyError as exc:

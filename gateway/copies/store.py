@@ -14,11 +14,14 @@ when no key exists yet nothing is cached rather than racing to create one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -36,6 +39,11 @@ from gateway.storage.db import Database
 
 log = logging.getLogger("ketenpoort.copies")
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+# An unchanged answer is not rewritten for this long: the copy then expires at most
+# this much earlier than a rewrite would make it (the safe direction), and a
+# query costs no second commit besides the audit log's.
+REWRITE_UNCHANGED_AFTER = timedelta(hours=1)
+_REMEMBERED_SLOTS = 10_000
 
 
 def copies_duration(policy: CompiledPolicy, covenant_id: str) -> IsoDuration | None:
@@ -82,6 +90,22 @@ class CopyStore:
         self._db = db
         self._vault = vault
         self._now = now
+        self._written: OrderedDict[tuple[str, str, str], tuple[str, datetime]] = OrderedDict()
+        self._written_lock = threading.Lock()
+
+    def _unchanged(self, slot_key: tuple[str, str, str], digest: str, now: datetime) -> bool:
+        """This process wrote exactly this answer to this slot recently."""
+        with self._written_lock:
+            held = self._written.get(slot_key)
+        return held is not None and held[0] == digest and now - held[1] < REWRITE_UNCHANGED_AFTER
+
+    def _remember(self, written: dict[tuple[str, str, str], str], now: datetime) -> None:
+        with self._written_lock:
+            for slot_key, digest in written.items():
+                self._written[slot_key] = (digest, now)
+                self._written.move_to_end(slot_key)
+            while len(self._written) > _REMEMBERED_SLOTS:
+                self._written.popitem(last=False)
 
     def _case_key(self, session: Session, pseudonym: str, case_id: str) -> DataKey | None:
         row = session.execute(
@@ -110,6 +134,11 @@ class CopyStore:
         if duration is None or not fresh:
             return 0
         now = self._now()
+        keyed = [((case_id, s.source or "", s.category), _digest(s), s) for s in fresh]
+        changed = [(k, d, s) for k, d, s in keyed if not self._unchanged(k, d, now)]
+        fresh = [s for _, _, s in changed]
+        if not fresh:
+            return 0
         written = 0
         try:
             with self._db.session() as session:
@@ -147,6 +176,7 @@ class CopyStore:
         except (SQLAlchemyError, VaultError) as error:
             log.warning("copy not kept: %s", type(error).__name__)
             return 0
+        self._remember({k: d for k, d, _ in changed}, now)
         return written
 
     def serve(
@@ -185,6 +215,13 @@ class CopyStore:
             name: value for name, value in dict(body["fields"]).items() if name in fields
         }
         return DisclosedRecord(id=row.record_id, updated=str(body["updated"]), fields=kept)
+
+
+def _digest(slot: CopySlot) -> str:
+    """What a slot's copy would hold, as one hash (never stored; memory only)."""
+    records = [[record.id, record.updated, dict(record.fields)] for record in slot.records or ()]
+    encoded = json.dumps(records, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
 def delete_source_records(session: Session, source: str, record_ids: Sequence[str]) -> int:

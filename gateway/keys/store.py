@@ -100,6 +100,7 @@ class KeyStore:
         self._records: list[KeyRecord] = []
         self._private: dict[str, SigningKey] = {}
         self._public: dict[str, JoseKey] = {}
+        self._keysets: dict[KeyUse, tuple[tuple[str, ...], KeySet]] = {}
         if self._passphrase is None:
             log.warning("dev mode: gateway private keys are stored WITHOUT encryption")
 
@@ -174,8 +175,22 @@ class KeyStore:
         return {"keys": keys}
 
     def verification_keys(self, use: KeyUse) -> KeySet:
-        """The published public keys, ready for :func:`joserfc.jwt.decode`."""
-        return KeySet.import_key_set(cast(KeySetSerialization, self.jwks(use)))
+        """The published public keys, ready for :func:`joserfc.jwt.decode`.
+
+        Kept while the set of published kids is unchanged: a kid's key never
+        changes, and importing the set anew cost every request a key parse.
+        """
+        published = self.published(use)
+        kids = tuple(r.kid for r in published)
+        with self._lock:
+            cached = self._keysets.get(use)
+        if cached is not None and cached[0] == kids:
+            return cached[1]
+        keys = [_public_jwk(self._public_key(r), r.kid, r.alg) for r in published]
+        keyset = KeySet.import_key_set(cast(KeySetSerialization, {"keys": keys}))
+        with self._lock:
+            self._keysets[use] = (kids, keyset)
+        return keyset
 
     def check(self) -> None:
         """Fail with a clear :class:`KeyStoreError` unless every use has a usable current key."""

@@ -39,11 +39,9 @@ def create_db_engine(url: str, *, timeout_s: float = 5.0) -> Engine:
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url,
-            connect_args={"timeout": timeout_s, "check_same_thread": False},
-            pool_pre_ping=True,
-        )
+        # No pre-ping: a local file has no connection to lose, and the ping was a
+        # statement on every session of every query.
+        engine = create_engine(url, connect_args={"timeout": timeout_s, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(

@@ -25,7 +25,6 @@ from gateway.web.mijn.routes import build_router as build_mijn_router
 from gateway.web.ovj.routes import build_router as build_ovj_router
 from gateway.web.privacy.routes import build_router as build_privacy_router
 from gateway.web.session import CsrfFailed, LoginRequired, RoleMissing
-from gateway.web.settings import WebSettings
 from gateway.web.templating import STATIC_DIR, render
 
 SESSION_COOKIE = "ketenpoort_session"
@@ -61,30 +60,30 @@ class KeyFileSessionMiddleware(SessionMiddleware):
         )
 
 
-def _issuer(settings: Settings, web: WebSettings) -> str | None:
-    if web.oidc_issuer:
-        return web.oidc_issuer
+def _issuer(settings: Settings) -> str | None:
+    if settings.oidc_issuer:
+        return settings.oidc_issuer
     if settings.dev_mode:
         return settings.base_url + devidp.provider.PREFIX
     return None
 
 
-def _oidc_config(settings: Settings, web: WebSettings) -> login.OidcClientConfig | None:
+def _oidc_config(settings: Settings) -> login.OidcClientConfig | None:
     """Reads the dev client secret file, so call it on first login, not at startup."""
     redirect_uri = settings.base_url + login.CALLBACK_PATH
-    if web.oidc_issuer:
-        if web.oidc_client_secret is None:
+    if settings.oidc_issuer:
+        if settings.oidc_client_secret is None:
             raise OidcMisconfigured()
         return login.OidcClientConfig(
-            issuer=web.oidc_issuer,
-            client_id=web.oidc_client_id,
-            client_secret=web.oidc_client_secret.get_secret_value(),
+            issuer=settings.oidc_issuer,
+            client_id=settings.oidc_client_id,
+            client_secret=settings.oidc_client_secret.get_secret_value(),
             redirect_uri=redirect_uri,
         )
     if settings.dev_mode:
         return login.OidcClientConfig(
             issuer=settings.base_url + devidp.provider.PREFIX,
-            client_id=web.oidc_client_id,
+            client_id=settings.oidc_client_id,
             client_secret=devidp.keys.dev_client_secret(settings.key_dir),
             redirect_uri=redirect_uri,
         )
@@ -111,20 +110,19 @@ def _install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CsrfFailed, on_csrf)
 
 
-def install_web(app: FastAPI, settings: Settings, web: WebSettings | None = None) -> None:
+def install_web(app: FastAPI, settings: Settings) -> None:
     """Add the session middleware and every web route to ``app``; touches no file yet."""
-    web = web or WebSettings()
-    if web.oidc_issuer and web.oidc_client_secret is None:
+    if settings.oidc_issuer and settings.oidc_client_secret is None:
         raise OidcMisconfigured()
     app.add_middleware(
         KeyFileSessionMiddleware,
-        secret_file=web.session_secret_file or settings.key_dir / "web" / "session",
-        max_age=web.session_idle_s,
+        secret_file=settings.session_secret_file or settings.key_dir / "web" / "session",
+        max_age=settings.session_idle_s,
         https_only=settings.base_url.startswith("https://"),
     )
-    app.state.web_settings = web
-    app.state.oidc_issuer = _issuer(settings, web)
-    config: Callable[[], login.OidcClientConfig | None] = cache(lambda: _oidc_config(settings, web))
+    app.state.web_settings = settings
+    app.state.oidc_issuer = _issuer(settings)
+    config: Callable[[], login.OidcClientConfig | None] = cache(lambda: _oidc_config(settings))
 
     @cache
     def oauth() -> Any:
@@ -133,12 +131,12 @@ def install_web(app: FastAPI, settings: Settings, web: WebSettings | None = None
 
     redirect_uri = settings.base_url + login.CALLBACK_PATH
     app.include_router(login.build_router(oauth, redirect_uri))
-    if settings.dev_mode and not web.oidc_issuer:
+    if settings.dev_mode and not settings.oidc_issuer:
 
         @cache
         def dev_client() -> devidp.provider.DevClient:
             secret = devidp.keys.dev_client_secret(settings.key_dir)
-            return devidp.provider.DevClient(web.oidc_client_id, secret, redirect_uri)
+            return devidp.provider.DevClient(settings.oidc_client_id, secret, redirect_uri)
 
         issuer = settings.base_url + devidp.provider.PREFIX
         keys = cache(lambda: devidp.DevIdpKeys.load_or_create(settings.key_dir))

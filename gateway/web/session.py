@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import Request
 
-from gateway.web.settings import WebSettings
+from gateway.settings import Settings
 
 USER_KEY = "user"
 CSRF_KEY = "csrf"
@@ -95,7 +95,7 @@ def current_user(request: Request) -> WebUser | None:
     except (KeyError, TypeError, ValueError):
         request.session.pop(USER_KEY, None)
         return None
-    web_settings: WebSettings = request.app.state.web_settings
+    web_settings: Settings = request.app.state.web_settings
     if time.time() - user.login_at > web_settings.session_absolute_s:
         end_session(request)
         return None

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, select
 from typer.testing import CliRunner
 
+from gateway.audit.models import AuditEntry
 from gateway.cli.main import app
 from gateway.cli.serve import prepare
 from gateway.demo.partners import ensure_partner_keys
@@ -21,7 +26,8 @@ PASSPHRASE = "cli passphrase"
 
 
 @pytest.fixture
-def key_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+def key_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> Path:
+    monkeypatch.setenv("KETENPOORT_DATABASE_URL", database_url)
     monkeypatch.setenv("KETENPOORT_KEY_DIR", str(tmp_path / "keys"))
     monkeypatch.setenv("KETENPOORT_KEY_PASSPHRASE", PASSPHRASE)
     monkeypatch.delenv("KETENPOORT_DEV_MODE", raising=False)
@@ -33,6 +39,7 @@ def test_generate_rotate_list(key_env: Path) -> None:
     assert generated.exit_code == 0, generated.output
     store = KeyStore(key_env, PASSPHRASE)
     token_kid = store.current("token").kid
+    first_kids = {r.kid for r in store.records()}
     assert token_kid[:8] in generated.output
     assert "nothing created" in runner.invoke(app, ["keys", "generate"]).output
 
@@ -46,6 +53,26 @@ def test_generate_rotate_list(key_env: Path) -> None:
 
     assert runner.invoke(app, ["keys", "rotate", "--use", "all"]).exit_code == 0
     assert len(store.records("audit")) == 2 and len(store.records("token")) == 3
+
+    # Every creation and rotation is an audit entry naming use and kid (never key material).
+    logged = _key_entries(os.environ["KETENPOORT_DATABASE_URL"])
+    expected = {("created", kid) for kid in first_kids} | {
+        ("rotated", r.kid) for r in store.records() if r.kid not in first_kids
+    }
+    assert {(e["outcome"], e["details"]["kid"]) for e in logged} == expected
+    assert all(set(e["details"]) == {"use", "kid", "alg"} for e in logged)
+
+
+def _key_entries(url: str) -> list[dict[str, Any]]:
+    engine = create_engine(Settings(database_url=url).sqlalchemy_url)
+    try:
+        with engine.connect() as connection:
+            bodies = connection.execute(
+                select(AuditEntry.body).where(AuditEntry.kind == "key").order_by(AuditEntry.seq)
+            ).scalars()
+            return [json.loads(body) for body in bodies]
+    finally:
+        engine.dispose()
 
 
 def test_missing_passphrase_fails_clearly(key_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,3 +120,7 @@ def test_serve_preparation_creates_keys_once(migrated_url: str, tmp_path: Path) 
         assert {record.kid for record in again.keys.records()} == kids
     finally:
         again.close()
+    logged = _key_entries(migrated_url)
+    assert sorted((e["outcome"], e["reason"], e["details"]["kid"]) for e in logged) == sorted(
+        ("created", "serve", kid) for kid in kids
+    ), "created once, logged once"

@@ -34,3 +34,21 @@ async def test_source_token_is_short_lived_and_bound_to_the_source(
 def test_source_token_lifetime_is_capped(runtime: Runtime) -> None:
     with pytest.raises(ValueError, match="60 seconds"):
         SourceTokenIssuer(runtime.keys, ISSUER, lifetime_s=300)
+
+
+async def test_source_token_is_reused_for_half_its_life_and_not_after_rotation(
+    runtime: Runtime,
+) -> None:
+    now = [1_000_000.0]
+    issuer = SourceTokenIssuer(runtime.keys, ISSUER, clock=lambda: now[0])
+    first = await issuer("https://politie.test/source")
+    assert await issuer("https://politie.test/source") == first
+    assert await issuer("https://ggz.test/source") != first, "one token per audience"
+    now[0] += 31
+    later = await issuer("https://politie.test/source")
+    assert later != first, "past half its minute a fresh token is signed"
+    runtime.keys.rotate("token")
+    rotated = await issuer("https://politie.test/source")
+    assert rotated != later
+    decoded = jwt.decode(rotated, runtime.keys.verification_keys("token"), algorithms=["ES256"])
+    assert decoded.header["kid"] == runtime.keys.current("token").kid

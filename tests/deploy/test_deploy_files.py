@@ -7,7 +7,6 @@ a command that was removed, an image that floats, or key material pasted in.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shlex
@@ -37,12 +36,7 @@ runner = CliRunner()
 
 
 def _setting_classes() -> list[type[BaseSettings]]:
-    classes: list[type[BaseSettings]] = [Settings]
-    if importlib.util.find_spec("gateway.web.settings") is not None:
-        from gateway.web.settings import WebSettings
-
-        classes.append(WebSettings)
-    return classes
+    return [Settings]
 
 
 def _env_names() -> set[str]:

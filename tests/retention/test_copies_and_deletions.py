@@ -17,10 +17,13 @@ from sqlalchemy import select, update
 from gateway.audit.integrity import verify_database
 from gateway.audit.search import EntryQuery, search_entries
 from gateway.auth.services import auth_services
+from gateway.brokering.minimise import DisclosedRecord
 from gateway.brokering.registry import ConnectorRegistry
 from gateway.cases.models import CaseSubject
+from gateway.copies import CopySlot, CopyStore
 from gateway.copies.models import CachedCopy
-from gateway.demo.stack import Stack, start_stack
+from gateway.copies.store import REWRITE_UNCHANGED_AFTER
+from gateway.demo.stack import DEMO_COVENANT, Stack, start_stack
 from gateway.policy.durations import IsoDuration
 from gateway.retention import RunReport
 from gateway.retention.deletions import record_ref
@@ -97,6 +100,29 @@ def test_a_copy_is_kept_and_served_when_the_source_is_down(stack: Stack) -> None
         )
     expired = _query_huisvesting(stack, gemeente, case_id)
     assert expired["status"] == "unavailable"
+
+
+def test_an_unchanged_answer_is_not_rewritten_until_the_hour_is_past(stack: Stack) -> None:
+    gemeente, case_id = open_case(stack)
+    _query_huisvesting(stack, gemeente, case_id)  # creates the case's data key
+    with stack.runtime.db.session() as session:
+        pseudonym = session.scalars(select(CaseSubject.pseudonym)).one()
+    moment = [datetime.now(UTC)]
+    store = CopyStore(stack.runtime.db, stack.runtime.audit.vault, now=lambda: moment[0])
+    policy = stack.runtime.policy.current
+
+    def keep(value: str) -> int:
+        record = DisclosedRecord("r-1", "2026-01-01", {"woonsituatie": value})
+        slot = CopySlot(SOURCE, "huisvesting", "ok", [record], frozenset({"woonsituatie"}))
+        return store.keep(policy, DEMO_COVENANT, case_id, pseudonym, [slot])
+
+    assert keep("huurwoning") == 1
+    assert keep("huurwoning") == 0, "the same answer again: no second write"
+    assert keep("koopwoning") == 1, "a changed answer is written at once"
+    moment[0] += REWRITE_UNCHANGED_AFTER
+    assert keep("koopwoning") == 1, "after the hour even an unchanged answer is rewritten"
+    [row] = [c for c in _copies(stack, case_id) if c.record_id == "r-1"]
+    assert row.stored_at.replace(tzinfo=UTC) == moment[0]
 
 
 def test_an_expired_copy_is_purged_at_its_boundary(stack: Stack) -> None:

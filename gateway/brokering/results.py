@@ -1,0 +1,34 @@
+"""What one (source, category) of a query came to: the answer's shape in API.md §3."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from gateway.brokering.minimise import DisclosedRecord
+
+Status = Literal["ok", "denied", "pending_consent", "unavailable", "not_found"]
+
+
+@dataclass
+class SourceResult:
+    source: str | None
+    category: str
+    status: Status
+    reason: str
+    consent_id: str | None = None
+    records: list[DisclosedRecord] | None = field(default=None, repr=False)
+    trimmed_fields: int | None = None
+
+    def as_json(self) -> dict[str, object]:
+        body: dict[str, object] = {
+            "source": self.source,
+            "category": self.category,
+            "status": self.status,
+            "reason": self.reason,
+        }
+        if self.consent_id is not None:
+            body["consent_id"] = self.consent_id
+        if self.records is not None:
+            body["records"] = [record.as_json() for record in self.records]
+        return body
