@@ -17,7 +17,7 @@ from joserfc.jwk import KeySet
 
 from gateway.auth.clients import PartyClient
 from gateway.auth.scope import parse_scope
-from gateway.keys import KeyStore
+from gateway.keys import KeyStore, SigningKey
 
 ACCESS_TOKEN_LIFETIME_S = 600
 SOURCE_TOKEN_LIFETIME_S = 60
@@ -98,13 +98,15 @@ class SourceTokenIssuer:
             token, expires, kid = held
             if kid == current.kid and expires - now > self._lifetime_s // 2:
                 return token
-        token = self.issue(audience)
+        token = self._sign(audience, current, now)
         self._issued[audience] = (token, now + self._lifetime_s, current.kid)
         return token
 
     def issue(self, audience: str) -> str:
-        current = self._keys.current("token")
-        now = int(self._clock())
+        """A freshly signed token (no reuse)."""
+        return self._sign(audience, self._keys.current("token"), int(self._clock()))
+
+    def _sign(self, audience: str, current: SigningKey, now: int) -> str:
         claims = {
             "iss": self._issuer,
             "sub": self._issuer,

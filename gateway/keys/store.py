@@ -171,8 +171,10 @@ class KeyStore:
 
     def jwks(self, use: KeyUse) -> dict[str, Any]:
         """The public JWKS for ``use`` (what ``/oauth/jwks`` and ``/v1/audit/jwks`` serve)."""
-        keys = [_public_jwk(self._public_key(r), r.kid, r.alg) for r in self.published(use)]
-        return {"keys": keys}
+        return self._jwks_of(self.published(use))
+
+    def _jwks_of(self, records: list[KeyRecord]) -> dict[str, Any]:
+        return {"keys": [_public_jwk(self._public_key(r), r.kid, r.alg) for r in records]}
 
     def verification_keys(self, use: KeyUse) -> KeySet:
         """The published public keys, ready for :func:`joserfc.jwt.decode`.
@@ -186,8 +188,7 @@ class KeyStore:
             cached = self._keysets.get(use)
         if cached is not None and cached[0] == kids:
             return cached[1]
-        keys = [_public_jwk(self._public_key(r), r.kid, r.alg) for r in published]
-        keyset = KeySet.import_key_set(cast(KeySetSerialization, {"keys": keys}))
+        keyset = KeySet.import_key_set(cast(KeySetSerialization, self._jwks_of(published)))
         with self._lock:
             self._keysets[use] = (kids, keyset)
         return keyset

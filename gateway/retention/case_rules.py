@@ -14,8 +14,9 @@ unknown, and guessing them is what promise 8 forbids.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select
@@ -39,8 +40,28 @@ from gateway.retention.shredding import (
 from gateway.rights.models import RightsRequest
 
 
-def _count(session: Session, query: Select[Any]) -> int:
+def _count(session: Session, query: Select[Any] | None) -> int:
+    if query is None:
+        return 0
     return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+def _page_by_id(
+    session: Session,
+    query: Select[Any] | None,
+    id_column: InstrumentedAttribute[str],
+    due: Callable[[Any], bool],
+    after: Key | None,
+    limit: int,
+) -> Page:
+    """One page of candidates in id order; only those ``due`` now are keys to purge."""
+    if query is None:
+        return Page([], None)
+    if after is not None:
+        query = query.where(id_column > str(after))
+    rows = list(session.scalars(query.order_by(id_column).limit(limit)))
+    keys: list[Key] = [row.id for row in rows if due(row)]
+    return Page(keys, rows[-1].id if len(rows) == limit else None)
 
 
 def _shortest(ctx: RuleContext, field: str) -> IsoDuration | None:
@@ -86,20 +107,11 @@ class _CaseRule:
         return self._scope(query)
 
     def estimate(self, session: Session, ctx: RuleContext) -> int:
-        query = self._candidates(ctx)
-        if query is None:
-            return 0
-        return _count(session, query)
+        return _count(session, self._candidates(ctx))
 
     def page(self, session: Session, ctx: RuleContext, after: Key | None, limit: int) -> Page:
-        query = self._candidates(ctx)
-        if query is None:
-            return Page([], None)
-        if after is not None:
-            query = query.where(Case.id > str(after))
-        rows = list(session.scalars(query.order_by(Case.id).limit(limit)))
-        keys: list[Key] = [case.id for case in rows if self._due(ctx, case)]
-        return Page(keys, rows[-1].id if len(rows) == limit else None)
+        due = partial(self._due, ctx)
+        return _page_by_id(session, self._candidates(ctx), Case.id, due, after, limit)
 
     def purge(self, session: Session, ctx: RuleContext, keys: Sequence[Key]) -> Counts:
         cases = list(
@@ -201,20 +213,11 @@ class DecidedRightsRequests:
         )
 
     def estimate(self, session: Session, ctx: RuleContext) -> int:
-        query = self._candidates(ctx)
-        if query is None:
-            return 0
-        return _count(session, query)
+        return _count(session, self._candidates(ctx))
 
     def page(self, session: Session, ctx: RuleContext, after: Key | None, limit: int) -> Page:
-        query = self._candidates(ctx)
-        if query is None:
-            return Page([], None)
-        if after is not None:
-            query = query.where(RightsRequest.id > str(after))
-        rows = list(session.scalars(query.order_by(RightsRequest.id).limit(limit)))
-        keys: list[Key] = [row.id for row in rows if self._due(ctx, row)]
-        return Page(keys, rows[-1].id if len(rows) == limit else None)
+        due = partial(self._due, ctx)
+        return _page_by_id(session, self._candidates(ctx), RightsRequest.id, due, after, limit)
 
     def purge(self, session: Session, ctx: RuleContext, keys: Sequence[Key]) -> Counts:
         rows = list(
