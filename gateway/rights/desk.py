@@ -4,6 +4,10 @@ Filing is three steps, so that no database transaction waits on a source:
 store the request and its log entry; forward it to the sources concerned
 (while the BSN is still in memory, so it is never stored); record and log
 each source's outcome. Database work runs in worker threads.
+
+A refused step (filing, decision, a partner's read) is logged in a
+transaction of its own, since the refused one rolls back; a refused filing
+then gets the one uniform answer of ``gateway/rights/refusals.py``.
 """
 
 from __future__ import annotations

@@ -6,6 +6,12 @@ when the person does not know which source holds them). Who may read a
 request: the person, the party that filed it, the responsible party, and the
 covenant's privacy officer. Every step is logged under the person's own key
 (scope ``subject``), in the same transaction as the change.
+
+Who may file: the person for themself, or a partner on their behalf only for
+cases it participates in, in its token's covenant, about that person; the
+``source`` must be a source of those cases (the BSN goes nowhere else). A
+refusal raises :class:`FilingRefused` with the reason; the desk logs it and
+answers every reason alike, so filing is no BSN-to-case oracle.
 """
 
 from __future__ import annotations
