@@ -81,41 +81,46 @@ async def caller(request: Request) -> Caller:
     return Caller(None, person)
 
 
-def _check_csrf(request: Request) -> None:
+SUBJECT_REQUIRED = "A partner files on behalf of a person: subject is required."
+INVALID_BSN = "subject.bsn is not a valid BSN (11-proof)."
+CSRF_MISSING = f"a portal POST needs the session's {CSRF_HEADER} header"
+NOT_SELF = "A person files only for themself."
+
+
+def _csrf_ok(request: Request) -> bool:
     expected = request.session.get(CSRF_KEY)
     sent = request.headers.get(CSRF_HEADER, "")
-    if not isinstance(expected, str) or not secrets.compare_digest(
-        expected.encode(), sent.encode()
-    ):
-        raise Forbidden(detail=f"a portal POST needs the session's {CSRF_HEADER} header")
+    return isinstance(expected, str) and secrets.compare_digest(expected.encode(), sent.encode())
 
 
-def _bsn(text: str) -> Bsn:
+def _bsn(text: str) -> Bsn | None:
     try:
         return Bsn(text)
     except InvalidBsnError:
-        raise Unprocessable(detail="subject.bsn is not a valid BSN (11-proof).") from None
+        return None
 
 
 @router.post("/v1/rights-requests", status_code=201)
 async def file_request(
     body: RightsRequestIn, request: Request, who: Annotated[Caller, Depends(caller)]
 ) -> dict[str, Any]:
+    desk = rights_desk(_runtime(request))
     if who.principal is not None:
-        if body.subject is None:
-            raise Unprocessable(
-                detail="A partner files on behalf of a person: subject is required."
-            )
-        bsn = _bsn(body.subject.bsn)
         p = who.principal
         filer = Filer(party=p.party, employee=p.employee, covenant=p.covenant)
+        if body.subject is None:
+            await desk.refuse(filer, "subject_missing", Unprocessable(detail=SUBJECT_REQUIRED))
+        bsn = _bsn(body.subject.bsn)
+        if bsn is None:
+            await desk.refuse(filer, "invalid_bsn", Unprocessable(detail=INVALID_BSN))
     else:
         assert who.person is not None
-        _check_csrf(request)
+        filer = Filer()
+        if not _csrf_ok(request):
+            await desk.refuse(filer, "csrf", Forbidden(detail=CSRF_MISSING))
         bsn = who.person
         if body.subject is not None and _bsn(body.subject.bsn) != bsn:
-            raise Forbidden(detail="A person files only for themself.")
-        filer = Filer()
+            await desk.refuse(filer, "not_self", Forbidden(detail=NOT_SELF))
     application = Application(
         type=body.type,
         bsn=bsn,
@@ -124,7 +129,7 @@ async def file_request(
         records=tuple(body.records),
         source=body.source,
     )
-    view = await rights_desk(_runtime(request)).file(filer, application)
+    view = await desk.file(filer, application)
     return view.as_json(datetime.now(UTC))
 
 

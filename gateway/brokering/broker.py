@@ -74,6 +74,12 @@ class ObjectionPort(Protocol):
     def active(self, session: Session, *, subject_pseudonym: str, case_id: str) -> bool: ...
 
 
+class ContestedPort(Protocol):
+    """Pending *correcties* (AVG art. 18(1)(a)): marks the records they contest."""
+
+    def mark(self, subject_pseudonym: str, results: list[SourceResult]) -> list[SourceResult]: ...
+
+
 class AuditSink(Protocol):
     async def append(self, events: Sequence[AuditEvent]) -> list[int]: ...
 
@@ -118,6 +124,7 @@ class Broker:
         consents: ConsentPort | None,
         objections: ObjectionPort | None,
         copies: CopyStore | None = None,
+        contested: ContestedPort | None = None,
         default_timeout_s: float,
         today: Callable[[], date] = lambda: datetime.now(UTC).date(),
     ) -> None:
@@ -131,6 +138,7 @@ class Broker:
         self._default_timeout_s = default_timeout_s
         self._today = today
         self._copies = copies
+        self._contested = contested
 
     async def query(
         self, actor: Actor, case_id: str, categories: Sequence[str], sources: Sequence[str] | None
@@ -142,6 +150,9 @@ class Broker:
             results = await self._fan_out(actor, plan)
             if self._copies is not None:
                 results = await serve_copies(self._copies, plan.case, plan.items, results)
+            if self._contested is not None:
+                pseudonym = plan.case.subject_pseudonym
+                results = await anyio.to_thread.run_sync(self._contested.mark, pseudonym, results)
             results = await anyio.to_thread.run_sync(self._recheck_consents, actor, plan, results)
             await self._audit.append(
                 query_events(actor, plan.case, plan.policy, results, plan.new_consent_request)

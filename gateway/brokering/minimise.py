@@ -14,12 +14,22 @@ from connectors.models import JsonValue, Record
 
 @dataclass(frozen=True)
 class DisclosedRecord:
+    """One record that may leave; ``contested`` while a correctie of it is pending (API.md §3)."""
+
     id: str
     updated: str
     fields: Mapping[str, JsonValue] = field(repr=False)
+    contested: bool = False
 
     def as_json(self) -> dict[str, object]:
-        return {"id": self.id, "updated": self.updated, "fields": dict(self.fields)}
+        body: dict[str, object] = {
+            "id": self.id,
+            "updated": self.updated,
+            "fields": dict(self.fields),
+        }
+        if self.contested:
+            body["contested"] = True
+        return body
 
 
 @dataclass

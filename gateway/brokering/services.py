@@ -13,6 +13,7 @@ import httpx
 
 from gateway.auth.services import auth_services
 from gateway.brokering.broker import Broker
+from gateway.brokering.contesting import ContestedMarker
 from gateway.brokering.registry import ConnectorRegistry
 from gateway.cases.sealing import VaultSealer
 from gateway.cases.service import CaseService
@@ -20,6 +21,7 @@ from gateway.consent.service import ConsentService
 from gateway.consent.webhook import ConsentWebhooks
 from gateway.copies import CopyStore
 from gateway.federation.tokens import PeerTokenClient
+from gateway.rights.contested import pending_correcties
 from gateway.rights.objections import VerzetRegister
 from gateway.runtime import Runtime
 
@@ -69,6 +71,7 @@ def brokering_services(runtime: Runtime) -> BrokeringServices:
             consents=consents,
             objections=VerzetRegister(),
             copies=CopyStore(runtime.db, runtime.audit.vault),
+            contested=ContestedMarker(runtime.db, pending_correcties),
             default_timeout_s=runtime.settings.source_timeout_s,
         )
         services = BrokeringServices(cases, consents, broker, client, registry)

@@ -279,3 +279,87 @@ class CriminalLogKeys:
         due = self._due_ids(session, ctx, [str(k) for k in keys])
         counts = shred_keys(session, due, ctx.now)
         return {"rows": counts.keys, "index_rows": counts.index_rows}
+
+
+class OrphanSubjectKeys:
+    """A person's own key with nothing left to tie it to: shredded after the longest term.
+
+    The person's key (scope ``subject``) normally goes with their last case or
+    rights request. But entries written *after* that — a /mijn visit of an
+    erased person (``inzage_shown``), a filing refused, a federation "known?"
+    question about someone without a case — create a fresh key that no case
+    or request holds. Such a key goes ``case_after_close`` after its last use,
+    taking the longest term of the loaded covenants: the person is known under
+    none of them any more, and the log of their visits should not outlive what
+    any covenant keeps of a decided request. Each new use (another visit)
+    restarts the term, as ``last_used_at`` moves. No covenant loaded: kept.
+    """
+
+    name = "orphan_subject_keys"
+
+    @staticmethod
+    def _term(ctx: RuleContext) -> IsoDuration | None:
+        durations = [c.covenant.retention.case_after_close for c in ctx.policy.covenants.values()]
+        if not durations:
+            return None
+        return max(durations, key=min_span)
+
+    @staticmethod
+    def _orphaned() -> Any:
+        pseudonym = AuditDataKey.subject_pseudonym
+        return (
+            ~select(Case.id).where(Case.subject_pseudonym == pseudonym).exists(),
+            ~select(RightsRequest.id).where(RightsRequest.subject_pseudonym == pseudonym).exists(),
+            ~select(CaseSubject.pseudonym).where(CaseSubject.pseudonym == pseudonym).exists(),
+        )
+
+    def _candidates(self, ctx: RuleContext, term: IsoDuration) -> Select[str]:
+        return select(AuditDataKey.key_id).where(
+            AuditDataKey.scope == "subject",
+            AuditDataKey.wrapped.is_not(None),
+            AuditDataKey.subject_pseudonym.is_not(None),
+            AuditDataKey.last_used_at <= ctx.now - min_span(term),
+            *self._orphaned(),
+        )
+
+    def _due_ids(self, session: Session, ctx: RuleContext, ids: Sequence[str]) -> list[str]:
+        term = self._term(ctx)
+        if term is None or not ids:
+            return []
+        rows = session.execute(
+            select(AuditDataKey.key_id, AuditDataKey.last_used_at).where(
+                AuditDataKey.key_id.in_(list(ids)), *self._orphaned()
+            )
+        )
+        return [key_id for key_id, used in rows if term.add_to(aware(used)) <= ctx.now]
+
+    def estimate(self, session: Session, ctx: RuleContext) -> int:
+        term = self._term(ctx)
+        return 0 if term is None else _count(session, self._candidates(ctx, term))
+
+    def page(self, session: Session, ctx: RuleContext, after: Key | None, limit: int) -> Page:
+        term = self._term(ctx)
+        if term is None:
+            return Page([], None)
+        query = self._candidates(ctx, term)
+        if after is not None:
+            query = query.where(AuditDataKey.key_id > str(after))
+        ids = [str(k) for k in session.scalars(query.order_by(AuditDataKey.key_id).limit(limit))]
+        keys: list[Key] = list(self._due_ids(session, ctx, ids))
+        return Page(keys, ids[-1] if len(ids) == limit else None)
+
+    def purge(self, session: Session, ctx: RuleContext, keys: Sequence[Key]) -> Counts:
+        locked = list(
+            session.scalars(
+                select(AuditDataKey.key_id)
+                .where(AuditDataKey.key_id.in_([str(k) for k in keys]))
+                .with_for_update()
+            )
+        )
+        due = self._due_ids(session, ctx, locked)
+        counts = shred_keys(session, due, ctx.now)
+        return {
+            "rows": counts.keys,
+            "index_rows": counts.index_rows,
+            "subjects_erased": counts.keys,
+        }

@@ -27,6 +27,7 @@ from gateway.retention.case_rules import (
     ClosedCases,
     CriminalLogKeys,
     DecidedRightsRequests,
+    OrphanSubjectKeys,
     StaleCases,
 )
 from gateway.retention.deletions import DeletionFeeds
@@ -54,6 +55,7 @@ def default_rules() -> list[Rule]:
         ExpiredConsents(),
         DecidedRightsRequests(),
         CriminalLogKeys(),
+        OrphanSubjectKeys(),
         ReplayLeftovers(),
     ]
 

@@ -4,6 +4,10 @@ Filing is three steps, so that no database transaction waits on a source:
 store the request and its log entry; forward it to the sources concerned
 (while the BSN is still in memory, so it is never stored); record and log
 each source's outcome. Database work runs in worker threads.
+
+A refused step (filing, decision, a partner's read) is logged in a
+transaction of its own, since the refused one rolls back; a refused filing
+then gets the one uniform answer of ``gateway/rights/refusals.py``.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NoReturn
 
 import anyio
 from sqlalchemy import select
@@ -21,8 +26,10 @@ from gateway.audit.events import AuditEvent
 from gateway.audit.subject_keys import SubjectVault
 from gateway.cases.models import Case
 from gateway.policy.compiled import CompiledPolicy
+from gateway.problems import Problem
 from gateway.rights.forwarding import Forwarder
 from gateway.rights.inzage import Inzage, assemble_inzage
+from gateway.rights.refusals import FilingRefused, uniform_refusal
 from gateway.rights.service import (
     Application,
     AuditAppender,
@@ -83,22 +90,48 @@ class RightsDesk:
         return await anyio.to_thread.run_sync(self._record, view.id, outcomes, filer)
 
     def _file(self, filer: Filer, application: Application) -> Filed:
+        try:
+            with self.db.session() as session:
+                return self.service.file(session, filer, application)
+        except FilingRefused as refused:
+            self._log_refusal(filer, application, refused.reason)
+            raise uniform_refusal() from None
+
+    def _log_refusal(self, filer: Filer, application: Application | None, reason: str) -> None:
         with self.db.session() as session:
-            return self.service.file(session, filer, application)
+            self.service.log_refusal(session, filer, application, reason)
+
+    async def refuse(self, filer: Filer, reason: str, problem: Problem) -> NoReturn:
+        """Log a filing refused before it reached the service (bad subject, CSRF), then raise."""
+        await anyio.to_thread.run_sync(self._log_refusal, filer, None, reason)
+        raise problem
 
     def _record(self, request_id: str, outcomes: list[Forwarding], filer: Filer) -> RequestView:
         with self.db.session() as session:
             return self.service.record_forwarding(session, request_id, outcomes, filer)
 
     def get(self, viewer: Viewer, request_id: str) -> RequestView:
-        with self.db.session() as session:
-            return self.service.get(session, viewer, request_id)
+        try:
+            with self.db.session() as session:
+                return self.service.get(session, viewer, request_id)
+        except Problem as refused:
+            if viewer.party is not None:  # a partner; the person's own misses log nothing
+                self._log_denied(viewer, "read", request_id, refused)
+            raise
 
     def decide(
         self, actor: Viewer, request_id: str, decision: Decision, reason: str
     ) -> RequestView:
+        try:
+            with self.db.session() as session:
+                return self.service.decide(session, actor, request_id, decision, reason)
+        except Problem as refused:
+            self._log_denied(actor, "decide", request_id, refused)
+            raise
+
+    def _log_denied(self, actor: Viewer, action: str, request_id: str, problem: Problem) -> None:
         with self.db.session() as session:
-            return self.service.decide(session, actor, request_id, decision, reason)
+            self.service.log_denied(session, actor, action, request_id, problem.slug)
 
     def requests_of(self, bsn: Bsn) -> list[RequestView]:
         with self.db.session() as session:

@@ -6,6 +6,12 @@ when the person does not know which source holds them). Who may read a
 request: the person, the party that filed it, the responsible party, and the
 covenant's privacy officer. Every step is logged under the person's own key
 (scope ``subject``), in the same transaction as the change.
+
+Who may file: the person for themself, or a partner on their behalf only for
+cases it participates in, in its token's covenant, about that person; the
+``source`` must be a source of those cases (the BSN goes nowhere else). A
+refusal raises :class:`FilingRefused` with the reason; the desk logs it and
+answers every reason alike, so filing is no BSN-to-case oracle.
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ from sqlalchemy.orm import Session
 from gateway.audit.events import AuditEvent
 from gateway.cases.models import Case
 from gateway.policy.compiled import CompiledPolicy
-from gateway.problems import Conflict, Forbidden, NotFound, Unprocessable
+from gateway.problems import Conflict, Forbidden, NotFound
+from gateway.rights.contested import GRANTED, drop_corrected_copies
 from gateway.rights.deadlines import RequestType, deadline_for
 from gateway.rights.events import rights_event
 from gateway.rights.models import RightsRequest, new_request_id
+from gateway.rights.refusals import FilingRefused, refusal_event
 from gateway.rights.sealing import RequestSealer
 from gateway.rights.views import Forwarding, RequestView, view_of
 from gateway.subjects.bsn import Bsn, Pseudonymizer
@@ -88,6 +96,18 @@ class Filed:
     forward_to: tuple[str, ...]
 
 
+def _participants(case: Case) -> set[str]:
+    return {participant.party for participant in case.participants}
+
+
+def _source_of(policy: CompiledPolicy, convenant: str, party: str, cases: Sequence[Case]) -> bool:
+    """A party with a source in the covenant and, when cases are named, a participant of one."""
+    found = policy.party(convenant, party)
+    if found is None or found.source is None:
+        return False
+    return not cases or any(party in _participants(case) for case in cases)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -111,17 +131,20 @@ class RightsService:
     # --- filing -------------------------------------------------------------
 
     def file(self, session: Session, filer: Filer, application: Application) -> Filed:
+        """Store a request; :class:`FilingRefused` (with the reason to log) if not allowed."""
         policy = self._policy()
         pseudonym = self.pseudonym(application.bsn)
-        cases = self._subject_cases(session, pseudonym, application.cases)
+        cases = self._named_cases(session, policy, filer, pseudonym, application.cases)
         convenant = self._covenant_for(session, policy, filer, pseudonym, cases)
         covenant = policy.covenant(convenant)
         if covenant is None:
-            raise Unprocessable(detail="The covenant is not loaded.")
+            raise FilingRefused("covenant_unknown")
         if any(case.convenant != convenant for case in cases):
-            raise Unprocessable(detail="Every named case must belong to the request's covenant.")
-        if application.source is not None and covenant.party(application.source) is None:
-            raise Unprocessable(detail="The source is not a party of the covenant.")
+            raise FilingRefused("other_covenant")
+        if application.source is not None and not _source_of(
+            policy, convenant, application.source, cases
+        ):
+            raise FilingRefused("source_not_in_case")
         responsible = covenant.controller
         if application.type == "correctie" and application.source is not None:
             responsible = application.source
@@ -153,19 +176,40 @@ class RightsService:
         session.flush()
         return Filed(view_of(session, self._sealer, row), self._forward_targets(policy, row, cases))
 
-    def _subject_cases(
-        self, session: Session, pseudonym: str, case_ids: Sequence[str]
+    def _named_cases(
+        self,
+        session: Session,
+        policy: CompiledPolicy,
+        filer: Filer,
+        pseudonym: str,
+        case_ids: Sequence[str],
     ) -> list[Case]:
+        """The named cases, if this filer may file for this person about them.
+
+        A partner must name at least one case, each in its token's covenant and
+        with it as participant; everyone's named cases must be about the person.
+        The checks that do not depend on the BSN come first, but the caller
+        answers every refusal alike, so their order reveals nothing.
+        """
+        if filer.party is not None:
+            assert filer.covenant is not None
+            if policy.party(filer.covenant, filer.party) is None:
+                raise FilingRefused("not_covenant_party")
+            if not case_ids:
+                raise FilingRefused("no_case_named")
         wanted = list(dict.fromkeys(case_ids))
         if not wanted:
             return []
-        found = list(
-            session.scalars(
-                select(Case).where(Case.id.in_(wanted), Case.subject_pseudonym == pseudonym)
-            )
-        )
+        found = list(session.scalars(select(Case).where(Case.id.in_(wanted))))
         if len(found) != len(wanted):
-            raise Unprocessable(detail="A named case is not a case about this person.")
+            raise FilingRefused("case_unknown")
+        if filer.party is not None:
+            if any(case.convenant != filer.covenant for case in found):
+                raise FilingRefused("other_covenant")
+            if any(filer.party not in _participants(case) for case in found):
+                raise FilingRefused("not_participant")
+        if any(case.subject_pseudonym != pseudonym for case in found):
+            raise FilingRefused("subject_mismatch")
         return found
 
     def _covenant_for(
@@ -179,8 +223,6 @@ class RightsService:
         """The partner's token covenant; for the person, the covenant of their cases."""
         if filer.party is not None:
             assert filer.covenant is not None
-            if policy.party(filer.covenant, filer.party) is None:
-                raise Forbidden(detail="Only a party of the covenant may file on someone's behalf.")
             return filer.covenant
         if cases:
             return cases[0].convenant
@@ -194,7 +236,38 @@ class RightsService:
             return latest
         if len(policy.covenants) == 1:
             return next(iter(policy.covenants))
-        raise Unprocessable(detail="Name a case: the person is known under several covenants.")
+        raise FilingRefused("covenant_ambiguous")
+
+    def log_refusal(
+        self, session: Session, filer: Filer, application: Application | None, reason: str
+    ) -> None:
+        """The audit entry of a refused filing (no subject: see ``gateway/rights/refusals``)."""
+        event = refusal_event(
+            action="file",
+            reason=reason,
+            party=filer.party,
+            employee=filer.employee,
+            covenant=filer.covenant,
+            request_type=application.type if application is not None else None,
+            channel=filer.channel,
+            cases=application.cases if application is not None else (),
+        )
+        self._audit.append_in(session, [event])
+
+    def log_denied(
+        self, session: Session, actor: Viewer, action: str, request_id: str, reason: str
+    ) -> None:
+        """The audit entry of a refused read or decision of a request."""
+        event = refusal_event(
+            action=action,
+            reason=reason,
+            party=actor.party,
+            employee=actor.employee,
+            covenant=actor.covenant,
+            channel="portal" if actor.party is None else "partner",
+            request_id=request_id,
+        )
+        self._audit.append_in(session, [event])
 
     def _forward_targets(
         self, policy: CompiledPolicy, row: RightsRequest, cases: Sequence[Case]
@@ -307,8 +380,29 @@ class RightsService:
         row.decision_reason_sealed = self._sealer.seal(
             session, row.subject_pseudonym, row.id, "reason", reason
         )
+        self._drop_corrected_copies(session, row)
         session.flush()
         return view_of(session, self._sealer, row)
+
+    def _drop_corrected_copies(self, session: Session, row: RightsRequest) -> None:
+        """A granted correctie makes the gateway's copies stale: gone in the same transaction.
+
+        Logged like a source deletion (``kind=deletion``), naming no record and no subject.
+        """
+        if row.type != "correctie" or row.status not in GRANTED:
+            return
+        gone = drop_corrected_copies(session, row)
+        event = AuditEvent(
+            kind="deletion",
+            outcome="correctie_granted",
+            party=row.decided_by_party,
+            convenant=row.convenant,
+            source=row.source_party,
+            reason="correctie_granted",
+            records=gone,
+            details={"request": row.id, "records_named": len(row.records)},
+        )
+        self._audit.append_in(session, [event])
 
     def _log(
         self,

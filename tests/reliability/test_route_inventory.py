@@ -115,7 +115,12 @@ def test_every_route_needs_authentication_and_the_role(stack: Stack) -> None:
     case_id = str(opened.json()["id"])
     filed = gemeente.http.post(
         "/v1/rights-requests",
-        json={"type": "correctie", "subject": {"bsn": BSN}, "details": "inventory"},
+        json={
+            "type": "correctie",
+            "subject": {"bsn": BSN},
+            "details": "inventory",
+            "cases": [case_id],
+        },
         headers=gemeente.headers(),
     )
     assert filed.status_code == 201, filed.text

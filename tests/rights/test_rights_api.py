@@ -22,10 +22,13 @@ def file(client: object, body: dict[str, object]) -> dict[str, object]:
 
 
 def test_deadlines_per_type_come_from_the_covenant(stack: Stack) -> None:
-    gemeente = logged_in(stack, "gemeente-demo")
+    gemeente, case_id = open_case(stack)
     terms = {"inzage": "P1M", "correctie": "P14D", "verzet": "P28D"}
     for kind, term in terms.items():
-        body = file(gemeente, {"type": kind, "subject": {"bsn": BSN}, "details": "graag"})
+        body = file(
+            gemeente,
+            {"type": kind, "subject": {"bsn": BSN}, "details": "graag", "cases": [case_id]},
+        )
         assert body["status"] == "pending"
         received = datetime.fromisoformat(str(body["received"]))
         deadline = datetime.fromisoformat(str(body["deadline"]))
@@ -68,17 +71,27 @@ def test_pending_verzet_restricts_the_named_case_until_refused(stack: Stack) -> 
     assert {r["status"] for r in after.values()} == {"ok"}
 
 
-def test_upheld_verzet_without_cases_covers_every_case(stack: Stack) -> None:
+def test_upheld_verzet_of_the_person_without_cases_covers_every_case(stack: Stack) -> None:
+    """Only the person files a verzet naming no case (a partner must name its cases)."""
     gemeente, case_id = open_case(stack)
-    filed = file(gemeente, {"type": "verzet", "subject": {"bsn": BSN}, "details": "alles"})
+    _, other_case = open_case(stack)
+    person = person_login(stack, "persoon-a")
+    filed_by_person = person.post(
+        "/v1/rights-requests",
+        json={"type": "verzet", "details": "alles"},
+        headers={"X-Ketenpoort-CSRF": csrf_of(person)},
+    )
+    assert filed_by_person.status_code == 201, filed_by_person.text
+    filed = filed_by_person.json()
     granted = gemeente.call(
         "POST",
         f"/v1/rights-requests/{filed['id']}/decision",
         {"decision": "granted", "reason": "Bezwaar gegrond."},
     )
     assert granted.status_code == 200, granted.text
-    found = results(gemeente.query(case_id, ["huisvesting"]))
-    assert {(r["status"], r["reason"]) for r in found.values()} == {("denied", "objection")}
+    for case in (case_id, other_case):
+        found = results(gemeente.query(case, ["huisvesting"]))
+        assert {(r["status"], r["reason"]) for r in found.values()} == {("denied", "objection")}
 
 
 def test_correctie_is_forwarded_and_decided_by_the_source(stack: Stack) -> None:
@@ -124,8 +137,11 @@ def test_verzet_reaches_every_participating_source_with_the_capability(stack: St
 
 
 def test_decision_only_by_the_responsible_party(stack: Stack) -> None:
-    gemeente = logged_in(stack, "gemeente-demo")
-    body = file(gemeente, {"type": "inzage", "subject": {"bsn": BSN}, "details": "alles"})
+    gemeente, case_id = open_case(stack)
+    body = file(
+        gemeente,
+        {"type": "inzage", "subject": {"bsn": BSN}, "details": "alles", "cases": [case_id]},
+    )
     path = f"/v1/rights-requests/{body['id']}/decision"
     decision = {"decision": "granted", "reason": "Overzicht verstrekt."}
     for party in ("politie-demo", "fg-demo", "om-demo"):
@@ -149,7 +165,10 @@ def test_nobody_sees_another_persons_disclosures_or_requests(stack: Stack) -> No
     assert {r["status"] for r in results(gemeente.query(case_id, ["huisvesting"])).values()} == {
         "ok"
     }
-    filed = file(gemeente, {"type": "correctie", "subject": {"bsn": BSN}, "details": "fout"})
+    filed = file(
+        gemeente,
+        {"type": "correctie", "subject": {"bsn": BSN}, "details": "fout", "cases": [case_id]},
+    )
     path = f"/v1/rights-requests/{filed['id']}"
 
     person_a = person_login(stack, "persoon-a")

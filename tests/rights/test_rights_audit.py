@@ -108,12 +108,12 @@ def test_withheld_disclosures_are_counted_with_their_ground(stack: Stack) -> Non
 
 
 def test_overdue_requests_reach_the_officer_and_the_metric(stack: Stack) -> None:
-    gemeente = logged_in(stack, "gemeente-demo")
+    gemeente, case_id = open_case(stack)
     filed = [
         gemeente.call(
             "POST",
             "/v1/rights-requests",
-            {"type": kind, "subject": {"bsn": BSN}, "details": "x"},
+            {"type": kind, "subject": {"bsn": BSN}, "details": "x", "cases": [case_id]},
         ).json()
         for kind in ("correctie", "verzet")
     ]

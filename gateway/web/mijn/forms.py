@@ -112,5 +112,8 @@ def add_form_routes(router: APIRouter) -> None:
 def _problem_text(error: Problem) -> str:
     """A Dutch message for a refusal by the rights service; details stay in the log."""
     if error.status == 422:
-        return "Dit verzoek kan zo niet worden ingediend. Controleer de gekozen casussen."
+        return (
+            "Dit verzoek kan zo niet worden ingediend. "
+            "Controleer de gekozen casussen en organisatie."
+        )
     return "Het verzoek kon niet worden ingediend. Probeer het later opnieuw."

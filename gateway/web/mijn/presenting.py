@@ -74,6 +74,9 @@ def request_row(policy: CompiledPolicy, view: RequestView, now: datetime) -> dic
         if view.source_party
         else None,
         "cases": list(view.cases),
+        "filed_by": party_name(policy, view.convenant, view.filed_by_party)
+        if view.filed_by_party
+        else None,
         "details": view.details,
         "reason": view.decision_reason,
         "decided_at": nl_time(view.decided_at) if view.decided_at else None,
