@@ -1,0 +1,282 @@
+"""Check the query columns and the subject index against the verified entry bodies.
+
+Only ``audit_entries.body`` is hashed into the tree, but inzage, the FG search
+and the anomaly views select by the columns next to it (``time``, ``kind``,
+``outcome``, ``party``, ``purpose``, ``case_id``) and find a person through
+``audit_subject_index``. Changing ``kind`` from ``disclosure`` to ``decision``,
+or deleting a person's index rows, leaves every leaf and root intact while the
+person's inzage loses the disclosure. So ``audit verify`` also recomputes every
+derived value from the body it has just hashed and compares:
+
+- each column with the body field it was copied from (``case_id`` is ``case``,
+  ``time`` is the body's RFC 3339 time);
+- the index rows of each entry with the ones the body implies: an entry whose
+  body names data key ``k`` has exactly one row ``(pseudonym of k, seq, k)``
+  while ``k`` is live, and none once ``k`` is erased (crypto-shredding drops
+  them); an entry without a subject has none; no row names a seq past the log;
+- with the master key at hand, that the body's sealed subject opens, under
+  ``k``, to the pseudonym ``k`` is linked to: re-linking a key or rewriting
+  the index consistently to another person is then found as well.
+
+It reads in pages, inside the caller's snapshot, and remembers only the first
+mismatch: its seq and which column or index is wrong (never a value, which
+could be a pseudonym).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.audit.models import AuditDataKey, AuditEntry, AuditSubjectIndex
+from gateway.audit.store import entry_aad, rfc3339_micro
+from gateway.audit.subject_keys import SubjectVault
+from gateway.audit.vault import DataKey, VaultError, open_sealed
+
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("kind", "kind"),
+    ("outcome", "outcome"),
+    ("party", "party"),
+    ("purpose", "purpose"),
+    ("case_id", "case"),
+)
+"""(column of ``audit_entries``, body field it is copied from); ``time`` is compared apart."""
+
+INDEX = "audit_subject_index"
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    """One stored entry with the columns derived from its body."""
+
+    seq: int
+    leaf_hash: bytes
+    body: bytes
+    time: datetime
+    columns: dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    seq: int
+    problem: str
+
+
+@dataclass(frozen=True)
+class _Key:
+    pseudonym: str | None
+    wrapped: str | None
+
+    @property
+    def live(self) -> bool:
+        return self.pseudonym is not None and self.wrapped is not None
+
+
+def entry_records(session: Session, page: int) -> Iterator[list[EntryRow]]:
+    """Every entry in seq order, a page at a time (keyset paging on the primary key)."""
+    names = [name for name, _field in COLUMNS]
+    extra = [getattr(AuditEntry, name) for name in names]
+    last = -1
+    while True:
+        rows = session.execute(
+            select(AuditEntry.seq, AuditEntry.leaf_hash, AuditEntry.body, AuditEntry.time, *extra)
+            .where(AuditEntry.seq > last)
+            .order_by(AuditEntry.seq)
+            .limit(page)
+        ).all()
+        if not rows:
+            return
+        yield [
+            EntryRow(
+                seq=int(row[0]),
+                leaf_hash=bytes(row[1]),
+                body=row[2].encode("utf-8"),
+                time=row[3],
+                columns=dict(zip(names, row[4:], strict=True)),
+            )
+            for row in rows
+        ]
+        last = int(rows[-1][0])
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC, PostgreSQL aware datetimes."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+class DerivedCheck:
+    """Fed every page of entries in order; keeps the first mismatch it finds."""
+
+    def __init__(self, session: Session, vault: SubjectVault | None = None) -> None:
+        self.session = session
+        self.vault = vault
+        self.first: Mismatch | None = None
+        self._index_done: int | None = None
+        self._stopped = False
+        self._complete = False
+
+    def pages(self, pages: Iterable[list[EntryRow]]) -> Iterator[tuple[int, bytes, bytes]]:
+        """Pass the rows on as ``(seq, leaf hash, body)`` after checking each page."""
+        for rows in pages:
+            if self.first is None and not self._stopped and rows:
+                self._check_page(rows)
+            for row in rows:
+                yield row.seq, row.leaf_hash, row.body
+        self._complete = True
+
+    def finish(self) -> Mismatch | None:
+        """After the last page: index rows naming a seq the log does not hold.
+
+        Skipped when the leaf check stopped reading early: rows past that point
+        were never compared, so they cannot be called strays.
+        """
+        if self.first is not None or self._stopped or not self._complete:
+            return self.first
+        query = select(AuditSubjectIndex.seq).order_by(AuditSubjectIndex.seq).limit(1)
+        if self._index_done is not None:
+            query = query.where(AuditSubjectIndex.seq > self._index_done)
+        stray = self.session.scalar(query)
+        if stray is not None:
+            self._found(int(stray), f"{INDEX} has a row for seq {stray}, which is not in the log")
+        return self.first
+
+    def _found(self, seq: int, problem: str) -> None:
+        if self.first is None or seq < self.first.seq:
+            self.first = Mismatch(seq, problem)
+
+    def _check_page(self, rows: Sequence[EntryRow]) -> None:
+        bodies: dict[int, dict[str, Any]] = {}
+        for row in rows:
+            try:
+                body = json.loads(row.body)
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                self._stopped = True  # not an entry: the leaf check names it
+                return
+            bodies[row.seq] = body
+            problem = _column_problem(row, body)
+            if problem is not None:
+                self._found(row.seq, problem)
+                return
+        self._check_index(rows, bodies)
+
+    def _check_index(self, rows: Sequence[EntryRow], bodies: dict[int, dict[str, Any]]) -> None:
+        high = rows[-1].seq
+        query = select(
+            AuditSubjectIndex.seq, AuditSubjectIndex.pseudonym, AuditSubjectIndex.key_id
+        ).where(AuditSubjectIndex.seq <= high)
+        if self._index_done is not None:
+            query = query.where(AuditSubjectIndex.seq > self._index_done)
+        stored: dict[int, set[tuple[str, str]]] = {}
+        for seq, pseudonym, key_id in self.session.execute(query):
+            stored.setdefault(int(seq), set()).add((str(pseudonym), str(key_id)))
+        self._index_done = high
+        known = {row.seq for row in rows}
+        stray = sorted(seq for seq in stored if seq not in known)
+        if stray:
+            self._found(stray[0], f"{INDEX} has a row for seq {stray[0]}, which is not in the log")
+        subjects = {seq: _subject(body) for seq, body in bodies.items()}
+        wanted = {key_id for key_id, _sealed in subjects.values() if key_id is not None}
+        wanted.update(key_id for entries in stored.values() for _p, key_id in entries)
+        keys = self._keys(wanted)
+        opened: dict[str, DataKey] = {}
+        for row in rows:
+            key_id, sealed = subjects[row.seq]
+            problem = self._index_problem(
+                row.seq, key_id, sealed, stored.get(row.seq, set()), keys, opened
+            )
+            if problem is not None:
+                self._found(row.seq, problem)
+                return
+
+    def _keys(self, key_ids: set[str]) -> dict[str, _Key]:
+        found: dict[str, _Key] = {}
+        ids = sorted(key_ids)
+        for start in range(0, len(ids), 1000):
+            rows = self.session.execute(
+                select(
+                    AuditDataKey.key_id, AuditDataKey.subject_pseudonym, AuditDataKey.wrapped
+                ).where(AuditDataKey.key_id.in_(ids[start : start + 1000]))
+            )
+            found.update((key_id, _Key(pseudonym, wrapped)) for key_id, pseudonym, wrapped in rows)
+        return found
+
+    def _index_problem(
+        self,
+        seq: int,
+        key_id: str | None,
+        sealed: str | None,
+        stored: set[tuple[str, str]],
+        keys: dict[str, _Key],
+        opened: dict[str, DataKey],
+    ) -> str | None:
+        if key_id is None:
+            if stored:
+                return f"{INDEX} has a row for seq {seq}, whose entry names no subject"
+            return None
+        key = keys.get(key_id)
+        if key is None:
+            return f"the entry names data key {key_id}, which audit_data_keys does not hold"
+        expected: set[tuple[str, str]] = set()
+        if key.live and key.pseudonym is not None:
+            expected = {(key.pseudonym, key_id)}
+        if stored - expected:
+            return f"{INDEX} has a row for seq {seq} that its entry does not imply"
+        if expected - stored:
+            return f"{INDEX} lacks the row for seq {seq} (data key {key_id})"
+        if self.vault is not None and key.live and key.pseudonym is not None and sealed:
+            if not self._opens_to(seq, key_id, key, sealed, key.pseudonym, opened):
+                return (
+                    f"the subject sealed in entry {seq} is not the person data key "
+                    f"{key_id} is linked to"
+                )
+        return None
+
+    def _opens_to(
+        self,
+        seq: int,
+        key_id: str,
+        key: _Key,
+        sealed: str,
+        pseudonym: str,
+        opened: dict[str, DataKey],
+    ) -> bool:
+        assert self.vault is not None
+        try:
+            data_key = opened.get(key_id)
+            if data_key is None:
+                data_key = DataKey.unwrap(self.vault.master(), key_id, key.wrapped)
+                opened[key_id] = data_key
+            plain = open_sealed(data_key, sealed, entry_aad(seq, "subject"))
+        except VaultError:
+            return False
+        return plain == pseudonym.encode("utf-8")
+
+
+def _column_problem(row: EntryRow, body: dict[str, Any]) -> str | None:
+    for column, field in COLUMNS:
+        if row.columns[column] != body.get(field):
+            return f"column audit_entries.{column} differs from the entry's {field!r}"
+    if rfc3339_micro(_utc(row.time)) != body.get("time"):
+        return "column audit_entries.time differs from the entry's 'time'"
+    return None
+
+
+def _subject(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(data key id, sealed pseudonym) named by the body, or (None, None)."""
+    subject = body.get("subject")
+    if not isinstance(subject, dict):
+        return None, None
+    key_id = subject.get("key")
+    sealed = subject.get("sealed")
+    return (
+        str(key_id) if key_id is not None else None,
+        str(sealed) if isinstance(sealed, str) else None,
+    )
