@@ -183,14 +183,14 @@ class DerivedCheck:
         if stray:
             self._found(stray[0], f"{INDEX} has a row for seq {stray[0]}, which is not in the log")
         subjects = {seq: _subject(body) for seq, body in bodies.items()}
-        wanted = {key_id for key_id, _sealed in subjects.values() if key_id is not None}
-        wanted.update(key_id for entries in stored.values() for _p, key_id in entries)
+        wanted = {named for named, _sealed in subjects.values() if named is not None}
+        wanted.update(indexed for entries in stored.values() for _p, indexed in entries)
         keys = self._keys(wanted)
         opened: dict[str, DataKey] = {}
         for row in rows:
-            key_id, sealed = subjects[row.seq]
+            named_key, sealed = subjects[row.seq]
             problem = self._index_problem(
-                row.seq, key_id, sealed, stored.get(row.seq, set()), keys, opened
+                row.seq, named_key, sealed, stored.get(row.seq, set()), keys, opened
             )
             if problem is not None:
                 self._found(row.seq, problem)
@@ -231,12 +231,9 @@ class DerivedCheck:
             return f"{INDEX} has a row for seq {seq} that its entry does not imply"
         if expected - stored:
             return f"{INDEX} lacks the row for seq {seq} (data key {key_id})"
-        if self.vault is not None and key.live and key.pseudonym is not None and sealed:
-            if not self._opens_to(seq, key_id, key, sealed, key.pseudonym, opened):
-                return (
-                    f"the subject sealed in entry {seq} is not the person data key "
-                    f"{key_id} is linked to"
-                )
+        checkable = self.vault is not None and key.live and key.pseudonym is not None
+        if checkable and not self._opens_to(seq, key_id, key, sealed, key.pseudonym, opened):
+            return f"the subject sealed in entry {seq} is not the person data key {key_id} names"
         return None
 
     def _opens_to(
@@ -244,11 +241,12 @@ class DerivedCheck:
         seq: int,
         key_id: str,
         key: _Key,
-        sealed: str,
-        pseudonym: str,
+        sealed: str | None,
+        pseudonym: str | None,
         opened: dict[str, DataKey],
     ) -> bool:
-        assert self.vault is not None
+        if self.vault is None or sealed is None or pseudonym is None:
+            return False
         try:
             data_key = opened.get(key_id)
             if data_key is None:

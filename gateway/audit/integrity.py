@@ -36,9 +36,7 @@ PAGE = 5000
 Progress = Callable[[int], None]
 
 
-def entry_rows(
-    session: Session, below: int | None = None
-) -> Iterator[tuple[int, bytes, bytes]]:
+def entry_rows(session: Session, below: int | None = None) -> Iterator[tuple[int, bytes, bytes]]:
     """(seq, stored leaf hash, stored body) in seq order, paged by key."""
     last = -1
     while True:
