@@ -18,24 +18,25 @@ derived value from the body it has just hashed and compares:
   ``k``, to the pseudonym ``k`` is linked to: re-linking a key or rewriting
   the index consistently to another person is then found as well.
 
-It reads in pages, inside the caller's snapshot, and remembers only the first
-mismatch: its seq and which column or index is wrong (never a value, which
-could be a pseudonym).
+Bodies are parsed with pydantic's JSON parser (twice as fast as ``json``; this
+runs once per entry of the whole log). It reads in pages, inside the caller's
+snapshot, and remembers only the first mismatch: its seq and which column or
+index is wrong (never a value, which could be a pseudonym).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic_core import from_json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.audit.models import AuditDataKey, AuditEntry, AuditSubjectIndex
-from gateway.audit.store import entry_aad, rfc3339_micro
+from gateway.audit.store import entry_aad
 from gateway.audit.subject_keys import SubjectVault
 from gateway.audit.vault import DataKey, VaultError, open_sealed
 
@@ -51,15 +52,11 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 INDEX = "audit_subject_index"
 
 
-@dataclass(frozen=True)
-class EntryRow:
-    """One stored entry with the columns derived from its body."""
+EntryRow = Sequence[Any]
+"""``(seq, leaf_hash, body, time, kind, outcome, party, purpose, case_id)`` as stored;
+plain rows, since this runs once per entry of the whole log."""
 
-    seq: int
-    leaf_hash: bytes
-    body: bytes
-    time: datetime
-    columns: dict[str, str | None]
+_FIRST_COLUMN = 4
 
 
 @dataclass(frozen=True)
@@ -79,35 +76,28 @@ class _Key:
 
 
 def entry_records(session: Session, page: int) -> Iterator[list[EntryRow]]:
-    """Every entry in seq order, a page at a time (keyset paging on the primary key)."""
-    names = [name for name, _field in COLUMNS]
-    extra = [getattr(AuditEntry, name) for name in names]
+    """Every entry in seq order, a page at a time (keyset paging on the primary key).
+
+    Through the session's connection (Core, not the ORM): no per-row ORM work.
+    """
+    extra = [getattr(AuditEntry, name) for name, _field in COLUMNS]
+    connection = session.connection()
     last = -1
     while True:
-        rows = session.execute(
-            select(AuditEntry.seq, AuditEntry.leaf_hash, AuditEntry.body, AuditEntry.time, *extra)
-            .where(AuditEntry.seq > last)
-            .order_by(AuditEntry.seq)
-            .limit(page)
-        ).all()
+        rows: list[EntryRow] = list(
+            connection.execute(
+                select(
+                    AuditEntry.seq, AuditEntry.leaf_hash, AuditEntry.body, AuditEntry.time, *extra
+                )
+                .where(AuditEntry.seq > last)
+                .order_by(AuditEntry.seq)
+                .limit(page)
+            ).all()
+        )
         if not rows:
             return
-        yield [
-            EntryRow(
-                seq=int(row[0]),
-                leaf_hash=bytes(row[1]),
-                body=row[2].encode("utf-8"),
-                time=row[3],
-                columns=dict(zip(names, row[4:], strict=True)),
-            )
-            for row in rows
-        ]
+        yield rows
         last = int(rows[-1][0])
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite hands back naive UTC, PostgreSQL aware datetimes."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class DerivedCheck:
@@ -127,7 +117,7 @@ class DerivedCheck:
             if self.first is None and not self._stopped and rows:
                 self._check_page(rows)
             for row in rows:
-                yield row.seq, row.leaf_hash, row.body
+                yield int(row[0]), bytes(row[1]), row[2].encode("utf-8")
         self._complete = True
 
     def finish(self) -> Mismatch | None:
@@ -154,21 +144,22 @@ class DerivedCheck:
         bodies: dict[int, dict[str, Any]] = {}
         for row in rows:
             try:
-                body = json.loads(row.body)
+                body = from_json(row[2])
             except ValueError:
                 body = None
             if not isinstance(body, dict):
                 self._stopped = True  # not an entry: the leaf check names it
                 return
-            bodies[row.seq] = body
+            seq = int(row[0])
+            bodies[seq] = body
             problem = _column_problem(row, body)
             if problem is not None:
-                self._found(row.seq, problem)
+                self._found(seq, problem)
                 return
         self._check_index(rows, bodies)
 
     def _check_index(self, rows: Sequence[EntryRow], bodies: dict[int, dict[str, Any]]) -> None:
-        high = rows[-1].seq
+        high = int(rows[-1][0])
         query = select(
             AuditSubjectIndex.seq, AuditSubjectIndex.pseudonym, AuditSubjectIndex.key_id
         ).where(AuditSubjectIndex.seq <= high)
@@ -178,7 +169,7 @@ class DerivedCheck:
         for seq, pseudonym, key_id in self.session.execute(query):
             stored.setdefault(int(seq), set()).add((str(pseudonym), str(key_id)))
         self._index_done = high
-        known = {row.seq for row in rows}
+        known = set(bodies)
         stray = sorted(seq for seq in stored if seq not in known)
         if stray:
             self._found(stray[0], f"{INDEX} has a row for seq {stray[0]}, which is not in the log")
@@ -187,13 +178,12 @@ class DerivedCheck:
         wanted.update(indexed for entries in stored.values() for _p, indexed in entries)
         keys = self._keys(wanted)
         opened: dict[str, DataKey] = {}
-        for row in rows:
-            named_key, sealed = subjects[row.seq]
+        for seq, (named_key, sealed) in subjects.items():
             problem = self._index_problem(
-                row.seq, named_key, sealed, stored.get(row.seq, set()), keys, opened
+                seq, named_key, sealed, stored.get(seq, set()), keys, opened
             )
             if problem is not None:
-                self._found(row.seq, problem)
+                self._found(seq, problem)
                 return
 
     def _keys(self, key_ids: set[str]) -> dict[str, _Key]:
@@ -259,12 +249,25 @@ class DerivedCheck:
 
 
 def _column_problem(row: EntryRow, body: dict[str, Any]) -> str | None:
-    for column, field in COLUMNS:
-        if row.columns[column] != body.get(field):
-            return f"column audit_entries.{column} differs from the entry's {field!r}"
-    if rfc3339_micro(_utc(row.time)) != body.get("time"):
+    get = body.get
+    stored = row[_FIRST_COLUMN:]
+    if tuple(stored) != (get("kind"), get("outcome"), get("party"), get("purpose"), get("case")):
+        for (column, field), value in zip(COLUMNS, stored, strict=True):
+            if value != get(field):
+                return f"column audit_entries.{column} differs from the entry's {field!r}"
+    if _rfc3339(row[3]) != get("time"):
         return "column audit_entries.time differs from the entry's 'time'"
     return None
+
+
+def _rfc3339(moment: datetime) -> str:
+    """As :func:`gateway.audit.store.rfc3339_micro` writes it, but cheap per row.
+
+    SQLite hands back naive UTC, PostgreSQL aware datetimes (in the session's zone).
+    """
+    if moment.tzinfo is not None and moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def _subject(body: dict[str, Any]) -> tuple[str | None, str | None]:

@@ -45,7 +45,7 @@ def entry_rows(session: Session, below: int | None = None) -> Iterator[tuple[int
         )
         if below is not None:
             query = query.where(AuditEntry.seq < below)
-        rows = session.execute(query.order_by(AuditEntry.seq).limit(PAGE)).all()
+        rows = session.connection().execute(query.order_by(AuditEntry.seq).limit(PAGE)).all()
         if not rows:
             return
         for seq, leaf, body in rows:
@@ -100,7 +100,7 @@ def _level(session: Session, level: int) -> Iterator[tuple[int, bytes]]:
         return
     last = -1
     while True:
-        rows = session.execute(
+        rows = session.connection().execute(
             select(AuditNode.idx, AuditNode.hash)
             .where(AuditNode.level == level, AuditNode.idx > last)
             .order_by(AuditNode.idx)
