@@ -113,7 +113,7 @@ def _assert_no_false_alarm(outcomes: list[tuple[int, int, DatabaseVerifyResult]]
         assert before <= outcome.head_size <= after
         assert outcome.result.entries == outcome.head_size
     overlapped = sum(1 for before, after, _ in outcomes if after > before)
-    assert overlapped >= len(outcomes) // 2, "appends must really run during the verify runs"
+    assert overlapped >= len(outcomes) // 3, "appends must really run during the verify runs"
 
 
 def test_verify_during_appends_from_a_thread_never_raises_a_false_alarm(
