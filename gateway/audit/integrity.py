@@ -100,12 +100,16 @@ def _level(session: Session, level: int) -> Iterator[tuple[int, bytes]]:
         return
     last = -1
     while True:
-        rows = session.connection().execute(
-            select(AuditNode.idx, AuditNode.hash)
-            .where(AuditNode.level == level, AuditNode.idx > last)
-            .order_by(AuditNode.idx)
-            .limit(PAGE)
-        ).all()
+        rows = (
+            session.connection()
+            .execute(
+                select(AuditNode.idx, AuditNode.hash)
+                .where(AuditNode.level == level, AuditNode.idx > last)
+                .order_by(AuditNode.idx)
+                .limit(PAGE)
+            )
+            .all()
+        )
         if not rows:
             return
         for idx, h in rows:
