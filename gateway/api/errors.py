@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gateway.api.safe_logging import install_safe_logging, log_unexpected
 from gateway.audit.log import AuditUnavailable
 from gateway.problems import (
     PROBLEM_MEDIA_TYPE,
@@ -91,12 +92,13 @@ async def _on_audit_unavailable(request: Request, exc: Exception) -> JSONRespons
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # Only the type name: the message may carry data from the request.
-    log.error("unhandled %s during %s %s", type(exc).__name__, request.method, request.url.path)
-    return problem_response(InternalError(), request)
+    # Class, route template and a correlation id only: the message may carry data.
+    reference = log_unexpected(request, exc)
+    return problem_response(InternalError(extensions={"correlation_id": reference}), request)
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    install_safe_logging()
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(StarletteHTTPException, _on_http)

@@ -5,7 +5,11 @@ Both go through the export format of :mod:`gateway.audit.offline_verify`, so
 same checks. The stored leaf hash travels as the line's hint: an entry edited
 in place is then named exactly, not only as "some entry before checkpoint S".
 A second pass checks every stored inner subtree, which the proofs are served
-from, against its children.
+from, against its children. Every query of one run reads the same snapshot
+(:mod:`gateway.audit.snapshot`), so it can run next to live appends: entries
+committed after the snapshot are simply not part of this run, never an alarm.
+Alongside the leaves, :mod:`gateway.audit.derived` checks the query columns
+and the subject index that inzage and the FG search read against the bodies.
 """
 
 from __future__ import annotations
@@ -15,21 +19,25 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from gateway.audit.canonical import node_hash
 from gateway.audit.checkpoint import Checkpoint
 from gateway.audit.checkpoints import all_checkpoints, latest_checkpoint
+from gateway.audit.derived import DerivedCheck, entry_records
 from gateway.audit.models import AuditEntry, AuditNode
 from gateway.audit.offline_verify import VerifyResult, checkpoint_line, verify_export
+from gateway.audit.snapshot import read_snapshot
 from gateway.audit.store import head_size
+from gateway.audit.subject_keys import SubjectVault
 from gateway.storage.db import Database
 
 PAGE = 5000
 Progress = Callable[[int], None]
 
 
-def entry_rows(db: Database, below: int | None = None) -> Iterator[tuple[int, bytes, bytes]]:
-    """(seq, stored leaf hash, stored body) in seq order, paged by key so it never holds a lock."""
+def entry_rows(session: Session, below: int | None = None) -> Iterator[tuple[int, bytes, bytes]]:
+    """(seq, stored leaf hash, stored body) in seq order, paged by key."""
     last = -1
     while True:
         query = select(AuditEntry.seq, AuditEntry.leaf_hash, AuditEntry.body).where(
@@ -37,8 +45,7 @@ def entry_rows(db: Database, below: int | None = None) -> Iterator[tuple[int, by
         )
         if below is not None:
             query = query.where(AuditEntry.seq < below)
-        with db.session() as session:
-            rows = session.execute(query.order_by(AuditEntry.seq).limit(PAGE)).all()
+        rows = session.connection().execute(query.order_by(AuditEntry.seq).limit(PAGE)).all()
         if not rows:
             return
         for seq, leaf, body in rows:
@@ -70,36 +77,39 @@ def export_lines(
 
 def export_log(db: Database, out: BinaryIO, on_progress: Progress | None = None) -> int:
     """Write entries up to the newest checkpoint, plus every head up to it; returns entries."""
-    with db.session() as session:
+    count = 0
+    with read_snapshot(db) as session:
         newest = latest_checkpoint(session)
         size = newest.size if newest is not None else head_size(session)
         heads = all_checkpoints(session, up_to=size)
-    count = 0
-    for line in export_lines(entry_rows(db, below=size), heads):
-        out.write(line)
-        if line.startswith(b'{"type":"entry"'):
-            count += 1
-            if on_progress is not None and count % PAGE == 0:
-                on_progress(count)
+        for line in export_lines(entry_rows(session, below=size), heads):
+            out.write(line)
+            if line.startswith(b'{"type":"entry"'):
+                count += 1
+                if on_progress is not None and count % PAGE == 0:
+                    on_progress(count)
     if on_progress is not None:
         on_progress(count)
     return count
 
 
-def _level(db: Database, level: int) -> Iterator[tuple[int, bytes]]:
+def _level(session: Session, level: int) -> Iterator[tuple[int, bytes]]:
     if level == 0:
-        for seq, leaf, _body in entry_rows(db):
+        for seq, leaf, _body in entry_rows(session):
             yield seq, leaf
         return
     last = -1
     while True:
-        with db.session() as session:
-            rows = session.execute(
+        rows = (
+            session.connection()
+            .execute(
                 select(AuditNode.idx, AuditNode.hash)
                 .where(AuditNode.level == level, AuditNode.idx > last)
                 .order_by(AuditNode.idx)
                 .limit(PAGE)
-            ).all()
+            )
+            .all()
+        )
         if not rows:
             return
         for idx, h in rows:
@@ -107,12 +117,12 @@ def _level(db: Database, level: int) -> Iterator[tuple[int, bytes]]:
         last = int(rows[-1][0])
 
 
-def check_nodes(db: Database, size: int) -> tuple[int, str] | None:
+def check_nodes(session: Session, size: int) -> tuple[int, str] | None:
     """First stored subtree that disagrees with its children: (first leaf it covers, reason)."""
     level = 1
     while size >> level:
-        children = _level(db, level - 1)
-        parents = _level(db, level)
+        children = _level(session, level - 1)
+        parents = _level(session, level)
         for index in range(size >> level):
             left, right, parent = next(children, None), next(children, None), next(parents, None)
             start = index << level
@@ -123,24 +133,23 @@ def check_nodes(db: Database, size: int) -> tuple[int, str] | None:
             if node_hash(left[1], right[1]) != parent[1]:
                 return start, f"stored subtree level {level} index {index} does not match"
         level += 1
-    return _nodes_beyond(db, size)
+    return _nodes_beyond(session, size)
 
 
-def _nodes_beyond(db: Database, size: int) -> tuple[int, str] | None:
+def _nodes_beyond(session: Session, size: int) -> tuple[int, str] | None:
     """Subtrees over leaves past the head: left behind when the tail was cut off."""
-    with db.session() as session:
-        levels = session.scalars(select(AuditNode.level).distinct()).all()
-        for level in sorted(levels):
-            idx = session.scalar(
-                select(func.min(AuditNode.idx)).where(
-                    AuditNode.level == level, AuditNode.idx >= size >> level
-                )
+    levels = session.scalars(select(AuditNode.level).distinct()).all()
+    for level in sorted(levels):
+        idx = session.scalar(
+            select(func.min(AuditNode.idx)).where(
+                AuditNode.level == level, AuditNode.idx >= size >> level
             )
-            if idx is not None:
-                return (
-                    size,
-                    f"subtrees exist beyond the head (level {level} index {idx}): truncated",
-                )
+        )
+        if idx is not None:
+            return (
+                size,
+                f"subtrees exist beyond the head (level {level} index {idx}): truncated",
+            )
     return None
 
 
@@ -156,36 +165,51 @@ def verify_database(
     on_progress: Progress | None = None,
     *,
     expected_head: Checkpoint | None = None,
+    vault: SubjectVault | None = None,
 ) -> DatabaseVerifyResult:
-    """Recompute every leaf, root and stored subtree; check every checkpoint signature.
+    """Recompute every leaf, root and stored subtree; check every checkpoint signature,
+    every derived column and every subject-index row; all in one read snapshot.
 
     Cutting off the tail together with its checkpoints, subtrees and head is
     only visible against a head published earlier: pass it as ``expected_head``.
+    With ``vault`` (the master key) each entry's sealed subject is also opened
+    and compared with the pseudonym its index rows name.
     """
-    with db.session() as session:
+    with read_snapshot(db) as session:
         size = head_size(session)
         heads = all_checkpoints(session)
-    result = verify_export(
-        export_lines(entry_rows(db), heads),
-        jwks,
-        on_progress=on_progress,
-        expected_head=expected_head,
-        allow_unsigned_tail=True,
-    )
-    if result.ok and result.entries != size:
-        bad = min(result.entries, size)
-        result = _failed(
-            result,
-            bad,
-            f"the head says {size} entries, the table holds "
-            f"{result.entries}: entries were removed or added",
+        derived = DerivedCheck(session, vault)
+        result = verify_export(
+            export_lines(derived.pages(entry_records(session, PAGE)), heads),
+            jwks,
+            on_progress=on_progress,
+            expected_head=expected_head,
+            allow_unsigned_tail=True,
         )
-    nodes = check_nodes(db, min(size, result.entries))
-    if nodes is not None:
-        bad_seq, reason = nodes
-        if result.ok or (result.first_bad_seq is not None and bad_seq < result.first_bad_seq):
-            result = _failed(result, bad_seq, reason)
+        if result.ok and result.entries != size:
+            bad = min(result.entries, size)
+            result = _failed(
+                result,
+                bad,
+                f"the head says {size} entries, the table holds "
+                f"{result.entries}: entries were removed or added",
+            )
+        for found in (check_nodes(session, min(size, result.entries)), _as_pair(derived)):
+            if found is not None:
+                result = _earliest(result, *found)
     return DatabaseVerifyResult(result=result, head_size=size)
+
+
+def _as_pair(derived: DerivedCheck) -> tuple[int, str] | None:
+    mismatch = derived.finish()
+    return (mismatch.seq, mismatch.problem) if mismatch is not None else None
+
+
+def _earliest(result: VerifyResult, bad_seq: int, reason: str) -> VerifyResult:
+    """Keep the failure at the lowest seq (a failure without a seq stays first)."""
+    if result.ok or (result.first_bad_seq is not None and bad_seq < result.first_bad_seq):
+        return _failed(result, bad_seq, reason)
+    return result
 
 
 def _failed(base: VerifyResult, seq: int, problem: str) -> VerifyResult:

@@ -1,7 +1,9 @@
 """``ketenpoort audit verify|export``: check the tamper-evident log (promise 6).
 
-``verify`` recomputes every leaf and subtree from the database and checks
-every checkpoint signature against the gateway's audit JWKS; with
+``verify`` recomputes every leaf and subtree from the database, checks every
+checkpoint signature against the gateway's audit JWKS and every query column
+and subject-index row against the entry bodies, all in one read snapshot (safe
+next to a running gateway); with
 ``--from-export`` it checks an export with nothing but a public JWKS file.
 Either way it names the first bad entry and exits 1.
 """
@@ -19,10 +21,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.audit.integrity import export_log, verify_database
+from gateway.audit.keyfiles import KeyFileError, gateway_secret_path
 from gateway.audit.log import AuditUnavailable
 from gateway.audit.offline_verify import VerifyResult, verify_export_file
 from gateway.audit.store import head_size
-from gateway.audit.wiring import build_audit_log
+from gateway.audit.subject_keys import SubjectVault
+from gateway.audit.wiring import MASTER_KEY_FILE, build_audit_log, load_secret
 from gateway.cli.console import console, err_console, fail
 from gateway.keys import KeyStore, KeyStoreError
 from gateway.settings import Settings
@@ -71,6 +75,18 @@ def _gateway_jwks(settings: Settings) -> dict[str, Any]:
         fail(f"cannot read the gateway's audit keys: {exc}", hint="Or pass --public-key JWKS.")
 
 
+def _vault(settings: Settings) -> SubjectVault | None:
+    """The master key, when this host has it: then sealed subjects are checked too."""
+    if not gateway_secret_path(settings.key_dir, MASTER_KEY_FILE).is_file():
+        err_console.print("No master key here: sealed subjects are not opened and compared.")
+        return None
+    try:
+        master = load_secret(settings, MASTER_KEY_FILE)
+    except KeyFileError as exc:
+        fail(f"cannot read the master key: {exc}", hint="Check KETENPOORT_KEY_PASSPHRASE.")
+    return SubjectVault(lambda: master)
+
+
 def _report(result: VerifyResult) -> None:
     if result.ok:
         console.print(
@@ -96,7 +112,8 @@ def verify(
         typer.Option("--public-key", help="JWKS with the audit public keys (default: key store)."),
     ] = None,
 ) -> None:
-    """Recompute every leaf and the tree; check every checkpoint signature."""
+    """Recompute every leaf and the tree; check every checkpoint signature and every
+    derived column and subject-index row. Safe while the gateway runs."""
     if from_export is not None:
         if public_key is None:
             fail("--from-export needs --public-key JWKS")
@@ -110,12 +127,13 @@ def verify(
         return
     settings = _settings()
     jwks = _read_jwks(public_key) if public_key is not None else _gateway_jwks(settings)
+    vault = _vault(settings)
     db = Database(settings.sqlalchemy_url, timeout_s=settings.db_timeout_s)
     try:
         with db.session() as session:
             total = head_size(session)
         with _progress("Verifying log", total) as update:
-            outcome = verify_database(db, jwks, on_progress=update)
+            outcome = verify_database(db, jwks, on_progress=update, vault=vault)
     except (SQLAlchemyError, LookupError) as exc:
         fail(f"cannot read the audit log ({type(exc).__name__})")
     finally:

@@ -41,12 +41,17 @@ def create_db_engine(url: str, *, timeout_s: float = 5.0) -> Engine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         # No pre-ping: a local file has no connection to lose, and the ping was a
         # statement on every session of every query.
-        engine = create_engine(url, connect_args={"timeout": timeout_s, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": timeout_s, "check_same_thread": False},
+            hide_parameters=True,  # parameters are data; never in error text or logs
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(
         url,
         pool_pre_ping=True,
+        hide_parameters=True,  # parameters are data; never in error text or logs
         pool_size=10,
         max_overflow=20,
         pool_timeout=timeout_s,

@@ -47,7 +47,8 @@ class IntegrityStatus:
     problem: str | None
 
 
-def _jwks(log: AuditLog) -> Mapping[str, Any] | None:
+def audit_jwks(log: AuditLog) -> Mapping[str, Any] | None:
+    """The public keys the log's checkpoints are checked with (``None`` without a signer)."""
     if log.signer is None:
         return None
     return log.signer.jwks()
@@ -56,8 +57,9 @@ def _jwks(log: AuditLog) -> Mapping[str, Any] | None:
 def integrity_status(session: Session, log: AuditLog) -> IntegrityStatus:
     """Check the newest checkpoint's signature and its root against the stored tree.
 
-    O(log n) per page view; the full recomputation of every leaf is
-    ``ketenpoort audit verify``.
+    O(log n) per page view; the full recomputation of every leaf, column and
+    index row is ``ketenpoort audit verify`` or the page's background full check
+    (:mod:`gateway.web.privacy.full_check`).
     """
     size = head_size(session)
     head = latest_checkpoint(session)
@@ -65,7 +67,7 @@ def integrity_status(session: Session, log: AuditLog) -> IntegrityStatus:
         return IntegrityStatus(size, None, None, None, size == 0, NO_CHECKPOINT)
     problem: str | None = None
     try:
-        jwks = _jwks(log)
+        jwks = audit_jwks(log)
         if jwks is None:
             problem = "Geen sleutel om het checkpoint te controleren."
         else:

@@ -6,6 +6,7 @@ Every route needs the ``privacy_officer`` role. Searching by BSN is a POST
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -18,8 +19,15 @@ from gateway.audit.keyfiles import KeyFileError
 from gateway.audit.search import BadCursor, EntryPage, EntryQuery, search_entries
 from gateway.audit.vault import VaultError
 from gateway.runtime import Runtime
-from gateway.web.privacy.backend import anomalies, audit_log, integrity_status, pseudonymizer
+from gateway.web.privacy.backend import (
+    anomalies,
+    audit_jwks,
+    audit_log,
+    integrity_status,
+    pseudonymizer,
+)
 from gateway.web.privacy.csv_export import csv_lines
+from gateway.web.privacy.full_check import FullCheck
 from gateway.web.privacy.rights import overdue_provider
 from gateway.web.privacy.search_form import (
     FIELDS,
@@ -70,6 +78,22 @@ def _runtime(request: Request) -> Runtime:
     return runtime
 
 
+_FULL_CHECK_LOCK = threading.Lock()
+
+
+def _full_check(request: Request) -> FullCheck:
+    """The app's one background full verification, made on first use."""
+    state = request.app.state
+    with _FULL_CHECK_LOCK:
+        check: FullCheck | None = getattr(state, "privacy_full_check", None)
+        if check is None:
+            runtime = _runtime(request)
+            log = audit_log(runtime)
+            check = FullCheck(runtime.db, lambda: audit_jwks(log), log.vault)
+            state.privacy_full_check = check
+        return check
+
+
 def _search(runtime: Runtime, query: EntryQuery) -> EntryPage:
     log = audit_log(runtime)
     with runtime.db.session() as session:
@@ -99,6 +123,7 @@ def _page(request: Request, form: SearchForm, status_code: int = 200) -> Respons
         "errors": errors,
         "page": page,
         "integrity": integrity,
+        "full_check": _full_check(request).status(),
         "signals": signals,
         "rights_available": provider is not None,
         "overdue": list(provider.overdue(datetime.now(UTC))) if provider else [],
@@ -142,6 +167,11 @@ def build_router() -> APIRouter:
         if form.errors:
             return _page(request, form, 400)
         return RedirectResponse("/privacy?" + form.querystring(), status_code=303)
+
+    @router.post("/verify", dependencies=[Depends(verify_csrf)])
+    def full_verify(request: Request) -> Response:
+        _full_check(request).start()
+        return RedirectResponse("/privacy#integriteit-kop", status_code=303)
 
     @router.get("/entries/{seq}", name="privacy-entry")
     def entry(request: Request, seq: int = Path(ge=0, le=2**62)) -> Response:
