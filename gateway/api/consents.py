@@ -1,7 +1,9 @@
 """OvJ consent (API.md §4): list, decide, revoke — role ``om`` only.
 
 Thin: the desk (gateway/consent/desk.py) changes the register and writes the
-audit entry in one transaction, the same path the /ovj page takes.
+audit entry in one transaction, the same path the /ovj page takes. The role
+check is the desk's too (not a route dependency), so a refused non-OM caller
+leaves an audit entry with reason ``not_om``.
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from gateway.api.models import Id, StrictBody, Text
-from gateway.auth.dependencies import require_role
+from gateway.auth.dependencies import current_principal
 from gateway.auth.principal import Principal
 from gateway.consent.desk import ConsentDesk
 from gateway.consent.service import OmActor
@@ -21,16 +23,20 @@ from gateway.consent.services import consent_desk
 
 router = APIRouter(prefix="/v1/consents", tags=["consent"])
 ConsentId = Annotated[str, Field(pattern=r"^oc-[0-9a-f]{20}$")]
-OmPrincipal = Annotated[Principal, Depends(require_role("om"))]
+OmPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 class DecisionIn(StrictBody):
     decision: Literal["granted", "refused"]
     reason: Text = Field(min_length=1)
     valid_until: date | None = None
+    # Required for a grant (422 consent-categories-required without it): a grant covers
+    # only what it names, never categories added to the request after review.
     categories: list[Id] | None = Field(default=None, max_length=50)
     recipients: list[Id] | None = Field(default=None, max_length=50)
     withheld_until: date | None = None
+    # The request's ``version`` the OvJ reviewed; 409 consent-request-changed if it moved on.
+    version: StrictInt | None = Field(default=None, ge=1, le=1_000_000)
 
 
 class RevokeIn(StrictBody):
@@ -80,6 +86,7 @@ def decide_consent(
         categories=body.categories,
         recipients=body.recipients,
         withheld_until=body.withheld_until,
+        version=body.version,
     )
     return view.as_json(_today())
 

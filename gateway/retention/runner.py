@@ -39,6 +39,7 @@ from gateway.retention.rules import (
     Rule,
     RuleContext,
 )
+from gateway.retention.withholding_rule import ExpiredWithholdings
 from gateway.storage.db import Database
 
 log = logging.getLogger("ketenpoort.retention")
@@ -55,6 +56,7 @@ def default_rules() -> list[Rule]:
         DecidedRightsRequests(),
         CriminalLogKeys(),
         ReplayLeftovers(),
+        ExpiredWithholdings(),
     ]
 
 
