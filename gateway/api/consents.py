@@ -2,12 +2,15 @@
 
 Thin: the desk (gateway/consent/desk.py) changes the register and writes the
 audit entry in one transaction, the same path the /ovj page takes. The role
-check is the desk's too (not a route dependency), so a refused non-OM caller
-leaves an audit entry with reason ``not_om``.
+gate runs first (before the id or body are even validated) and asks the desk,
+so a refused non-OM caller gets 403 ``not-om`` and leaves an audit entry with
+reason ``not_om``; the desk checks the request's own covenant again.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -18,12 +21,12 @@ from gateway.api.models import Id, StrictBody, Text
 from gateway.auth.dependencies import current_principal
 from gateway.auth.principal import Principal
 from gateway.consent.desk import ConsentDesk
-from gateway.consent.service import OmActor
+from gateway.consent.service import NotOm, OmActor
 from gateway.consent.services import consent_desk
 
 router = APIRouter(prefix="/v1/consents", tags=["consent"])
-ConsentId = Annotated[str, Field(pattern=r"^oc-[0-9a-f]{20}$")]
-OmPrincipal = Annotated[Principal, Depends(current_principal)]
+CONSENT_ID = r"^oc-[0-9a-f]{20}$"
+ConsentId = Annotated[str, Field(pattern=CONSENT_ID)]
 
 
 class DecisionIn(StrictBody):
@@ -47,6 +50,24 @@ def _om(principal: Principal) -> OmActor:
     return OmActor(principal.party, principal.employee, principal.covenant)
 
 
+def om_for(action: str) -> Callable[[Request, Principal], Principal]:
+    """The caller, if its party is the covenant's OM; else an audited 403 ``not-om``."""
+
+    def dependency(
+        request: Request, principal: Annotated[Principal, Depends(current_principal)]
+    ) -> Principal:
+        desk = _desk(request)
+        actor = _om(principal)
+        if not desk.is_om(actor):
+            raw = request.path_params.get("consent_id")
+            known = raw if isinstance(raw, str) and re.fullmatch(CONSENT_ID, raw) else None
+            desk.log_refusal(actor, action, known)
+            raise NotOm()
+        return principal
+
+    return dependency
+
+
 def _today() -> date:
     return datetime.now(UTC).date()
 
@@ -58,7 +79,7 @@ def _desk(request: Request) -> ConsentDesk:
 @router.get("")
 def list_consents(
     request: Request,
-    principal: OmPrincipal,
+    principal: Annotated[Principal, Depends(om_for("list"))],
     status: Annotated[
         Literal["pending", "granted", "refused", "revoked", "expired"] | None, Query()
     ] = None,
@@ -69,13 +90,20 @@ def list_consents(
 
 
 @router.get("/{consent_id}")
-def get_consent(consent_id: ConsentId, request: Request, principal: OmPrincipal) -> dict[str, Any]:
+def get_consent(
+    consent_id: ConsentId,
+    request: Request,
+    principal: Annotated[Principal, Depends(om_for("read"))],
+) -> dict[str, Any]:
     return _desk(request).get(_om(principal), consent_id).as_json(_today())
 
 
 @router.post("/{consent_id}/decision")
 def decide_consent(
-    consent_id: ConsentId, body: DecisionIn, request: Request, principal: OmPrincipal
+    consent_id: ConsentId,
+    body: DecisionIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(om_for("decide"))],
 ) -> dict[str, Any]:
     view = _desk(request).decide(
         _om(principal),
@@ -93,7 +121,10 @@ def decide_consent(
 
 @router.post("/{consent_id}/revoke")
 def revoke_consent(
-    consent_id: ConsentId, body: RevokeIn, request: Request, principal: OmPrincipal
+    consent_id: ConsentId,
+    body: RevokeIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(om_for("revoke"))],
 ) -> dict[str, Any]:
     view = _desk(request).revoke(_om(principal), consent_id, body.reason)
     return view.as_json(_today())

@@ -53,6 +53,14 @@ class ConsentDesk:
                 raise NotFound(detail="No such consent request.")
             return row.convenant
 
+    def is_om(self, actor: OmActor) -> bool:
+        """Whether the actor's party holds role ``om`` in the covenant it acts in."""
+        try:
+            self._consents.require_om_role(actor)
+        except NotOm:
+            return False
+        return True
+
     def find(self, actor: OmActor, status: str | None) -> list[ConsentView]:
         with self._refusals_logged(actor, "list", None), self._db.session() as session:
             return self._consents.find(session, actor, status)

@@ -89,19 +89,18 @@ class Inzage:
         return max(self.withheld_until.values(), default=None)
 
     def as_json(self) -> dict[str, Any]:
-        latest = self.withheld_latest
-        return {
-            "disclosures": [item.as_json() for item in self.disclosures],
-            "withheld": {
-                "count": self.withheld_count,
-                "grounds": sorted(self.withheld),
-                "until": latest.isoformat() if latest else None,
-                "by_ground": [
-                    {"ground": g, "count": n, "until": self._until(g)}
-                    for g, n in sorted(self.withheld.items())
-                ],
-            },
+        withheld: dict[str, Any] = {
+            "count": self.withheld_count,
+            "grounds": sorted(self.withheld),
+            "by_ground": [
+                {"ground": g, "count": n, "until": self._until(g)}
+                for g, n in sorted(self.withheld.items())
+            ],
         }
+        latest = self.withheld_latest
+        if latest is not None:  # only when something is withheld: the last date of all
+            withheld["until"] = latest.isoformat()
+        return {"disclosures": [item.as_json() for item in self.disclosures], "withheld": withheld}
 
     def _until(self, ground: str) -> str | None:
         day = self.withheld_until.get(ground)

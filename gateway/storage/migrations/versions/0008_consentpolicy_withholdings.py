@@ -3,7 +3,9 @@
 ``consent_requests.version`` lets the OvJ's decision name the version of the
 request it reviewed. ``withholdings`` keeps an inzage withholding (UAVG art.
 41) after the consent row is gone; existing grants with a ``withheld_until``
-in the future are copied over, so no withheld disclosure surfaces on upgrade.
+in the future are copied over, so no withheld disclosure surfaces on upgrade;
+one set before the cap existed is cut to four years from the upgrade (the
+Wjsg art. 39j term, the most ``rights.withheld_max`` allows).
 
 Revision ID: 0008_consentpolicy
 Revises: 0005
@@ -59,6 +61,7 @@ def _copy_existing_withholdings() -> None:
     if "cases" not in sa.inspect(bind).get_table_names():
         return
     today = datetime.now(UTC).date()
+    cap = _four_years_from(today)
     rows = bind.execute(
         sa.text(
             "SELECT r.id, r.case_id, r.granted_categories_json, r.granted_recipients_json,"
@@ -94,7 +97,7 @@ def _copy_existing_withholdings() -> None:
                         "category": category,
                         "recipient": recipient,
                         "ground": "lopend_onderzoek",
-                        "until": day,
+                        "until": min(day, cap),
                         "consent_id": consent_id,
                         "created_by_party": party or "om",
                         "created_at": now,
@@ -102,6 +105,13 @@ def _copy_existing_withholdings() -> None:
                 )
     if copied:
         op.bulk_insert(table, copied)
+
+
+def _four_years_from(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 4)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 4, day=28)
 
 
 def downgrade() -> None:
