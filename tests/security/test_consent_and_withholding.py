@@ -127,6 +127,22 @@ def test_grant_naming_a_stale_version_is_a_409(stack: Stack) -> None:
     assert current.json()["granted_categories"] == [DETENTIE, CRIMINAL]
 
 
+def test_case_phase_move_of_a_pending_request_is_a_new_version(stack: Stack) -> None:
+    """Promise 3: the OvJ weighs the case phase; a request in a new phase must be re-read."""
+    gemeente, case_id = open_case(stack)
+    consent_id = pending_id(ask(gemeente, case_id))
+    assert om(stack).call("GET", f"/v1/consents/{consent_id}").json().get("version") == 1
+    moved = gemeente.call("PATCH", f"/v1/cases/{case_id}", {"phase": "plan_van_aanpak"})
+    assert moved.status_code == 200, moved.text
+    assert pending_id(ask(gemeente, case_id)) == consent_id
+    shown = om(stack).call("GET", f"/v1/consents/{consent_id}").json()
+    assert (shown["version"], shown["case_phase"]) == (2, "plan_van_aanpak")
+    stale = _decide(stack, consent_id, {"categories": [CRIMINAL], "version": 1})
+    assert stale.status_code == 409, stale.text
+    changed = [e for e in audit_entries(stack, case_id) if e["outcome"] == "changed"]
+    assert [(e["kind"], e["reason"]) for e in changed] == [("consent", "case_phase_changed")]
+
+
 @dataclass
 class Receiver:
     url: str = ""
