@@ -1,36 +1,45 @@
 """OvJ consent (API.md §4): list, decide, revoke — role ``om`` only.
 
 Thin: the desk (gateway/consent/desk.py) changes the register and writes the
-audit entry in one transaction, the same path the /ovj page takes.
+audit entry in one transaction, the same path the /ovj page takes. The role
+gate runs first (before the id or body are even validated) and asks the desk,
+so a refused non-OM caller gets 403 ``not-om`` and leaves an audit entry with
+reason ``not_om``; the desk checks the request's own covenant again.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from gateway.api.models import Id, StrictBody, Text
-from gateway.auth.dependencies import require_role
+from gateway.auth.dependencies import current_principal
 from gateway.auth.principal import Principal
 from gateway.consent.desk import ConsentDesk
-from gateway.consent.service import OmActor
+from gateway.consent.service import NotOm, OmActor
 from gateway.consent.services import consent_desk
 
 router = APIRouter(prefix="/v1/consents", tags=["consent"])
-ConsentId = Annotated[str, Field(pattern=r"^oc-[0-9a-f]{20}$")]
-OmPrincipal = Annotated[Principal, Depends(require_role("om"))]
+CONSENT_ID = r"^oc-[0-9a-f]{20}$"
+ConsentId = Annotated[str, Field(pattern=CONSENT_ID)]
 
 
 class DecisionIn(StrictBody):
     decision: Literal["granted", "refused"]
     reason: Text = Field(min_length=1)
     valid_until: date | None = None
+    # Required for a grant (422 consent-categories-required without it): a grant covers
+    # only what it names, never categories added to the request after review.
     categories: list[Id] | None = Field(default=None, max_length=50)
     recipients: list[Id] | None = Field(default=None, max_length=50)
     withheld_until: date | None = None
+    # The request's ``version`` the OvJ reviewed; 409 consent-request-changed if it moved on.
+    version: StrictInt | None = Field(default=None, ge=1, le=1_000_000)
 
 
 class RevokeIn(StrictBody):
@@ -39,6 +48,24 @@ class RevokeIn(StrictBody):
 
 def _om(principal: Principal) -> OmActor:
     return OmActor(principal.party, principal.employee, principal.covenant)
+
+
+def om_for(action: str) -> Callable[[Request, Principal], Principal]:
+    """The caller, if its party is the covenant's OM; else an audited 403 ``not-om``."""
+
+    def dependency(
+        request: Request, principal: Annotated[Principal, Depends(current_principal)]
+    ) -> Principal:
+        desk = _desk(request)
+        actor = _om(principal)
+        if not desk.is_om(actor):
+            raw = request.path_params.get("consent_id")
+            known = raw if isinstance(raw, str) and re.fullmatch(CONSENT_ID, raw) else None
+            desk.log_refusal(actor, action, known)
+            raise NotOm()
+        return principal
+
+    return dependency
 
 
 def _today() -> date:
@@ -52,7 +79,7 @@ def _desk(request: Request) -> ConsentDesk:
 @router.get("")
 def list_consents(
     request: Request,
-    principal: OmPrincipal,
+    principal: Annotated[Principal, Depends(om_for("list"))],
     status: Annotated[
         Literal["pending", "granted", "refused", "revoked", "expired"] | None, Query()
     ] = None,
@@ -63,13 +90,20 @@ def list_consents(
 
 
 @router.get("/{consent_id}")
-def get_consent(consent_id: ConsentId, request: Request, principal: OmPrincipal) -> dict[str, Any]:
+def get_consent(
+    consent_id: ConsentId,
+    request: Request,
+    principal: Annotated[Principal, Depends(om_for("read"))],
+) -> dict[str, Any]:
     return _desk(request).get(_om(principal), consent_id).as_json(_today())
 
 
 @router.post("/{consent_id}/decision")
 def decide_consent(
-    consent_id: ConsentId, body: DecisionIn, request: Request, principal: OmPrincipal
+    consent_id: ConsentId,
+    body: DecisionIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(om_for("decide"))],
 ) -> dict[str, Any]:
     view = _desk(request).decide(
         _om(principal),
@@ -80,13 +114,17 @@ def decide_consent(
         categories=body.categories,
         recipients=body.recipients,
         withheld_until=body.withheld_until,
+        version=body.version,
     )
     return view.as_json(_today())
 
 
 @router.post("/{consent_id}/revoke")
 def revoke_consent(
-    consent_id: ConsentId, body: RevokeIn, request: Request, principal: OmPrincipal
+    consent_id: ConsentId,
+    body: RevokeIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(om_for("revoke"))],
 ) -> dict[str, Any]:
     view = _desk(request).revoke(_om(principal), consent_id, body.reason)
     return view.as_json(_today())

@@ -52,7 +52,7 @@ def brokering_services(runtime: Runtime) -> BrokeringServices:
             lambda: holder.current, runtime.pseudonymizer, VaultSealer(runtime.audit.vault)
         )
         webhooks = ConsentWebhooks(runtime.keys, runtime.settings.base_url, lambda: holder.current)
-        consents = ConsentService(lambda: holder.current, notifier=webhooks)
+        consents = ConsentService(lambda: holder.current, notifier=webhooks, audit=runtime.audit)
         client = httpx.AsyncClient(
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
             follow_redirects=False,

@@ -3,11 +3,17 @@
 Both doors (the partner API and the /ovj page) come through here: the state
 change and its log entry commit together or not at all, so no grant, refusal
 or revocation exists without its entry, and no entry without its change.
+
+A party that is not the OvJ of the covenant and still tries to list, read,
+decide or revoke is refused (403 ``not-om``) and that attempt is itself an
+entry (``kind=consent``, ``outcome=denied``, ``reason=not_om``), written in its
+own transaction because the refused one is rolled back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import Protocol
 
@@ -16,7 +22,7 @@ from sqlalchemy.orm import Session
 from gateway.audit.events import AuditEvent
 from gateway.consent.events import consent_event
 from gateway.consent.models import ConsentRequest
-from gateway.consent.service import ConsentService, ConsentView, Decision, OmActor
+from gateway.consent.service import ConsentService, ConsentView, Decision, NotOm, OmActor
 from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import NotFound
 from gateway.storage.db import Database
@@ -47,12 +53,20 @@ class ConsentDesk:
                 raise NotFound(detail="No such consent request.")
             return row.convenant
 
+    def is_om(self, actor: OmActor) -> bool:
+        """Whether the actor's party holds role ``om`` in the covenant it acts in."""
+        try:
+            self._consents.require_om_role(actor)
+        except NotOm:
+            return False
+        return True
+
     def find(self, actor: OmActor, status: str | None) -> list[ConsentView]:
-        with self._db.session() as session:
+        with self._refusals_logged(actor, "list", None), self._db.session() as session:
             return self._consents.find(session, actor, status)
 
     def get(self, actor: OmActor, consent_id: str) -> ConsentView:
-        with self._db.session() as session:
+        with self._refusals_logged(actor, "read", consent_id), self._db.session() as session:
             return self._consents.get(session, actor, consent_id)
 
     def decide(
@@ -66,8 +80,9 @@ class ConsentDesk:
         categories: Sequence[str] | None = None,
         recipients: Sequence[str] | None = None,
         withheld_until: date | None = None,
+        version: int | None = None,
     ) -> ConsentView:
-        with self._db.session() as session:
+        with self._refusals_logged(actor, "decide", consent_id), self._db.session() as session:
             view = self._consents.decide(
                 session,
                 actor,
@@ -78,12 +93,13 @@ class ConsentDesk:
                 categories=categories,
                 recipients=recipients,
                 withheld_until=withheld_until,
+                version=version,
             )
             self._log(session, actor, view, decision)
         return view
 
     def revoke(self, actor: OmActor, consent_id: str, reason: str) -> ConsentView:
-        with self._db.session() as session:
+        with self._refusals_logged(actor, "revoke", consent_id), self._db.session() as session:
             view = self._consents.revoke(session, actor, consent_id, reason)
             self._log(session, actor, view, "revoked")
         return view
@@ -93,3 +109,29 @@ class ConsentDesk:
             session, self._policy(), view, outcome, party=actor.party, employee=actor.employee
         )
         self._audit.append_in(session, [event])
+
+    @contextmanager
+    def _refusals_logged(
+        self, actor: OmActor, action: str, consent_id: str | None
+    ) -> Iterator[None]:
+        try:
+            yield
+        except NotOm:
+            self.log_refusal(actor, action, consent_id)
+            raise
+
+    def log_refusal(self, actor: OmActor, action: str, consent_id: str | None) -> None:
+        """One entry per refused attempt; identifiers only (no subject: none was touched)."""
+        event = AuditEvent(
+            kind="consent",
+            outcome="denied",
+            reason=NotOm.reason,
+            party=actor.party,
+            employee=actor.employee,
+            convenant=actor.covenant or None,
+            consent_id=consent_id,
+            covenant_version=self._policy().covenant_version(actor.covenant),
+            details={"action": action},
+        )
+        with self._db.session() as session:
+            self._audit.append_in(session, [event])

@@ -12,7 +12,7 @@ import json
 import secrets
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, Index, String, Text
+from sqlalchemy import Date, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.storage.base import Base
@@ -45,6 +45,9 @@ class ConsentRequest(Base):
     withheld_until: Mapped[date | None] = mapped_column(Date)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_by_employee: Mapped[str | None] = mapped_column(String(200))
+    # Bumped whenever a pending request changes (categories added, case phase moved), so
+    # a decision can name the version it was reviewed at (409 if it changed since).
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
 
     __table_args__ = (
         Index("ix_consent_requests_case_recipient", "case_id", "recipient", "status"),

@@ -5,6 +5,12 @@ granted (possibly fewer than asked), until ``valid_until`` inclusive, unless
 revoked. Coverage is checked on every query, so revocation and expiry take
 effect at once. Only a party holding role ``om`` in the case's covenant
 decides or revokes; the deciding OvJ's employee id is recorded.
+
+A pending request may grow while the OvJ reviews it (a later query asks for
+more categories). So a grant must name its categories (a grant never covers
+what it does not name), may carry the ``version`` it was reviewed at (409 if
+the request changed since), and every change to a pending request bumps that
+version, is logged and is announced to the OM again.
 """
 
 from __future__ import annotations
@@ -13,13 +19,17 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Literal, Protocol
 
-from sqlalchemy import event, select
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.audit.events import AuditEvent, processing_activity_uri
+from gateway.cases.models import Case
 from gateway.cases.service import CaseRecord
 from gateway.consent.models import ConsentRequest, new_consent_id
+from gateway.consent.withholdings import record_withholdings
 from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import Conflict, Forbidden, NotFound, Unprocessable
 
@@ -30,6 +40,7 @@ OM_ROLE = "om"
 class NotOm(Forbidden):
     slug = "not-om"
     title = "Only the Officier van Justitie (role om) may do this"
+    reason = "not_om"
 
 
 class AlreadyDecided(Conflict):
@@ -55,8 +66,28 @@ class BadValidity(Unprocessable):
 
 
 class BadWithholding(Unprocessable):
+    """``withheld_until`` in the past or beyond the covenant's ``rights.withheld_max``."""
+
     slug = "consent-withheld-until"
-    title = "withheld_until lies in the past"
+    title = "withheld_until lies in the past or beyond withheld_max"
+
+
+class CategoriesRequired(Unprocessable):
+    """A grant that names no categories would cover whatever the request grew into."""
+
+    slug = "consent-categories-required"
+    title = "A grant must name its categories explicitly"
+
+
+class RequestChanged(Conflict):
+    """The request changed (widened, new phase) after the version the OvJ reviewed."""
+
+    slug = "consent-request-changed"
+    title = "The consent request changed since the version that was reviewed"
+
+
+class AuditAppender(Protocol):
+    def append_in(self, session: Session, events: Sequence[AuditEvent]) -> list[int]: ...
 
 
 @dataclass(frozen=True)
@@ -72,6 +103,9 @@ class ConsentNotice:
     case_phase: str
     requested_by_employee: str
     created_at: datetime
+    version: int = 1
+    event: Literal["created", "widened", "changed"] = "created"
+    added_categories: tuple[str, ...] = ()
 
 
 Notifier = Callable[[ConsentNotice], None]
@@ -99,6 +133,7 @@ class ConsentView:
     withheld_until: date | None
     revoked_at: datetime | None
     revoked_by_employee: str | None = None
+    version: int = 1
 
     def effective_status(self, today: date) -> str:
         if self.status == "granted" and self.valid_until is not None and self.valid_until < today:
@@ -127,6 +162,7 @@ class ConsentView:
             "withheld_until": self.withheld_until.isoformat() if self.withheld_until else None,
             "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
             "revoked_by_employee": self.revoked_by_employee,
+            "version": self.version,
         }
 
 
@@ -152,6 +188,7 @@ def view_of(row: ConsentRequest) -> ConsentView:
         withheld_until=row.withheld_until,
         revoked_at=row.revoked_at,
         revoked_by_employee=row.revoked_by_employee,
+        version=row.version,
     )
 
 
@@ -174,10 +211,12 @@ class ConsentService:
         policy: Callable[[], CompiledPolicy],
         today: Callable[[], date] = lambda: datetime.now(UTC).date(),
         notifier: Notifier | None = None,
+        audit: AuditAppender | None = None,
     ) -> None:
         self._policy = policy
         self._today = today
         self._notifier = notifier
+        self._audit = audit
 
     # --- the broker's side -------------------------------------------------
 
@@ -206,7 +245,11 @@ class ConsentService:
         purpose: str,
         employee: str,
     ) -> tuple[str, bool]:
-        """Reuse the open request for (case, recipient, purpose), widening it if needed."""
+        """Reuse the open request for (case, recipient, purpose), widening it if needed.
+
+        A widening (or a new case phase) is a new question for the OvJ: it bumps
+        the version, is logged in this transaction and announced to the OM again.
+        """
         pending = session.scalar(
             select(ConsentRequest)
             .where(
@@ -218,10 +261,7 @@ class ConsentService:
             .with_for_update()
         )
         if pending is not None:
-            merged = sorted(set(pending.categories) | set(categories))
-            if merged != pending.categories:
-                pending.categories_json = json.dumps(merged)
-            pending.case_phase = case.phase  # the OvJ weighs the phase the case is in now
+            self._widen(session, pending, case, categories, employee)
             return pending.id, False
         row = ConsentRequest(
             id=new_consent_id(),
@@ -240,7 +280,68 @@ class ConsentService:
         self._notify_after_commit(session, row)
         return row.id, True
 
-    def _notify_after_commit(self, session: Session, row: ConsentRequest) -> None:
+    def _widen(
+        self,
+        session: Session,
+        row: ConsentRequest,
+        case: CaseRecord,
+        categories: Sequence[str],
+        employee: str,
+    ) -> None:
+        added = tuple(sorted(set(categories) - set(row.categories)))
+        previous_phase = row.case_phase
+        if not added and previous_phase == case.phase:
+            return
+        row.categories_json = json.dumps(sorted(set(row.categories) | set(added)))
+        row.case_phase = case.phase  # the OvJ weighs the phase the case is in now
+        row.version += 1
+        session.flush()
+        change: Literal["widened", "changed"] = "widened" if added else "changed"
+        if self._audit is not None:
+            self._audit.append_in(
+                session, [self._change_event(row, case, change, added, previous_phase, employee)]
+            )
+        self._notify_after_commit(session, row, event=change, added=added)
+
+    def _change_event(
+        self,
+        row: ConsentRequest,
+        case: CaseRecord,
+        change: str,
+        added: tuple[str, ...],
+        previous_phase: str,
+        employee: str,
+    ) -> AuditEvent:
+        return AuditEvent(
+            kind="consent",
+            outcome=change,
+            reason="categories_added" if added else "case_phase_changed",
+            party=row.recipient,
+            employee=employee,
+            convenant=row.convenant,
+            purpose=row.purpose,
+            case=row.case_id,
+            consent_id=row.id,
+            subject_pseudonym=case.subject_pseudonym,
+            covenant_version=self._policy().covenant_version(row.convenant),
+            processing_activity=processing_activity_uri(row.convenant, row.purpose),
+            details={
+                "categories": ",".join(row.categories),
+                "added": ",".join(added) or None,
+                "case_phase": row.case_phase,
+                "previous_phase": previous_phase if previous_phase != row.case_phase else None,
+                "version": row.version,
+            },
+        )
+
+    def _notify_after_commit(
+        self,
+        session: Session,
+        row: ConsentRequest,
+        *,
+        event: Literal["created", "widened", "changed"] = "created",
+        added: tuple[str, ...] = (),
+    ) -> None:
         """Tell the OM only about a request that really exists (the query's commit)."""
         notifier = self._notifier
         if notifier is None:
@@ -255,10 +356,18 @@ class ConsentService:
             case_phase=row.case_phase,
             requested_by_employee=row.requested_by_employee,
             created_at=row.created_at,
+            version=row.version,
+            event=event,
+            added_categories=added,
         )
-        event.listen(session, "after_commit", lambda _session: notifier(notice), once=True)
+        sa_event.listen(session, "after_commit", lambda _session: notifier(notice), once=True)
 
     # --- the OvJ's side ----------------------------------------------------
+
+    def require_om_role(self, actor: OmActor) -> None:
+        """Checked before any lookup, so a non-OM party cannot probe which ids exist."""
+        if not self._policy().has_role(actor.covenant, actor.party, OM_ROLE):
+            raise NotOm()
 
     def _require_om(self, actor: OmActor, convenant: str) -> None:
         if actor.covenant != convenant or not self._policy().has_role(
@@ -267,8 +376,7 @@ class ConsentService:
             raise NotOm()
 
     def find(self, session: Session, actor: OmActor, status: str | None) -> list[ConsentView]:
-        if not self._policy().has_role(actor.covenant, actor.party, OM_ROLE):
-            raise NotOm()
+        self.require_om_role(actor)
         query = select(ConsentRequest).where(ConsentRequest.convenant == actor.covenant)
         if status in ("pending", "granted", "refused", "revoked"):
             query = query.where(ConsentRequest.status == status)
@@ -280,6 +388,7 @@ class ConsentService:
         return views
 
     def get(self, session: Session, actor: OmActor, consent_id: str) -> ConsentView:
+        self.require_om_role(actor)
         row = self._load(session, consent_id)
         self._require_om(actor, row.convenant)
         return view_of(row)
@@ -305,21 +414,35 @@ class ConsentService:
         categories: Sequence[str] | None,
         recipients: Sequence[str] | None,
         withheld_until: date | None,
+        version: int | None = None,
     ) -> ConsentView:
+        self.require_om_role(actor)
         row = self._load(session, consent_id, lock=True)
         self._require_om(actor, row.convenant)
         if row.status != "pending":
             raise AlreadyDecided()
+        if version is not None and version != row.version:
+            raise RequestChanged(
+                detail="The request changed after the version you reviewed; review it again.",
+                extensions={"version": row.version, "categories": row.categories},
+            )
         now = _now()
         if decision == "granted":
+            if categories is None:
+                raise CategoriesRequired(
+                    detail="A grant must name the categories it covers.",
+                    extensions={"requested": row.categories},
+                )
             granted_categories = self._narrower(categories, row.categories, "categories")
             granted_recipients = self._narrower(recipients, [row.recipient], "recipients")
             row.valid_until = self._check_valid_until(row.convenant, valid_until)
-            if withheld_until is not None and withheld_until < self._today():
-                raise BadWithholding(detail="withheld_until lies in the past.")
+            row.withheld_until = self._check_withheld_until(row.convenant, withheld_until)
             row.granted_categories_json = json.dumps(granted_categories)
             row.granted_recipients_json = json.dumps(granted_recipients)
-            row.withheld_until = withheld_until
+            if row.withheld_until is not None:
+                self._keep_withholding(
+                    session, row, granted_categories, granted_recipients, actor.party
+                )
         row.status = decision
         row.reason = reason
         row.decided_at = now
@@ -328,7 +451,31 @@ class ConsentService:
         session.flush()
         return view_of(row)
 
+    def _keep_withholding(
+        self,
+        session: Session,
+        row: ConsentRequest,
+        categories: Sequence[str],
+        recipients: Sequence[str],
+        party: str,
+    ) -> None:
+        """The withholding outlives this row (expiry, retention): it lives with the person."""
+        case = session.get(Case, row.case_id)
+        if case is None or row.withheld_until is None:
+            raise NotFound(detail="The case of this consent request no longer exists.")
+        record_withholdings(
+            session,
+            subject_pseudonym=case.subject_pseudonym,
+            case_id=row.case_id,
+            categories=categories,
+            recipients=recipients,
+            until=row.withheld_until,
+            consent_id=row.id,
+            party=party,
+        )
+
     def revoke(self, session: Session, actor: OmActor, consent_id: str, reason: str) -> ConsentView:
+        self.require_om_role(actor)
         row = self._load(session, consent_id, lock=True)
         self._require_om(actor, row.convenant)
         if row.status != "granted":
@@ -339,6 +486,24 @@ class ConsentService:
         row.reason = reason
         session.flush()
         return view_of(row)
+
+    def _check_withheld_until(self, convenant: str, withheld_until: date | None) -> date | None:
+        """Not in the past and at most ``rights.withheld_max`` (default P4Y) from today."""
+        if withheld_until is None:
+            return None
+        today = self._today()
+        if withheld_until < today:
+            raise BadWithholding(detail="withheld_until lies in the past.")
+        covenant = self._policy().covenant(convenant)
+        if covenant is None:
+            raise Unprocessable(detail="The covenant is no longer loaded.")
+        limit = covenant.rights.withheld_max.add_to(today)
+        if withheld_until > limit:
+            raise BadWithholding(
+                detail="withheld_until exceeds the covenant's rights.withheld_max.",
+                extensions={"latest_allowed": limit.isoformat()},
+            )
+        return withheld_until
 
     @staticmethod
     def _narrower(chosen: Sequence[str] | None, asked: Sequence[str], what: str) -> list[str]:

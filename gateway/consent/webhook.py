@@ -7,6 +7,12 @@ retried with exponential backoff. The body holds identifiers only (never the
 BSN). ``Authorization: Bearer`` carries a JWT signed with the gateway's
 current ``token`` key (verifiable with ``/oauth/jwks``) whose ``aud`` is the
 webhook URL and whose ``body_sha256`` binds it to this very body.
+
+A pending request that changes (categories added, new case phase) is
+announced again with ``event`` ``widened``/``changed`` and its new ``version``:
+the OM must never decide on a request that grew behind its back. Each version
+has its own ``Idempotency-Key`` (``<id>`` for the first, ``<id>.v<n>`` after),
+so a receiver that de-duplicates still sees every change.
 """
 
 from __future__ import annotations
@@ -47,7 +53,14 @@ def notice_body(notice: ConsentNotice) -> dict[str, object]:
         "case_phase": notice.case_phase,
         "requested_by_employee": notice.requested_by_employee,
         "created_at": notice.created_at.isoformat(),
+        "version": notice.version,
+        "event": notice.event,
+        "added_categories": list(notice.added_categories),
     }
+
+
+def idempotency_key(notice: ConsentNotice) -> str:
+    return notice.id if notice.version == 1 else f"{notice.id}.v{notice.version}"
 
 
 class ConsentWebhooks:
@@ -113,7 +126,7 @@ class ConsentWebhooks:
             headers = {
                 "Authorization": self.authorization(hook, body, notice.id),
                 "Content-Type": "application/json",
-                "Idempotency-Key": notice.id,
+                "Idempotency-Key": idempotency_key(notice),
             }
             response = client.post(hook.url, content=body, headers=headers)
         except KeyStoreError:

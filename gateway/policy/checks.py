@@ -296,4 +296,12 @@ def _check_deadlines(doc: SourceDocument, cov: Convenant) -> list[Problem]:
                 ("rights", "extension"), f"extension {extension} exceeds the AVG's two months"
             )
         )
+    withheld = cov.rights.withheld_max
+    if _longer(withheld, WJSG_LOG_MINIMUM):
+        problems.append(
+            doc.problem(
+                ("rights", "withheld_max"),
+                f"withheld_max {withheld} exceeds the Wjsg art. 39j term of P4Y",
+            )
+        )
     return problems

@@ -35,8 +35,8 @@ class Reason(StrEnum):
     PHASE = "phase"
     NO_RULE = "no_rule"
     UNKNOWN_CATEGORY = "unknown_category"
-    CONSENT_REQUIRED = "consent_required"
     OBJECTION = "objection"
+    CONSENT_REQUIRED = "consent_required"
     PERMITTED = "permitted"
 
 
@@ -119,8 +119,10 @@ def decide(policy: CompiledPolicy, today: date, req: DecisionRequest) -> Decisio
         return _DENIALS[Reason.PHASE, sensitivity]
     if category is None:
         return _DENIALS[Reason.UNKNOWN_CATEGORY, None]
-    if category.needs_consent and not req.has_covering_consent:
-        return _NEEDS_CONSENT
+    # A verzet comes before consent (POLICY.md condition 6 "checked before 5"): an
+    # objection must never open an OvJ request about the person who objected.
     if req.objection_active:
         return _DENIALS[Reason.OBJECTION, sensitivity]
+    if category.needs_consent and not req.has_covering_consent:
+        return _NEEDS_CONSENT
     return Decision(Outcome.PERMIT, Reason.PERMITTED, fields, sensitivity)

@@ -175,11 +175,17 @@ class Retention(_Frozen):
     consent_max: Duration
 
 
+# Wjsg art. 39j: the person may ask what was disclosed in the past four years, and the
+# log keeps it that long; a withholding from inzage may never outlast that term.
+WITHHELD_MAX_DEFAULT = "P4Y"
+
+
 class Rights(_Frozen):
     inzage: Duration
     correctie: Duration
     verzet: Duration
     extension: Duration | None = None
+    withheld_max: Duration = Field(default_factory=lambda: parse_duration(WITHHELD_MAX_DEFAULT))
 
 
 class SignatureEntry(_Frozen):

@@ -40,6 +40,7 @@ from gateway.retention.rules import (
     Rule,
     RuleContext,
 )
+from gateway.retention.withholding_rule import ExpiredWithholdings
 from gateway.storage.db import Database
 
 log = logging.getLogger("ketenpoort.retention")
@@ -57,6 +58,7 @@ def default_rules() -> list[Rule]:
         CriminalLogKeys(),
         OrphanSubjectKeys(),
         ReplayLeftovers(),
+        ExpiredWithholdings(),
     ]
 
 

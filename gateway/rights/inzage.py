@@ -5,16 +5,19 @@ pseudonym index and each one's sealed subject is opened with the person's
 data key and compared, so the view is exactly what the log says about this
 person (and nothing once they are erased: the index and key are gone).
 
-A disclosure covered by an OvJ consent that is withheld until a future date
-is not shown: it is counted and its legal ground is named (AVG art. 23,
-UAVG art. 41 lid 1 sub d), as the law requires for every limitation.
+A disclosure the OvJ withheld until a future date is not shown: it is
+counted, its legal ground is named and the date until which it is withheld is
+given (AVG art. 23, UAVG art. 41 lid 1 sub d), as the law requires for every
+limitation. Withholdings are read from their own table
+(gateway/consent/withholdings.py), never from the consent row, which expires
+and is deleted long before the criminal log entries are.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -25,7 +28,11 @@ from gateway.audit.models import AuditEntry, AuditSubjectIndex
 from gateway.audit.store import entry_aad
 from gateway.audit.subject_keys import SubjectVault
 from gateway.audit.vault import DataKey, VaultError, open_sealed
-from gateway.consent.models import ConsentRequest
+from gateway.consent.withholdings import (
+    GROUND_INVESTIGATION,
+    ActiveWithholding,
+    active_withholdings,
+)
 from gateway.policy.compiled import CompiledPolicy
 
 MAX_ENTRIES = 5000
@@ -33,6 +40,8 @@ GROUND_CRIMINAL_INVESTIGATION = (
     "UAVG art. 41 lid 1 sub d: voorkoming, onderzoek, opsporing en vervolging van "
     "strafbare feiten (uitstel op verzoek van de Officier van Justitie)"
 )
+# The legal text the person reads for each withholding ground code.
+GROUND_TEXTS = {GROUND_INVESTIGATION: GROUND_CRIMINAL_INVESTIGATION}
 
 
 @dataclass(frozen=True)
@@ -65,22 +74,37 @@ class Disclosure:
 
 @dataclass(frozen=True)
 class Inzage:
+    """``withheld`` counts per ground; ``withheld_until`` the last date per ground."""
+
     disclosures: list[Disclosure]
     withheld: Counter[str]
+    withheld_until: dict[str, date] = field(default_factory=dict)
 
     @property
     def withheld_count(self) -> int:
         return sum(self.withheld.values())
 
+    @property
+    def withheld_latest(self) -> date | None:
+        return max(self.withheld_until.values(), default=None)
+
     def as_json(self) -> dict[str, Any]:
-        return {
-            "disclosures": [item.as_json() for item in self.disclosures],
-            "withheld": {
-                "count": self.withheld_count,
-                "grounds": sorted(self.withheld),
-                "by_ground": [{"ground": g, "count": n} for g, n in sorted(self.withheld.items())],
-            },
+        withheld: dict[str, Any] = {
+            "count": self.withheld_count,
+            "grounds": sorted(self.withheld),
+            "by_ground": [
+                {"ground": g, "count": n, "until": self._until(g)}
+                for g, n in sorted(self.withheld.items())
+            ],
         }
+        latest = self.withheld_latest
+        if latest is not None:  # only when something is withheld: the last date of all
+            withheld["until"] = latest.isoformat()
+        return {"disclosures": [item.as_json() for item in self.disclosures], "withheld": withheld}
+
+    def _until(self, ground: str) -> str | None:
+        day = self.withheld_until.get(ground)
+        return day.isoformat() if day else None
 
 
 def _about(entry: dict[str, Any], keys: dict[str, DataKey | None], pseudonym: str) -> bool:
@@ -99,18 +123,12 @@ def _about(entry: dict[str, Any], keys: dict[str, DataKey | None], pseudonym: st
     return opened.decode("utf-8") == pseudonym
 
 
-def _withheld_consents(session: Session, consent_ids: set[str], today: date) -> set[str]:
-    if not consent_ids:
-        return set()
-    return set(
-        session.scalars(
-            select(ConsentRequest.id).where(
-                ConsentRequest.id.in_(sorted(consent_ids)),
-                ConsentRequest.withheld_until.is_not(None),
-                ConsentRequest.withheld_until > today,
-            )
-        )
-    )
+def _withholding_of(
+    entry: dict[str, Any], withholdings: list[ActiveWithholding]
+) -> ActiveWithholding | None:
+    """The longest-running withholding that covers this disclosure entry, if any."""
+    covering = [w for w in withholdings if w.covers(entry)]
+    return max(covering, key=lambda w: w.until, default=None)
 
 
 def _names(policy: CompiledPolicy, entry: dict[str, Any]) -> tuple[str, str | None, str | None]:
@@ -145,13 +163,16 @@ def assemble_inzage(
     ]
     keys = dict(vault.open_keys(session, key_ids))
     mine = [entry for entry in entries if _about(entry, keys, pseudonym)]
-    consent_ids = {str(e["consent_id"]) for e in mine if e.get("consent_id")}
-    withheld_ids = _withheld_consents(session, consent_ids, today)
+    withholdings = active_withholdings(session, pseudonym, today)
     withheld: Counter[str] = Counter()
+    until: dict[str, date] = {}
     shown: list[Disclosure] = []
     for entry in mine:
-        if entry.get("consent_id") in withheld_ids:
-            withheld[GROUND_CRIMINAL_INVESTIGATION] += 1
+        holding = _withholding_of(entry, withholdings)
+        if holding is not None:
+            ground = GROUND_TEXTS.get(holding.ground, holding.ground)
+            withheld[ground] += 1
+            until[ground] = max(until.get(ground, holding.until), holding.until)
             continue
         recipient_name, source_name, purpose_description = _names(policy, entry)
         shown.append(
@@ -168,4 +189,4 @@ def assemble_inzage(
                 records=entry.get("records"),
             )
         )
-    return Inzage(shown, withheld)
+    return Inzage(shown, withheld, until)

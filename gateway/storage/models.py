@@ -11,6 +11,7 @@ from gateway.audit.models import (
 from gateway.auth.replay import UsedAssertion
 from gateway.cases.models import Case, CaseParticipant, CaseSubject
 from gateway.consent.models import ConsentRequest
+from gateway.consent.withholdings import Withholding
 from gateway.copies.models import CachedCopy
 from gateway.rights.models import RightsRequest
 from gateway.storage.state import GatewayState
@@ -30,4 +31,5 @@ __all__ = [
     "GatewayState",
     "RightsRequest",
     "UsedAssertion",
+    "Withholding",
 ]

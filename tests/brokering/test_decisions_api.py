@@ -148,7 +148,12 @@ def test_criminal_data_waits_for_the_ovj_and_never_leaks(stack: Stack) -> None:
     decided = om.call(
         "POST",
         f"/v1/consents/{consent_id}/decision",
-        {"decision": "granted", "valid_until": valid_until, "reason": "casusoverleg"},
+        {
+            "decision": "granted",
+            "valid_until": valid_until,
+            "reason": "casusoverleg",
+            "categories": ["justitiele_gegevens"],
+        },
     )
     assert decided.status_code == 200, decided.text
     granted = results(gemeente.query(case_id, ["justitiele_gegevens"]))

@@ -153,11 +153,16 @@ def test_hostile_consent_bodies(stack: Stack) -> None:
     consent_id = asked[0]["consent_id"]
     om = logged_in(stack, "om-demo")
     path = f"/v1/consents/{consent_id}/decision"
-    valid = {"decision": "granted", "valid_until": "2027-01-01", "reason": "casusoverleg"}
+    valid = {
+        "decision": "granted",
+        "valid_until": "2027-01-01",
+        "reason": "casusoverleg",
+        "categories": ["justitiele_gegevens"],
+    }
     for key in ("decision", "valid_until", "reason", "categories", "recipients"):
         for body in _bodies(valid, key, free_text=key == "reason"):
-            if key in ("categories", "recipients") and body == {**valid, key: None}:
-                continue  # optional: null means "as asked"
+            if key == "recipients" and body == {**valid, key: None}:
+                continue  # optional: null means "as asked" (categories must be named)
             _refused(om.call("POST", path, body), body)
     for valid_until in ("1999-01-01", "2999-01-01", "2027-02-30", "morgen"):
         _refused(om.call("POST", path, {**valid, "valid_until": valid_until}), valid_until)

@@ -52,6 +52,10 @@ def decide(om_client: PartnerClient, consent_id: str, **body: Any) -> httpx.Resp
     payload: dict[str, Any] = {"decision": "granted", "reason": "proportioneel", **body}
     if payload["decision"] == "granted":
         payload.setdefault("valid_until", in_days(30))
+        if "categories" not in payload:  # a grant names its categories (API.md §4)
+            shown = om_client.call("GET", f"/v1/consents/{consent_id}")
+            if shown.status_code == 200:
+                payload["categories"] = shown.json()["categories"]
     return om_client.call("POST", f"/v1/consents/{consent_id}/decision", payload)
 
 

@@ -40,7 +40,10 @@ def test_pending_consent_creates_then_reuses_one_request(stack: Stack) -> None:
     assert listed[0]["recipient"] == "gemeente-demo"
     assert listed[0]["case_phase"] == "casusoverleg"
     requested = [e for e in audit_entries(stack, case_id) if e["kind"] == "consent"]
-    assert [(e["outcome"], e["consent_id"]) for e in requested] == [("requested", consent_id)]
+    assert [(e["outcome"], e["consent_id"]) for e in requested] == [
+        ("requested", consent_id),
+        ("widened", consent_id),  # detentie added: logged (and re-announced) as a change
+    ]
 
 
 def test_grant_lets_data_flow_and_each_disclosure_names_the_consent(stack: Stack) -> None:

@@ -82,7 +82,12 @@ def test_criminal_data_behind_the_peer_waits_for_the_peer_ovj(regions: Regions) 
     decided = om.call(
         "POST",
         f"/v1/consents/{consent_id}/decision",
-        {"decision": "granted", "valid_until": valid_until, "reason": "nodig voor plan"},
+        {
+            "decision": "granted",
+            "valid_until": valid_until,
+            "reason": "nodig voor plan",
+            "categories": ["justitiele_gegevens"],
+        },
     )
     assert decided.status_code == 200, decided.text
 

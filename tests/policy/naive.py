@@ -69,10 +69,10 @@ def naive_decide(covenants: Mapping[str, Convenant], today: date, req: DecisionR
     for rule in permitting:
         allowed = set(category.fields)
         fields |= allowed if rule.fields is None else allowed & set(rule.fields)
+    # 6. no verzet (checked before 5: a verzet never opens a consent request)
+    if req.objection_active:
+        return deny("objection")
     # 5. strafrechtelijk needs a covering consent
     if category.sensitivity == "strafrechtelijk" and not req.has_covering_consent:
         return ("needs_consent", "consent_required", frozenset(), "strafrechtelijk")
-    # 6. no verzet
-    if req.objection_active:
-        return deny("objection")
     return ("permit", "permitted", frozenset(fields), sensitivity)

@@ -175,9 +175,9 @@ def test_strafrechtelijk_with_covering_consent_is_permitted(policy: CompiledPoli
     assert decision.fields == {"lopende_zaken", "bijzondere_voorwaarden", "proeftijd_tot"}
 
 
-def test_consent_is_checked_before_verzet_as_policy_md_orders(policy: CompiledPolicy) -> None:
+def test_verzet_is_checked_before_consent_as_policy_md_orders(policy: CompiledPolicy) -> None:
     assert decide(policy, TODAY, replace(JUSTICE, objection_active=True)).reason is (
-        Reason.CONSENT_REQUIRED
+        Reason.OBJECTION
     )
     consented = replace(JUSTICE, objection_active=True, has_covering_consent=True)
     assert decide(policy, TODAY, consented).reason is Reason.OBJECTION
@@ -226,8 +226,8 @@ def test_reason_strings_are_the_api_strings() -> None:
         "phase",
         "no_rule",
         "unknown_category",
-        "consent_required",
         "objection",
+        "consent_required",
         "permitted",
     ]
 

@@ -53,6 +53,7 @@ BODIES: dict[tuple[str, str], object] = {
         "decision": "granted",
         "valid_until": "2027-01-01",
         "reason": "inventory",
+        "categories": ["justitiele_gegevens"],
     },
     ("POST", "/v1/rights-requests/{request_id}/decision"): {
         "decision": "refused",

@@ -90,6 +90,7 @@ def test_withheld_disclosures_are_counted_with_their_ground(stack: Stack) -> Non
             "reason": "Noodzakelijk voor het plan van aanpak.",
             "valid_until": (today + timedelta(days=30)).isoformat(),
             "withheld_until": (today + timedelta(days=60)).isoformat(),
+            "categories": ["justitiele_gegevens"],
         },
     )
     assert decided.status_code == 200, decided.text

@@ -45,7 +45,10 @@ def _inzage_context(request: Request, bsn: Bsn) -> dict[str, Any]:
     return {
         "disclosures": [disclosure_row(item) for item in found.disclosures],
         "withheld_count": found.withheld_count,
-        "withheld": sorted(found.withheld.items()),
+        "withheld": [
+            (ground, count, found.withheld_until[ground].strftime("%d-%m-%Y"))
+            for ground, count in sorted(found.withheld.items())
+        ],
     }
 
 

@@ -25,6 +25,7 @@ class DecisionForm:
     decision: Literal["granted", "refused"] | None = None
     valid_until: date | None = None
     withheld_until: date | None = None
+    version: int | None = None
 
     @property
     def reason(self) -> str:
@@ -53,10 +54,11 @@ def parse_decision(
     asked_recipients: tuple[str, ...],
     today: date,
     latest: date | None,
+    latest_withheld: date | None = None,
 ) -> DecisionForm:
     values = {
         name: str(form.get(name, "")).strip()
-        for name in ("besluit", "reden", "geldig_tot", "inzage_uitgesteld_tot")
+        for name in ("besluit", "reden", "geldig_tot", "inzage_uitgesteld_tot", "versie")
     }
     categories = tuple(str(c) for c in form.getlist("categorie"))
     recipients = tuple(str(r) for r in form.getlist("ontvanger"))
@@ -91,6 +93,11 @@ def parse_decision(
             withheld_until = _day(values["inzage_uitgesteld_tot"])
             if withheld_until is None or withheld_until < today:
                 errors["inzage_uitgesteld_tot"] = "Vul een datum in die niet in het verleden ligt."
+            elif latest_withheld is not None and withheld_until > latest_withheld:
+                errors["inzage_uitgesteld_tot"] = (
+                    "Het convenant staat uitstel toe tot en met "
+                    f"{latest_withheld.strftime('%d-%m-%Y')} (withheld_max)."
+                )
     return DecisionForm(
         values=values,
         categories=categories,
@@ -99,4 +106,5 @@ def parse_decision(
         decision=decision if not errors else None,
         valid_until=valid_until,
         withheld_until=withheld_until,
+        version=int(values["versie"]) if values["versie"].isdigit() else None,
     )

@@ -122,3 +122,11 @@ def latest_valid_until(policy: CompiledPolicy, convenant: str, today: date) -> d
     if covenant is None:
         return None
     return covenant.retention.consent_max.add_to(today)
+
+
+def latest_withheld_until(policy: CompiledPolicy, convenant: str, today: date) -> date | None:
+    """The last date the covenant's ``rights.withheld_max`` allows for inzage uitgesteld tot."""
+    covenant = policy.covenant(convenant)
+    if covenant is None:
+        return None
+    return covenant.rights.withheld_max.add_to(today)

@@ -20,17 +20,19 @@ from gateway.consent.service import (
     AlreadyDecided,
     BadValidity,
     BadWithholding,
+    CategoriesRequired,
     NotNarrower,
     NotOm,
     NotRevocable,
     OmActor,
+    RequestChanged,
 )
 from gateway.consent.services import consent_desk
 from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import NotFound, Problem
 from gateway.runtime import Runtime
 from gateway.web.ovj.forms import DecisionForm, parse_decision, reason_error
-from gateway.web.ovj.presenting import consent_page, latest_valid_until
+from gateway.web.ovj.presenting import consent_page, latest_valid_until, latest_withheld_until
 from gateway.web.session import WebUser, require_role, verify_csrf
 from gateway.web.templating import render
 
@@ -41,7 +43,16 @@ FIELD_OF_PROBLEM: dict[type[Problem], tuple[str, str]] = {
     AlreadyDecided: ("besluit", "Op dit verzoek is al besloten."),
     BadValidity: ("geldig_tot", "Deze geldigheidsdatum is niet toegestaan (zie consent_max)."),
     NotNarrower: ("categorie", "Kies alleen uit wat gevraagd is."),
-    BadWithholding: ("inzage_uitgesteld_tot", "Deze datum ligt in het verleden."),
+    BadWithholding: (
+        "inzage_uitgesteld_tot",
+        "Deze datum ligt in het verleden of na wat het convenant toestaat (withheld_max).",
+    ),
+    CategoriesRequired: ("categorie", "Kies een of meer van de gevraagde categorieën."),
+    RequestChanged: (
+        "versie",
+        "Het verzoek is gewijzigd nadat u het opende (bijvoorbeeld een categorie erbij). "
+        "Bekijk het opnieuw en besluit dan.",
+    ),
     NotRevocable: ("intrekken", "Alleen een verleende toestemming kan worden ingetrokken."),
 }
 
@@ -89,12 +100,14 @@ def _detail(
         return _refused(request, error)
     today, policy = _today(), _policy(request)
     latest = latest_valid_until(policy, view.convenant, today)
+    latest_withheld = latest_withheld_until(policy, view.convenant, today)
     context: dict[str, Any] = {
         "c": consent_page(policy, view, today),
         "form": form,
         "errors": errors or (form.errors if form else {}),
         "today": today.isoformat(),
         "latest": latest.isoformat() if latest else "",
+        "latest_withheld": latest_withheld.isoformat() if latest_withheld else "",
     }
     return render(request, "ovj/detail.html", context, status_code=status_code)
 
@@ -139,6 +152,7 @@ def build_router() -> APIRouter:
             asked_recipients=(view.recipient,),
             today=today,
             latest=latest_valid_until(_policy(request), view.convenant, today),
+            latest_withheld=latest_withheld_until(_policy(request), view.convenant, today),
         )
         if form.decision is None:
             return _detail(request, user, consent_id, form, status_code=422)
@@ -152,8 +166,16 @@ def build_router() -> APIRouter:
                 categories=form.categories if form.decision == "granted" else None,
                 recipients=form.recipients if form.decision == "granted" else None,
                 withheld_until=form.withheld_until,
+                version=form.version,
             )
-        except (AlreadyDecided, BadValidity, NotNarrower, BadWithholding) as error:
+        except (
+            AlreadyDecided,
+            BadValidity,
+            NotNarrower,
+            BadWithholding,
+            CategoriesRequired,
+            RequestChanged,
+        ) as error:
             name, message = FIELD_OF_PROBLEM[type(error)]
             return _detail(request, user, consent_id, form, {name: message}, error.status)
         return RedirectResponse(request.url_for("ovj-detail", consent_id=consent_id), 303)

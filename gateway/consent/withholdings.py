@@ -1,0 +1,113 @@
+"""Disclosures withheld from the person's inzage until a date (UAVG art. 41 lid 1 sub d).
+
+The OvJ may grant consent on condition that the person does not learn of the
+disclosures yet (``withheld_until``). That condition must outlive the consent
+row: the register row goes when the consent expires (retention rule
+``consents``) or with its case, while the log entries of criminal disclosures
+stay readable for at least four years (Wjsg art. 39j). So the withholding is
+kept here, one row per (person, case, category, recipient), written in the
+grant's transaction, read by inzage, and removed by its own retention rule
+only once ``until`` has passed.
+
+A row holds identifiers only: the subject's keyed pseudonym, never a BSN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import BigInteger, Date, DateTime, Index, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from gateway.storage.base import Base
+
+# The ground codes API.md §6 names for a withholding; the OvJ's is always an investigation.
+GROUND_INVESTIGATION = "lopend_onderzoek"
+
+
+class Withholding(Base):
+    __tablename__ = "withholdings"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    subject_pseudonym: Mapped[str] = mapped_column(String(64), nullable=False)
+    case_id: Mapped[str] = mapped_column(String(40), nullable=False)
+    category: Mapped[str] = mapped_column(String(100), nullable=False)
+    recipient: Mapped[str] = mapped_column(String(100), nullable=False)
+    ground: Mapped[str] = mapped_column(String(40), nullable=False)
+    until: Mapped[date] = mapped_column(Date, nullable=False)
+    consent_id: Mapped[str | None] = mapped_column(String(40))
+    created_by_party: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (
+        Index("ix_withholdings_subject", "subject_pseudonym", "until"),
+        Index("ix_withholdings_until", "until"),
+    )
+
+
+@dataclass(frozen=True)
+class ActiveWithholding:
+    """What inzage matches a disclosure entry against."""
+
+    case: str
+    category: str
+    recipient: str
+    ground: str
+    until: date
+
+    def covers(self, entry: dict[str, object]) -> bool:
+        return (
+            entry.get("case") == self.case
+            and entry.get("category") == self.category
+            and entry.get("party") == self.recipient
+        )
+
+
+def record_withholdings(
+    session: Session,
+    *,
+    subject_pseudonym: str,
+    case_id: str,
+    categories: Sequence[str],
+    recipients: Sequence[str],
+    until: date,
+    consent_id: str | None,
+    party: str,
+    ground: str = GROUND_INVESTIGATION,
+) -> None:
+    """One row per (category, recipient): each is matched against disclosure entries."""
+    now = datetime.now(UTC)
+    for category in sorted(set(categories)):
+        for recipient in sorted(set(recipients)):
+            session.add(
+                Withholding(
+                    subject_pseudonym=subject_pseudonym,
+                    case_id=case_id,
+                    category=category,
+                    recipient=recipient,
+                    ground=ground,
+                    until=until,
+                    consent_id=consent_id,
+                    created_by_party=party,
+                    created_at=now,
+                )
+            )
+    session.flush()
+
+
+def active_withholdings(session: Session, pseudonym: str, today: date) -> list[ActiveWithholding]:
+    """Withholdings of this person still in force: withheld while ``today < until``."""
+    rows = session.execute(
+        select(
+            Withholding.case_id,
+            Withholding.category,
+            Withholding.recipient,
+            Withholding.ground,
+            Withholding.until,
+        ).where(Withholding.subject_pseudonym == pseudonym, Withholding.until > today)
+    )
+    return [ActiveWithholding(*row) for row in rows]
