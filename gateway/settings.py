@@ -7,6 +7,7 @@ can be told is exactly what is listed here (and in the README's table).
 from __future__ import annotations
 
 from functools import cached_property
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated
 
@@ -84,6 +85,41 @@ class Settings(BaseSettings):
         default=8 * 3600, description="A login ends this long after it began, used or not."
     )
 
+    # Edge of the gateway: proxies, hosts, API docs (docs/auth.md, "Behind a reverse proxy").
+    trusted_proxies: str = Field(
+        default="",
+        description=(
+            "Comma-separated addresses or CIDR ranges of reverse proxies whose "
+            "X-Forwarded-For is believed; empty: the peer address is the client."
+        ),
+    )
+    allowed_hosts: str = Field(
+        default="",
+        description=(
+            "Comma-separated extra Host names accepted besides the host of base_url "
+            "(requests naming any other host get 400)."
+        ),
+    )
+    api_docs: bool = Field(
+        default=False,
+        description="Serve /docs (Swagger UI from the pinned package) outside dev mode too.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: str) -> str:
+        for item in _split(value):
+            ip_network(item, strict=False)
+        return value
+
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return tuple(ip_network(item, strict=False) for item in _split(self.trusted_proxies))
+
+    @cached_property
+    def extra_hosts(self) -> tuple[str, ...]:
+        return _split(self.allowed_hosts)
+
     @field_validator("base_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
@@ -106,3 +142,7 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.sqlalchemy_url.startswith("sqlite")
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from gateway.auth.client_address import real_client_address
 from gateway.auth.server import JWKS_PATH, TOKEN_PATH
 from gateway.auth.services import auth_services
 from gateway.keys import KeyStoreError, KeyUse
@@ -66,7 +67,12 @@ async def token(request: Request) -> JSONResponse:
         return _oauth_error(400, "invalid_request", f"the body must be {FORM_MEDIA_TYPE}")
     form = await request.form()
     fields = {name: [str(value) for value in form.getlist(name)] for name in form}
-    remote = request.client.host if request.client else "-"
+    settings = _runtime(request).settings
+    remote = real_client_address(
+        request.client.host if request.client else None,
+        request.headers.getlist("x-forwarded-for"),
+        settings.trusted_proxy_networks,
+    )
     server = auth_services(_runtime(request)).server
     try:
         response = await run_in_threadpool(
