@@ -76,10 +76,13 @@ class Settings(BaseSettings):
     )
     session_secret_file: Path | None = Field(
         default=None,
-        description="File with the session-cookie signing secret; default <key_dir>/web/session.",
+        description=(
+            "File with the web session secret (sealed with the key passphrase outside dev "
+            "mode); default <key_dir>/web/session.key."
+        ),
     )
     session_idle_s: Annotated[int, Field(gt=60, le=86_400)] = Field(
-        default=1800, description="A session cookie expires after this long without use."
+        default=1800, description="A web session ends after this long without use."
     )
     session_absolute_s: Annotated[int, Field(gt=60, le=86_400)] = Field(
         default=8 * 3600, description="A login ends this long after it began, used or not."

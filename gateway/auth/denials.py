@@ -93,10 +93,10 @@ class DenialAudit:
         window = int(self._clock() // WINDOW_S)
         events: list[AuditEvent] = []
         with self._lock:
-            for key, pending in list(self._seen.items()):
-                if pending.window != window:
-                    if pending.count:
-                        events.append(_event(pending.denial, pending.count, pending.window, True))
+            for key, old in list(self._seen.items()):
+                if old.window != window:
+                    if old.count:
+                        events.append(_event(old.denial, old.count, old.window, True))
                     del self._seen[key]
             pending = self._seen.get(denial.key())
             if pending is None:
@@ -109,9 +109,7 @@ class DenialAudit:
         return events
 
     def _drain(self) -> list[AuditEvent]:
-        events = [
-            _event(p.denial, p.count, p.window, True) for p in self._seen.values() if p.count
-        ]
+        events = [_event(p.denial, p.count, p.window, True) for p in self._seen.values() if p.count]
         self._seen.clear()
         return events
 

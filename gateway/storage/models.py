@@ -14,6 +14,7 @@ from gateway.consent.models import ConsentRequest
 from gateway.copies.models import CachedCopy
 from gateway.rights.models import RightsRequest
 from gateway.storage.state import GatewayState
+from gateway.web.session_store import WebSession
 
 __all__ = [
     "AuditCheckpoint",
@@ -30,4 +31,5 @@ __all__ = [
     "GatewayState",
     "RightsRequest",
     "UsedAssertion",
+    "WebSession",
 ]
