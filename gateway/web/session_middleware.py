@@ -21,6 +21,8 @@ from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.audit.keyfiles import KeyFileError
+from gateway.problems import PROBLEM_MEDIA_TYPE, ServiceUnavailable
+from gateway.storage.db import DatabaseUnavailable
 from gateway.web.session_store import SessionStore
 
 log = logging.getLogger("ketenpoort.web.session")
@@ -32,6 +34,23 @@ _ROTATE = "ketenpoort.session.rotate"
 def rotate_session_id(request: Request) -> None:
     """Make the response store this session under a new id and drop the old one."""
     request.scope[_ROTATE] = True
+
+
+async def _unavailable(send: Send, scope: Scope) -> None:
+    problem = ServiceUnavailable(detail="Sessions are unavailable; try again later.")
+    body = json.dumps(problem.body(str(scope.get("path", "")))).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": problem.status,
+            "headers": [
+                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def _snapshot(data: dict[str, Any]) -> str:
@@ -65,13 +84,28 @@ class ServerSessionMiddleware:
         if session_id:
             store = self._usable_store()
             if store is not None:
-                loaded = await run_in_threadpool(store.load, session_id)
+                try:
+                    loaded = await run_in_threadpool(store.load, session_id)
+                except DatabaseUnavailable:
+                    await _unavailable(send, scope)
+                    return
         scope["session"] = dict(loaded.data) if loaded is not None else {}
         before = _snapshot(scope["session"])
+        replaced = False
 
         async def send_wrapper(message: Message) -> None:
+            # A session that cannot be stored (or deleted, at logout) must not look
+            # stored: the whole answer becomes a 503 and the app's own is dropped.
+            nonlocal replaced
+            if replaced:
+                return
             if message["type"] == "http.response.start":
-                await self._persist(scope, message, session_id, loaded, before)
+                try:
+                    await self._persist(scope, message, session_id, loaded, before)
+                except DatabaseUnavailable:
+                    replaced = True
+                    await _unavailable(send, scope)
+                    return
             await send(message)
 
         await self.app(scope, receive, send_wrapper)

@@ -285,3 +285,21 @@ def test_api_docs_are_off_in_production_and_never_load_a_cdn(
         script = client.get("/static/swagger/swagger-ui-bundle.js")
         assert script.status_code == 200 and len(script.content) > 100_000
         assert client.get("/redoc").status_code == 404
+
+
+def test_a_logout_that_cannot_reach_the_session_store_says_so(stack: Stack) -> None:
+    """Promise 9, access to the web pages (item 7), fail closed: when the session store is
+    unreachable, logout answers 503 problem+json (never a 500, never a false "logged out")."""
+    browser = login(stack.base_url, "fg.demo")
+    csrf = hidden_fields(browser.get("/auth/whoami").text)["csrf_token"]
+    with stack.runtime.db.session() as session:
+        session.execute(text("ALTER TABLE web_sessions RENAME TO web_sessions_away"))
+    try:
+        logout = browser.post("/auth/logout", data={"csrf_token": csrf})
+        assert logout.status_code == 503
+        assert logout.headers["content-type"].startswith("application/problem+json")
+        assert "Traceback" not in logout.text
+    finally:
+        with stack.runtime.db.session() as session:
+            session.execute(text("ALTER TABLE web_sessions_away RENAME TO web_sessions"))
+    browser.close()
