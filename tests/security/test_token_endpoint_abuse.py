@@ -50,9 +50,13 @@ def test_junk_is_throttled_per_real_client_address(proxied_stack: Stack) -> None
     another address is not."""
     stack = proxied_stack
     with _http(stack) as http:
+        # The client itself may prepend made-up hops; the proxy appends the real peer,
+        # and the right-most address that is not a trusted proxy is the one that counts.
         codes = [
             post_token(
-                http, junk_assertion(stack.base_url, f"nobody-{n}"), forwarded_for="203.0.113.7"
+                http,
+                junk_assertion(stack.base_url, f"nobody-{n}"),
+                forwarded_for=f"192.0.2.{n + 1}, 203.0.113.7",
             ).status_code
             for n in range(8)
         ]
