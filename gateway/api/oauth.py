@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from gateway.api.docs import docs_enabled
 from gateway.auth.client_address import real_client_address
 from gateway.auth.server import JWKS_PATH, TOKEN_PATH
 from gateway.auth.services import auth_services
@@ -42,7 +43,11 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
 @router.get("/.well-known/oauth-authorization-server")
 def authorization_server_metadata(request: Request) -> dict[str, Any]:
     """RFC 8414 metadata: where to get a token and how to authenticate."""
-    return auth_services(_runtime(request)).server.metadata()
+    runtime = _runtime(request)
+    metadata = auth_services(runtime).server.metadata()
+    if not docs_enabled(runtime.settings):  # no dangling link to a /docs that is off
+        metadata.pop("service_documentation", None)
+    return metadata
 
 
 def _jwks(request: Request, use: KeyUse) -> JSONResponse:
