@@ -9,8 +9,11 @@ from fastapi import FastAPI
 
 from gateway import __version__
 from gateway.api import audit, cases, consents, federation, health, oauth, rights, sources
+from gateway.api.docs import install_api_docs
+from gateway.api.edge import HostCheck, NoStore, allowed_hosts
 from gateway.api.errors import install_error_handlers
 from gateway.api.limits import BodySizeLimit
+from gateway.auth.services import flush_denials
 from gateway.brokering.services import close_brokering
 from gateway.policy.watch import PolicyReloading
 from gateway.retention.background import RetentionJob
@@ -40,6 +43,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             await retention.stop()
             reloading.stop()
             await close_brokering(runtime)
+            flush_denials(runtime)
             runtime.audit.stop()
             if own_runtime:
                 runtime.close()
@@ -49,6 +53,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version=__version__,
         description="Need-to-know data exchange for Zorg- en Veiligheidshuizen.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runtime = runtime
     install_error_handlers(app)
@@ -62,5 +68,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(federation.router)
     app.include_router(sources.router)
     install_web(app, settings)
+    install_api_docs(app, settings)
+    app.add_middleware(NoStore)
+    app.add_middleware(HostCheck, hosts=allowed_hosts(settings))
     instrument_app(app, telemetry)
     return app

@@ -7,6 +7,7 @@ can be told is exactly what is listed here (and in the README's table).
 from __future__ import annotations
 
 from functools import cached_property
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated
 
@@ -75,14 +76,52 @@ class Settings(BaseSettings):
     )
     session_secret_file: Path | None = Field(
         default=None,
-        description="File with the session-cookie signing secret; default <key_dir>/web/session.",
+        description=(
+            "File with the web session secret (sealed with the key passphrase outside dev "
+            "mode); default <key_dir>/web/session.key."
+        ),
     )
     session_idle_s: Annotated[int, Field(gt=60, le=86_400)] = Field(
-        default=1800, description="A session cookie expires after this long without use."
+        default=1800, description="A web session ends after this long without use."
     )
     session_absolute_s: Annotated[int, Field(gt=60, le=86_400)] = Field(
         default=8 * 3600, description="A login ends this long after it began, used or not."
     )
+
+    # Edge of the gateway: proxies, hosts, API docs (docs/auth.md, "Behind a reverse proxy").
+    trusted_proxies: str = Field(
+        default="",
+        description=(
+            "Comma-separated addresses or CIDR ranges of reverse proxies whose "
+            "X-Forwarded-For is believed; empty: the peer address is the client."
+        ),
+    )
+    allowed_hosts: str = Field(
+        default="",
+        description=(
+            "Comma-separated extra Host names accepted besides the host of base_url "
+            "(requests naming any other host get 400)."
+        ),
+    )
+    api_docs: bool = Field(
+        default=False,
+        description="Serve /docs (Swagger UI from the pinned package) outside dev mode too.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: str) -> str:
+        for item in _split(value):
+            ip_network(item, strict=False)
+        return value
+
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return tuple(ip_network(item, strict=False) for item in _split(self.trusted_proxies))
+
+    @cached_property
+    def extra_hosts(self) -> tuple[str, ...]:
+        return _split(self.allowed_hosts)
 
     @field_validator("base_url")
     @classmethod
@@ -106,3 +145,7 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.sqlalchemy_url.startswith("sqlite")
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())

@@ -14,6 +14,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from gateway.api.docs import docs_enabled
+from gateway.auth.client_address import real_client_address
 from gateway.auth.server import JWKS_PATH, TOKEN_PATH
 from gateway.auth.services import auth_services
 from gateway.keys import KeyStoreError, KeyUse
@@ -41,7 +43,11 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
 @router.get("/.well-known/oauth-authorization-server")
 def authorization_server_metadata(request: Request) -> dict[str, Any]:
     """RFC 8414 metadata: where to get a token and how to authenticate."""
-    return auth_services(_runtime(request)).server.metadata()
+    runtime = _runtime(request)
+    metadata = auth_services(runtime).server.metadata()
+    if not docs_enabled(runtime.settings):  # no dangling link to a /docs that is off
+        metadata.pop("service_documentation", None)
+    return metadata
 
 
 def _jwks(request: Request, use: KeyUse) -> JSONResponse:
@@ -66,7 +72,12 @@ async def token(request: Request) -> JSONResponse:
         return _oauth_error(400, "invalid_request", f"the body must be {FORM_MEDIA_TYPE}")
     form = await request.form()
     fields = {name: [str(value) for value in form.getlist(name)] for name in form}
-    remote = request.client.host if request.client else "-"
+    settings = _runtime(request).settings
+    remote = real_client_address(
+        request.client.host if request.client else None,
+        request.headers.getlist("x-forwarded-for"),
+        settings.trusted_proxy_networks,
+    )
     server = auth_services(_runtime(request)).server
     try:
         response = await run_in_threadpool(

@@ -74,6 +74,9 @@ class PrivateKeyJwtAuth(JWTBearerClientAssertion):  # type: ignore[misc]
         client_id = claims.get("sub")
         if not isinstance(client_id, str) or not client_id:
             raise InvalidClientError(description="assertion lacks 'sub'")
+        sent_id = form.get("client_id")
+        if sent_id is not None and sent_id != client_id:
+            raise InvalidClientError(description="'client_id' contradicts the assertion")
         client = query_client(client_id)
         if client is None:
             raise InvalidClientError(description="unknown client")
@@ -84,6 +87,35 @@ class PrivateKeyJwtAuth(JWTBearerClientAssertion):  # type: ignore[misc]
         request.client = client
         self._verify(assertion, key, algorithm)
         return self.authenticate_client(client)  # type: ignore[no-any-return]
+
+    def proves_key_possession(self, assertion: str, scope: str | None) -> bool:
+        """Does the assertion carry a signature by a key its claimed party registered?
+
+        Only the signature: claims, replay and binding are the full flow's job.
+        The throttle uses this to let a partner through while strangers flood
+        the endpoint with junk under the partner's id. No network fetch for an
+        unknown ``kid`` (the cached key set is asked without one) and no
+        database write, so a throttled flood costs one signature check each.
+        """
+        if not assertion or len(assertion) > MAX_ASSERTION_CHARS:
+            return False
+        try:
+            headers, claims = self.extract_assertion(assertion)
+            algorithm = headers.get("alg")
+            sub = claims.get("sub")
+            if algorithm not in ALLOWED_ALGORITHMS or not isinstance(sub, str):
+                return False
+            client = self._directory.find(sub)
+            if client is None:
+                return False
+            bound = try_parse_scope(scope)
+            kid = headers.get("kid") if isinstance(headers.get("kid"), str) else None
+            keys = self._directory.public_keys(client, bound.covenant if bound else None, None)
+            key = _select_key(keys, algorithm, kid)
+            jwt.decode(assertion, key, algorithms=[algorithm])
+        except (InvalidClientError, JoseError, ValueError, TypeError):
+            return False
+        return True
 
     def get_audiences(self) -> list[str]:
         return self._audiences

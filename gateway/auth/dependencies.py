@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import Request
 
 from gateway.auth.bearer import AccessTokenVerifier, InvalidToken
+from gateway.auth.denials import Denial
 from gateway.auth.principal import Principal
 from gateway.auth.services import auth_services
 from gateway.keys import KeyStoreError
 from gateway.problems import BadRequest, Forbidden, ServiceUnavailable, Unauthorized
+from gateway.runtime import Runtime
 
 EMPLOYEE_HEADER = "X-Ketenpoort-Employee"
 _EMPLOYEE = re.compile(r"[\w.@:+-]{1,128}")
@@ -37,6 +41,52 @@ def _verifier(request: Request) -> AccessTokenVerifier:
     return auth_services(request.app.state.runtime).verifier
 
 
+class CovenantRefused(Forbidden):
+    """The token's covenant binding no longer holds under the covenant in force."""
+
+    slug = "covenant-binding"
+    title = "Token no longer matches the covenant in force"
+
+
+def _roles_in_force(runtime: Runtime, claims: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """The token's roles the covenant in force still grants, or the reason it grants nothing.
+
+    An access token lives ten minutes; the covenant can be reloaded in between.
+    So the binding is checked again on every request against ``policy.current``:
+    the covenant still exists and is active today, the party is still one of
+    its parties and the purpose still one of its purposes. Roles are the
+    intersection of the token's and the covenant's, so a role removed from the
+    covenant stops working at once and a role added needs a new token.
+    """
+    covenant = runtime.policy.current.covenant(claims["covenant"])
+    if covenant is None:
+        return "convenant_unknown", ()
+    if not covenant.is_active(datetime.now(UTC).date()):
+        return "convenant_inactive", ()
+    party = covenant.party(claims["party"])
+    if party is None:
+        return "not_a_party", ()
+    if covenant.purpose(claims["purpose"]) is None:
+        return "purpose_unknown", ()
+    return "", tuple(role for role in claims["roles"] if role in party.roles)
+
+
+async def _refuse(request: Request, principal: Principal, reason: str, detail: str) -> Forbidden:
+    await auth_services(request.app.state.runtime).denials.record(
+        Denial(
+            where="api",
+            party=principal.party,
+            reason=reason,
+            employee=principal.employee,
+            convenant=principal.covenant,
+            purpose=principal.purpose,
+        )
+    )
+    if reason == "role_missing":
+        return Forbidden(detail=detail, extensions={"reason": reason})
+    return CovenantRefused(detail=detail, extensions={"reason": reason})
+
+
 async def current_principal(request: Request) -> Principal:
     """FastAPI dependency: the verified caller, with the employee acting for it."""
     token = _bearer(request)
@@ -54,24 +104,39 @@ async def current_principal(request: Request) -> Principal:
         raise BadRequest(detail=f"the {EMPLOYEE_HEADER} header is required")
     if not _EMPLOYEE.fullmatch(employee):
         raise BadRequest(detail=f"the {EMPLOYEE_HEADER} header is not a valid employee id")
-    return Principal(
+    refusal, roles = _roles_in_force(request.app.state.runtime, claims)
+    principal = Principal(
         party=claims["party"],
-        roles=tuple(claims["roles"]),
+        roles=roles,
         covenant=claims["covenant"],
         purpose=claims["purpose"],
         employee=employee,
         client_id=claims["client_id"],
         token_id=claims["jti"],
     )
+    if refusal:
+        raise await _refuse(
+            request, principal, refusal, "the token's covenant binding no longer holds"
+        )
+    return principal
 
 
 def require_role(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
-    """A dependency like :func:`current_principal` that also demands one of ``roles``."""
+    """A dependency like :func:`current_principal` that also demands one of ``roles``.
+
+    A refusal names why: ``role_revoked`` when the token carried the role but the
+    covenant in force no longer grants it, ``role_missing`` otherwise.
+    """
 
     async def dependency(request: Request) -> Principal:
         principal = await current_principal(request)
         if not principal.has_role(*roles):
-            raise Forbidden(detail="this needs one of the roles: " + ", ".join(roles))
+            claimed = _verifier(request).verify(_bearer(request)).get("roles", [])
+            reason = "role_revoked" if any(role in claimed for role in roles) else "role_missing"
+            problem = await _refuse(
+                request, principal, reason, "this needs one of the roles: " + ", ".join(roles)
+            )
+            raise problem
         return principal
 
     return dependency

@@ -31,6 +31,7 @@ from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 
 from gateway.auth.assertion import ALLOWED_ALGORITHMS, MAX_ASSERTION_CHARS, PrivateKeyJwtAuth
 from gateway.auth.clients import PRIVATE_KEY_JWT, PartyClient, PartyDirectory
+from gateway.auth.denials import Denial, DenialAudit, token_denial_reason
 from gateway.auth.jwks_fetch import JwksFetcher
 from gateway.auth.replay import ReplayStore
 from gateway.auth.scope import PurposeScope, parse_scope
@@ -78,6 +79,7 @@ class TokenRequest(OAuth2Request):  # type: ignore[misc]
     def __init__(self, uri: str, form: Mapping[str, Sequence[str]], headers: Mapping[str, str]):
         super().__init__("POST", uri, headers=dict(headers))
         self.payload = _FormPayload(form)
+        self.denial_reason: str | None = None
 
     @property
     def form(self) -> dict[str, str]:
@@ -114,6 +116,7 @@ class GatewayAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         db: Database,
         fetcher: JwksFetcher | None = None,
         throttle: FailureThrottle | None = None,
+        denials: DenialAudit | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
@@ -124,12 +127,11 @@ class GatewayAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.fetcher = fetcher or JwksFetcher()
         self.throttle = throttle or FailureThrottle()
         self.directory = PartyDirectory(policy, self.fetcher)
-        self.register_client_auth_method(
-            PRIVATE_KEY_JWT,
-            PrivateKeyJwtAuth(
-                self.directory, ReplayStore(db), [self.token_endpoint, issuer], clock=clock
-            ),
+        self.denials = denials
+        self._assertion_auth = PrivateKeyJwtAuth(
+            self.directory, ReplayStore(db), [self.token_endpoint, issuer], clock=clock
         )
+        self.register_client_auth_method(PRIVATE_KEY_JWT, self._assertion_auth)
         self.register_grant(PurposeBoundClientCredentials)
         self.register_token_generator("default", AccessTokenGenerator(keys, issuer))
 
@@ -165,14 +167,30 @@ class GatewayAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         if covenant.purpose(bound.purpose) is None:
             raise InvalidScopeError("the convenant defines no such purpose")
 
+    def handle_error_response(self, request: TokenRequest | None, error: Any) -> TokenResponse:
+        """As authlib's; remembers a fixed reason code on the request for the audit entry."""
+        if request is not None:
+            request.denial_reason = token_denial_reason(
+                str(error.error), getattr(error, "description", None)
+            )
+        response: TokenResponse = self.handle_response(*error(self.get_error_uri(request, error)))
+        return response
+
     def token_response(
         self, form: Mapping[str, Sequence[str]], headers: Mapping[str, str], remote: str
     ) -> TokenResponse:
-        """Answer one POST to the token endpoint, throttling failed client authentications."""
+        """Answer one POST to the token endpoint, throttling junk per real client address.
+
+        ``remote`` is the real client address (trusted proxies resolved). Over
+        budget, only an assertion signed by a key its claimed party registered
+        gets past the 429: someone else's junk never locks a partner out.
+        """
         claimed = _claimed_client(form)
-        wait = self.throttle.retry_after(claimed, remote)
-        if wait is not None:
-            log.warning("token request from client %s throttled", claimed)
+        party = claimed if self.directory.find(claimed) is not None else "-"
+        wait = self.throttle.retry_after(remote)
+        if wait is not None and not self._proves_key(form):
+            log.warning("token request throttled (claimed client %s)", party)
+            self._deny(party, "throttled")
             return TokenResponse(
                 429,
                 {"error": "invalid_client", "error_description": "too many failed attempts"},
@@ -182,15 +200,28 @@ class GatewayAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         if repeated:
             error = InvalidRequestError("repeated parameter: " + ", ".join(repeated))
             response: TokenResponse = self.handle_error_response(None, error)
+            self._deny(party, "invalid_request")
             return response
-        response = self.create_token_response(TokenRequest(self.token_endpoint, form, headers))
+        request = TokenRequest(self.token_endpoint, form, headers)
+        response = self.create_token_response(request)
         if response.status == 200:
-            self.throttle.succeeded(claimed, remote)
             log.info("access token issued to %s", claimed)
-        elif response.body.get("error") == "invalid_client":
-            self.throttle.failed(claimed, remote)
-            log.info("client authentication failed for %s", claimed)
+            return response
+        if response.body.get("error") == "invalid_client":
+            self.throttle.failed(remote)
+            log.info("client authentication failed for %s", party)
+        reason = request.denial_reason or str(response.body.get("error", "invalid_request"))
+        self._deny(party, reason)
         return response
+
+    def _proves_key(self, form: Mapping[str, Sequence[str]]) -> bool:
+        assertion = next(iter(form.get("client_assertion", ())), "")
+        scope = next(iter(form.get("scope", ())), None)
+        return self._assertion_auth.proves_key_possession(assertion, scope)
+
+    def _deny(self, party: str, reason: str) -> None:
+        if self.denials is not None:
+            self.denials.record_sync(Denial(where="token", party=party, reason=reason))
 
     def metadata(self) -> dict[str, Any]:
         """RFC 8414 authorization server metadata."""
@@ -207,7 +238,7 @@ class GatewayAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
 
 def _claimed_client(form: Mapping[str, Sequence[str]]) -> str:
-    """The ``sub`` the assertion claims, unverified: only a throttle key and a log label."""
+    """The ``sub`` the assertion claims, unverified: only a log and audit label."""
     assertion = next(iter(form.get("client_assertion", ())), "")
     parts = assertion.split(".")
     if len(parts) != 3 or len(assertion) > MAX_ASSERTION_CHARS:

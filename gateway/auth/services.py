@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass
 
 from gateway.auth.bearer import AccessTokenVerifier
+from gateway.auth.denials import DenialAudit
 from gateway.auth.server import GatewayAuthorizationServer
 from gateway.auth.tokens import SourceTokenIssuer
 from gateway.runtime import Runtime
@@ -23,6 +24,7 @@ class AuthServices:
     server: GatewayAuthorizationServer
     verifier: AccessTokenVerifier
     source_tokens: SourceTokenIssuer
+    denials: DenialAudit
 
 
 def auth_services(runtime: Runtime) -> AuthServices:
@@ -32,12 +34,25 @@ def auth_services(runtime: Runtime) -> AuthServices:
             return services
         issuer = runtime.settings.base_url
         holder = runtime.policy
+        denials = DenialAudit(lambda: runtime.audit)
         services = AuthServices(
             server=GatewayAuthorizationServer(
-                issuer=issuer, keys=runtime.keys, policy=lambda: holder.current, db=runtime.db
+                issuer=issuer,
+                keys=runtime.keys,
+                policy=lambda: holder.current,
+                db=runtime.db,
+                denials=denials,
             ),
             verifier=AccessTokenVerifier(runtime.keys, issuer),
             source_tokens=SourceTokenIssuer(runtime.keys, issuer),
+            denials=denials,
         )
         runtime.extras[_EXTRAS_KEY] = services
         return services
+
+
+def flush_denials(runtime: Runtime) -> None:
+    """Write the refusal counts still held in memory (at shutdown)."""
+    services = runtime.extras.get(_EXTRAS_KEY)
+    if isinstance(services, AuthServices):
+        services.denials.flush()

@@ -61,6 +61,9 @@ class BackgroundServer:
             lifespan="auto",
             timeout_graceful_shutdown=1,
             ws="none",
+            # As `ketenpoort serve`: the gateway resolves X-Forwarded-For itself, from
+            # KETENPOORT_TRUSTED_PROXIES only (gateway/auth/client_address.py).
+            proxy_headers=False,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

@@ -15,6 +15,7 @@ from gateway.consent.withholdings import Withholding
 from gateway.copies.models import CachedCopy
 from gateway.rights.models import RightsRequest
 from gateway.storage.state import GatewayState
+from gateway.web.session_store import WebSession
 
 __all__ = [
     "AuditCheckpoint",
@@ -31,5 +32,6 @@ __all__ = [
     "GatewayState",
     "RightsRequest",
     "UsedAssertion",
+    "WebSession",
     "Withholding",
 ]

@@ -1,4 +1,8 @@
-"""Secrets the web layer keeps on local disk, created on first use with mode 0600.
+"""Dev-IdP secrets on local disk (dev mode only), created on first use with mode 0600.
+
+Plain files on purpose: the dev IdP never runs outside dev mode. The web
+session secret is *not* kept here: it is sealed like the vault key
+(gateway/audit/keyfiles.py; see gateway/web/session_store.py).
 
 ``O_EXCL`` makes two processes starting at once agree on one secret: the loser
 of the race reads the winner's file instead of overwriting it.

@@ -1,4 +1,4 @@
-"""Wire the web layer into the app: session cookie, login, dev IdP, pages, static files.
+"""Wire the web layer into the app: server-side sessions, login, dev IdP, pages, static files.
 
 ``create_app`` calls :func:`install_web` once; /privacy, /ovj and /mijn are
 routers added here, all sharing the one login and the one shell.
@@ -8,26 +8,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.sessions import SessionMiddleware
-from starlette.types import ASGIApp
 
+from gateway.audit.keyfiles import load_or_create_secret
 from gateway.rights.services import install_rights
 from gateway.settings import Settings
 from gateway.web import devidp, login
-from gateway.web.keyfile import read_or_create_secret
 from gateway.web.mijn.routes import build_router as build_mijn_router
 from gateway.web.ovj.routes import build_router as build_ovj_router
 from gateway.web.privacy.routes import build_router as build_privacy_router
 from gateway.web.session import CsrfFailed, LoginRequired, RoleMissing
+from gateway.web.session_middleware import SESSION_COOKIE, ServerSessionMiddleware
+from gateway.web.session_store import SessionStore
 from gateway.web.templating import STATIC_DIR, render
 
-SESSION_COOKIE = "ketenpoort_session"
+SESSION_SECRET_NAME = "session.key"  # noqa: S105 (a file name)
+__all__ = ["SESSION_COOKIE", "OidcMisconfigured", "install_web"]
 
 
 class OidcMisconfigured(ValueError):
@@ -35,29 +35,30 @@ class OidcMisconfigured(ValueError):
         super().__init__("KETENPOORT_OIDC_CLIENT_SECRET is required with KETENPOORT_OIDC_ISSUER")
 
 
-class KeyFileSessionMiddleware(SessionMiddleware):
-    """Starlette's signed-cookie sessions, with the secret read (or made) from a key file.
+def session_store_factory(app: FastAPI, settings: Settings) -> Callable[[], SessionStore]:
+    """The session store, built on first use: an app never served writes no key file.
 
-    Starlette builds middleware on the first request, so an app that is
-    created but never served (a CLI command, a test) writes no key file.
+    The secret is sealed with ``KETENPOORT_KEY_PASSPHRASE`` outside dev mode
+    (same format as the vault key, gateway/audit/keyfiles.py).
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        /,
-        secret_file: Path,
-        max_age: int,
-        https_only: bool,
-    ) -> None:
-        super().__init__(
-            app,
-            secret_key=read_or_create_secret(secret_file),
-            session_cookie=SESSION_COOKIE,
-            max_age=max_age,
-            same_site="lax",
-            https_only=https_only,
+    @cache
+    def build() -> SessionStore:
+        passphrase = settings.key_passphrase
+        secret = load_or_create_secret(
+            settings.session_secret_file or settings.key_dir / "web" / SESSION_SECRET_NAME,
+            passphrase=passphrase.get_secret_value() if passphrase else None,
+            dev_mode=settings.dev_mode,
         )
+        runtime = app.state.runtime
+        return SessionStore(
+            runtime.db,
+            secret,
+            idle_s=settings.session_idle_s,
+            absolute_s=settings.session_absolute_s,
+        )
+
+    return build
 
 
 def _issuer(settings: Settings) -> str | None:
@@ -115,9 +116,8 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     if settings.oidc_issuer and settings.oidc_client_secret is None:
         raise OidcMisconfigured()
     app.add_middleware(
-        KeyFileSessionMiddleware,
-        secret_file=settings.session_secret_file or settings.key_dir / "web" / "session",
-        max_age=settings.session_idle_s,
+        ServerSessionMiddleware,
+        store=session_store_factory(app, settings),
         https_only=settings.base_url.startswith("https://"),
     )
     app.state.web_settings = settings

@@ -1,9 +1,9 @@
 """Who is logged in to the web pages, and the CSRF token of their session.
 
-The session lives in a signed cookie (Starlette ``SessionMiddleware``): signed,
-not encrypted, so it holds only what the logged-in person may see themselves.
-Roles come from the ID token at login (see docs/web-login.md) and are not
-re-read until the next login, which the absolute lifetime forces.
+The session lives server-side (gateway/web/session_store.py): the cookie holds
+only a random id, the data (this user, sealed) sits in the database. Roles come
+from the ID token at login (see docs/web-login.md) and are not re-read until the
+next login, which the absolute lifetime forces.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import Request
 
 from gateway.settings import Settings
+from gateway.web.session_middleware import rotate_session_id
 
 USER_KEY = "user"
 CSRF_KEY = "csrf"
@@ -77,6 +78,7 @@ class WebUser:
 def start_session(request: Request, user: WebUser) -> None:
     """Replace whatever the session held (no fixation) with a fresh login."""
     request.session.clear()
+    rotate_session_id(request)
     request.session[USER_KEY] = user.to_session()
     request.session[CSRF_KEY] = secrets.token_urlsafe(32)
 

@@ -14,7 +14,7 @@ PUBLIC = {
     "/openapi.json",
     "/docs",
     "/docs/oauth2-redirect",
-    "/redoc",
+    "/static/swagger",  # Swagger UI assets from the packaged copy (dev mode / API_DOCS only)
     "/health/live",
     "/health/ready",
     "/.well-known/oauth-authorization-server",

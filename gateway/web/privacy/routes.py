@@ -70,6 +70,7 @@ KIND_LABELS = {
     "rights": "Rechten betrokkene",
     "deletion": "Verwijdering",
     "key": "Sleutel",
+    "auth": "Toegang geweigerd",
 }
 
 
