@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -11,10 +13,12 @@ from gateway.api.models import Id, StrictBody, SubjectIn
 from gateway.audit.events import AuditEvent
 from gateway.auth.dependencies import current_principal
 from gateway.auth.principal import Principal
+from gateway.brokering.known_ids import UnknownIds
 from gateway.brokering.services import brokering_services
+from gateway.cases.refusals import refusal_event, refusal_reason
 from gateway.cases.service import Actor, CaseRecord
 from gateway.policy.models import Phase
-from gateway.problems import Unprocessable
+from gateway.problems import Forbidden, NotFound, Problem, Unprocessable
 from gateway.runtime import Runtime
 from gateway.subjects.bsn import Bsn, InvalidBsnError
 
@@ -70,18 +74,58 @@ def _runtime(request: Request) -> Runtime:
 def _case_event(
     runtime: Runtime, actor: Actor, case: CaseRecord, outcome: str, **details: str
 ) -> AuditEvent:
+    """The token's covenant and purpose: the case service has checked they are the case's."""
     return AuditEvent(
         kind="case",
         outcome=outcome,
         party=actor.party,
         employee=actor.employee,
-        convenant=case.convenant,
-        purpose=case.purpose,
+        convenant=actor.covenant,
+        purpose=actor.purpose,
         case=case.id,
         subject_pseudonym=case.subject_pseudonym,
-        covenant_version=runtime.policy.current.covenant_version(case.convenant),
+        covenant_version=runtime.policy.current.covenant_version(actor.covenant),
         details={"phase": case.phase, **details},
     )
+
+
+LOGGED_REFUSALS = (Forbidden, NotFound, UnknownIds)
+
+
+def _refusal(
+    runtime: Runtime, actor: Actor, action: str, case_id: str | None, problem: Problem
+) -> AuditEvent:
+    return refusal_event(
+        actor,
+        action=action,
+        reason=refusal_reason(problem),
+        case_id=case_id,
+        covenant_version=runtime.policy.current.covenant_version(actor.covenant),
+        details=problem.audit_details() if isinstance(problem, UnknownIds) else None,
+    )
+
+
+@contextmanager
+def _logging_refusals(
+    runtime: Runtime, actor: Actor, action: str, case_id: str | None = None
+) -> Iterator[None]:
+    """A refused case call (403/404) leaves a denial entry before the problem is answered."""
+    try:
+        yield
+    except LOGGED_REFUSALS as refused:
+        runtime.audit.append_sync([_refusal(runtime, actor, action, case_id, refused)])
+        raise
+
+
+@asynccontextmanager
+async def _logging_refusals_async(
+    runtime: Runtime, actor: Actor, action: str, case_id: str
+) -> AsyncIterator[None]:
+    try:
+        yield
+    except LOGGED_REFUSALS as refused:
+        await runtime.audit.append([_refusal(runtime, actor, action, case_id, refused)])
+        raise
 
 
 @router.post("", status_code=201)
@@ -95,7 +139,7 @@ def open_case(
     except InvalidBsnError:
         raise Unprocessable(detail="subject.bsn is not a valid BSN (11-proof).") from None
     actor = _actor(principal)
-    with runtime.db.session() as session:
+    with _logging_refusals(runtime, actor, "open"), runtime.db.session() as session:
         case = services.cases.open(
             session,
             actor,
@@ -114,8 +158,9 @@ def get_case(
     case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(current_principal)]
 ) -> dict[str, Any]:
     runtime = _runtime(request)
-    with runtime.db.session() as session:
-        case = brokering_services(runtime).cases.get(session, _actor(principal), case_id)
+    actor = _actor(principal)
+    with _logging_refusals(runtime, actor, "get", case_id), runtime.db.session() as session:
+        case = brokering_services(runtime).cases.get(session, actor, case_id)
     return _case_json(case)
 
 
@@ -128,7 +173,10 @@ def add_participant(
 ) -> dict[str, Any]:
     runtime = _runtime(request)
     actor = _actor(principal)
-    with runtime.db.session() as session:
+    with (
+        _logging_refusals(runtime, actor, "add_participant", case_id),
+        runtime.db.session() as session,
+    ):
         case = brokering_services(runtime).cases.add_participant(
             session, actor, case_id, body.party
         )
@@ -148,7 +196,7 @@ def change_phase(
 ) -> dict[str, Any]:
     runtime = _runtime(request)
     actor = _actor(principal)
-    with runtime.db.session() as session:
+    with _logging_refusals(runtime, actor, "set_phase", case_id), runtime.db.session() as session:
         case = brokering_services(runtime).cases.set_phase(session, actor, case_id, body.phase)
         runtime.audit.append_in(session, [_case_event(runtime, actor, case, "phase_changed")])
     return _case_json(case)
@@ -160,7 +208,7 @@ def close_case(
 ) -> dict[str, Any]:
     runtime = _runtime(request)
     actor = _actor(principal)
-    with runtime.db.session() as session:
+    with _logging_refusals(runtime, actor, "close", case_id), runtime.db.session() as session:
         case = brokering_services(runtime).cases.close(session, actor, case_id)
         runtime.audit.append_in(session, [_case_event(runtime, actor, case, "closed")])
     return _case_json(case)
@@ -174,9 +222,11 @@ async def query_case(
     principal: Annotated[Principal, Depends(current_principal)],
 ) -> dict[str, Any]:
     runtime = _runtime(request)
-    outcome = await brokering_services(runtime).broker.query(
-        _actor(principal), case_id, body.categories, body.sources
-    )
+    actor = _actor(principal)
+    async with _logging_refusals_async(runtime, actor, "query", case_id):
+        outcome = await brokering_services(runtime).broker.query(
+            actor, case_id, body.categories, body.sources
+        )
     return {
         "query_id": outcome.query_id,
         "case": case_id,
