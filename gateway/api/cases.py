@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
 from gateway.api.models import Id, StrictBody, SubjectIn
+from gateway.api.refusals import logging_refusals, logging_refusals_async
 from gateway.audit.events import AuditEvent
 from gateway.auth.dependencies import current_principal
 from gateway.auth.principal import Principal
-from gateway.brokering.known_ids import UnknownIds
 from gateway.brokering.services import brokering_services
-from gateway.cases.refusals import refusal_event, refusal_reason
 from gateway.cases.service import Actor, CaseRecord
 from gateway.policy.models import Phase
-from gateway.problems import Forbidden, NotFound, Problem, Unprocessable
+from gateway.problems import Unprocessable
 from gateway.runtime import Runtime
 from gateway.subjects.bsn import Bsn, InvalidBsnError
 
@@ -89,45 +86,6 @@ def _case_event(
     )
 
 
-LOGGED_REFUSALS = (Forbidden, NotFound, UnknownIds)
-
-
-def _refusal(
-    runtime: Runtime, actor: Actor, action: str, case_id: str | None, problem: Problem
-) -> AuditEvent:
-    return refusal_event(
-        actor,
-        action=action,
-        reason=refusal_reason(problem),
-        case_id=case_id,
-        covenant_version=runtime.policy.current.covenant_version(actor.covenant),
-        details=problem.audit_details() if isinstance(problem, UnknownIds) else None,
-    )
-
-
-@contextmanager
-def _logging_refusals(
-    runtime: Runtime, actor: Actor, action: str, case_id: str | None = None
-) -> Iterator[None]:
-    """A refused case call (403/404) leaves a denial entry before the problem is answered."""
-    try:
-        yield
-    except LOGGED_REFUSALS as refused:
-        runtime.audit.append_sync([_refusal(runtime, actor, action, case_id, refused)])
-        raise
-
-
-@asynccontextmanager
-async def _logging_refusals_async(
-    runtime: Runtime, actor: Actor, action: str, case_id: str
-) -> AsyncIterator[None]:
-    try:
-        yield
-    except LOGGED_REFUSALS as refused:
-        await runtime.audit.append([_refusal(runtime, actor, action, case_id, refused)])
-        raise
-
-
 @router.post("", status_code=201)
 def open_case(
     body: CaseIn, request: Request, principal: Annotated[Principal, Depends(current_principal)]
@@ -139,7 +97,7 @@ def open_case(
     except InvalidBsnError:
         raise Unprocessable(detail="subject.bsn is not a valid BSN (11-proof).") from None
     actor = _actor(principal)
-    with _logging_refusals(runtime, actor, "open"), runtime.db.session() as session:
+    with logging_refusals(runtime, actor, "open"), runtime.db.session() as session:
         case = services.cases.open(
             session,
             actor,
@@ -159,7 +117,7 @@ def get_case(
 ) -> dict[str, Any]:
     runtime = _runtime(request)
     actor = _actor(principal)
-    with _logging_refusals(runtime, actor, "get", case_id), runtime.db.session() as session:
+    with logging_refusals(runtime, actor, "get", case_id), runtime.db.session() as session:
         case = brokering_services(runtime).cases.get(session, actor, case_id)
     return _case_json(case)
 
@@ -174,7 +132,7 @@ def add_participant(
     runtime = _runtime(request)
     actor = _actor(principal)
     with (
-        _logging_refusals(runtime, actor, "add_participant", case_id),
+        logging_refusals(runtime, actor, "add_participant", case_id),
         runtime.db.session() as session,
     ):
         case = brokering_services(runtime).cases.add_participant(
@@ -196,7 +154,7 @@ def change_phase(
 ) -> dict[str, Any]:
     runtime = _runtime(request)
     actor = _actor(principal)
-    with _logging_refusals(runtime, actor, "set_phase", case_id), runtime.db.session() as session:
+    with logging_refusals(runtime, actor, "set_phase", case_id), runtime.db.session() as session:
         case = brokering_services(runtime).cases.set_phase(session, actor, case_id, body.phase)
         runtime.audit.append_in(session, [_case_event(runtime, actor, case, "phase_changed")])
     return _case_json(case)
@@ -208,7 +166,7 @@ def close_case(
 ) -> dict[str, Any]:
     runtime = _runtime(request)
     actor = _actor(principal)
-    with _logging_refusals(runtime, actor, "close", case_id), runtime.db.session() as session:
+    with logging_refusals(runtime, actor, "close", case_id), runtime.db.session() as session:
         case = brokering_services(runtime).cases.close(session, actor, case_id)
         runtime.audit.append_in(session, [_case_event(runtime, actor, case, "closed")])
     return _case_json(case)
@@ -223,7 +181,7 @@ async def query_case(
 ) -> dict[str, Any]:
     runtime = _runtime(request)
     actor = _actor(principal)
-    async with _logging_refusals_async(runtime, actor, "query", case_id):
+    async with logging_refusals_async(runtime, actor, "query", case_id):
         outcome = await brokering_services(runtime).broker.query(
             actor, case_id, body.categories, body.sources
         )

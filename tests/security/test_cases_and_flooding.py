@@ -261,6 +261,7 @@ def test_case_calls_are_bound_to_the_tokens_covenant_and_purpose(stack: Stack) -
         ("PATCH", f"/v1/cases/{case_id}", {"phase": "nazorg"}),
         ("POST", f"/v1/cases/{case_id}/participants", {"party": "ggz-demo"}),
         ("POST", f"/v1/cases/{case_id}/close", None),
+        ("POST", f"/v1/cases/{case_id}/known-elsewhere", None),
     ]
     for method, path, body in calls:
         start = _head(stack)
@@ -348,17 +349,36 @@ def _nul_bodies(case_id: str) -> list[tuple[str, str, Any]]:
             {"decision": "refused", "reason": NUL},
         )
     )
+    consent = "/v1/consents/oc-" + "0" * 20
+    bodies += [
+        ("POST", consent + "/decision", {"decision": "refused", "reason": NUL}),
+        (
+            "POST",
+            consent + "/decision",
+            {"decision": "granted", "reason": "ok", "categories": [NUL]},
+        ),
+        ("POST", consent + "/revoke", {"reason": NUL}),
+        ("POST", "/v1/federation/known", {"subject": {"bsn": OTHER_BSN}, "peer_case": NUL}),
+        (
+            "POST",
+            "/v1/federation/cases",
+            {"subject": {"bsn": OTHER_BSN}, "phase": "triage", "peer_case": NUL},
+        ),
+    ]
     return bodies
 
 
 def test_nul_in_any_string_field_is_a_422_never_a_500(stack: Stack) -> None:
     """Never a 500 for any input (API.md): a NUL byte in any JSON string of the cases,
-    queries, sources and rights APIs is refused with a 422 problem before it reaches the
-    database (PostgreSQL text cannot hold NUL; a NUL record id used to be a 500)."""
+    queries, sources, rights, consent and federation APIs is refused with a 422 problem
+    before it reaches the database (PostgreSQL text cannot hold NUL; a NUL record id
+    used to be a 500)."""
     gemeente, case_id = open_case(stack)
     source = logged_in(stack, SOURCE)
+    ovj = logged_in(stack, "om-demo")
     for method, path, body in _nul_bodies(case_id):
         client = source if "/v1/sources/" in path else gemeente
+        client = ovj if "/v1/consents/" in path else client
         response = client.call(method, path, body)
         assert response.status_code == 422, (path, body, response.status_code, response.text)
         assert is_problem(response), path
