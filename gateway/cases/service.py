@@ -2,7 +2,9 @@
 
 Only parties holding one of the covenant's ``case_opening_roles`` open a case,
 add participants, change its phase or close it; only participants read it
-(need-to-know: everyone in the case, nobody outside it).
+(need-to-know: everyone in the case, nobody outside it). Every call is bound
+to the token's covenant and purpose like a query (doelbinding): a case is
+opened, read and changed only under its own covenant and purpose.
 """
 
 from __future__ import annotations

@@ -10,12 +10,16 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from gateway.audit.models import AuditDataKey, AuditEntry
+from gateway.brokering.services import brokering_services
+from gateway.cases.service import Actor
 from gateway.demo.people import demo_people
 from gateway.demo.stack import DEMO_COVENANT, Stack
 from gateway.policy.models import Party, SqlSource
+from gateway.problems import Forbidden
 from tests.brokering.support import (
     BSN,
     CASUSOVERLEG,
@@ -277,6 +281,19 @@ def test_case_calls_are_bound_to_the_tokens_covenant_and_purpose(stack: Stack) -
     unchanged = owner.call("GET", f"/v1/cases/{case_id}").json()
     assert (unchanged["phase"], unchanged["status"]) == ("casusoverleg", "open")
     assert "ggz-demo" not in unchanged["participants"]
+
+    # A token of another covenant (this stack serves one, so through the real service):
+    elsewhere = Actor("gemeente-demo", "t.tester", "zvh-elders", CASUSOVERLEG)
+    cases = brokering_services(stack.runtime).cases
+    with stack.runtime.db.session() as session:
+        for attempt in (
+            lambda: cases.get(session, elsewhere, case_id),
+            lambda: cases.set_phase(session, elsewhere, case_id, "nazorg"),
+            lambda: cases.close(session, elsewhere, case_id),
+        ):
+            with pytest.raises(Forbidden) as refused_here:
+                attempt()
+            assert refused_here.value.extensions["reason"] == "convenant_mismatch"
 
     wrong_purpose = triage.open_case(DEMO_COVENANT, CASUSOVERLEG, BSN, [], "signalering")
     assert _problem(wrong_purpose, 403)["reason"] == "purpose_mismatch"
