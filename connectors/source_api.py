@@ -26,7 +26,19 @@ def _check_bsn(value: str) -> str:
 
 
 BsnDigits = Annotated[str, AfterValidator(_check_bsn)]
-Identifier = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
+    return value
+
+
+# No NUL: PostgreSQL text cannot hold it (a NUL record id was a 500), and no id needs it.
+# A plain check, not a ``pattern``: pydantic's regex made every lookup measurably slower.
+Identifier = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_nul)]
+MAX_PUSHED_DELETIONS = 1_000
+"""Events per pushed batch: each is one audit entry, so a batch is bounded like a query."""
 
 
 class _Wire(BaseModel):
@@ -78,7 +90,7 @@ class WireDeletionPage(_Wire):
 class WireDeletionPush(_Wire):
     """What a source pushes to `POST /v1/sources/{party}/deletions` (API.md §7)."""
 
-    events: list[WireDeletionEvent] = Field(max_length=10_000)
+    events: list[WireDeletionEvent] = Field(max_length=MAX_PUSHED_DELETIONS)
 
 
 def to_deletion_event(wire: WireDeletionEvent) -> DeletionEvent:
@@ -106,6 +118,7 @@ class WireRightsRequest(_Wire):
 
 
 __all__ = [
+    "MAX_PUSHED_DELETIONS",
     "BsnDigits",
     "WireDeletionEvent",
     "WireDeletionPage",

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
 from gateway.api.models import Id, StrictBody, SubjectIn
+from gateway.api.refusals import logging_refusals, logging_refusals_async
 from gateway.audit.events import AuditEvent
 from gateway.auth.dependencies import current_principal
 from gateway.auth.principal import Principal
@@ -70,16 +71,17 @@ def _runtime(request: Request) -> Runtime:
 def _case_event(
     runtime: Runtime, actor: Actor, case: CaseRecord, outcome: str, **details: str
 ) -> AuditEvent:
+    """The token's covenant and purpose: the case service has checked they are the case's."""
     return AuditEvent(
         kind="case",
         outcome=outcome,
         party=actor.party,
         employee=actor.employee,
-        convenant=case.convenant,
-        purpose=case.purpose,
+        convenant=actor.covenant,
+        purpose=actor.purpose,
         case=case.id,
         subject_pseudonym=case.subject_pseudonym,
-        covenant_version=runtime.policy.current.covenant_version(case.convenant),
+        covenant_version=runtime.policy.current.covenant_version(actor.covenant),
         details={"phase": case.phase, **details},
     )
 
@@ -95,7 +97,7 @@ def open_case(
     except InvalidBsnError:
         raise Unprocessable(detail="subject.bsn is not a valid BSN (11-proof).") from None
     actor = _actor(principal)
-    with runtime.db.session() as session:
+    with logging_refusals(runtime, actor, "open"), runtime.db.session() as session:
         case = services.cases.open(
             session,
             actor,
@@ -114,8 +116,9 @@ def get_case(
     case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(current_principal)]
 ) -> dict[str, Any]:
     runtime = _runtime(request)
-    with runtime.db.session() as session:
-        case = brokering_services(runtime).cases.get(session, _actor(principal), case_id)
+    actor = _actor(principal)
+    with logging_refusals(runtime, actor, "get", case_id), runtime.db.session() as session:
+        case = brokering_services(runtime).cases.get(session, actor, case_id)
     return _case_json(case)
 
 
@@ -128,7 +131,10 @@ def add_participant(
 ) -> dict[str, Any]:
     runtime = _runtime(request)
     actor = _actor(principal)
-    with runtime.db.session() as session:
+    with (
+        logging_refusals(runtime, actor, "add_participant", case_id),
+        runtime.db.session() as session,
+    ):
         case = brokering_services(runtime).cases.add_participant(
             session, actor, case_id, body.party
         )
@@ -148,7 +154,7 @@ def change_phase(
 ) -> dict[str, Any]:
     runtime = _runtime(request)
     actor = _actor(principal)
-    with runtime.db.session() as session:
+    with logging_refusals(runtime, actor, "set_phase", case_id), runtime.db.session() as session:
         case = brokering_services(runtime).cases.set_phase(session, actor, case_id, body.phase)
         runtime.audit.append_in(session, [_case_event(runtime, actor, case, "phase_changed")])
     return _case_json(case)
@@ -160,7 +166,7 @@ def close_case(
 ) -> dict[str, Any]:
     runtime = _runtime(request)
     actor = _actor(principal)
-    with runtime.db.session() as session:
+    with logging_refusals(runtime, actor, "close", case_id), runtime.db.session() as session:
         case = brokering_services(runtime).cases.close(session, actor, case_id)
         runtime.audit.append_in(session, [_case_event(runtime, actor, case, "closed")])
     return _case_json(case)
@@ -174,9 +180,11 @@ async def query_case(
     principal: Annotated[Principal, Depends(current_principal)],
 ) -> dict[str, Any]:
     runtime = _runtime(request)
-    outcome = await brokering_services(runtime).broker.query(
-        _actor(principal), case_id, body.categories, body.sources
-    )
+    actor = _actor(principal)
+    async with logging_refusals_async(runtime, actor, "query", case_id):
+        outcome = await brokering_services(runtime).broker.query(
+            actor, case_id, body.categories, body.sources
+        )
     return {
         "query_id": outcome.query_id,
         "case": case_id,

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
 from gateway.api.models import Id, StrictBody, SubjectIn
+from gateway.api.refusals import logging_refusals_async
 from gateway.audit.events import AuditEvent, processing_activity_uri
 from gateway.auth.dependencies import current_principal
 from gateway.auth.principal import Principal
@@ -133,8 +134,11 @@ async def known_elsewhere(
     case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(current_principal)]
 ) -> dict[str, Any]:
     """Asks every peer gateway of the covenant at once: known, unknown, unavailable, denied."""
-    services = federation_services(_runtime(request))
-    answers, trace_id = await services.known_elsewhere.ask(_actor(principal), case_id)
+    runtime = _runtime(request)
+    services = federation_services(runtime)
+    actor = _actor(principal)
+    async with logging_refusals_async(runtime, actor, "known_elsewhere", case_id):
+        answers, trace_id = await services.known_elsewhere.ask(actor, case_id)
     return {
         "case": case_id,
         "results": [answer.as_json() for answer in answers],

@@ -5,6 +5,11 @@ path names the party, the token must be that party's, and the party must hold
 a source in the token's covenant. Copies from any other source are never
 touched. The body's validation error would quote BSNs, so it is replaced by
 one fixed message.
+
+Each event becomes one audit entry, so a batch is bounded
+(``MAX_PUSHED_DELETIONS``) and every category must be one of the catalogue's:
+free-text categories would otherwise flood the log with whatever a source
+(or a stolen source token) sends.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 
 from connectors import DeletionEvent
-from connectors.source_api import parse_pushed_deletions
+from connectors.source_api import MAX_PUSHED_DELETIONS, parse_pushed_deletions
 from gateway.auth.dependencies import current_principal
 from gateway.auth.principal import Principal
+from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import Forbidden, Unprocessable
 from gateway.retention.deletions import apply_deletions
 from gateway.runtime import Runtime
@@ -29,6 +35,26 @@ router = APIRouter(prefix="/v1/sources", tags=["sources"])
 class NotThisSource(Forbidden):
     slug = "not-this-source"
     title = "A source pushes deletions for its own records only"
+
+
+class UnknownDeletionCategory(Unprocessable):
+    slug = "unknown-category"
+    title = "A pushed deletion names a category the catalogue does not declare"
+
+
+def _known_categories(policy: CompiledPolicy, covenant: str) -> frozenset[str]:
+    """The installation's catalogue (a copy may predate a covenant change), else the covenant's."""
+    if policy.policy_set is not None:
+        return frozenset(entry.id for entry in policy.policy_set.catalogue.categories)
+    compiled = policy.covenants.get(covenant)
+    return frozenset(compiled.categories) if compiled is not None else frozenset()
+
+
+def _too_many_events(error: ValidationError) -> bool:
+    return any(
+        e.get("type") == "too_long" and tuple(e.get("loc", ())) == ("events",)
+        for e in error.errors()
+    )
 
 
 @router.post("/{party}/deletions")
@@ -43,10 +69,23 @@ async def push_deletions(
         raise NotThisSource(detail="The party has no source registration in this covenant.")
     try:
         events = parse_pushed_deletions(await request.body())
-    except ValidationError:
+    except ValidationError as error:
+        if _too_many_events(error):
+            raise Unprocessable(
+                detail=f"At most {MAX_PUSHED_DELETIONS} events per batch; send several batches.",
+                extensions={"reason": "batch_too_large", "max_events": MAX_PUSHED_DELETIONS},
+            ) from None
         raise Unprocessable(
             detail='The body is not {"events": [...]} in the deletion feed\'s shape.'
         ) from None
+    known = _known_categories(runtime.policy.current, principal.covenant)
+    unknown = [index for index, event in enumerate(events) if event.category not in known]
+    if unknown:
+        # Positions, not the categories: nothing the client sent is echoed back.
+        raise UnknownDeletionCategory(
+            detail="Every event's category must be a category of the catalogue.",
+            extensions={"reason": "unknown_category", "events": unknown[:50]},
+        )
 
     def apply(found: list[DeletionEvent]) -> int:
         with runtime.db.session() as session:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gateway.audit.events import AuditEvent, processing_activity_uri
+from gateway.audit.events import AuditEvent, DetailValue, processing_activity_uri
 from gateway.brokering.results import SourceResult
 from gateway.cases.service import Actor, CaseRecord
 from gateway.policy.compiled import CompiledPolicy
@@ -17,14 +17,22 @@ def query_events(
     results: Sequence[SourceResult],
     new_consent_request: str | None,
 ) -> list[AuditEvent]:
-    """One entry per (source, category) result, plus the consent request it opened.
+    """One entry per (source, category) result, except that plain denials share one entry;
+    plus the consent request it opened.
 
     Counts only (records, trimmed fields): never a BSN or a returned value (promise 6).
+    Plain denials (no consent involved) are aggregated so that one query cannot
+    write thousands of entries (log flooding); the single entry still names every
+    denied pair and its reason. A denial tied to a consent (``consent_revoked``,
+    ``consent_refused``) keeps its own entry, naming that consent.
     """
     version = policy.covenant_version(actor.covenant)
     activity = processing_activity_uri(actor.covenant, actor.purpose)
     events: list[AuditEvent] = []
+    denied = [result for result in results if _aggregated(result)]
     for result in results:
+        if _aggregated(result):
+            continue
         category = policy.category(actor.covenant, result.category)
         criminal = category is not None and category.sensitivity == "strafrechtelijk"
         disclosed = result.status == "ok"
@@ -49,6 +57,8 @@ def query_events(
                 processing_activity=activity,
             )
         )
+    if denied:
+        events.append(_denials_event(actor, case, denied, version, activity))
     if new_consent_request is not None:
         events.append(
             AuditEvent(
@@ -66,3 +76,51 @@ def query_events(
             )
         )
     return events
+
+
+def _aggregated(result: SourceResult) -> bool:
+    return result.status == "denied" and result.consent_id is None
+
+
+def pair_key(source: str | None, category: str) -> str:
+    """``source/category`` as a details key; ``-`` for "no source holds it" (ids never start so)."""
+    return f"{source or '-'}/{category}"
+
+
+def _denials_event(
+    actor: Actor,
+    case: CaseRecord,
+    denied: Sequence[SourceResult],
+    version: str | None,
+    activity: str,
+) -> AuditEvent:
+    """One ``decision``/``denied`` entry for every denied (source, category) of one query.
+
+    ``details`` maps each ``source/category`` to its reason and counts them in
+    ``denied_pairs``; ``reason`` is the common reason, or ``several`` when they
+    differ; ``source``/``category`` are filled when there is only one. Like the
+    per-result entries it names the case's subject (under the case's key, made
+    when the case was opened), so a search by person still finds the attempt.
+    """
+    reasons = {result.reason for result in denied}
+    sources = {result.source for result in denied}
+    categories = {result.category for result in denied}
+    details: dict[str, DetailValue] = {"denied_pairs": len(denied)}
+    for result in denied:
+        details[pair_key(result.source, result.category)] = result.reason
+    return AuditEvent(
+        kind="decision",
+        outcome="denied",
+        reason=next(iter(reasons)) if len(reasons) == 1 else "several",
+        party=actor.party,
+        employee=actor.employee,
+        convenant=actor.covenant,
+        purpose=actor.purpose,
+        case=case.id,
+        source=next(iter(sources)) if len(sources) == 1 else None,
+        category=next(iter(categories)) if len(categories) == 1 else None,
+        subject_pseudonym=case.subject_pseudonym,
+        covenant_version=version,
+        processing_activity=activity,
+        details=details,
+    )

@@ -32,6 +32,7 @@ from connectors import (
 from gateway.audit.events import AuditEvent
 from gateway.brokering.audit_events import query_events
 from gateway.brokering.copying import keep_copies, serve_copies
+from gateway.brokering.known_ids import check_known_ids
 from gateway.brokering.minimise import Minimised, minimise
 from gateway.brokering.registry import ConnectorRegistry
 from gateway.brokering.results import SourceResult
@@ -143,6 +144,7 @@ class Broker:
     async def query(
         self, actor: Actor, case_id: str, categories: Sequence[str], sources: Sequence[str] | None
     ) -> QueryOutcome:
+        check_known_ids(self._policy(), actor.covenant, categories, sources)
         with tracer.start_as_current_span("ketenpoort.query") as span:
             span.set_attribute("ketenpoort.case", case_id)
             span.set_attribute("ketenpoort.purpose", actor.purpose)

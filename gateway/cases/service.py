@@ -2,7 +2,9 @@
 
 Only parties holding one of the covenant's ``case_opening_roles`` open a case,
 add participants, change its phase or close it; only participants read it
-(need-to-know: everyone in the case, nobody outside it).
+(need-to-know: everyone in the case, nobody outside it). Every call is bound
+to the token's covenant and purpose like a query (doelbinding): a case is
+opened, read and changed only under its own covenant and purpose.
 """
 
 from __future__ import annotations
@@ -98,6 +100,31 @@ class NotCaseOpener(Forbidden):
     title = "Only parties with the covenant's case-opening role may do this"
 
 
+class NotBoundToCase(Forbidden):
+    """The token's covenant or purpose is not the case's (doelbinding, as for queries)."""
+
+    slug = "case-binding"
+    title = "The token's covenant and purpose must be the case's"
+
+
+def check_binding(actor: Actor, convenant: str, purpose: str) -> None:
+    """A case is only handled under its own covenant and purpose, taken from the token.
+
+    Raises :class:`NotBoundToCase` with reason ``convenant_mismatch`` or
+    ``purpose_mismatch``; so the log can only ever record the token's purpose.
+    """
+    if actor.covenant != convenant:
+        raise NotBoundToCase(
+            detail="The token's covenant is not the case's covenant.",
+            extensions={"reason": "convenant_mismatch"},
+        )
+    if actor.purpose != purpose:
+        raise NotBoundToCase(
+            detail="The token's purpose is not the case's purpose.",
+            extensions={"reason": "purpose_mismatch"},
+        )
+
+
 class CaseClosed(Conflict):
     slug = "case-closed"
     title = "The case is closed"
@@ -126,13 +153,16 @@ class CaseService:
     def _require_opener(self, actor: Actor, convenant: str) -> CompiledPolicy:
         policy = self._policy()
         if actor.covenant != convenant:
-            raise Forbidden(detail="The token's covenant is not the case's covenant.")
+            raise NotBoundToCase(
+                detail="The token's covenant is not the case's covenant.",
+                extensions={"reason": "convenant_mismatch"},
+            )
         if not policy.is_active(convenant, self._today()):
             raise Forbidden(
                 detail="The covenant is not active.", extensions={"reason": "convenant_inactive"}
             )
         if not policy.can_open_case(convenant, actor.party):
-            raise NotCaseOpener()
+            raise NotCaseOpener(extensions={"reason": "not_case_opener"})
         return policy
 
     def open(
@@ -146,12 +176,8 @@ class CaseService:
         participants: Sequence[str],
         phase: str,
     ) -> CaseRecord:
+        check_binding(actor, convenant, purpose)
         policy = self._require_opener(actor, convenant)
-        if purpose != actor.purpose:
-            raise Forbidden(
-                detail="A case is opened under the token's purpose.",
-                extensions={"reason": "purpose_mismatch"},
-            )
         covenant = policy.covenant(convenant)
         assert covenant is not None  # active implies known
         if covenant.purpose(purpose) is None:
@@ -204,12 +230,14 @@ class CaseService:
 
     def get(self, session: Session, actor: Actor, case_id: str) -> CaseRecord:
         case = self._load(session, case_id)
+        check_binding(actor, case.convenant, case.purpose)
         if actor.party not in {p.party for p in case.participants}:
             raise NotParticipant(extensions={"reason": "not_participant"})
         return _record(case)
 
     def _load_for_change(self, session: Session, actor: Actor, case_id: str) -> Case:
         case = self._load(session, case_id, for_update=True)
+        check_binding(actor, case.convenant, case.purpose)
         if actor.party not in {p.party for p in case.participants}:
             raise NotParticipant(extensions={"reason": "not_participant"})
         self._require_opener(actor, case.convenant)

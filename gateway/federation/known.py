@@ -3,13 +3,16 @@
 The answer is whether this region has an *open* case for the person under the
 covenant the peer's token is bound to; nothing about the case. Mirror cases
 (opened by a peer gateway) do not count: they mean another region asked, not
-that this region works with the person. The question itself is logged under
-the person's pseudonym, so their *inzage* here shows which region asked.
+that this region works with the person. A question about a person known here
+is logged under their pseudonym (the open case's key), so their *inzage* here
+shows which region asked; a refused question, or one about a person unknown
+here, names nobody and creates no key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import anyio
@@ -47,38 +50,51 @@ class KnownHere:
         self._today = today
 
     async def answer(self, actor: Actor, bsn: Bsn, peer_case: str | None) -> bool:
-        """True or False once the question is logged; :class:`FederationRefused` if denied."""
+        """True or False once the question is logged; :class:`FederationRefused` if denied.
+
+        The caller must be a peer with a rule first: a refused question is
+        logged without the person (nothing about them was processed). An
+        answered one is logged under the person only when they are known here,
+        under the key of the open case that made them known; a lookup never
+        creates a subject key (else any caller could mint vault keys for any BSN).
+        """
         policy = self._policy()
-        pseudonym = self._pseudonymizer.pseudonym(bsn)
         reason = known_rule_reason(policy, actor, self._today())
-        known = None
-        if reason is None:
-            known = await anyio.to_thread.run_sync(self._lookup, policy, actor, pseudonym)
-        outcome = "denied" if known is None else ("known" if known else "unknown")
-        await self._audit.append(
-            [
-                AuditEvent(
-                    kind="decision",
-                    outcome=outcome,
-                    reason=reason or "permitted",
-                    party=actor.party,
-                    employee=actor.employee,
-                    convenant=actor.covenant,
-                    purpose=actor.purpose,
-                    category=KNOWN_CATEGORY,
-                    subject_pseudonym=pseudonym,
-                    subject_scope="subject",
-                    covenant_version=policy.covenant_version(actor.covenant),
-                    processing_activity=processing_activity_uri(actor.covenant, actor.purpose),
-                    details={"federation": "known", "peer_case": peer_case},
-                )
-            ]
-        )
-        if known is None:
+        if reason is not None:
+            await self._audit.append([self._event(policy, actor, "denied", reason, peer_case)])
             raise FederationRefused(extensions={"reason": reason})
+        pseudonym = self._pseudonymizer.pseudonym(bsn)
+        case_id = await anyio.to_thread.run_sync(self._lookup, policy, actor, pseudonym)
+        known = case_id is not None
+        event = self._event(policy, actor, "known" if known else "unknown", "permitted", peer_case)
+        if case_id is not None:
+            event = replace(event, case=case_id, subject_pseudonym=pseudonym)
+        await self._audit.append([event])
         return known
 
-    def _lookup(self, policy: CompiledPolicy, actor: Actor, pseudonym: str) -> bool:
+    def _event(
+        self,
+        policy: CompiledPolicy,
+        actor: Actor,
+        outcome: str,
+        reason: str,
+        peer_case: str | None,
+    ) -> AuditEvent:
+        return AuditEvent(
+            kind="decision",
+            outcome=outcome,
+            reason=reason,
+            party=actor.party,
+            employee=actor.employee,
+            convenant=actor.covenant,
+            purpose=actor.purpose,
+            category=KNOWN_CATEGORY,
+            covenant_version=policy.covenant_version(actor.covenant),
+            processing_activity=processing_activity_uri(actor.covenant, actor.purpose),
+            details={"federation": "known", "peer_case": peer_case},
+        )
+
+    def _lookup(self, policy: CompiledPolicy, actor: Actor, pseudonym: str) -> str | None:
         covenant = policy.covenant(actor.covenant)
         peers = (
             [p.id for p in covenant.parties if FEDERATION_ROLE in p.roles]
@@ -86,10 +102,10 @@ class KnownHere:
             else []
         )
         with self._db.session() as session:
-            return _has_open_case(session, actor.covenant, pseudonym, peers)
+            return _open_case(session, actor.covenant, pseudonym, peers)
 
 
-def _has_open_case(session: Session, covenant: str, pseudonym: str, peers: list[str]) -> bool:
+def _open_case(session: Session, covenant: str, pseudonym: str, peers: list[str]) -> str | None:
     query = select(Case.id).where(
         Case.convenant == covenant,
         Case.subject_pseudonym == pseudonym,
@@ -97,4 +113,4 @@ def _has_open_case(session: Session, covenant: str, pseudonym: str, peers: list[
     )
     if peers:
         query = query.where(Case.opened_by.not_in(peers))
-    return session.scalar(query.limit(1)) is not None
+    return session.scalar(query.order_by(Case.created_at).limit(1))

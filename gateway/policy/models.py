@@ -68,7 +68,8 @@ class SqlSource(_Frozen):
     """A partner database: one SELECT per category binding the BSN as ``:bsn``."""
 
     type: Literal["sql"]
-    url: str
+    # The URL may carry the database password: never in a repr, log line or traceback.
+    url: str = Field(repr=False)
     queries: dict[str, str]
     subject_query: str | None = None
     deletions_query: str | None = None

@@ -73,10 +73,13 @@ def test_no_rule(stack: Stack) -> None:
         "status": "denied",
         "reason": "no_rule",
     }
-    unknown = results(gemeente.query(case_id, ["huisvesting"], ["nergens-demo"]))
-    assert unknown[("nergens-demo", "huisvesting")]["reason"] == "unknown_source"
-    nobody = results(gemeente.query(case_id, ["onbekende_categorie"]))
-    assert nobody[(None, "onbekende_categorie")]["status"] == "denied"
+    # Ids the covenant does not declare are refused up front (docs/brokering.md).
+    unknown = gemeente.query(case_id, ["huisvesting"], ["nergens-demo"])
+    assert unknown.status_code == 422
+    assert unknown.json()["unknown_sources"] == ["nergens-demo"]
+    nobody = gemeente.query(case_id, ["onbekende_categorie"])
+    assert nobody.status_code == 422
+    assert nobody.json()["unknown_categories"] == ["onbekende_categorie"]
 
 
 def test_purpose_mismatch_between_token_and_case(stack: Stack) -> None:
