@@ -10,7 +10,7 @@ from pydantic import Field
 from gateway.api.models import Id, StrictBody, SubjectIn
 from gateway.api.refusals import logging_refusals, logging_refusals_async
 from gateway.audit.events import AuditEvent
-from gateway.auth.dependencies import current_principal
+from gateway.auth.dependencies import current_principal, query_principal
 from gateway.auth.principal import Principal
 from gateway.brokering.services import brokering_services
 from gateway.cases.service import Actor, CaseRecord
@@ -177,7 +177,7 @@ async def query_case(
     case_id: CaseId,
     body: QueryIn,
     request: Request,
-    principal: Annotated[Principal, Depends(current_principal)],
+    principal: Annotated[Principal, Depends(query_principal)],
 ) -> dict[str, Any]:
     runtime = _runtime(request)
     actor = _actor(principal)

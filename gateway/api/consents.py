@@ -10,15 +10,16 @@ reason ``not_om``; the desk checks the request's own covenant again.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import Field, StrictInt
 
 from gateway.api.models import Id, StrictBody, Text
-from gateway.auth.dependencies import current_principal
+from gateway.auth.dependencies import current_principal, refuse
 from gateway.auth.principal import Principal
 from gateway.consent.desk import ConsentDesk
 from gateway.consent.service import NotOm, OmActor
@@ -50,22 +51,33 @@ def _om(principal: Principal) -> OmActor:
     return OmActor(principal.party, principal.employee, principal.covenant)
 
 
-def om_for(action: str) -> Callable[[Request, Principal], Principal]:
-    """The caller, if its party is the covenant's OM; else an audited 403 ``not-om``."""
+def om_for(action: str) -> Callable[[Request, Principal], Awaitable[Principal]]:
+    """The caller, if its party is the covenant's OM; else an audited 403.
 
-    def dependency(
+    A token that carried ``om`` which the covenant in force no longer grants is
+    refused at the door as ``role_revoked`` (the caller must fetch a new token);
+    any other non-OM caller gets ``not-om``.
+    """
+
+    async def dependency(
         request: Request, principal: Annotated[Principal, Depends(current_principal)]
     ) -> Principal:
-        desk = _desk(request)
-        actor = _om(principal)
-        if not desk.is_om(actor):
-            raw = request.path_params.get("consent_id")
-            known = raw if isinstance(raw, str) and re.fullmatch(CONSENT_ID, raw) else None
-            desk.log_refusal(actor, action, known)
-            raise NotOm()
-        return principal
+        if "om" in principal.revoked_roles:
+            raise await refuse(request, principal, "role_revoked", "the om role was withdrawn")
+        return await run_in_threadpool(_check_om, request, principal, action)
 
     return dependency
+
+
+def _check_om(request: Request, principal: Principal, action: str) -> Principal:
+    desk = _desk(request)
+    actor = _om(principal)
+    if not desk.is_om(actor):
+        raw = request.path_params.get("consent_id")
+        known = raw if isinstance(raw, str) and re.fullmatch(CONSENT_ID, raw) else None
+        desk.log_refusal(actor, action, known)
+        raise NotOm()
+    return principal
 
 
 def _today() -> date:

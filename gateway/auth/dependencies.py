@@ -48,7 +48,9 @@ class CovenantRefused(Forbidden):
     title = "Token no longer matches the covenant in force"
 
 
-def _roles_in_force(runtime: Runtime, claims: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+def _roles_in_force(
+    runtime: Runtime, claims: dict[str, Any], *, inactive_ok: bool = False
+) -> tuple[str, tuple[str, ...]]:
     """The token's roles the covenant in force still grants, or the reason it grants nothing.
 
     An access token lives ten minutes; the covenant can be reloaded in between.
@@ -57,11 +59,15 @@ def _roles_in_force(runtime: Runtime, claims: dict[str, Any]) -> tuple[str, tupl
     its parties and the purpose still one of its purposes. Roles are the
     intersection of the token's and the covenant's, so a role removed from the
     covenant stops working at once and a role added needs a new token.
+
+    ``inactive_ok`` lets a query through a covenant that has ended, so that the
+    broker answers each (source, category) ``denied`` / ``convenant_inactive`` as
+    the query contract says; it discloses nothing there either.
     """
     covenant = runtime.policy.current.covenant(claims["covenant"])
     if covenant is None:
         return "convenant_unknown", ()
-    if not covenant.is_active(datetime.now(UTC).date()):
+    if not inactive_ok and not covenant.is_active(datetime.now(UTC).date()):
         return "convenant_inactive", ()
     party = covenant.party(claims["party"])
     if party is None:
@@ -89,6 +95,24 @@ async def _refuse(request: Request, principal: Principal, reason: str, detail: s
 
 async def current_principal(request: Request) -> Principal:
     """FastAPI dependency: the verified caller, with the employee acting for it."""
+    return await _principal(request, inactive_ok=False)
+
+
+async def query_principal(request: Request) -> Principal:
+    """Like :func:`current_principal`, but an ended covenant is left to the broker.
+
+    The query contract answers a query under an ended covenant with every result
+    ``denied`` / ``convenant_inactive`` (and those denials are logged by the broker).
+    """
+    return await _principal(request, inactive_ok=True)
+
+
+async def refuse(request: Request, principal: Principal, reason: str, detail: str) -> Forbidden:
+    """Log a refusal at the API door and build its 403 (for routes with their own checks)."""
+    return await _refuse(request, principal, reason, detail)
+
+
+async def _principal(request: Request, *, inactive_ok: bool) -> Principal:
     token = _bearer(request)
     try:
         claims = _verifier(request).verify(token)
@@ -104,7 +128,7 @@ async def current_principal(request: Request) -> Principal:
         raise BadRequest(detail=f"the {EMPLOYEE_HEADER} header is required")
     if not _EMPLOYEE.fullmatch(employee):
         raise BadRequest(detail=f"the {EMPLOYEE_HEADER} header is not a valid employee id")
-    refusal, roles = _roles_in_force(request.app.state.runtime, claims)
+    refusal, roles = _roles_in_force(request.app.state.runtime, claims, inactive_ok=inactive_ok)
     principal = Principal(
         party=claims["party"],
         roles=roles,
@@ -113,6 +137,7 @@ async def current_principal(request: Request) -> Principal:
         employee=employee,
         client_id=claims["client_id"],
         token_id=claims["jti"],
+        revoked_roles=tuple(role for role in claims["roles"] if role not in roles),
     )
     if refusal:
         raise await _refuse(
@@ -131,8 +156,8 @@ def require_role(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
     async def dependency(request: Request) -> Principal:
         principal = await current_principal(request)
         if not principal.has_role(*roles):
-            claimed = _verifier(request).verify(_bearer(request)).get("roles", [])
-            reason = "role_revoked" if any(role in claimed for role in roles) else "role_missing"
+            revoked = any(role in principal.revoked_roles for role in roles)
+            reason = "role_revoked" if revoked else "role_missing"
             problem = await _refuse(
                 request, principal, reason, "this needs one of the roles: " + ", ".join(roles)
             )

@@ -20,6 +20,9 @@ class Principal:
     employee: str
     client_id: str
     token_id: str
+    # Roles the token carried that the covenant in force no longer grants: a refusal for
+    # one of these is ``role_revoked`` (the caller's system should fetch a new token).
+    revoked_roles: tuple[str, ...] = ()
 
     def has_role(self, *roles: str) -> bool:
         return any(role in self.roles for role in roles)
