@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from gateway import __version__
 from gateway.api import audit, cases, consents, federation, health, oauth, rights, sources
+from gateway.api.contain import ContainUnexpected
 from gateway.api.errors import install_error_handlers
 from gateway.api.limits import BodySizeLimit
 from gateway.brokering.services import close_brokering
@@ -62,5 +63,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(federation.router)
     app.include_router(sources.router)
     install_web(app, settings)
+    app.add_middleware(ContainUnexpected)  # outermost of ours: no exception text leaves
     instrument_app(app, telemetry)
     return app

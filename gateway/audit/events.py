@@ -15,7 +15,9 @@ from typing import Literal
 SubjectScope = Literal["case", "subject", "strafrechtelijk"]
 DetailValue = str | int | bool | None
 
-KINDS = frozenset({"decision", "disclosure", "consent", "case", "rights", "deletion", "key"})
+KINDS = frozenset(
+    {"decision", "disclosure", "consent", "case", "rights", "deletion", "key", "audit"}
+)
 SCOPES: frozenset[str] = frozenset({"case", "subject", "strafrechtelijk"})
 _EMPTY: Mapping[str, DetailValue] = MappingProxyType({})
 

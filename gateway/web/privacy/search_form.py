@@ -82,6 +82,8 @@ def parse_search(
         day = _day(values["to"])
         if day is None:
             errors["to"] = "Vul een datum in als JJJJ-MM-DD."
+        elif day == date.max:
+            time_to = None  # "up to and including" the last representable day: no bound
         else:
             time_to = datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
     if time_from and time_to and time_to <= time_from:

@@ -1,0 +1,151 @@
+"""Promise 7 (no BSN outside the vault): a whole scenario against a real server, then every
+line the server wrote and every span it exported is searched for every test BSN.
+
+The server runs as ``ketenpoort serve`` runs it (uvicorn, log level info, access log on);
+its stdout/stderr, every log record from its threads and an in-memory OpenTelemetry span
+exporter are captured while partners open a case and query, a rights request is filed,
+the FG searches by BSN (API and /privacy), a caller tries a BSN in a query string and in a
+path, and a person looks at their inzage on /mijn.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from gateway.demo.people import demo_people
+from gateway.demo.stack import DEMO_COVENANT, Stack
+from gateway.settings import Settings
+from gateway.telemetry import setup_telemetry
+from tests.security.fgscope_support import PURPOSE, partner, served_like_production
+from tests.web.conftest import hidden_fields, login
+
+PEOPLE = demo_people()
+BSNS = [person.bsn.reveal() for person in PEOPLE]
+SUBJECT, OTHER = BSNS[0], BSNS[1]
+
+
+def encodings(bsn: str) -> set[str]:
+    """The BSN as it could show up: plain, grouped, percent-encoded, base64, hex."""
+    raw = bsn.encode()
+    return {
+        bsn,
+        f"{bsn[:4]} {bsn[4:6]} {bsn[6:]}",
+        f"{bsn[:4]}.{bsn[4:6]}.{bsn[6:]}",
+        "".join(f"%{byte:02X}" for byte in raw),
+        "".join(f"%{byte:02x}" for byte in raw),
+        base64.b64encode(raw).decode().rstrip("="),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        raw.hex(),
+    }
+
+
+class ServerRecords(logging.Handler):
+    """Every log record written by a thread other than the test's own (the server's)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        self._test_thread = threading.get_ident()
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread != self._test_thread:
+            self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def spans() -> InMemorySpanExporter:
+    exporter = InMemorySpanExporter()
+    setup_telemetry(Settings(), extra_span_processors=(SimpleSpanProcessor(exporter),))
+    return exporter
+
+
+@pytest.fixture
+def records() -> Iterator[ServerRecords]:
+    handler = ServerRecords()
+    names = ("", "uvicorn", "uvicorn.access", "uvicorn.error")
+    loggers = [logging.getLogger(name) for name in names]
+    root_level = loggers[0].level
+    loggers[0].setLevel(logging.INFO)
+    for logger in loggers:
+        logger.addHandler(handler)
+    yield handler
+    for logger in loggers:
+        logger.removeHandler(handler)
+    loggers[0].setLevel(root_level)
+
+
+def _scenario(stack: Stack) -> None:
+    gemeente = partner(stack, "gemeente-demo")
+    team = ["politie-demo", "ggz-demo", "woningcorporatie-demo", "reclassering-demo"]
+    opened = gemeente.open_case(DEMO_COVENANT, PURPOSE, SUBJECT, team, "casusoverleg")
+    assert opened.status_code == 201, opened.text
+    case_id = opened.json()["id"]
+    asked = gemeente.query(case_id, ["psychisch_welzijn", "huisvesting", "middelengebruik"])
+    assert asked.status_code == 200, asked.text
+    nosy = partner(stack, "woningcorporatie-demo")
+    assert nosy.query(case_id, ["justitiele_gegevens"]).status_code == 200
+    filed = gemeente.call(
+        "POST",
+        "/v1/rights-requests",
+        {"type": "correctie", "subject": {"bsn": SUBJECT}, "details": "adres klopt niet"},
+    )
+    assert filed.status_code == 201, filed.text
+
+    fg = partner(stack, "fg-demo")
+    found = fg.call("POST", "/v1/audit/entries/search", {"subject_bsn": SUBJECT})
+    assert found.status_code == 200 and found.json()["entries"], found.text
+    in_url = fg.http.get(
+        "/v1/audit/entries", params={"subject_bsn": OTHER}, headers=fg.headers()
+    )
+    assert in_url.status_code == 422
+    assert OTHER not in in_url.text
+    assert fg.http.get(f"/v1/subjects/{OTHER}", headers=fg.headers()).status_code == 404
+
+    web = login(stack.base_url, "fg.demo", next_path="/privacy")
+    form = hidden_fields(web.get("/privacy").text)
+    form["bsn"] = SUBJECT
+    searched = web.post("/privacy/search", data=form)
+    assert searched.status_code == 200 and case_id in searched.text
+    assert web.get("/privacy/export.csv").status_code == 200
+
+    person = login(stack.base_url, PEOPLE[0].label, next_path="/mijn")
+    inzage = person.get("/mijn")
+    assert inzage.status_code == 200, inzage.text
+    assert "gemeente-demo" in inzage.text or "Gemeente" in inzage.text
+    assert person.get("/mijn/afdruk").status_code == 200
+
+
+def test_no_bsn_in_logs_access_log_or_spans(
+    migrated_url: str,
+    tmp_path: Path,
+    spans: InMemorySpanExporter,
+    records: ServerRecords,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Promise 7: no BSN in clear outside the vault — not in a log line (uvicorn access log
+    included), a span attribute, event or link, a URL, an error message or a traceback."""
+    spans.clear()
+    with served_like_production(migrated_url, tmp_path) as stack:
+        _scenario(stack)
+    out, err = capfd.readouterr()
+    exported = [span.to_json(indent=None) for span in spans.get_finished_spans()]
+
+    assert any('"GET /v1/audit/entries?subject_bsn=' in line for line in out.splitlines()), (
+        "the access log is on and shows the refused request (redacted)"
+    )
+    assert any("/v1/audit/entries/search" in span for span in exported)
+    haystacks = {"stdout": out, "stderr": err, "log records": "\n".join(records.lines)}
+    haystacks["spans"] = "\n".join(exported)
+    for where, text in haystacks.items():
+        for bsn in BSNS:
+            for form in encodings(bsn):
+                assert form not in text, f"{form!r} (a form of a test BSN) found in {where}"
