@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-
-from fastapi import FastAPI
 from typing import Any
 
+from fastapi import FastAPI
 from opentelemetry import metrics, propagate, trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field, StringConstraints
 from sqlalchemy.exc import SQLAlchemyError
 
+from gateway.api.models import StrictBody
 from gateway.audit.checkpoint import Checkpoint
 from gateway.audit.checkpoints import (
     NoCheckpoint,
@@ -28,9 +29,8 @@ from gateway.audit.checkpoints import (
     prove_inclusion,
 )
 from gateway.audit.merkle import MerkleError
-from gateway.api.models import StrictBody
 from gateway.audit.officer import PRIVACY_OFFICER, Reader, officer_covenants
-from gateway.audit.officer_reads import log_refusal, query_filters, read_page
+from gateway.audit.officer_reads import log_refusal_async, query_filters, read_page
 from gateway.audit.search import MAX_LIMIT, BadQuery, EntryQuery
 from gateway.auth.dependencies import current_principal
 from gateway.problems import Forbidden, NotFound, ServiceUnavailable, Unprocessable
@@ -67,7 +67,7 @@ async def privacy_officer(request: Request) -> Reader:
     if principal.has_role(PRIVACY_OFFICER) and oversees:
         return Reader(principal.party, principal.employee, (principal.covenant,), "api")
     refused = Reader(principal.party, principal.employee, (principal.covenant,), "api")
-    log_refusal(_runtime(request).audit, refused, "search", "role_missing")
+    await log_refusal_async(_runtime(request).audit, refused, "search", "role_missing")
     raise Forbidden(detail="this needs the role privacy_officer in the token's covenant")
 
 

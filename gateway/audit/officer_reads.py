@@ -45,8 +45,13 @@ def read_page(
 
 
 def log_refusal(log: AuditLog, reader: Reader, action: str, reason: str) -> None:
-    """Record a refused attempt to read the log (best effort is not enough: it raises)."""
+    """Record a refused attempt to read the log (not best effort: it raises when it cannot)."""
     log.append_sync(refusal_events(reader, action, reason))
+
+
+async def log_refusal_async(log: AuditLog, reader: Reader, action: str, reason: str) -> None:
+    """:func:`log_refusal` for the event loop (an async dependency must not block it)."""
+    await log.append(refusal_events(reader, action, reason))
 
 
 def query_filters(query: EntryQuery) -> list[str]:

@@ -21,7 +21,6 @@ from fastapi.responses import RedirectResponse, Response
 from joserfc.errors import JoseError
 
 from gateway.audit.officer import member_covenants
-
 from gateway.web.session import (
     WebUser,
     current_user,

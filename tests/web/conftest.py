@@ -69,7 +69,11 @@ def seed(runtime: Runtime) -> list[int]:
             subject_pseudonym=other,
         ),
         AuditEvent(
-            kind="case", outcome="opened", party="gemeente-demo", convenant="zvh-demo", case="case-1"
+            kind="case",
+            outcome="opened",
+            party="gemeente-demo",
+            convenant="zvh-demo",
+            case="case-1",
         ),
     ]
     seqs = runtime.audit.append_sync(events)

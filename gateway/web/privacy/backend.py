@@ -97,9 +97,7 @@ class Anomalies:
     denial_bursts: list[PartySignal]
 
 
-def anomalies(
-    session: Session, covenants: Sequence[str], now: datetime | None = None
-) -> Anomalies:
+def anomalies(session: Session, covenants: Sequence[str], now: datetime | None = None) -> Anomalies:
     """Signals from the entries of ``covenants`` only (the officer's own)."""
     now = now or datetime.now(UTC)
     return Anomalies(
