@@ -4,10 +4,12 @@ A partner's ``traceparent`` header would otherwise become the parent of the
 server span, and so the ``trace_id`` of every audit entry the request writes: a
 caller could choose or forge the trace id in the log. :class:`OwnTraceOnly` is
 the process-wide propagator: outbound it injects W3C trace context as usual (a
-source still sees the gateway's trace); inbound it never adopts the caller's
-trace as parent. It keeps the caller's span context aside in the request's
-context; the server span gets it as a *link* and the audit entry as
-``caller_trace_id`` (labelled as what the caller claimed, not as ours).
+source still sees the gateway's trace); for an inbound HTTP request (read
+through the ASGI instrumentation's getter) it never adopts the caller's trace
+as parent. It keeps the caller's span context aside in the request's context;
+the server span gets it as a *link* and the audit entry as ``caller_trace_id``
+(labelled as what the caller claimed, not as ours). Every other extraction (the
+gateway's own code continuing its own trace) is plain W3C.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.instrumentation.asgi import ASGIGetter
 from opentelemetry.propagators.textmap import (
     CarrierT,
     Getter,
@@ -43,6 +46,9 @@ class OwnTraceOnly(TextMapPropagator):
         context: Context | None = None,
         getter: Getter[CarrierT] = default_getter,
     ) -> Context:
+        inbound = isinstance(getter, ASGIGetter)  # a request to this server, from a caller
+        if not inbound:
+            return self._w3c.extract(carrier, context, getter)
         base = context if context is not None else Context()
         claimed = trace.get_current_span(self._w3c.extract(carrier, Context(), getter))
         span_context = claimed.get_span_context()

@@ -266,7 +266,14 @@ def _server_span(spans: InMemorySpanExporter, trace_id: str) -> ReadableSpan:
     found = [
         span
         for span in spans.get_finished_spans()
-        if span.kind == SpanKind.SERVER and format(span.context.trace_id, "032x") == trace_id
+        if span.kind == SpanKind.SERVER
+        and format(span.context.trace_id, "032x") == trace_id
+        # The gateway's server span (the demo sources' own spans share its trace).
+        and span.attributes is not None
+        and str(span.attributes.get("http.route", "")).startswith("/v1/")
+        and span.resource.attributes.get("service.name") == "ketenpoort"
+        and span.instrumentation_scope is not None
+        and span.instrumentation_scope.name.startswith("opentelemetry.instrumentation")
     ]
     assert found, "no server span with the entry's trace id"
     return found[0]
