@@ -253,6 +253,21 @@ def test_times_out_of_range_are_422_not_500(two_covenants: Stack) -> None:
     assert web.get("/privacy", params={"to": "9999-12-31"}).status_code == 200
 
 
+def test_control_characters_in_filters_are_refused_not_500(two_covenants: Stack) -> None:
+    """Fail closed, never a 500: a NUL in a /privacy text filter (which PostgreSQL text cannot
+    hold) is a Dutch 400 on the page and the export; in the API it is a 422 problem."""
+    web = login(two_covenants.base_url, "fg.demo", next_path="/privacy")
+    for path in ("/privacy", "/privacy/export.csv"):
+        for field in ("party", "purpose", "case", "outcome"):
+            refused = web.get(path, params={field: "a\x00b"})
+            assert refused.status_code == 400, (path, field, refused.status_code)
+            assert "stuurtekens" in refused.text
+    fg = partner(two_covenants, "fg-demo")
+    posted = fg.call("POST", "/v1/audit/entries/search", {"party": "a\x00b"})
+    queried = fg.http.get("/v1/audit/entries", params={"case": "a\x00b"}, headers=fg.headers())
+    assert (posted.status_code, queried.status_code) == (422, 422)
+
+
 @pytest.fixture(scope="module")
 def spans() -> InMemorySpanExporter:
     from gateway.settings import Settings
