@@ -28,10 +28,12 @@ from gateway.audit.checkpoints import (
     prove_consistency,
     prove_inclusion,
 )
+from gateway.audit.keyfiles import KeyFileError
 from gateway.audit.merkle import MerkleError
 from gateway.audit.officer import PRIVACY_OFFICER, Reader, officer_covenants
 from gateway.audit.officer_reads import log_refusal_async, query_filters, read_page
 from gateway.audit.search import MAX_LIMIT, BadQuery, EntryQuery
+from gateway.audit.vault import VaultError
 from gateway.auth.dependencies import current_principal
 from gateway.problems import Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from gateway.runtime import Runtime
@@ -191,6 +193,8 @@ def _page(request: Request, reader: Reader, query: EntryQuery) -> dict[str, Any]
         raise Unprocessable(detail="Unknown cursor or a time out of range.") from None
     except SQLAlchemyError:
         raise _storage_down() from None
+    except (KeyFileError, VaultError):
+        raise ServiceUnavailable(detail="The audit log's keys are unavailable.") from None
     return {"entries": page.entries, "next": page.next}
 
 
