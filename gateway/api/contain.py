@@ -26,10 +26,13 @@ from gateway.redaction import redact_path
 log = logging.getLogger("ketenpoort.errors")
 
 
-def code_locations(exc: BaseException) -> str:
-    """Where it happened, as ``file:line in function`` frames; never the message."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    return " <- ".join(f"{f.filename}:{f.lineno} in {f.name}" for f in reversed(frames))
+FRAMES = 6
+
+
+def code_locations(exc: BaseException, frames: int = FRAMES) -> str:
+    """Where it happened: the innermost ``file:line in function`` frames; never the message."""
+    summary = traceback.extract_tb(exc.__traceback__)[-frames:]
+    return " <- ".join(f"{f.filename}:{f.lineno} in {f.name}" for f in reversed(summary))
 
 
 async def _send_internal(send: Send, path: str) -> None:

@@ -153,3 +153,47 @@ def test_no_bsn_in_logs_access_log_or_spans(
                 assert form not in text, f"{form!r} (a form of a test BSN) found in {where}"
     assert any("/v1/audit/entries/search" in span for span in exported)
     assert all(steps.values()), [step for step, ok in steps.items() if not ok]
+
+
+def test_an_unexpected_exception_leaves_no_message_in_logs_or_spans(
+    spans: InMemorySpanExporter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Promise 7: an exception whose message holds a BSN is answered as the ``internal``
+    problem; neither the log (no traceback, no message) nor the span (no exception message,
+    no stack trace) carries it. The route is a test route; the app is wired like the gateway."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+    from opentelemetry.trace import SpanKind, StatusCode
+
+    from gateway.api.contain import ContainUnexpected
+    from gateway.api.errors import install_error_handlers
+    from gateway.telemetry import instrument_app
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/boom/{anything}")
+    def boom(anything: str) -> None:
+        raise ValueError(f"lookup failed for {SUBJECT} ({anything})")
+
+    app.add_middleware(ContainUnexpected)
+    instrument_app(app, setup_telemetry(Settings()))
+    spans.clear()
+    caplog.set_level(logging.DEBUG)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get(f"/boom/{OTHER}")
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert SUBJECT not in response.text
+    # The test client's own httpx log line names the URL it asked for; that is not the server.
+    server_records = [r for r in caplog.records if not r.name.startswith("httpx")]
+    formatter = logging.Formatter()
+    logged = "\n".join(formatter.format(record) for record in server_records)
+    assert "ValueError" in logged and "in boom" in logged
+    [server] = [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
+    assert server.status.status_code == StatusCode.ERROR
+    exported = "\n".join(span.to_json(indent=None) for span in spans.get_finished_spans())
+    for text, where in ((logged, "the log"), (exported, "the spans")):
+        for bsn in (SUBJECT, OTHER):
+            for form in encodings(bsn):
+                assert form not in text, f"{form!r} found in {where}"
