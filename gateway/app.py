@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from gateway import __version__
 from gateway.api import audit, cases, consents, federation, health, oauth, rights, sources
+from gateway.api.contain import ContainUnexpected
 from gateway.api.docs import install_api_docs
 from gateway.api.edge import HostCheck, NoStore, allowed_hosts
 from gateway.api.errors import install_error_handlers
@@ -71,5 +72,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_api_docs(app, settings)
     app.add_middleware(NoStore)
     app.add_middleware(HostCheck, hosts=allowed_hosts(settings))
+    app.add_middleware(ContainUnexpected)  # outermost of ours: no exception text leaves
     instrument_app(app, telemetry)
     return app

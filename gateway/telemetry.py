@@ -2,16 +2,20 @@
 
 Providers are process-wide in OpenTelemetry, so they are set up once per
 process; each app instance is instrumented against them. The trace id of the
-current span is what every audit entry records (Logboek Dataverwerkingen).
+current span is what every audit entry records (Logboek Dataverwerkingen); it is
+always one the gateway generated: an inbound ``traceparent`` becomes a span
+link, never the parent (gateway.tracecontext). URL attributes of server and
+client spans carry no query values (gateway.redaction).
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI
-from opentelemetry import metrics, trace
+from opentelemetry import metrics, propagate, trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
@@ -21,7 +25,9 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from gateway import __version__
+from gateway.redaction import install_access_log_redaction, redact_span
 from gateway.settings import Settings
+from gateway.tracecontext import OwnTraceOnly, link_caller
 
 SERVICE_NAME = "ketenpoort"
 _lock = threading.Lock()
@@ -68,17 +74,32 @@ def setup_telemetry(
         meter_provider = MeterProvider(resource=resource, metric_readers=readers)
         trace.set_tracer_provider(tracer_provider)
         metrics.set_meter_provider(meter_provider)
-        HTTPXClientInstrumentor().instrument(tracer_provider=tracer_provider)
+        propagate.set_global_textmap(OwnTraceOnly())
+        HTTPXClientInstrumentor().instrument(
+            tracer_provider=tracer_provider, request_hook=_client_request_hook
+        )
         _telemetry = Telemetry(tracer_provider, meter_provider)
         return _telemetry
 
 
+def _server_request_hook(span: trace.Span, scope: dict[str, Any]) -> None:
+    """Each server span: the caller's trace as a link, and no query values in URL attributes."""
+    link_caller(span, scope)
+    redact_span(span)
+
+
+def _client_request_hook(span: trace.Span, _request: Any) -> None:
+    redact_span(span)
+
+
 def instrument_app(app: FastAPI, telemetry: Telemetry) -> None:
+    install_access_log_redaction()
     FastAPIInstrumentor.instrument_app(
         app,
         tracer_provider=telemetry.tracer_provider,
         meter_provider=telemetry.meter_provider,
         excluded_urls="health/live,health/ready",
+        server_request_hook=_server_request_hook,
     )
 
 

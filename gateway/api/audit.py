@@ -2,6 +2,12 @@
 
 Checkpoints and proofs reveal no personal data (leaves are hashes of entries
 whose identifiers are sealed), so anyone may fetch and check them.
+
+The search is scoped to the officer's covenant and every search (and every
+refusal) is itself logged (gateway.audit.officer_reads). A BSN never travels in
+a URL: the person search is ``POST /v1/audit/entries/search``; ``GET`` refuses a
+``subject_bsn`` parameter. Numbers in query strings are ASCII digits only,
+bounded, so Unicode digits or huge values are a 422 and never reach the database.
 """
 
 from __future__ import annotations
@@ -10,8 +16,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import Field, StringConstraints
 from sqlalchemy.exc import SQLAlchemyError
 
+from gateway.api.models import StrictBody
 from gateway.audit.checkpoint import Checkpoint
 from gateway.audit.checkpoints import (
     NoCheckpoint,
@@ -20,10 +28,14 @@ from gateway.audit.checkpoints import (
     prove_consistency,
     prove_inclusion,
 )
+from gateway.audit.keyfiles import KeyFileError
 from gateway.audit.merkle import MerkleError
-from gateway.audit.search import MAX_LIMIT, BadCursor, EntryQuery, search_entries
-from gateway.auth import Principal, require_role
-from gateway.problems import NotFound, ServiceUnavailable, Unprocessable
+from gateway.audit.officer import PRIVACY_OFFICER, Reader, officer_covenants
+from gateway.audit.officer_reads import log_refusal_async, query_filters, read_page
+from gateway.audit.search import MAX_LIMIT, BadQuery, EntryQuery
+from gateway.audit.vault import VaultError
+from gateway.auth.dependencies import current_principal
+from gateway.problems import Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from gateway.runtime import Runtime
 from gateway.subjects.bsn import Bsn, InvalidBsnError
 
@@ -31,10 +43,34 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 # Bounded by a signed 64-bit column: larger numbers are a 422, not a database overflow.
 MAX_SEQ = 2**63 - 1
-NonNegative = Annotated[int, Query(ge=0, le=MAX_SEQ)]
+# ASCII digits only: int() and str.isdigit() also take "²" or "٣", pydantic takes "1_0" or " 5".
+_DIGITS = r"^[0-9]{1,19}$"
+Digits = Annotated[str, Query(pattern=_DIGITS)]
+BSN_IN_URL = "subject_bsn"
 
 
-privacy_officer = require_role("privacy_officer")
+def _number(name: str, text: str, maximum: int = MAX_SEQ, minimum: int = 0) -> int:
+    """``text`` (already ASCII digits by the pattern) as an int within bounds, else a 422."""
+    value = int(text, 10)
+    if not minimum <= value <= maximum:
+        raise Unprocessable(detail=f"{name} must be between {minimum} and {maximum}.")
+    return value
+
+
+async def privacy_officer(request: Request) -> Reader:
+    """The verified caller as a reader of its token's covenant, if it is that covenant's FG.
+
+    The role must be in the token *and* in the policy in force for the token's
+    covenant. A refusal of a verified caller is itself logged (then 403).
+    """
+    principal = await current_principal(request)
+    policy = _runtime(request).policy.current
+    oversees = principal.covenant in officer_covenants(policy, principal.party)
+    if principal.has_role(PRIVACY_OFFICER) and oversees:
+        return Reader(principal.party, principal.employee, (principal.covenant,), "api")
+    refused = Reader(principal.party, principal.employee, (principal.covenant,), "api")
+    await log_refusal_async(_runtime(request).audit, refused, "search", "role_missing")
+    raise Forbidden(detail="this needs the role privacy_officer in the token's covenant")
 
 
 def _runtime(request: Request) -> Runtime:
@@ -47,12 +83,13 @@ def _storage_down() -> ServiceUnavailable:
 
 
 @router.get("/checkpoint", responses={404: {"description": "No checkpoint at that size"}})
-def get_checkpoint(request: Request, size: NonNegative | None = None) -> dict[str, Any]:
+def get_checkpoint(request: Request, size: Digits | None = None) -> dict[str, Any]:
     """The latest signed tree head, or the one signed at ``size``."""
+    at = _number("size", size) if size is not None else None
     try:
         with _runtime(request).db.session() as session:
             head: Checkpoint | None
-            head = checkpoint_at(session, size) if size is not None else latest_checkpoint(session)
+            head = checkpoint_at(session, at) if at is not None else latest_checkpoint(session)
     except NoCheckpoint:
         raise NotFound(detail="No signed checkpoint at that size.") from None
     except SQLAlchemyError:
@@ -72,8 +109,12 @@ def get_jwks(request: Request) -> dict[str, Any]:
 
 
 @router.get("/proofs/inclusion", responses={404: {}, 422: {}})
-def get_inclusion(request: Request, seq: NonNegative, size: NonNegative) -> dict[str, Any]:
+def get_inclusion(request: Request, seq: Digits, size: Digits) -> dict[str, Any]:
     """RFC 9162 §2.1.3 audit path of entry ``seq`` in the signed tree of ``size``."""
+    return _inclusion(request, _number("seq", seq), _number("size", size))
+
+
+def _inclusion(request: Request, seq: int, size: int) -> dict[str, Any]:
     if seq >= size:
         raise Unprocessable(detail="seq must be smaller than size.")
     try:
@@ -98,10 +139,11 @@ def get_inclusion(request: Request, seq: NonNegative, size: NonNegative) -> dict
 @router.get("/proofs/consistency", responses={404: {}, 422: {}})
 def get_consistency(
     request: Request,
-    first: Annotated[int, Query(alias="from", ge=0, le=MAX_SEQ)],
-    second: Annotated[int, Query(alias="to", ge=0, le=MAX_SEQ)],
+    first_text: Annotated[str, Query(alias="from", pattern=_DIGITS)],
+    second_text: Annotated[str, Query(alias="to", pattern=_DIGITS)],
 ) -> dict[str, Any]:
     """RFC 9162 §2.1.4 proof that the signed tree of ``to`` extends the one of ``from``."""
+    first, second = _number("from", first_text), _number("to", second_text)
     if first > second:
         raise Unprocessable(detail="from must not exceed to.")
     try:
@@ -122,32 +164,65 @@ def get_consistency(
     }
 
 
+Filter = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00]*$")]
+Cursor = Annotated[str, StringConstraints(max_length=40)]
+QueryFilter = Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00]*$")]
+
+
+class EntrySearch(StrictBody):
+    """``POST /v1/audit/entries/search``: the GET's filters plus the person's BSN."""
+
+    subject_bsn: Annotated[str, StringConstraints(pattern=r"^[0-9]{9}$")] | None = None
+    party: Filter | None = None
+    purpose: Filter | None = None
+    case: Filter | None = None
+    decision: Filter | None = None
+    kind: Filter | None = None
+    time_from: datetime | None = Field(default=None, alias="from")
+    time_to: datetime | None = Field(default=None, alias="to")
+    cursor: Cursor | None = None
+    limit: int = Field(default=50, ge=1, le=MAX_LIMIT, strict=True)
+
+
+def _page(request: Request, reader: Reader, query: EntryQuery) -> dict[str, Any]:
+    try:
+        page = read_page(
+            _runtime(request).audit, reader, query, "search", filters=query_filters(query)
+        )
+    except BadQuery:
+        raise Unprocessable(detail="Unknown cursor or a time out of range.") from None
+    except SQLAlchemyError:
+        raise _storage_down() from None
+    except (KeyFileError, VaultError):
+        raise ServiceUnavailable(detail="The audit log's keys are unavailable.") from None
+    return {"entries": page.entries, "next": page.next}
+
+
 @router.get("/entries", responses={401: {}, 403: {}, 422: {}})
 def get_entries(
     request: Request,
     *,
-    _officer: Annotated[Principal, Depends(privacy_officer)],
-    subject_bsn: str | None = None,
-    party: str | None = None,
-    purpose: str | None = None,
-    case: str | None = None,
-    decision: str | None = None,
-    kind: str | None = None,
+    reader: Annotated[Reader, Depends(privacy_officer)],
+    party: QueryFilter = None,
+    purpose: QueryFilter = None,
+    case: QueryFilter = None,
+    decision: QueryFilter = None,
+    kind: QueryFilter = None,
     time_from: Annotated[datetime | None, Query(alias="from")] = None,
     time_to: Annotated[datetime | None, Query(alias="to")] = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    cursor: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Digits = "50",
 ) -> dict[str, Any]:
-    """Filtered log entries, newest first; the BSN is pseudonymised here and never kept."""
-    runtime = _runtime(request)
-    pseudonym = None
-    if subject_bsn is not None:
-        try:
-            pseudonym = runtime.pseudonymizer.pseudonym(Bsn(subject_bsn))
-        except InvalidBsnError:
-            raise Unprocessable(detail="subject_bsn is not a valid BSN.") from None
+    """Filtered log entries of the officer's covenant, newest first.
+
+    A ``subject_bsn`` parameter is refused (without echoing it): search for a
+    person with ``POST /v1/audit/entries/search``.
+    """
+    if BSN_IN_URL in request.query_params:
+        raise Unprocessable(
+            detail="A BSN never travels in a URL: use POST /v1/audit/entries/search."
+        )
     query = EntryQuery(
-        subject_pseudonym=pseudonym,
         party=party,
         purpose=purpose,
         case=case,
@@ -156,13 +231,34 @@ def get_entries(
         time_from=time_from,
         time_to=time_to,
         cursor=cursor,
-        limit=limit,
+        limit=_number("limit", limit, maximum=MAX_LIMIT, minimum=1),
     )
-    try:
-        with runtime.db.session() as session:
-            page = search_entries(session, runtime.audit.vault, query)
-    except BadCursor:
-        raise Unprocessable(detail="Unknown cursor.") from None
-    except SQLAlchemyError:
-        raise _storage_down() from None
-    return {"entries": page.entries, "next": page.next}
+    return _page(request, reader, query)
+
+
+@router.post("/entries/search", responses={401: {}, 403: {}, 422: {}})
+def search_entries_by_body(
+    request: Request,
+    body: EntrySearch,
+    reader: Annotated[Reader, Depends(privacy_officer)],
+) -> dict[str, Any]:
+    """The same search with the filters in a JSON body; ``subject_bsn`` is pseudonymised here."""
+    pseudonym = None
+    if body.subject_bsn is not None:
+        try:
+            pseudonym = _runtime(request).pseudonymizer.pseudonym(Bsn(body.subject_bsn))
+        except InvalidBsnError:
+            raise Unprocessable(detail="subject_bsn is not a valid BSN.") from None
+    query = EntryQuery(
+        subject_pseudonym=pseudonym,
+        party=body.party,
+        purpose=body.purpose,
+        case=body.case,
+        outcome=body.decision,
+        kind=body.kind,
+        time_from=body.time_from,
+        time_to=body.time_to,
+        cursor=body.cursor,
+        limit=body.limit,
+    )
+    return _page(request, reader, query)

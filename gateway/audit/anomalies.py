@@ -5,15 +5,25 @@ access that the policy allowed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, false, func, select, true
 from sqlalchemy.orm import Session
 
 from gateway.audit.models import AuditEntry, AuditSubjectIndex
 
 DENIAL_OUTCOMES = ("denied", "deny", "refused")
+
+
+def _in_scope(covenants: Sequence[str] | None) -> ColumnElement[bool]:
+    """Entries of ``covenants`` only (an officer's own); ``None`` is unscoped (operator tools)."""
+    if covenants is None:
+        return true()
+    if not covenants:
+        return false()
+    return AuditEntry.convenant.in_(tuple(covenants))
 
 
 @dataclass(frozen=True)
@@ -29,6 +39,7 @@ def many_subjects(
     threshold: int,
     window: timedelta = timedelta(hours=1),
     now: datetime | None = None,
+    covenants: Sequence[str] | None = None,
 ) -> list[PartySignal]:
     """Parties that touched more than ``threshold`` distinct (non-erased) subjects in the window."""
     since = (now or datetime.now(UTC)) - window
@@ -36,7 +47,7 @@ def many_subjects(
     rows = session.execute(
         select(AuditEntry.party, count)
         .join(AuditSubjectIndex, AuditSubjectIndex.seq == AuditEntry.seq)
-        .where(AuditEntry.time >= since, AuditEntry.party.is_not(None))
+        .where(AuditEntry.time >= since, AuditEntry.party.is_not(None), _in_scope(covenants))
         .group_by(AuditEntry.party)
         .having(count > threshold)
         .order_by(count.desc())
@@ -50,6 +61,7 @@ def denial_bursts(
     threshold: int,
     window: timedelta = timedelta(minutes=5),
     now: datetime | None = None,
+    covenants: Sequence[str] | None = None,
 ) -> list[PartySignal]:
     """Parties with more than ``threshold`` denied decisions in the window."""
     since = (now or datetime.now(UTC)) - window
@@ -60,6 +72,7 @@ def denial_bursts(
             AuditEntry.time >= since,
             AuditEntry.outcome.in_(DENIAL_OUTCOMES),
             AuditEntry.party.is_not(None),
+            _in_scope(covenants),
         )
         .group_by(AuditEntry.party)
         .having(count > threshold)

@@ -2,7 +2,8 @@
 
 Only ``audit_entries.body`` is hashed into the tree, but inzage, the FG search
 and the anomaly views select by the columns next to it (``time``, ``kind``,
-``outcome``, ``party``, ``purpose``, ``case_id``) and find a person through
+``outcome``, ``party``, ``purpose``, ``case_id``, ``convenant``: the privacy
+officer's covenant scope) and find a person through
 ``audit_subject_index``. Changing ``kind`` from ``disclosure`` to ``decision``,
 or deleting a person's index rows, leaves every leaf and root intact while the
 person's inzage loses the disclosure. So ``audit verify`` also recomputes every
@@ -46,6 +47,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("party", "party"),
     ("purpose", "purpose"),
     ("case_id", "case"),
+    ("convenant", "convenant"),
 )
 """(column of ``audit_entries``, body field it is copied from); ``time`` is compared apart."""
 
@@ -53,7 +55,7 @@ INDEX = "audit_subject_index"
 
 
 EntryRow = Sequence[Any]
-"""``(seq, leaf_hash, body, time, kind, outcome, party, purpose, case_id)`` as stored;
+"""``(seq, leaf_hash, body, time, kind, outcome, party, purpose, case_id, convenant)`` as stored;
 plain rows, since this runs once per entry of the whole log."""
 
 _FIRST_COLUMN = 4
@@ -251,7 +253,15 @@ class DerivedCheck:
 def _column_problem(row: EntryRow, body: dict[str, Any]) -> str | None:
     get = body.get
     stored = row[_FIRST_COLUMN:]
-    if tuple(stored) != (get("kind"), get("outcome"), get("party"), get("purpose"), get("case")):
+    expected = (
+        get("kind"),
+        get("outcome"),
+        get("party"),
+        get("purpose"),
+        get("case"),
+        get("convenant"),
+    )
+    if tuple(stored) != expected:
         for (column, field), value in zip(COLUMNS, stored, strict=True):
             if value != get(field):
                 return f"column audit_entries.{column} differs from the entry's {field!r}"

@@ -16,7 +16,7 @@ SubjectScope = Literal["case", "subject", "strafrechtelijk"]
 DetailValue = str | int | bool | None
 
 KINDS = frozenset(
-    {"decision", "disclosure", "consent", "case", "rights", "deletion", "key", "auth"}
+    {"decision", "disclosure", "consent", "case", "rights", "deletion", "key", "auth", "audit"}
 )
 SCOPES: frozenset[str] = frozenset({"case", "subject", "strafrechtelijk"})
 _EMPTY: Mapping[str, DetailValue] = MappingProxyType({})

@@ -34,6 +34,7 @@ from gateway.audit.vault import VaultError
 from gateway.keys import KeyStoreError
 from gateway.storage.db import Database
 from gateway.telemetry import current_trace_ids
+from gateway.tracecontext import caller_trace_id
 
 log = logging.getLogger("ketenpoort.audit")
 
@@ -99,14 +100,15 @@ class AuditLog:
     def _pending(self, events: Sequence[AuditEvent]) -> list[PendingEntry]:
         now = datetime.now(UTC)
         trace_id, span_id = current_trace_ids()
+        caller = caller_trace_id()
         out = []
         for event in events:
             if not isinstance(event, AuditEvent):
                 raise TypeError("append takes AuditEvent objects")
             if event.trace_id is not None:
-                out.append(PendingEntry(event, now, event.trace_id, event.span_id))
+                out.append(PendingEntry(event, now, event.trace_id, event.span_id, caller))
             else:
-                out.append(PendingEntry(event, now, trace_id, span_id))
+                out.append(PendingEntry(event, now, trace_id, span_id, caller))
         return out
 
     def _write_now(self, entries: list[PendingEntry]) -> list[int]:

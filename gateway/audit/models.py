@@ -49,6 +49,8 @@ class AuditEntry(Base):
     party: Mapped[str | None] = mapped_column(String(100))
     purpose: Mapped[str | None] = mapped_column(String(100))
     case_id: Mapped[str | None] = mapped_column(String(40))
+    # The entry's covenant: a privacy officer sees only their own (migration 0008_fgscope).
+    convenant: Mapped[str | None] = mapped_column(String(100))
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
 
@@ -56,6 +58,7 @@ class AuditEntry(Base):
         Index("ix_audit_entries_time", "time"),
         Index("ix_audit_entries_party_seq", "party", "seq"),
         Index("ix_audit_entries_case_id", "case_id"),
+        Index("ix_audit_entries_convenant_seq", "convenant", "seq"),
     )
 
 

@@ -8,11 +8,12 @@ reached by another filter) with ``"subject": "erased"``.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
 from gateway.audit.models import AuditEntry, AuditSubjectIndex
@@ -21,6 +22,9 @@ from gateway.audit.subject_keys import SubjectVault
 from gateway.audit.vault import DataKey, open_sealed
 
 MAX_LIMIT = 500
+# Cursors name a seq; seqs live in a signed 64-bit column.
+MAX_CURSOR = 2**63 - 1
+_CURSOR = re.compile(r"s([0-9]{1,19})", re.ASCII)
 ERASED = "erased"
 _VIEW_FIELDS = (
     "seq",
@@ -39,18 +43,32 @@ _VIEW_FIELDS = (
     "records",
     "trimmed_fields",
     "trace_id",
+    "caller_trace_id",
     "span_id",
     "covenant_version",
     "processing_activity",
 )
 
 
-class BadCursor(ValueError):
+class BadQuery(ValueError):
+    """A filter the database cannot answer (e.g. a time outside the representable range)."""
+
+
+class BadCursor(BadQuery):
     """A cursor this service did not hand out."""
 
 
 @dataclass(frozen=True)
 class EntryQuery:
+    """The filters of one search.
+
+    ``covenants`` limits the search to entries of those covenants: every
+    person-facing route (API, /privacy) passes the officer's own covenants, so
+    an empty tuple finds nothing. ``None`` means unscoped, for in-process
+    operator tools (CLI, retention) only.
+    """
+
+    covenants: tuple[str, ...] | None = None
     subject_pseudonym: str | None = None
     party: str | None = None
     purpose: str | None = None
@@ -70,19 +88,37 @@ class EntryPage:
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    """``moment`` in UTC; year 1 at +01:00 or year 9999 at -01:00 has no UTC form."""
+    try:
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError:
+        raise BadQuery("time out of range") from None
 
 
 def parse_cursor(cursor: str | None) -> int | None:
+    """``s<seq>`` with ASCII digits only and within a 64-bit seq.
+
+    ``str.isdigit`` and ``int`` also take Unicode digits (``s²``, ``s٣``) that
+    the database cannot compare, so the pattern is ASCII-only and bounded.
+    """
     if cursor is None or cursor == "":
         return None
-    if not cursor.startswith("s") or not cursor[1:].isdigit():
+    match = _CURSOR.fullmatch(cursor)
+    if match is None:
         raise BadCursor("unknown cursor")
-    return int(cursor[1:])
+    value = int(match.group(1))
+    if value > MAX_CURSOR:
+        raise BadCursor("unknown cursor")
+    return value
 
 
 def _statement(query: EntryQuery, before: int | None, limit: int) -> Any:
     statement = select(AuditEntry.seq, AuditEntry.leaf_hash, AuditEntry.body)
+    if query.covenants is not None:
+        if not query.covenants:
+            statement = statement.where(false())
+        else:
+            statement = statement.where(AuditEntry.convenant.in_(query.covenants))
     if query.subject_pseudonym is not None:
         statement = statement.join(
             AuditSubjectIndex, AuditSubjectIndex.seq == AuditEntry.seq

@@ -80,6 +80,8 @@ class PendingEntry:
     time: datetime
     trace_id: str | None
     span_id: str | None
+    # What an inbound traceparent claimed; the gateway's own trace is ``trace_id``.
+    caller_trace_id: str | None = None
 
 
 def rfc3339_micro(moment: datetime) -> str:
@@ -109,7 +111,7 @@ def build_entry(seq: int, pending: PendingEntry, key: DataKey | None) -> dict[st
         if event.encrypt_employee and employee is not None:
             employee_sealed = seal(key.secret, employee.encode("utf-8"), entry_aad(seq, "employee"))
             employee = None
-    return {
+    entry: dict[str, Any] = {
         "seq": seq,
         "time": rfc3339_micro(pending.time),
         "kind": event.kind,
@@ -133,6 +135,9 @@ def build_entry(seq: int, pending: PendingEntry, key: DataKey | None) -> dict[st
         "subject": subject,
         "details": dict(event.details),
     }
+    if pending.caller_trace_id is not None:
+        entry["caller_trace_id"] = pending.caller_trace_id
+    return entry
 
 
 def _reserve(session: Session, count: int, now: datetime, lock_timeout_s: float) -> int:
@@ -183,6 +188,7 @@ def write_batch(
                 "party": event.party,
                 "purpose": event.purpose,
                 "case_id": event.case,
+                "convenant": event.convenant,
                 "leaf_hash": leaf,
                 "body": body.decode("utf-8"),
             }

@@ -40,16 +40,23 @@ class OverdueRegister:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def overdue(self, now: datetime) -> Sequence[OverdueRequest]:
-        """Overdue first, then near the deadline; no subject identity."""
+    def overdue(self, now: datetime, covenants: Sequence[str]) -> Sequence[OverdueRequest]:
+        """Overdue first, then near the deadline; no subject identity.
+
+        Only requests of ``covenants`` (the officer's own): an officer of one
+        covenant has no business with another covenant's requests.
+        """
         from gateway.web.privacy.rights import OverdueRequest  # lazily: gateway.web imports us
 
+        if not covenants:
+            return []
         with self._db.session() as session:
             rows = session.scalars(
                 select(RightsRequest)
                 .where(
                     RightsRequest.status == "pending",
                     RightsRequest.deadline < now + NEAR_DEADLINE,
+                    RightsRequest.convenant.in_(tuple(covenants)),
                 )
                 .order_by(RightsRequest.deadline)
             ).all()
@@ -64,6 +71,7 @@ class OverdueRegister:
                     deadline=deadline,
                     status=OVERDUE_LABEL if deadline < now else NEAR_LABEL,
                     responsible_party=row.responsible_party,
+                    convenant=row.convenant,
                 )
             )
         return found

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from joserfc.errors import JoseError
 
+from gateway.audit.officer import member_covenants
 from gateway.web.session import (
     WebUser,
     current_user,
@@ -109,6 +110,9 @@ def build_router(oauth_client: Callable[[], OAuth | None], redirect_uri: str) ->
             if userinfo is None:
                 raise InvalidClaims("id_token")
             user = user_from_claims(userinfo, time.time())
+            # Bound to the party's covenants in the policy in force (docs/web-login.md).
+            policy = request.app.state.runtime.policy.current
+            user = replace(user, covenants=member_covenants(policy, user.party))
         except (OAuthError, JoseError, InvalidClaims, httpx.HTTPError) as exc:
             log.warning("login failed: %s", type(exc).__name__)
             return render(request, "login_failed.html", status_code=400)

@@ -54,6 +54,8 @@ class WebUser:
     party: str | None
     bsn: str | None
     login_at: float
+    # The covenants ``party`` belongs to, fixed at login from the policy (never from the IdP).
+    covenants: tuple[str, ...] = ()
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
@@ -61,6 +63,7 @@ class WebUser:
     def to_session(self) -> dict[str, Any]:
         data = asdict(self)
         data["roles"] = list(self.roles)
+        data["covenants"] = list(self.covenants)
         return data
 
     @classmethod
@@ -72,6 +75,7 @@ class WebUser:
             party=None if data.get("party") is None else str(data["party"]),
             bsn=None if data.get("bsn") is None else str(data["bsn"]),
             login_at=float(data["login_at"]),
+            covenants=tuple(str(covenant) for covenant in data.get("covenants", ())),
         )
 
 

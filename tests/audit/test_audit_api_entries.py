@@ -1,4 +1,4 @@
-"""``GET /v1/audit/entries`` for the privacy officer: auth, BSN search, pages, erasure."""
+"""``/v1/audit/entries`` for the privacy officer: auth, BSN search (POST), pages, erasure."""
 
 from __future__ import annotations
 
@@ -10,22 +10,14 @@ from fastapi.testclient import TestClient
 from gateway.api import audit as audit_api
 from gateway.app import create_app
 from gateway.audit.erasure import erase_subject
-from gateway.auth import Principal
+from gateway.audit.officer import Reader
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.subjects.bsn import Bsn
 from tests.audit.conftest import event
 
 BSN = "999990019"
-OFFICER = Principal(
-    party="zvh",
-    roles=("privacy_officer",),
-    covenant="zvh-demo",
-    purpose="toezicht",
-    employee="fg-1",
-    client_id="zvh",
-    token_id="t-1",
-)
+OFFICER = Reader(party="fg-demo", employee="fg-1", covenants=("zvh-demo",), channel="api")
 
 
 @pytest.fixture
@@ -62,7 +54,7 @@ def test_search_by_bsn_pages_and_erasure(client: TestClient, runtime: Runtime) -
     seen: list[int] = []
     params: dict[str, str | int] = {"subject_bsn": BSN, "limit": 4}
     while True:
-        response = client.get("/v1/audit/entries", params=params)
+        response = client.post("/v1/audit/entries/search", json=params)
         assert response.status_code == 200, response.text
         body = response.json()
         assert BSN not in response.text
@@ -94,7 +86,7 @@ def test_search_by_bsn_pages_and_erasure(client: TestClient, runtime: Runtime) -
     assert seen == [27, 24, 21, 18, 15, 12, 9, 6, 3, 0]
 
     erase_subject(runtime.db, pseudonym)
-    after = client.get("/v1/audit/entries", params={"subject_bsn": BSN}).json()
+    after = client.post("/v1/audit/entries/search", json={"subject_bsn": BSN}).json()
     assert after == {"entries": [], "next": None}
     by_case = client.get("/v1/audit/entries", params={"case": "c-0", "limit": 500}).json()
     erased = [e for e in by_case["entries"] if e["seq"] % 3 == 0]
@@ -103,9 +95,11 @@ def test_search_by_bsn_pages_and_erasure(client: TestClient, runtime: Runtime) -
 
 def test_bad_query_values_are_problems_without_echo(client: TestClient) -> None:
     _as_officer(client)
-    bad_bsn = client.get("/v1/audit/entries", params={"subject_bsn": "123456789"})
+    bad_bsn = client.post("/v1/audit/entries/search", json={"subject_bsn": "123456789"})
     assert bad_bsn.status_code == 422
     assert "123456789" not in bad_bsn.text
+    in_url = client.get("/v1/audit/entries", params={"subject_bsn": BSN})
+    assert in_url.status_code == 422 and BSN not in in_url.text
     assert client.get("/v1/audit/entries", params={"cursor": "zzz"}).status_code == 422
     assert client.get("/v1/audit/entries", params={"limit": 0}).status_code == 422
 

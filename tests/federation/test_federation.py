@@ -48,7 +48,8 @@ def test_a_forwarded_query_is_decided_and_logged_on_both_sides_under_one_trace(
     theirs = [
         e
         for e in audit_entries(regions.partner_b("fg-b"), party="zvh-a")
-        if e["trace_id"] == trace_id
+        # B's entries carry B's own trace; A's trace is what the caller claimed.
+        if e.get("caller_trace_id") == trace_id
     ]
     kinds = {(e["kind"], e["outcome"]) for e in theirs}
     assert ("disclosure", "ok") in kinds, theirs
@@ -130,7 +131,7 @@ def test_when_the_peer_covenant_says_no_the_refusal_comes_back(regions: Regions)
     theirs = [
         e
         for e in audit_entries(regions.partner_b("fg-b"), party="zvh-a")
-        if e["trace_id"] == trace_id and e["kind"] == "decision"
+        if e.get("caller_trace_id") == trace_id and e["kind"] == "decision"
     ]
     # One entry per query for all its denials; each denied pair and reason in its details.
     denied = {
@@ -173,7 +174,7 @@ def test_known_elsewhere_says_only_whether_a_region_has_an_open_case(regions: Re
         for e in audit_entries(regions.partner_b("fg-b"), party="zvh-a")
         if e["category"] == "betrokkenheid"
     ]
-    assert [e["outcome"] for e in theirs if e["trace_id"] == trace_id] == ["known"]
+    assert [e["outcome"] for e in theirs if e.get("caller_trace_id") == trace_id] == ["known"]
     mine = audit_entries(regions.partner_a("fg-a"), case=known_case)
     assert {(e["source"], e["outcome"]) for e in mine if e["category"] == "betrokkenheid"} == {
         ("zvh-b", "known"),

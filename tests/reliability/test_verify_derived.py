@@ -137,6 +137,8 @@ CASES: dict[str, tuple[Tamper, int, str]] = {
     "outcome": (_set(8, outcome="denied"), 8, "audit_entries.outcome"),
     "purpose": (_set(30, purpose="anders"), 30, "audit_entries.purpose"),
     "case_id": (_set(4, case_id="c-other"), 4, "audit_entries.case_id"),
+    # the privacy officer's covenant scope reads this column (docs/audit.md)
+    "convenant": (_set(17, convenant="zvh-other"), 17, "audit_entries.convenant"),
     "party_to_null": (_set(27, party=None), 27, "audit_entries.party"),
     "time": (_shift_time(19), 19, "audit_entries.time"),
     "index_row_deleted": (_delete_index(11), 11, "audit_subject_index lacks"),

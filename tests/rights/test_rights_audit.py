@@ -135,8 +135,9 @@ def test_overdue_requests_reach_the_officer_and_the_metric(stack: Stack) -> None
 
     provider = overdue_provider(stack.runtime)
     assert provider is not None
-    listed = provider.overdue(datetime.now(UTC))
+    listed = provider.overdue(datetime.now(UTC), ["zvh-demo"])
     assert [(r.id, r.status) for r in listed] == [(late, OVERDUE_LABEL)]
+    assert provider.overdue(datetime.now(UTC), ["another-covenant"]) == []
     [observation] = list(observe_overdue(None))  # type: ignore[arg-type]
     assert observation.value >= 1
     assert date.today() <= listed[0].received.date() + timedelta(days=1)

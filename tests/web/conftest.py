@@ -60,6 +60,7 @@ def seed(runtime: Runtime) -> list[int]:
             kind="decision",
             outcome="denied",
             party="woningcorporatie-demo",
+            convenant="zvh-demo",
             purpose="casusoverleg",
             case="case-2",
             source="politie-demo",
@@ -67,7 +68,13 @@ def seed(runtime: Runtime) -> list[int]:
             reason='=HYPERLINK("http://evil")',
             subject_pseudonym=other,
         ),
-        AuditEvent(kind="case", outcome="opened", party="gemeente-demo", case="case-1"),
+        AuditEvent(
+            kind="case",
+            outcome="opened",
+            party="gemeente-demo",
+            convenant="zvh-demo",
+            case="case-1",
+        ),
     ]
     seqs = runtime.audit.append_sync(events)
     runtime.audit.checkpoint_now()

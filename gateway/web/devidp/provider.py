@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from joserfc import jwt
 
 from gateway.web.devidp.keys import ALG, DevIdpKeys
-from gateway.web.devidp.users import DEMO_USERS, DemoUser
+from gateway.web.devidp.users import DemoUser, dev_users
 from gateway.web.session import verify_csrf
 from gateway.web.templating import render
 
@@ -162,14 +162,16 @@ def build_router(
         problem = check_authorize(params)
         if problem is not None:
             return render(request, "devidp/error.html", {"reason": problem}, status_code=400)
-        return render(request, "devidp/choose.html", {"params": params, "users": DEMO_USERS})
+        users = dev_users(request.app.state.runtime.policy.current)
+        return render(request, "devidp/choose.html", {"params": params, "users": users})
 
     @router.post("/authorize", dependencies=[Depends(verify_csrf)])
     async def authorize_choice(request: Request) -> Response:
         form = await request.form()
         params = {name: str(form.get(name, "")) for name in AUTHORIZE_PARAMS}
         problem = check_authorize(params)
-        user = DEMO_USERS.get(str(form.get("username", "")))
+        users = dev_users(request.app.state.runtime.policy.current)
+        user = users.get(str(form.get("username", "")))
         if problem is None and user is None:
             problem = "Kies een van de demo-gebruikers."
         if problem is not None or user is None:

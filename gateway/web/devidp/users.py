@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from gateway.audit.officer import PRIVACY_OFFICER, officer_covenants
 from gateway.demo.people import demo_people
+from gateway.policy.compiled import CompiledPolicy
 
 ROLES_CLAIM: Final = "ketenpoort_roles"
 PARTY_CLAIM: Final = "ketenpoort_party"
@@ -67,3 +69,33 @@ DEMO_USERS: Final[Mapping[str, DemoUser]] = {
         *_people_users(),
     )
 }
+
+
+def officer_users(policy: CompiledPolicy) -> dict[str, DemoUser]:
+    """One FG login per privacy-officer party of the loaded covenants, beyond ``fg.demo``.
+
+    A web FG sees only the covenants of their party, so a gateway with several
+    covenants needs one demo FG per such party (``fg.<party>``).
+    """
+    taken = {user.party for user in DEMO_USERS.values() if PRIVACY_OFFICER in user.roles}
+    parties = {
+        party.id
+        for covenant in policy.covenants.values()
+        for party in covenant.covenant.parties
+        if officer_covenants(policy, party.id)
+    }
+    return {
+        f"fg.{party}": DemoUser(
+            username=f"fg.{party}",
+            name=f"FG {party}",
+            description=f"Functionaris gegevensbescherming van {party} — voor /privacy",
+            roles=(PRIVACY_OFFICER,),
+            party=party,
+        )
+        for party in sorted(parties - taken)
+    }
+
+
+def dev_users(policy: CompiledPolicy) -> dict[str, DemoUser]:
+    """Everyone the dev IdP offers: the fixed demo users and the policy's FGs."""
+    return {**DEMO_USERS, **officer_users(policy)}

@@ -4,7 +4,7 @@ the integrity and anomaly views the page shows, built on the audit package.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -99,13 +99,22 @@ class Anomalies:
     denial_bursts: list[PartySignal]
 
 
-def anomalies(session: Session, now: datetime | None = None) -> Anomalies:
+def anomalies(session: Session, covenants: Sequence[str], now: datetime | None = None) -> Anomalies:
+    """Signals from the entries of ``covenants`` only (the officer's own)."""
     now = now or datetime.now(UTC)
     return Anomalies(
         many_subjects=many_subjects(
-            session, threshold=MANY_SUBJECTS_PER_HOUR, window=timedelta(hours=1), now=now
+            session,
+            threshold=MANY_SUBJECTS_PER_HOUR,
+            window=timedelta(hours=1),
+            now=now,
+            covenants=covenants,
         ),
         denial_bursts=denial_bursts(
-            session, threshold=DENIALS_PER_5_MIN, window=timedelta(minutes=5), now=now
+            session,
+            threshold=DENIALS_PER_5_MIN,
+            window=timedelta(minutes=5),
+            now=now,
+            covenants=covenants,
         ),
     )

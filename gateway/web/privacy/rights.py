@@ -27,10 +27,13 @@ class OverdueRequest:
     deadline: datetime
     status: str
     responsible_party: str | None = None
+    convenant: str | None = None
 
 
 class OverdueRightsProvider(Protocol):
-    def overdue(self, now: datetime) -> Sequence[OverdueRequest]: ...
+    def overdue(self, now: datetime, covenants: Sequence[str]) -> Sequence[OverdueRequest]:
+        """Requests of ``covenants`` only: the officer's own (none for an empty sequence)."""
+        ...
 
 
 def overdue_provider(runtime: Runtime) -> OverdueRightsProvider | None:

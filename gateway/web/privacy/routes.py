@@ -1,7 +1,10 @@
 """/privacy: the privacy officer's (FG's) search over the audit log (API.md §5).
 
-Every route needs the ``privacy_officer`` role. Searching by BSN is a POST
-(CSRF-protected) that redirects to a URL holding only the pseudonym.
+Every route needs a login whose party is privacy officer in at least one
+covenant (gateway.web.privacy.officer) and shows only those covenants' entries,
+anomalies and rights requests; every list, detail and export is itself logged.
+Searching by BSN is a POST (CSRF-protected) that redirects to a URL holding
+only the pseudonym.
 """
 
 from __future__ import annotations
@@ -10,13 +13,15 @@ import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from gateway.audit.keyfiles import KeyFileError
-from gateway.audit.search import BadCursor, EntryPage, EntryQuery, search_entries
+from gateway.audit.officer import Reader
+from gateway.audit.officer_reads import query_filters, read_page
+from gateway.audit.search import BadQuery, EntryPage, EntryQuery
 from gateway.audit.vault import VaultError
 from gateway.runtime import Runtime
 from gateway.web.privacy.backend import (
@@ -28,6 +33,7 @@ from gateway.web.privacy.backend import (
 )
 from gateway.web.privacy.csv_export import csv_lines
 from gateway.web.privacy.full_check import FullCheck
+from gateway.web.privacy.officer import web_reader
 from gateway.web.privacy.rights import overdue_provider
 from gateway.web.privacy.search_form import (
     FIELDS,
@@ -36,7 +42,7 @@ from gateway.web.privacy.search_form import (
     single_entry_query,
     subject_for_bsn,
 )
-from gateway.web.session import require_role, verify_csrf
+from gateway.web.session import verify_csrf
 from gateway.web.templating import render
 
 ROLE = "privacy_officer"
@@ -71,7 +77,9 @@ KIND_LABELS = {
     "deletion": "Verwijdering",
     "key": "Sleutel",
     "auth": "Toegang geweigerd",
+    "audit": "Inzage in het log",
 }
+Officer = Annotated[Reader, Depends(web_reader)]
 
 
 def _runtime(request: Request) -> Runtime:
@@ -95,21 +103,20 @@ def _full_check(request: Request) -> FullCheck:
         return check
 
 
-def _search(runtime: Runtime, query: EntryQuery) -> EntryPage:
-    log = audit_log(runtime)
-    with runtime.db.session() as session:
-        return search_entries(session, log.vault, query)
+def _search(runtime: Runtime, reader: Reader, query: EntryQuery, action: str) -> EntryPage:
+    """The reader's covenants only; logged before it is shown."""
+    return read_page(audit_log(runtime), reader, query, action, filters=query_filters(query))
 
 
-def _page(request: Request, form: SearchForm, status_code: int = 200) -> Response:
+def _page(request: Request, reader: Reader, form: SearchForm, status_code: int = 200) -> Response:
     runtime = _runtime(request)
     log = audit_log(runtime)
     page: EntryPage | None = None
     errors = dict(form.errors)
     if form.query is not None:
         try:
-            page = _search(runtime, form.query)
-        except BadCursor:
+            page = _search(runtime, reader, form.query, "list")
+        except BadQuery:
             errors["cursor"] = "Deze vervolgpagina bestaat niet; zoek opnieuw."
             status_code = 400
         except (KeyFileError, VaultError):
@@ -117,7 +124,7 @@ def _page(request: Request, form: SearchForm, status_code: int = 200) -> Respons
             status_code = 503
     with runtime.db.session() as session:
         integrity = integrity_status(session, log)
-        signals = anomalies(session)
+        signals = anomalies(session, reader.covenants)
     provider = overdue_provider(runtime)
     context: dict[str, Any] = {
         "form": form,
@@ -127,7 +134,7 @@ def _page(request: Request, form: SearchForm, status_code: int = 200) -> Respons
         "full_check": _full_check(request).status(),
         "signals": signals,
         "rights_available": provider is not None,
-        "overdue": list(provider.overdue(datetime.now(UTC))) if provider else [],
+        "overdue": list(provider.overdue(datetime.now(UTC), reader.covenants)) if provider else [],
         "kinds": KIND_LABELS,
         "next_link": form.querystring(cursor=page.next) if page and page.next else None,
         "export_link": form.querystring(),
@@ -143,16 +150,15 @@ def build_router() -> APIRouter:
     router = APIRouter(
         prefix="/privacy",
         include_in_schema=False,
-        dependencies=[Depends(require_role(ROLE))],
     )
 
     @router.get("", name="privacy-home")
-    def home(request: Request) -> Response:
+    def home(request: Request, reader: Officer) -> Response:
         form = parse_search(_params(request), cursor=request.query_params.get("cursor"))
-        return _page(request, form, 200 if not form.errors else 400)
+        return _page(request, reader, form, 200 if not form.errors else 400)
 
     @router.post("/search", dependencies=[Depends(verify_csrf)])
-    async def search(request: Request) -> Response:
+    async def search(request: Request, reader: Officer) -> Response:
         submitted = await request.form()
         values = {name: str(submitted.get(name, "")) for name in FIELDS}
         bsn_text = str(submitted.get("bsn", "")).strip()
@@ -162,11 +168,11 @@ def build_router() -> APIRouter:
                 form = parse_search(values)
                 bsn_error = "Vul een geldig BSN in: 9 cijfers die de elfproef doorstaan."
                 form = replace(form, errors={**form.errors, "bsn": bsn_error}, query=None)
-                return _page(request, form, 400)
+                return _page(request, reader, form, 400)
             values["subject"] = subject
         form = parse_search(values)
         if form.errors:
-            return _page(request, form, 400)
+            return _page(request, reader, form, 400)
         return RedirectResponse("/privacy?" + form.querystring(), status_code=303)
 
     @router.post("/verify", dependencies=[Depends(verify_csrf)])
@@ -175,20 +181,23 @@ def build_router() -> APIRouter:
         return RedirectResponse("/privacy#integriteit-kop", status_code=303)
 
     @router.get("/entries/{seq}", name="privacy-entry")
-    def entry(request: Request, seq: int = Path(ge=0, le=2**62)) -> Response:
-        page = _search(_runtime(request), single_entry_query(seq))
+    def entry(request: Request, reader: Officer, seq: int = Path(ge=0, le=2**62)) -> Response:
+        page = _search(_runtime(request), reader, single_entry_query(seq), "entry")
         found = [e for e in page.entries if e.get("seq") == seq]
         if not found:
             return render(request, "not_found.html", status_code=404)
         return render(request, "privacy/entry.html", {"entry": found[0], "kinds": KIND_LABELS})
 
     @router.get("/export.csv")
-    def export(request: Request) -> Response:
+    def export(request: Request, reader: Officer) -> Response:
         form = parse_search(_params(request), limit=CSV_PAGE)
         if form.query is None:
-            return _page(request, form, 400)
+            return _page(request, reader, form, 400)
         runtime = _runtime(request)
-        first = _search(runtime, form.query)
+        try:
+            first = _search(runtime, reader, form.query, "export")
+        except BadQuery:
+            return _page(request, reader, replace(form, query=None), 400)
 
         def rows() -> Iterator[list[object]]:
             page, written = first, 0
@@ -198,7 +207,7 @@ def build_router() -> APIRouter:
                     written += 1
                 if page.next is None or written >= CSV_MAX_ROWS or form.query is None:
                     return
-                page = _search(runtime, replace(form.query, cursor=page.next))
+                page = _search(runtime, reader, replace(form.query, cursor=page.next), "export")
 
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         return StreamingResponse(

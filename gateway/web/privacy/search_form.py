@@ -22,6 +22,7 @@ TEXT_FIELDS = ("party", "purpose", "case", "outcome", "kind")
 FIELDS = ("subject", *TEXT_FIELDS, "from", "to")
 MAX_TEXT = 100
 _PSEUDONYM = re.compile(r"[0-9a-f]{64}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 PAGE_SIZE = 50
 
 
@@ -66,6 +67,10 @@ def parse_search(
     """Validate the form; ``query`` is None when a field is wrong (``errors`` says which)."""
     values = {name: str(params.get(name, "")).strip()[:MAX_TEXT] for name in FIELDS}
     errors: dict[str, str] = {}
+    for name in TEXT_FIELDS:
+        if _CONTROL.search(values[name]):
+            # PostgreSQL text cannot hold NUL: refuse here instead of failing in the database.
+            errors[name] = "Gebruik geen stuurtekens in een zoekveld."
     subject = values["subject"] or None
     if subject is not None and not _PSEUDONYM.fullmatch(subject):
         errors["subject"] = "Het persoonsfilter is ongeldig; zoek opnieuw op BSN."
@@ -82,6 +87,8 @@ def parse_search(
         day = _day(values["to"])
         if day is None:
             errors["to"] = "Vul een datum in als JJJJ-MM-DD."
+        elif day == date.max:
+            time_to = None  # "up to and including" the last representable day: no bound
         else:
             time_to = datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
     if time_from and time_to and time_to <= time_from:

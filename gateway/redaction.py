@@ -1,0 +1,97 @@
+"""Query strings out of access logs and span attributes.
+
+A URL is copied to places the vault does not protect: the uvicorn access log,
+the OpenTelemetry span attributes (``http.url``, ``url.full``, ``url.query``)
+that go to a collector. No route takes personal data in a query string any more
+(a BSN search is a POST), but a caller can still send one, so the value of
+every query parameter is replaced by ``redacted`` before it is logged or
+exported; parameter names are kept for debugging. In the path, every run of
+eight or more digits (the shape of a BSN) is redacted too, since a caller may
+put one in a path that matches no route.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from opentelemetry.trace import Span
+
+REDACTED = "redacted"
+URL_ATTRIBUTES = ("http.url", "url.full")
+QUERY_ATTRIBUTES = ("url.query",)
+TARGET_ATTRIBUTES = ("http.target", "url.path")
+_LONG_DIGITS = re.compile(r"[0-9]{8,}")
+ACCESS_LOGGER = "uvicorn.access"
+
+
+def redact_query(query: str) -> str:
+    """``a=1&b=2`` becomes ``a=redacted&b=redacted``; names are cut at 40 characters."""
+    if not query:
+        return query
+    parts = []
+    for pair in query.split("&"):
+        name = pair.split("=", 1)[0][:40]
+        parts.append(f"{name}={REDACTED}" if pair else pair)
+    return "&".join(parts)
+
+
+def redact_path(path: str) -> str:
+    """A path with every run of 8+ digits (a BSN's shape) replaced."""
+    return _LONG_DIGITS.sub(REDACTED, path)
+
+
+def redact_target(target: str) -> str:
+    """A request target (``/path?query``) with its query values and long numbers redacted."""
+    path, mark, query = target.partition("?")
+    return redact_path(path) + mark + redact_query(query)
+
+
+def redact_url(url: str) -> str:
+    """An absolute URL with its query values redacted (and no user info)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return REDACTED
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    path = redact_path(parts.path)
+    return urlunsplit((parts.scheme, netloc, path, redact_query(parts.query), ""))
+
+
+def redact_span(span: Span) -> None:
+    """Overwrite URL attributes that may carry a query string, on a recording span."""
+    if not span.is_recording():
+        return
+    attributes: Any = getattr(span, "attributes", None) or {}
+    for name in URL_ATTRIBUTES:
+        if isinstance(attributes.get(name), str):
+            span.set_attribute(name, redact_url(attributes[name]))
+    for name in TARGET_ATTRIBUTES:
+        if isinstance(attributes.get(name), str):
+            span.set_attribute(name, redact_target(attributes[name]))
+    for name in QUERY_ATTRIBUTES:
+        if isinstance(attributes.get(name), str):
+            span.set_attribute(name, redact_query(attributes[name]))
+
+
+class AccessLogRedaction(logging.Filter):
+    """For uvicorn's access log: the request line's query values become ``redacted``.
+
+    uvicorn logs ``'%s - "%s %s HTTP/%s" %d'`` with (client, method, target,
+    version, status); only the target is rewritten, every other record passes.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], redact_target(args[2]), *args[3:])
+        return True
+
+
+def install_access_log_redaction() -> None:
+    """Add the filter to uvicorn's access logger once per process (survives its dictConfig)."""
+    logger = logging.getLogger(ACCESS_LOGGER)
+    if not any(isinstance(existing, AccessLogRedaction) for existing in logger.filters):
+        logger.addFilter(AccessLogRedaction())

@@ -1,0 +1,88 @@
+"""Whose trace id the log records: the gateway's own, never one a caller sent.
+
+A partner's ``traceparent`` header would otherwise become the parent of the
+server span, and so the ``trace_id`` of every audit entry the request writes: a
+caller could choose or forge the trace id in the log. :class:`OwnTraceOnly` is
+the process-wide propagator: outbound it injects W3C trace context as usual (a
+source still sees the gateway's trace); for an inbound HTTP request (read
+through the ASGI instrumentation's getter) it never adopts the caller's trace
+as parent. It keeps the caller's span context aside in the request's context;
+the server span gets it as a *link* and the audit entry as ``caller_trace_id``
+(labelled as what the caller claimed, not as ours). Every other extraction (the
+gateway's own code continuing its own trace) is plain W3C.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.instrumentation.asgi import ASGIGetter
+from opentelemetry.propagators.textmap import (
+    CarrierT,
+    Getter,
+    Setter,
+    TextMapPropagator,
+    default_getter,
+    default_setter,
+)
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+CALLER_SPAN_KEY = "ketenpoort.caller_span_context"
+
+
+class OwnTraceOnly(TextMapPropagator):
+    """W3C trace context out; in, the caller's context is kept aside, never made the parent."""
+
+    def __init__(self) -> None:
+        self._w3c = TraceContextTextMapPropagator()
+
+    def extract(
+        self,
+        carrier: CarrierT,
+        context: Context | None = None,
+        getter: Getter[CarrierT] = default_getter,
+    ) -> Context:
+        inbound = isinstance(getter, ASGIGetter)  # a request to this server, from a caller
+        if not inbound:
+            return self._w3c.extract(carrier, context, getter)
+        base = context if context is not None else Context()
+        claimed = trace.get_current_span(self._w3c.extract(carrier, Context(), getter))
+        span_context = claimed.get_span_context()
+        if not span_context.is_valid:
+            return base
+        return otel_context.set_value(CALLER_SPAN_KEY, span_context, base)
+
+    def inject(
+        self,
+        carrier: CarrierT,
+        context: Context | None = None,
+        setter: Setter[CarrierT] = default_setter,
+    ) -> None:
+        self._w3c.inject(carrier, context, setter)
+
+    @property
+    def fields(self) -> set[str]:
+        return self._w3c.fields
+
+
+def caller_span_context() -> trace.SpanContext | None:
+    """The span context the caller sent with the current request, if any (unverified)."""
+    value = otel_context.get_value(CALLER_SPAN_KEY)
+    return value if isinstance(value, trace.SpanContext) else None
+
+
+def caller_trace_id() -> str | None:
+    """The caller's claimed trace id as lowercase hex, for the log's ``caller_trace_id``."""
+    claimed = caller_span_context()
+    return format(claimed.trace_id, "032x") if claimed is not None else None
+
+
+def link_caller(span: trace.Span, _scope: Mapping[str, Any] | None = None) -> None:
+    """Server request hook: link the server span to the caller's trace (not its parent)."""
+    claimed = caller_span_context()
+    if claimed is not None and span.is_recording():
+        span.add_link(claimed, {"ketenpoort.link": "caller"})
