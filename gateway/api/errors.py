@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.audit.log import AuditUnavailable
@@ -32,6 +33,10 @@ log = logging.getLogger("ketenpoort.errors")
 class AuditLogUnavailable(ServiceUnavailable):
     slug = "audit-unavailable"
     title = "Audit log unavailable"
+
+
+# A database outage is transient: clients and the proxy may retry after this long.
+RETRY_AFTER_S = "2"
 
 
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
@@ -75,17 +80,29 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_database(request: Request, exc: Exception) -> JSONResponse:
-    log.warning("database unavailable during %s %s", request.method, request.url.path)
-    return problem_response(
-        problem_for_status(503, "The gateway's storage is unavailable; nothing was disclosed."),
-        request,
+    # Any storage failure on any route (gone, frozen, timed out, lock wait) is
+    # the service being unavailable, never an internal error; only the type name
+    # is logged, a driver message can quote SQL parameters.
+    log.warning(
+        "database unavailable during %s %s (%s)",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
     )
+    problem = problem_for_status(
+        503, "The gateway's storage is unavailable; nothing was disclosed."
+    )
+    problem.headers["Retry-After"] = RETRY_AFTER_S
+    return problem_response(problem, request)
 
 
 async def _on_audit_unavailable(request: Request, exc: Exception) -> JSONResponse:
     log.warning("audit log unavailable during %s %s", request.method, request.url.path)
     return problem_response(
-        AuditLogUnavailable(detail="The audit log cannot be written; nothing was disclosed."),
+        AuditLogUnavailable(
+            detail="The audit log cannot be written; nothing was disclosed.",
+            headers={"Retry-After": RETRY_AFTER_S},
+        ),
         request,
     )
 
@@ -101,5 +118,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(DatabaseUnavailable, _on_database)
+    app.add_exception_handler(SQLAlchemyError, _on_database)
     app.add_exception_handler(AuditUnavailable, _on_audit_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)
