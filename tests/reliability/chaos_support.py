@@ -203,10 +203,12 @@ class Shared:
     def key_dir(self) -> Path:
         return self.workdir / "keys"
 
-    def prepare(self) -> None:
-        # The sources' own token check is off (jwks None): this suite is about the
-        # gateway's storage, and a killed instance must not take the JWKS with it.
-        self.sources = start_demo_sources(dict.fromkeys(DEMO_SOURCE_PARTIES, 0), None, delays={})
+    def prepare(self, jwks_url: str | None = None) -> None:
+        # By default the sources' own token check is off (jwks None): the chaos suite
+        # is about the gateway's storage, and a killed instance must not take the
+        # JWKS with it. The deployment test passes the proxy's JWKS.
+        parties = dict.fromkeys(DEMO_SOURCE_PARTIES, 0)
+        self.sources = start_demo_sources(parties, jwks_url, delays={})
         copy_policies(REPO / "policies", self.policy_dir, self.sources.base_urls)
         for covenant in load_policy_dir(self.policy_dir, require_keys=False).covenants:
             ensure_partner_keys(covenant, self.key_dir)
@@ -278,6 +280,7 @@ class Instance:
     name: str
     port: int = field(default_factory=free_port)
     extra_args: Sequence[str] = ()
+    env: dict[str, str] | None = None  # instead of the shared settings (the deploy test)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -294,7 +297,7 @@ class Instance:
             self.process = subprocess.Popen(
                 [*args, *self.extra_args],
                 cwd=self.shared.workdir,
-                env=self.shared.env(),
+                env=self.env if self.env is not None else self.shared.env(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
