@@ -429,6 +429,12 @@ class Load:
         with self._lock:
             self.samples.append(sample)
 
+    def overlapping(self, start: float, end: float) -> list[Sample]:
+        """Samples in flight at any moment of [start, end), including those begun before."""
+        with self._lock:
+            chosen = list(self.samples)
+        return [s for s in chosen if s.start < end and s.end >= start]
+
     def between(self, start: float, end: float, target: str | None = None) -> list[Sample]:
         """Samples that started in [start, end)."""
         with self._lock:

@@ -22,6 +22,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.demo.partner_client import PartnerClient
+from gateway.demo.partners import load_partner_key
+from gateway.demo.stack import DEMO_COVENANT
 from tests.reliability.chaos_support import (
     Instance,
     Load,
@@ -30,7 +33,8 @@ from tests.reliability.chaos_support import (
     Shared,
     require_postgres_binaries,
 )
-from tests.reliability.support import free_port
+from tests.reliability.support import PURPOSE, free_port
+from tests.web.conftest import login
 
 pytestmark = pytest.mark.slow
 
@@ -123,6 +127,29 @@ def _not_ready(instance: Instance) -> None:
     assert answer.json()["check"] == "database"
 
 
+def _web_and_token_refused(deployment: Deployment, web: httpx.Client) -> None:
+    """A web page and the token endpoint answer 503 with Retry-After too, in time."""
+    started = time.monotonic()
+    page = web.get("/privacy/entries/1", timeout=IN_TIME_S + 2)
+    assert page.status_code == 503, page.text
+    assert page.headers["content-type"].startswith("application/problem+json")
+    assert "retry-after" in page.headers
+    partner = PartnerClient(
+        deployment.shared.base_url,
+        "gemeente-demo",
+        load_partner_key(deployment.shared.key_dir, "gemeente-demo"),
+        client=httpx.Client(base_url=deployment.b.url, timeout=IN_TIME_S + 2),
+    )
+    try:
+        token = partner.request_token(DEMO_COVENANT, PURPOSE)
+    finally:
+        partner.close()
+    assert token.status_code == 503, token.text
+    assert token.json()["error"] == "temporarily_unavailable"
+    assert "retry-after" in token.headers
+    assert time.monotonic() - started <= 2 * IN_TIME_S
+
+
 def _report(name: str, figures: dict[str, object]) -> None:
     print(f"\nCHAOS {name}: {json.dumps(figures, sort_keys=True)}")
 
@@ -132,6 +159,7 @@ def _outage(deployment: Deployment, name: str, fault: str) -> None:
     _settle(deployment, 1.5)
     before = time.monotonic()
     assert [s for s in load.between(before - 1.5, before) if s.status == 200], "no load before"
+    web = login(deployment.a.url, "fg.demo")  # a privacy officer's browser session
     start = time.monotonic()
     if fault == "stop":
         pg.stop("immediate")
@@ -141,7 +169,9 @@ def _outage(deployment: Deployment, name: str, fault: str) -> None:
         time.sleep(IN_TIME_S + 1.0)
         _not_ready(deployment.a)
         _not_ready(deployment.b)
+        _web_and_token_refused(deployment, web)
     finally:
+        web.close()
         restored = time.monotonic()
         if fault == "stop":
             pg.start()
@@ -152,9 +182,11 @@ def _outage(deployment: Deployment, name: str, fault: str) -> None:
     assert not [s for s in during if s.status == 200 and s.start > start + 0.5], "200 without a DB"
     refused = [s for s in during if s.status == 503]
     assert refused, "no 503 during the outage"
-    slowest = max(s.latency for s in during)
+    slowest = max(s.latency for s in load.overlapping(start, restored))
     assert slowest <= IN_TIME_S, f"a request took {slowest:.2f} s (limit {IN_TIME_S} s)"
-    first_503 = {t: min(s.end for s in refused if s.target == t) - start for t in ("a", "b")}
+    # When the first refusal reached a client, counted from the fault (in-flight requests too).
+    refusals = [s for s in load.overlapping(start, restored) if s.status == 503]
+    first_503 = {t: min(s.end for s in refusals if s.target == t) - start for t in ("a", "b")}
     recovered = {t: _recovery(load, restored, t) for t in ("a", "b")}
     _settle(deployment, 1.5)
     after = load.between(restored + max(recovered.values()) + 0.5, time.monotonic())
