@@ -148,7 +148,8 @@ def measure(postgres: str, seconds: float) -> Section:
                 with serving(url, workdir, workers) as (base, pid):
                     target = _script(base, workdir / "keys", workdir / "query.lua")
                     _wrk(target, workdir / "query.lua", 2)  # warm-up
-                    pids = worker_pids(pid)
+                    pids = worker_pids(pid) if workers > 1 else [pid]
+                    load_avg = os.getloadavg()[0]
                     before = {p: ticks(p) for p in pids}
                     result = _wrk(target, workdir / "query.lua", seconds)
                     spent = {p: ticks(p) - before[p] for p in pids}
@@ -166,7 +167,8 @@ def measure(postgres: str, seconds: float) -> Section:
                 "each worker ≥ 25% of the CPU" if workers > 1 else "",
                 min(spent.values()) / max(1, sum(spent.values())) >= 0.25 if workers > 1 else None,
                 f"CPU ticks per worker {list(spent.values())} ({shares}); "
-                f"{int(result['total']):,} requests, {int(result['errors'])} non-2xx",
+                f"{int(result['total']):,} requests, {int(result['errors'])} non-2xx; "
+                f"machine load average {load_avg:.1f} when the run began",
             )
         )
     section.text.append(
