@@ -26,6 +26,7 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError, InvalidatePoolError
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -74,8 +75,12 @@ class DeadlineConnection(psycopg.Connection[Any]):
             self.wait_timeout_s = previous
 
 
-def connect_args(timeout_s: float) -> dict[str, Any]:
-    """libpq parameters: connect, keepalive and server-side statement/lock bounds."""
+def connect_args(timeout_s: float, url_options: str = "") -> dict[str, Any]:
+    """libpq parameters: connect, keepalive and server-side statement/lock bounds.
+
+    ``options`` here would replace one given in the URL (e.g. a ``search_path``),
+    so the URL's own options come first and the timeouts are appended.
+    """
     millis = max(1, int(timeout_s * 1000))
     idle = max(1, int(timeout_s))
     return {
@@ -86,18 +91,20 @@ def connect_args(timeout_s: float) -> dict[str, Any]:
         "keepalives_interval": 1,
         "keepalives_count": 3,
         "tcp_user_timeout": millis,
-        "options": f"-c statement_timeout={millis} -c lock_timeout={millis}",
+        "options": f"{url_options} -c statement_timeout={millis} -c lock_timeout={millis}".strip(),
     }
 
 
 def postgresql_engine(url: str, timeout_s: float) -> Engine:
     """A pooled engine whose checkout, connect, statement and lock waits are all bounded."""
+    options = make_url(url).query.get("options", "")
+    url_options = options if isinstance(options, str) else " ".join(options)
     engine = create_engine(
         url,
         pool_size=10,
         max_overflow=20,
         pool_timeout=timeout_s,
-        connect_args=connect_args(timeout_s),
+        connect_args=connect_args(timeout_s, url_options),
     )
     client_deadline = timeout_s + CLIENT_MARGIN_S
     ping_s = min(PING_MAX_S, timeout_s * PING_SHARE)
