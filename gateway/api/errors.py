@@ -80,15 +80,8 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_database(request: Request, exc: Exception) -> JSONResponse:
-    # Any storage failure on any route (gone, frozen, timed out, lock wait) is
-    # the service being unavailable, never an internal error; only the type name
-    # is logged, a driver message can quote SQL parameters.
-    log.warning(
-        "database unavailable during %s %s (%s)",
-        request.method,
-        request.url.path,
-        type(exc).__name__,
-    )
+    # Any storage failure on any route (gone, frozen, timed out) is a 503, never a 500.
+    log.warning("database unavailable during %s %s", request.method, request.url.path)
     problem = problem_for_status(
         503, "The gateway's storage is unavailable; nothing was disclosed."
     )
