@@ -123,6 +123,9 @@ class PgCluster:
     def stop(self, mode: str = "fast") -> None:
         self._run("pg_ctl", "-D", str(self.datadir), "-m", mode, "-w", "stop", check=False)
 
+    def running(self) -> bool:
+        return self._run("pg_ctl", "-D", str(self.datadir), "status", check=False).returncode == 0
+
     def postmaster_pid(self) -> int:
         return int((self.datadir / "postmaster.pid").read_text().split()[0])
 

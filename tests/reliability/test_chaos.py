@@ -31,7 +31,6 @@ from tests.reliability.chaos_support import (
     PgCluster,
     Sample,
     Shared,
-    require_postgres_binaries,
 )
 from tests.reliability.support import PURPOSE, free_port
 from tests.web.conftest import login
@@ -41,7 +40,7 @@ pytestmark = pytest.mark.slow
 DB_TIMEOUT_S = 2.0
 IN_TIME_S = DB_TIMEOUT_S + 1.0
 RECOVER_WITHIN_S = 10.0
-DATABASE = "ketenpoort"
+DATABASE = "chaos"
 KNOWN_FALSE_ALARM = "entries were removed or added"
 UNAVAILABLE_TYPES = {
     "urn:ketenpoort:problem:unavailable",
@@ -59,15 +58,15 @@ class Deployment:
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    pg = PgCluster(require_postgres_binaries())
+def deployment(
+    pg_cluster: PgCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    pg = pg_cluster
     workdir = tmp_path_factory.mktemp("chaos")
     shared: Shared | None = None
     instances: list[Instance] = []
     load: Load | None = None
     try:
-        pg.init()
-        pg.start()
         pg.create_database(DATABASE)
         # One issuer for both instances, as behind a proxy: a token from either works on both.
         a_port = free_port()
@@ -90,7 +89,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             instance.stop()
         if shared is not None:
             shared.close()
-        pg.destroy()
+        if not pg.running():
+            pg.start()
 
 
 def _settle(deployment: Deployment, seconds: float) -> None:

@@ -28,7 +28,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.reliability.chaos_support import Instance, PgCluster, Shared, require_postgres_binaries
+from tests.reliability.chaos_support import Instance, PgCluster, Shared
 from tests.reliability.support import BSN, PURPOSE, REPO, free_port
 
 pytestmark = pytest.mark.slow
@@ -117,11 +117,11 @@ def _wait(url: str, process: subprocess.Popen[bytes], timeout_s: float = 30) -> 
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(pg_cluster: PgCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     services = compose_services()
     assert {"postgres", "migrate", "gateway-1", "gateway-2", "proxy"} <= set(services)
     workdir = tmp_path_factory.mktemp("deploy")
-    pg = PgCluster(require_postgres_binaries())
+    pg = pg_cluster
     proxy_port = free_port()
     proxy_url = f"http://127.0.0.1:{proxy_port}"
     env = {**COMPOSE_ENV, "KETENPOORT_BASE_URL": proxy_url}
@@ -129,8 +129,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     gateways: list[Instance] = []
     proxy: subprocess.Popen[bytes] | None = None
     try:
-        pg.init()
-        pg.start()
         # The postgres service: POSTGRES_USER owns POSTGRES_DB.
         pg_env = services["postgres"]["environment"]
         user, database = pg_env["POSTGRES_USER"], pg_env["POSTGRES_DB"]
@@ -204,7 +202,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             gateway.stop()
         if shared is not None:
             shared.close()
-        pg.destroy()
 
 
 def _need_proxy(stack: Stack) -> None:

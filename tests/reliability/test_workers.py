@@ -24,7 +24,6 @@ from tests.reliability.chaos_support import (
     Shared,
     child_pids,
     cpu_ticks,
-    require_postgres_binaries,
 )
 from tests.reliability.support import free_port
 
@@ -37,13 +36,11 @@ FAIR_SHARE = 0.25
 
 
 @pytest.fixture
-def two_workers(tmp_path: Path) -> Iterator[tuple[Shared, Instance]]:
-    pg = PgCluster(require_postgres_binaries())
+def two_workers(pg_cluster: PgCluster, tmp_path: Path) -> Iterator[tuple[Shared, Instance]]:
+    pg = pg_cluster
     shared: Shared | None = None
     instance: Instance | None = None
     try:
-        pg.init()
-        pg.start()
         pg.create_database("workers")
         port = free_port()
         shared = Shared(tmp_path, pg.url("workers"), f"http://127.0.0.1:{port}", 2.0)
@@ -56,7 +53,6 @@ def two_workers(tmp_path: Path) -> Iterator[tuple[Shared, Instance]]:
             instance.stop()
         if shared is not None:
             shared.close()
-        pg.destroy()
 
 
 def _workers(instance: Instance) -> list[int]:
