@@ -8,6 +8,7 @@ connections for a few seconds.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -35,9 +36,12 @@ CLIENTS = 6
 FAIR_SHARE = 0.25
 
 
-@pytest.fixture
-def two_workers(pg_cluster: PgCluster, tmp_path: Path) -> Iterator[tuple[Shared, Instance]]:
+@pytest.fixture(scope="module")
+def two_workers(
+    pg_cluster: PgCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Shared, Instance]]:
     pg = pg_cluster
+    tmp_path = tmp_path_factory.mktemp("workers")
     shared: Shared | None = None
     instance: Instance | None = None
     try:
@@ -100,6 +104,25 @@ def test_workers_share_the_load(two_workers: tuple[Shared, Instance]) -> None:
     print(f"\nWORKERS ticks {spent} shares {shares} answers {len(statuses)}")
     assert statuses and set(statuses) == {200}, set(statuses)
     assert all(share >= FAIR_SHARE for share in shares.values()), shares
+
+
+def test_a_dead_worker_is_replaced(two_workers: tuple[Shared, Instance]) -> None:
+    """Promise 5: SIGKILL of one worker; the other answers, the supervisor starts a new one."""
+    _shared, instance = two_workers
+    victim, survivor = _workers(instance)
+    os.kill(victim, signal.SIGKILL)
+    for _ in range(10):  # fresh connections: the kernel only picks live sockets
+        with httpx.Client(timeout=10) as client:
+            assert client.get(instance.url + "/health/live").status_code == 200
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert instance.process is not None
+        pids = child_pids(instance.process.pid, "spawn_main")
+        if len(pids) == WORKERS and victim not in pids:
+            assert survivor in pids
+            return
+        time.sleep(0.2)
+    raise AssertionError("the killed worker was not replaced")
 
 
 def test_sqlite_refuses_several_workers(tmp_path: Path) -> None:
