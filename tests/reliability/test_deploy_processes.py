@@ -318,3 +318,58 @@ def test_collector_receives_the_gateways_telemetry(stack: Stack) -> None:
     finally:
         process.terminate()
         process.wait(10)
+
+
+def _k8s(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((DEPLOY / "k8s" / name).read_text())
+    return document
+
+
+def test_kubernetes_pod_command_answers_its_probes(stack: Stack) -> None:
+    """deploy/k8s started as processes: the Job's command, then the pod's args and env.
+
+    The gateway container's ``args`` with the ConfigMap and the Secret template
+    as its environment (placeholders filled, paths and the database host mapped)
+    must become ready within the startup probe's budget and answer the liveness
+    and readiness probe paths within their timeouts.
+    """
+    job = _k8s("migration-job.yaml")["spec"]["template"]["spec"]["containers"][0]
+    pod = _k8s("deployment.yaml")["spec"]["template"]["spec"]["containers"][0]
+    env = {**_k8s("configmap.yaml")["data"], **_k8s("secret.template.yaml")["stringData"]}
+    placeholders = {
+        "REPLACE_WITH_A_LONG_RANDOM_PASSPHRASE": COMPOSE_ENV["KETENPOORT_KEY_PASSPHRASE"],
+        "REPLACE_WITH_PASSWORD": COMPOSE_ENV["POSTGRES_PASSWORD"],
+        "REPLACE_WITH_DB_HOST:5432": f"127.0.0.1:{stack.pg.port}",
+        "/app/policies": str(stack.shared.policy_dir),
+        "/app/keys": str(stack.shared.key_dir),
+    }
+    values = {k: mapped(str(v), placeholders) for k, v in env.items()}
+    assert not [v for v in values.values() if "REPLACE_WITH" in v]
+    values.pop("KETENPOORT_OTLP_ENDPOINT")  # a cluster-internal name; no collector here
+    full_env = {**os.environ, **values}
+    python = [sys.executable, "-m", "gateway.cli.main"]
+    migrate = subprocess.run(
+        [*python, *job["args"]], env=full_env, capture_output=True, text=True, check=False
+    )
+    assert migrate.returncode == 0, migrate.stderr[-2000:]
+    args = list(pod["args"])
+    port = free_port()
+    args[args.index("--port") + 1] = str(port)
+    assert pod["ports"][0]["containerPort"] == 8080
+    log = (stack.shared.workdir / "k8s-pod.log").open("wb")
+    process = subprocess.Popen(
+        [*python, *args], env=full_env, cwd=stack.shared.workdir, stdout=log, stderr=log
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        startup = pod["startupProbe"]
+        budget = startup["periodSeconds"] * startup["failureThreshold"]
+        _wait(base + startup["httpGet"]["path"], process, timeout_s=budget)
+        for probe in ("livenessProbe", "readinessProbe"):
+            spec = pod[probe]
+            answer = httpx.get(base + spec["httpGet"]["path"], timeout=spec["timeoutSeconds"])
+            assert answer.status_code == 200, (probe, answer.text)
+    finally:
+        process.terminate()
+        process.wait(20)
+        log.close()
