@@ -136,6 +136,7 @@ def test_sqlite_refuses_several_workers(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "gateway.cli.main", "serve", "--workers", "2", "--port", "1"],
         env={**env, "COLUMNS": "200"},
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=60,
