@@ -30,6 +30,7 @@ def plan(quick: bool) -> list[list[str]]:
             ["bench.audit_bench", "--entries", "20000", "--pg-entries", "10000", *quick_out],
             ["bench.query_bench", "--quick"],
             ["bench.inzage_bench", "--quick"],
+            ["bench.workers_bench", "--quick"],
         ]
     return [
         ["bench.policy_bench"],
@@ -37,6 +38,7 @@ def plan(quick: bool) -> list[list[str]]:
         ["bench.audit_bench", "--entries", "1000000", "--pg-entries", "250000"],
         ["bench.query_bench"],
         ["bench.inzage_bench"],
+        ["bench.workers_bench"],
     ]
 
 

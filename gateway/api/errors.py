@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.api.safe_logging import install_safe_logging, log_unexpected
@@ -33,6 +34,10 @@ log = logging.getLogger("ketenpoort.errors")
 class AuditLogUnavailable(ServiceUnavailable):
     slug = "audit-unavailable"
     title = "Audit log unavailable"
+
+
+# A database outage is transient: clients and the proxy may retry after this long.
+RETRY_AFTER_S = "2"
 
 
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
@@ -76,17 +81,22 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_database(request: Request, exc: Exception) -> JSONResponse:
+    # Any storage failure on any route (gone, frozen, timed out) is a 503, never a 500.
     log.warning("database unavailable during %s %s", request.method, request.url.path)
-    return problem_response(
-        problem_for_status(503, "The gateway's storage is unavailable; nothing was disclosed."),
-        request,
+    problem = problem_for_status(
+        503, "The gateway's storage is unavailable; nothing was disclosed."
     )
+    problem.headers["Retry-After"] = RETRY_AFTER_S
+    return problem_response(problem, request)
 
 
 async def _on_audit_unavailable(request: Request, exc: Exception) -> JSONResponse:
     log.warning("audit log unavailable during %s %s", request.method, request.url.path)
     return problem_response(
-        AuditLogUnavailable(detail="The audit log cannot be written; nothing was disclosed."),
+        AuditLogUnavailable(
+            detail="The audit log cannot be written; nothing was disclosed.",
+            headers={"Retry-After": RETRY_AFTER_S},
+        ),
         request,
     )
 
@@ -103,5 +113,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(DatabaseUnavailable, _on_database)
+    app.add_exception_handler(SQLAlchemyError, _on_database)
     app.add_exception_handler(AuditUnavailable, _on_audit_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from sqlalchemy.exc import SQLAlchemyError
 
+from gateway.api.errors import RETRY_AFTER_S
 from gateway.problems import ServiceUnavailable
 from gateway.runtime import NotReady, Runtime
 
 router = APIRouter(tags=["health"])
+_RETRY = {"Retry-After": RETRY_AFTER_S}
 
 
 @router.get("/health/live")
@@ -23,10 +25,10 @@ def ready(request: Request) -> dict[str, object]:
         checks = runtime.readiness()
     except NotReady as exc:
         raise ServiceUnavailable(
-            detail=f"Not ready: {exc}", extensions={"check": str(exc)}
+            detail=f"Not ready: {exc}", extensions={"check": str(exc)}, headers=_RETRY
         ) from None
     except SQLAlchemyError:
         raise ServiceUnavailable(
-            detail="Not ready: database", extensions={"check": "database"}
+            detail="Not ready: database", extensions={"check": "database"}, headers=_RETRY
         ) from None
     return {"status": "ok", "checks": checks}

@@ -12,9 +12,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from gateway.api.docs import docs_enabled
+from gateway.api.errors import RETRY_AFTER_S
 from gateway.auth.client_address import real_client_address
 from gateway.auth.server import JWKS_PATH, TOKEN_PATH
 from gateway.auth.services import auth_services
@@ -83,6 +85,9 @@ async def token(request: Request) -> JSONResponse:
         response = await run_in_threadpool(
             server.token_response, fields, dict(request.headers), remote
         )
-    except (KeyStoreError, DatabaseUnavailable):
-        return _oauth_error(503, "temporarily_unavailable", "try again later")
+    except (KeyStoreError, DatabaseUnavailable, SQLAlchemyError):
+        # RFC 6749 clients expect an OAuth error body here; Retry-After as on every 503.
+        unavailable = _oauth_error(503, "temporarily_unavailable", "try again later")
+        unavailable.headers["Retry-After"] = RETRY_AFTER_S
+        return unavailable
     return JSONResponse(response.body, status_code=response.status, headers=response.headers)

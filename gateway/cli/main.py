@@ -45,9 +45,12 @@ def load_settings() -> Settings:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8080, min=1, max=65535, help="Port to listen on."),
+    workers: int = typer.Option(
+        1, min=1, max=64, help="Worker processes sharing the port (PostgreSQL only)."
+    ),
 ) -> None:
     """Run migrations, create the gateway's keys on first start, then serve."""
-    serve_cmd.run(load_settings(), host, port)
+    serve_cmd.run(load_settings(), host, port, workers)
 
 
 @app.command()

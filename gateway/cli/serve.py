@@ -47,11 +47,31 @@ def prepare(settings: Settings) -> Runtime:
     return runtime
 
 
-def run(settings: Settings, host: str, port: int) -> None:
+def run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+    if workers > 1:
+        _run_workers(settings, host, port, workers)
+        return
     runtime = prepare(settings)
     app = create_app(settings, runtime)
     console.print(f"Ketenpoort luistert op http://{host}:{port}  (issuer {settings.base_url})")
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+
+
+def _run_workers(settings: Settings, host: str, port: int, workers: int) -> None:
+    """Several processes on one port, each with its own SO_REUSEPORT socket (docs/operations.md)."""
+    from gateway.cli.workers import Supervisor
+
+    if settings.is_sqlite:
+        fail(
+            f"--workers {workers} needs PostgreSQL: SQLite allows one writing process.",
+            hint="Use --workers 1 with SQLite, or set KETENPOORT_DATABASE_URL to PostgreSQL.",
+        )
+    prepare(settings).close()  # migrations, keys and covenant checks once, before any worker
+    console.print(
+        f"Ketenpoort luistert op http://{host}:{port} met {workers} workers  "
+        f"(issuer {settings.base_url})"
+    )
+    Supervisor(host, port, workers).run()
 
 
 def _redacted(url: str) -> str:

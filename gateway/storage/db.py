@@ -17,6 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.storage.pg_deadlines import postgresql_engine
+
 
 class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached or written; callers fail closed."""
@@ -48,15 +50,7 @@ def create_db_engine(url: str, *, timeout_s: float = 5.0) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(
-        url,
-        pool_pre_ping=True,
-        hide_parameters=True,  # parameters are data; never in error text or logs
-        pool_size=10,
-        max_overflow=20,
-        pool_timeout=timeout_s,
-        connect_args={"connect_timeout": max(1, int(timeout_s))},
-    )
+    return postgresql_engine(url, timeout_s)
 
 
 class Database:

@@ -10,6 +10,7 @@ import pytest
 
 from gateway.demo.stack import Stack, start_stack
 from gateway.storage import migrate
+from tests.reliability.chaos_support import PgCluster, require_postgres_binaries
 
 REPO_POLICIES = Path(__file__).resolve().parents[2] / "policies"
 StackFactory = Callable[..., Stack]
@@ -45,3 +46,19 @@ def make_stack(tmp_path: Path) -> Iterator[StackFactory]:
 @pytest.fixture
 def stack(make_stack: StackFactory) -> Stack:
     return make_stack()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """One disposable PostgreSQL cluster for the chaos, workers and deploy modules.
+
+    Each module makes its own database in it; the chaos module stops and
+    freezes it and leaves it running again.
+    """
+    cluster = PgCluster(require_postgres_binaries())
+    try:
+        cluster.init()
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.destroy()

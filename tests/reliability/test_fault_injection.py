@@ -137,3 +137,27 @@ def test_raw_server_really_misbehaves(tmp_path: Path) -> None:
             answer.json()
     with raw_server("reset") as url, pytest.raises(httpx.HTTPError):
         httpx.post(url + "/lookup", json={})
+
+
+def test_any_storage_error_is_503_with_retry_after(stack: Stack) -> None:
+    """Promise 5 (fail closed): a database error outside the audit path is a 503, not a 500.
+
+    The cases table disappears under a running gateway (a botched manual
+    change, a restore in progress): every route that needs it answers a 503
+    problem with Retry-After and discloses nothing, and serves again once the
+    table is back.
+    """
+    client, case_id = _case(stack)
+    database = stack.settings.database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(database, timeout=5) as admin:
+        admin.execute("ALTER TABLE cases RENAME TO cases_away")
+    try:
+        response = client.query(case_id, [CATEGORY], [SOURCE])
+    finally:
+        with sqlite3.connect(database, timeout=5) as admin:
+            admin.execute("ALTER TABLE cases_away RENAME TO cases")
+    assert response.status_code == 503, response.text
+    assert response.json()["type"] == "urn:ketenpoort:problem:unavailable"
+    assert response.headers["retry-after"]
+    _discloses_nothing(response)
+    assert _only_result(client.query(case_id, [CATEGORY], [SOURCE]))["status"] == "ok"

@@ -1,0 +1,137 @@
+"""PostgreSQL connections on which no wait outlasts ``db_timeout_s``.
+
+A request must get its 503 in time when the database is gone, slow or frozen
+(docs/operations.md, "When the database fails"). Each wait has its own bound:
+
+* pool checkout: ``pool_timeout``;
+* connecting: ``connect_timeout`` (a frozen postmaster still completes the TCP
+  handshake in the kernel, so only the client's own timer notices);
+* a statement or lock wait on a live server: ``statement_timeout`` and
+  ``lock_timeout``, enforced by PostgreSQL itself (the connection stays usable);
+* a server that stopped answering altogether (SIGSTOP, a hung host, a cut
+  network): TCP keepalives and ``tcp_user_timeout`` catch a dead peer on a real
+  network, but on one host the kernel keeps acknowledging a frozen process, so
+  every wait of the driver is bounded as well (:class:`DeadlineConnection`).
+  A connection whose wait expired is in an unknown protocol state: it is
+  closed, which makes SQLAlchemy invalidate it and the pool behind it;
+* the liveness check on checkout (what ``pool_pre_ping`` did) gets a short
+  bound of its own, so that a pooled connection to a frozen server costs a
+  fraction of the budget before a fresh connect is tried.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError, InvalidatePoolError
+from sqlalchemy.pool import ConnectionPoolEntry
+
+# A server-side timeout answers first on a live server; the client's own bound
+# is only a little longer so that it catches a frozen one.
+CLIENT_MARGIN_S = 0.25
+PING_SHARE = 0.25
+PING_MAX_S = 1.0
+
+
+class DatabaseDeadlineExceeded(psycopg.OperationalError):
+    """The server did not answer within the deadline; the connection was closed."""
+
+
+class DeadlineConnection(psycopg.Connection[Any]):
+    """A psycopg connection whose every wait is bounded by :attr:`wait_timeout_s`."""
+
+    wait_timeout_s: float | None = None
+
+    def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        if timeout is None:
+            timeout = self.wait_timeout_s
+        try:
+            return super().wait(gen, interval=interval, timeout=timeout)
+        except pg_errors._WaitTimeout:
+            # Mid-protocol: the connection cannot be reused, and a cancel request
+            # would go to the same unresponsive server.
+            self.pgconn.finish()
+            raise DatabaseDeadlineExceeded("database did not answer in time") from None
+
+    def ping(self, timeout_s: float) -> None:
+        """A trivial round trip within ``timeout_s``; on any failure the connection is closed."""
+        previous, self.wait_timeout_s = self.wait_timeout_s, timeout_s
+        autocommit = self.autocommit
+        try:
+            if not autocommit:
+                self.autocommit = True
+            self.execute(";")
+            if not autocommit:
+                self.autocommit = False
+        except psycopg.Error:
+            if not self.closed:
+                self.pgconn.finish()
+            raise
+        finally:
+            self.wait_timeout_s = previous
+
+
+def connect_args(timeout_s: float, url_options: str = "") -> dict[str, Any]:
+    """libpq parameters: connect, keepalive and server-side statement/lock bounds.
+
+    ``options`` here would replace one given in the URL (e.g. a ``search_path``),
+    so the URL's own options come first and the timeouts are appended.
+    """
+    millis = max(1, int(timeout_s * 1000))
+    idle = max(1, int(timeout_s))
+    return {
+        # libpq and psycopg round up to whole seconds, at least 2.
+        "connect_timeout": max(2, round(timeout_s)),
+        "keepalives": 1,
+        "keepalives_idle": idle,
+        "keepalives_interval": 1,
+        "keepalives_count": 3,
+        "tcp_user_timeout": millis,
+        "options": f"{url_options} -c statement_timeout={millis} -c lock_timeout={millis}".strip(),
+    }
+
+
+def postgresql_engine(url: str, timeout_s: float) -> Engine:
+    """A pooled engine whose checkout, connect, statement and lock waits are all bounded."""
+    options = make_url(url).query.get("options", "")
+    url_options = options if isinstance(options, str) else " ".join(options)
+    engine = create_engine(
+        url,
+        hide_parameters=True,  # parameters are data; never in error text or logs
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=timeout_s,
+        connect_args=connect_args(timeout_s, url_options),
+    )
+    client_deadline = timeout_s + CLIENT_MARGIN_S
+    ping_s = min(PING_MAX_S, timeout_s * PING_SHARE)
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(
+        _dialect: Any, record: ConnectionPoolEntry, cargs: Any, cparams: Any
+    ) -> DeadlineConnection:
+        connection = DeadlineConnection.connect(*cargs, **cparams)
+        connection.wait_timeout_s = client_deadline
+        record.info["fresh"] = True
+        return connection
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        # What pool_pre_ping does, with a short bound: after a restart the stale
+        # connections are dropped (the whole pool with them) and a fresh one made.
+        if record.info.pop("fresh", False):
+            return
+        try:
+            dbapi_connection.ping(ping_s)
+        except DatabaseDeadlineExceeded:
+            # Slow or frozen: drop this connection; a connect attempt decides the rest.
+            raise DisconnectionError("database did not answer the ping in time") from None
+        except psycopg.Error:
+            # Gone (e.g. restarted): every pooled connection is as stale as this one.
+            raise InvalidatePoolError("database connection lost") from None
+
+    return engine
