@@ -69,7 +69,7 @@ def brokering_services(runtime: Runtime) -> BrokeringServices:
             registry,
             runtime.audit,
             consents=consents,
-            objections=VerzetRegister(),
+            objections=VerzetRegister(lambda: holder.current),
             copies=CopyStore(runtime.db, runtime.audit.vault, corrected=corrected_since),
             contested=ContestedMarker(runtime.db, pending_correcties),
             default_timeout_s=runtime.settings.source_timeout_s,

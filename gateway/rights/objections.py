@@ -12,17 +12,36 @@ without knowing a case id must still work.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.cases.models import Case
+from gateway.policy.compiled import CompiledPolicy
 from gateway.rights.models import RightsRequest
 
 RESTRICTING_STATUSES = ("pending", "granted", "partially_granted")
 
 
 class VerzetRegister:
+    """``policy`` tells each covenant's controller; without it a refusal lifts only at home."""
+
+    def __init__(self, policy: Callable[[], CompiledPolicy] | None = None) -> None:
+        self._policy = policy
+
+    def _controller(self, convenant: str) -> str | None:
+        if self._policy is None:
+            return None
+        covenant = self._policy().covenant(convenant)
+        return covenant.controller if covenant is not None else None
+
+    def _lifted_here(self, home: str, decided_by: str | None, case_covenant: str) -> bool:
+        """A refusal lifts the person's verzet where the refusing party is the controller."""
+        if case_covenant == home:
+            return True
+        return decided_by is not None and self._controller(case_covenant) == decided_by
+
     def active(self, session: Session, *, subject_pseudonym: str, case_id: str) -> bool:
         """Whether a restricting verzet of the person covers this case.
 
@@ -30,22 +49,36 @@ class VerzetRegister:
         never reaches another covenant). A verzet naming none filed by the
         person covers every case of theirs in every covenant; one filed by a
         partner before partners had to name cases covers only its covenant.
+        The person's verzet is decided by the controller of its own covenant:
+        a refusal lifts it there and in covenants with that same controller,
+        not in a covenant whose controller never decided it.
         """
         rows = session.execute(
             select(
-                RightsRequest.cases_json, RightsRequest.convenant, RightsRequest.filed_by_party
+                RightsRequest.cases_json,
+                RightsRequest.convenant,
+                RightsRequest.filed_by_party,
+                RightsRequest.status,
+                RightsRequest.decided_by_party,
             ).where(
                 RightsRequest.subject_pseudonym == subject_pseudonym,
                 RightsRequest.type == "verzet",
-                RightsRequest.status.in_(RESTRICTING_STATUSES),
+                RightsRequest.status.in_((*RESTRICTING_STATUSES, "refused")),
             )
         ).all()
         if not rows:
             return False
         case_covenant = session.scalar(select(Case.convenant).where(Case.id == case_id))
-        for cases_json, convenant, filed_by in rows:
+        for cases_json, convenant, filed_by, status, decided_by in rows:
             named = json.loads(cases_json)
-            if named:
+            if status == "refused":
+                if named or filed_by is not None:
+                    continue
+                if case_covenant is None or not self._lifted_here(
+                    convenant, decided_by, case_covenant
+                ):
+                    return True
+            elif named:
                 if case_id in named:
                     return True
             elif filed_by is None or case_covenant is None or convenant == case_covenant:

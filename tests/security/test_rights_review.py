@@ -78,6 +78,53 @@ def test_the_persons_own_verzet_restricts_their_cases_in_every_covenant(
         read = officer_b.call("GET", f"/v1/rights-requests/{filed.json()['id']}")
         assert read.status_code == 200, read.text
 
+        refused = gemeente_a.call(  # the controller of A, also B's controller here
+            "POST",
+            f"/v1/rights-requests/{filed.json()['id']}/decision",
+            {"decision": "refused", "reason": "Zwaarwegende belangen."},
+        )
+        assert refused.status_code == 200, refused.text
+        assert {
+            r["status"] for r in results(gemeente_b.query(case_b, ["huisvesting"])).values()
+        } == {"ok"}
+
+
+def test_a_controller_cannot_lift_the_persons_verzet_in_a_covenant_it_does_not_control(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    """Promise 1 and 11: the person's verzet covering covenants A and B is decided by A's
+    controller; its refusal lifts the verzet where it is the controller, never in covenant B
+    whose controller is another party (an insider of A cannot reopen B's disclosures)."""
+
+    def other_controller(document: dict[str, Any]) -> None:
+        document["controller"] = "ggz-demo"
+
+    with two_covenant_stack(migrated_url, tmp_path, second=other_controller) as stack:
+        gemeente_b = client_in(stack, "gemeente-demo", SECOND_COVENANT, CASUSOVERLEG)
+        opened = gemeente_b.open_case(SECOND_COVENANT, CASUSOVERLEG, BSN, TEAM, "casusoverleg")
+        assert opened.status_code == 201, opened.text
+        case_b = opened.json()["id"]
+        gemeente_a, case_a = open_case(stack, participants=TEAM)
+
+        person = person_login(stack, "persoon-a")
+        filed = person.post(
+            "/v1/rights-requests",
+            json={"type": "verzet", "details": "Ik maak overal bezwaar."},
+            headers={"X-Ketenpoort-CSRF": csrf_of(person)},
+        )
+        assert filed.status_code == 201, filed.text
+        assert filed.json()["responsible_party"] == "gemeente-demo"
+        refused = gemeente_a.call(
+            "POST",
+            f"/v1/rights-requests/{filed.json()['id']}/decision",
+            {"decision": "refused", "reason": "Zwaarwegende belangen."},
+        )
+        assert refused.status_code == 200, refused.text
+
+        in_a = results(gemeente_a.query(case_a, ["huisvesting"]))
+        assert {r["status"] for r in in_a.values()} == {"ok"}
+        assert _statuses(gemeente_b.query(case_b, ["huisvesting"])) == {("denied", "objection")}
+
 
 def test_a_partners_verzet_still_stops_at_its_own_case(migrated_url: str, tmp_path: Path) -> None:
     """Promise 11, covenant boundaries: widening the person's own verzet must not widen a
