@@ -22,6 +22,7 @@ class WireRecordOut(_Wire):
     id: Identifier
     updated: AwareDatetime
     fields: dict[str, JsonValue]
+    contested: bool = False  # a correctie is pending at the peer: the mark must travel on
 
 
 class WireSourceResult(_Wire):

@@ -260,6 +260,7 @@ def _combine(categories: Sequence[str], answer: WireQueryAnswer) -> LookupResult
                     category=category,
                     updated=rec.updated,
                     fields=rec.fields,
+                    contested=rec.contested,
                 )
                 for rec in result.records or []
             ]

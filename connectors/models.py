@@ -51,6 +51,8 @@ class Record:
     category: str
     updated: datetime
     fields: Mapping[str, JsonValue] = field(repr=False)
+    contested: bool = False
+    """A peer Ketenpoort marked it: a correctie of it is pending there (API.md §3)."""
 
 
 RemoteStatus = Literal["ok", "denied", "pending_consent", "unavailable", "not_found"]

@@ -149,6 +149,7 @@ class Broker:
             span.set_attribute("ketenpoort.case", case_id)
             span.set_attribute("ketenpoort.purpose", actor.purpose)
             plan = await anyio.to_thread.run_sync(self._plan, actor, case_id, categories, sources)
+            fetched_at = datetime.now(UTC)  # answers below are at most this old (copies)
             results = await self._fan_out(actor, plan)
             if self._copies is not None:
                 results = await serve_copies(self._copies, plan.case, plan.items, results)
@@ -160,7 +161,9 @@ class Broker:
                 query_events(actor, plan.case, plan.policy, results, plan.new_consent_request)
             )
             if self._copies is not None:
-                await keep_copies(self._copies, plan.policy, plan.case, plan.items, results)
+                await keep_copies(
+                    self._copies, plan.policy, plan.case, plan.items, results, fetched_at
+                )
             span.set_attribute("ketenpoort.results", len(results))
             trace_id, _ = current_trace_ids()
             return QueryOutcome(new_query_id(), results, trace_id)

@@ -4,6 +4,7 @@ made now permits, trimmed to its fields; kept only after the log commit."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 import anyio
@@ -71,6 +72,7 @@ async def keep_copies(
     case: CaseRecord,
     items: Sequence[Planned],
     results: Sequence[SourceResult],
+    fetched_at: datetime | None = None,
 ) -> None:
     """After the log commit: keep fresh answers as copies when the covenant sets ``copies``."""
     fresh = [
@@ -79,5 +81,5 @@ async def keep_copies(
         if result.reason != "cached_copy"
     ]
     await anyio.to_thread.run_sync(
-        store.keep, policy, case.convenant, case.id, case.subject_pseudonym, fresh
+        store.keep, policy, case.convenant, case.id, case.subject_pseudonym, fresh, fetched_at
     )

@@ -57,6 +57,11 @@ def minimise(records: Sequence[Record], permitted: Mapping[str, frozenset[str]])
         kept = {name: value for name, value in record.fields.items() if name in allowed}
         result.trimmed_fields[record.category] += len(record.fields) - len(kept)
         result.records[record.category].append(
-            DisclosedRecord(id=record.id, updated=record.updated.isoformat(), fields=kept)
+            DisclosedRecord(
+                id=record.id,
+                updated=record.updated.isoformat(),
+                fields=kept,
+                contested=record.contested,
+            )
         )
     return result

@@ -21,7 +21,7 @@ from gateway.consent.service import ConsentService
 from gateway.consent.webhook import ConsentWebhooks
 from gateway.copies import CopyStore
 from gateway.federation.tokens import PeerTokenClient
-from gateway.rights.contested import pending_correcties
+from gateway.rights.contested import corrected_since, pending_correcties
 from gateway.rights.objections import VerzetRegister
 from gateway.runtime import Runtime
 
@@ -69,8 +69,8 @@ def brokering_services(runtime: Runtime) -> BrokeringServices:
             registry,
             runtime.audit,
             consents=consents,
-            objections=VerzetRegister(),
-            copies=CopyStore(runtime.db, runtime.audit.vault),
+            objections=VerzetRegister(lambda: holder.current),
+            copies=CopyStore(runtime.db, runtime.audit.vault, corrected=corrected_since),
             contested=ContestedMarker(runtime.db, pending_correcties),
             default_timeout_s=runtime.settings.source_timeout_s,
         )

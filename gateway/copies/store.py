@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -86,10 +87,12 @@ class CopyStore:
         vault: SubjectVault,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        corrected: Callable[[Session, str, datetime], CorrectedRecords] | None = None,
     ) -> None:
         self._db = db
         self._vault = vault
         self._now = now
+        self._corrected = corrected
         self._written: OrderedDict[tuple[str, str, str], tuple[str, datetime]] = OrderedDict()
         self._written_lock = threading.Lock()
 
@@ -127,8 +130,15 @@ class CopyStore:
         case_id: str,
         pseudonym: str,
         slots: Sequence[CopySlot],
+        fetched_at: datetime | None = None,
     ) -> int:
-        """Replace the copies of every ``ok`` slot with its records; returns rows written."""
+        """Replace the copies of every ``ok`` slot with its records; returns rows written.
+
+        ``fetched_at`` (before the sources were asked): a slot holding a record
+        that a correctie granted since then concerns is not kept — the answer
+        may predate the correction, and the decision's drop of copies already
+        ran (docs/rights.md).
+        """
         duration = copies_duration(policy, covenant_id)
         fresh = [s for s in slots if s.status == "ok" and s.source and s.records is not None]
         if duration is None or not fresh:
@@ -145,6 +155,9 @@ class CopyStore:
                 key = self._case_key(session, pseudonym, case_id)
                 if key is None:
                     return 0
+                if self._corrected is not None and fetched_at is not None:
+                    stale = self._corrected(session, pseudonym, fetched_at)
+                    fresh = [s for s in fresh if not stale_slot(stale, s)]
                 for slot in fresh:
                     assert slot.source is not None and slot.records is not None
                     session.execute(
@@ -155,10 +168,13 @@ class CopyStore:
                         )
                     )
                     for record in slot.records:
-                        plain = json.dumps(
-                            {"updated": record.updated, "fields": dict(record.fields)},
-                            separators=(",", ":"),
-                        ).encode("utf-8")
+                        body: dict[str, object] = {
+                            "updated": record.updated,
+                            "fields": dict(record.fields),
+                        }
+                        if record.contested:  # a peer's mark is kept with the copy
+                            body["contested"] = True
+                        plain = json.dumps(body, separators=(",", ":")).encode("utf-8")
                         aad = _aad(case_id, slot.source, slot.category, record.id)
                         session.add(
                             CachedCopy(
@@ -214,12 +230,30 @@ class CopyStore:
         kept: dict[str, JsonValue] = {
             name: value for name, value in dict(body["fields"]).items() if name in fields
         }
-        return DisclosedRecord(id=row.record_id, updated=str(body["updated"]), fields=kept)
+        return DisclosedRecord(
+            id=row.record_id,
+            updated=str(body["updated"]),
+            fields=kept,
+            contested=body.get("contested") is True,
+        )
+
+
+class CorrectedRecords(Protocol):
+    """Records a granted correctie concerns (``gateway/rights/contested.Contested``)."""
+
+    def covers(self, source: str | None, record_id: str) -> bool: ...
+
+
+def stale_slot(corrected: CorrectedRecords, slot: CopySlot) -> bool:
+    return any(corrected.covers(slot.source, record.id) for record in slot.records or ())
 
 
 def _digest(slot: CopySlot) -> str:
     """What a slot's copy would hold, as one hash (never stored; memory only)."""
-    records = [[record.id, record.updated, dict(record.fields)] for record in slot.records or ()]
+    records = [
+        [record.id, record.updated, dict(record.fields), record.contested]
+        for record in slot.records or ()
+    ]
     encoded = json.dumps(records, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 

@@ -19,13 +19,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from gateway.cases.models import Case
 from gateway.copies.models import CachedCopy
 from gateway.rights.models import RightsRequest
+from gateway.rights.views import aware
 
 ANY_SOURCE = ""
 """Key of :attr:`Contested.by_source` for a correctie that names no source."""
@@ -41,17 +43,30 @@ class Contested:
         return bool(self.by_source)
 
     def covers(self, source: str | None, record_id: str) -> bool:
+        """Record ids compare without case (see :func:`_fold`)."""
+        folded = _fold(record_id)
         for key in (ANY_SOURCE, source or ANY_SOURCE):
             if key not in self.by_source:
                 continue
             records = self.by_source[key]
-            if records is None or record_id in records:
+            if records is None or folded in records:
                 return True
         return False
 
 
+def _fold(record_id: str) -> str:
+    """A named record id as compared: ASCII lower case.
+
+    A correctie names ids as the person or partner typed them; a source may
+    match them without case and grant it. Comparing without case can only
+    mark one record too many as contested or drop one copy too many — never
+    leave a corrected record's old copy in place (the safe direction).
+    """
+    return record_id.lower()
+
+
 def _merge(into: dict[str, frozenset[str] | None], source: str, records: Iterable[str]) -> None:
-    named = frozenset(records)
+    named = frozenset(_fold(record) for record in records)
     if not named:
         into[source] = None
     elif source not in into:
@@ -78,6 +93,37 @@ def pending_correcties(session: Session, subject_pseudonym: str) -> Contested:
 GRANTED = ("granted", "partially_granted")
 
 
+def corrected_since(session: Session, subject_pseudonym: str, since: datetime) -> Contested:
+    """What correcties granted at or after ``since`` concern: an answer fetched before is stale.
+
+    Called in the transaction that keeps a copy. The person's pending and
+    recently granted correcties are read ``FOR SHARE`` (PostgreSQL): a decision
+    (which locks its request ``FOR UPDATE``) then either committed before this
+    read — and is seen here — or waits until the copy is committed, and its
+    drop of stale copies sees and deletes it. Either way no copy fetched
+    before the decision outlives it.
+    """
+    rows = session.execute(
+        select(
+            RightsRequest.source_party,
+            RightsRequest.records_json,
+            RightsRequest.status,
+            RightsRequest.decided_at,
+        )
+        .where(
+            RightsRequest.subject_pseudonym == subject_pseudonym,
+            RightsRequest.type == "correctie",
+            RightsRequest.status.in_(("pending", *GRANTED)),
+        )
+        .with_for_update(read=True)
+    )
+    found: dict[str, frozenset[str] | None] = {}
+    for source, records_json, status, decided_at in rows:
+        if status in GRANTED and decided_at is not None and aware(decided_at) >= since:
+            _merge(found, source or ANY_SOURCE, (str(r) for r in json.loads(records_json)))
+    return Contested(found)
+
+
 def drop_corrected_copies(session: Session, request: RightsRequest) -> int:
     """Delete the copies a granted correctie made stale, in every case of the person.
 
@@ -95,7 +141,8 @@ def drop_corrected_copies(session: Session, request: RightsRequest) -> int:
         affected = affected.where(CachedCopy.source == request.source_party)
     records: Sequence[str] = request.records
     if records:
-        affected = affected.where(CachedCopy.record_id.in_(sorted(set(records))))
+        folded = sorted({_fold(record) for record in records})
+        affected = affected.where(func.lower(CachedCopy.record_id).in_(folded))
     gone = 0
     for case_id, source, category in set(session.execute(affected).all()):
         result = session.execute(

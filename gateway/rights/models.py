@@ -48,6 +48,8 @@ class RightsRequest(Base):
     decided_by_employee: Mapped[str | None] = mapped_column(String(200))
     decision_reason_sealed: Mapped[str | None] = mapped_column(Text)
     forwarded_json: Mapped[str] = mapped_column(Text, nullable=False)
+    covenants_json: Mapped[str | None] = mapped_column(Text)
+    """Covenants a person's own caseless verzet covers (known at filing); NULL: ``convenant``."""
 
     __table_args__ = (
         Index("ix_rights_requests_subject_type", "subject_pseudonym", "type"),
@@ -57,6 +59,13 @@ class RightsRequest(Base):
     @property
     def cases(self) -> list[str]:
         return [str(case) for case in json.loads(self.cases_json)]
+
+    @property
+    def covenants(self) -> list[str]:
+        """The covenants this request concerns (more than one only for the person's own verzet)."""
+        if self.covenants_json is None:
+            return [self.convenant]
+        return [str(covenant) for covenant in json.loads(self.covenants_json)]
 
     @property
     def records(self) -> list[str]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from gateway.audit.events import AuditEvent
@@ -166,6 +166,9 @@ class RightsService:
             received_at=now,
             deadline=deadline_for(covenant, application.type, now),
             forwarded_json="[]",
+            covenants_json=self._own_verzet_covenants(
+                session, filer, application, row_of=convenant, cases=cases, pseudonym=pseudonym
+            ),
         )
         view = view_of(session, self._sealer, row, with_text=False)
         self._log(session, policy, view, "filed", filer.party, filer.employee)
@@ -175,6 +178,32 @@ class RightsService:
         session.add(row)
         session.flush()
         return Filed(view_of(session, self._sealer, row), self._forward_targets(policy, row, cases))
+
+    @staticmethod
+    def _own_verzet_covenants(
+        session: Session,
+        filer: Filer,
+        application: Application,
+        *,
+        row_of: str,
+        cases: Sequence[Case],
+        pseudonym: str,
+    ) -> str | None:
+        """The person's own verzet naming no case objects in every covenant they are known under.
+
+        The person objects to the partnership, not to one covenant (the ZVH is
+        one contact point for all joint controllers, WGS/BGS art. 1.1). Recorded
+        so that each covenant's privacy officer sees the request; the
+        restriction itself covers every case of the person, also one opened
+        later (``gateway/rights/objections.py``). A partner's filing always
+        names cases and stays within its token's covenant: ``None``.
+        """
+        if filer.party is not None or application.type != "verzet" or cases:
+            return None
+        known = session.scalars(
+            select(Case.convenant).where(Case.subject_pseudonym == pseudonym).distinct()
+        )
+        return json.dumps(sorted({row_of, *known}))
 
     def _named_cases(
         self,
@@ -325,10 +354,12 @@ class RightsService:
     def may_read(viewer: Viewer, row: RightsRequest) -> bool:
         if viewer.pseudonym is not None:
             return viewer.pseudonym == row.subject_pseudonym
-        if viewer.party is None or viewer.covenant != row.convenant:
+        if viewer.party is None or viewer.covenant not in row.covenants:
             return False
         if PRIVACY_OFFICER in viewer.roles:
-            return True
+            return True  # the officer of every covenant a person's own verzet covers
+        if viewer.covenant != row.convenant:
+            return False
         return viewer.party in (row.filed_by_party, row.responsible_party, row.source_party)
 
     def get(self, session: Session, viewer: Viewer, request_id: str) -> RequestView:
@@ -355,7 +386,12 @@ class RightsService:
         """Undecided requests (deadline first), without their sealed text."""
         query = select(RightsRequest).where(RightsRequest.status == "pending")
         if convenant is not None:
-            query = query.where(RightsRequest.convenant == convenant)
+            query = query.where(
+                or_(
+                    RightsRequest.convenant == convenant,
+                    RightsRequest.covenants_json.contains(json.dumps(convenant), autoescape=True),
+                )
+            )
         if due_before is not None:
             query = query.where(RightsRequest.deadline < due_before)
         rows = session.scalars(query.order_by(RightsRequest.deadline))
@@ -367,6 +403,8 @@ class RightsService:
         self, session: Session, actor: Viewer, request_id: str, decision: Decision, reason: str
     ) -> RequestView:
         row = self._load(session, request_id, lock=True)
+        if not self.may_read(actor, row):  # like ``get``: an id confirms nothing to outsiders
+            raise NotFound(detail="No such rights request.")
         if actor.covenant != row.convenant or actor.party != row.responsible_party:
             raise NotResponsible(extensions={"responsible_party": row.responsible_party})
         if row.status != "pending":

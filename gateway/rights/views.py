@@ -55,6 +55,7 @@ class RequestView:
     decision_reason: str | None
     forwarded: tuple[Forwarding, ...]
     subject_pseudonym: str
+    covenants: tuple[str, ...] = ()
 
     @property
     def decided(self) -> bool:
@@ -68,6 +69,7 @@ class RequestView:
             "id": self.id,
             "type": self.type,
             "convenant": self.convenant,
+            "covenants": list(self.covenants or (self.convenant,)),
             "status": self.status,
             "channel": self.channel,
             "received": self.received_at.isoformat(),
@@ -121,4 +123,5 @@ def view_of(
         decision_reason=reason,
         forwarded=forwardings(row),
         subject_pseudonym=row.subject_pseudonym,
+        covenants=tuple(row.covenants),
     )

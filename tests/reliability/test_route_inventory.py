@@ -61,7 +61,10 @@ BODIES: dict[tuple[str, str], object] = {
     },
 }
 # Unknown and not-yours look the same here, so an outsider learns nothing from an id.
-NOT_FOUND_FOR_OUTSIDERS = {("GET", "/v1/rights-requests/{request_id}")}
+NOT_FOUND_FOR_OUTSIDERS = {
+    ("GET", "/v1/rights-requests/{request_id}"),
+    ("POST", "/v1/rights-requests/{request_id}/decision"),  # a non-reader: as an unknown id
+}
 
 
 def _routes(stack: Stack) -> list[tuple[str, str]]:

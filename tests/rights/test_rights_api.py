@@ -144,9 +144,9 @@ def test_decision_only_by_the_responsible_party(stack: Stack) -> None:
     )
     path = f"/v1/rights-requests/{body['id']}/decision"
     decision = {"decision": "granted", "reason": "Overzicht verstrekt."}
-    for party in ("politie-demo", "fg-demo", "om-demo"):
+    for party, status in (("politie-demo", 404), ("fg-demo", 403), ("om-demo", 404)):
         response = logged_in(stack, party).call("POST", path, decision)
-        assert response.status_code == 403, party
+        assert response.status_code == status, party  # 404: may not even read it
     assert gemeente.call("POST", path, decision).status_code == 200
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -23,8 +23,15 @@ SECOND_COVENANT = "zvh-tweede"
 
 
 @contextmanager
-def two_covenant_stack(database_url: str, tmp_path: Path) -> Iterator[Stack]:
-    """The repo's policies plus a second covenant with the same parties, on one gateway."""
+def two_covenant_stack(
+    database_url: str,
+    tmp_path: Path,
+    second: Callable[[dict[str, Any]], None] | None = None,
+) -> Iterator[Stack]:
+    """The repo's policies plus a second covenant with the same parties, on one gateway.
+
+    ``second`` may change the second covenant's document first (e.g. its controller).
+    """
     policies = tmp_path / "two-covenants"
     shutil.copytree(REPO_POLICIES, policies)
     document: dict[str, Any] = yaml.safe_load(
@@ -32,6 +39,8 @@ def two_covenant_stack(database_url: str, tmp_path: Path) -> Iterator[Stack]:
     )
     document["id"] = SECOND_COVENANT
     document["title"] = "Tweede convenant, zelfde partners (test)"
+    if second is not None:
+        second(document)
     (policies / "tweede.yaml").write_text(
         yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8"
     )

@@ -74,7 +74,8 @@ def test_a_verzet_restricts_only_within_the_covenant_it_was_filed_under(
     migrated_url: str, tmp_path: Path
 ) -> None:
     """Promise 11, covenant boundaries: a verzet filed under covenant A (here by the person,
-    naming no case) denies queries in A, never in covenant B on the same gateway."""
+    naming their case in A) denies queries in A, never in covenant B on the same gateway.
+    (The person's verzet naming no case covers every covenant: test_rights_review.py.)"""
     with two_covenant_stack(migrated_url, tmp_path) as stack:
         team = ["reclassering-demo", "ggz-demo"]
         gemeente_b = client_in(stack, "gemeente-demo", SECOND_COVENANT, CASUSOVERLEG)
@@ -85,7 +86,7 @@ def test_a_verzet_restricts_only_within_the_covenant_it_was_filed_under(
 
         person = person_login(stack, "persoon-a")
         headers = {"X-Ketenpoort-CSRF": csrf_of(person)}
-        body = {"type": "verzet", "details": "Ik maak bezwaar."}
+        body = {"type": "verzet", "details": "Ik maak bezwaar.", "cases": [case_a]}
         filed = person.post("/v1/rights-requests", json=body, headers=headers)
         assert filed.status_code == 201, filed.text
         assert filed.json()["convenant"] == DEMO_COVENANT
@@ -190,7 +191,7 @@ def test_other_rights_refusals_are_audit_entries(stack: Stack) -> None:
     )
     assert filed.status_code == 201, filed.text
     path = f"/v1/rights-requests/{filed.json()['id']}/decision"
-    wrong = logged_in(stack, "politie-demo").call(
+    wrong = logged_in(stack, "fg-demo").call(  # may read it, may not decide it
         "POST", path, {"decision": "granted", "reason": "ik"}
     )
     assert wrong.status_code == 403
