@@ -278,12 +278,8 @@ def test_rotation_verify_and_retention_alongside_the_load(deployment: Deployment
     _never_500(during)
     assert all(s.status == 200 for s in during), [s for s in during if s.status != 200][:5]
     output = " ".join((verify.stdout + verify.stderr).split())
-    if verify.returncode != 0 and KNOWN_FALSE_ALARM in output:
-        # KNOWN ISSUE, NOT A PASS: `audit verify` beside concurrent appends reads
-        # the head and the entries at different moments and reports entries
-        # "added". The verify helper's branch (rel/verify) fixes this false
-        # alarm; after that merge this branch must never be taken. Loud on purpose.
-        pytest.xfail(f"audit verify false alarm under concurrent appends (rel/verify): {output}")
+    # verify reads one snapshot (docs/audit.md): beside live appends it never falsely alarms
+    assert KNOWN_FALSE_ALARM not in output, output
     assert verify.returncode == 0, output
 
 
