@@ -1,0 +1,71 @@
+"""An insider's review of the FG-scope work: what a non-FG login or a caller can still reach.
+
+Each test was seen to fail on main at d79f097 (the merge of fg-scope) and guards one hole
+found in the review (docs/audit.md, "Review of the FG scope").
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from gateway.demo.people import demo_people
+from gateway.demo.stack import DEMO_COVENANT, Stack
+from tests.web.conftest import hidden_fields, login
+
+BSN = demo_people()[0].bsn.reveal()
+PURPOSE = "pga-casusoverleg"
+
+
+def _csrf(client: httpx.Client, path: str) -> dict[str, str]:
+    """The session's CSRF token as a browser would find it on a page of its own."""
+    page = client.get(path)
+    assert page.status_code == 200, page.text
+    form = hidden_fields(page.text)
+    assert "csrf_token" in form, "no CSRF token on " + path
+    return {"csrf_token": form["csrf_token"]}
+
+
+@pytest.mark.parametrize(
+    ("username", "own_page"),
+    [("ovj.demo", "/auth/whoami"), (demo_people()[0].label, "/mijn")],
+)
+def test_only_a_privacy_officer_starts_the_full_check(
+    stack: Stack, username: str, own_page: str
+) -> None:
+    """Promise 11 (covenant boundaries) and fail closed: POST /privacy/verify (a full
+    recomputation of the whole log) is an FG action; an OvJ employee or a person logged in
+    to /mijn, holding a valid CSRF token of their own session, is refused with the Dutch 403
+    and the refusal is logged, like every other /privacy route."""
+    client = login(stack.base_url, username, next_path=own_page)
+    form = _csrf(client, own_page)
+    started = client.post("/privacy/verify", data=form, follow_redirects=False)
+    assert started.status_code == 403, (started.status_code, started.headers)
+    assert "privacy_officer" not in started.text or "Geen toegang" in started.text
+    fg = login(stack.base_url, "fg.demo", next_path="/privacy")
+    allowed = fg.post("/privacy/verify", data=_csrf(fg, "/privacy"), follow_redirects=False)
+    assert allowed.status_code == 303
+
+
+def test_problems_never_echo_a_bsn_from_a_path_or_a_json_key(stack: Stack) -> None:
+    """Promise 7 (no BSN outside the vault): an error answer carries neither a BSN sent in a
+    path (``instance`` of a 404/422) nor one sent as a JSON object key (the ``loc`` of an
+    ``extra_forbidden`` validation error), for partners and anonymous callers alike."""
+    fg = stack.client("fg-demo")
+    fg.login(DEMO_COVENANT, PURPOSE)
+    answers = [
+        fg.http.get(f"/v1/nothing/{BSN}"),
+        fg.http.get(f"/v1/cases/{BSN}", headers=fg.headers()),
+        fg.http.get(f"/v1/rights-requests/{BSN}", headers=fg.headers()),
+        fg.call("POST", "/v1/audit/entries/search", {BSN: "x"}),
+        fg.call("POST", "/v1/audit/entries/search", {"subject_bsn": BSN, f"x{BSN}": 1}),
+        fg.call(
+            "POST",
+            "/v1/rights-requests",
+            {"type": "inzage", "subject": {"bsn": BSN, BSN: 1}, "details": "x"},
+        ),
+    ]
+    for answer in answers:
+        assert answer.status_code in {400, 404, 422}, (answer.status_code, answer.text)
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert BSN not in answer.text, answer.text
