@@ -6,11 +6,19 @@ found in the review (docs/audit.md, "Review of the FG scope").
 
 from __future__ import annotations
 
+import secrets
+import time
+
 import httpx
 import pytest
+from opentelemetry.instrumentation.utils import suppress_http_instrumentation
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from gateway.demo.people import demo_people
 from gateway.demo.stack import DEMO_COVENANT, Stack
+from gateway.settings import Settings
+from gateway.telemetry import setup_telemetry
 from tests.web.conftest import hidden_fields, login
 
 BSN = demo_people()[0].bsn.reveal()
@@ -69,3 +77,41 @@ def test_problems_never_echo_a_bsn_from_a_path_or_a_json_key(stack: Stack) -> No
         assert answer.status_code in {400, 404, 422}, (answer.status_code, answer.text)
         assert answer.headers["content-type"].startswith("application/problem+json")
         assert BSN not in answer.text, answer.text
+
+
+@pytest.fixture(scope="module")
+def spans() -> InMemorySpanExporter:
+    exporter = InMemorySpanExporter()
+    setup_telemetry(Settings(), extra_span_processors=(SimpleSpanProcessor(exporter),))
+    return exporter
+
+
+def test_a_callers_tracestate_reaches_no_span(stack: Stack, spans: InMemorySpanExporter) -> None:
+    """Promise 7 (no BSN outside the vault): the caller's ``traceparent`` becomes a span link,
+    but the free text of its ``tracestate`` (which a partner's tracer may fill with anything,
+    here a BSN) is not copied into that link, so no exported span carries it."""
+    spans.clear()
+    gemeente = stack.client("gemeente-demo")
+    gemeente.login(DEMO_COVENANT, PURPOSE)
+    chosen = secrets.token_hex(16)
+    headers = {
+        **gemeente.headers(),
+        "traceparent": f"00-{chosen}-{secrets.token_hex(8)}-01",
+        "tracestate": f"partner=bsn{BSN},other=x",
+    }
+    with suppress_http_instrumentation():
+        listed = gemeente.http.get("/v1/cases/c-00000000000000000000", headers=headers)
+    assert listed.status_code in {403, 404}, listed.text
+    deadline = time.monotonic() + 5  # the server span ends just after the response is sent
+    while True:
+        linked = [
+            span
+            for span in spans.get_finished_spans()
+            if any(format(link.context.trace_id, "032x") == chosen for link in span.links)
+        ]
+        if linked or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert linked, "the caller's trace must still be linked"
+    for span in spans.get_finished_spans():
+        assert BSN not in span.to_json(), span.name
