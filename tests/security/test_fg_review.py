@@ -86,10 +86,13 @@ def spans() -> InMemorySpanExporter:
     return exporter
 
 
-def test_a_callers_tracestate_reaches_no_span(stack: Stack, spans: InMemorySpanExporter) -> None:
+def test_a_callers_tracestate_and_headers_reach_no_span_in_clear(
+    stack: Stack, spans: InMemorySpanExporter
+) -> None:
     """Promise 7 (no BSN outside the vault): the caller's ``traceparent`` becomes a span link,
     but the free text of its ``tracestate`` (which a partner's tracer may fill with anything,
-    here a BSN) is not copied into that link, so no exported span carries it."""
+    here a BSN) is not copied into that link; a BSN in User-Agent or X-Forwarded-For is
+    redacted in the server span's attributes. No exported span carries it."""
     spans.clear()
     gemeente = stack.client("gemeente-demo")
     gemeente.login(DEMO_COVENANT, PURPOSE)
@@ -98,6 +101,8 @@ def test_a_callers_tracestate_reaches_no_span(stack: Stack, spans: InMemorySpanE
         **gemeente.headers(),
         "traceparent": f"00-{chosen}-{secrets.token_hex(8)}-01",
         "tracestate": f"partner=bsn{BSN},other=x",
+        "User-Agent": f"zaaksysteem/1.0 (dossier {BSN})",
+        "X-Forwarded-For": BSN,
     }
     with suppress_http_instrumentation():
         listed = gemeente.http.get("/v1/cases/c-00000000000000000000", headers=headers)
