@@ -106,12 +106,18 @@ def partner(stack: Stack, party: str, covenant: str = DEMO_COVENANT) -> PartnerC
     return client
 
 
-def file_overdue_request(stack: Stack, filer: PartnerClient, bsn: str) -> str:
-    """A partner files a correctie for ``bsn``; its deadline is then moved into the past."""
+def file_overdue_request(stack: Stack, filer: PartnerClient, bsn: str, case: str) -> str:
+    """A partner files a correctie for ``bsn`` in its ``case`` (a partner files only for
+    cases it participates in); its deadline is then moved into the past."""
     response = filer.call(
         "POST",
         "/v1/rights-requests",
-        {"type": "correctie", "subject": {"bsn": bsn}, "details": "adres klopt niet"},
+        {
+            "type": "correctie",
+            "subject": {"bsn": bsn},
+            "details": "adres klopt niet",
+            "cases": [case],
+        },
     )
     assert response.status_code == 201, response.text
     request_id = str(response.json()["id"])

@@ -96,7 +96,12 @@ def _scenario(stack: Stack) -> dict[str, bool]:
     filed = gemeente.call(
         "POST",
         "/v1/rights-requests",
-        {"type": "correctie", "subject": {"bsn": SUBJECT}, "details": "adres klopt niet"},
+        {
+            "type": "correctie",
+            "subject": {"bsn": SUBJECT},
+            "details": "adres klopt niet",
+            "cases": [case_id],
+        },
     )
 
     fg = partner(stack, "fg-demo")

@@ -83,15 +83,16 @@ def _populate(stack: Stack) -> World:
     case_a = str(opened.json()["id"])
     assert gemeente.query(case_a, ["psychisch_welzijn", "huisvesting"]).status_code == 200
     nosy = partner(stack, "woningcorporatie-demo")
-    for _ in range(4):  # > 10 denials within 5 minutes: a denial burst of covenant A
+    # > 10 denials within 5 minutes: a denial burst of covenant A (one entry per query).
+    for _ in range(11):
         assert nosy.query(case_a, FORBIDDEN).status_code == 200
-    rights_a = file_overdue_request(stack, gemeente, BSN)
+    rights_a = file_overdue_request(stack, gemeente, BSN, case_a)
 
     gemeente_b = partner(stack, "gemeente-b", COVENANT_B)
     opened_b = gemeente_b.open_case(COVENANT_B, PURPOSE, BSN, [], "casusoverleg")
     assert opened_b.status_code == 201, opened_b.text
     case_b = str(opened_b.json()["id"])
-    rights_b = file_overdue_request(stack, gemeente_b, BSN)
+    rights_b = file_overdue_request(stack, gemeente_b, BSN, case_b)
 
     everything = _unscoped(stack)
     seqs_a = {int(e["seq"]) for e in everything if e["convenant"] == DEMO_COVENANT}
