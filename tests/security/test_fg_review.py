@@ -120,3 +120,20 @@ def test_a_callers_tracestate_and_headers_reach_no_span_in_clear(
     assert linked, "the caller's trace must still be linked"
     for span in spans.get_finished_spans():
         assert BSN not in span.to_json(), span.name
+
+
+def test_a_refused_log_search_names_its_reason(stack: Stack) -> None:
+    """Fail closed with a machine-readable reason (every denial carries one): a partner token
+    without the FG role is refused on GET /v1/audit/entries and on the POST search with
+    ``reason`` ``role_missing`` in the problem, and the refusal is logged with that reason."""
+    gemeente = stack.client("gemeente-demo")
+    gemeente.login(DEMO_COVENANT, PURPOSE)
+    for answer in (
+        gemeente.call("GET", "/v1/audit/entries"),
+        gemeente.call("POST", "/v1/audit/entries/search", {"subject_bsn": BSN}),
+    ):
+        assert answer.status_code == 403, answer.text
+        problem = answer.json()
+        assert problem["type"] == "urn:ketenpoort:problem:forbidden"
+        assert problem.get("reason") == "role_missing", problem
+        assert BSN not in answer.text
