@@ -137,3 +137,22 @@ def test_a_refused_log_search_names_its_reason(stack: Stack) -> None:
         assert problem["type"] == "urn:ketenpoort:problem:forbidden"
         assert problem.get("reason") == "role_missing", problem
         assert BSN not in answer.text
+
+
+# 012345672 is a BSN; written without its leading zero it is one too.
+@pytest.mark.parametrize("employee", [BSN, f"mw-{BSN}", "mw.12345672"])
+def test_an_employee_id_holding_a_bsn_is_refused(stack: Stack, employee: str) -> None:
+    """Promise 7 (no BSN outside the vault): the X-Ketenpoort-Employee value is written in
+    clear into audit entries; one that holds a BSN (9 digits, or 8 with the leading zero
+    dropped, passing the 11-proof) is refused as an invalid employee id (400) and no entry
+    carries it."""
+    gemeente = stack.client("gemeente-demo")
+    gemeente.login(DEMO_COVENANT, PURPOSE)
+    headers = {**gemeente.headers(), "X-Ketenpoort-Employee": employee}
+    answer = gemeente.http.get("/v1/audit/entries", headers=headers)
+    assert answer.status_code == 400, answer.text
+    assert employee not in answer.text
+    with stack.runtime.db.engine.connect() as connection:
+        bodies = [row[0] for row in connection.exec_driver_sql("SELECT body FROM audit_entries")]
+    digits = employee.removeprefix("mw-").removeprefix("mw.")
+    assert not any(digits in str(body) for body in bodies)
