@@ -156,3 +156,29 @@ def test_an_employee_id_holding_a_bsn_is_refused(stack: Stack, employee: str) ->
         bodies = [row[0] for row in connection.exec_driver_sql("SELECT body FROM audit_entries")]
     digits = employee.removeprefix("mw-").removeprefix("mw.")
     assert not any(digits in str(body) for body in bodies)
+
+
+def test_a_peer_case_id_holding_a_bsn_is_refused(stack: Stack) -> None:
+    """Promise 7 (no BSN outside the vault): the federation routes log the peer's case id
+    (``details.peer_case``) in clear, even on a refusal; a ``peer_case`` or a requester's
+    ``employee`` that holds a BSN is a 422 without echo, and no entry carries it."""
+    other = demo_people()[1].bsn.reveal()
+    caller = stack.client("gemeente-demo")
+    caller.login(DEMO_COVENANT, PURPOSE)
+    answers = [
+        caller.call("POST", "/v1/federation/known", {"subject": {"bsn": other}, "peer_case": BSN}),
+        caller.call(
+            "POST",
+            "/v1/federation/known",
+            {
+                "subject": {"bsn": other},
+                "requester": {"party": "gemeente-demo", "employee": f"mw-{BSN}"},
+            },
+        ),
+    ]
+    for answer in answers:
+        assert answer.status_code == 422, answer.text
+        assert BSN not in answer.text
+    with stack.runtime.db.engine.connect() as connection:
+        bodies = [row[0] for row in connection.exec_driver_sql("SELECT body FROM audit_entries")]
+    assert not any(BSN in str(body) for body in bodies)
