@@ -1,4 +1,4 @@
-"""Query strings out of access logs and span attributes.
+"""Query strings (and BSN-shaped numbers) out of access logs and span attributes.
 
 A URL is copied to places the vault does not protect: the uvicorn access log,
 the OpenTelemetry span attributes (``http.url``, ``url.full``, ``url.query``)
@@ -7,7 +7,10 @@ that go to a collector. No route takes personal data in a query string any more
 every query parameter is replaced by ``redacted`` before it is logged or
 exported; parameter names are kept for debugging. In the path, every run of
 eight or more digits (the shape of a BSN) is redacted too, since a caller may
-put one in a path that matches no route.
+put one in a path that matches no route. The same digit rule covers span
+attributes copied from request headers a caller fills freely (User-Agent, Host,
+X-Forwarded-For); a caller's ``tracestate`` is not copied at all
+(gateway.tracecontext).
 """
 
 from __future__ import annotations
@@ -23,6 +26,17 @@ REDACTED = "redacted"
 URL_ATTRIBUTES = ("http.url", "url.full")
 QUERY_ATTRIBUTES = ("url.query",)
 TARGET_ATTRIBUTES = ("http.target", "url.path")
+# Free text the caller chooses in request headers (User-Agent, Host, X-Forwarded-For):
+# kept for debugging, but with BSN-shaped digit runs redacted like a path.
+HEADER_ATTRIBUTES = (
+    "http.user_agent",
+    "user_agent.original",
+    "http.host",
+    "server.address",
+    "http.server_name",
+    "http.client_ip",
+    "client.address",
+)
 _LONG_DIGITS = re.compile(r"[0-9]{8,}")
 ACCESS_LOGGER = "uvicorn.access"
 
@@ -74,6 +88,9 @@ def redact_span(span: Span) -> None:
     for name in QUERY_ATTRIBUTES:
         if isinstance(attributes.get(name), str):
             span.set_attribute(name, redact_query(attributes[name]))
+    for name in HEADER_ATTRIBUTES:
+        if isinstance(attributes.get(name), str):
+            span.set_attribute(name, redact_path(attributes[name]))
 
 
 class AccessLogRedaction(logging.Filter):

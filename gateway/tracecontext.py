@@ -85,4 +85,19 @@ def link_caller(span: trace.Span, _scope: Mapping[str, Any] | None = None) -> No
     """Server request hook: link the server span to the caller's trace (not its parent)."""
     claimed = caller_span_context()
     if claimed is not None and span.is_recording():
-        span.add_link(claimed, {"ketenpoort.link": "caller"})
+        span.add_link(_ids_only(claimed), {"ketenpoort.link": "caller"})
+
+
+def _ids_only(claimed: trace.SpanContext) -> trace.SpanContext:
+    """The caller's trace and span id without its ``tracestate``.
+
+    A link carries its span context's trace state to the collector, and a
+    caller's ``tracestate`` is free text from their tracer (it could hold a BSN
+    or a case note); the ids are all a link needs to find the caller's trace.
+    """
+    return trace.SpanContext(
+        trace_id=claimed.trace_id,
+        span_id=claimed.span_id,
+        is_remote=True,
+        trace_flags=claimed.trace_flags,
+    )

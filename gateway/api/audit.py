@@ -34,7 +34,7 @@ from gateway.audit.officer import PRIVACY_OFFICER, Reader, officer_covenants
 from gateway.audit.officer_reads import log_refusal_async, query_filters, read_page
 from gateway.audit.search import MAX_LIMIT, BadQuery, EntryQuery
 from gateway.audit.vault import VaultError
-from gateway.auth.dependencies import current_principal
+from gateway.auth.dependencies import CovenantRefused, current_principal
 from gateway.problems import Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from gateway.runtime import Runtime
 from gateway.subjects.bsn import Bsn, InvalidBsnError
@@ -68,9 +68,16 @@ async def privacy_officer(request: Request) -> Reader:
     oversees = principal.covenant in officer_covenants(policy, principal.party)
     if principal.has_role(PRIVACY_OFFICER) and oversees:
         return Reader(principal.party, principal.employee, (principal.covenant,), "api")
+    # Every denial names its reason, as require_role does: a role the token carried but
+    # the covenant in force no longer grants is role_revoked (covenant-binding problem).
+    revoked = PRIVACY_OFFICER in principal.revoked_roles
+    reason = "role_revoked" if revoked else "role_missing"
     refused = Reader(principal.party, principal.employee, (principal.covenant,), "api")
-    await log_refusal_async(_runtime(request).audit, refused, "search", "role_missing")
-    raise Forbidden(detail="this needs the role privacy_officer in the token's covenant")
+    await log_refusal_async(_runtime(request).audit, refused, "search", reason)
+    detail = "this needs the role privacy_officer in the token's covenant"
+    if revoked:
+        raise CovenantRefused(detail=detail, extensions={"reason": reason})
+    raise Forbidden(detail=detail, extensions={"reason": reason})
 
 
 def _runtime(request: Request) -> Runtime:

@@ -1,7 +1,10 @@
 """Map every error to ``application/problem+json`` exactly once.
 
 Validation messages keep the location and pydantic's message but never the
-offending input, which could be a BSN or a case note.
+offending input, which could be a BSN or a case note. A caller's own text can
+still reach an answer through the path (``instance``) or a JSON key (``loc``),
+so both pass :func:`gateway.redaction.redact_path` (8+ digit runs, a BSN's
+shape, become ``redacted``); the warning log lines below use it too.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from gateway.problems import (
     ValidationFailed,
     problem_for_status,
 )
+from gateway.redaction import redact_path
 from gateway.storage.db import DatabaseUnavailable
 
 log = logging.getLogger("ketenpoort.errors")
@@ -41,7 +45,7 @@ RETRY_AFTER_S = "2"
 
 
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
-    instance = request.url.path if request is not None else None
+    instance = redact_path(request.url.path) if request is not None else None
     return JSONResponse(
         problem.body(instance),
         status_code=problem.status,
@@ -53,7 +57,7 @@ def problem_response(problem: Problem, request: Request | None = None) -> JSONRe
 def _safe_errors(errors: Any) -> list[dict[str, Any]]:
     safe: list[dict[str, Any]] = []
     for error in errors:
-        loc = [str(part) for part in error.get("loc", ())]
+        loc = [redact_path(str(part)) for part in error.get("loc", ())]
         safe.append({"loc": loc, "msg": str(error.get("msg", "")), "type": error.get("type")})
     return safe[:50]
 
@@ -82,7 +86,7 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_database(request: Request, exc: Exception) -> JSONResponse:
     # Any storage failure on any route (gone, frozen, timed out) is a 503, never a 500.
-    log.warning("database unavailable during %s %s", request.method, request.url.path)
+    log.warning("database unavailable during %s %s", request.method, redact_path(request.url.path))
     problem = problem_for_status(
         503, "The gateway's storage is unavailable; nothing was disclosed."
     )
@@ -91,7 +95,7 @@ async def _on_database(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_audit_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    log.warning("audit log unavailable during %s %s", request.method, request.url.path)
+    log.warning("audit log unavailable during %s %s", request.method, redact_path(request.url.path))
     return problem_response(
         AuditLogUnavailable(
             detail="The audit log cannot be written; nothing was disclosed.",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from gateway.api.models import Id, StrictBody, SubjectIn
 from gateway.api.refusals import logging_refusals_async
@@ -23,27 +23,37 @@ from gateway.federation.services import federation_services
 from gateway.policy.models import Phase
 from gateway.problems import Unprocessable
 from gateway.runtime import Runtime
-from gateway.subjects.bsn import Bsn, InvalidBsnError
+from gateway.subjects.bsn import Bsn, InvalidBsnError, holds_bsn
 
 router = APIRouter(tags=["federation"])
 CaseId = Annotated[str, Field(pattern=r"^c-[0-9a-z]{20}$")]
 
 
+def _no_bsn(value: str) -> str:
+    """Peer case ids and employee ids are logged in clear: one holding a BSN is refused."""
+    if holds_bsn(value):
+        raise ValueError("must not contain a BSN")
+    return value
+
+
+PeerId = Annotated[Id, AfterValidator(_no_bsn)]
+
+
 class PeerRequesterIn(StrictBody):
     party: Id
-    employee: Annotated[str, Field(pattern=r"^[\w.@:+-]{1,128}$")]
+    employee: Annotated[str, Field(pattern=r"^[\w.@:+-]{1,128}$"), AfterValidator(_no_bsn)]
 
 
 class MirrorIn(StrictBody):
     subject: SubjectIn
     phase: Phase
-    peer_case: Id | None = None
+    peer_case: PeerId | None = None
     requester: PeerRequesterIn | None = None
 
 
 class KnownIn(StrictBody):
     subject: SubjectIn
-    peer_case: Id | None = None
+    peer_case: PeerId | None = None
     requester: PeerRequesterIn | None = None
 
 

@@ -21,6 +21,7 @@ from gateway.auth.services import auth_services
 from gateway.keys import KeyStoreError
 from gateway.problems import BadRequest, Forbidden, ServiceUnavailable, Unauthorized
 from gateway.runtime import Runtime
+from gateway.subjects.bsn import holds_bsn
 
 EMPLOYEE_HEADER = "X-Ketenpoort-Employee"
 _EMPLOYEE = re.compile(r"[\w.@:+-]{1,128}")
@@ -126,7 +127,8 @@ async def _principal(request: Request, *, inactive_ok: bool) -> Principal:
     employee = request.headers.get(EMPLOYEE_HEADER, "").strip()
     if not employee:
         raise BadRequest(detail=f"the {EMPLOYEE_HEADER} header is required")
-    if not _EMPLOYEE.fullmatch(employee):
+    # The employee id is logged in clear: one holding a BSN is refused (docs/auth.md).
+    if not _EMPLOYEE.fullmatch(employee) or holds_bsn(employee):
         raise BadRequest(detail=f"the {EMPLOYEE_HEADER} header is not a valid employee id")
     refusal, roles = _roles_in_force(request.app.state.runtime, claims, inactive_ok=inactive_ok)
     principal = Principal(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from typing import Final
 
 _WEIGHTS: Final = (9, 8, 7, 6, 5, 4, 3, 2, -1)
@@ -30,6 +31,17 @@ def is_valid_bsn(value: object) -> bool:
         return False
     total = sum(int(digit) * weight for digit, weight in zip(value, _WEIGHTS, strict=True))
     return total % 11 == 0
+
+
+def holds_bsn(text: str) -> bool:
+    """True if ``text`` contains a BSN: a run of 8 or 9 ASCII digits passing the 11-proof.
+
+    For free identifiers a caller chooses that the gateway writes in clear (an
+    employee id, a peer's case id): a BSN there would sit outside the vault.
+    Eight digits count too, as a BSN written without its leading zero.
+    """
+    runs = re.findall(r"[0-9]+", text)
+    return any(len(run) in (8, 9) and is_valid_bsn(run.zfill(9)) for run in runs)
 
 
 class InvalidBsnError(ValueError):

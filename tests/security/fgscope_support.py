@@ -106,8 +106,9 @@ def partner(stack: Stack, party: str, covenant: str = DEMO_COVENANT) -> PartnerC
     return client
 
 
-def file_overdue_request(stack: Stack, filer: PartnerClient, bsn: str, case_id: str) -> str:
-    """A partner files a correctie for ``bsn`` in its case; its deadline is then moved past."""
+def file_overdue_request(stack: Stack, filer: PartnerClient, bsn: str, case: str) -> str:
+    """A partner files a correctie for ``bsn`` in its ``case`` (a partner files only for
+    cases it participates in); its deadline is then moved into the past."""
     response = filer.call(
         "POST",
         "/v1/rights-requests",
@@ -115,7 +116,7 @@ def file_overdue_request(stack: Stack, filer: PartnerClient, bsn: str, case_id: 
             "type": "correctie",
             "subject": {"bsn": bsn},
             "details": "adres klopt niet",
-            "cases": [case_id],
+            "cases": [case],
         },
     )
     assert response.status_code == 201, response.text

@@ -29,7 +29,13 @@ def _identity(user: WebUser) -> str | None:
     return user.sub if user.party is not None and user.bsn is None else None
 
 
-ACTIONS = {"": "list", "entries": "entry", "export.csv": "export", "search": "search"}
+ACTIONS = {
+    "": "list",
+    "entries": "entry",
+    "export.csv": "export",
+    "search": "search",
+    "verify": "verify",
+}
 
 
 def _action(path: str) -> str:
