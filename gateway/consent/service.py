@@ -29,7 +29,11 @@ from gateway.audit.events import AuditEvent, processing_activity_uri
 from gateway.cases.models import Case
 from gateway.cases.service import CaseRecord
 from gateway.consent.models import ConsentRequest, new_consent_id
-from gateway.consent.withholdings import record_withholdings
+from gateway.consent.withholdings import (
+    keep_peer_withholding,
+    record_withholdings,
+)
+from gateway.consent.withholdings import withheld_until as withheld_until_of
 from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import Conflict, Forbidden, NotFound, Unprocessable
 
@@ -280,6 +284,43 @@ class ConsentService:
         self._notify_after_commit(session, row)
         return row.id, True
 
+    def withheld_until(
+        self,
+        session: Session,
+        *,
+        case: CaseRecord,
+        category: str,
+        recipient: str,
+        source: str,
+        consent_id: str | None,
+        peer_until: date | None,
+        today: date,
+    ) -> date | None:
+        """Our withholding of (case, category, recipient), or the peer's, now recorded here.
+
+        A peer gateway's answer carries its OvJ's ``withheld_until``; without keeping it
+        here the person would read in our inzage what the peer's OvJ withheld. It is
+        capped by our covenant's ``rights.withheld_max`` (a peer cannot hide a
+        disclosure here for longer than our covenant allows); a past date is ignored.
+        """
+        if peer_until is not None and peer_until > today:
+            covenant = self._policy().covenant(case.convenant)
+            if covenant is not None:
+                peer_until = min(peer_until, covenant.rights.withheld_max.add_to(today))
+            keep_peer_withholding(
+                session,
+                subject_pseudonym=case.subject_pseudonym,
+                case_id=case.id,
+                category=category,
+                recipient=recipient,
+                until=peer_until,
+                consent_id=consent_id,
+                party=source,
+            )
+        return withheld_until_of(
+            session, case_id=case.id, category=category, recipient=recipient, today=today
+        )
+
     def _widen(
         self,
         session: Session,
@@ -421,6 +462,14 @@ class ConsentService:
         self._require_om(actor, row.convenant)
         if row.status != "pending":
             raise AlreadyDecided()
+        if version is None and decision == "granted" and row.version > 1:
+            # Categories named explicitly do not say which case phase the OvJ weighed, and
+            # a client may copy them from the request as it is now: once the request has
+            # changed, only a grant naming the version it reviewed can show it is current.
+            raise RequestChanged(
+                detail="The request changed since it was opened; name the version you reviewed.",
+                extensions={"version": row.version, "categories": row.categories},
+            )
         if version is not None and version != row.version:
             raise RequestChanged(
                 detail="The request changed after the version you reviewed; review it again.",

@@ -1,0 +1,132 @@
+"""An attacker's review of the consent-policy change (OvJ consent, versions, withholdings).
+
+Promise 3 (criminal data only under the OvJ's consent, exactly as reviewed) and the
+person's right of inzage, limited only on a recorded ground for a bounded time
+(UAVG art. 41), across regions too (federation). Each test was seen to fail on the
+merge it reviews (2e03c76) and to pass with its fix.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from gateway.demo.people import demo_people
+from gateway.demo.stack import Stack
+from tests.brokering.support import is_problem, open_case
+from tests.consent.support import CRIMINAL, ask, in_days, om, pending_id
+from tests.federation.conftest import Regions, regions  # noqa: F401  (module fixture)
+from tests.federation.regions import PURPOSE
+from tests.web.conftest import login
+
+PROBLEM = "urn:ketenpoort:problem:"
+
+
+def _decide(stack: Stack, consent_id: str, body: dict[str, Any]) -> httpx.Response:
+    payload = {"decision": "granted", "reason": "proportioneel", "valid_until": in_days(30)}
+    return om(stack).call("POST", f"/v1/consents/{consent_id}/decision", {**payload, **body})
+
+
+def _status(stack: Stack, consent_id: str) -> str:
+    return str(om(stack).call("GET", f"/v1/consents/{consent_id}").json()["status"])
+
+
+# --- a grant without `version` on a request that changed after review -------------------
+
+
+def test_grant_without_version_of_a_request_that_changed_is_refused(stack: Stack) -> None:
+    """Promise 3: the OvJ weighed the case phase; a versionless grant of a moved request is 409.
+
+    `version` is optional on the API and `categories` only pin the categories: a
+    request whose case moved to another phase after the OvJ read it was still
+    granted by a client that did not send the version it reviewed.
+    """
+    gemeente, case_id = open_case(stack)
+    consent_id = pending_id(ask(gemeente, case_id))
+    reviewed = om(stack).call("GET", f"/v1/consents/{consent_id}").json()
+    assert (reviewed["version"], reviewed["case_phase"]) == (1, "casusoverleg")
+    moved = gemeente.call("PATCH", f"/v1/cases/{case_id}", {"phase": "plan_van_aanpak"})
+    assert moved.status_code == 200, moved.text
+    assert pending_id(ask(gemeente, case_id)) == consent_id
+
+    blind = _decide(stack, consent_id, {"categories": [CRIMINAL]})
+    assert blind.status_code == 409 and is_problem(blind), blind.text
+    assert blind.json()["type"] == PROBLEM + "consent-request-changed"
+    assert blind.json()["version"] == 2
+    assert _status(stack, consent_id) == "pending"
+
+    current = _decide(stack, consent_id, {"categories": [CRIMINAL], "version": 2})
+    assert current.status_code == 200, current.text
+
+
+def test_grant_without_version_of_an_unchanged_request_still_works(stack: Stack) -> None:
+    """Promise 3 (contract): a request that never changed may be granted without `version`."""
+    gemeente, case_id = open_case(stack)
+    consent_id = pending_id(ask(gemeente, case_id))
+    granted = _decide(stack, consent_id, {"categories": [CRIMINAL]})
+    assert granted.status_code == 200, granted.text
+    refused_case = open_case(stack)
+    other = pending_id(ask(refused_case[0], refused_case[1]))
+    refused = _decide(stack, other, {"decision": "refused"})
+    assert refused.status_code == 200, refused.text
+
+
+# --- a withholding crossing a region border ------------------------------------------------
+
+
+def test_peer_ovj_withholding_holds_in_the_requesting_region_inzage(regions: Regions) -> None:  # noqa: F811
+    """Inzage (UAVG art. 41), federation: B's OvJ withheld a disclosure; A must not show it.
+
+    Region A's partner receives criminal data from region B under B's OvJ consent,
+    granted with `withheld_until`. B withholds it in its own inzage, but A logs the
+    disclosure too (party gemeente-a, source zvh-b) and showed it in the person's
+    inzage at A: the withholding was bypassed by asking through another region.
+    """
+    bsn = demo_people()[0].bsn.reveal()
+    gemeente = regions.partner_a("gemeente-a")
+    opened = gemeente.open_case("zvh-a", PURPOSE, bsn, [], "casusoverleg")
+    assert opened.status_code == 201, opened.text
+    case_id = str(opened.json()["id"])
+
+    def ask_b() -> dict[str, Any]:
+        response = gemeente.query(case_id, ["justitiele_gegevens"], ["zvh-b"])
+        assert response.status_code == 200, response.text
+        (found,) = [r for r in response.json()["results"] if r["source"] == "zvh-b"]
+        return dict(found)
+
+    pending = ask_b()
+    assert pending["status"] == "pending_consent", pending
+    withheld_until = (datetime.now(UTC).date() + timedelta(days=60)).isoformat()
+    decided = regions.partner_b("om-b").call(
+        "POST",
+        f"/v1/consents/{pending['consent_id']}/decision",
+        {
+            "decision": "granted",
+            "valid_until": (datetime.now(UTC).date() + timedelta(days=30)).isoformat(),
+            "reason": "lopend onderzoek",
+            "categories": ["justitiele_gegevens"],
+            "withheld_until": withheld_until,
+        },
+    )
+    assert decided.status_code == 200, decided.text
+    disclosed = ask_b()
+    assert disclosed["status"] == "ok" and disclosed["records"], disclosed
+    ask_b()  # a second disclosure: withheld as well, one withholding kept
+
+    person = login(regions.a.base_url, "persoon-a", "/mijn")
+    try:
+        mine = person.get("/v1/me/disclosures")
+        assert mine.status_code == 200, mine.text
+        body = mine.json()
+        shown = [(d["source"], d["category"]) for d in body["disclosures"]]
+        assert ("zvh-b", "justitiele_gegevens") not in shown, body
+        assert body["withheld"]["count"] == 2, body
+        assert body["withheld"]["until"] == withheld_until
+        page = person.get("/mijn")
+        assert page.status_code == 200
+        assert "niet getoond tot" in page.text
+    finally:
+        person.close()
+    assert disclosed.get("withheld_until") == withheld_until, "A's partner must know too"
