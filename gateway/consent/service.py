@@ -39,12 +39,23 @@ from gateway.problems import Conflict, Forbidden, NotFound, Unprocessable
 
 Decision = Literal["granted", "refused"]
 OM_ROLE = "om"
+NO_SUCH_REQUEST = "No such consent request."
 
 
 class NotOm(Forbidden):
     slug = "not-om"
     title = "Only the Officier van Justitie (role om) may do this"
     reason = "not_om"
+
+
+class OtherCovenant(NotFound):
+    """Another covenant's request, answered exactly like an unknown id (no id oracle).
+
+    The OM of covenant B must not learn that an id belongs to covenant A; the
+    attempt is still logged (reason ``other_covenant``) by the desk.
+    """
+
+    reason = "other_covenant"
 
 
 class AlreadyDecided(Conflict):
@@ -411,9 +422,9 @@ class ConsentService:
             raise NotOm()
 
     def _require_om(self, actor: OmActor, convenant: str) -> None:
-        if actor.covenant != convenant or not self._policy().has_role(
-            convenant, actor.party, OM_ROLE
-        ):
+        if actor.covenant != convenant:
+            raise OtherCovenant(detail=NO_SUCH_REQUEST)
+        if not self._policy().has_role(convenant, actor.party, OM_ROLE):
             raise NotOm()
 
     def find(self, session: Session, actor: OmActor, status: str | None) -> list[ConsentView]:
@@ -440,7 +451,7 @@ class ConsentService:
             query = query.with_for_update()
         row = session.scalar(query)
         if row is None:
-            raise NotFound(detail="No such consent request.")
+            raise NotFound(detail=NO_SUCH_REQUEST)
         return row
 
     def decide(
@@ -462,14 +473,6 @@ class ConsentService:
         self._require_om(actor, row.convenant)
         if row.status != "pending":
             raise AlreadyDecided()
-        if version is None and decision == "granted" and row.version > 1:
-            # Categories named explicitly do not say which case phase the OvJ weighed, and
-            # a client may copy them from the request as it is now: once the request has
-            # changed, only a grant naming the version it reviewed can show it is current.
-            raise RequestChanged(
-                detail="The request changed since it was opened; name the version you reviewed.",
-                extensions={"version": row.version, "categories": row.categories},
-            )
         if version is not None and version != row.version:
             raise RequestChanged(
                 detail="The request changed after the version you reviewed; review it again.",
@@ -481,6 +484,14 @@ class ConsentService:
                 raise CategoriesRequired(
                     detail="A grant must name the categories it covers.",
                     extensions={"requested": row.categories},
+                )
+            if version is None and row.version > 1:
+                # Categories named explicitly do not say which case phase the OvJ weighed, and
+                # a client may copy them from the request as it is now: once the request has
+                # changed, only a grant naming the version it reviewed can show it is current.
+                raise RequestChanged(
+                    detail="The request changed since it was opened; name the reviewed version.",
+                    extensions={"version": row.version, "categories": row.categories},
                 )
             granted_categories = self._narrower(categories, row.categories, "categories")
             granted_recipients = self._narrower(recipients, [row.recipient], "recipients")

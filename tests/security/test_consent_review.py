@@ -12,10 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import yaml
 
+from gateway.audit.search import EntryQuery, search_entries
 from gateway.demo.people import demo_people
 from gateway.demo.stack import Stack
-from tests.brokering.support import is_problem, open_case
+from tests.brokering.support import CASUSOVERLEG, is_problem, open_case
 from tests.consent.support import CRIMINAL, ask, in_days, om, pending_id
 from tests.federation.conftest import Regions, regions  # noqa: F401  (module fixture)
 from tests.federation.regions import PURPOSE
@@ -130,3 +132,68 @@ def test_peer_ovj_withholding_holds_in_the_requesting_region_inzage(regions: Reg
     finally:
         person.close()
     assert disclosed.get("withheld_until") == withheld_until, "A's partner must know too"
+
+
+# --- the OM of another covenant ---------------------------------------------------------
+
+
+def _sans_instance(response: httpx.Response) -> dict[str, Any]:
+    return {k: v for k, v in response.json().items() if k != "instance"}
+
+
+def _second_covenant(stack: Stack) -> str:
+    """A second covenant on the same gateway in which om-demo is the OM as well."""
+    path = stack.settings.policy_dir / "demo-zvh.yaml"
+    document: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document["id"] = "zvh-tweede"
+    document["title"] = "Tweede convenant"
+    second = stack.settings.policy_dir / "zvh-tweede.yaml"
+    second.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), "utf-8")
+    problems = stack.runtime.policy.reload()
+    assert not [p for p in problems if p.severity == "error"], problems
+    return "zvh-tweede"
+
+
+def test_om_of_another_covenant_cannot_tell_its_ids_from_unknown_ones(stack: Stack) -> None:
+    """Promise 11 (covenant boundaries) and 5: covenant B's OM learns nothing of A's requests.
+
+    The OM of another covenant got 403 ``not-om`` for a real id of covenant A and
+    404 for an unknown one: an oracle for which consent ids exist elsewhere. Now
+    both are the same 404, and the attempt on A's request is logged with a reason.
+    """
+    gemeente, case_id = open_case(stack)
+    consent_id = pending_id(ask(gemeente, case_id))
+    covenant = _second_covenant(stack)
+    other_om = stack.client("om-demo", employee="ovj.b")
+    other_om.login(covenant, CASUSOVERLEG)
+    unknown = "oc-" + "0" * 20
+    for method, suffix, body in (
+        ("GET", "", None),
+        ("POST", "/decision", {"decision": "refused", "reason": "nee"}),
+        ("POST", "/revoke", {"reason": "nee"}),
+    ):
+        real = other_om.call(method, f"/v1/consents/{consent_id}{suffix}", body)
+        fake = other_om.call(method, f"/v1/consents/{unknown}{suffix}", body)
+        assert (real.status_code, _sans_instance(real)) == (
+            fake.status_code,
+            _sans_instance(fake),
+        ), suffix
+        assert real.status_code == 404 and is_problem(real), real.text
+    assert _status(stack, consent_id) == "pending"
+    listed = other_om.call("GET", "/v1/consents")
+    assert listed.status_code == 200
+    runtime = stack.runtime
+    with runtime.db.session() as session:
+        page = search_entries(
+            session,
+            runtime.audit.vault,
+            EntryQuery(party="om-demo", kind="consent", outcome="denied", limit=100),
+        )
+    logged = sorted(
+        (e for e in page.entries if e["consent_id"] == consent_id), key=lambda e: int(e["seq"])
+    )
+    assert [(e["reason"], e["details"]["action"]) for e in logged] == [
+        ("other_covenant", "read"),
+        ("other_covenant", "decide"),
+        ("other_covenant", "revoke"),
+    ]
