@@ -17,7 +17,7 @@ import yaml
 from gateway.audit.search import EntryQuery, search_entries
 from gateway.demo.people import demo_people
 from gateway.demo.stack import Stack
-from tests.brokering.support import CASUSOVERLEG, is_problem, open_case
+from tests.brokering.support import BSN, CASUSOVERLEG, TEAM, is_problem, open_case, party_block
 from tests.consent.support import CRIMINAL, ask, in_days, om, pending_id
 from tests.federation.conftest import Regions, regions  # noqa: F401  (module fixture)
 from tests.federation.regions import PURPOSE
@@ -141,11 +141,14 @@ def _sans_instance(response: httpx.Response) -> dict[str, Any]:
     return {k: v for k, v in response.json().items() if k != "instance"}
 
 
-def _second_covenant(stack: Stack) -> str:
-    """A second covenant on the same gateway in which om-demo is the OM as well."""
+def _second_covenant(stack: Stack, om_party: str = "om-demo") -> str:
+    """A second covenant on the same gateway whose OM is ``om_party``."""
     path = stack.settings.policy_dir / "demo-zvh.yaml"
     document: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
     document["id"] = "zvh-tweede"
+    if om_party != "om-demo":
+        party_block(document, "om-demo")["roles"] = ["toezicht"]
+        party_block(document, om_party)["roles"].append("om")
     document["title"] = "Tweede convenant"
     second = stack.settings.policy_dir / "zvh-tweede.yaml"
     second.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), "utf-8")
@@ -197,3 +200,31 @@ def test_om_of_another_covenant_cannot_tell_its_ids_from_unknown_ones(stack: Sta
         ("other_covenant", "decide"),
         ("other_covenant", "revoke"),
     ]
+
+
+def test_web_ovj_of_another_covenant_cannot_tell_its_ids_from_unknown_ones(stack: Stack) -> None:
+    """Promise 11 (covenant boundaries): on /ovj too, a foreign request looks like no request.
+
+    The page takes the covenant from the request itself; an OvJ whose party is
+    the OM of another covenant only got 403 for a real id there and 404 for an
+    unknown one. Now both are 404; the attempt is still logged (``not_om``).
+    """
+    covenant = _second_covenant(stack, om_party="reclassering-demo")
+    gemeente = stack.client("gemeente-demo")
+    gemeente.login(covenant, CASUSOVERLEG)
+    opened = gemeente.open_case(covenant, CASUSOVERLEG, BSN, TEAM, "casusoverleg")
+    assert opened.status_code == 201, opened.text
+    consent_id = pending_id(ask(gemeente, str(opened.json()["id"])))
+
+    ovj = login(stack.base_url, "ovj.demo", "/ovj")  # om-demo: OM of zvh-demo only
+    try:
+        unknown = "oc-" + "0" * 20
+        assert ovj.get(f"/ovj/{unknown}").status_code == 404
+        assert ovj.get(f"/ovj/{consent_id}").status_code == 404
+        assert consent_id not in ovj.get("/ovj").text
+    finally:
+        ovj.close()
+    other_om = stack.client("reclassering-demo", employee="ovj.tweede")
+    other_om.login(covenant, CASUSOVERLEG)
+    shown = other_om.call("GET", f"/v1/consents/{consent_id}")
+    assert shown.status_code == 200 and shown.json()["status"] == "pending", shown.text

@@ -81,9 +81,14 @@ def _actor(request: Request, user: WebUser, consent_id: str) -> OmActor:
 
 
 def _refused(request: Request, error: Problem) -> Response:
-    if isinstance(error, NotFound):
-        return render(request, "not_found.html", status_code=404)
-    return render(request, "forbidden.html", {"message": NOT_OM}, status_code=403)
+    """A request this OvJ may not see looks exactly like one that does not exist.
+
+    The page acts in the request's own covenant, so ``NotOm`` here means the
+    request belongs to a covenant whose OM this party is not: a 403 would tell
+    an OvJ of another covenant which ids exist there. The desk has logged it.
+    """
+    del error  # NotFound and NotOm answer the same
+    return render(request, "not_found.html", status_code=404)
 
 
 def _detail(
