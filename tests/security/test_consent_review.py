@@ -21,7 +21,7 @@ from tests.brokering.support import BSN, CASUSOVERLEG, TEAM, is_problem, open_ca
 from tests.consent.support import CRIMINAL, ask, in_days, om, pending_id
 from tests.federation.conftest import Regions, regions  # noqa: F401  (module fixture)
 from tests.federation.regions import PURPOSE
-from tests.web.conftest import login
+from tests.web.conftest import hidden_fields, login
 
 PROBLEM = "urn:ketenpoort:problem:"
 
@@ -228,3 +228,33 @@ def test_web_ovj_of_another_covenant_cannot_tell_its_ids_from_unknown_ones(stack
     other_om.login(covenant, CASUSOVERLEG)
     shown = other_om.call("GET", f"/v1/consents/{consent_id}")
     assert shown.status_code == 200 and shown.json()["status"] == "pending", shown.text
+
+
+def test_ovj_form_with_a_non_ascii_digit_version_is_no_500(stack: Stack) -> None:
+    """Charter (never a 500 for any input), /ovj: ``versie`` "²" passed isdigit() and crashed int().
+
+    A non-decimal version is treated as absent: the request never changed, so the
+    grant goes through; a changed one would be a 409 like any versionless grant.
+    """
+    gemeente, case_id = open_case(stack)
+    consent_id = pending_id(ask(gemeente, case_id))
+    ovj = login(stack.base_url, "ovj.demo", f"/ovj/{consent_id}")
+    try:
+        page = ovj.get(f"/ovj/{consent_id}")
+        assert page.status_code == 200
+        posted = ovj.post(
+            f"/ovj/{consent_id}/besluit",
+            data={
+                "csrf_token": hidden_fields(page.text)["csrf_token"],
+                "versie": "\u00b2",
+                "besluit": "granted",
+                "categorie": CRIMINAL,
+                "ontvanger": "gemeente-demo",
+                "geldig_tot": in_days(30),
+                "reden": "nodig voor plan van aanpak",
+            },
+        )
+    finally:
+        ovj.close()
+    assert posted.status_code == 200, posted.text  # the redirect to the decided request
+    assert _status(stack, consent_id) == "granted"
