@@ -26,6 +26,7 @@ from gateway.consent.service import (
     ConsentService,
     ConsentView,
     Decision,
+    NotCompetent,
     NotOm,
     OmActor,
     OtherCovenant,
@@ -128,6 +129,9 @@ class ConsentDesk:
             raise
         except OtherCovenant:
             self.log_refusal(actor, action, consent_id, reason=OtherCovenant.reason)
+            raise
+        except NotCompetent:
+            self.log_refusal(actor, action, consent_id, reason=NotCompetent.reason)
             raise
 
     def log_refusal(

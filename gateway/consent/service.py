@@ -58,6 +58,18 @@ class OtherCovenant(NotFound):
     reason = "other_covenant"
 
 
+class NotCompetent(Forbidden):
+    """A category whose ``agreement_required_from`` names neither role ``om`` nor this party.
+
+    POLICY.md: the category says who may consent (default ``[om]``); the OvJ must
+    not grant what the covenant reserves for another authority (e.g. the mayor).
+    """
+
+    slug = "consent-not-competent"
+    title = "The OvJ may not consent to this category under the covenant"
+    reason = "not_competent"
+
+
 class AlreadyDecided(Conflict):
     slug = "consent-already-decided"
     title = "The consent request was already decided"
@@ -494,6 +506,7 @@ class ConsentService:
                     extensions={"version": row.version, "categories": row.categories},
                 )
             granted_categories = self._narrower(categories, row.categories, "categories")
+            self._require_competent(actor, row.convenant, granted_categories)
             granted_recipients = self._narrower(recipients, [row.recipient], "recipients")
             row.valid_until = self._check_valid_until(row.convenant, valid_until)
             row.withheld_until = self._check_withheld_until(row.convenant, withheld_until)
@@ -533,6 +546,21 @@ class ConsentService:
             consent_id=row.id,
             party=party,
         )
+
+    def _require_competent(self, actor: OmActor, convenant: str, categories: Sequence[str]) -> None:
+        """Each category's ``agreement_required_from`` (default ``[om]``) must name the OM."""
+        policy = self._policy()
+        barred = []
+        for category_id in categories:
+            category = policy.category(convenant, category_id)
+            who = (category.agreement_required_from if category else ()) or (OM_ROLE,)
+            if OM_ROLE not in who and actor.party not in who:
+                barred.append(category_id)
+        if barred:
+            raise NotCompetent(
+                detail="The covenant reserves consent to these categories to another authority.",
+                extensions={"not_competent": sorted(barred)},
+            )
 
     def revoke(self, session: Session, actor: OmActor, consent_id: str, reason: str) -> ConsentView:
         self.require_om_role(actor)

@@ -17,7 +17,15 @@ import yaml
 from gateway.audit.search import EntryQuery, search_entries
 from gateway.demo.people import demo_people
 from gateway.demo.stack import Stack
-from tests.brokering.support import BSN, CASUSOVERLEG, TEAM, is_problem, open_case, party_block
+from tests.brokering.support import (
+    BSN,
+    CASUSOVERLEG,
+    TEAM,
+    change_covenant,
+    is_problem,
+    open_case,
+    party_block,
+)
 from tests.consent.support import CRIMINAL, ask, in_days, om, pending_id
 from tests.federation.conftest import Regions, regions  # noqa: F401  (module fixture)
 from tests.federation.regions import PURPOSE
@@ -258,3 +266,41 @@ def test_ovj_form_with_a_non_ascii_digit_version_is_no_500(stack: Stack) -> None
         ovj.close()
     assert posted.status_code == 200, posted.text  # the redirect to the decided request
     assert _status(stack, consent_id) == "granted"
+
+
+def test_ovj_cannot_grant_a_category_the_covenant_reserves_to_another_authority(
+    stack: Stack,
+) -> None:
+    """Promise 3: only who the category's ``agreement_required_from`` names may consent.
+
+    POLICY.md: ``agreement_required_from: [om, burgemeester]`` says who may
+    consent (default ``[om]``). It was never read: the OvJ granted a category
+    the covenant reserves to the mayor. Now 403 ``consent-not-competent``, logged.
+    """
+
+    def mayor_only(document: dict[str, Any]) -> None:
+        party_block(document, "gemeente-demo")["roles"].append("burgemeester")
+        for category in document["categories"]:
+            if category["id"] == CRIMINAL:
+                category["agreement_required_from"] = ["burgemeester"]
+
+    change_covenant(stack, mayor_only)
+    gemeente, case_id = open_case(stack)
+    consent_id = pending_id(ask(gemeente, case_id))
+    granted = _decide(stack, consent_id, {"categories": [CRIMINAL]})
+    assert granted.status_code == 403 and is_problem(granted), granted.text
+    assert granted.json()["type"] == PROBLEM + "consent-not-competent"
+    assert granted.json()["not_competent"] == [CRIMINAL]
+    assert _status(stack, consent_id) == "pending"
+    after = ask(gemeente, case_id)
+    assert all("records" not in r for r in after.values())
+    runtime = stack.runtime
+    with runtime.db.session() as session:
+        page = search_entries(
+            session,
+            runtime.audit.vault,
+            EntryQuery(party="om-demo", kind="consent", outcome="denied", limit=100),
+        )
+    assert [(e["reason"], e["consent_id"]) for e in page.entries] == [("not_competent", consent_id)]
+    refused = _decide(stack, consent_id, {"decision": "refused"})
+    assert refused.status_code == 200, refused.text

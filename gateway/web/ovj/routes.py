@@ -21,6 +21,7 @@ from gateway.consent.service import (
     BadValidity,
     BadWithholding,
     CategoriesRequired,
+    NotCompetent,
     NotNarrower,
     NotOm,
     NotRevocable,
@@ -48,6 +49,10 @@ FIELD_OF_PROBLEM: dict[type[Problem], tuple[str, str]] = {
         "Deze datum ligt in het verleden of na wat het convenant toestaat (withheld_max).",
     ),
     CategoriesRequired: ("categorie", "Kies een of meer van de gevraagde categorieën."),
+    NotCompetent: (
+        "categorie",
+        "Het convenant legt de toestemming voor deze categorie bij een ander bevoegd gezag.",
+    ),
     RequestChanged: (
         "versie",
         "Het verzoek is gewijzigd nadat u het opende (bijvoorbeeld een categorie erbij). "
@@ -179,6 +184,7 @@ def build_router() -> APIRouter:
             NotNarrower,
             BadWithholding,
             CategoriesRequired,
+            NotCompetent,
             RequestChanged,
         ) as error:
             name, message = FIELD_OF_PROBLEM[type(error)]
