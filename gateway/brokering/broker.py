@@ -287,7 +287,7 @@ class Broker:
         ``rights.withheld_max``) before our disclosure entry is written, so the
         person's inzage here does not show what the peer's OvJ withheld.
         """
-        ok = [(i, r) for i, r in enumerate(results) if r.status == "ok" and r.consent_id]
+        ok = [(i, r) for i, r in enumerate(results) if r.status == "ok"]
         if not ok or self._consents is None:
             return results
         checked = list(results)

@@ -341,7 +341,12 @@ class ConsentService:
                 party=source,
             )
         return withheld_until_of(
-            session, case_id=case.id, category=category, recipient=recipient, today=today
+            session,
+            subject_pseudonym=case.subject_pseudonym,
+            case_id=case.id,
+            category=category,
+            recipient=recipient,
+            today=today,
         )
 
     def _widen(

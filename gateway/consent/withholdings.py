@@ -114,7 +114,13 @@ def active_withholdings(session: Session, pseudonym: str, today: date) -> list[A
 
 
 def withheld_until(
-    session: Session, *, case_id: str, category: str, recipient: str, today: date
+    session: Session,
+    *,
+    subject_pseudonym: str,
+    case_id: str,
+    category: str,
+    recipient: str,
+    today: date,
 ) -> date | None:
     """The last day a disclosure of (case, category) to ``recipient`` is withheld, if any.
 
@@ -124,6 +130,7 @@ def withheld_until(
     found = session.scalar(
         select(Withholding.until)
         .where(
+            Withholding.subject_pseudonym == subject_pseudonym,  # ix_withholdings_subject
             Withholding.case_id == case_id,
             Withholding.category == category,
             Withholding.recipient == recipient,
