@@ -6,6 +6,7 @@ at all. Validate raw bytes with ``model_validate_json``.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
@@ -31,6 +32,7 @@ class WireSourceResult(_Wire):
     status: Literal["ok", "denied", "pending_consent", "unavailable", "not_found"]
     reason: Reason
     consent_id: Identifier | None = None
+    withheld_until: date | None = None
     records: list[WireRecordOut] | None = Field(default=None, max_length=10_000)
 
 

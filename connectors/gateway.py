@@ -265,8 +265,9 @@ def _combine(categories: Sequence[str], answer: WireQueryAnswer) -> LookupResult
                 for rec in result.records or []
             ]
         consent = next((r.consent_id for r in ok if r.consent_id), None)
+        withheld = max((r.withheld_until for r in ok if r.withheld_until), default=None)
         if ok:
-            outcomes[category] = RemoteOutcome("ok", "permitted", consent)
+            outcomes[category] = RemoteOutcome("ok", "permitted", consent, withheld)
             continue
         chosen = next(
             (r for status in _PRIORITY for r in mine if r.status == status),

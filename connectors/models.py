@@ -69,6 +69,8 @@ class RemoteOutcome:
     status: RemoteStatus
     reason: str
     consent_id: str | None = None
+    # The peer OvJ withheld the disclosure from the person's inzage until this day.
+    withheld_until: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,20 @@ class ConsentPort(Protocol):
     ) -> tuple[str, bool]:
         """Create or reuse the open consent request; returns its id and whether it is new."""
 
+    def withheld_until(
+        self,
+        session: Session,
+        *,
+        case: CaseRecord,
+        category: str,
+        recipient: str,
+        source: str,
+        consent_id: str | None,
+        peer_until: date | None,
+        today: date,
+    ) -> date | None:
+        """Until when this disclosure is withheld from inzage; a peer's is recorded here."""
+
 
 class ObjectionPort(Protocol):
     """Pending or granted *verzet* (promise 1, POLICY.md condition 6)."""
@@ -157,6 +171,7 @@ class Broker:
                 pseudonym = plan.case.subject_pseudonym
                 results = await anyio.to_thread.run_sync(self._contested.mark, pseudonym, results)
             results = await anyio.to_thread.run_sync(self._recheck_consents, actor, plan, results)
+            results = await anyio.to_thread.run_sync(self._withholdings, actor, plan, results)
             await self._audit.append(
                 query_events(actor, plan.case, plan.policy, results, plan.new_consent_request)
             )
@@ -265,6 +280,36 @@ class Broker:
                     )
                 elif still != result.consent_id:
                     checked[index] = replace(result, consent_id=still)
+        return checked
+
+    def _withholdings(
+        self, actor: Actor, plan: _Plan, results: list[SourceResult]
+    ) -> list[SourceResult]:
+        """Carry an OvJ's inzage withholding with each disclosure it applies to.
+
+        Ours: the answer names ``withheld_until``, so a peer gateway passing the data
+        on withholds it too. A peer's: recorded here (capped by our covenant's
+        ``rights.withheld_max``) before our disclosure entry is written, so the
+        person's inzage here does not show what the peer's OvJ withheld.
+        """
+        ok = [(i, r) for i, r in enumerate(results) if r.status == "ok"]
+        if not ok or self._consents is None:
+            return results
+        checked = list(results)
+        today = self._today()
+        with self._db.session() as session:
+            for index, result in ok:
+                until = self._consents.withheld_until(
+                    session,
+                    case=plan.case,
+                    category=result.category,
+                    recipient=actor.party,
+                    source=result.source or "",
+                    consent_id=result.consent_id,
+                    peer_until=result.withheld_until,
+                    today=today,
+                )
+                checked[index] = replace(result, withheld_until=until)
         return checked
 
     def _request_consents(
@@ -383,4 +428,5 @@ class Broker:
             item.consent_id or (remote.consent_id if remote is not None else None),
             kept.records[item.category],
             kept.trimmed_fields[item.category] + dropped,
+            remote.withheld_until if remote is not None else None,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 from gateway.brokering.minimise import DisclosedRecord
@@ -19,6 +20,9 @@ class SourceResult:
     consent_id: str | None = None
     records: list[DisclosedRecord] | None = field(default=None, repr=False)
     trimmed_fields: int | None = None
+    # The OvJ withheld this disclosure from the person's inzage until this day (UAVG
+    # art. 41): the recipient must not tell the person, and a peer gateway records it.
+    withheld_until: date | None = None
 
     def as_json(self) -> dict[str, object]:
         body: dict[str, object] = {
@@ -29,6 +33,8 @@ class SourceResult:
         }
         if self.consent_id is not None:
             body["consent_id"] = self.consent_id
+        if self.withheld_until is not None:
+            body["withheld_until"] = self.withheld_until.isoformat()
         if self.records is not None:
             body["records"] = [record.as_json() for record in self.records]
         return body

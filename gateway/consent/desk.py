@@ -22,7 +22,15 @@ from sqlalchemy.orm import Session
 from gateway.audit.events import AuditEvent
 from gateway.consent.events import consent_event
 from gateway.consent.models import ConsentRequest
-from gateway.consent.service import ConsentService, ConsentView, Decision, NotOm, OmActor
+from gateway.consent.service import (
+    ConsentService,
+    ConsentView,
+    Decision,
+    NotCompetent,
+    NotOm,
+    OmActor,
+    OtherCovenant,
+)
 from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import NotFound
 from gateway.storage.db import Database
@@ -119,13 +127,21 @@ class ConsentDesk:
         except NotOm:
             self.log_refusal(actor, action, consent_id)
             raise
+        except OtherCovenant:
+            self.log_refusal(actor, action, consent_id, reason=OtherCovenant.reason)
+            raise
+        except NotCompetent:
+            self.log_refusal(actor, action, consent_id, reason=NotCompetent.reason)
+            raise
 
-    def log_refusal(self, actor: OmActor, action: str, consent_id: str | None) -> None:
+    def log_refusal(
+        self, actor: OmActor, action: str, consent_id: str | None, reason: str = NotOm.reason
+    ) -> None:
         """One entry per refused attempt; identifiers only (no subject: none was touched)."""
         event = AuditEvent(
             kind="consent",
             outcome="denied",
-            reason=NotOm.reason,
+            reason=reason,
             party=actor.party,
             employee=actor.employee,
             convenant=actor.covenant or None,

@@ -29,18 +29,45 @@ from gateway.audit.events import AuditEvent, processing_activity_uri
 from gateway.cases.models import Case
 from gateway.cases.service import CaseRecord
 from gateway.consent.models import ConsentRequest, new_consent_id
-from gateway.consent.withholdings import record_withholdings
+from gateway.consent.withholdings import (
+    keep_peer_withholding,
+    record_withholdings,
+)
+from gateway.consent.withholdings import withheld_until as withheld_until_of
 from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import Conflict, Forbidden, NotFound, Unprocessable
 
 Decision = Literal["granted", "refused"]
 OM_ROLE = "om"
+NO_SUCH_REQUEST = "No such consent request."
 
 
 class NotOm(Forbidden):
     slug = "not-om"
     title = "Only the Officier van Justitie (role om) may do this"
     reason = "not_om"
+
+
+class OtherCovenant(NotFound):
+    """Another covenant's request, answered exactly like an unknown id (no id oracle).
+
+    The OM of covenant B must not learn that an id belongs to covenant A; the
+    attempt is still logged (reason ``other_covenant``) by the desk.
+    """
+
+    reason = "other_covenant"
+
+
+class NotCompetent(Forbidden):
+    """A category whose ``agreement_required_from`` names neither role ``om`` nor this party.
+
+    POLICY.md: the category says who may consent (default ``[om]``); the OvJ must
+    not grant what the covenant reserves for another authority (e.g. the mayor).
+    """
+
+    slug = "consent-not-competent"
+    title = "The OvJ may not consent to this category under the covenant"
+    reason = "not_competent"
 
 
 class AlreadyDecided(Conflict):
@@ -280,6 +307,48 @@ class ConsentService:
         self._notify_after_commit(session, row)
         return row.id, True
 
+    def withheld_until(
+        self,
+        session: Session,
+        *,
+        case: CaseRecord,
+        category: str,
+        recipient: str,
+        source: str,
+        consent_id: str | None,
+        peer_until: date | None,
+        today: date,
+    ) -> date | None:
+        """Our withholding of (case, category, recipient), or the peer's, now recorded here.
+
+        A peer gateway's answer carries its OvJ's ``withheld_until``; without keeping it
+        here the person would read in our inzage what the peer's OvJ withheld. It is
+        capped by our covenant's ``rights.withheld_max`` (a peer cannot hide a
+        disclosure here for longer than our covenant allows); a past date is ignored.
+        """
+        if peer_until is not None and peer_until > today:
+            covenant = self._policy().covenant(case.convenant)
+            if covenant is not None:
+                peer_until = min(peer_until, covenant.rights.withheld_max.add_to(today))
+            keep_peer_withholding(
+                session,
+                subject_pseudonym=case.subject_pseudonym,
+                case_id=case.id,
+                category=category,
+                recipient=recipient,
+                until=peer_until,
+                consent_id=consent_id,
+                party=source,
+            )
+        return withheld_until_of(
+            session,
+            subject_pseudonym=case.subject_pseudonym,
+            case_id=case.id,
+            category=category,
+            recipient=recipient,
+            today=today,
+        )
+
     def _widen(
         self,
         session: Session,
@@ -370,9 +439,9 @@ class ConsentService:
             raise NotOm()
 
     def _require_om(self, actor: OmActor, convenant: str) -> None:
-        if actor.covenant != convenant or not self._policy().has_role(
-            convenant, actor.party, OM_ROLE
-        ):
+        if actor.covenant != convenant:
+            raise OtherCovenant(detail=NO_SUCH_REQUEST)
+        if not self._policy().has_role(convenant, actor.party, OM_ROLE):
             raise NotOm()
 
     def find(self, session: Session, actor: OmActor, status: str | None) -> list[ConsentView]:
@@ -399,7 +468,7 @@ class ConsentService:
             query = query.with_for_update()
         row = session.scalar(query)
         if row is None:
-            raise NotFound(detail="No such consent request.")
+            raise NotFound(detail=NO_SUCH_REQUEST)
         return row
 
     def decide(
@@ -433,7 +502,16 @@ class ConsentService:
                     detail="A grant must name the categories it covers.",
                     extensions={"requested": row.categories},
                 )
+            if version is None and row.version > 1:
+                # Categories named explicitly do not say which case phase the OvJ weighed, and
+                # a client may copy them from the request as it is now: once the request has
+                # changed, only a grant naming the version it reviewed can show it is current.
+                raise RequestChanged(
+                    detail="The request changed since it was opened; name the reviewed version.",
+                    extensions={"version": row.version, "categories": row.categories},
+                )
             granted_categories = self._narrower(categories, row.categories, "categories")
+            self._require_competent(actor, row.convenant, granted_categories)
             granted_recipients = self._narrower(recipients, [row.recipient], "recipients")
             row.valid_until = self._check_valid_until(row.convenant, valid_until)
             row.withheld_until = self._check_withheld_until(row.convenant, withheld_until)
@@ -473,6 +551,21 @@ class ConsentService:
             consent_id=row.id,
             party=party,
         )
+
+    def _require_competent(self, actor: OmActor, convenant: str, categories: Sequence[str]) -> None:
+        """Each category's ``agreement_required_from`` (default ``[om]``) must name the OM."""
+        policy = self._policy()
+        barred = []
+        for category_id in categories:
+            category = policy.category(convenant, category_id)
+            who = (category.agreement_required_from if category else ()) or (OM_ROLE,)
+            if OM_ROLE not in who and actor.party not in who:
+                barred.append(category_id)
+        if barred:
+            raise NotCompetent(
+                detail="The covenant reserves consent to these categories to another authority.",
+                extensions={"not_competent": sorted(barred)},
+            )
 
     def revoke(self, session: Session, actor: OmActor, consent_id: str, reason: str) -> ConsentView:
         self.require_om_role(actor)

@@ -111,3 +111,66 @@ def active_withholdings(session: Session, pseudonym: str, today: date) -> list[A
         ).where(Withholding.subject_pseudonym == pseudonym, Withholding.until > today)
     )
     return [ActiveWithholding(*row) for row in rows]
+
+
+def withheld_until(
+    session: Session,
+    *,
+    subject_pseudonym: str,
+    case_id: str,
+    category: str,
+    recipient: str,
+    today: date,
+) -> date | None:
+    """The last day a disclosure of (case, category) to ``recipient`` is withheld, if any.
+
+    Travels with the answer, so a peer gateway that passes the data on to its own
+    partner withholds it from the person's inzage there as well (federation).
+    """
+    found = session.scalar(
+        select(Withholding.until)
+        .where(
+            Withholding.subject_pseudonym == subject_pseudonym,  # ix_withholdings_subject
+            Withholding.case_id == case_id,
+            Withholding.category == category,
+            Withholding.recipient == recipient,
+            Withholding.until > today,
+        )
+        .order_by(Withholding.until.desc())
+        .limit(1)
+    )
+    return found
+
+
+def keep_peer_withholding(
+    session: Session,
+    *,
+    subject_pseudonym: str,
+    case_id: str,
+    category: str,
+    recipient: str,
+    until: date,
+    consent_id: str | None,
+    party: str,
+) -> None:
+    """Record a peer OvJ's withholding here once (a later query repeats it)."""
+    known = session.scalar(
+        select(Withholding.id).where(
+            Withholding.subject_pseudonym == subject_pseudonym,
+            Withholding.case_id == case_id,
+            Withholding.category == category,
+            Withholding.recipient == recipient,
+            Withholding.until >= until,
+        )
+    )
+    if known is None:
+        record_withholdings(
+            session,
+            subject_pseudonym=subject_pseudonym,
+            case_id=case_id,
+            categories=[category],
+            recipients=[recipient],
+            until=until,
+            consent_id=consent_id,
+            party=party,
+        )

@@ -94,7 +94,7 @@ def test_grant_without_categories_is_refused_after_the_request_widened(stack: St
     assert blank.json()["requested"] == [DETENTIE, CRIMINAL]
     assert _status(stack, consent_id) == "pending"
 
-    granted = _decide(stack, consent_id, {"categories": [CRIMINAL]})
+    granted = _decide(stack, consent_id, {"categories": [CRIMINAL], "version": 2})
     assert granted.status_code == 200, granted.text
     assert granted.json()["granted_categories"] == [CRIMINAL]
     after = ask(gemeente, case_id, [CRIMINAL, DETENTIE])

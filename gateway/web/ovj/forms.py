@@ -6,6 +6,7 @@ first lets the page answer in Dutch next to the field that is wrong.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -106,5 +107,6 @@ def parse_decision(
         decision=decision if not errors else None,
         valid_until=valid_until,
         withheld_until=withheld_until,
-        version=int(values["versie"]) if values["versie"].isdigit() else None,
+        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses (a 500).
+        version=int(values["versie"]) if re.fullmatch(r"[0-9]{1,9}", values["versie"]) else None,
     )

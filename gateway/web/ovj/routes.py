@@ -21,6 +21,7 @@ from gateway.consent.service import (
     BadValidity,
     BadWithholding,
     CategoriesRequired,
+    NotCompetent,
     NotNarrower,
     NotOm,
     NotRevocable,
@@ -48,6 +49,10 @@ FIELD_OF_PROBLEM: dict[type[Problem], tuple[str, str]] = {
         "Deze datum ligt in het verleden of na wat het convenant toestaat (withheld_max).",
     ),
     CategoriesRequired: ("categorie", "Kies een of meer van de gevraagde categorieën."),
+    NotCompetent: (
+        "categorie",
+        "Het convenant legt de toestemming voor deze categorie bij een ander bevoegd gezag.",
+    ),
     RequestChanged: (
         "versie",
         "Het verzoek is gewijzigd nadat u het opende (bijvoorbeeld een categorie erbij). "
@@ -81,9 +86,14 @@ def _actor(request: Request, user: WebUser, consent_id: str) -> OmActor:
 
 
 def _refused(request: Request, error: Problem) -> Response:
-    if isinstance(error, NotFound):
-        return render(request, "not_found.html", status_code=404)
-    return render(request, "forbidden.html", {"message": NOT_OM}, status_code=403)
+    """A request this OvJ may not see looks exactly like one that does not exist.
+
+    The page acts in the request's own covenant, so ``NotOm`` here means the
+    request belongs to a covenant whose OM this party is not: a 403 would tell
+    an OvJ of another covenant which ids exist there. The desk has logged it.
+    """
+    del error  # NotFound and NotOm answer the same
+    return render(request, "not_found.html", status_code=404)
 
 
 def _detail(
@@ -174,6 +184,7 @@ def build_router() -> APIRouter:
             NotNarrower,
             BadWithholding,
             CategoriesRequired,
+            NotCompetent,
             RequestChanged,
         ) as error:
             name, message = FIELD_OF_PROBLEM[type(error)]
