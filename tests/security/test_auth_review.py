@@ -1,0 +1,86 @@
+"""An attacker's review of the auth-session and cases-flood work (theme ``reviewauth``).
+
+Each test names the promise it guards; each was seen failing on d79f097 (the
+main commit the review started from) and passing with its fix.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from joserfc.jwk import ECKey
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from gateway.app import create_app
+from gateway.runtime import Runtime
+from tests.auth.conftest import gateway_settings, token_request
+from tests.auth.partners import Partner, make_partners, write_policy_dir
+from tests.support.loopback import serve_app
+
+
+@dataclass
+class DownKeyServer:
+    """A partner's ``jwks_uri`` that is down (503); counts how often the gateway asks it."""
+
+    hits: int = 0
+    app: Starlette = field(init=False)
+
+    def __post_init__(self) -> None:
+        async def jwks(_request: Request) -> JSONResponse:
+            self.hits += 1
+            return JSONResponse({"detail": "down"}, status_code=503)
+
+        self.app = Starlette(routes=[Route("/jwks.json", jwks)])
+
+
+@pytest.fixture
+def down_key_server() -> Iterator[tuple[DownKeyServer, str]]:
+    server = DownKeyServer()
+    with serve_app(server.app) as base_url:
+        yield server, base_url + "/jwks.json"
+
+
+def test_junk_under_a_jwks_uri_party_does_not_make_the_gateway_fetch_per_request(
+    migrated_url: str, tmp_path: Path, down_key_server: tuple[DownKeyServer, str]
+) -> None:
+    """Promise 1 (partner authentication, availability): junk is not an amplifier.
+
+    A stranger sends assertions under the id of a party whose keys live at a
+    ``jwks_uri`` that happens to be down. Before the fix every junk request (also
+    the throttled ones, whose signature check asks the key set) sent a fresh
+    fetch to the partner's server and held a worker thread for up to the fetch
+    timeout. Now a failed fetch is remembered: at most one goes out per
+    ``min_refetch_s``.
+    """
+    server, uri = down_key_server
+    partners = make_partners()
+    real = Partner(
+        "woning-t",
+        ECKey.generate_key("P-256", parameters={"kid": "uri-1"}),
+        "ES256",
+        ("woningcorporatie",),
+    )
+    policy_dir = write_policy_dir(tmp_path, partners, jwks_uri_party=(real, uri))
+    runtime = Runtime.build(gateway_settings(migrated_url, tmp_path, policy_dir))
+    runtime.keys.ensure()
+    stranger = ECKey.generate_key("P-256", parameters={"kid": "uri-1"})
+    try:
+        with TestClient(create_app(runtime.settings, runtime)) as client:
+            statuses = set()
+            for n in range(30):
+                junk = Partner(real.id, stranger, "ES256", real.roles).assertion(
+                    header={"kid": f"made-up-{n}-{secrets.token_hex(4)}"} if n % 2 else None
+                )
+                statuses.add(token_request(client, junk).status_code)
+            assert statuses <= {401, 400, 429}, statuses
+        assert server.hits <= 2, f"{server.hits} fetches for 30 junk requests"
+    finally:
+        runtime.close()
