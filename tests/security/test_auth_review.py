@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import typer
 from fastapi.testclient import TestClient
 from joserfc.jwk import ECKey
 from starlette.applications import Starlette
@@ -84,3 +85,40 @@ def test_junk_under_a_jwks_uri_party_does_not_make_the_gateway_fetch_per_request
         assert server.hits <= 2, f"{server.hits} fetches for 30 junk requests"
     finally:
         runtime.close()
+
+
+@pytest.mark.parametrize("damage", ["wrong_passphrase", "corrupt"])
+def test_an_unopenable_session_secret_stops_the_start_naming_the_file(
+    migrated_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    """Promise 9 (web sessions, fail closed): a session secret that cannot be opened stops
+    ``ketenpoort serve`` with exit 2 and a message naming the file.
+
+    Before, the start went through and every web login silently failed (the
+    session was never stored) while each request with a cookie re-ran the scrypt
+    derivation; nobody learnt why until someone read the log.
+    """
+    from gateway.audit.keyfiles import load_or_create_secret
+    from gateway.cli.serve import prepare
+    from gateway.settings import Settings
+
+    key_dir = tmp_path / "keys"
+    secret_file = key_dir / "web" / "session.key"
+    if damage == "wrong_passphrase":
+        load_or_create_secret(secret_file, passphrase="een-ander-wachtwoord", dev_mode=False)
+    else:
+        secret_file.parent.mkdir(parents=True)
+        secret_file.write_text('{"format": "damaged"}')
+    settings = Settings(
+        database_url=migrated_url,
+        key_dir=key_dir,
+        policy_dir=write_policy_dir(tmp_path, make_partners()),
+        base_url="https://gateway.test",
+        dev_mode=False,
+        key_passphrase="het-goede-wachtwoord",  # type: ignore[arg-type]
+    )
+    with pytest.raises(typer.Exit) as stopped:
+        prepare(settings)
+    assert stopped.value.exit_code == 2
+    said = capsys.readouterr().err.replace("\n", "")  # rich wraps long lines
+    assert str(secret_file) in said
