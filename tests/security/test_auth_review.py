@@ -6,24 +6,30 @@ main commit the review started from) and passing with its fix.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
 from fastapi.testclient import TestClient
 from joserfc.jwk import ECKey
+from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from gateway.app import create_app
+from gateway.audit.models import AuditEntry
+from gateway.demo.stack import DEMO_COVENANT, Stack
 from gateway.runtime import Runtime
 from tests.auth.conftest import gateway_settings, token_request
 from tests.auth.partners import Partner, make_partners, write_policy_dir
+from tests.brokering.support import CASUSOVERLEG
 from tests.support.loopback import serve_app
 
 
@@ -122,3 +128,55 @@ def test_an_unopenable_session_secret_stops_the_start_naming_the_file(
     assert stopped.value.exit_code == 2
     said = capsys.readouterr().err.replace("\n", "")  # rich wraps long lines
     assert str(secret_file) in said
+
+
+def _audit_bodies(stack: Stack, after: int) -> list[dict[str, Any]]:
+    with stack.runtime.db.session() as session:
+        bodies = session.scalars(
+            select(AuditEntry.body).where(AuditEntry.seq > after).order_by(AuditEntry.seq)
+        ).all()
+    return [json.loads(body) for body in bodies]
+
+
+def _audit_head(stack: Stack) -> int:
+    with stack.runtime.db.session() as session:
+        return int(session.scalar(select(func.max(AuditEntry.seq))) or 0)
+
+
+def test_a_partner_hammering_refused_case_calls_cannot_flood_the_log(stack: Stack) -> None:
+    """Promise 5 (everything logged, the log not floodable): refused case calls are
+    aggregated per (party, action, reason, minute), like refusals at the door.
+
+    A partner with a valid token probes 40 made-up case ids, under four employee
+    names (the header is its own free text). Before, every 404 was its own entry
+    (40 hash-chained writes, as fast as the partner could send). Now the first is
+    written at once with its case id, the rest of the minute are counted into one
+    entry (written when the minute ends or at shutdown) that keeps the count and
+    the first case ids asked for; nothing is lost and nothing multiplies.
+    """
+    clients = [stack.client("gemeente-demo", f"medewerker-{n}") for n in range(4)]
+    for client in clients:
+        client.login(DEMO_COVENANT, CASUSOVERLEG)
+    start = _audit_head(stack)
+    probed = ["c-" + secrets.token_hex(10) for _ in range(40)]
+    for n, case_id in enumerate(probed):
+        response = clients[n % 4].call("GET", f"/v1/cases/{case_id}")
+        assert response.status_code == 404, response.text
+    written = [e for e in _audit_bodies(stack, start) if e["party"] == "gemeente-demo"]
+    assert all(e["reason"] == "not_found" for e in written)
+    # One at once (two more if a minute boundary fell inside the loop).
+    assert len(written) <= 3, f"{len(written)} entries for 40 refused calls"
+    assert written[0]["case"] == probed[0] and written[0]["details"]["action"] == "get"
+
+    from gateway.api.refusals import flush_refusals  # here: the module had none before
+
+    flush_refusals(stack.runtime)
+    everything = [e for e in _audit_bodies(stack, start) if e["party"] == "gemeente-demo"]
+    assert sum(int(e["details"]["count"]) for e in everything) == 40
+    listed = {e["case"] for e in everything if e["case"]} | {
+        case
+        for e in everything
+        if e["details"].get("cases")
+        for case in e["details"]["cases"].split(",")
+    }
+    assert listed <= set(probed) and probed[0] in listed and len(listed) >= 10
