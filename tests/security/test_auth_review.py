@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +26,19 @@ from starlette.routing import Route
 
 from gateway.app import create_app
 from gateway.audit.models import AuditEntry
+from gateway.auth.jwks_fetch import JwksFetcher
+from gateway.auth.server import GatewayAuthorizationServer
 from gateway.demo.stack import DEMO_COVENANT, Stack
 from gateway.runtime import Runtime
 from tests.auth.conftest import gateway_settings, token_request
-from tests.auth.partners import Partner, make_partners, write_policy_dir
+from tests.auth.partners import (
+    ASSERTION_TYPE,
+    ISSUER,
+    SCOPE,
+    Partner,
+    make_partners,
+    write_policy_dir,
+)
 from tests.brokering.support import CASUSOVERLEG
 from tests.support.loopback import serve_app
 
@@ -180,3 +190,76 @@ def test_a_partner_hammering_refused_case_calls_cannot_flood_the_log(stack: Stac
         for case in e["details"]["cases"].split(",")
     }
     assert listed <= set(probed) and probed[0] in listed and len(listed) >= 10
+
+
+@dataclass
+class KeySetServer:
+    """A partner's ``jwks_uri``: serves whatever ``document`` holds."""
+
+    document: dict[str, Any]
+    app: Starlette = field(init=False)
+
+    def __post_init__(self) -> None:
+        async def jwks(_request: Request) -> JSONResponse:
+            return JSONResponse(self.document)
+
+        self.app = Starlette(routes=[Route("/jwks.json", jwks)])
+
+
+def _form(assertion: str) -> dict[str, list[str]]:
+    return {
+        "grant_type": ["client_credentials"],
+        "client_assertion_type": [ASSERTION_TYPE],
+        "client_assertion": [assertion],
+        "scope": [SCOPE],
+    }
+
+
+def test_a_partner_that_rotated_its_key_is_not_locked_out_by_a_flood(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    """Promise 1 (partner authentication): a correctly signed assertion is never refused
+    because of someone else's failures, also right after the partner rotated its key.
+
+    Strangers flood the token endpoint from the partner's (NAT) address until it is
+    throttled; meanwhile the partner publishes a new key at its ``jwks_uri`` and signs
+    with it. Before, the over-budget check asked only the cached key set (no ``kid``),
+    so the partner got 429 until the cache expired (five minutes). Now the ``kid`` is
+    passed on and the bounded refetch finds the new key.
+    """
+    old_key = ECKey.generate_key("P-256", parameters={"kid": "uri-1"})
+    new_key = ECKey.generate_key("P-256", parameters={"kid": "uri-2"})
+    partner = Partner("woning-t", old_key, "ES256", ("woningcorporatie",))
+    server = KeySetServer(partner.public_jwks())
+    with serve_app(server.app) as base_url:
+        policy_dir = write_policy_dir(
+            tmp_path, make_partners(), jwks_uri_party=(partner, base_url + "/jwks.json")
+        )
+        runtime = Runtime.build(gateway_settings(migrated_url, tmp_path, policy_dir))
+        runtime.keys.ensure()
+        fetcher = JwksFetcher(min_refetch_s=0.2)
+        try:
+            auth = GatewayAuthorizationServer(
+                issuer=ISSUER,
+                keys=runtime.keys,
+                policy=lambda: runtime.policy.current,
+                db=runtime.db,
+                fetcher=fetcher,
+            )
+            nat = "192.0.2.7"
+            assert auth.token_response(_form(partner.assertion()), {}, nat).status == 200
+            stranger_key = ECKey.generate_key("P-256", parameters={"kid": "uri-1"})
+            stranger = Partner(partner.id, stranger_key, "ES256", partner.roles)
+            for _ in range(6):
+                junk = stranger.assertion()
+                assert auth.token_response(_form(junk), {}, nat).status in (401, 400, 429)
+            assert auth.throttle.retry_after(nat) is not None, "the address is throttled"
+
+            server.document = {"keys": [new_key.as_dict(private=False)]}
+            rotated = Partner(partner.id, new_key, "ES256", partner.roles)
+            time.sleep(0.3)
+            answer = auth.token_response(_form(rotated.assertion()), {}, nat)
+            assert answer.status == 200, answer.body
+        finally:
+            fetcher.close()
+            runtime.close()
