@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import typer
 from fastapi.testclient import TestClient
@@ -30,6 +31,7 @@ from gateway.auth.jwks_fetch import JwksFetcher
 from gateway.auth.server import GatewayAuthorizationServer
 from gateway.demo.stack import DEMO_COVENANT, Stack
 from gateway.runtime import Runtime
+from gateway.web.session_store import WebSession
 from tests.auth.conftest import gateway_settings, token_request
 from tests.auth.partners import (
     ASSERTION_TYPE,
@@ -263,3 +265,34 @@ def test_a_partner_that_rotated_its_key_is_not_locked_out_by_a_flood(
         finally:
             fetcher.close()
             runtime.close()
+
+
+def _session_rows(stack: Stack) -> list[WebSession]:
+    with stack.runtime.db.session() as session:
+        rows = list(session.scalars(select(WebSession)).all())
+        session.expunge_all()
+    return rows
+
+
+def test_anonymous_login_starts_cannot_pile_up_session_rows(stack: Stack) -> None:
+    """Promise 9 (web sessions) and availability: anyone, without a key or a cookie, can
+    start a login, and each start writes a server-side session row.
+
+    Before, such a row lived the full absolute lifetime (8 hours) and expired rows
+    were purged only when a request carried a cookie, so a cookie-less flood of
+    ``/auth/login`` piled up rows for hours. Now a session nobody logged in to lives
+    15 minutes at most and creating a session purges expired rows.
+    """
+    with stack.runtime.db.session() as session:
+        session.add(
+            WebSession(lookup="0" * 64, data=b"x", created_at=1, last_seen_at=1, expires_at=2)
+        )
+    with httpx.Client(base_url=stack.base_url) as browser:
+        for _ in range(5):
+            browser.cookies.clear()
+            started = browser.get("/auth/login", follow_redirects=False)
+            assert started.status_code in (302, 303, 307), started.text
+    rows = _session_rows(stack)
+    assert "0" * 64 not in {row.lookup for row in rows}, "the expired row was purged"
+    assert len(rows) == 5
+    assert all(row.expires_at - row.created_at <= 15 * 60 for row in rows)
