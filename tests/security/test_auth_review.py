@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from gateway.app import create_app
+from gateway.audit.anomalies import denial_bursts
 from gateway.audit.models import AuditEntry
 from gateway.auth.jwks_fetch import JwksFetcher
 from gateway.auth.server import GatewayAuthorizationServer
@@ -192,6 +193,9 @@ def test_a_partner_hammering_refused_case_calls_cannot_flood_the_log(stack: Stac
         for case in e["details"]["cases"].split(",")
     }
     assert listed <= set(probed) and probed[0] in listed and len(listed) >= 10
+    with stack.runtime.db.session() as session:
+        bursts = {s.party: s.count for s in denial_bursts(session, threshold=20)}
+    assert bursts.get("gemeente-demo", 0) >= 40, "the burst signal sees the real size"
 
 
 @dataclass
