@@ -42,7 +42,7 @@ from tests.auth.partners import (
     make_partners,
     write_policy_dir,
 )
-from tests.brokering.support import CASUSOVERLEG
+from tests.brokering.support import BSN, CASUSOVERLEG, logged_in
 from tests.support.loopback import serve_app
 
 
@@ -300,3 +300,32 @@ def test_anonymous_login_starts_cannot_pile_up_session_rows(stack: Stack) -> Non
     assert "0" * 64 not in {row.lookup for row in rows}, "the expired row was purged"
     assert len(rows) == 5
     assert all(row.expires_at - row.created_at <= 15 * 60 for row in rows)
+
+
+def test_a_source_pushing_made_up_deletions_cannot_flood_the_log(stack: Stack) -> None:
+    """Promise 5 (everything logged, the log not floodable): a source with a valid token
+    pushes a full batch (1,000) of deletions for records nobody holds a copy of.
+
+    Before, each event was its own audit entry: 1,000 hash-chained entries per
+    request, as often as the source liked. Now events that removed no copy are
+    one entry per batch with their number; an event that removed copies keeps
+    its own entry (checked by the existing retention tests).
+    """
+    source = logged_in(stack, "reclassering-demo")
+    events = [
+        {
+            "record_id": f"verzonnen-{n}",
+            "subject": {"bsn": BSN},
+            "category": "reclasseringstoezicht" if n % 2 else "huisvesting",
+            "deleted_at": "2027-01-01T00:00:00Z",
+        }
+        for n in range(1_000)
+    ]
+    start = _audit_head(stack)
+    pushed = source.call("POST", "/v1/sources/reclassering-demo/deletions", {"events": events})
+    assert pushed.status_code == 200, pushed.text
+    assert pushed.json() == {"accepted": 1_000, "copies_deleted": 0}
+    written = [e for e in _audit_bodies(stack, start) if e["kind"] == "deletion"]
+    assert len(written) == 1, f"{len(written)} entries for one batch"
+    assert written[0]["records"] == 0 and written[0]["details"]["events"] == 1_000
+    assert BSN not in json.dumps(written[0])
