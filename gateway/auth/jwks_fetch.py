@@ -95,7 +95,7 @@ class JwksFetcher:
                 raise
             attempt.failed = False
             with self._lock:
-                self._cache[uri] = _Entry(document, now)
+                self._cache[uri] = _Entry(document, attempt.at)
         return document
 
     def _fetch(self, uri: str) -> dict[str, Any]:
