@@ -52,12 +52,6 @@ def flush_refusals(runtime: Runtime) -> None:
                 log.warning("audit log unavailable; %d refusal counts not written", len(events))
 
 
-def _refusal(
-    runtime: Runtime, actor: Actor, action: str, case_id: str | None, problem: Problem
-) -> list[AuditEvent]:
-    return refusal_aggregate(runtime).events(_entry(runtime, actor, action, case_id, problem))
-
-
 def _entry(
     runtime: Runtime, actor: Actor, action: str, case_id: str | None, problem: Problem
 ) -> AuditEvent:
@@ -79,9 +73,15 @@ def logging_refusals(
     try:
         yield
     except LOGGED_REFUSALS as refused:
-        events = _refusal(runtime, actor, action, case_id, refused)
+        entry = _entry(runtime, actor, action, case_id, refused)
+        aggregate = refusal_aggregate(runtime)
+        events = aggregate.events(entry)
         if events:
-            runtime.audit.append_sync(events)
+            try:
+                runtime.audit.append_sync(events)
+            except AuditUnavailable:
+                aggregate.unwritten(entry)  # answered 503; the next refusal writes again
+                raise
         raise
 
 
@@ -92,7 +92,13 @@ async def logging_refusals_async(
     try:
         yield
     except LOGGED_REFUSALS as refused:
-        events = _refusal(runtime, actor, action, case_id, refused)
+        entry = _entry(runtime, actor, action, case_id, refused)
+        aggregate = refusal_aggregate(runtime)
+        events = aggregate.events(entry)
         if events:
-            await runtime.audit.append(events)
+            try:
+                await runtime.audit.append(events)
+            except AuditUnavailable:
+                aggregate.unwritten(entry)
+                raise
         raise

@@ -94,13 +94,7 @@ class RefusalAggregate:
     def events(self, event: AuditEvent) -> list[AuditEvent]:
         """What to write now for this refusal: its own entry, earlier minutes' counts, or none."""
         window = int(self._clock() // WINDOW_S)
-        key: _Key = (
-            event.party or "",
-            str(event.details.get("action", "")),
-            event.reason or "",
-            event.convenant or "",
-            event.purpose or "",
-        )
+        key = _key(event)
         out: list[AuditEvent] = []
         with self._lock:
             for old_key, old in list(self._seen.items()):
@@ -122,6 +116,13 @@ class RefusalAggregate:
                         pending.cases.append(event.case)
         return out
 
+    def unwritten(self, event: AuditEvent) -> None:
+        """The entry for ``event`` could not be written: the next such refusal writes again."""
+        with self._lock:
+            pending = self._seen.get(_key(event))
+            if pending is not None and pending.first is event and not pending.count:
+                del self._seen[_key(event)]
+
     def drain(self) -> list[AuditEvent]:
         """The counts still held (at shutdown)."""
         with self._lock:
@@ -131,6 +132,16 @@ class RefusalAggregate:
         events = [_aggregated(p) for p in self._seen.values() if p.count]
         self._seen.clear()
         return events
+
+
+def _key(event: AuditEvent) -> _Key:
+    return (
+        event.party or "",
+        str(event.details.get("action", "")),
+        event.reason or "",
+        event.convenant or "",
+        event.purpose or "",
+    )
 
 
 def _minute(window: int) -> str:
