@@ -14,6 +14,7 @@ from gateway.api.docs import install_api_docs
 from gateway.api.edge import HostCheck, NoStore, allowed_hosts
 from gateway.api.errors import install_error_handlers
 from gateway.api.limits import BodySizeLimit
+from gateway.api.refusals import flush_refusals
 from gateway.auth.services import flush_denials
 from gateway.brokering.services import close_brokering
 from gateway.policy.watch import PolicyReloading
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             reloading.stop()
             await close_brokering(runtime)
             flush_denials(runtime)
+            flush_refusals(runtime)
             runtime.audit.stop()
             if own_runtime:
                 runtime.close()

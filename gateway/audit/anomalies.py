@@ -5,6 +5,7 @@ access that the policy allowed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -63,19 +64,44 @@ def denial_bursts(
     now: datetime | None = None,
     covenants: Sequence[str] | None = None,
 ) -> list[PartySignal]:
-    """Parties with more than ``threshold`` denied decisions in the window."""
+    """Parties with more than ``threshold`` denials in the window.
+
+    Refusals are aggregated per minute (gateway/auth/denials.py,
+    gateway/cases/refusals.py): an aggregated entry stands for ``details.count``
+    refusals, so a flood still shows at its real size. Those entries are few
+    (one per key and minute), so their bodies are read here.
+    """
     since = (now or datetime.now(UTC)) - window
-    count = func.count(AuditEntry.seq)
-    rows = session.execute(
-        select(AuditEntry.party, count)
-        .where(
-            AuditEntry.time >= since,
-            AuditEntry.outcome.in_(DENIAL_OUTCOMES),
-            AuditEntry.party.is_not(None),
-            _in_scope(covenants),
+    denied = (
+        AuditEntry.time >= since,
+        AuditEntry.outcome.in_(DENIAL_OUTCOMES),
+        AuditEntry.party.is_not(None),
+        _in_scope(covenants),
+    )
+    totals: dict[str, int] = {
+        str(party): int(n)
+        for party, n in session.execute(
+            select(AuditEntry.party, func.count(AuditEntry.seq))
+            .where(*denied)
+            .group_by(AuditEntry.party)
+        ).all()
+    }
+    aggregated = session.execute(
+        select(AuditEntry.party, AuditEntry.body).where(
+            *denied, AuditEntry.body.contains('"aggregated":true')
         )
-        .group_by(AuditEntry.party)
-        .having(count > threshold)
-        .order_by(count.desc())
     ).all()
-    return [PartySignal(party=str(party), count=int(n), since=since) for party, n in rows]
+    for party, body in aggregated:
+        totals[str(party)] += _count(body) - 1
+    ranked = sorted(totals.items(), key=lambda item: -item[1])
+    return [PartySignal(party=p, count=n, since=since) for p, n in ranked if n > threshold]
+
+
+def _count(body: str) -> int:
+    """``details.count`` of an aggregated entry; 1 if it has none."""
+    try:
+        details = json.loads(body).get("details") or {}
+        count = details.get("count") if details.get("aggregated") is True else 1
+    except (ValueError, AttributeError):
+        return 1
+    return count if isinstance(count, int) and count > 0 else 1

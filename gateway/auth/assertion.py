@@ -93,9 +93,11 @@ class PrivateKeyJwtAuth(JWTBearerClientAssertion):  # type: ignore[misc]
 
         Only the signature: claims, replay and binding are the full flow's job.
         The throttle uses this to let a partner through while strangers flood
-        the endpoint with junk under the partner's id. No network fetch for an
-        unknown ``kid`` (the cached key set is asked without one) and no
-        database write, so a throttled flood costs one signature check each.
+        the endpoint with junk under the partner's id. No database write, so a
+        throttled flood costs one signature check each. The ``kid`` is passed
+        on, so a partner that rotated its key during a flood is not refused
+        until the cache expires; the fetcher bounds the refetches (at most one
+        per ``min_refetch_s`` per URI, failures remembered, one at a time).
         """
         if not assertion or len(assertion) > MAX_ASSERTION_CHARS:
             return False
@@ -110,7 +112,7 @@ class PrivateKeyJwtAuth(JWTBearerClientAssertion):  # type: ignore[misc]
                 return False
             bound = try_parse_scope(scope)
             kid = headers.get("kid") if isinstance(headers.get("kid"), str) else None
-            keys = self._directory.public_keys(client, bound.covenant if bound else None, None)
+            keys = self._directory.public_keys(client, bound.covenant if bound else None, kid)
             key = _select_key(keys, algorithm, kid)
             jwt.decode(assertion, key, algorithms=[algorithm])
         except (InvalidClientError, JoseError, ValueError, TypeError):

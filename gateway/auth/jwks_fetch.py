@@ -3,6 +3,13 @@
 A partner rotates by publishing a new key; we notice when an assertion names a
 ``kid`` we do not hold, but refetch at most every ``min_refetch_s`` so a
 stream of made-up ``kid``s cannot turn the gateway into a request amplifier.
+
+The same bound holds when the partner's server is down or slow: a failed fetch
+is remembered, and for ``min_refetch_s`` every further ask fails at once
+without going out (and one ask at a time goes out per URI). Otherwise junk
+assertions under that party's id, each answered with a fetch of up to
+``timeout_s``, would be an amplifier and would tie up the token endpoint's
+worker threads (review-auth).
 """
 
 from __future__ import annotations
@@ -31,6 +38,15 @@ class _Entry:
     fetched_at: float
 
 
+@dataclass
+class _Attempt:
+    """The last time a fetch of one URI went out, and whether it failed."""
+
+    at: float
+    failed: bool
+    lock: threading.Lock
+
+
 class JwksFetcher:
     def __init__(
         self,
@@ -47,6 +63,7 @@ class JwksFetcher:
         self._clock = clock
         self._lock = threading.Lock()
         self._cache: dict[str, _Entry] = {}
+        self._attempts: dict[str, _Attempt] = {}
 
     def get(self, uri: str, *, want_kid: str | None = None) -> dict[str, Any]:
         """The JWKS at ``uri``; cached unless stale or missing ``want_kid``."""
@@ -61,9 +78,24 @@ class JwksFetcher:
             )
             if fresh and (knows_kid or age < self._min_refetch_s):
                 return entry.document
-        document = self._fetch(uri)
         with self._lock:
-            self._cache[uri] = _Entry(document, now)
+            attempt = self._attempts.setdefault(uri, _Attempt(-1e18, False, threading.Lock()))
+        with attempt.lock:  # one fetch per URI at a time; the others wait for its outcome
+            with self._lock:
+                current = self._cache.get(uri)
+            if current is not None and current is not entry:
+                return current.document  # fetched while we waited
+            if attempt.failed and self._clock() - attempt.at < self._min_refetch_s:
+                raise JwksUnavailable("partner keys unavailable (recent fetch failed)")
+            attempt.at = self._clock()
+            try:
+                document = self._fetch(uri)
+            except JwksUnavailable:
+                attempt.failed = True
+                raise
+            attempt.failed = False
+            with self._lock:
+                self._cache[uri] = _Entry(document, attempt.at)
         return document
 
     def _fetch(self, uri: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.app import create_app
+from gateway.audit.keyfiles import KeyFileError
 from gateway.cli.console import console, err_console, fail
 from gateway.cli.keylog import log_key_events
 from gateway.keys import KeyStoreError
@@ -14,6 +15,7 @@ from gateway.policy.errors import PolicyError
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.storage import migrate
+from gateway.web.mount import open_session_secret
 
 
 def prepare(settings: Settings) -> Runtime:
@@ -36,6 +38,15 @@ def prepare(settings: Settings) -> Runtime:
         console.print(f"Nieuwe {record.use}-sleutel aangemaakt (kid {record.kid}).")
     if created:
         log_key_events(runtime, key_events(created, "created", "serve"))
+    try:
+        open_session_secret(settings)
+    except KeyFileError as exc:
+        runtime.close()
+        fail(
+            str(exc),
+            hint="Check KETENPOORT_KEY_PASSPHRASE; a damaged file can be deleted "
+            "(a new secret then logs every web user out).",
+        )
     try:
         _ = runtime.policy
     except PolicyError as exc:

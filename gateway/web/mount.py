@@ -6,15 +6,18 @@ routers added here, all sharing the one login and the one shell.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from gateway.audit.keyfiles import load_or_create_secret
+from gateway.audit.keyfiles import KeyFileError, load_or_create_secret
 from gateway.rights.services import install_rights
 from gateway.settings import Settings
 from gateway.web import devidp, login
@@ -35,28 +38,67 @@ class OidcMisconfigured(ValueError):
         super().__init__("KETENPOORT_OIDC_CLIENT_SECRET is required with KETENPOORT_OIDC_ISSUER")
 
 
+SECRET_RETRY_S = 60.0
+
+
+def session_secret_path(settings: Settings) -> Path:
+    return settings.session_secret_file or settings.key_dir / "web" / SESSION_SECRET_NAME
+
+
+def open_session_secret(settings: Settings) -> bytes:
+    """The web session secret (made on first use); a :class:`KeyFileError` names the file.
+
+    ``ketenpoort serve`` calls this before it listens, so a wrong passphrase or a
+    damaged file stops the start (exit 2) instead of quietly logging nobody in.
+    """
+    path = session_secret_path(settings)
+    passphrase = settings.key_passphrase
+    try:
+        return load_or_create_secret(
+            path,
+            passphrase=passphrase.get_secret_value() if passphrase else None,
+            dev_mode=settings.dev_mode,
+        )
+    except KeyFileError as error:
+        raise KeyFileError(f"web session secret {path}: {error}") from None
+
+
 def session_store_factory(app: FastAPI, settings: Settings) -> Callable[[], SessionStore]:
     """The session store, built on first use: an app never served writes no key file.
 
     The secret is sealed with ``KETENPOORT_KEY_PASSPHRASE`` outside dev mode
-    (same format as the vault key, gateway/audit/keyfiles.py).
+    (same format as the vault key, gateway/audit/keyfiles.py). A secret that
+    cannot be opened is tried again at most every ``SECRET_RETRY_S``: opening
+    it costs a scrypt derivation, and every request carrying a cookie asks, so
+    without the pause anyone could burn CPU by sending cookies while the file
+    is broken (review-auth).
     """
+    lock = threading.Lock()
+    built: list[SessionStore] = []
+    failed: list[tuple[float, KeyFileError]] = []
 
-    @cache
     def build() -> SessionStore:
-        passphrase = settings.key_passphrase
-        secret = load_or_create_secret(
-            settings.session_secret_file or settings.key_dir / "web" / SESSION_SECRET_NAME,
-            passphrase=passphrase.get_secret_value() if passphrase else None,
-            dev_mode=settings.dev_mode,
-        )
-        runtime = app.state.runtime
-        return SessionStore(
-            runtime.db,
-            secret,
-            idle_s=settings.session_idle_s,
-            absolute_s=settings.session_absolute_s,
-        )
+        with lock:
+            if built:
+                return built[0]
+            if failed and time.monotonic() - failed[0][0] < SECRET_RETRY_S:
+                raise failed[0][1]
+            try:
+                secret = open_session_secret(settings)
+            except KeyFileError as error:
+                failed[:] = [(time.monotonic(), error)]
+                raise
+            failed.clear()
+            runtime = app.state.runtime
+            built.append(
+                SessionStore(
+                    runtime.db,
+                    secret,
+                    idle_s=settings.session_idle_s,
+                    absolute_s=settings.session_absolute_s,
+                )
+            )
+            return built[0]
 
     return build
 

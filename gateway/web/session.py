@@ -17,9 +17,9 @@ from typing import Any
 from fastapi import Request
 
 from gateway.settings import Settings
-from gateway.web.session_middleware import rotate_session_id
+from gateway.web.session_middleware import LOGGED_IN_KEY, rotate_session_id
 
-USER_KEY = "user"
+USER_KEY = LOGGED_IN_KEY
 CSRF_KEY = "csrf"
 CSRF_FIELD = "csrf_token"
 

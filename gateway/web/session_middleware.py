@@ -10,6 +10,7 @@ how logout ends it for every copy of the cookie.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -28,6 +29,8 @@ from gateway.web.session_store import SessionStore
 log = logging.getLogger("ketenpoort.web.session")
 
 SESSION_COOKIE = "ketenpoort_session"
+# Where gateway/web/session.py keeps the logged-in user (that module imports this one).
+LOGGED_IN_KEY = "user"
 _ROTATE = "ketenpoort.session.rotate"
 
 
@@ -142,7 +145,10 @@ class ServerSessionMiddleware:
             await run_in_threadpool(store.delete, session_id)
         if data:
             if loaded is None or rotate or not session_id:
-                new_id = await run_in_threadpool(store.create, data)
+                logged_in = LOGGED_IN_KEY in data
+                new_id = await run_in_threadpool(
+                    functools.partial(store.create, data, logged_in=logged_in)
+                )
                 headers.append("Set-Cookie", self._cookie(new_id, store.absolute_s))
             elif _snapshot(data) != before:
                 await run_in_threadpool(store.save, session_id, data)

@@ -12,6 +12,11 @@ alone opens nothing without a cookie. The secret lives in a key file sealed
 with ``KETENPOORT_KEY_PASSPHRASE`` outside dev mode, like the vault key.
 Times are epoch seconds; the idle limit counts from the last use (recorded at
 most once a minute, to spare the database), the absolute one from creation.
+
+A session nobody has logged in to yet (a login under way: OIDC state, the page
+to return to) lives ``PENDING_LOGIN_S`` at most, and expired rows are purged
+when sessions are created too, not only when a cookie is read: anyone can start
+a login without a cookie, and each start writes a row (review-auth).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from gateway.storage.db import Database, DatabaseUnavailable
 log = logging.getLogger("ketenpoort.web.session")
 
 TOUCH_EVERY_S = 60
+PENDING_LOGIN_S = 900
 PURGE_EVERY_S = 300
 MAX_ID_CHARS = 100
 _NONCE_BYTES = 12
@@ -129,17 +135,23 @@ class SessionStore:
             raise DatabaseUnavailable(type(error).__name__) from None
         return None if data is None else Loaded(data, last_seen)
 
-    def create(self, data: dict[str, Any]) -> str:
-        """Store ``data`` under a fresh random id; the id goes in the cookie, never in the row."""
+    def create(self, data: dict[str, Any], *, logged_in: bool = True) -> str:
+        """Store ``data`` under a fresh random id; the id goes in the cookie, never in the row.
+
+        ``logged_in=False`` (a login under way) caps the row at ``PENDING_LOGIN_S``;
+        the login itself rotates the id, which makes a new row with the full lifetime.
+        """
+        self._purge_now_and_then()
         session_id = secrets.token_urlsafe(32)
         lookup = self._lookup(session_id)
         now = int(self._clock())
+        lifetime = self.absolute_s if logged_in else min(self.absolute_s, PENDING_LOGIN_S)
         row = WebSession(
             lookup=lookup,
             data=self._seal(session_id, lookup, data),
             created_at=now,
             last_seen_at=now,
-            expires_at=now + self.absolute_s,
+            expires_at=now + lifetime,
         )
         self._write(lambda session: session.add(row))
         return session_id
