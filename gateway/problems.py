@@ -13,6 +13,9 @@ from typing import Any, ClassVar
 
 PROBLEM_BASE = "urn:ketenpoort:problem:"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# Every 503 is transient (storage, audit log, sessions, keys): clients and the proxy may
+# retry after this many seconds.
+RETRY_AFTER_S = "2"
 
 
 def problem_type(slug: str) -> str:

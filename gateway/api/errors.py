@@ -22,6 +22,7 @@ from gateway.api.safe_logging import install_safe_logging, log_unexpected
 from gateway.audit.log import AuditUnavailable
 from gateway.problems import (
     PROBLEM_MEDIA_TYPE,
+    RETRY_AFTER_S,
     InternalError,
     MalformedJson,
     Problem,
@@ -40,17 +41,17 @@ class AuditLogUnavailable(ServiceUnavailable):
     title = "Audit log unavailable"
 
 
-# A database outage is transient: clients and the proxy may retry after this long.
-RETRY_AFTER_S = "2"
-
-
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
     instance = redact_path(request.url.path) if request is not None else None
+    headers = dict(problem.headers)
+    if problem.status == 503:
+        # Every 503 is transient (storage, audit log, key store): say when to retry.
+        headers.setdefault("Retry-After", RETRY_AFTER_S)
     return JSONResponse(
         problem.body(instance),
         status_code=problem.status,
         media_type=PROBLEM_MEDIA_TYPE,
-        headers=problem.headers or None,
+        headers=headers or None,
     )
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.api.errors import RETRY_AFTER_S
-from gateway.problems import ServiceUnavailable
+from gateway.problems import RETRY_AFTER_S, ServiceUnavailable
 from gateway.runtime import NotReady, Runtime
 
 router = APIRouter(tags=["health"])

@@ -16,12 +16,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from gateway.api.docs import docs_enabled
-from gateway.api.errors import RETRY_AFTER_S
 from gateway.auth.client_address import real_client_address
 from gateway.auth.server import JWKS_PATH, TOKEN_PATH
 from gateway.auth.services import auth_services
 from gateway.keys import KeyStoreError, KeyUse
-from gateway.problems import ServiceUnavailable
+from gateway.problems import RETRY_AFTER_S, ServiceUnavailable
 from gateway.runtime import Runtime
 from gateway.storage.db import DatabaseUnavailable
 

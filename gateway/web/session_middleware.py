@@ -22,7 +22,8 @@ from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.audit.keyfiles import KeyFileError
-from gateway.problems import PROBLEM_MEDIA_TYPE, ServiceUnavailable
+from gateway.problems import PROBLEM_MEDIA_TYPE, RETRY_AFTER_S, ServiceUnavailable
+from gateway.redaction import redact_path
 from gateway.storage.db import DatabaseUnavailable
 from gateway.web.session_store import SessionStore
 
@@ -41,7 +42,7 @@ def rotate_session_id(request: Request) -> None:
 
 async def _unavailable(send: Send, scope: Scope) -> None:
     problem = ServiceUnavailable(detail="Sessions are unavailable; try again later.")
-    body = json.dumps(problem.body(str(scope.get("path", "")))).encode()
+    body = json.dumps(problem.body(redact_path(str(scope.get("path", ""))))).encode()
     await send(
         {
             "type": "http.response.start",
@@ -50,6 +51,7 @@ async def _unavailable(send: Send, scope: Scope) -> None:
                 (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
                 (b"content-length", str(len(body)).encode()),
                 (b"cache-control", b"no-store"),
+                (b"retry-after", RETRY_AFTER_S.encode()),
             ],
         }
     )
