@@ -22,6 +22,9 @@ from sqlalchemy.exc import OperationalError
 from gateway.settings import Settings
 from gateway.storage import migrate
 
+# The one real-stack fixture (``stack``), shared by every test package that needs it.
+pytest_plugins = ["tests.support.stack"]
+
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
 

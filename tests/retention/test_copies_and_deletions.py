@@ -5,13 +5,10 @@ be found in the log, which still verifies."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select, update
 
 from gateway.audit.integrity import verify_database
@@ -23,7 +20,7 @@ from gateway.cases.models import CaseSubject
 from gateway.copies import CopySlot, CopyStore
 from gateway.copies.models import CachedCopy
 from gateway.copies.store import REWRITE_UNCHANGED_AFTER
-from gateway.demo.stack import DEMO_COVENANT, Stack, start_stack
+from gateway.demo.stack import DEMO_COVENANT, Stack
 from gateway.policy.durations import IsoDuration
 from gateway.retention import RunReport
 from gateway.retention.deletions import record_ref
@@ -32,19 +29,6 @@ from gateway.subjects.bsn import Bsn
 from tests.brokering.support import BSN, audit_entries, logged_in, open_case, results
 
 SOURCE = "reclassering-demo"
-REPO_POLICIES = Path(__file__).resolve().parents[2] / "policies"
-
-
-@pytest.fixture
-def stack(migrated_url: str, tmp_path: Path) -> Iterator[Stack]:
-    with start_stack(
-        database_url=migrated_url,
-        key_dir=tmp_path / "keys",
-        policy_dir=REPO_POLICIES,
-        workdir=tmp_path,
-        delays={},
-    ) as running:
-        yield running
 
 
 def _copies(stack: Stack, case_id: str | None = None) -> list[CachedCopy]:
