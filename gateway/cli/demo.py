@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 
 from gateway.api.docs import docs_enabled
@@ -153,7 +154,7 @@ def print_guide(stack: Stack, case_id: str, database: Path) -> None:
             soft_wrap=True,
             highlight=False,
         )
-        console.print(f"  Probeer: {login.try_this}.", highlight=False)
+        console.print(Padding(f"Probeer: {login.try_this}.", (0, 0, 0, 2)), highlight=False)
     console.print()
     console.print(
         f"[bold]Als partnersysteem[/] ({PARTY}, medewerker {EMPLOYEE}); "
