@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint typecheck pytest bench system-deps clean
+.PHONY: demo token test lint typecheck pytest bench system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 ## demo: set up and run the embedded default (SQLite, demo covenant, demo sources)
 demo: $(VENV)/.installed
 	$(BIN)/ketenpoort demo
+
+## token: an access token for gemeente-demo from the running demo (PARTY=... for another)
+PARTY ?= gemeente-demo
+token: $(VENV)/.installed
+	@$(BIN)/ketenpoort demo-token --party $(PARTY)
 
 ## system-deps: Debian packages the browser tests need (headless Chromium)
 system-deps:

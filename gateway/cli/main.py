@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 from pydantic import ValidationError
 
@@ -21,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+DEMO_KEYS = Path("keys")
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_cmd.audit_app, name="audit")
@@ -55,12 +59,21 @@ def serve(
 
 @app.command()
 def demo(
-    port: int = typer.Option(8080, min=1, max=65535, help="Gateway port on 127.0.0.1."),
+    port: int = typer.Option(
+        8080, min=0, max=65535, help="Gateway port on 127.0.0.1 (0: a free one)."
+    ),
+    workdir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Database, keys and a copy of the covenants here, sources on free ports "
+            "(default: ./var, ./keys, ./policies, sources on 9101-9107).",
+        ),
+    ] = None,
 ) -> None:
     """Start the embedded default: SQLite, demo covenant, demo sources, walk-through."""
     from gateway.cli import demo as demo_cmd
 
-    demo_cmd.run(port)
+    demo_cmd.run(port, workdir)
 
 
 @app.command("demo-token")
@@ -68,21 +81,20 @@ def demo_token(
     party: str = typer.Option("gemeente-demo", help="Demo party to act as."),
     purpose: str = typer.Option("pga-casusoverleg", help="Purpose in the demo covenant."),
     port: int = typer.Option(8080, min=1, max=65535, help="Port of the running demo."),
+    keys: Annotated[Path, typer.Option(help="Key directory of the running demo.")] = DEMO_KEYS,
 ) -> None:
     """Print an access token for a demo partner (needs a running `ketenpoort demo`)."""
-    from pathlib import Path
-
     import httpx
 
     from gateway.demo.partner_client import PartnerClient
     from gateway.demo.partners import load_partner_key, private_key_path
 
-    if not private_key_path(Path("keys"), party).exists():
+    if not private_key_path(keys, party).exists():
         fail(
-            f"no demo key for {party!r} under keys/demo-partners/",
+            f"no demo key for {party!r} under {keys}/demo-partners/",
             hint="Start `ketenpoort demo` first.",
         )
-    client = PartnerClient(f"http://127.0.0.1:{port}", party, load_partner_key(Path("keys"), party))
+    client = PartnerClient(f"http://127.0.0.1:{port}", party, load_partner_key(keys, party))
     try:
         response = client.request_token("zvh-demo", purpose)
     except httpx.HTTPError:

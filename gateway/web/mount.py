@@ -21,6 +21,8 @@ from gateway.audit.keyfiles import KeyFileError, load_or_create_secret
 from gateway.rights.services import install_rights
 from gateway.settings import Settings
 from gateway.web import devidp, login
+from gateway.web.html_errors import HtmlErrorPages
+from gateway.web.landing import build_router as build_landing_router
 from gateway.web.mijn.routes import build_router as build_mijn_router
 from gateway.web.ovj.routes import build_router as build_ovj_router
 from gateway.web.privacy.routes import build_router as build_privacy_router
@@ -157,6 +159,8 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     """Add the session middleware and every web route to ``app``; touches no file yet."""
     if settings.oidc_issuer and settings.oidc_client_secret is None:
         raise OidcMisconfigured()
+    # Inside the session middleware: the error page shows who is logged in.
+    app.add_middleware(HtmlErrorPages)
     app.add_middleware(
         ServerSessionMiddleware,
         store=session_store_factory(app, settings),
@@ -183,6 +187,7 @@ def install_web(app: FastAPI, settings: Settings) -> None:
         issuer = settings.base_url + devidp.provider.PREFIX
         keys = cache(lambda: devidp.DevIdpKeys.load_or_create(settings.key_dir))
         app.include_router(devidp.build_router(issuer, dev_client, keys))
+    app.include_router(build_landing_router(settings))
     app.include_router(build_privacy_router())
     app.include_router(build_mijn_router())
     app.include_router(build_ovj_router())

@@ -47,13 +47,21 @@ def render(
     name: str,
     context: Mapping[str, Any] | None = None,
     status_code: int = 200,
+    *,
+    forms: bool = True,
 ) -> HTMLResponse:
-    """Render ``name`` inside the base layout with the shared context."""
+    """Render ``name`` inside the base layout with the shared context.
+
+    ``forms=False`` is for pages without a form of their own (the start page,
+    error pages): an anonymous visitor then gets no CSRF token, so merely
+    looking at them starts no server-side session.
+    """
     runtime: Runtime = request.app.state.runtime
+    user = current_user(request)
     full: dict[str, Any] = {
         "dev_mode": runtime.settings.dev_mode,
-        "user": current_user(request),
-        "csrf_token": csrf_token(request),
+        "user": user,
+        "csrf_token": csrf_token(request) if forms or user is not None else "",
     }
     full.update(context or {})
     response = templates.TemplateResponse(request, name, full, status_code=status_code)

@@ -99,3 +99,24 @@ def test_keyboard_reaches_the_search_button(page: object, gateway: Gateway) -> N
     # The FG's own earlier page view is an entry too ("Inzage in het log").
     seeded = page.locator("table tbody tr", has_not_text="Inzage in het log")
     expect(seeded).to_have_count(len(gateway.seqs))
+
+
+@pytest.mark.parametrize("path", ["/", "/bestaat-niet"])
+def test_start_and_error_pages_fit_a_phone(page: object, gateway: Gateway, path: str) -> None:
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    page.set_viewport_size({"width": 360, "height": 740})
+    answer = page.goto(path)
+    assert answer is not None
+    assert answer.status == (200 if path == "/" else 404)
+    assert answer.headers["content-type"].startswith("text/html")
+    if path == "/":
+        for name in ("Mijn gegevens", "Privacy (FG)", "Toestemmingen (OvJ)", "API-documentatie"):
+            expect(page.get_by_role("link", name=name)).to_be_visible()
+    else:
+        expect(page.get_by_role("heading", name="Niet gevonden")).to_be_visible()
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 360px"
