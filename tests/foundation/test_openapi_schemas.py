@@ -90,7 +90,7 @@ def test_the_wire_names_of_the_contract(document: dict[str, Any]) -> None:
     """Spot checks of API.md field names, as the models declare them."""
 
     def fields(path: str, method: str) -> set[str]:
-        status, response = _success(document["paths"][path][method])
+        _status, response = _success(document["paths"][path][method])
         schema = _resolve(document, response["content"]["application/json"]["schema"])
         return set(schema["properties"])
 
