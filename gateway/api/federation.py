@@ -14,7 +14,12 @@ from pydantic import AfterValidator, Field
 from gateway.api.models import Id, StrictBody, SubjectIn
 from gateway.api.openapi import partner_credentials
 from gateway.api.refusals import logging_refusals_async
-from gateway.api.schemas.federation import KnownElsewhereOut, KnownOut, MirrorOut
+from gateway.api.schemas.federation import (
+    KnownElsewhereOut,
+    KnownOut,
+    MirrorOut,
+    PeerAnswerOut,
+)
 from gateway.audit.events import AuditEvent, processing_activity_uri
 from gateway.auth.dependencies import current_principal
 from gateway.auth.principal import Principal
@@ -148,15 +153,13 @@ async def known_here(
 )
 async def known_elsewhere(
     case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(current_principal)]
-) -> dict[str, Any]:
+) -> KnownElsewhereOut:
     """Asks every peer gateway of the covenant at once: known, unknown, unavailable, denied."""
     runtime = _runtime(request)
     services = federation_services(runtime)
     actor = _actor(principal)
     async with logging_refusals_async(runtime, actor, "known_elsewhere", case_id):
         answers, trace_id = await services.known_elsewhere.ask(actor, case_id)
-    return {
-        "case": case_id,
-        "results": [answer.as_json() for answer in answers],
-        "trace_id": trace_id,
-    }
+    return KnownElsewhereOut(
+        case=case_id, results=[PeerAnswerOut.of(answer) for answer in answers], trace_id=trace_id
+    )

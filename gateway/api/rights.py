@@ -105,7 +105,7 @@ def _bsn(text: str) -> Bsn | None:
 @router.post("/v1/rights-requests", status_code=201, response_model=RightsRequestOut)
 async def file_request(
     body: RightsRequestIn, request: Request, who: Annotated[Caller, Depends(caller)]
-) -> dict[str, Any]:
+) -> RightsRequestOut:
     desk = rights_desk(_runtime(request))
     if who.principal is not None:
         p = who.principal
@@ -132,7 +132,7 @@ async def file_request(
         source=body.source,
     )
     view = await desk.file(filer, application)
-    return view.as_json(datetime.now(UTC))
+    return RightsRequestOut.of(view, datetime.now(UTC))
 
 
 @router.get("/v1/rights-requests", response_model=RightsRequestListOut)
@@ -141,7 +141,7 @@ def list_requests(
     principal: Annotated[Principal, Depends(require_role("privacy_officer"))],
     overdue: Annotated[bool, Query()] = False,
     due_within_days: Annotated[int | None, Query(ge=0, le=366)] = None,
-) -> dict[str, Any]:
+) -> RightsRequestListOut:
     """Undecided requests of the officer's covenant; ``overdue=true`` only those past due."""
     now = datetime.now(UTC)
     due_before = None
@@ -150,17 +150,17 @@ def list_requests(
     elif due_within_days is not None:
         due_before = now + timedelta(days=due_within_days)
     views = rights_desk(_runtime(request)).open_requests(principal.covenant, due_before)
-    return {"requests": [view.as_json(now) for view in views]}
+    return RightsRequestListOut(requests=[RightsRequestOut.of(view, now) for view in views])
 
 
 @router.get("/v1/rights-requests/{request_id}", response_model=RightsRequestOut)
 def get_request(
     request_id: RequestId, request: Request, who: Annotated[Caller, Depends(caller)]
-) -> dict[str, Any]:
+) -> RightsRequestOut:
     desk = rights_desk(_runtime(request))
     pseudonym = desk.service.pseudonym(who.person) if who.person is not None else None
     view = desk.get(who.viewer(pseudonym), request_id)
-    return view.as_json(datetime.now(UTC))
+    return RightsRequestOut.of(view, datetime.now(UTC))
 
 
 @router.post("/v1/rights-requests/{request_id}/decision", response_model=RightsRequestOut)
@@ -169,7 +169,7 @@ def decide_request(
     body: DecisionIn,
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
-) -> dict[str, Any]:
+) -> RightsRequestOut:
     actor = Viewer(
         party=principal.party,
         employee=principal.employee,
@@ -177,7 +177,7 @@ def decide_request(
         roles=principal.roles,
     )
     view = rights_desk(_runtime(request)).decide(actor, request_id, body.decision, body.reason)
-    return view.as_json(datetime.now(UTC))
+    return RightsRequestOut.of(view, datetime.now(UTC))
 
 
 @router.get("/v1/me/disclosures", response_model=DisclosuresOut, response_model_exclude_unset=True)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 from pydantic import Field
 
 from gateway.api.schemas.common import Out
+from gateway.federation.elsewhere import PeerAnswer
 
 
 class MirrorOut(Out):
@@ -22,6 +25,12 @@ class PeerAnswerOut(Out):
     region: str
     status: str = Field(description="known, unknown, unavailable or denied.")
     reason: str
+
+    @classmethod
+    def of(cls, answer: PeerAnswer) -> Self:
+        return cls(
+            peer=answer.peer, region=answer.region, status=answer.status, reason=answer.reason
+        )
 
 
 class KnownElsewhereOut(Out):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Self
+
 from pydantic import Field
 
 from gateway.api.schemas.common import Out
+from gateway.rights.views import RequestView
 
 
 class ForwardingOut(Out):
@@ -34,6 +38,35 @@ class RightsRequestOut(Out):
     decided_by: str | None
     reason: str | None
     forwarded: list[ForwardingOut]
+
+    @classmethod
+    def of(cls, view: RequestView, now: datetime) -> Self:
+        """``overdue`` as of ``now``; ``decision`` only once decided."""
+        return cls(
+            id=view.id,
+            type=view.type,
+            convenant=view.convenant,
+            covenants=list(view.covenants or (view.convenant,)),
+            status=view.status,
+            channel=view.channel,
+            received=view.received_at.isoformat(),
+            deadline=view.deadline.isoformat(),
+            overdue=view.overdue(now),
+            responsible_party=view.responsible_party,
+            source=view.source_party,
+            filed_by=view.filed_by_party,
+            cases=list(view.cases),
+            records=list(view.records),
+            details=view.details,
+            decision=view.status if view.decided else None,
+            decided_at=view.decided_at.isoformat() if view.decided_at else None,
+            decided_by=view.decided_by_party,
+            reason=view.decision_reason,
+            forwarded=[
+                ForwardingOut(party=item.party, status=item.status, reason=item.reason)
+                for item in view.forwarded
+            ],
+        )
 
 
 class RightsRequestListOut(Out):
