@@ -14,6 +14,7 @@ from gateway.api.docs import install_api_docs
 from gateway.api.edge import HostCheck, NoStore, allowed_hosts
 from gateway.api.errors import install_error_handlers
 from gateway.api.limits import BodySizeLimit
+from gateway.api.openapi import install_openapi
 from gateway.api.refusals import flush_refusals
 from gateway.auth.services import flush_denials
 from gateway.brokering.services import close_brokering
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(sources.router)
     install_web(app, settings)
     install_api_docs(app, settings)
+    install_openapi(app)
     app.add_middleware(NoStore)
     app.add_middleware(HostCheck, hosts=allowed_hosts(settings))
     app.add_middleware(ContainUnexpected)  # outermost of ours: no exception text leaves

@@ -20,6 +20,14 @@ from pydantic import Field, StringConstraints
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.api.models import StrictBody
+from gateway.api.openapi import partner_credentials
+from gateway.api.schemas.audit import (
+    CheckpointOut,
+    ConsistencyProofOut,
+    EntryPageOut,
+    InclusionProofOut,
+)
+from gateway.api.schemas.common import Jwks
 from gateway.audit.checkpoint import Checkpoint
 from gateway.audit.checkpoints import (
     NoCheckpoint,
@@ -89,7 +97,11 @@ def _storage_down() -> ServiceUnavailable:
     return ServiceUnavailable(detail="The audit log's storage is unavailable.")
 
 
-@router.get("/checkpoint", responses={404: {"description": "No checkpoint at that size"}})
+@router.get(
+    "/checkpoint",
+    response_model=CheckpointOut,
+    responses={404: {"description": "No checkpoint at that size"}},
+)
 def get_checkpoint(request: Request, size: Digits | None = None) -> dict[str, Any]:
     """The latest signed tree head, or the one signed at ``size``."""
     at = _number("size", size) if size is not None else None
@@ -106,7 +118,7 @@ def get_checkpoint(request: Request, size: Digits | None = None) -> dict[str, An
     return head.to_json()
 
 
-@router.get("/jwks")
+@router.get("/jwks", response_model=Jwks)
 def get_jwks(request: Request) -> dict[str, Any]:
     """The public keys that sign checkpoints (current and retired), by ``kid``."""
     signer = _runtime(request).audit.signer
@@ -115,7 +127,7 @@ def get_jwks(request: Request) -> dict[str, Any]:
     return signer.jwks()
 
 
-@router.get("/proofs/inclusion", responses={404: {}, 422: {}})
+@router.get("/proofs/inclusion", response_model=InclusionProofOut, responses={404: {}, 422: {}})
 def get_inclusion(request: Request, seq: Digits, size: Digits) -> dict[str, Any]:
     """RFC 9162 §2.1.3 audit path of entry ``seq`` in the signed tree of ``size``."""
     return _inclusion(request, _number("seq", seq), _number("size", size))
@@ -143,7 +155,7 @@ def _inclusion(request: Request, seq: int, size: int) -> dict[str, Any]:
     }
 
 
-@router.get("/proofs/consistency", responses={404: {}, 422: {}})
+@router.get("/proofs/consistency", response_model=ConsistencyProofOut, responses={404: {}, 422: {}})
 def get_consistency(
     request: Request,
     first_text: Annotated[str, Query(alias="from", pattern=_DIGITS)],
@@ -205,7 +217,12 @@ def _page(request: Request, reader: Reader, query: EntryQuery) -> dict[str, Any]
     return {"entries": page.entries, "next": page.next}
 
 
-@router.get("/entries", responses={401: {}, 403: {}, 422: {}})
+@router.get(
+    "/entries",
+    response_model=EntryPageOut,
+    responses={401: {}, 403: {}, 422: {}},
+    dependencies=[Depends(partner_credentials)],
+)
 def get_entries(
     request: Request,
     *,
@@ -243,7 +260,12 @@ def get_entries(
     return _page(request, reader, query)
 
 
-@router.post("/entries/search", responses={401: {}, 403: {}, 422: {}})
+@router.post(
+    "/entries/search",
+    response_model=EntryPageOut,
+    responses={401: {}, 403: {}, 422: {}},
+    dependencies=[Depends(partner_credentials)],
+)
 def search_entries_by_body(
     request: Request,
     body: EntrySearch,

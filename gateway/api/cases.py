@@ -8,7 +8,9 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
 from gateway.api.models import Id, StrictBody, SubjectIn
+from gateway.api.openapi import partner_credentials
 from gateway.api.refusals import logging_refusals, logging_refusals_async
+from gateway.api.schemas.cases import CaseOut, QueryOut
 from gateway.audit.events import AuditEvent
 from gateway.auth.dependencies import current_principal, query_principal
 from gateway.auth.principal import Principal
@@ -19,7 +21,7 @@ from gateway.problems import Unprocessable
 from gateway.runtime import Runtime
 from gateway.subjects.bsn import Bsn, InvalidBsnError
 
-router = APIRouter(prefix="/v1/cases", tags=["cases"])
+router = APIRouter(prefix="/v1/cases", tags=["cases"], dependencies=[Depends(partner_credentials)])
 CaseId = Annotated[str, Field(pattern=r"^c-[0-9a-z]{20}$")]
 
 
@@ -48,21 +50,6 @@ def _actor(principal: Principal) -> Actor:
     return Actor(principal.party, principal.employee, principal.covenant, principal.purpose)
 
 
-def _case_json(case: CaseRecord) -> dict[str, Any]:
-    return {
-        "id": case.id,
-        "convenant": case.convenant,
-        "purpose": case.purpose,
-        "phase": case.phase,
-        "status": case.status,
-        "participants": list(case.participants),
-        "opened_by": case.opened_by,
-        "created_at": case.created_at.isoformat(),
-        "updated_at": case.updated_at.isoformat(),
-        "closed_at": case.closed_at.isoformat() if case.closed_at else None,
-    }
-
-
 def _runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
@@ -86,10 +73,10 @@ def _case_event(
     )
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=CaseOut)
 def open_case(
     body: CaseIn, request: Request, principal: Annotated[Principal, Depends(current_principal)]
-) -> dict[str, Any]:
+) -> CaseOut:
     runtime = _runtime(request)
     services = brokering_services(runtime)
     try:
@@ -108,27 +95,27 @@ def open_case(
             phase=body.phase,
         )
         runtime.audit.append_in(session, [_case_event(runtime, actor, case, "opened")])
-    return _case_json(case)
+    return CaseOut.of(case)
 
 
-@router.get("/{case_id}")
+@router.get("/{case_id}", response_model=CaseOut)
 def get_case(
     case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(current_principal)]
-) -> dict[str, Any]:
+) -> CaseOut:
     runtime = _runtime(request)
     actor = _actor(principal)
     with logging_refusals(runtime, actor, "get", case_id), runtime.db.session() as session:
         case = brokering_services(runtime).cases.get(session, actor, case_id)
-    return _case_json(case)
+    return CaseOut.of(case)
 
 
-@router.post("/{case_id}/participants")
+@router.post("/{case_id}/participants", response_model=CaseOut)
 def add_participant(
     case_id: CaseId,
     body: ParticipantIn,
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
-) -> dict[str, Any]:
+) -> CaseOut:
     runtime = _runtime(request)
     actor = _actor(principal)
     with (
@@ -142,37 +129,37 @@ def add_participant(
             session,
             [_case_event(runtime, actor, case, "participant_added", participant=body.party)],
         )
-    return _case_json(case)
+    return CaseOut.of(case)
 
 
-@router.patch("/{case_id}")
+@router.patch("/{case_id}", response_model=CaseOut)
 def change_phase(
     case_id: CaseId,
     body: PhaseIn,
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
-) -> dict[str, Any]:
+) -> CaseOut:
     runtime = _runtime(request)
     actor = _actor(principal)
     with logging_refusals(runtime, actor, "set_phase", case_id), runtime.db.session() as session:
         case = brokering_services(runtime).cases.set_phase(session, actor, case_id, body.phase)
         runtime.audit.append_in(session, [_case_event(runtime, actor, case, "phase_changed")])
-    return _case_json(case)
+    return CaseOut.of(case)
 
 
-@router.post("/{case_id}/close")
+@router.post("/{case_id}/close", response_model=CaseOut)
 def close_case(
     case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(current_principal)]
-) -> dict[str, Any]:
+) -> CaseOut:
     runtime = _runtime(request)
     actor = _actor(principal)
     with logging_refusals(runtime, actor, "close", case_id), runtime.db.session() as session:
         case = brokering_services(runtime).cases.close(session, actor, case_id)
         runtime.audit.append_in(session, [_case_event(runtime, actor, case, "closed")])
-    return _case_json(case)
+    return CaseOut.of(case)
 
 
-@router.post("/{case_id}/queries")
+@router.post("/{case_id}/queries", response_model=QueryOut, response_model_exclude_unset=True)
 async def query_case(
     case_id: CaseId,
     body: QueryIn,

@@ -12,20 +12,24 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import Field, StrictInt
 
 from gateway.api.models import Id, StrictBody, Text
+from gateway.api.openapi import partner_credentials
+from gateway.api.schemas.consents import ConsentListOut, ConsentOut
 from gateway.auth.dependencies import current_principal, refuse
 from gateway.auth.principal import Principal
 from gateway.consent.desk import ConsentDesk
 from gateway.consent.service import NotOm, OmActor
 from gateway.consent.services import consent_desk
 
-router = APIRouter(prefix="/v1/consents", tags=["consent"])
+router = APIRouter(
+    prefix="/v1/consents", tags=["consent"], dependencies=[Depends(partner_credentials)]
+)
 CONSENT_ID = r"^oc-[0-9a-f]{20}$"
 ConsentId = Annotated[str, Field(pattern=CONSENT_ID)]
 
@@ -88,35 +92,35 @@ def _desk(request: Request) -> ConsentDesk:
     return consent_desk(request.app.state.runtime)
 
 
-@router.get("")
+@router.get("", response_model=ConsentListOut)
 def list_consents(
     request: Request,
     principal: Annotated[Principal, Depends(om_for("list"))],
     status: Annotated[
         Literal["pending", "granted", "refused", "revoked", "expired"] | None, Query()
     ] = None,
-) -> dict[str, Any]:
+) -> ConsentListOut:
     views = _desk(request).find(_om(principal), status)
     today = _today()
-    return {"consents": [view.as_json(today) for view in views]}
+    return ConsentListOut(consents=[ConsentOut.of(view, today) for view in views])
 
 
-@router.get("/{consent_id}")
+@router.get("/{consent_id}", response_model=ConsentOut)
 def get_consent(
     consent_id: ConsentId,
     request: Request,
     principal: Annotated[Principal, Depends(om_for("read"))],
-) -> dict[str, Any]:
-    return _desk(request).get(_om(principal), consent_id).as_json(_today())
+) -> ConsentOut:
+    return ConsentOut.of(_desk(request).get(_om(principal), consent_id), _today())
 
 
-@router.post("/{consent_id}/decision")
+@router.post("/{consent_id}/decision", response_model=ConsentOut)
 def decide_consent(
     consent_id: ConsentId,
     body: DecisionIn,
     request: Request,
     principal: Annotated[Principal, Depends(om_for("decide"))],
-) -> dict[str, Any]:
+) -> ConsentOut:
     view = _desk(request).decide(
         _om(principal),
         consent_id,
@@ -128,15 +132,15 @@ def decide_consent(
         withheld_until=body.withheld_until,
         version=body.version,
     )
-    return view.as_json(_today())
+    return ConsentOut.of(view, _today())
 
 
-@router.post("/{consent_id}/revoke")
+@router.post("/{consent_id}/revoke", response_model=ConsentOut)
 def revoke_consent(
     consent_id: ConsentId,
     body: RevokeIn,
     request: Request,
     principal: Annotated[Principal, Depends(om_for("revoke"))],
-) -> dict[str, Any]:
+) -> ConsentOut:
     view = _desk(request).revoke(_om(principal), consent_id, body.reason)
-    return view.as_json(_today())
+    return ConsentOut.of(view, _today())

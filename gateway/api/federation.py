@@ -12,7 +12,14 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import AfterValidator, Field
 
 from gateway.api.models import Id, StrictBody, SubjectIn
+from gateway.api.openapi import partner_credentials
 from gateway.api.refusals import logging_refusals_async
+from gateway.api.schemas.federation import (
+    KnownElsewhereOut,
+    KnownOut,
+    MirrorOut,
+    PeerAnswerOut,
+)
 from gateway.audit.events import AuditEvent, processing_activity_uri
 from gateway.auth.dependencies import current_principal
 from gateway.auth.principal import Principal
@@ -25,7 +32,7 @@ from gateway.problems import Unprocessable
 from gateway.runtime import Runtime
 from gateway.subjects.bsn import Bsn, InvalidBsnError, holds_bsn
 
-router = APIRouter(tags=["federation"])
+router = APIRouter(tags=["federation"], dependencies=[Depends(partner_credentials)])
 CaseId = Annotated[str, Field(pattern=r"^c-[0-9a-z]{20}$")]
 
 
@@ -109,7 +116,7 @@ def _refused_event(runtime: Runtime, actor: Actor, reason: str) -> AuditEvent:
     )
 
 
-@router.post("/v1/federation/cases", responses={403: {}, 422: {}})
+@router.post("/v1/federation/cases", response_model=MirrorOut, responses={403: {}, 422: {}})
 def mirror_case(
     body: MirrorIn, request: Request, principal: Annotated[Principal, Depends(current_principal)]
 ) -> dict[str, Any]:
@@ -129,7 +136,7 @@ def mirror_case(
     return {"id": mirror.case.id, "phase": mirror.case.phase, "status": mirror.case.status}
 
 
-@router.post("/v1/federation/known", responses={403: {}, 422: {}})
+@router.post("/v1/federation/known", response_model=KnownOut, responses={403: {}, 422: {}})
 async def known_here(
     body: KnownIn, request: Request, principal: Annotated[Principal, Depends(current_principal)]
 ) -> dict[str, Any]:
@@ -139,18 +146,20 @@ async def known_here(
     return {"known": known}
 
 
-@router.post("/v1/cases/{case_id}/known-elsewhere", responses={403: {}, 404: {}})
+@router.post(
+    "/v1/cases/{case_id}/known-elsewhere",
+    response_model=KnownElsewhereOut,
+    responses={403: {}, 404: {}},
+)
 async def known_elsewhere(
     case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(current_principal)]
-) -> dict[str, Any]:
+) -> KnownElsewhereOut:
     """Asks every peer gateway of the covenant at once: known, unknown, unavailable, denied."""
     runtime = _runtime(request)
     services = federation_services(runtime)
     actor = _actor(principal)
     async with logging_refusals_async(runtime, actor, "known_elsewhere", case_id):
         answers, trace_id = await services.known_elsewhere.ask(actor, case_id)
-    return {
-        "case": case_id,
-        "results": [answer.as_json() for answer in answers],
-        "trace_id": trace_id,
-    }
+    return KnownElsewhereOut(
+        case=case_id, results=[PeerAnswerOut.of(answer) for answer in answers], trace_id=trace_id
+    )

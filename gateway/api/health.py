@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from sqlalchemy.exc import SQLAlchemyError
 
+from gateway.api.schemas.health import LiveOut, ReadyOut
 from gateway.problems import RETRY_AFTER_S, ServiceUnavailable
 from gateway.runtime import NotReady, Runtime
 
@@ -12,12 +13,16 @@ router = APIRouter(tags=["health"])
 _RETRY = {"Retry-After": RETRY_AFTER_S}
 
 
-@router.get("/health/live")
+@router.get("/health/live", response_model=LiveOut)
 def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/health/ready", responses={503: {"description": "A dependency is not ready"}})
+@router.get(
+    "/health/ready",
+    response_model=ReadyOut,
+    responses={503: {"description": "A dependency is not ready"}},
+)
 def ready(request: Request) -> dict[str, object]:
     runtime: Runtime = request.app.state.runtime
     try:

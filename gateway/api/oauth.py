@@ -16,6 +16,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from gateway.api.docs import docs_enabled
+from gateway.api.schemas.common import Jwks
+from gateway.api.schemas.oauth import AuthorizationServerMetadata, TokenOut
 from gateway.auth.client_address import real_client_address
 from gateway.auth.server import JWKS_PATH, TOKEN_PATH
 from gateway.auth.services import auth_services
@@ -28,6 +30,29 @@ router = APIRouter(tags=["oauth"])
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# The form is read by hand (the protocol lives in gateway.auth); this documents its fields.
+_TOKEN_REQUEST = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            FORM_MEDIA_TYPE: {
+                "schema": {
+                    "type": "object",
+                    "required": ["grant_type", "client_assertion_type", "client_assertion"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                        "client_assertion_type": {
+                            "type": "string",
+                            "enum": ["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"],
+                        },
+                        "client_assertion": {"type": "string"},
+                        "scope": {"type": "string"},
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 def _runtime(request: Request) -> Runtime:
@@ -41,7 +66,11 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
     )
 
 
-@router.get("/.well-known/oauth-authorization-server")
+@router.get(
+    "/.well-known/oauth-authorization-server",
+    response_model=AuthorizationServerMetadata,
+    response_model_exclude_unset=True,
+)
 def authorization_server_metadata(request: Request) -> dict[str, Any]:
     """RFC 8414 metadata: where to get a token and how to authenticate."""
     runtime = _runtime(request)
@@ -59,13 +88,13 @@ def _jwks(request: Request, use: KeyUse) -> JSONResponse:
     return JSONResponse(document, headers={"Cache-Control": "public, max-age=60"})
 
 
-@router.get(JWKS_PATH)
+@router.get(JWKS_PATH, response_model=Jwks)
 def token_jwks(request: Request) -> JSONResponse:
     """Keys that sign access and source tokens; a retired key stays until its tokens expired."""
     return _jwks(request, "token")
 
 
-@router.post(TOKEN_PATH)
+@router.post(TOKEN_PATH, response_model=TokenOut, openapi_extra=_TOKEN_REQUEST)
 async def token(request: Request) -> JSONResponse:
     """RFC 6749 §4.4 client credentials with RFC 7523 ``private_key_jwt``."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -19,6 +19,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field, StringConstraints
 
 from gateway.api.models import Id, StrictBody, SubjectIn, Text
+from gateway.api.openapi import partner_credentials
+from gateway.api.schemas.rights import DisclosuresOut, RightsRequestListOut, RightsRequestOut
 from gateway.auth.dependencies import current_principal, require_role
 from gateway.auth.principal import Principal
 from gateway.problems import Forbidden, Unauthorized, Unprocessable
@@ -29,7 +31,7 @@ from gateway.subjects.bsn import Bsn, InvalidBsnError
 from gateway.web.mijn.person import person_of
 from gateway.web.session import CSRF_KEY
 
-router = APIRouter(tags=["rights"])
+router = APIRouter(tags=["rights"], dependencies=[Depends(partner_credentials)])
 RequestId = Annotated[str, Field(pattern=r"^rr-[0-9a-f]{20}$")]
 CaseId = Annotated[str, StringConstraints(pattern=r"^c-[0-9a-z]{20}$")]
 RecordId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")]
@@ -100,10 +102,10 @@ def _bsn(text: str) -> Bsn | None:
         return None
 
 
-@router.post("/v1/rights-requests", status_code=201)
+@router.post("/v1/rights-requests", status_code=201, response_model=RightsRequestOut)
 async def file_request(
     body: RightsRequestIn, request: Request, who: Annotated[Caller, Depends(caller)]
-) -> dict[str, Any]:
+) -> RightsRequestOut:
     desk = rights_desk(_runtime(request))
     if who.principal is not None:
         p = who.principal
@@ -130,16 +132,16 @@ async def file_request(
         source=body.source,
     )
     view = await desk.file(filer, application)
-    return view.as_json(datetime.now(UTC))
+    return RightsRequestOut.of(view, datetime.now(UTC))
 
 
-@router.get("/v1/rights-requests")
+@router.get("/v1/rights-requests", response_model=RightsRequestListOut)
 def list_requests(
     request: Request,
     principal: Annotated[Principal, Depends(require_role("privacy_officer"))],
     overdue: Annotated[bool, Query()] = False,
     due_within_days: Annotated[int | None, Query(ge=0, le=366)] = None,
-) -> dict[str, Any]:
+) -> RightsRequestListOut:
     """Undecided requests of the officer's covenant; ``overdue=true`` only those past due."""
     now = datetime.now(UTC)
     due_before = None
@@ -148,26 +150,26 @@ def list_requests(
     elif due_within_days is not None:
         due_before = now + timedelta(days=due_within_days)
     views = rights_desk(_runtime(request)).open_requests(principal.covenant, due_before)
-    return {"requests": [view.as_json(now) for view in views]}
+    return RightsRequestListOut(requests=[RightsRequestOut.of(view, now) for view in views])
 
 
-@router.get("/v1/rights-requests/{request_id}")
+@router.get("/v1/rights-requests/{request_id}", response_model=RightsRequestOut)
 def get_request(
     request_id: RequestId, request: Request, who: Annotated[Caller, Depends(caller)]
-) -> dict[str, Any]:
+) -> RightsRequestOut:
     desk = rights_desk(_runtime(request))
     pseudonym = desk.service.pseudonym(who.person) if who.person is not None else None
     view = desk.get(who.viewer(pseudonym), request_id)
-    return view.as_json(datetime.now(UTC))
+    return RightsRequestOut.of(view, datetime.now(UTC))
 
 
-@router.post("/v1/rights-requests/{request_id}/decision")
+@router.post("/v1/rights-requests/{request_id}/decision", response_model=RightsRequestOut)
 def decide_request(
     request_id: RequestId,
     body: DecisionIn,
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
-) -> dict[str, Any]:
+) -> RightsRequestOut:
     actor = Viewer(
         party=principal.party,
         employee=principal.employee,
@@ -175,10 +177,10 @@ def decide_request(
         roles=principal.roles,
     )
     view = rights_desk(_runtime(request)).decide(actor, request_id, body.decision, body.reason)
-    return view.as_json(datetime.now(UTC))
+    return RightsRequestOut.of(view, datetime.now(UTC))
 
 
-@router.get("/v1/me/disclosures")
+@router.get("/v1/me/disclosures", response_model=DisclosuresOut, response_model_exclude_unset=True)
 def my_disclosures(request: Request, who: Annotated[Caller, Depends(caller)]) -> dict[str, Any]:
     if who.person is None:
         raise Forbidden(detail="Only the person concerned sees their own disclosures.")

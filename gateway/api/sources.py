@@ -22,6 +22,8 @@ from pydantic import ValidationError
 
 from connectors import DeletionEvent
 from connectors.source_api import MAX_PUSHED_DELETIONS, parse_pushed_deletions
+from gateway.api.openapi import partner_credentials
+from gateway.api.schemas.sources import DeletionsOut
 from gateway.auth.dependencies import current_principal
 from gateway.auth.principal import Principal
 from gateway.policy.compiled import CompiledPolicy
@@ -29,7 +31,9 @@ from gateway.problems import Forbidden, Unprocessable
 from gateway.retention.deletions import apply_deletions
 from gateway.runtime import Runtime
 
-router = APIRouter(prefix="/v1/sources", tags=["sources"])
+router = APIRouter(
+    prefix="/v1/sources", tags=["sources"], dependencies=[Depends(partner_credentials)]
+)
 
 
 class NotThisSource(Forbidden):
@@ -57,7 +61,7 @@ def _too_many_events(error: ValidationError) -> bool:
     )
 
 
-@router.post("/{party}/deletions")
+@router.post("/{party}/deletions", response_model=DeletionsOut)
 async def push_deletions(
     party: str, request: Request, principal: Annotated[Principal, Depends(current_principal)]
 ) -> dict[str, Any]:

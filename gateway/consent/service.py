@@ -167,31 +167,6 @@ class ConsentView:
             return "expired"
         return self.status
 
-    def as_json(self, today: date) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "case": self.case,
-            "convenant": self.convenant,
-            "purpose": self.purpose,
-            "recipient": self.recipient,
-            "case_phase": self.case_phase,
-            "categories": list(self.categories),
-            "requested_by_employee": self.requested_by_employee,
-            "created_at": self.created_at.isoformat(),
-            "status": self.effective_status(today),
-            "decided_at": self.decided_at.isoformat() if self.decided_at else None,
-            "decided_by_party": self.decided_by_party,
-            "decided_by_employee": self.decided_by_employee,
-            "reason": self.reason,
-            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
-            "granted_categories": list(self.granted_categories),
-            "granted_recipients": list(self.granted_recipients),
-            "withheld_until": self.withheld_until.isoformat() if self.withheld_until else None,
-            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
-            "revoked_by_employee": self.revoked_by_employee,
-            "version": self.version,
-        }
-
 
 def view_of(row: ConsentRequest) -> ConsentView:
     return ConsentView(

@@ -47,14 +47,6 @@ class PeerAnswer:
     status: str  # known | unknown | unavailable | denied
     reason: str
 
-    def as_json(self) -> dict[str, str]:
-        return {
-            "peer": self.peer,
-            "region": self.region,
-            "status": self.status,
-            "reason": self.reason,
-        }
-
 
 @dataclass
 class _Plan:

@@ -64,30 +64,6 @@ class RequestView:
     def overdue(self, now: datetime) -> bool:
         return not self.decided and self.deadline < now
 
-    def as_json(self, now: datetime) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "type": self.type,
-            "convenant": self.convenant,
-            "covenants": list(self.covenants or (self.convenant,)),
-            "status": self.status,
-            "channel": self.channel,
-            "received": self.received_at.isoformat(),
-            "deadline": self.deadline.isoformat(),
-            "overdue": self.overdue(now),
-            "responsible_party": self.responsible_party,
-            "source": self.source_party,
-            "filed_by": self.filed_by_party,
-            "cases": list(self.cases),
-            "records": list(self.records),
-            "details": self.details,
-            "decision": self.status if self.decided else None,
-            "decided_at": self.decided_at.isoformat() if self.decided_at else None,
-            "decided_by": self.decided_by_party,
-            "reason": self.decision_reason,
-            "forwarded": [item.as_json() for item in self.forwarded],
-        }
-
 
 def forwardings(row: RightsRequest) -> tuple[Forwarding, ...]:
     return tuple(

@@ -1,5 +1,8 @@
 """Fuzz every operation of the OpenAPI spec: no 5xx, every error is problem+json.
 
+Every answer must also match what the spec declares for its status (the
+response models of gateway/api/schemas and the problem+json of errors).
+
 Bounded: a few examples per operation (hypothesis settings below), each sent
 over real HTTP to a running stack with a partner token, so requests reach the
 handlers rather than stopping at authentication.
@@ -16,6 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import Case
 from schemathesis.core.result import Ok
 from schemathesis.schemas import BaseSchema
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+)
 
 from gateway.demo.stack import DEMO_COVENANT, Stack, start_stack
 from gateway.storage import migrate
@@ -57,6 +64,7 @@ def _check(case: Case[Any], base_url: str, headers: dict[str, str]) -> None:
     if response.status_code >= 400 and case.path not in OAUTH_JSON:
         value = str(response.headers.get("content-type", ""))
         assert "application/problem+json" in value, f"{where} -> {response.status_code}: {value}"
+    case.validate_response(response, checks=[content_type_conformance, response_schema_conformance])
 
 
 def test_no_5xx_and_errors_are_problems(
