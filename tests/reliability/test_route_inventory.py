@@ -11,6 +11,7 @@ from gateway.demo.stack import DEMO_COVENANT, Stack
 from tests.reliability.support import BSN, PURPOSE
 
 PUBLIC = {
+    "/",  # the Dutch start page: links to the four roles' pages, no data
     "/openapi.json",
     "/docs",
     "/docs/oauth2-redirect",
