@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, RowMapping, TextClause, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from connectors.config import DEFAULT_SOURCE_TIMEOUT_S
 from connectors.errors import ConnectorConfigError, SourceUnavailable
 from connectors.models import (
     DeletionEvent,
@@ -130,7 +131,7 @@ class SqlConnector:
         *,
         subject_query: str | None = None,
         deletions_query: str | None = None,
-        timeout_s: float = 5.0,
+        timeout_s: float = DEFAULT_SOURCE_TIMEOUT_S,
         page_size: int = 500,
     ) -> None:
         if not queries:
