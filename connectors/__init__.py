@@ -1,7 +1,8 @@
 """Adapters to partners' source registrations (bronregistraties).
 
 Every adapter implements `SourceConnector` (look-up and deletion feed); some
-also `RightsRequestForwarder`. Built from a covenant's `source:` block by
+also `RightsRequestForwarder`. Built from a covenant's typed `source:` block
+(`connectors.config`: `RestSource`, `SqlSource`, `GatewaySource`) by
 `build_connector`:
 
 - `rest` → `RestConnector`, the Source API over HTTP (SOURCE-API.md);
@@ -13,6 +14,13 @@ Connectors return what the source sent, untrimmed: minimisation to the
 covenant's field list is the broker's job, so it happens in one place.
 """
 
+from connectors.config import (
+    DEFAULT_SOURCE_TIMEOUT_S,
+    GatewaySource,
+    RestSource,
+    SourceConfig,
+    SqlSource,
+)
 from connectors.errors import (
     ConnectorConfigError,
     ConnectorError,
@@ -39,6 +47,7 @@ from connectors.rest import RestConnector
 from connectors.sql import SqlConnector
 
 __all__ = [
+    "DEFAULT_SOURCE_TIMEOUT_S",
     "ConnectorConfigError",
     "ConnectorError",
     "DeletionEvent",
@@ -46,6 +55,7 @@ __all__ = [
     "ForwardedRightsRequest",
     "GatewayConnector",
     "GatewayPeer",
+    "GatewaySource",
     "JsonValue",
     "KnownAnswer",
     "KnownQuery",
@@ -59,10 +69,13 @@ __all__ = [
     "RemoteOutcome",
     "Requester",
     "RestConnector",
+    "RestSource",
     "RightsRequestForwarder",
+    "SourceConfig",
     "SourceConnector",
     "SourceUnavailable",
     "SqlConnector",
+    "SqlSource",
     "TokenProvider",
     "UnavailableReason",
     "UnsupportedSourceError",

@@ -1,12 +1,22 @@
-"""Builds a connector from a covenant party's `source:` block (POLICY.md)."""
+"""Builds a connector from a covenant party's typed `source:` block (POLICY.md).
+
+The block arrives already validated (``connectors.config``); what is checked
+here is only what a type cannot say: a gateway source needs ``client_id`` and
+a ``PeerTokens`` client, and an sql source's queries must each be one SELECT
+(``SqlConnector`` refuses anything else).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import httpx
 
+from connectors.config import (
+    DEFAULT_SOURCE_TIMEOUT_S,
+    GatewaySource,
+    RestSource,
+    SourceConfig,
+    SqlSource,
+)
 from connectors.errors import ConnectorConfigError, UnsupportedSourceError
 from connectors.gateway import GatewayConnector, GatewayPeer
 from connectors.peer_http import PeerTokens
@@ -14,80 +24,47 @@ from connectors.protocol import SourceConnector, TokenProvider
 from connectors.rest import RestConnector
 from connectors.sql import SqlConnector
 
-DEFAULT_TIMEOUT_S = 2.0
-
-
-def _text(config: Mapping[str, Any], key: str) -> str:
-    value = config.get(key)
-    if not isinstance(value, str) or not value:
-        raise ConnectorConfigError(f"source: {key!r} must be a non-empty string")
-    return value
-
-
-def _optional_text(config: Mapping[str, Any], key: str) -> str | None:
-    return _text(config, key) if config.get(key) is not None else None
-
-
-def _timeout(config: Mapping[str, Any]) -> float:
-    value = config.get("timeout_s", DEFAULT_TIMEOUT_S)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConnectorConfigError("source: 'timeout_s' must be a positive number")
-    return float(value)
-
 
 def build_connector(
-    source_config: Mapping[str, Any],
+    source: SourceConfig,
     client: httpx.AsyncClient,
     token_provider: TokenProvider,
     *,
+    default_timeout_s: float = DEFAULT_SOURCE_TIMEOUT_S,
     peer_tokens: PeerTokens | None = None,
 ) -> SourceConnector:
-    """`type: rest` needs base_url; `type: sql` needs url and queries {category: SELECT};
-    `type: gateway` needs base_url and client_id, and ``peer_tokens`` to log in there."""
-    source_type = source_config.get("type")
-    if source_type == "rest":
+    """The connector for ``source``; ``default_timeout_s`` applies when it sets no timeout.
+
+    The gateway passes ``Settings.source_timeout_s`` (``KETENPOORT_SOURCE_TIMEOUT_S``).
+    """
+    timeout_s = source.timeout_or(default_timeout_s)
+    if isinstance(source, RestSource):
         return RestConnector(
-            _text(source_config, "base_url"),
-            client,
-            _timeout(source_config),
-            token_provider,
-            audience=_optional_text(source_config, "audience"),
+            source.base_url, client, timeout_s, token_provider, audience=source.audience
         )
-    if source_type == "sql":
-        queries = source_config.get("queries")
-        if not isinstance(queries, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in queries.items()
-        ):
-            raise ConnectorConfigError("source: 'queries' must map category ids to SELECTs")
+    if isinstance(source, SqlSource):
         return SqlConnector(
-            _text(source_config, "url"),
-            queries,
-            subject_query=_optional_text(source_config, "subject_query"),
-            deletions_query=_optional_text(source_config, "deletions_query"),
-            timeout_s=_timeout(source_config),
+            source.url,
+            source.queries,
+            subject_query=source.subject_query,
+            deletions_query=source.deletions_query,
+            timeout_s=timeout_s,
         )
-    if source_type == "gateway":
-        if peer_tokens is None:
-            raise UnsupportedSourceError("gateway")
-        return _gateway(source_config, client, peer_tokens)
-    raise ConnectorConfigError("source: 'type' must be rest, sql or gateway")
+    if peer_tokens is None:
+        raise UnsupportedSourceError("gateway")
+    return _gateway(source, client, peer_tokens, timeout_s)
 
 
 def _gateway(
-    config: Mapping[str, Any], client: httpx.AsyncClient, peer_tokens: PeerTokens
+    source: GatewaySource, client: httpx.AsyncClient, peer_tokens: PeerTokens, timeout_s: float
 ) -> GatewayConnector:
-    purposes = config.get("purposes") or {}
-    if not isinstance(purposes, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in purposes.items()
-    ):
-        raise ConnectorConfigError("source: 'purposes' must map our purpose ids to the peer's")
+    if source.client_id is None:
+        raise ConnectorConfigError("source: a gateway source needs 'client_id'")
     peer = GatewayPeer(
-        base_url=_text(config, "base_url"),
-        jwks_uri=_optional_text(config, "jwks_uri"),
-        client_id=_text(config, "client_id"),
-        convenant=_optional_text(config, "convenant"),
-        purposes=dict(purposes),
+        base_url=source.base_url,
+        jwks_uri=source.jwks_uri,
+        client_id=source.client_id,
+        convenant=source.convenant,
+        purposes=dict(source.purposes or {}),
     )
-    return GatewayConnector(
-        peer, client, peer_tokens, _timeout(config), client_id=_text(config, "client_id")
-    )
+    return GatewayConnector(peer, client, peer_tokens, timeout_s, client_id=source.client_id)

@@ -60,6 +60,11 @@ class RestConnector:
     def __repr__(self) -> str:
         return f"RestConnector({self.base_url!r})"
 
+    @property
+    def timeout_s(self) -> float:
+        """The bound on one exchange: the covenant's timeout or the gateway's setting."""
+        return self._timeout_s
+
     async def lookup(self, request: LookupRequest) -> LookupResult:
         body = {
             "subject": {"bsn": request.subject.reveal()},

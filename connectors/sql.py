@@ -2,8 +2,9 @@
 
 The partner writes one query per category; we only ever bind parameters into
 it (`:bsn` or `:subject`), never build SQL from values. Two guards keep it
-read-only: a query must be a single SELECT (checked when the connector is
-built, so a bad covenant fails at start-up), and every call runs in a
+read-only: a query must be a single SELECT (checked by `ketenpoort policy
+check` and at policy load through `query_problems`, with file and line, and
+again when the connector is built), and every call runs in a
 read-only transaction (SQLite opened with `mode=ro`, PostgreSQL `SET
 TRANSACTION READ ONLY`) that is rolled back afterwards.
 """
@@ -21,6 +22,7 @@ from sqlalchemy import Connection, Engine, RowMapping, TextClause, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from connectors.config import DEFAULT_SOURCE_TIMEOUT_S, SqlSource
 from connectors.errors import ConnectorConfigError, SourceUnavailable
 from connectors.models import (
     DeletionEvent,
@@ -63,6 +65,32 @@ def _single_select(sql: str, allowed_params: frozenset[str], what: str) -> TextC
         expected = ", ".join(sorted(":" + p for p in allowed_params))
         raise ConnectorConfigError(f"{what}: bind parameters must be among {expected}")
     return clause
+
+
+def query_problems(source: SqlSource) -> list[tuple[tuple[str, ...], str]]:
+    """Why :class:`SqlConnector` would refuse each of ``source``'s queries, if it would.
+
+    Each problem is (the key path under the `source:` block, why), so that
+    ``ketenpoort policy check`` can name the covenant's file and line instead
+    of the source only failing at its first query.
+    """
+    queries: list[tuple[tuple[str, ...], str, frozenset[str], str]] = [
+        (("queries", category), sql, _SUBJECT_PARAMS, f"query for {category!r}")
+        for category, sql in source.queries.items()
+    ]
+    if source.subject_query is not None:
+        queries.append((("subject_query",), source.subject_query, _SUBJECT_PARAMS, "subject_query"))
+    if source.deletions_query is not None:
+        queries.append(
+            (("deletions_query",), source.deletions_query, frozenset({"since"}), "deletions_query")
+        )
+    problems: list[tuple[tuple[str, ...], str]] = []
+    for where, sql, allowed, what in queries:
+        try:
+            _single_select(sql, allowed, what)
+        except ConnectorConfigError as error:
+            problems.append((where, str(error)))
+    return problems
 
 
 def _read_only_url(url: str) -> str:
@@ -130,7 +158,7 @@ class SqlConnector:
         *,
         subject_query: str | None = None,
         deletions_query: str | None = None,
-        timeout_s: float = 5.0,
+        timeout_s: float = DEFAULT_SOURCE_TIMEOUT_S,
         page_size: int = 500,
     ) -> None:
         if not queries:

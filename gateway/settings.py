@@ -14,6 +14,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from connectors.config import DEFAULT_SOURCE_TIMEOUT_S, MAX_SOURCE_TIMEOUT_S
+
 DEFAULT_SQLITE_URL = "sqlite:///./var/ketenpoort.db"
 
 
@@ -43,8 +45,9 @@ class Settings(BaseSettings):
         default=None,
         description="Passphrase that encrypts private keys at rest (required unless dev mode).",
     )
-    source_timeout_s: Annotated[float, Field(gt=0, le=60)] = Field(
-        default=2.0, description="Default per-source timeout when the covenant sets none."
+    source_timeout_s: Annotated[float, Field(gt=0, le=MAX_SOURCE_TIMEOUT_S)] = Field(
+        default=DEFAULT_SOURCE_TIMEOUT_S,
+        description="Per-source timeout for every source whose covenant entry sets none.",
     )
     db_timeout_s: Annotated[float, Field(gt=0, le=60)] = Field(
         default=5.0, description="How long a database connection or lock may be waited for."

@@ -3,17 +3,21 @@
 All REST connectors share one ``httpx.AsyncClient`` so connections to a
 source are pooled across queries; the registry is rebuilt lazily when the
 policy object changes (hot reload), because a source's address may change.
+
+The covenant's typed source block goes to ``build_connector`` as it is; a
+source whose covenant entry sets no ``timeout_s`` gets ``default_timeout_s``,
+which the composition takes from ``KETENPOORT_SOURCE_TIMEOUT_S``.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from typing import Any
 
 import httpx
 
 from connectors import (
+    DEFAULT_SOURCE_TIMEOUT_S,
     PeerTokens,
     SourceConnector,
     SqlConnector,
@@ -30,8 +34,10 @@ class ConnectorRegistry:
         token_provider: TokenProvider,
         *,
         peer_tokens: PeerTokens | None = None,
+        default_timeout_s: float = DEFAULT_SOURCE_TIMEOUT_S,
     ) -> None:
         self._client = client
+        self._default_timeout_s = default_timeout_s
         self._token_provider = token_provider
         self._peer_tokens = peer_tokens
         self._lock = threading.Lock()
@@ -54,9 +60,12 @@ class ConnectorRegistry:
             party = policy.party(covenant_id, party_id)
             if party is None or party.source is None:
                 return None
-            config: dict[str, Any] = party.source.model_dump(mode="json")
             connector = build_connector(
-                config, self._client, self._token_provider, peer_tokens=self._peer_tokens
+                party.source,
+                self._client,
+                self._token_provider,
+                default_timeout_s=self._default_timeout_s,
+                peer_tokens=self._peer_tokens,
             )
             self._connectors[key] = connector
             return connector
@@ -67,12 +76,22 @@ class ConnectorRegistry:
         return party is not None and party.source is not None and party.source.type == "gateway"
 
     def timeout_s(
-        self, policy: CompiledPolicy, covenant_id: str, party_id: str, default: float
+        self,
+        policy: CompiledPolicy,
+        covenant_id: str,
+        party_id: str,
+        default: float | None = None,
     ) -> float:
+        """The bound a caller puts around a source: its covenant timeout, else the default.
+
+        The default is the registry's own (the one its connectors got) unless
+        the caller names one; callers pass the same ``KETENPOORT_SOURCE_TIMEOUT_S``.
+        """
+        fallback = self._default_timeout_s if default is None else default
         party = policy.party(covenant_id, party_id)
         if party is None or party.source is None:
-            return default
-        return float(party.source.timeout_s)
+            return fallback
+        return party.source.timeout_or(fallback)
 
     @staticmethod
     def _dispose(connectors: Iterable[SourceConnector]) -> None:

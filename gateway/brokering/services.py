@@ -61,6 +61,7 @@ def brokering_services(runtime: Runtime) -> BrokeringServices:
             client,
             auth_services(runtime).source_tokens,
             peer_tokens=PeerTokenClient(runtime.keys, client),
+            default_timeout_s=runtime.settings.source_timeout_s,
         )
         broker = Broker(
             runtime.db,

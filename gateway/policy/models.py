@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
 
+from connectors.config import SourceConfig
 from gateway.policy.durations import IsoDuration, parse_duration
 from gateway.policy.errors import Problem
 
@@ -50,55 +51,9 @@ class TrustStoreError(ValueError):
     """A party's JWKS file exists but cannot be read as a JWKS."""
 
 
-class RestSource(_Frozen):
-    """A bronregistratie behind the Source API (SOURCE-API.md)."""
-
-    type: Literal["rest"]
-    base_url: str
-    timeout_s: float = 2.0
-    audience: str | None = None
-    categories: tuple[str, ...] | None = None
-
-    @property
-    def held_categories(self) -> tuple[str, ...] | None:
-        return self.categories
-
-
-class SqlSource(_Frozen):
-    """A partner database: one SELECT per category binding the BSN as ``:bsn``."""
-
-    type: Literal["sql"]
-    # The URL may carry the database password: never in a repr, log line or traceback.
-    url: str = Field(repr=False)
-    queries: dict[str, str]
-    subject_query: str | None = None
-    deletions_query: str | None = None
-    timeout_s: float = 2.0
-
-    @property
-    def held_categories(self) -> tuple[str, ...] | None:
-        return tuple(self.queries)
-
-
-class GatewaySource(_Frozen):
-    """Another Ketenpoort, asked through its partner API (federation)."""
-
-    type: Literal["gateway"]
-    base_url: str
-    jwks_uri: str | None = None
-    jwks: dict[str, Any] | None = None
-    timeout_s: float = 5.0
-    categories: tuple[str, ...] | None = None
-    client_id: str | None = None
-    convenant: str | None = None
-    purposes: dict[str, str] | None = None
-
-    @property
-    def held_categories(self) -> tuple[str, ...] | None:
-        return self.categories
-
-
-Source = Annotated[RestSource | SqlSource | GatewaySource, Field(discriminator="type")]
+# A party's `source:` block is the connectors' own typed config: validated here
+# once, handed to ``build_connector`` as it is (connectors/config.py).
+Source = SourceConfig
 
 
 class ConsentWebhook(_Frozen):

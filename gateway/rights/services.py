@@ -36,7 +36,9 @@ def rights_desk(runtime: Runtime) -> RightsDesk:
             runtime.audit,
         )
         registry = ConnectorRegistry(
-            brokering_services(runtime).client, auth_services(runtime).source_tokens
+            brokering_services(runtime).client,
+            auth_services(runtime).source_tokens,
+            default_timeout_s=runtime.settings.source_timeout_s,
         )
         forwarder = Forwarder(registry, lambda: holder.current, runtime.settings.source_timeout_s)
         desk = RightsDesk(

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -220,11 +221,12 @@ def test_sql_connector_against_a_real_partner_database(
 
 
 def test_an_unusable_source_configuration_is_unavailable_not_a_crash(stack: Stack) -> None:
+    # Loads (the schema keeps client_id optional), but no connector can be built without it.
     def misconfigure(document: dict[str, Any]) -> None:
         party_block(document, "woningcorporatie-demo")["source"] = {
-            "type": "sql",
-            "url": "sqlite:///nowhere.db",
-            "queries": {"huisvesting": "SELECT id FROM woning WHERE bsn = :bsn FOR UPDATE"},
+            "type": "gateway",
+            "base_url": "http://127.0.0.1:9",
+            "categories": ["huisvesting"],
         }
 
     change_covenant(stack, misconfigure)
@@ -233,3 +235,23 @@ def test_an_unusable_source_configuration_is_unavailable_not_a_crash(stack: Stac
     result = found[("woningcorporatie-demo", "huisvesting")]
     assert (result["status"], result["reason"]) == ("unavailable", "no_connector"), result
     assert found[("gemeente-demo", "huisvesting")]["status"] == "ok"
+
+
+def test_a_sql_query_that_is_not_one_plain_select_is_refused_at_reload(stack: Stack) -> None:
+    """The connector's one-SELECT rule runs at policy load: the bad covenant is refused
+    with its line and the one in force stays, so the source still answers."""
+    path = stack.settings.policy_dir / "demo-zvh.yaml"
+    document: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    party_block(document, "woningcorporatie-demo")["source"] = {
+        "type": "sql",
+        "url": "sqlite:///nowhere.db",
+        "queries": {"huisvesting": "SELECT id FROM woning WHERE bsn = :bsn FOR UPDATE"},
+    }
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    [problem] = [p for p in stack.runtime.policy.reload() if p.severity == "error"]
+    assert "query for 'huisvesting': only reading SELECTs are allowed" in problem.message
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert problem.line is not None and "huisvesting: SELECT" in lines[problem.line - 1]
+    gemeente, case_id = open_case(stack)
+    found = results(gemeente.query(case_id, ["huisvesting"]))
+    assert found[("woningcorporatie-demo", "huisvesting")]["status"] == "ok"

@@ -1,4 +1,4 @@
-"""build_connector: from a covenant's `source:` block to a connector."""
+"""build_connector: from a covenant's typed `source:` block to a connector."""
 
 from __future__ import annotations
 
@@ -7,11 +7,17 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import TypeAdapter, ValidationError
 
 from connectors import (
+    DEFAULT_SOURCE_TIMEOUT_S,
     ConnectorConfigError,
+    GatewaySource,
     RestConnector,
+    RestSource,
+    SourceConfig,
     SqlConnector,
+    SqlSource,
     UnsupportedSourceError,
     build_connector,
 )
@@ -19,10 +25,10 @@ from tests.connectors.conftest import GatewaySigner
 
 
 async def test_rest_source(client: httpx.AsyncClient, signer: GatewaySigner) -> None:
-    built = build_connector(
-        {"type": "rest", "base_url": "http://127.0.0.1:9101/", "timeout_s": 1.5}, client, signer
-    )
+    source = RestSource(type="rest", base_url="http://127.0.0.1:9101/", timeout_s=1.5)
+    built = build_connector(source, client, signer, default_timeout_s=7.0)
     assert isinstance(built, RestConnector)
+    assert built.timeout_s == 1.5
     assert built.base_url == "http://127.0.0.1:9101"
     assert built.audience == "http://127.0.0.1:9101"
 
@@ -30,19 +36,19 @@ async def test_rest_source(client: httpx.AsyncClient, signer: GatewaySigner) -> 
 async def test_rest_source_with_own_audience(
     client: httpx.AsyncClient, signer: GatewaySigner
 ) -> None:
-    config = {"type": "rest", "base_url": "http://127.0.0.1:9101", "audience": "urn:politie"}
-    built = build_connector(config, client, signer)
+    source = RestSource(type="rest", base_url="http://127.0.0.1:9101", audience="urn:politie")
+    built = build_connector(source, client, signer)
     assert isinstance(built, RestConnector)
     assert built.audience == "urn:politie"
 
 
 async def test_sql_source(client: httpx.AsyncClient, signer: GatewaySigner, tmp_path: Path) -> None:
-    config = {
-        "type": "sql",
-        "url": f"sqlite:///{tmp_path / 'p.db'}",
-        "queries": {"huisvesting": "SELECT id, updated FROM t WHERE bsn = :bsn"},
-    }
-    built = build_connector(config, client, signer)
+    source = SqlSource(
+        type="sql",
+        url=f"sqlite:///{tmp_path / 'p.db'}",
+        queries={"huisvesting": "SELECT id, updated FROM t WHERE bsn = :bsn"},
+    )
+    built = build_connector(source, client, signer)
     assert isinstance(built, SqlConnector)
     built.dispose()
 
@@ -51,8 +57,22 @@ async def test_gateway_source_is_unsupported_until_federation(
     client: httpx.AsyncClient, signer: GatewaySigner
 ) -> None:
     with pytest.raises(UnsupportedSourceError) as caught:
-        build_connector({"type": "gateway", "base_url": "https://zvh-b"}, client, signer)
+        build_connector(GatewaySource(type="gateway", base_url="https://zvh-b"), client, signer)
     assert caught.value.reason == "unsupported"
+
+
+async def test_a_source_without_timeout_gets_the_default_it_is_given(
+    client: httpx.AsyncClient, signer: GatewaySigner
+) -> None:
+    source = RestSource(type="rest", base_url="http://127.0.0.1:9101")
+    assert source.timeout_s is None
+    given = build_connector(source, client, signer, default_timeout_s=0.7)
+    assert isinstance(given, RestConnector) and given.timeout_s == 0.7
+    unset = build_connector(source, client, signer)
+    assert isinstance(unset, RestConnector) and unset.timeout_s == DEFAULT_SOURCE_TIMEOUT_S
+
+
+_SOURCE_CONFIG: TypeAdapter[SourceConfig] = TypeAdapter(SourceConfig)
 
 
 @pytest.mark.parametrize(
@@ -61,14 +81,23 @@ async def test_gateway_source_is_unsupported_until_federation(
         {},
         {"type": "ftp"},
         {"type": "rest"},
+        {"type": "rest", "base_url": ""},
         {"type": "rest", "base_url": "http://x", "timeout_s": 0},
+        {"type": "rest", "base_url": "http://x", "timeout_s": 61},
         {"type": "rest", "base_url": "http://x", "timeout_s": True},
+        {"type": "rest", "base_url": "http://x", "timeout_s": "2"},
         {"type": "sql", "url": "sqlite://", "queries": "SELECT 1"},
-        {"type": "sql", "url": "sqlite://", "queries": {"c": "DELETE FROM t WHERE b = :bsn"}},
+        {"type": "sql", "url": "sqlite://", "queries": {}},
     ],
 )
-async def test_bad_configs_are_refused(
-    config: dict[str, Any], client: httpx.AsyncClient, signer: GatewaySigner
+def test_bad_configs_are_refused_by_the_type(config: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        _SOURCE_CONFIG.validate_python(config)
+
+
+async def test_a_sql_source_must_only_read(
+    client: httpx.AsyncClient, signer: GatewaySigner
 ) -> None:
+    source = SqlSource(type="sql", url="sqlite://", queries={"c": "DELETE FROM t WHERE b = :bsn"})
     with pytest.raises(ConnectorConfigError):
-        build_connector(config, client, signer)
+        build_connector(source, client, signer)

@@ -178,6 +178,19 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str, str | None]] 
         "base_url: http://127.0.0.1:9107",
     ),
     (
+        "sql query that is more than one SELECT",
+        lambda d: _party(d, "dji-demo").update(
+            source={
+                "type": "sql",
+                "url": "sqlite:///bron.db",
+                "queries": {"detentie": "SELECT id FROM t WHERE bsn = :bsn; DROP TABLE t"},
+            }
+        ),
+        "query for 'detentie': one statement without comments",
+        "detentie: SELECT",
+        "- id: dji-demo",
+    ),
+    (
         "recipient without keys",
         lambda d: _party(d, "raad-demo").pop("jwks_file"),
         "party 'raad-demo' uses the API but has no jwks",

@@ -13,12 +13,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from connectors.config import SqlSource
 from gateway.audit.models import AuditDataKey, AuditEntry
 from gateway.brokering.services import brokering_services
 from gateway.cases.service import Actor
 from gateway.demo.people import demo_people
 from gateway.demo.stack import DEMO_COVENANT, Stack
-from gateway.policy.models import Party, SqlSource
+from gateway.policy.models import Party
 from gateway.problems import Forbidden
 from tests.brokering.support import (
     BSN,
