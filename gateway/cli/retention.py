@@ -57,7 +57,11 @@ class _Bars(RunProgress):
 
 async def _run(runtime: Runtime, dry_run: bool) -> RunReport:
     async with httpx.AsyncClient(follow_redirects=False) as client:
-        registry = ConnectorRegistry(client, auth_services(runtime).source_tokens)
+        registry = ConnectorRegistry(
+            client,
+            auth_services(runtime).source_tokens,
+            default_timeout_s=runtime.settings.source_timeout_s,
+        )
         runner = build_runner(runtime, registry)
         columns = (
             TextColumn("[bold]{task.description}"),
