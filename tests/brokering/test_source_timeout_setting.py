@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from gateway.demo.stack import Stack, start_stack
-from tests.brokering.conftest import REPO_POLICIES
 from tests.brokering.support import change_covenant, open_case, party_block, results
+from tests.support.stack import REPO_POLICIES
 
 SOURCE = "gemeente-demo"
 CATEGORY = "huisvesting"
