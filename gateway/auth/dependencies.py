@@ -78,7 +78,8 @@ def _roles_in_force(
     return "", tuple(role for role in claims["roles"] if role in party.roles)
 
 
-async def _refuse(request: Request, principal: Principal, reason: str, detail: str) -> Forbidden:
+async def refuse(request: Request, principal: Principal, reason: str, detail: str) -> Forbidden:
+    """Log a refusal at the API door and build its 403 (routes with their own checks use it too)."""
     await auth_services(request.app.state.runtime).denials.record(
         Denial(
             where="api",
@@ -106,11 +107,6 @@ async def query_principal(request: Request) -> Principal:
     ``denied`` / ``convenant_inactive`` (and those denials are logged by the broker).
     """
     return await _principal(request, inactive_ok=True)
-
-
-async def refuse(request: Request, principal: Principal, reason: str, detail: str) -> Forbidden:
-    """Log a refusal at the API door and build its 403 (for routes with their own checks)."""
-    return await _refuse(request, principal, reason, detail)
 
 
 async def _principal(request: Request, *, inactive_ok: bool) -> Principal:
@@ -142,7 +138,7 @@ async def _principal(request: Request, *, inactive_ok: bool) -> Principal:
         revoked_roles=tuple(role for role in claims["roles"] if role not in roles),
     )
     if refusal:
-        raise await _refuse(
+        raise await refuse(
             request, principal, refusal, "the token's covenant binding no longer holds"
         )
     return principal
@@ -160,7 +156,7 @@ def require_role(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
         if not principal.has_role(*roles):
             revoked = any(role in principal.revoked_roles for role in roles)
             reason = "role_revoked" if revoked else "role_missing"
-            problem = await _refuse(
+            problem = await refuse(
                 request, principal, reason, "this needs one of the roles: " + ", ".join(roles)
             )
             raise problem
