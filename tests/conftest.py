@@ -22,8 +22,8 @@ from sqlalchemy.exc import OperationalError
 from gateway.settings import Settings
 from gateway.storage import migrate
 
-# The one real-stack fixture (``stack``), shared by every test package that needs it.
-pytest_plugins = ["tests.support.stack"]
+# Shared fixtures: the one real stack (``stack``); the audit tests' ``signer`` and ``db``.
+pytest_plugins = ["tests.support.stack", "tests.support.audit_fixtures"]
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.audit.events import AuditEvent
 from gateway.audit.log import AuditLog
@@ -38,18 +37,6 @@ def event(n: int, **overrides: object) -> AuditEvent:
     }
     fields.update(overrides)
     return AuditEvent(**fields)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def signer() -> Ed25519Signer:
-    return Ed25519Signer(Ed25519PrivateKey.generate())
-
-
-@pytest.fixture
-def db(settings: Settings) -> Iterator[Database]:
-    database = Database(settings.sqlalchemy_url, timeout_s=settings.db_timeout_s)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -40,18 +39,6 @@ __all__ = ["gateway"]  # the real-gateway fixture, shared with tests/web
 
 N = 40
 Tamper = Callable[[Session], None]
-
-
-@pytest.fixture
-def signer() -> Ed25519Signer:
-    return Ed25519Signer(Ed25519PrivateKey.generate())
-
-
-@pytest.fixture
-def db(settings: Settings) -> Iterator[Database]:
-    database = Database(settings.sqlalchemy_url, timeout_s=settings.db_timeout_s)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
@@ -35,18 +34,6 @@ from tests.audit.conftest import event
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNS = 12
-
-
-@pytest.fixture
-def signer() -> Ed25519Signer:
-    return Ed25519Signer(Ed25519PrivateKey.generate())
-
-
-@pytest.fixture
-def db(settings: Settings) -> Iterator[Database]:
-    database = Database(settings.sqlalchemy_url, timeout_s=settings.db_timeout_s)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture
