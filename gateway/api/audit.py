@@ -44,8 +44,8 @@ from gateway.audit.search import MAX_LIMIT, BadQuery, EntryQuery
 from gateway.audit.vault import VaultError
 from gateway.auth.dependencies import CovenantRefused, current_principal
 from gateway.problems import Forbidden, NotFound, ServiceUnavailable, Unprocessable
-from gateway.runtime import Runtime
 from gateway.subjects.bsn import Bsn, InvalidBsnError
+from gateway.wiring import runtime_of
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -72,7 +72,7 @@ async def privacy_officer(request: Request) -> Reader:
     covenant. A refusal of a verified caller is itself logged (then 403).
     """
     principal = await current_principal(request)
-    policy = _runtime(request).policy.current
+    policy = runtime_of(request).policy.current
     oversees = principal.covenant in officer_covenants(policy, principal.party)
     if principal.has_role(PRIVACY_OFFICER) and oversees:
         return Reader(principal.party, principal.employee, (principal.covenant,), "api")
@@ -81,16 +81,11 @@ async def privacy_officer(request: Request) -> Reader:
     revoked = PRIVACY_OFFICER in principal.revoked_roles
     reason = "role_revoked" if revoked else "role_missing"
     refused = Reader(principal.party, principal.employee, (principal.covenant,), "api")
-    await log_refusal_async(_runtime(request).audit, refused, "search", reason)
+    await log_refusal_async(runtime_of(request).audit, refused, "search", reason)
     detail = "this needs the role privacy_officer in the token's covenant"
     if revoked:
         raise CovenantRefused(detail=detail, extensions={"reason": reason})
     raise Forbidden(detail=detail, extensions={"reason": reason})
-
-
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
 
 
 def _storage_down() -> ServiceUnavailable:
@@ -106,7 +101,7 @@ def get_checkpoint(request: Request, size: Digits | None = None) -> dict[str, An
     """The latest signed tree head, or the one signed at ``size``."""
     at = _number("size", size) if size is not None else None
     try:
-        with _runtime(request).db.session() as session:
+        with runtime_of(request).db.session() as session:
             head: Checkpoint | None
             head = checkpoint_at(session, at) if at is not None else latest_checkpoint(session)
     except NoCheckpoint:
@@ -121,7 +116,7 @@ def get_checkpoint(request: Request, size: Digits | None = None) -> dict[str, An
 @router.get("/jwks", response_model=Jwks)
 def get_jwks(request: Request) -> dict[str, Any]:
     """The public keys that sign checkpoints (current and retired), by ``kid``."""
-    signer = _runtime(request).audit.signer
+    signer = runtime_of(request).audit.signer
     if signer is None:
         raise ServiceUnavailable(detail="No checkpoint signer is configured.")
     return signer.jwks()
@@ -137,7 +132,7 @@ def _inclusion(request: Request, seq: int, size: int) -> dict[str, Any]:
     if seq >= size:
         raise Unprocessable(detail="seq must be smaller than size.")
     try:
-        with _runtime(request).db.session() as session:
+        with runtime_of(request).db.session() as session:
             proof = prove_inclusion(session, seq, size)
     except NoCheckpoint:
         raise NotFound(detail="No signed checkpoint at that size.") from None
@@ -166,7 +161,7 @@ def get_consistency(
     if first > second:
         raise Unprocessable(detail="from must not exceed to.")
     try:
-        with _runtime(request).db.session() as session:
+        with runtime_of(request).db.session() as session:
             proof = prove_consistency(session, first, second)
     except NoCheckpoint:
         raise NotFound(detail="No signed checkpoint at one of those sizes.") from None
@@ -206,7 +201,7 @@ class EntrySearch(StrictBody):
 def _page(request: Request, reader: Reader, query: EntryQuery) -> dict[str, Any]:
     try:
         page = read_page(
-            _runtime(request).audit, reader, query, "search", filters=query_filters(query)
+            runtime_of(request).audit, reader, query, "search", filters=query_filters(query)
         )
     except BadQuery:
         raise Unprocessable(detail="Unknown cursor or a time out of range.") from None
@@ -275,7 +270,7 @@ def search_entries_by_body(
     pseudonym = None
     if body.subject_bsn is not None:
         try:
-            pseudonym = _runtime(request).pseudonymizer.pseudonym(Bsn(body.subject_bsn))
+            pseudonym = runtime_of(request).pseudonymizer.pseudonym(Bsn(body.subject_bsn))
         except InvalidBsnError:
             raise Unprocessable(detail="subject_bsn is not a valid BSN.") from None
     query = EntryQuery(

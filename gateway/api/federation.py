@@ -26,11 +26,10 @@ from gateway.auth.principal import Principal
 from gateway.cases.service import Actor
 from gateway.federation.mirror import MirrorCase
 from gateway.federation.rules import FederationRefused
-from gateway.federation.services import federation_services
 from gateway.policy.models import Phase
 from gateway.problems import Unprocessable
-from gateway.runtime import Runtime
 from gateway.subjects.bsn import Bsn, InvalidBsnError, holds_bsn
+from gateway.wiring import Runtime, runtime_of
 
 router = APIRouter(tags=["federation"], dependencies=[Depends(partner_credentials)])
 CaseId = Annotated[str, Field(pattern=r"^c-[0-9a-z]{20}$")]
@@ -62,11 +61,6 @@ class KnownIn(StrictBody):
     subject: SubjectIn
     peer_case: PeerId | None = None
     requester: PeerRequesterIn | None = None
-
-
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
 
 
 def _actor(principal: Principal) -> Actor:
@@ -121,8 +115,8 @@ def mirror_case(
     body: MirrorIn, request: Request, principal: Annotated[Principal, Depends(current_principal)]
 ) -> dict[str, Any]:
     """The peer's mirror case for this subject, in the phase of the peer's own case."""
-    runtime = _runtime(request)
-    services = federation_services(runtime)
+    runtime = runtime_of(request)
+    services = runtime.federation
     actor = _actor(principal)
     bsn = _bsn(body.subject)
     try:
@@ -141,7 +135,7 @@ async def known_here(
     body: KnownIn, request: Request, principal: Annotated[Principal, Depends(current_principal)]
 ) -> dict[str, Any]:
     """Only whether this region has an open case for the person; nothing else."""
-    services = federation_services(_runtime(request))
+    services = runtime_of(request).federation
     known = await services.known_here.answer(_actor(principal), _bsn(body.subject), body.peer_case)
     return {"known": known}
 
@@ -155,8 +149,8 @@ async def known_elsewhere(
     case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(current_principal)]
 ) -> KnownElsewhereOut:
     """Asks every peer gateway of the covenant at once: known, unknown, unavailable, denied."""
-    runtime = _runtime(request)
-    services = federation_services(runtime)
+    runtime = runtime_of(request)
+    services = runtime.federation
     actor = _actor(principal)
     async with logging_refusals_async(runtime, actor, "known_elsewhere", case_id):
         answers, trace_id = await services.known_elsewhere.ask(actor, case_id)

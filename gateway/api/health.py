@@ -7,7 +7,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.api.schemas.health import LiveOut, ReadyOut
 from gateway.problems import RETRY_AFTER_S, ServiceUnavailable
-from gateway.runtime import NotReady, Runtime
+from gateway.wiring import NotReady, Runtime
 
 router = APIRouter(tags=["health"])
 _RETRY = {"Retry-After": RETRY_AFTER_S}

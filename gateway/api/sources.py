@@ -29,7 +29,7 @@ from gateway.auth.principal import Principal
 from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import Forbidden, Unprocessable
 from gateway.retention.deletions import apply_deletions
-from gateway.runtime import Runtime
+from gateway.wiring import Runtime
 
 router = APIRouter(
     prefix="/v1/sources", tags=["sources"], dependencies=[Depends(partner_credentials)]

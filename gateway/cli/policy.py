@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from gateway.cli.console import console, fail
+from gateway.cli.console import console, fail, load_settings
 from gateway.policy.compiled import compile_policy
 from gateway.policy.document import read_document
 from gateway.policy.errors import Problem, has_errors
@@ -45,8 +45,6 @@ class SignKind(StrEnum):
 def _policy_dir(directory: Path | None) -> Path:
     if directory is not None:
         return directory
-    from gateway.cli.main import load_settings
-
     return load_settings().policy_dir
 
 

@@ -32,8 +32,8 @@ from connectors.models import JsonValue
 from gateway.audit.models import AuditDataKey
 from gateway.audit.subject_keys import SubjectVault
 from gateway.audit.vault import DataKey, VaultError, open_sealed, seal
-from gateway.brokering.minimise import DisclosedRecord
 from gateway.copies.models import CachedCopy
+from gateway.copies.records import DisclosedRecord
 from gateway.policy.compiled import CompiledPolicy
 from gateway.policy.durations import IsoDuration
 from gateway.storage.db import Database

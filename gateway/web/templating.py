@@ -15,8 +15,8 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
-from gateway.runtime import Runtime
 from gateway.web.session import csrf_token, current_user
+from gateway.wiring import Runtime
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATE_DIR = WEB_DIR / "templates"

@@ -18,9 +18,9 @@ from gateway.audit.log import AuditLog, AuditUnavailable
 from gateway.audit.merkle import root_from_leaves
 from gateway.audit.models import AuditCheckpoint, AuditEntry
 from gateway.audit.signer import Ed25519Signer
-from gateway.audit.wiring import build_audit_log
 from gateway.settings import Settings
 from gateway.storage.db import Database
+from gateway.wiring.audit_log import build_audit_log
 from tests.audit.conftest import SUBJECT_A, event
 
 

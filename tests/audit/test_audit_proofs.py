@@ -17,10 +17,10 @@ from gateway.audit.merkle import verify_consistency, verify_inclusion
 from gateway.audit.models import AuditEntry
 from gateway.audit.signer import Ed25519Signer
 from gateway.audit.store import SqlNodeStore
-from gateway.audit.wiring import build_audit_log
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.storage.db import Database
+from gateway.wiring.audit_log import build_audit_log
 from tests.audit.conftest import event
 
 SIZES = [1, 2, 3, 5, 8, 13, 21]

@@ -19,8 +19,8 @@ from gateway.audit.keyfiles import KeyFileError
 from gateway.audit.log import AuditLog
 from gateway.audit.store import SqlNodeStore, head_size
 from gateway.keys import KeyStoreError
-from gateway.runtime import Runtime
 from gateway.subjects.bsn import Pseudonymizer
+from gateway.wiring import Runtime
 
 MANY_SUBJECTS_PER_HOUR = 25
 DENIALS_PER_5_MIN = 10

@@ -23,7 +23,6 @@ from gateway.audit.officer import Reader
 from gateway.audit.officer_reads import query_filters, read_page
 from gateway.audit.search import BadQuery, EntryPage, EntryQuery
 from gateway.audit.vault import VaultError
-from gateway.runtime import Runtime
 from gateway.web.privacy.backend import (
     anomalies,
     audit_jwks,
@@ -44,6 +43,7 @@ from gateway.web.privacy.search_form import (
 )
 from gateway.web.session import verify_csrf
 from gateway.web.templating import render
+from gateway.wiring import Runtime, runtime_of
 
 ROLE = "privacy_officer"
 CSV_MAX_ROWS = 100_000
@@ -82,11 +82,6 @@ KIND_LABELS = {
 Officer = Annotated[Reader, Depends(web_reader)]
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 _FULL_CHECK_LOCK = threading.Lock()
 
 
@@ -96,7 +91,7 @@ def _full_check(request: Request) -> FullCheck:
     with _FULL_CHECK_LOCK:
         check: FullCheck | None = getattr(state, "privacy_full_check", None)
         if check is None:
-            runtime = _runtime(request)
+            runtime = runtime_of(request)
             log = audit_log(runtime)
             check = FullCheck(runtime.db, lambda: audit_jwks(log), log.vault)
             state.privacy_full_check = check
@@ -109,7 +104,7 @@ def _search(runtime: Runtime, reader: Reader, query: EntryQuery, action: str) ->
 
 
 def _page(request: Request, reader: Reader, form: SearchForm, status_code: int = 200) -> Response:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     log = audit_log(runtime)
     page: EntryPage | None = None
     errors = dict(form.errors)
@@ -163,7 +158,7 @@ def build_router() -> APIRouter:
         values = {name: str(submitted.get(name, "")) for name in FIELDS}
         bsn_text = str(submitted.get("bsn", "")).strip()
         if bsn_text:
-            subject = subject_for_bsn(bsn_text, pseudonymizer(_runtime(request)).pseudonym)
+            subject = subject_for_bsn(bsn_text, pseudonymizer(runtime_of(request)).pseudonym)
             if subject is None:
                 form = parse_search(values)
                 bsn_error = "Vul een geldig BSN in: 9 cijfers die de elfproef doorstaan."
@@ -184,7 +179,7 @@ def build_router() -> APIRouter:
 
     @router.get("/entries/{seq}", name="privacy-entry")
     def entry(request: Request, reader: Officer, seq: int = Path(ge=0, le=2**62)) -> Response:
-        page = _search(_runtime(request), reader, single_entry_query(seq), "entry")
+        page = _search(runtime_of(request), reader, single_entry_query(seq), "entry")
         found = [e for e in page.entries if e.get("seq") == seq]
         if not found:
             return render(request, "not_found.html", status_code=404)
@@ -195,7 +190,7 @@ def build_router() -> APIRouter:
         form = parse_search(_params(request), limit=CSV_PAGE)
         if form.query is None:
             return _page(request, reader, form, 400)
-        runtime = _runtime(request)
+        runtime = runtime_of(request)
         try:
             first = _search(runtime, reader, form.query, "export")
         except BadQuery:
