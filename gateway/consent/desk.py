@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
-from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from gateway.audit.appender import AuditAppender
 from gateway.audit.events import AuditEvent
 from gateway.consent.events import consent_event
 from gateway.consent.models import ConsentRequest
@@ -34,10 +34,6 @@ from gateway.consent.service import (
 from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import NotFound
 from gateway.storage.db import Database
-
-
-class AuditAppender(Protocol):
-    def append_in(self, session: Session, events: Sequence[AuditEvent]) -> list[int]: ...
 
 
 class ConsentDesk:

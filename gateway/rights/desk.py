@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors import ForwardedRightsRequest
+from gateway.audit.appender import AuditAppender
 from gateway.audit.events import AuditEvent
 from gateway.audit.subject_keys import SubjectVault
 from gateway.cases.models import Case
@@ -32,7 +33,6 @@ from gateway.rights.inzage import Inzage, assemble_inzage
 from gateway.rights.refusals import FilingRefused, uniform_refusal
 from gateway.rights.service import (
     Application,
-    AuditAppender,
     Decision,
     Filed,
     Filer,

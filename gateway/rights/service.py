@@ -20,11 +20,12 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Literal
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from gateway.audit.appender import AuditAppender
 from gateway.audit.events import AuditEvent
 from gateway.cases.models import Case
 from gateway.policy.compiled import CompiledPolicy
@@ -40,10 +41,6 @@ from gateway.subjects.bsn import Bsn, Pseudonymizer
 
 Decision = Literal["granted", "partially_granted", "refused"]
 PRIVACY_OFFICER = "privacy_officer"
-
-
-class AuditAppender(Protocol):
-    def append_in(self, session: Session, events: Sequence[AuditEvent]) -> list[int]: ...
 
 
 class NotResponsible(Forbidden):

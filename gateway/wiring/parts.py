@@ -33,6 +33,7 @@ from gateway.consent.desk import ConsentDesk
 from gateway.consent.service import ConsentService
 from gateway.consent.webhook import ConsentWebhooks
 from gateway.copies import CopyStore
+from gateway.federation.desk import FederationDesk
 from gateway.federation.elsewhere import KnownElsewhere
 from gateway.federation.known import KnownHere
 from gateway.federation.mirror import MirrorCases
@@ -95,7 +96,7 @@ class BrokeringServices:
 
 @dataclass(frozen=True)
 class FederationServices:
-    mirrors: MirrorCases
+    desk: FederationDesk
     known_here: KnownHere
     known_elsewhere: KnownElsewhere
 
@@ -176,8 +177,9 @@ def build_federation(
 ) -> FederationServices:
     """On the broker's registry: a peer is logged in once per process, whoever asks first."""
     policy = base.current_policy()
+    mirrors = MirrorCases(policy, brokering.cases, pseudonymizer, VaultSealer(base.audit.vault))
     return FederationServices(
-        mirrors=MirrorCases(policy, brokering.cases, pseudonymizer, VaultSealer(base.audit.vault)),
+        desk=FederationDesk(base.db, mirrors, base.audit, policy),
         known_here=KnownHere(base.db, policy, pseudonymizer, base.audit),
         known_elsewhere=KnownElsewhere(
             base.db,

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, overload
 
+from gateway.audit.desk import AuditReadDesk
 from gateway.audit.log import AuditLog, AuditUnavailable
 from gateway.audit.signer import KeyStoreSigner
 from gateway.cases.refusals import RefusalAggregate
@@ -26,6 +27,7 @@ from gateway.consent.desk import ConsentDesk
 from gateway.keys import KeyStore, KeyStoreError
 from gateway.policy import PolicyHolder
 from gateway.retention.runner import RetentionRunner
+from gateway.retention.source_desk import SourceDesk
 from gateway.rights.desk import RightsDesk
 from gateway.rights.overdue import OverdueRegister
 from gateway.settings import Settings
@@ -133,6 +135,11 @@ class Runtime:
     # -- services -----------------------------------------------------------------
 
     @part
+    def audit_desk(self) -> AuditReadDesk:
+        """Checkpoints, proofs and the officer's search, for the API and /privacy."""
+        return AuditReadDesk(self.audit, lambda: self.pseudonymizer)
+
+    @part
     def auth(self) -> AuthServices:
         """One per process: the token throttle and the JWKS cache live as long as it."""
         return build_auth(self.foundations)
@@ -152,6 +159,11 @@ class Runtime:
     @part
     def federation(self) -> FederationServices:
         return build_federation(self.foundations, self.pseudonymizer, self.brokering)
+
+    @part
+    def source_desk(self) -> SourceDesk:
+        """Deletions pushed by a source, with their entries in the same commit."""
+        return SourceDesk(self.db, self.audit, self.foundations.current_policy())
 
     @part
     def overdue(self) -> OverdueRegister:
