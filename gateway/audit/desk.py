@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.audit.anomalies import Anomalies, officer_signals
-from gateway.audit.checkpoint import Checkpoint
 from gateway.audit.checkpoints import (
     ConsistencyProof,
     InclusionProof,
@@ -28,10 +27,11 @@ from gateway.audit.checkpoints import (
     prove_consistency,
     prove_inclusion,
 )
+from gateway.audit.core.checkpoint_format import Checkpoint
+from gateway.audit.core.merkle import MerkleError
 from gateway.audit.head_check import HeadCheck, check_head
 from gateway.audit.keyfiles import KeyFileError
 from gateway.audit.log import AuditLog
-from gateway.audit.merkle import MerkleError
 from gateway.audit.officer import Reader
 from gateway.audit.officer_reads import log_refusal, log_refusal_async, query_filters, read_page
 from gateway.audit.search import BadQuery, EntryPage, EntryQuery

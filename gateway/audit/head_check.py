@@ -14,9 +14,9 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from gateway.audit import merkle
-from gateway.audit.checkpoint import CheckpointError, verify_checkpoint
 from gateway.audit.checkpoints import latest_checkpoint
+from gateway.audit.core import merkle
+from gateway.audit.core.checkpoint_format import CheckpointError, verify_checkpoint
 from gateway.audit.keyfiles import KeyFileError
 from gateway.audit.store import SqlNodeStore, head_size
 from gateway.keys import KeyStoreError

@@ -20,10 +20,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.exc import SQLAlchemyError
 
+from gateway.audit.core.offline_verify import VerifyResult, verify_export_file
 from gateway.audit.integrity import export_log, verify_database
 from gateway.audit.keyfiles import KeyFileError, gateway_secret_path
 from gateway.audit.log import AuditUnavailable
-from gateway.audit.offline_verify import VerifyResult, verify_export_file
 from gateway.audit.store import head_size
 from gateway.audit.subject_keys import SubjectVault
 from gateway.cli.console import console, err_console, fail, load_settings

@@ -10,12 +10,12 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import func, select, text
 
-from gateway.audit.checkpoint import verify_checkpoint
 from gateway.audit.checkpoints import all_checkpoints, latest_checkpoint
+from gateway.audit.core.checkpoint_format import verify_checkpoint
+from gateway.audit.core.merkle import root_from_leaves
 from gateway.audit.events import AuditEvent
 from gateway.audit.integrity import verify_database
 from gateway.audit.log import AuditLog, AuditUnavailable
-from gateway.audit.merkle import root_from_leaves
 from gateway.audit.models import AuditCheckpoint, AuditEntry
 from gateway.audit.signer import Ed25519Signer
 from gateway.settings import Settings

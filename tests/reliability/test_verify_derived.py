@@ -21,11 +21,11 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from gateway.audit.core.offline_verify import VerifyResult
 from gateway.audit.erasure import erase_subject
 from gateway.audit.integrity import verify_database
 from gateway.audit.log import AuditLog
 from gateway.audit.models import AuditDataKey, AuditEntry, AuditSubjectIndex
-from gateway.audit.offline_verify import VerifyResult
 from gateway.audit.signer import Ed25519Signer
 from gateway.cli.main import app
 from gateway.runtime import Runtime
