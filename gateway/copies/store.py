@@ -58,10 +58,6 @@ def copies_duration(policy: CompiledPolicy, covenant_id: str) -> IsoDuration | N
     return duration
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _aad(case_id: str, source: str, category: str, record_id: str) -> bytes:
     """Binds the sealed record to its slot, so a row cannot be moved to another case."""
     return f"ketenpoort/copy\x00{case_id}\x00{source}\x00{category}\x00{record_id}".encode()
@@ -213,7 +209,7 @@ class CopyStore:
                         .order_by(CachedCopy.record_id)
                     )
                 )
-                if not rows or any(_aware(row.expires_at) <= now for row in rows):
+                if not rows or any(row.expires_at <= now for row in rows):
                     return None
                 key = self._case_key(session, pseudonym, case_id)
                 if key is None or any(row.key_id != key.key_id for row in rows):

@@ -22,7 +22,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.rights.models import RightsRequest
-from gateway.rights.views import aware
 from gateway.storage.db import Database
 
 log = logging.getLogger("ketenpoort.rights")
@@ -70,12 +69,12 @@ class OverdueRegister:
             ).all()
         found = []
         for row in rows:
-            deadline = aware(row.deadline)
+            deadline = row.deadline
             found.append(
                 OverdueRequest(
                     id=row.id,
                     type=row.type,
-                    received=aware(row.received_at),
+                    received=row.received_at,
                     deadline=deadline,
                     status=OVERDUE_LABEL if deadline < now else NEAR_LABEL,
                     responsible_party=row.responsible_party,
