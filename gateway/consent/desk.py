@@ -23,9 +23,9 @@ from gateway.audit.events import AuditEvent
 from gateway.consent.events import consent_event
 from gateway.consent.models import ConsentRequest
 from gateway.consent.service import (
+    ConsentDecision,
     ConsentService,
     ConsentView,
-    Decision,
     NotCompetent,
     NotOm,
     OmActor,
@@ -78,7 +78,7 @@ class ConsentDesk:
         actor: OmActor,
         consent_id: str,
         *,
-        decision: Decision,
+        decision: ConsentDecision,
         reason: str,
         valid_until: date | None,
         categories: Sequence[str] | None = None,

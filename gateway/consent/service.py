@@ -38,7 +38,7 @@ from gateway.consent.withholdings import withheld_until as withheld_until_of
 from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import Conflict, Forbidden, NotFound, Unprocessable
 
-Decision = Literal["granted", "refused"]
+ConsentDecision = Literal["granted", "refused"]
 OM_ROLE = "om"
 NO_SUCH_REQUEST = "No such consent request."
 
@@ -449,7 +449,7 @@ class ConsentService:
         actor: OmActor,
         consent_id: str,
         *,
-        decision: Decision,
+        decision: ConsentDecision,
         reason: str,
         valid_until: date | None,
         categories: Sequence[str] | None,

@@ -39,7 +39,7 @@ from gateway.rights.sealing import RequestSealer
 from gateway.rights.views import Forwarding, RequestView, view_of
 from gateway.subjects.bsn import Bsn, Pseudonymizer
 
-Decision = Literal["granted", "partially_granted", "refused"]
+RightsDecision = Literal["granted", "partially_granted", "refused"]
 PRIVACY_OFFICER = "privacy_officer"
 
 
@@ -397,7 +397,12 @@ class RightsService:
     # --- deciding ---------------------------------------------------------------
 
     def decide(
-        self, session: Session, actor: Viewer, request_id: str, decision: Decision, reason: str
+        self,
+        session: Session,
+        actor: Viewer,
+        request_id: str,
+        decision: RightsDecision,
+        reason: str,
     ) -> RequestView:
         row = self._load(session, request_id, lock=True)
         if not self.may_read(actor, row):  # like ``get``: an id confirms nothing to outsiders
