@@ -36,6 +36,7 @@ CODE := $(wildcard gateway connectors)
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check $(wildcard gateway connectors tests bench)
 	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy $(CODE)

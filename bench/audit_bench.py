@@ -36,10 +36,10 @@ from gateway.audit.integrity import verify_database
 from gateway.audit.log import AuditLog
 from gateway.audit.signer import Ed25519Signer
 from gateway.audit.store import head_size
-from gateway.audit.wiring import build_audit_log
 from gateway.settings import Settings
 from gateway.storage import migrate
 from gateway.storage.db import Database
+from gateway.wiring.audit_log import build_audit_log
 
 RESULTS = Path(__file__).parent / "results" / "audit.md"
 READING = [

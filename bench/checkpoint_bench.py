@@ -21,10 +21,10 @@ from bench.audit_bench import make_event
 from bench.report import Figure, Section, median, percentile, render, write
 from gateway.audit.checkpoints import latest_checkpoint
 from gateway.audit.signer import Ed25519Signer
-from gateway.audit.wiring import build_audit_log
 from gateway.settings import Settings
 from gateway.storage import migrate
 from gateway.storage.db import Database
+from gateway.wiring.audit_log import build_audit_log
 
 GOAL_S = 2.0
 

@@ -42,13 +42,13 @@ from gateway.audit.integrity import verify_database
 from gateway.audit.log import AuditLog
 from gateway.audit.signer import Ed25519Signer
 from gateway.audit.store import head_size
-from gateway.audit.wiring import build_audit_log
 from gateway.policy.compiled import CompiledPolicy, compile_policy
 from gateway.policy.loader import load_policy_dir
 from gateway.rights.inzage import Inzage, assemble_inzage
 from gateway.settings import Settings
 from gateway.storage import migrate
 from gateway.storage.db import Database
+from gateway.wiring.audit_log import build_audit_log
 
 REPO_POLICIES = Path(__file__).resolve().parent.parent / "policies"
 COVENANT = "zvh-demo"

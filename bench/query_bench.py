@@ -27,8 +27,8 @@ from bench.load import LoadResult, Target, gateway_ok, json_ok, run_load
 from bench.report import Figure, Section, median, percentile, render, write
 from gateway.demo.partner_client import PartnerClient
 from gateway.demo.partners import load_partner_key
-from gateway.demo.people import demo_people
 from gateway.demo.stack import DEMO_COVENANT
+from gateway.demodata.people import demo_people
 
 PURPOSE = "pga-casusoverleg"
 REQUESTER = "gemeente-demo"

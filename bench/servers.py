@@ -20,7 +20,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI, Request, Response
 
-from gateway.demo.people import DEMO_SOURCE_PARTIES
+from gateway.demodata.people import DEMO_SOURCE_PARTIES
 
 
 def proxy_app(upstream: str) -> FastAPI:

@@ -29,8 +29,8 @@ from bench.audit_bench import DEFAULT_PG, _pg_database
 from bench.report import Figure, Section, render, write
 from gateway.demo.partner_client import PartnerClient
 from gateway.demo.partners import load_partner_key
-from gateway.demo.people import demo_people
 from gateway.demo.stack import DEMO_COVENANT
+from gateway.demodata.people import demo_people
 
 PURPOSE = "pga-casusoverleg"
 REQUESTER = "gemeente-demo"

@@ -15,15 +15,12 @@ from gateway.api.edge import HostCheck, NoStore, allowed_hosts
 from gateway.api.errors import install_error_handlers
 from gateway.api.limits import BodySizeLimit
 from gateway.api.openapi import install_openapi
-from gateway.api.refusals import flush_refusals
-from gateway.auth.services import flush_denials
-from gateway.brokering.services import close_brokering
 from gateway.policy.watch import PolicyReloading
 from gateway.retention.background import RetentionJob
-from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.telemetry import instrument_app, setup_telemetry
 from gateway.web import install_web
+from gateway.wiring import Runtime
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -38,16 +35,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         runtime.audit.start()
         reloading = PolicyReloading(settings.policy_dir, lambda: runtime.policy)
         reloading.start()
-        retention = RetentionJob(runtime)
+        retention = RetentionJob(lambda: runtime.retention, settings.retention_interval_s)
         retention.start()
         try:
             yield
         finally:
             await retention.stop()
             reloading.stop()
-            await close_brokering(runtime)
-            flush_denials(runtime)
-            flush_refusals(runtime)
+            await runtime.close_services()
             runtime.audit.stop()
             if own_runtime:
                 runtime.close()

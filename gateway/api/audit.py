@@ -17,7 +17,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field, StringConstraints
-from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.api.models import StrictBody
 from gateway.api.openapi import partner_credentials
@@ -28,24 +27,13 @@ from gateway.api.schemas.audit import (
     InclusionProofOut,
 )
 from gateway.api.schemas.common import Jwks
-from gateway.audit.checkpoint import Checkpoint
-from gateway.audit.checkpoints import (
-    NoCheckpoint,
-    checkpoint_at,
-    latest_checkpoint,
-    prove_consistency,
-    prove_inclusion,
-)
-from gateway.audit.keyfiles import KeyFileError
-from gateway.audit.merkle import MerkleError
+from gateway.audit.desk import AuditReadDesk
 from gateway.audit.officer import PRIVACY_OFFICER, Reader, officer_covenants
-from gateway.audit.officer_reads import log_refusal_async, query_filters, read_page
-from gateway.audit.search import MAX_LIMIT, BadQuery, EntryQuery
-from gateway.audit.vault import VaultError
+from gateway.audit.search import MAX_LIMIT, EntryQuery
 from gateway.auth.dependencies import CovenantRefused, current_principal
-from gateway.problems import Forbidden, NotFound, ServiceUnavailable, Unprocessable
-from gateway.runtime import Runtime
+from gateway.problems import Forbidden, Unprocessable
 from gateway.subjects.bsn import Bsn, InvalidBsnError
+from gateway.wiring import runtime_of
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -72,7 +60,7 @@ async def privacy_officer(request: Request) -> Reader:
     covenant. A refusal of a verified caller is itself logged (then 403).
     """
     principal = await current_principal(request)
-    policy = _runtime(request).policy.current
+    policy = runtime_of(request).policy.current
     oversees = principal.covenant in officer_covenants(policy, principal.party)
     if principal.has_role(PRIVACY_OFFICER) and oversees:
         return Reader(principal.party, principal.employee, (principal.covenant,), "api")
@@ -81,20 +69,15 @@ async def privacy_officer(request: Request) -> Reader:
     revoked = PRIVACY_OFFICER in principal.revoked_roles
     reason = "role_revoked" if revoked else "role_missing"
     refused = Reader(principal.party, principal.employee, (principal.covenant,), "api")
-    await log_refusal_async(_runtime(request).audit, refused, "search", reason)
+    await _desk(request).refuse_async(refused, "search", reason)
     detail = "this needs the role privacy_officer in the token's covenant"
     if revoked:
         raise CovenantRefused(detail=detail, extensions={"reason": reason})
     raise Forbidden(detail=detail, extensions={"reason": reason})
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-def _storage_down() -> ServiceUnavailable:
-    return ServiceUnavailable(detail="The audit log's storage is unavailable.")
+def _desk(request: Request) -> AuditReadDesk:
+    return runtime_of(request).audit_desk
 
 
 @router.get(
@@ -105,49 +88,23 @@ def _storage_down() -> ServiceUnavailable:
 def get_checkpoint(request: Request, size: Digits | None = None) -> dict[str, Any]:
     """The latest signed tree head, or the one signed at ``size``."""
     at = _number("size", size) if size is not None else None
-    try:
-        with _runtime(request).db.session() as session:
-            head: Checkpoint | None
-            head = checkpoint_at(session, at) if at is not None else latest_checkpoint(session)
-    except NoCheckpoint:
-        raise NotFound(detail="No signed checkpoint at that size.") from None
-    except SQLAlchemyError:
-        raise _storage_down() from None
-    if head is None:
-        raise NotFound(detail="No checkpoint has been signed yet.")
-    return head.to_json()
+    return _desk(request).checkpoint(at).to_json()
 
 
 @router.get("/jwks", response_model=Jwks)
 def get_jwks(request: Request) -> dict[str, Any]:
     """The public keys that sign checkpoints (current and retired), by ``kid``."""
-    signer = _runtime(request).audit.signer
-    if signer is None:
-        raise ServiceUnavailable(detail="No checkpoint signer is configured.")
-    return signer.jwks()
+    return _desk(request).jwks()
 
 
 @router.get("/proofs/inclusion", response_model=InclusionProofOut, responses={404: {}, 422: {}})
 def get_inclusion(request: Request, seq: Digits, size: Digits) -> dict[str, Any]:
     """RFC 9162 §2.1.3 audit path of entry ``seq`` in the signed tree of ``size``."""
-    return _inclusion(request, _number("seq", seq), _number("size", size))
-
-
-def _inclusion(request: Request, seq: int, size: int) -> dict[str, Any]:
-    if seq >= size:
-        raise Unprocessable(detail="seq must be smaller than size.")
-    try:
-        with _runtime(request).db.session() as session:
-            proof = prove_inclusion(session, seq, size)
-    except NoCheckpoint:
-        raise NotFound(detail="No signed checkpoint at that size.") from None
-    except MerkleError:
-        raise Unprocessable(detail="No such proof exists.") from None
-    except SQLAlchemyError:
-        raise _storage_down() from None
+    first, second = _number("seq", seq), _number("size", size)
+    proof = _desk(request).inclusion(first, second)
     return {
-        "seq": seq,
-        "size": size,
+        "seq": first,
+        "size": second,
         "leaf_hash": proof.leaf_hash.hex(),
         "root_hash": proof.checkpoint.root_hash,
         "proof": [node.hex() for node in proof.path],
@@ -163,17 +120,7 @@ def get_consistency(
 ) -> dict[str, Any]:
     """RFC 9162 §2.1.4 proof that the signed tree of ``to`` extends the one of ``from``."""
     first, second = _number("from", first_text), _number("to", second_text)
-    if first > second:
-        raise Unprocessable(detail="from must not exceed to.")
-    try:
-        with _runtime(request).db.session() as session:
-            proof = prove_consistency(session, first, second)
-    except NoCheckpoint:
-        raise NotFound(detail="No signed checkpoint at one of those sizes.") from None
-    except MerkleError:
-        raise Unprocessable(detail="No such proof exists.") from None
-    except SQLAlchemyError:
-        raise _storage_down() from None
+    proof = _desk(request).consistency(first, second)
     return {
         "from": first,
         "to": second,
@@ -204,16 +151,7 @@ class EntrySearch(StrictBody):
 
 
 def _page(request: Request, reader: Reader, query: EntryQuery) -> dict[str, Any]:
-    try:
-        page = read_page(
-            _runtime(request).audit, reader, query, "search", filters=query_filters(query)
-        )
-    except BadQuery:
-        raise Unprocessable(detail="Unknown cursor or a time out of range.") from None
-    except SQLAlchemyError:
-        raise _storage_down() from None
-    except (KeyFileError, VaultError):
-        raise ServiceUnavailable(detail="The audit log's keys are unavailable.") from None
+    page = _desk(request).search(reader, query)
     return {"entries": page.entries, "next": page.next}
 
 
@@ -275,7 +213,7 @@ def search_entries_by_body(
     pseudonym = None
     if body.subject_bsn is not None:
         try:
-            pseudonym = _runtime(request).pseudonymizer.pseudonym(Bsn(body.subject_bsn))
+            pseudonym = _desk(request).pseudonym(Bsn(body.subject_bsn))
         except InvalidBsnError:
             raise Unprocessable(detail="subject_bsn is not a valid BSN.") from None
     query = EntryQuery(

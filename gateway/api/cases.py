@@ -14,12 +14,11 @@ from gateway.api.schemas.cases import CaseOut, QueryOut
 from gateway.audit.events import AuditEvent
 from gateway.auth.dependencies import current_principal, query_principal
 from gateway.auth.principal import Principal
-from gateway.brokering.services import brokering_services
 from gateway.cases.service import Actor, CaseRecord
 from gateway.policy.models import Phase
 from gateway.problems import Unprocessable
-from gateway.runtime import Runtime
 from gateway.subjects.bsn import Bsn, InvalidBsnError
+from gateway.wiring import Runtime
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"], dependencies=[Depends(partner_credentials)])
 CaseId = Annotated[str, Field(pattern=r"^c-[0-9a-z]{20}$")]
@@ -78,7 +77,7 @@ def open_case(
     body: CaseIn, request: Request, principal: Annotated[Principal, Depends(current_principal)]
 ) -> CaseOut:
     runtime = _runtime(request)
-    services = brokering_services(runtime)
+    services = runtime.brokering
     try:
         bsn = Bsn(body.subject.bsn)
     except InvalidBsnError:
@@ -105,7 +104,7 @@ def get_case(
     runtime = _runtime(request)
     actor = _actor(principal)
     with logging_refusals(runtime, actor, "get", case_id), runtime.db.session() as session:
-        case = brokering_services(runtime).cases.get(session, actor, case_id)
+        case = runtime.brokering.cases.get(session, actor, case_id)
     return CaseOut.of(case)
 
 
@@ -122,9 +121,7 @@ def add_participant(
         logging_refusals(runtime, actor, "add_participant", case_id),
         runtime.db.session() as session,
     ):
-        case = brokering_services(runtime).cases.add_participant(
-            session, actor, case_id, body.party
-        )
+        case = runtime.brokering.cases.add_participant(session, actor, case_id, body.party)
         runtime.audit.append_in(
             session,
             [_case_event(runtime, actor, case, "participant_added", participant=body.party)],
@@ -142,7 +139,7 @@ def change_phase(
     runtime = _runtime(request)
     actor = _actor(principal)
     with logging_refusals(runtime, actor, "set_phase", case_id), runtime.db.session() as session:
-        case = brokering_services(runtime).cases.set_phase(session, actor, case_id, body.phase)
+        case = runtime.brokering.cases.set_phase(session, actor, case_id, body.phase)
         runtime.audit.append_in(session, [_case_event(runtime, actor, case, "phase_changed")])
     return CaseOut.of(case)
 
@@ -154,7 +151,7 @@ def close_case(
     runtime = _runtime(request)
     actor = _actor(principal)
     with logging_refusals(runtime, actor, "close", case_id), runtime.db.session() as session:
-        case = brokering_services(runtime).cases.close(session, actor, case_id)
+        case = runtime.brokering.cases.close(session, actor, case_id)
         runtime.audit.append_in(session, [_case_event(runtime, actor, case, "closed")])
     return CaseOut.of(case)
 
@@ -169,7 +166,7 @@ async def query_case(
     runtime = _runtime(request)
     actor = _actor(principal)
     async with logging_refusals_async(runtime, actor, "query", case_id):
-        outcome = await brokering_services(runtime).broker.query(
+        outcome = await runtime.brokering.broker.query(
             actor, case_id, body.categories, body.sources
         )
     return {

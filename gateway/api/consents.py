@@ -25,7 +25,7 @@ from gateway.auth.dependencies import current_principal, refuse
 from gateway.auth.principal import Principal
 from gateway.consent.desk import ConsentDesk
 from gateway.consent.service import NotOm, OmActor
-from gateway.consent.services import consent_desk
+from gateway.wiring import runtime_of
 
 router = APIRouter(
     prefix="/v1/consents", tags=["consent"], dependencies=[Depends(partner_credentials)]
@@ -89,7 +89,7 @@ def _today() -> date:
 
 
 def _desk(request: Request) -> ConsentDesk:
-    return consent_desk(request.app.state.runtime)
+    return runtime_of(request).consent_desk
 
 
 @router.get("", response_model=ConsentListOut)

@@ -20,17 +20,13 @@ from gateway.api.schemas.federation import (
     MirrorOut,
     PeerAnswerOut,
 )
-from gateway.audit.events import AuditEvent, processing_activity_uri
 from gateway.auth.dependencies import current_principal
 from gateway.auth.principal import Principal
 from gateway.cases.service import Actor
-from gateway.federation.mirror import MirrorCase
-from gateway.federation.rules import FederationRefused
-from gateway.federation.services import federation_services
 from gateway.policy.models import Phase
 from gateway.problems import Unprocessable
-from gateway.runtime import Runtime
 from gateway.subjects.bsn import Bsn, InvalidBsnError, holds_bsn
+from gateway.wiring import runtime_of
 
 router = APIRouter(tags=["federation"], dependencies=[Depends(partner_credentials)])
 CaseId = Annotated[str, Field(pattern=r"^c-[0-9a-z]{20}$")]
@@ -64,11 +60,6 @@ class KnownIn(StrictBody):
     requester: PeerRequesterIn | None = None
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 def _actor(principal: Principal) -> Actor:
     return Actor(principal.party, principal.employee, principal.covenant, principal.purpose)
 
@@ -80,59 +71,18 @@ def _bsn(subject: SubjectIn) -> Bsn:
         raise Unprocessable(detail="subject.bsn is not a valid BSN (11-proof).") from None
 
 
-def _mirror_event(runtime: Runtime, actor: Actor, body: MirrorIn, mirror: MirrorCase) -> AuditEvent:
-    case = mirror.case
-    return AuditEvent(
-        kind="case",
-        outcome="mirror_" + mirror.change,
-        party=actor.party,
-        employee=actor.employee,
-        convenant=case.convenant,
-        purpose=case.purpose,
-        case=case.id,
-        subject_pseudonym=case.subject_pseudonym,
-        covenant_version=runtime.policy.current.covenant_version(case.convenant),
-        details={
-            "phase": case.phase,
-            "peer_case": body.peer_case,
-            "peer_requester": body.requester.party if body.requester else None,
-        },
-    )
-
-
-def _refused_event(runtime: Runtime, actor: Actor, reason: str) -> AuditEvent:
-    """A refused mirror case names no subject: nothing about the person was processed."""
-    return AuditEvent(
-        kind="decision",
-        outcome="denied",
-        reason=reason,
-        party=actor.party,
-        employee=actor.employee,
-        convenant=actor.covenant,
-        purpose=actor.purpose,
-        covenant_version=runtime.policy.current.covenant_version(actor.covenant),
-        processing_activity=processing_activity_uri(actor.covenant, actor.purpose),
-        details={"federation": "mirror_case"},
-    )
-
-
 @router.post("/v1/federation/cases", response_model=MirrorOut, responses={403: {}, 422: {}})
 def mirror_case(
     body: MirrorIn, request: Request, principal: Annotated[Principal, Depends(current_principal)]
 ) -> dict[str, Any]:
     """The peer's mirror case for this subject, in the phase of the peer's own case."""
-    runtime = _runtime(request)
-    services = federation_services(runtime)
-    actor = _actor(principal)
-    bsn = _bsn(body.subject)
-    try:
-        with runtime.db.session() as session:
-            mirror = services.mirrors.open_or_sync(session, actor, bsn, body.phase)
-            runtime.audit.append_in(session, [_mirror_event(runtime, actor, body, mirror)])
-    except FederationRefused as refused:
-        reason = str(refused.extensions.get("reason", "forbidden"))
-        runtime.audit.append_sync([_refused_event(runtime, actor, reason)])
-        raise
+    mirror = runtime_of(request).federation.desk.mirror(
+        _actor(principal),
+        _bsn(body.subject),
+        body.phase,
+        peer_case=body.peer_case,
+        peer_requester=body.requester.party if body.requester else None,
+    )
     return {"id": mirror.case.id, "phase": mirror.case.phase, "status": mirror.case.status}
 
 
@@ -141,7 +91,7 @@ async def known_here(
     body: KnownIn, request: Request, principal: Annotated[Principal, Depends(current_principal)]
 ) -> dict[str, Any]:
     """Only whether this region has an open case for the person; nothing else."""
-    services = federation_services(_runtime(request))
+    services = runtime_of(request).federation
     known = await services.known_here.answer(_actor(principal), _bsn(body.subject), body.peer_case)
     return {"known": known}
 
@@ -155,8 +105,8 @@ async def known_elsewhere(
     case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(current_principal)]
 ) -> KnownElsewhereOut:
     """Asks every peer gateway of the covenant at once: known, unknown, unavailable, denied."""
-    runtime = _runtime(request)
-    services = federation_services(runtime)
+    runtime = runtime_of(request)
+    services = runtime.federation
     actor = _actor(principal)
     async with logging_refusals_async(runtime, actor, "known_elsewhere", case_id):
         answers, trace_id = await services.known_elsewhere.ask(actor, case_id)

@@ -7,7 +7,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.api.schemas.health import LiveOut, ReadyOut
 from gateway.problems import RETRY_AFTER_S, ServiceUnavailable
-from gateway.runtime import NotReady, Runtime
+from gateway.wiring import NotReady, runtime_of
 
 router = APIRouter(tags=["health"])
 _RETRY = {"Retry-After": RETRY_AFTER_S}
@@ -24,7 +24,7 @@ def live() -> dict[str, str]:
     responses={503: {"description": "A dependency is not ready"}},
 )
 def ready(request: Request) -> dict[str, object]:
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     try:
         checks = runtime.readiness()
     except NotReady as exc:

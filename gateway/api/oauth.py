@@ -20,11 +20,10 @@ from gateway.api.schemas.common import Jwks
 from gateway.api.schemas.oauth import AuthorizationServerMetadata, TokenOut
 from gateway.auth.client_address import real_client_address
 from gateway.auth.server import JWKS_PATH, TOKEN_PATH
-from gateway.auth.services import auth_services
 from gateway.keys import KeyStoreError, KeyUse
 from gateway.problems import RETRY_AFTER_S, ServiceUnavailable
-from gateway.runtime import Runtime
 from gateway.storage.db import DatabaseUnavailable
+from gateway.wiring import runtime_of
 
 router = APIRouter(tags=["oauth"])
 
@@ -55,11 +54,6 @@ _TOKEN_REQUEST = {
 }
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
     return JSONResponse(
         {"error": error, "error_description": description}, status_code=status, headers=_NO_STORE
@@ -73,8 +67,8 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
 )
 def authorization_server_metadata(request: Request) -> dict[str, Any]:
     """RFC 8414 metadata: where to get a token and how to authenticate."""
-    runtime = _runtime(request)
-    metadata = auth_services(runtime).server.metadata()
+    runtime = runtime_of(request)
+    metadata = runtime.auth.server.metadata()
     if not docs_enabled(runtime.settings):  # no dangling link to a /docs that is off
         metadata.pop("service_documentation", None)
     return metadata
@@ -82,7 +76,7 @@ def authorization_server_metadata(request: Request) -> dict[str, Any]:
 
 def _jwks(request: Request, use: KeyUse) -> JSONResponse:
     try:
-        document = _runtime(request).keys.jwks(use)
+        document = runtime_of(request).keys.jwks(use)
     except KeyStoreError:
         raise ServiceUnavailable(detail="the gateway's keys are unavailable") from None
     return JSONResponse(document, headers={"Cache-Control": "public, max-age=60"})
@@ -102,13 +96,13 @@ async def token(request: Request) -> JSONResponse:
         return _oauth_error(400, "invalid_request", f"the body must be {FORM_MEDIA_TYPE}")
     form = await request.form()
     fields = {name: [str(value) for value in form.getlist(name)] for name in form}
-    settings = _runtime(request).settings
+    settings = runtime_of(request).settings
     remote = real_client_address(
         request.client.host if request.client else None,
         request.headers.getlist("x-forwarded-for"),
         settings.trusted_proxy_networks,
     )
-    server = auth_services(_runtime(request)).server
+    server = runtime_of(request).auth.server
     try:
         response = await run_in_threadpool(
             server.token_response, fields, dict(request.headers), remote

@@ -4,7 +4,7 @@ Handlers wrap their work in :func:`logging_refusals`; a 403, a 404 or an
 up-front 422 for unknown ids then leaves a ``decision``/``denied`` entry
 with the problem's reason (gateway/cases/refusals.py): the first of a minute
 per (party, action, reason, covenant, purpose) at once, the rest of that minute
-as one counted entry (:class:`RefusalAggregate`), so a partner hammering
+as one counted entry (``runtime.refusals``, a :class:`RefusalAggregate`), so a partner hammering
 refused calls cannot flood the log. A refusal whose entry cannot be written is
 a 503, like any other unloggable action.
 """
@@ -12,44 +12,20 @@ a 503, like any other unloggable action.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
 from gateway.audit.events import AuditEvent
 from gateway.audit.log import AuditUnavailable
 from gateway.brokering.known_ids import UnknownIds
-from gateway.cases.refusals import RefusalAggregate, refusal_event, refusal_reason
+from gateway.cases.refusals import refusal_event, refusal_reason
 from gateway.cases.service import Actor
 from gateway.problems import Forbidden, NotFound, Problem
-from gateway.runtime import Runtime
+from gateway.wiring import Runtime
 
 log = logging.getLogger("ketenpoort.api.refusals")
 
 LOGGED_REFUSALS = (Forbidden, NotFound, UnknownIds)
-_EXTRAS_KEY = "case_refusals"
-_lock = threading.Lock()
-
-
-def refusal_aggregate(runtime: Runtime) -> RefusalAggregate:
-    """One aggregate per runtime, shared by every request."""
-    with _lock:
-        aggregate = runtime.extras.get(_EXTRAS_KEY)
-        if not isinstance(aggregate, RefusalAggregate):
-            aggregate = runtime.extras[_EXTRAS_KEY] = RefusalAggregate()
-        return aggregate
-
-
-def flush_refusals(runtime: Runtime) -> None:
-    """Write the refusal counts still held in memory (at shutdown)."""
-    aggregate = runtime.extras.get(_EXTRAS_KEY)
-    if isinstance(aggregate, RefusalAggregate):
-        events = aggregate.drain()
-        if events:
-            try:
-                runtime.audit.append_sync(events)
-            except AuditUnavailable:
-                log.warning("audit log unavailable; %d refusal counts not written", len(events))
 
 
 def _entry(
@@ -74,7 +50,7 @@ def logging_refusals(
         yield
     except LOGGED_REFUSALS as refused:
         entry = _entry(runtime, actor, action, case_id, refused)
-        aggregate = refusal_aggregate(runtime)
+        aggregate = runtime.refusals
         events = aggregate.events(entry)
         if events:
             try:
@@ -93,7 +69,7 @@ async def logging_refusals_async(
         yield
     except LOGGED_REFUSALS as refused:
         entry = _entry(runtime, actor, action, case_id, refused)
-        aggregate = refusal_aggregate(runtime)
+        aggregate = runtime.refusals
         events = aggregate.events(entry)
         if events:
             try:

@@ -22,14 +22,12 @@ from gateway.api.models import Id, StrictBody, SubjectIn, Text
 from gateway.api.openapi import partner_credentials
 from gateway.api.schemas.rights import DisclosuresOut, RightsRequestListOut, RightsRequestOut
 from gateway.auth.dependencies import current_principal, require_role
+from gateway.auth.portal import CSRF_KEY, person_of
 from gateway.auth.principal import Principal
 from gateway.problems import Forbidden, Unauthorized, Unprocessable
 from gateway.rights.service import Application, Filer, Viewer
-from gateway.rights.services import rights_desk
-from gateway.runtime import Runtime
 from gateway.subjects.bsn import Bsn, InvalidBsnError
-from gateway.web.mijn.person import person_of
-from gateway.web.session import CSRF_KEY
+from gateway.wiring import runtime_of
 
 router = APIRouter(tags=["rights"], dependencies=[Depends(partner_credentials)])
 RequestId = Annotated[str, Field(pattern=r"^rr-[0-9a-f]{20}$")]
@@ -64,11 +62,6 @@ class Caller:
             return Viewer(pseudonym=pseudonym)
         p = self.principal
         return Viewer(party=p.party, employee=p.employee, covenant=p.covenant, roles=p.roles)
-
-
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
 
 
 async def caller(request: Request) -> Caller:
@@ -106,7 +99,7 @@ def _bsn(text: str) -> Bsn | None:
 async def file_request(
     body: RightsRequestIn, request: Request, who: Annotated[Caller, Depends(caller)]
 ) -> RightsRequestOut:
-    desk = rights_desk(_runtime(request))
+    desk = runtime_of(request).rights_desk
     if who.principal is not None:
         p = who.principal
         filer = Filer(party=p.party, employee=p.employee, covenant=p.covenant)
@@ -149,7 +142,7 @@ def list_requests(
         due_before = now
     elif due_within_days is not None:
         due_before = now + timedelta(days=due_within_days)
-    views = rights_desk(_runtime(request)).open_requests(principal.covenant, due_before)
+    views = runtime_of(request).rights_desk.open_requests(principal.covenant, due_before)
     return RightsRequestListOut(requests=[RightsRequestOut.of(view, now) for view in views])
 
 
@@ -157,7 +150,7 @@ def list_requests(
 def get_request(
     request_id: RequestId, request: Request, who: Annotated[Caller, Depends(caller)]
 ) -> RightsRequestOut:
-    desk = rights_desk(_runtime(request))
+    desk = runtime_of(request).rights_desk
     pseudonym = desk.service.pseudonym(who.person) if who.person is not None else None
     view = desk.get(who.viewer(pseudonym), request_id)
     return RightsRequestOut.of(view, datetime.now(UTC))
@@ -176,7 +169,7 @@ def decide_request(
         covenant=principal.covenant,
         roles=principal.roles,
     )
-    view = rights_desk(_runtime(request)).decide(actor, request_id, body.decision, body.reason)
+    view = runtime_of(request).rights_desk.decide(actor, request_id, body.decision, body.reason)
     return RightsRequestOut.of(view, datetime.now(UTC))
 
 
@@ -184,4 +177,4 @@ def decide_request(
 def my_disclosures(request: Request, who: Annotated[Caller, Depends(caller)]) -> dict[str, Any]:
     if who.person is None:
         raise Forbidden(detail="Only the person concerned sees their own disclosures.")
-    return rights_desk(_runtime(request)).inzage(who.person, "api").as_json()
+    return runtime_of(request).rights_desk.inzage(who.person, "api").as_json()

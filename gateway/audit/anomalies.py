@@ -105,3 +105,36 @@ def _count(body: str) -> int:
     except (ValueError, AttributeError):
         return 1
     return count if isinstance(count, int) and count > 0 else 1
+
+
+MANY_SUBJECTS_PER_HOUR = 25
+DENIALS_PER_5_MIN = 10
+
+
+@dataclass(frozen=True)
+class Anomalies:
+    many_subjects: list[PartySignal]
+    denial_bursts: list[PartySignal]
+
+
+def officer_signals(
+    session: Session, covenants: Sequence[str], now: datetime | None = None
+) -> Anomalies:
+    """Signals from the entries of ``covenants`` only (the officer's own)."""
+    now = now or datetime.now(UTC)
+    return Anomalies(
+        many_subjects=many_subjects(
+            session,
+            threshold=MANY_SUBJECTS_PER_HOUR,
+            window=timedelta(hours=1),
+            now=now,
+            covenants=covenants,
+        ),
+        denial_bursts=denial_bursts(
+            session,
+            threshold=DENIALS_PER_5_MIN,
+            window=timedelta(minutes=5),
+            now=now,
+            covenants=covenants,
+        ),
+    )

@@ -17,8 +17,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from gateway.audit.checkpoint import Checkpoint, b64url, rfc3339_utc, signed_bytes
-from gateway.audit.merkle import consistency_proof, inclusion_proof, root
+from gateway.audit.core.checkpoint_format import Checkpoint, b64url, rfc3339_utc, signed_bytes
+from gateway.audit.core.merkle import consistency_proof, inclusion_proof, root
 from gateway.audit.models import AuditCheckpoint, AuditEntry
 from gateway.audit.signer import CheckpointSigner, KeyStoreSigner
 from gateway.audit.store import SqlNodeStore, head_size

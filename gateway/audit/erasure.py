@@ -31,10 +31,6 @@ class ErasureCounts:
     strafrechtelijk_kept: int
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _erase(session: Session, pseudonym: str, case: str | None, now: datetime) -> ErasureCounts:
     query = select(AuditDataKey).where(
         AuditDataKey.subject_pseudonym == pseudonym, AuditDataKey.wrapped.is_not(None)
@@ -44,7 +40,7 @@ def _erase(session: Session, pseudonym: str, case: str | None, now: datetime) ->
     erase_ids: list[str] = []
     kept = 0
     for key in session.scalars(query):
-        young = _aware(key.last_used_at) > now - STRAFRECHTELIJK_RETENTION
+        young = key.last_used_at > now - STRAFRECHTELIJK_RETENTION
         if key.scope == "strafrechtelijk" and young:
             kept += 1
             continue

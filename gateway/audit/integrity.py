@@ -1,6 +1,6 @@
 """Export and full verification straight from the database (promise 6).
 
-Both go through the export format of :mod:`gateway.audit.offline_verify`, so
+Both go through the export format of :mod:`gateway.audit.core.offline_verify`, so
 ``audit verify`` on the database and ``audit verify --from-export`` apply the
 same checks. The stored leaf hash travels as the line's hint: an entry edited
 in place is then named exactly, not only as "some entry before checkpoint S".
@@ -21,12 +21,12 @@ from typing import Any, BinaryIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gateway.audit.canonical import node_hash
-from gateway.audit.checkpoint import Checkpoint
 from gateway.audit.checkpoints import all_checkpoints, latest_checkpoint
+from gateway.audit.core.canonical import node_hash
+from gateway.audit.core.checkpoint_format import Checkpoint
+from gateway.audit.core.offline_verify import VerifyResult, checkpoint_line, verify_export
 from gateway.audit.derived import DerivedCheck, entry_records
 from gateway.audit.models import AuditEntry, AuditNode
-from gateway.audit.offline_verify import VerifyResult, checkpoint_line, verify_export
 from gateway.audit.snapshot import read_snapshot
 from gateway.audit.store import head_size
 from gateway.audit.subject_keys import SubjectVault

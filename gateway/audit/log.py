@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from gateway.audit.checkpoint import Checkpoint
 from gateway.audit.checkpoints import make_checkpoint
+from gateway.audit.core.checkpoint_format import Checkpoint
 from gateway.audit.events import AuditEvent
 from gateway.audit.keyfiles import KeyFileError
 from gateway.audit.signer import CheckpointSigner

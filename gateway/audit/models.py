@@ -13,7 +13,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
-    DateTime,
     Index,
     Integer,
     LargeBinary,
@@ -25,8 +24,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.storage.base import Base
+from gateway.storage.types import UtcDateTime
 
-TS = DateTime(timezone=True)
+TS = UtcDateTime()
 
 
 class AuditHead(Base):

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway.audit.checkpoint import key_id, public_jwk
+from gateway.audit.core.checkpoint_format import key_id, public_jwk
 from gateway.keys import KeyStore, KeyStoreError
 
 

@@ -19,10 +19,10 @@ import psycopg
 from sqlalchemy import and_, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from gateway.audit.canonical import leaf_hash_of_bytes
+from gateway.audit.core.canonical import leaf_hash_of_bytes
+from gateway.audit.core.fast_canonical import entry_bytes
+from gateway.audit.core.merkle import NodeKey, append_batch
 from gateway.audit.events import AuditEvent
-from gateway.audit.fast_canonical import entry_bytes
-from gateway.audit.merkle import NodeKey, append_batch
 from gateway.audit.models import AuditEntry, AuditHead, AuditNode, AuditSubjectIndex
 from gateway.audit.subject_keys import KeySpec, SubjectVault
 from gateway.audit.vault import DataKey, seal

@@ -2,21 +2,18 @@
 
 Partners get purpose-bound RFC 9068 access tokens at ``/oauth/token``; routes
 learn who calls through :func:`current_principal` / :func:`require_role`.
-Connectors get :class:`SourceTokenIssuer` (``auth_services(runtime).source_tokens``)
+Connectors get :class:`SourceTokenIssuer` (``runtime.auth.source_tokens``, gateway.wiring)
 as their ``token_provider``.
 """
 
 from gateway.auth.dependencies import EMPLOYEE_HEADER, current_principal, require_role
 from gateway.auth.principal import Principal
-from gateway.auth.services import AuthServices, auth_services
 from gateway.auth.tokens import SourceTokenIssuer
 
 __all__ = [
     "EMPLOYEE_HEADER",
-    "AuthServices",
     "Principal",
     "SourceTokenIssuer",
-    "auth_services",
     "current_principal",
     "require_role",
 ]

@@ -10,17 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, cast
 
 from fastapi import Request
 
 from gateway.auth.bearer import AccessTokenVerifier, InvalidToken
-from gateway.auth.denials import Denial
+from gateway.auth.denials import Denial, DenialAudit
 from gateway.auth.principal import Principal
-from gateway.auth.services import auth_services
 from gateway.keys import KeyStoreError
+from gateway.policy import PolicyHolder
 from gateway.problems import BadRequest, Forbidden, ServiceUnavailable, Unauthorized
-from gateway.runtime import Runtime
 from gateway.subjects.bsn import holds_bsn
 
 EMPLOYEE_HEADER = "X-Ketenpoort-Employee"
@@ -38,8 +37,31 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
+class _AuthParts(Protocol):
+    @property
+    def verifier(self) -> AccessTokenVerifier: ...
+    @property
+    def denials(self) -> DenialAudit: ...
+
+
+class AuthDoor(Protocol):
+    """What the API door needs from the composition root (``gateway.wiring.Runtime``).
+
+    A protocol, so auth does not import the root that imports auth.
+    """
+
+    @property
+    def auth(self) -> _AuthParts: ...
+    @property
+    def policy(self) -> PolicyHolder: ...
+
+
+def _door(request: Request) -> AuthDoor:
+    return cast(AuthDoor, request.app.state.runtime)
+
+
 def _verifier(request: Request) -> AccessTokenVerifier:
-    return auth_services(request.app.state.runtime).verifier
+    return _door(request).auth.verifier
 
 
 class CovenantRefused(Forbidden):
@@ -50,7 +72,7 @@ class CovenantRefused(Forbidden):
 
 
 def _roles_in_force(
-    runtime: Runtime, claims: dict[str, Any], *, inactive_ok: bool = False
+    door: AuthDoor, claims: dict[str, Any], *, inactive_ok: bool = False
 ) -> tuple[str, tuple[str, ...]]:
     """The token's roles the covenant in force still grants, or the reason it grants nothing.
 
@@ -65,7 +87,7 @@ def _roles_in_force(
     broker answers each (source, category) ``denied`` / ``convenant_inactive`` as
     the query contract says; it discloses nothing there either.
     """
-    covenant = runtime.policy.current.covenant(claims["covenant"])
+    covenant = door.policy.current.covenant(claims["covenant"])
     if covenant is None:
         return "convenant_unknown", ()
     if not inactive_ok and not covenant.is_active(datetime.now(UTC).date()):
@@ -80,7 +102,7 @@ def _roles_in_force(
 
 async def refuse(request: Request, principal: Principal, reason: str, detail: str) -> Forbidden:
     """Log a refusal at the API door and build its 403 (routes with their own checks use it too)."""
-    await auth_services(request.app.state.runtime).denials.record(
+    await _door(request).auth.denials.record(
         Denial(
             where="api",
             party=principal.party,
@@ -126,7 +148,7 @@ async def _principal(request: Request, *, inactive_ok: bool) -> Principal:
     # The employee id is logged in clear: one holding a BSN is refused (docs/auth.md).
     if not _EMPLOYEE.fullmatch(employee) or holds_bsn(employee):
         raise BadRequest(detail=f"the {EMPLOYEE_HEADER} header is not a valid employee id")
-    refusal, roles = _roles_in_force(request.app.state.runtime, claims, inactive_ok=inactive_ok)
+    refusal, roles = _roles_in_force(_door(request), claims, inactive_ok=inactive_ok)
     principal = Principal(
         party=claims["party"],
         roles=roles,

@@ -13,12 +13,13 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import DateTime, String, delete
+from sqlalchemy import String, delete
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.storage.base import Base
 from gateway.storage.db import Database, DatabaseUnavailable
+from gateway.storage.types import UtcDateTime
 
 PURGE_EVERY_S = 60.0
 
@@ -30,9 +31,7 @@ class UsedAssertion(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     party: Mapped[str] = mapped_column(String(200), nullable=False)
-    expires_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), nullable=False, index=True
-    )
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, index=True)
 
 
 def assertion_key(issuer: str, jti: str) -> str:

@@ -10,15 +10,36 @@ from gateway.cases.service import Actor, CaseRecord
 from gateway.policy.compiled import CompiledPolicy
 
 
+def consent_requested_event(
+    actor: Actor, case: CaseRecord, policy: CompiledPolicy, consent_id: str
+) -> AuditEvent:
+    """The ``consent``/``requested`` entry of a request a query opened.
+
+    Written in the transaction that creates the request (before the OM's webhook
+    goes out, which waits for that commit), not with the query's answers.
+    """
+    return AuditEvent(
+        kind="consent",
+        outcome="requested",
+        party=actor.party,
+        employee=actor.employee,
+        convenant=actor.covenant,
+        purpose=actor.purpose,
+        case=case.id,
+        consent_id=consent_id,
+        subject_pseudonym=case.subject_pseudonym,
+        covenant_version=policy.covenant_version(actor.covenant),
+        processing_activity=processing_activity_uri(actor.covenant, actor.purpose),
+    )
+
+
 def query_events(
     actor: Actor,
     case: CaseRecord,
     policy: CompiledPolicy,
     results: Sequence[SourceResult],
-    new_consent_request: str | None,
 ) -> list[AuditEvent]:
-    """One entry per (source, category) result, except that plain denials share one entry;
-    plus the consent request it opened.
+    """One entry per (source, category) result, except that plain denials share one entry.
 
     Counts only (records, trimmed fields): never a BSN or a returned value (promise 6).
     Plain denials (no consent involved) are aggregated so that one query cannot
@@ -59,22 +80,6 @@ def query_events(
         )
     if denied:
         events.append(_denials_event(actor, case, denied, version, activity))
-    if new_consent_request is not None:
-        events.append(
-            AuditEvent(
-                kind="consent",
-                outcome="requested",
-                party=actor.party,
-                employee=actor.employee,
-                convenant=actor.covenant,
-                purpose=actor.purpose,
-                case=case.id,
-                consent_id=new_consent_request,
-                subject_pseudonym=case.subject_pseudonym,
-                covenant_version=version,
-                processing_activity=activity,
-            )
-        )
     return events
 
 

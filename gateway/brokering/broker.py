@@ -29,8 +29,8 @@ from connectors import (
     SourceUnavailable,
     UnsupportedSourceError,
 )
-from gateway.audit.events import AuditEvent
-from gateway.brokering.audit_events import query_events
+from gateway.audit.appender import AuditAppender
+from gateway.brokering.audit_events import consent_requested_event, query_events
 from gateway.brokering.copying import keep_copies, serve_copies
 from gateway.brokering.known_ids import check_known_ids
 from gateway.brokering.minimise import Minimised, minimise
@@ -95,10 +95,6 @@ class ContestedPort(Protocol):
     def mark(self, subject_pseudonym: str, results: list[SourceResult]) -> list[SourceResult]: ...
 
 
-class AuditSink(Protocol):
-    async def append(self, events: Sequence[AuditEvent]) -> list[int]: ...
-
-
 @dataclass
 class QueryOutcome:
     query_id: str
@@ -134,7 +130,7 @@ class Broker:
         cases: CaseService,
         policy: Callable[[], CompiledPolicy],
         connectors: ConnectorRegistry,
-        audit: AuditSink,
+        audit: AuditAppender,
         *,
         consents: ConsentPort | None,
         objections: ObjectionPort | None,
@@ -172,9 +168,7 @@ class Broker:
                 results = await anyio.to_thread.run_sync(self._contested.mark, pseudonym, results)
             results = await anyio.to_thread.run_sync(self._recheck_consents, actor, plan, results)
             results = await anyio.to_thread.run_sync(self._withholdings, actor, plan, results)
-            await self._audit.append(
-                query_events(actor, plan.case, plan.policy, results, plan.new_consent_request)
-            )
+            await self._audit.append(query_events(actor, plan.case, plan.policy, results))
             if self._copies is not None:
                 await keep_copies(
                     self._copies, plan.policy, plan.case, plan.items, results, fetched_at
@@ -231,6 +225,9 @@ class Broker:
                     )
                     items.append(_Planned(source, category, decision, consent_id))
             new_request = self._request_consents(session, actor, case, items)
+            if new_request is not None:  # the request and its entry commit together
+                event = consent_requested_event(actor, case, policy, new_request)
+                self._audit.append_in(session, [event])
             permitted = any(i.decision is not None and i.decision.permitted for i in items)
             bsn = self._cases.subject_bsn(session, case) if permitted else None
             if permitted:

@@ -7,29 +7,12 @@ is dropped here, in one place, and counted so the audit log shows it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from connectors.models import JsonValue, Record
+from connectors.models import Record
+from gateway.copies.records import DisclosedRecord
 
-
-@dataclass(frozen=True)
-class DisclosedRecord:
-    """One record that may leave; ``contested`` while a correctie of it is pending (API.md §3)."""
-
-    id: str
-    updated: str
-    fields: Mapping[str, JsonValue] = field(repr=False)
-    contested: bool = False
-
-    def as_json(self) -> dict[str, object]:
-        body: dict[str, object] = {
-            "id": self.id,
-            "updated": self.updated,
-            "fields": dict(self.fields),
-        }
-        if self.contested:
-            body["contested"] = True
-        return body
+__all__ = ["DisclosedRecord", "Minimised", "minimise"]
 
 
 @dataclass

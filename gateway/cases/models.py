@@ -10,10 +10,11 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gateway.storage.base import Base
+from gateway.storage.types import UtcDateTime
 
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -28,7 +29,7 @@ class CaseSubject(Base):
 
     pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
     sealed_bsn: Mapped[str] = mapped_column(Text, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
 
 
 class Case(Base):
@@ -43,10 +44,10 @@ class Case(Base):
     phase: Mapped[str] = mapped_column(String(40), nullable=False)
     status: Mapped[str] = mapped_column(String(10), nullable=False)
     opened_by: Mapped[str] = mapped_column(String(100), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    last_contact_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    last_contact_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
     participants: Mapped[list[CaseParticipant]] = relationship(
         back_populates="case", cascade="all, delete-orphan", lazy="selectin"
@@ -66,6 +67,6 @@ class CaseParticipant(Base):
     )
     party: Mapped[str] = mapped_column(String(100), primary_key=True)
     added_by: Mapped[str] = mapped_column(String(100), nullable=False)
-    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
 
     case: Mapped[Case] = relationship(back_populates="participants")

@@ -81,13 +81,8 @@ def _record(case: Case) -> CaseRecord:
         updated_at=case.updated_at,
         closed_at=case.closed_at,
         subject_pseudonym=case.subject_pseudonym,
-        last_contact_at=_aware(case.last_contact_at),
+        last_contact_at=case.last_contact_at,
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite returns naive UTC; PostgreSQL an aware time."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 class NotParticipant(Forbidden):
@@ -289,7 +284,7 @@ class CaseService:
         if record.last_contact_at is not None and now - record.last_contact_at < TOUCH_GRANULARITY:
             return
         case = session.get(Case, record.id)
-        if case is not None and now - _aware(case.last_contact_at) >= TOUCH_GRANULARITY:
+        if case is not None and now - case.last_contact_at >= TOUCH_GRANULARITY:
             case.last_contact_at = now
 
     def subject_bsn(self, session: Session, case: CaseRecord) -> Bsn:

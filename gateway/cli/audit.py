@@ -20,24 +20,22 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.exc import SQLAlchemyError
 
+from gateway.audit.core.offline_verify import VerifyResult, verify_export_file
 from gateway.audit.integrity import export_log, verify_database
 from gateway.audit.keyfiles import KeyFileError, gateway_secret_path
 from gateway.audit.log import AuditUnavailable
-from gateway.audit.offline_verify import VerifyResult, verify_export_file
 from gateway.audit.store import head_size
 from gateway.audit.subject_keys import SubjectVault
-from gateway.audit.wiring import MASTER_KEY_FILE, build_audit_log, load_secret
-from gateway.cli.console import console, err_console, fail
+from gateway.cli.console import console, err_console, fail, load_settings
 from gateway.keys import KeyStore, KeyStoreError
 from gateway.settings import Settings
 from gateway.storage.db import Database
+from gateway.wiring.audit_log import MASTER_KEY_FILE, build_audit_log, load_secret
 
 audit_app = typer.Typer(help="Tamper-evident audit log: verify and export.", no_args_is_help=True)
 
 
 def _settings() -> Settings:
-    from gateway.cli.main import load_settings
-
     return load_settings()
 
 

@@ -13,10 +13,10 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.audit.log import AuditUnavailable
-from gateway.cli.console import console, fail
+from gateway.cli.console import console, fail, load_settings
 from gateway.consent.expiry import expire_due
 from gateway.policy.errors import PolicyError
-from gateway.runtime import Runtime
+from gateway.wiring import Runtime
 
 consent_app = typer.Typer(help="OvJ consent register.", no_args_is_help=True)
 
@@ -29,8 +29,6 @@ def expire(
     ] = None,
 ) -> None:
     """Expire granted consents whose valid_until lies before today, logging each."""
-    from gateway.cli.main import load_settings
-
     try:
         day = date.fromisoformat(today) if today else datetime.now(UTC).date()
     except ValueError:

@@ -24,9 +24,10 @@ from rich.table import Table
 
 from gateway.api.docs import docs_enabled
 from gateway.cli.console import console
+from gateway.cli.serve import prepare
 from gateway.demo import guide
-from gateway.demo.people import demo_people
 from gateway.demo.stack import DEMO_COVENANT, Stack, start_stack
+from gateway.demodata.people import demo_people
 
 DEMO_DB = Path("var") / "demo.db"
 PURPOSE = "pga-casusoverleg"
@@ -173,6 +174,7 @@ def run(port: int, workdir: Path | None = None) -> None:
     console.print("[yellow]Ontwikkelmodus: synthetische gegevens, niet voor echte personen.[/]")
     layout = _layout(workdir)
     stack = start_stack(
+        prepare=prepare,
         database_url=f"sqlite:///{layout.database}",
         key_dir=layout.key_dir,
         policy_dir=Path("policies"),

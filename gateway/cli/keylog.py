@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from gateway.audit.events import AuditEvent
 from gateway.audit.log import AuditUnavailable
 from gateway.cli.console import fail
-from gateway.runtime import Runtime
+from gateway.wiring import Runtime
 
 
 def log_key_events(runtime: Runtime, events: Sequence[AuditEvent]) -> None:

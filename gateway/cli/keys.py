@@ -16,13 +16,13 @@ import typer
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.cli.console import console, fail
+from gateway.audit.key_events import KeyOutcome, key_events
+from gateway.cli.console import console, fail, load_settings
 from gateway.cli.keylog import log_key_events
 from gateway.keys import KEY_USES, TOKEN_KEY_GRACE, KeyRecord, KeyStore, KeyStoreError, KeyUse
-from gateway.keys.audit_events import KeyOutcome, key_events
-from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.storage import migrate
+from gateway.wiring import Runtime
 
 keys_app = typer.Typer(help="The gateway's signing keys (tokens, audit).", no_args_is_help=True)
 
@@ -34,8 +34,6 @@ class RotateWhich(StrEnum):
 
 
 def _store() -> KeyStore:
-    from gateway.cli.main import load_settings
-
     settings: Settings = load_settings()
     try:
         return KeyStore.from_settings(settings)
@@ -45,8 +43,6 @@ def _store() -> KeyStore:
 
 def _log(records: list[KeyRecord], outcome: KeyOutcome, by: str) -> None:
     """Record the change in the audit log of the configured database (migrated first)."""
-    from gateway.cli.main import load_settings
-
     settings: Settings = load_settings()
     try:
         migrate.upgrade(settings.sqlalchemy_url)

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
 from gateway.cli import audit as audit_cmd
 from gateway.cli import consent as consent_cmd
@@ -14,8 +13,7 @@ from gateway.cli import keys as keys_cmd
 from gateway.cli import policy as policy_cmd
 from gateway.cli import retention as retention_cmd
 from gateway.cli import serve as serve_cmd
-from gateway.cli.console import console, fail
-from gateway.settings import Settings
+from gateway.cli.console import console, fail, load_settings
 from gateway.storage import migrate
 
 app = typer.Typer(
@@ -32,17 +30,6 @@ app.add_typer(consent_cmd.consent_app, name="consent")
 app.add_typer(keys_cmd.keys_app, name="keys")
 app.add_typer(policy_cmd.policy_app, name="policy")
 app.add_typer(retention_cmd.retention_app, name="retention")
-
-
-def load_settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"KETENPOORT_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-            for e in exc.errors()
-        )
-        fail(f"invalid settings: {problems}")
 
 
 @app.command()

@@ -19,10 +19,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from gateway.cli.console import console, fail
+from gateway.cli.console import console, fail, load_settings
 from gateway.policy.compiled import compile_policy
 from gateway.policy.document import read_document
-from gateway.policy.errors import Problem, has_errors
+from gateway.policy.errors import Finding, has_errors
 from gateway.policy.explain import explain
 from gateway.policy.loader import scan_policy_dir
 from gateway.policy.models import PHASES
@@ -45,17 +45,15 @@ class SignKind(StrEnum):
 def _policy_dir(directory: Path | None) -> Path:
     if directory is not None:
         return directory
-    from gateway.cli.main import load_settings
-
     return load_settings().policy_dir
 
 
-def where(problem: Problem) -> str:
+def where(problem: Finding) -> str:
     """``file:line`` (or just the file), as editors and CI annotations expect."""
     return f"{problem.file}:{problem.line}" if problem.line is not None else str(problem.file)
 
 
-def _problem_table(problems: list[Problem]) -> Table:
+def _problem_table(problems: list[Finding]) -> Table:
     table = Table(title="Problems in the policy files", show_lines=False)
     table.add_column("severity")
     table.add_column("where", overflow="fold")

@@ -24,15 +24,13 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.audit.log import AuditUnavailable
-from gateway.auth.services import auth_services
-from gateway.brokering.registry import ConnectorRegistry
-from gateway.cli.console import console, err_console, fail
+from gateway.cli.console import console, err_console, fail, load_settings
 from gateway.policy.errors import PolicyError
 from gateway.retention import Progress as RunProgress
 from gateway.retention import RunReport
-from gateway.retention.wiring import build_runner
-from gateway.runtime import Runtime
 from gateway.storage.migrate import is_current
+from gateway.wiring import Runtime
+from gateway.wiring.parts import build_retention_runner, build_source_registry
 
 retention_app = typer.Typer(help="Retention: expire and delete what the covenant says must go.")
 
@@ -57,12 +55,8 @@ class _Bars(RunProgress):
 
 async def _run(runtime: Runtime, dry_run: bool) -> RunReport:
     async with httpx.AsyncClient(follow_redirects=False) as client:
-        registry = ConnectorRegistry(
-            client,
-            auth_services(runtime).source_tokens,
-            default_timeout_s=runtime.settings.source_timeout_s,
-        )
-        runner = build_runner(runtime, registry)
+        registry = build_source_registry(runtime.foundations, runtime.auth, client)
+        runner = build_retention_runner(runtime.foundations, registry)
         columns = (
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -94,8 +88,6 @@ def run(
     ] = False,
 ) -> None:
     """Run every retention rule once (and poll the sources' deletion feeds)."""
-    from gateway.cli.main import load_settings
-
     runtime = Runtime.build(load_settings())
     try:
         if not is_current(runtime.db.engine):

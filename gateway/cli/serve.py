@@ -6,16 +6,16 @@ import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.app import create_app
+from gateway.audit.key_events import key_events
 from gateway.audit.keyfiles import KeyFileError
 from gateway.cli.console import console, err_console, fail
 from gateway.cli.keylog import log_key_events
 from gateway.keys import KeyStoreError
-from gateway.keys.audit_events import key_events
 from gateway.policy.errors import PolicyError
-from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.storage import migrate
 from gateway.web.mount import open_session_secret
+from gateway.wiring import Runtime
 
 
 def prepare(settings: Settings) -> Runtime:

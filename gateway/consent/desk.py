@@ -15,17 +15,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
-from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from gateway.audit.appender import AuditAppender
 from gateway.audit.events import AuditEvent
 from gateway.consent.events import consent_event
 from gateway.consent.models import ConsentRequest
 from gateway.consent.service import (
+    ConsentDecision,
     ConsentService,
     ConsentView,
-    Decision,
     NotCompetent,
     NotOm,
     OmActor,
@@ -34,10 +34,6 @@ from gateway.consent.service import (
 from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import NotFound
 from gateway.storage.db import Database
-
-
-class AuditAppender(Protocol):
-    def append_in(self, session: Session, events: Sequence[AuditEvent]) -> list[int]: ...
 
 
 class ConsentDesk:
@@ -82,7 +78,7 @@ class ConsentDesk:
         actor: OmActor,
         consent_id: str,
         *,
-        decision: Decision,
+        decision: ConsentDecision,
         reason: str,
         valid_until: date | None,
         categories: Sequence[str] | None = None,

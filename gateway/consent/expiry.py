@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.consent.desk import AuditAppender
+from gateway.audit.appender import AuditAppender
 from gateway.consent.events import consent_event
 from gateway.consent.models import ConsentRequest
 from gateway.consent.service import ConsentView, view_of

@@ -12,10 +12,11 @@ import json
 import secrets
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, Index, Integer, String, Text
+from sqlalchemy import Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.storage.base import Base
+from gateway.storage.types import UtcDateTime
 
 
 def new_consent_id() -> str:
@@ -33,9 +34,9 @@ class ConsentRequest(Base):
     case_phase: Mapped[str] = mapped_column(String(40), nullable=False)
     categories_json: Mapped[str] = mapped_column(Text, nullable=False)
     requested_by_employee: Mapped[str] = mapped_column(String(200), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
     status: Mapped[str] = mapped_column(String(20), nullable=False)
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     decided_by_party: Mapped[str | None] = mapped_column(String(100))
     decided_by_employee: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
@@ -43,7 +44,7 @@ class ConsentRequest(Base):
     granted_categories_json: Mapped[str | None] = mapped_column(Text)
     granted_recipients_json: Mapped[str | None] = mapped_column(Text)
     withheld_until: Mapped[date | None] = mapped_column(Date)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     revoked_by_employee: Mapped[str | None] = mapped_column(String(200))
     # Bumped whenever a pending request changes (categories added, case phase moved), so
     # a decision can name the version it was reviewed at (409 if it changed since).

@@ -19,12 +19,13 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Literal, Protocol
+from typing import Literal
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.audit.appender import AuditAppender
 from gateway.audit.events import AuditEvent, processing_activity_uri
 from gateway.cases.models import Case
 from gateway.cases.service import CaseRecord
@@ -37,7 +38,7 @@ from gateway.consent.withholdings import withheld_until as withheld_until_of
 from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import Conflict, Forbidden, NotFound, Unprocessable
 
-Decision = Literal["granted", "refused"]
+ConsentDecision = Literal["granted", "refused"]
 OM_ROLE = "om"
 NO_SUCH_REQUEST = "No such consent request."
 
@@ -111,10 +112,6 @@ class RequestChanged(Conflict):
 
     slug = "consent-request-changed"
     title = "The consent request changed since the version that was reviewed"
-
-
-class AuditAppender(Protocol):
-    def append_in(self, session: Session, events: Sequence[AuditEvent]) -> list[int]: ...
 
 
 @dataclass(frozen=True)
@@ -452,7 +449,7 @@ class ConsentService:
         actor: OmActor,
         consent_id: str,
         *,
-        decision: Decision,
+        decision: ConsentDecision,
         reason: str,
         valid_until: date | None,
         categories: Sequence[str] | None,

@@ -18,10 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, Index, Integer, String, select
+from sqlalchemy import BigInteger, Date, Index, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gateway.storage.base import Base
+from gateway.storage.types import UtcDateTime
 
 # The ground codes API.md §6 names for a withholding; the OvJ's is always an investigation.
 GROUND_INVESTIGATION = "lopend_onderzoek"
@@ -41,7 +42,7 @@ class Withholding(Base):
     until: Mapped[date] = mapped_column(Date, nullable=False)
     consent_id: Mapped[str | None] = mapped_column(String(40))
     created_by_party: Mapped[str] = mapped_column(String(100), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
 
     __table_args__ = (
         Index("ix_withholdings_subject", "subject_pseudonym", "until"),

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.storage.base import Base
+from gateway.storage.types import UtcDateTime
 
-TS = DateTime(timezone=True)
+TS = UtcDateTime()
 
 
 class CachedCopy(Base):

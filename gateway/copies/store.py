@@ -32,8 +32,8 @@ from connectors.models import JsonValue
 from gateway.audit.models import AuditDataKey
 from gateway.audit.subject_keys import SubjectVault
 from gateway.audit.vault import DataKey, VaultError, open_sealed, seal
-from gateway.brokering.minimise import DisclosedRecord
 from gateway.copies.models import CachedCopy
+from gateway.copies.records import DisclosedRecord
 from gateway.policy.compiled import CompiledPolicy
 from gateway.policy.durations import IsoDuration
 from gateway.storage.db import Database
@@ -56,10 +56,6 @@ def copies_duration(policy: CompiledPolicy, covenant_id: str) -> IsoDuration | N
     if duration is None or duration.add_to(_EPOCH) <= _EPOCH:
         return None
     return duration
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _aad(case_id: str, source: str, category: str, record_id: str) -> bytes:
@@ -213,7 +209,7 @@ class CopyStore:
                         .order_by(CachedCopy.record_id)
                     )
                 )
-                if not rows or any(_aware(row.expires_at) <= now for row in rows):
+                if not rows or any(row.expires_at <= now for row in rows):
                     return None
                 key = self._case_key(session, pseudonym, case_id)
                 if key is None or any(row.key_id != key.key_id for row in rows):

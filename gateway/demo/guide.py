@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Final
 
 from gateway.audit.officer import PRIVACY_OFFICER
-from gateway.demo.people import demo_people
+from gateway.demodata.people import demo_people
 from gateway.policy.compiled import CompiledPolicy
 from gateway.web.devidp.users import DemoUser, dev_users
 

@@ -7,9 +7,9 @@ from types import MappingProxyType
 
 from fastapi import FastAPI
 
-from gateway.demo.people import DEMO_DELAYS, SourceRecord, demo_records
 from gateway.demo.serving import BackgroundServer, bind_socket, url_of
 from gateway.demo.source_app import DemoSource, create_source_app, source_of
+from gateway.demodata.people import DEMO_DELAYS, SourceRecord, demo_records
 
 
 class DemoSources:

@@ -20,8 +20,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from connectors.source_api import WireLookupRequest, WireRightsRequest
-from gateway.demo.people import SourceRecord
 from gateway.demo.token_check import GatewayTokenVerifier, TokenRejectedError
+from gateway.demodata.people import SourceRecord
 from gateway.subjects.bsn import Bsn
 
 # A broken source's error page, with the kind of secret a careless backend

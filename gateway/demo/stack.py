@@ -9,7 +9,7 @@ keys, the audit log on a real database.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,15 +19,14 @@ from fastapi import FastAPI
 from joserfc.jwk import ECKey
 
 from gateway.app import create_app
-from gateway.cli.serve import prepare
 from gateway.demo.partner_client import PartnerClient
 from gateway.demo.partners import ensure_partner_keys
 from gateway.demo.runner import DemoSources, start_demo_sources
 from gateway.demo.serving import BackgroundServer, bind_socket, url_of
 from gateway.policy.loader import load_policy_dir
 from gateway.policy.models import PolicySet
-from gateway.runtime import Runtime
 from gateway.settings import Settings
+from gateway.wiring import Runtime
 
 DEMO_COVENANT = "zvh-demo"
 
@@ -92,6 +91,7 @@ def copy_policies(source_dir: Path, target_dir: Path, base_urls: Mapping[str, st
 
 def start_stack(
     *,
+    prepare: Callable[[Settings], Runtime],
     database_url: str,
     key_dir: Path,
     policy_dir: Path,
@@ -101,7 +101,11 @@ def start_stack(
     delays: Mapping[str, float] | None = None,
     settings_overrides: Mapping[str, Any] | None = None,
 ) -> Stack:
-    """Start sources, then the gateway; with ``workdir`` the policies are copied there."""
+    """Start sources, then the gateway; with ``workdir`` the policies are copied there.
+
+    ``prepare`` is what ``serve`` does before accepting traffic (the CLI hands
+    in its own, so the demo does not import the command line that starts it).
+    """
     gateway_socket = bind_socket("127.0.0.1", gateway_port)
     base_url = url_of(gateway_socket)
     template = load_policy_dir(policy_dir, require_keys=False)

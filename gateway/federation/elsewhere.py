@@ -26,8 +26,8 @@ from connectors import (
     Requester,
     UnsupportedSourceError,
 )
+from gateway.audit.appender import AuditAppender
 from gateway.audit.events import AuditEvent, processing_activity_uri
-from gateway.brokering.broker import AuditSink
 from gateway.brokering.registry import ConnectorRegistry
 from gateway.cases.service import Actor, CaseRecord, CaseService
 from gateway.federation.rules import KNOWN_CATEGORY
@@ -64,7 +64,7 @@ class KnownElsewhere:
         cases: CaseService,
         policy: Callable[[], CompiledPolicy],
         registry: ConnectorRegistry,
-        audit: AuditSink,
+        audit: AuditAppender,
         *,
         default_timeout_s: float,
         today: Callable[[], date] = lambda: datetime.now(UTC).date(),

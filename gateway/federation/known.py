@@ -19,8 +19,8 @@ import anyio
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.audit.appender import AuditAppender
 from gateway.audit.events import AuditEvent, processing_activity_uri
-from gateway.brokering.broker import AuditSink
 from gateway.cases.models import Case
 from gateway.cases.service import Actor
 from gateway.federation.rules import (
@@ -40,7 +40,7 @@ class KnownHere:
         db: Database,
         policy: Callable[[], CompiledPolicy],
         pseudonymizer: Pseudonymizer,
-        audit: AuditSink,
+        audit: AuditAppender,
         today: Callable[[], date] = lambda: datetime.now(UTC).date(),
     ) -> None:
         self._db = db

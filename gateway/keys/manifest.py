@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
+
+from gateway.storage.types import as_utc
 
 KeyUse = Literal["token", "audit"]
 KEY_USES: tuple[KeyUse, ...] = get_args(KeyUse)
@@ -67,16 +69,12 @@ class KeyRecord:
                 kid=str(data["kid"]),
                 use=use,
                 alg=str(data["alg"]),
-                created=_aware(datetime.fromisoformat(data["created"])),
-                retired_at=_aware(datetime.fromisoformat(retired)) if retired else None,
+                created=as_utc(datetime.fromisoformat(data["created"])),
+                retired_at=as_utc(datetime.fromisoformat(retired)) if retired else None,
                 file=file,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise KeyStoreError(f"manifest entry is malformed ({type(error).__name__})") from None
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def read_manifest(path: Path) -> list[KeyRecord]:

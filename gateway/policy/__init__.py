@@ -14,7 +14,7 @@ from gateway.policy.decision import (
     decide,
 )
 from gateway.policy.durations import DurationError, IsoDuration, parse_duration
-from gateway.policy.errors import PolicyError, Problem
+from gateway.policy.errors import Finding, PolicyError
 from gateway.policy.explain import Explanation, Permission, explain
 from gateway.policy.holder import PolicyHolder
 from gateway.policy.loader import check_dir, load_policy_dir, scan_policy_dir
@@ -44,6 +44,7 @@ __all__ = [
     "DecisionRequest",
     "DurationError",
     "Explanation",
+    "Finding",
     "IsoDuration",
     "Outcome",
     "Party",
@@ -52,7 +53,6 @@ __all__ = [
     "PolicyError",
     "PolicyHolder",
     "PolicySet",
-    "Problem",
     "Purpose",
     "Reason",
     "Rule",

@@ -12,17 +12,17 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from gateway.policy.document import read_document
-from gateway.policy.errors import Problem
+from gateway.policy.errors import Finding
 from gateway.policy.models import Catalogue
 from gateway.policy.schema import validate
 
 CATALOGUE_FILE = "catalogue.yaml"
 
 
-def load_catalogue(path: Path, schema_file: Path) -> tuple[Catalogue | None, list[Problem]]:
+def load_catalogue(path: Path, schema_file: Path) -> tuple[Catalogue | None, list[Finding]]:
     """Parse, validate and check the catalogue; ``None`` when it has errors."""
     if not path.exists():
-        return None, [Problem(path, None, "the category catalogue is missing")]
+        return None, [Finding(path, None, "the category catalogue is missing")]
     document, problems = read_document(path)
     if document is None:
         return None, problems
@@ -43,5 +43,5 @@ def load_catalogue(path: Path, schema_file: Path) -> tuple[Catalogue | None, lis
             {"categories": document.data["categories"], "source_path": path}
         )
     except ValidationError as error:
-        return None, [Problem(path, None, f"invalid catalogue: {error}")]
+        return None, [Finding(path, None, f"invalid catalogue: {error}")]
     return catalogue, []

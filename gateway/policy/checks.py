@@ -16,7 +16,7 @@ from connectors.config import SqlSource
 from connectors.sql import query_problems
 from gateway.policy.document import SourceDocument
 from gateway.policy.durations import IsoDuration, parse_duration
-from gateway.policy.errors import Problem
+from gateway.policy.errors import Finding
 from gateway.policy.models import SENSITIVITY_RANK, Catalogue, Convenant, Party, TrustStoreError
 
 WJSG_LOG_MINIMUM = parse_duration("P4Y")
@@ -31,8 +31,8 @@ def check_covenant(
     cov: Convenant,
     catalogue: Catalogue | None,
     require_keys: bool,
-) -> list[Problem]:
-    problems: list[Problem] = []
+) -> list[Finding]:
+    problems: list[Finding] = []
     problems += _check_window(doc, cov)
     problems += _check_duplicates(doc, cov)
     problems += _check_parties(doc, cov, require_keys)
@@ -52,14 +52,14 @@ def _resolve(cov: Convenant, name: str) -> list[Party]:
     return [party for party in cov.parties if party.id == name or name in party.roles]
 
 
-def _check_window(doc: SourceDocument, cov: Convenant) -> list[Problem]:
+def _check_window(doc: SourceDocument, cov: Convenant) -> list[Finding]:
     if cov.valid_until < cov.valid_from:
         return [doc.problem(("valid_until",), "valid_until lies before valid_from")]
     return []
 
 
-def _duplicates(doc: SourceDocument, section: str, ids: Iterable[str | None]) -> list[Problem]:
-    problems: list[Problem] = []
+def _duplicates(doc: SourceDocument, section: str, ids: Iterable[str | None]) -> list[Finding]:
+    problems: list[Finding] = []
     seen: set[str] = set()
     for index, item_id in enumerate(ids):
         if item_id is None:
@@ -71,7 +71,7 @@ def _duplicates(doc: SourceDocument, section: str, ids: Iterable[str | None]) ->
     return problems
 
 
-def _check_duplicates(doc: SourceDocument, cov: Convenant) -> list[Problem]:
+def _check_duplicates(doc: SourceDocument, cov: Convenant) -> list[Finding]:
     return (
         _duplicates(doc, "parties", (p.id for p in cov.parties))
         + _duplicates(doc, "categories", (c.id for c in cov.categories))
@@ -84,8 +84,8 @@ def _api_users(cov: Convenant, names: Iterable[str]) -> set[str]:
     return {party.id for name in names for party in _resolve(cov, name)}
 
 
-def _check_parties(doc: SourceDocument, cov: Convenant, require_keys: bool) -> list[Problem]:
-    problems: list[Problem] = []
+def _check_parties(doc: SourceDocument, cov: Convenant, require_keys: bool) -> list[Finding]:
+    problems: list[Finding] = []
     party_ids = {party.id for party in cov.parties}
     roles = _roles(cov)
     if cov.controller not in party_ids:
@@ -133,7 +133,7 @@ def _check_keys(
     where: tuple[str | int, ...],
     party: Party,
     require_keys: bool,
-) -> list[Problem]:
+) -> list[Finding]:
     if party.jwks_file is not None and not party.jwks_file.exists():
         if not require_keys:
             return []
@@ -156,8 +156,8 @@ def _check_categories(
     doc: SourceDocument,
     cov: Convenant,
     catalogue: Catalogue | None,
-) -> list[Problem]:
-    problems: list[Problem] = []
+) -> list[Finding]:
+    problems: list[Finding] = []
     names = {party.id for party in cov.parties} | _roles(cov)
     for index, category in enumerate(cov.categories):
         where: tuple[str | int, ...] = ("categories", index)
@@ -216,8 +216,8 @@ def _check_categories(
     return problems
 
 
-def _check_rules(doc: SourceDocument, cov: Convenant) -> list[Problem]:
-    problems: list[Problem] = []
+def _check_rules(doc: SourceDocument, cov: Convenant) -> list[Finding]:
+    problems: list[Finding] = []
     purposes = {purpose.id for purpose in cov.purposes}
     categories = {category.id: category for category in cov.categories}
     for index, rule in enumerate(cov.rules):
@@ -282,8 +282,8 @@ def _longer(duration: IsoDuration, limit: IsoDuration) -> bool:
     return not limit.at_least(duration)
 
 
-def _check_deadlines(doc: SourceDocument, cov: Convenant) -> list[Problem]:
-    problems: list[Problem] = []
+def _check_deadlines(doc: SourceDocument, cov: Convenant) -> list[Finding]:
+    problems: list[Finding] = []
     for name in ("inzage", "correctie", "verzet"):
         deadline: IsoDuration = getattr(cov.rights, name)
         if _longer(deadline, AVG_ANSWER_MAXIMUM):
@@ -310,7 +310,7 @@ def _check_deadlines(doc: SourceDocument, cov: Convenant) -> list[Problem]:
     return problems
 
 
-def _check_sql_queries(doc: SourceDocument, cov: Convenant) -> list[Problem]:
+def _check_sql_queries(doc: SourceDocument, cov: Convenant) -> list[Finding]:
     """An sql source's queries pass the connector's own one-SELECT check (connectors/sql.py).
 
     The schema only sees that a query starts with SELECT and binds :bsn; a

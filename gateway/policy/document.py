@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from gateway.policy.errors import Problem
+from gateway.policy.errors import Finding
 
 JsonPath = tuple[str | int, ...]
 
@@ -60,35 +60,35 @@ class SourceDocument:
             parts = parts[:-1]
         return self.lines.get((), 1)
 
-    def problem(self, path: Sequence[str | int], message: str, warning: bool = False) -> Problem:
-        return Problem(self.path, self.line_of(path), message, "warning" if warning else "error")
+    def problem(self, path: Sequence[str | int], message: str, warning: bool = False) -> Finding:
+        return Finding(self.path, self.line_of(path), message, "warning" if warning else "error")
 
 
-def read_document(path: Path) -> tuple[SourceDocument | None, list[Problem]]:
+def read_document(path: Path) -> tuple[SourceDocument | None, list[Finding]]:
     """Parse one file; on failure return no document and the problems, with lines."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        return None, [Problem(path, None, f"cannot read the file: {error}")]
+        return None, [Finding(path, None, f"cannot read the file: {error}")]
     return parse_document(path, text)
 
 
-def parse_document(path: Path, text: str) -> tuple[SourceDocument | None, list[Problem]]:
+def parse_document(path: Path, text: str) -> tuple[SourceDocument | None, list[Finding]]:
     loader = _JsonLikeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
-            return None, [Problem(path, 1, "the file is empty")]
-        problems: list[Problem] = []
+            return None, [Finding(path, 1, "the file is empty")]
+        problems: list[Finding] = []
         lines: dict[JsonPath, int] = {(): node.start_mark.line + 1}
         _map_lines(path, node, (), lines, problems)
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else None
-        return None, [Problem(path, line, f"not valid YAML: {error.problem or error}")]
+        return None, [Finding(path, line, f"not valid YAML: {error.problem or error}")]
     except yaml.YAMLError as error:
-        return None, [Problem(path, None, f"not valid YAML: {error}")]
+        return None, [Finding(path, None, f"not valid YAML: {error}")]
     finally:
         loader.dispose()
     if problems:
@@ -101,20 +101,20 @@ def _map_lines(
     node: yaml.Node,
     path: JsonPath,
     lines: dict[JsonPath, int],
-    problems: list[Problem],
+    problems: list[Finding],
 ) -> None:
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                problems.append(Problem(file, key_node.start_mark.line + 1, "keys must be text"))
+                problems.append(Finding(file, key_node.start_mark.line + 1, "keys must be text"))
                 continue
             key = str(key_node.value)
             if key == "<<":
                 continue
             if key in seen:
                 problems.append(
-                    Problem(file, key_node.start_mark.line + 1, f"duplicate key {key!r}")
+                    Finding(file, key_node.start_mark.line + 1, f"duplicate key {key!r}")
                 )
             seen.add(key)
             lines[(*path, key)] = key_node.start_mark.line + 1

@@ -10,8 +10,12 @@ Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True, slots=True)
-class Problem:
-    """One finding about one place in one file; warnings never stop the gateway."""
+class Finding:
+    """One covenant-lint finding about one place in one file; warnings never stop the gateway.
+
+    Not an RFC 9457 problem (that is :class:`gateway.problems.Problem`): a finding is
+    what ``ketenpoort policy check`` reports about a covenant file.
+    """
 
     file: Path
     line: int | None
@@ -27,7 +31,7 @@ class Problem:
 class PolicyError(Exception):
     """Raised when the policy directory has at least one error; carries every problem found."""
 
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
 
     def __str__(self) -> str:
         errors = [p for p in self.problems if p.severity == "error"]
@@ -36,5 +40,5 @@ class PolicyError(Exception):
         return "\n".join(lines)
 
 
-def has_errors(problems: list[Problem]) -> bool:
+def has_errors(problems: list[Finding]) -> bool:
     return any(problem.severity == "error" for problem in problems)

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from gateway.policy.compiled import CompiledPolicy, compile_policy
-from gateway.policy.errors import Problem
+from gateway.policy.errors import Finding
 from gateway.policy.loader import load_policy_dir, scan_policy_dir
 
 
@@ -27,7 +27,7 @@ class PolicyHolder:
     def current(self) -> CompiledPolicy:
         return self._current
 
-    def reload(self) -> list[Problem]:
+    def reload(self) -> list[Finding]:
         """Load the directory again; swap only if it is valid. Returns every problem found."""
         with self._lock:
             policy_set, problems = scan_policy_dir(self.policy_dir, self.require_keys)

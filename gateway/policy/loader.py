@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from gateway.policy.catalogue import CATALOGUE_FILE, load_catalogue
 from gateway.policy.checks import check_covenant
 from gateway.policy.document import SourceDocument, read_document
-from gateway.policy.errors import PolicyError, Problem, has_errors
+from gateway.policy.errors import Finding, PolicyError, has_errors
 from gateway.policy.models import Catalogue, Convenant, PolicySet
 from gateway.policy.schema import schema_path, validate
 from gateway.policy.signatures import covenant_version, verify_signatures
@@ -35,7 +35,7 @@ def load_policy_dir(path: Path, require_keys: bool = True) -> PolicySet:
     return policy_set
 
 
-def check_dir(path: Path, require_keys: bool = True) -> list[Problem]:
+def check_dir(path: Path, require_keys: bool = True) -> list[Finding]:
     """Every problem (errors and warnings) for ``ketenpoort policy check [DIR]``."""
     return scan_policy_dir(path, require_keys)[1]
 
@@ -43,23 +43,23 @@ def check_dir(path: Path, require_keys: bool = True) -> list[Problem]:
 def scan_policy_dir(
     path: Path,
     require_keys: bool = True,
-) -> tuple[PolicySet | None, list[Problem]]:
+) -> tuple[PolicySet | None, list[Finding]]:
     """The policy set (``None`` if any error) and all problems found."""
     if not path.is_dir():
-        return None, [Problem(path, None, "the policy directory does not exist")]
+        return None, [Finding(path, None, "the policy directory does not exist")]
     schema_file = schema_path(path)
     if not schema_file.exists():
-        return None, [Problem(schema_file, None, "the covenant JSON Schema is missing")]
+        return None, [Finding(schema_file, None, "the covenant JSON Schema is missing")]
     catalogue, problems = load_catalogue(path / CATALOGUE_FILE, schema_file)
     problems += [
-        Problem(other, None, "ignored: covenant files end in .yaml", "warning")
+        Finding(other, None, "ignored: covenant files end in .yaml", "warning")
         for other in sorted(path.glob("*.yml"))
     ]
     covenants: list[Convenant] = []
     first_file: dict[str, Path] = {}
     files = sorted(f for f in path.glob("*.yaml") if f.name != CATALOGUE_FILE)
     if not files:
-        problems.append(Problem(path, None, "no covenant (*.yaml) in the policy directory"))
+        problems.append(Finding(path, None, "no covenant (*.yaml) in the policy directory"))
     for file in files:
         covenant, file_problems = _load_covenant(file, schema_file, catalogue, require_keys)
         problems += file_problems
@@ -67,7 +67,7 @@ def scan_policy_dir(
             continue
         if covenant.id in first_file:
             problems.append(
-                Problem(
+                Finding(
                     file,
                     1,
                     f"covenant id {covenant.id!r} is also used by {first_file[covenant.id]}",
@@ -87,7 +87,7 @@ def _load_covenant(
     schema_file: Path,
     catalogue: Catalogue | None,
     require_keys: bool,
-) -> tuple[Convenant | None, list[Problem]]:
+) -> tuple[Convenant | None, list[Finding]]:
     document, problems = read_document(file)
     if document is None:
         return None, problems
@@ -98,7 +98,7 @@ def _load_covenant(
         version = covenant_version(document.data)
         covenant = Convenant.model_validate(_model_input(document, version))
     except (ValueError, ValidationError) as error:
-        return None, [Problem(file, 1, f"cannot read the covenant: {error}")]
+        return None, [Finding(file, 1, f"cannot read the covenant: {error}")]
     problems = check_covenant(document, covenant, catalogue, require_keys)
     if has_errors(problems) or not covenant.require_signatures:
         return covenant, problems

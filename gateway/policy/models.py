@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidat
 
 from connectors.config import SourceConfig
 from gateway.policy.durations import IsoDuration, parse_duration
-from gateway.policy.errors import Problem
+from gateway.policy.errors import Finding
 
 Phase = Literal["signalering", "triage", "casusoverleg", "plan_van_aanpak", "nazorg"]
 PHASES: tuple[Phase, ...] = ("signalering", "triage", "casusoverleg", "plan_van_aanpak", "nazorg")
@@ -208,7 +208,7 @@ class PolicySet:
 
     catalogue: Catalogue
     covenants: tuple[Convenant, ...]
-    warnings: tuple[Problem, ...] = ()
+    warnings: tuple[Finding, ...] = ()
 
     def covenant(self, covenant_id: str) -> Convenant | None:
         return next((cov for cov in self.covenants if cov.id == covenant_id), None)

@@ -15,7 +15,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError
 
 from gateway.policy.document import SourceDocument
-from gateway.policy.errors import Problem
+from gateway.policy.errors import Finding
 
 SCHEMA_NAME = "convenant.schema.json"
 _BUNDLED_SCHEMA = Path(__file__).resolve().parents[2] / "policies" / SCHEMA_NAME
@@ -44,7 +44,7 @@ def _validators(path: Path) -> tuple[Draft202012Validator, Draft202012Validator]
     )
 
 
-def validate(document: SourceDocument, schema_file: Path, catalogue: bool) -> list[Problem]:
+def validate(document: SourceDocument, schema_file: Path, catalogue: bool) -> list[Finding]:
     """Every schema error in ``document``, sorted by line."""
     covenant_validator, catalogue_validator = _validators(schema_file)
     validator = catalogue_validator if catalogue else covenant_validator
@@ -52,7 +52,7 @@ def validate(document: SourceDocument, schema_file: Path, catalogue: bool) -> li
     return sorted(problems, key=lambda problem: problem.line or 0)
 
 
-def _problem(document: SourceDocument, error: ValidationError) -> Problem:
+def _problem(document: SourceDocument, error: ValidationError) -> Finding:
     path = list(error.absolute_path)
     where = ".".join(str(part) for part in path) or "(top level)"
     schema = error.schema if isinstance(error.schema, dict) else {}
@@ -62,7 +62,7 @@ def _problem(document: SourceDocument, error: ValidationError) -> Problem:
         extra = sorted(k for k in error.instance if k not in allowed and not k.startswith("x-"))
         message = f"unknown key(s) {', '.join(map(repr, extra))} in {where}"
         line = min((document.line_of([*path, key]) or 0 for key in extra), default=0) or None
-        return Problem(document.path, line or document.line_of(path), message)
+        return Finding(document.path, line or document.line_of(path), message)
     if error.validator == "required":
         message = f"{where}: {error.message}"
     elif isinstance(friendly, str):

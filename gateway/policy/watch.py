@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
-from gateway.policy.errors import PolicyError, Problem
+from gateway.policy.errors import Finding, PolicyError
 from gateway.policy.holder import PolicyHolder
 
 log = logging.getLogger("ketenpoort.policy")
@@ -64,7 +64,7 @@ class PolicyWatcher:
         self._thread: threading.Thread | None = None
         self._seen = snapshot(directory)
         self.reloads = 0
-        self.last_problems: list[Problem] = []
+        self.last_problems: list[Finding] = []
 
     def trigger(self) -> None:
         """Reload at the next moment, changed or not (SIGHUP); safe from a signal handler."""

@@ -12,31 +12,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
-from gateway.brokering.services import brokering_services
 from gateway.retention.runner import RetentionRunner
-from gateway.retention.wiring import build_runner
-from gateway.runtime import Runtime
 
 log = logging.getLogger("ketenpoort.retention")
 
 
 class RetentionJob:
-    def __init__(self, runtime: Runtime, interval_s: float | None = None) -> None:
-        self._runtime = runtime
-        self._interval_s = interval_s or runtime.settings.retention_interval_s
-        self._task: asyncio.Task[None] | None = None
-        self._runner: RetentionRunner | None = None
+    """``runner`` is asked at each round (the composition root builds it once, on first use)."""
 
-    def _get_runner(self) -> RetentionRunner:
-        if self._runner is None:
-            registry = brokering_services(self._runtime).registry
-            self._runner = build_runner(self._runtime, registry)
-        return self._runner
+    def __init__(self, runner: Callable[[], RetentionRunner], interval_s: float) -> None:
+        self._runner = runner
+        self._interval_s = interval_s
+        self._task: asyncio.Task[None] | None = None
 
     async def run_once(self) -> None:
         try:
-            report = await self._get_runner().run()
+            report = await self._runner().run()
         except Exception as error:  # noqa: BLE001 - the job must outlive a bad run
             log.error("retention run failed: %s", type(error).__name__)
             return

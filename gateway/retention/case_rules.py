@@ -30,7 +30,6 @@ from gateway.policy.durations import IsoDuration
 from gateway.policy.models import Convenant
 from gateway.retention.rules import Counts, Key, Page, RuleContext, min_span, rowcount
 from gateway.retention.shredding import (
-    aware,
     criminal_log_retention,
     longest_criminal_log_retention,
     shred_case,
@@ -97,7 +96,7 @@ class _CaseRule:
         moment = self._moment(case)
         if covenant is None or moment is None:
             return False
-        return self._period(covenant).add_to(aware(moment)) <= ctx.now
+        return self._period(covenant).add_to(moment) <= ctx.now
 
     def _candidates(self, ctx: RuleContext) -> Select[Case] | None:
         shortest = _shortest(ctx, self.period_field)
@@ -201,7 +200,7 @@ class DecidedRightsRequests:
         covenant = ctx.policy.covenant(request.convenant)
         if covenant is None or request.decided_at is None:
             return False
-        return covenant.retention.case_after_close.add_to(aware(request.decided_at)) <= ctx.now
+        return covenant.retention.case_after_close.add_to(request.decided_at) <= ctx.now
 
     def _candidates(self, ctx: RuleContext) -> Select[RightsRequest] | None:
         shortest = _shortest(ctx, "case_after_close")
@@ -261,7 +260,7 @@ class CriminalLogKeys:
                 AuditDataKey.key_id.in_(list(ids))
             )
         )
-        return [key_id for key_id, used in rows if floor.add_to(aware(used)) <= ctx.now]
+        return [key_id for key_id, used in rows if floor.add_to(used) <= ctx.now]
 
     def estimate(self, session: Session, ctx: RuleContext) -> int:
         return _count(session, self._candidates(ctx))
@@ -331,7 +330,7 @@ class OrphanSubjectKeys:
                 AuditDataKey.key_id.in_(list(ids)), *self._orphaned()
             )
         )
-        return [key_id for key_id, used in rows if term.add_to(aware(used)) <= ctx.now]
+        return [key_id for key_id, used in rows if term.add_to(used) <= ctx.now]
 
     def estimate(self, session: Session, ctx: RuleContext) -> int:
         term = self._term(ctx)

@@ -10,13 +10,13 @@ Every time limit comes from the covenant (promise 8), none from code.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from gateway.auth.replay import UsedAssertion
 from gateway.consent.models import ConsentRequest
@@ -75,83 +75,70 @@ def _page(keys: list[Key], scanned: int, limit: int) -> Page:
     return Page(keys, keys[-1] if scanned == limit and keys else None)
 
 
-class ExpiredCopies:
-    """Time-limited copies past ``expires_at`` (covenant ``retention.copies``)."""
+class ExpiredRows:
+    """The one generic rule: rows of one table whose expiry condition holds.
 
-    name = "copies"
-
-    def estimate(self, session: Session, ctx: RuleContext) -> int:
-        query = select(func.count()).where(CachedCopy.expires_at <= ctx.now)
-        return int(session.scalar(query) or 0)
-
-    def page(self, session: Session, ctx: RuleContext, after: Key | None, limit: int) -> Page:
-        query = select(CachedCopy.id).where(CachedCopy.expires_at <= ctx.now)
-        if after is not None:
-            query = query.where(CachedCopy.id > int(after))
-        keys: list[Key] = list(session.scalars(query.order_by(CachedCopy.id).limit(limit)))
-        return _page(keys, len(keys), limit)
-
-    def purge(self, session: Session, ctx: RuleContext, keys: Sequence[Key]) -> Counts:
-        result = session.execute(
-            delete(CachedCopy).where(
-                CachedCopy.id.in_([int(k) for k in keys]), CachedCopy.expires_at <= ctx.now
-            )
-        )
-        return {"rows": rowcount(result)}
-
-
-class ReplayLeftovers:
-    """Used client-assertion ``jti``s that could no longer be presented anyway."""
-
-    name = "replay_store"
-
-    def estimate(self, session: Session, ctx: RuleContext) -> int:
-        query = select(func.count()).where(UsedAssertion.expires_at <= ctx.now)
-        return int(session.scalar(query) or 0)
-
-    def page(self, session: Session, ctx: RuleContext, after: Key | None, limit: int) -> Page:
-        query = select(UsedAssertion.key).where(UsedAssertion.expires_at <= ctx.now)
-        if after is not None:
-            query = query.where(UsedAssertion.key > str(after))
-        keys: list[Key] = list(session.scalars(query.order_by(UsedAssertion.key).limit(limit)))
-        return _page(keys, len(keys), limit)
-
-    def purge(self, session: Session, ctx: RuleContext, keys: Sequence[Key]) -> Counts:
-        result = session.execute(
-            delete(UsedAssertion).where(
-                UsedAssertion.key.in_([str(k) for k in keys]), UsedAssertion.expires_at <= ctx.now
-            )
-        )
-        return {"rows": rowcount(result)}
-
-
-class ExpiredConsents:
-    """OvJ consents past ``valid_until`` (valid through that UTC date, gone after it).
-
-    The log keeps every consent event; only the register row goes.
+    Counted for the progress bar, paged by primary key, deleted with the
+    condition checked again in the ``DELETE`` itself (a row renewed since the
+    page was read stays). Each table's rule only names its key, its key type
+    and its condition.
     """
 
-    name = "consents"
-
-    @staticmethod
-    def _due(ctx: RuleContext) -> ColumnElement[bool]:
-        return ConsentRequest.valid_until < ctx.now.date()
+    def __init__(
+        self,
+        name: str,
+        key: InstrumentedAttribute[Any],
+        key_type: Callable[[Key], Key],
+        due: Callable[[RuleContext], ColumnElement[bool]],
+    ) -> None:
+        self.name = name
+        self._key = key
+        self._key_type = key_type
+        self._due = due
 
     def estimate(self, session: Session, ctx: RuleContext) -> int:
         return int(session.scalar(select(func.count()).where(self._due(ctx))) or 0)
 
     def page(self, session: Session, ctx: RuleContext, after: Key | None, limit: int) -> Page:
-        query = select(ConsentRequest.id).where(self._due(ctx))
+        query = select(self._key).where(self._due(ctx))
         if after is not None:
-            query = query.where(ConsentRequest.id > str(after))
-        keys: list[Key] = list(session.scalars(query.order_by(ConsentRequest.id).limit(limit)))
+            query = query.where(self._key > self._key_type(after))
+        keys: list[Key] = list(session.scalars(query.order_by(self._key).limit(limit)))
         return _page(keys, len(keys), limit)
 
     def purge(self, session: Session, ctx: RuleContext, keys: Sequence[Key]) -> Counts:
-        result = session.execute(
-            delete(ConsentRequest).where(
-                ConsentRequest.id.in_([str(k) for k in keys]),
-                self._due(ctx),
-            )
-        )
+        table = self._key.class_
+        wanted = [self._key_type(k) for k in keys]
+        result = session.execute(delete(table).where(self._key.in_(wanted), self._due(ctx)))
         return {"rows": rowcount(result)}
+
+
+class ExpiredCopies(ExpiredRows):
+    """Time-limited copies past ``expires_at`` (covenant ``retention.copies``)."""
+
+    def __init__(self) -> None:
+        super().__init__("copies", CachedCopy.id, int, lambda ctx: CachedCopy.expires_at <= ctx.now)
+
+
+class ReplayLeftovers(ExpiredRows):
+    """Used client-assertion ``jti``s that could no longer be presented anyway."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "replay_store", UsedAssertion.key, str, lambda ctx: UsedAssertion.expires_at <= ctx.now
+        )
+
+
+class ExpiredConsents(ExpiredRows):
+    """OvJ consents past ``valid_until`` (valid through that UTC date, gone after it).
+
+    The log keeps every consent event; only the register row goes.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "consents",
+            ConsentRequest.id,
+            str,
+            lambda ctx: ConsentRequest.valid_until < ctx.now.date(),
+        )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -22,11 +22,6 @@ from gateway.policy.compiled import CompiledPolicy
 from gateway.policy.durations import IsoDuration
 
 WJSG_MINIMUM = IsoDuration(years=4, days=1)
-
-
-def aware(moment: datetime) -> datetime:
-    """SQLite hands back naive UTC; PostgreSQL aware datetimes."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _longest(durations: Iterable[IsoDuration]) -> IsoDuration:
@@ -90,7 +85,7 @@ def shred_case(
     erase: list[str] = []
     kept = 0
     for key_id, scope, last_used in rows:
-        if scope == "strafrechtelijk" and criminal.add_to(aware(last_used)) > now:
+        if scope == "strafrechtelijk" and criminal.add_to(last_used) > now:
             kept += 1
         else:
             erase.append(key_id)

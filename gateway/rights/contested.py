@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 from gateway.cases.models import Case
 from gateway.copies.models import CachedCopy
 from gateway.rights.models import RightsRequest
-from gateway.rights.views import aware
 
 ANY_SOURCE = ""
 """Key of :attr:`Contested.by_source` for a correctie that names no source."""
@@ -119,7 +118,7 @@ def corrected_since(session: Session, subject_pseudonym: str, since: datetime) -
     )
     found: dict[str, frozenset[str] | None] = {}
     for source, records_json, status, decided_at in rows:
-        if status in GRANTED and decided_at is not None and aware(decided_at) >= since:
+        if status in GRANTED and decided_at is not None and decided_at >= since:
             _merge(found, source or ANY_SOURCE, (str(r) for r in json.loads(records_json)))
     return Contested(found)
 

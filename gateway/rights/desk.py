@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors import ForwardedRightsRequest
+from gateway.audit.appender import AuditAppender
 from gateway.audit.events import AuditEvent
 from gateway.audit.subject_keys import SubjectVault
 from gateway.cases.models import Case
@@ -32,10 +33,9 @@ from gateway.rights.inzage import Inzage, assemble_inzage
 from gateway.rights.refusals import FilingRefused, uniform_refusal
 from gateway.rights.service import (
     Application,
-    AuditAppender,
-    Decision,
     Filed,
     Filer,
+    RightsDecision,
     RightsService,
     Viewer,
 )
@@ -120,7 +120,7 @@ class RightsDesk:
             raise
 
     def decide(
-        self, actor: Viewer, request_id: str, decision: Decision, reason: str
+        self, actor: Viewer, request_id: str, decision: RightsDecision, reason: str
     ) -> RequestView:
         try:
             with self.db.session() as session:

@@ -11,25 +11,42 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from connectors import (
     ConnectorConfigError,
     ForwardedRightsRequest,
     RightsRequestForwarder,
+    SourceConnector,
     SourceUnavailable,
     UnsupportedSourceError,
 )
-from gateway.brokering.registry import ConnectorRegistry
 from gateway.policy.compiled import CompiledPolicy
 from gateway.rights.views import Forwarding
 
 log = logging.getLogger("ketenpoort.rights")
 
 
+class SourceConnectors(Protocol):
+    """The connector registry (``gateway.brokering.registry``), as far as forwarding needs it.
+
+    A protocol: the broker consults the rights registers, so rights must not
+    import the broker's package.
+    """
+
+    def get(
+        self, policy: CompiledPolicy, covenant_id: str, party_id: str
+    ) -> SourceConnector | None: ...
+
+    def timeout_s(
+        self, policy: CompiledPolicy, covenant_id: str, party_id: str, default: float | None = None
+    ) -> float: ...
+
+
 class Forwarder:
     def __init__(
         self,
-        registry: ConnectorRegistry,
+        registry: SourceConnectors,
         policy: Callable[[], CompiledPolicy],
         default_timeout_s: float,
     ) -> None:

@@ -13,12 +13,13 @@ import json
 import secrets
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, String, Text
+from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.storage.base import Base
+from gateway.storage.types import UtcDateTime
 
-TS = DateTime(timezone=True)
+TS = UtcDateTime()
 
 
 def new_request_id() -> str:

@@ -13,8 +13,8 @@ import logging
 import threading
 import weakref
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
@@ -22,11 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.rights.models import RightsRequest
-from gateway.rights.views import aware
 from gateway.storage.db import Database
-
-if TYPE_CHECKING:
-    from gateway.web.privacy.rights import OverdueRequest
 
 log = logging.getLogger("ketenpoort.rights")
 
@@ -34,6 +30,19 @@ NEAR_DEADLINE = timedelta(days=7)
 OVERDUE_LABEL = "termijn verstreken"
 NEAR_LABEL = "termijn verloopt binnen 7 dagen"
 METRIC_NAME = "ketenpoort.rights.overdue"
+
+
+@dataclass(frozen=True)
+class OverdueRequest:
+    """What the FG needs to chase an overdue request; no subject identity."""
+
+    id: str
+    type: str
+    received: datetime
+    deadline: datetime
+    status: str
+    responsible_party: str | None = None
+    convenant: str | None = None
 
 
 class OverdueRegister:
@@ -46,8 +55,6 @@ class OverdueRegister:
         Only requests of ``covenants`` (the officer's own): an officer of one
         covenant has no business with another covenant's requests.
         """
-        from gateway.web.privacy.rights import OverdueRequest  # lazily: gateway.web imports us
-
         if not covenants:
             return []
         with self._db.session() as session:
@@ -62,12 +69,12 @@ class OverdueRegister:
             ).all()
         found = []
         for row in rows:
-            deadline = aware(row.deadline)
+            deadline = row.deadline
             found.append(
                 OverdueRequest(
                     id=row.id,
                     type=row.type,
-                    received=aware(row.received_at),
+                    received=row.received_at,
                     deadline=deadline,
                     status=OVERDUE_LABEL if deadline < now else NEAR_LABEL,
                     responsible_party=row.responsible_party,

@@ -20,11 +20,12 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Literal
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from gateway.audit.appender import AuditAppender
 from gateway.audit.events import AuditEvent
 from gateway.cases.models import Case
 from gateway.policy.compiled import CompiledPolicy
@@ -38,12 +39,8 @@ from gateway.rights.sealing import RequestSealer
 from gateway.rights.views import Forwarding, RequestView, view_of
 from gateway.subjects.bsn import Bsn, Pseudonymizer
 
-Decision = Literal["granted", "partially_granted", "refused"]
+RightsDecision = Literal["granted", "partially_granted", "refused"]
 PRIVACY_OFFICER = "privacy_officer"
-
-
-class AuditAppender(Protocol):
-    def append_in(self, session: Session, events: Sequence[AuditEvent]) -> list[int]: ...
 
 
 class NotResponsible(Forbidden):
@@ -400,7 +397,12 @@ class RightsService:
     # --- deciding ---------------------------------------------------------------
 
     def decide(
-        self, session: Session, actor: Viewer, request_id: str, decision: Decision, reason: str
+        self,
+        session: Session,
+        actor: Viewer,
+        request_id: str,
+        decision: RightsDecision,
+        reason: str,
     ) -> RequestView:
         row = self._load(session, request_id, lock=True)
         if not self.may_read(actor, row):  # like ``get``: an id confirms nothing to outsiders

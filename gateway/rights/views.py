@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -29,10 +29,6 @@ class Forwarding:
 
     def as_json(self) -> dict[str, Any]:
         return {"party": self.party, "status": self.status, "reason": self.reason}
-
-
-def aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -86,15 +82,15 @@ def view_of(
         convenant=row.convenant,
         status=row.status,
         channel=row.channel,
-        received_at=aware(row.received_at),
-        deadline=aware(row.deadline),
+        received_at=row.received_at,
+        deadline=row.deadline,
         responsible_party=row.responsible_party,
         source_party=row.source_party,
         filed_by_party=row.filed_by_party,
         cases=tuple(row.cases),
         records=tuple(row.records),
         details=details,
-        decided_at=aware(row.decided_at) if row.decided_at else None,
+        decided_at=row.decided_at if row.decided_at else None,
         decided_by_party=row.decided_by_party,
         decision_reason=reason,
         forwarded=forwardings(row),

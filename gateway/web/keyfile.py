@@ -2,7 +2,7 @@
 
 Plain files on purpose: the dev IdP never runs outside dev mode. The web
 session secret is *not* kept here: it is sealed like the vault key
-(gateway/audit/keyfiles.py; see gateway/web/session_store.py).
+(gateway/audit/keyfiles.py; see gateway/auth/web_sessions.py).
 
 ``O_EXCL`` makes two processes starting at once agree on one secret: the loser
 of the race reads the winner's file instead of overwriting it.

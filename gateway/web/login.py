@@ -30,6 +30,7 @@ from gateway.web.session import (
     verify_csrf,
 )
 from gateway.web.templating import render
+from gateway.wiring import runtime_of
 
 log = logging.getLogger("ketenpoort.web.login")
 
@@ -111,7 +112,7 @@ def build_router(oauth_client: Callable[[], OAuth | None], redirect_uri: str) ->
                 raise InvalidClaims("id_token")
             user = user_from_claims(userinfo, time.time())
             # Bound to the party's covenants in the policy in force (docs/web-login.md).
-            policy = request.app.state.runtime.policy.current
+            policy = runtime_of(request).policy.current
             user = replace(user, covenants=member_covenants(policy, user.party))
         except (OAuthError, JoseError, InvalidClaims, httpx.HTTPError) as exc:
             log.warning("login failed: %s", type(exc).__name__)

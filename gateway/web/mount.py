@@ -18,7 +18,8 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from gateway.audit.keyfiles import KeyFileError, load_or_create_secret
-from gateway.rights.services import install_rights
+from gateway.auth.web_sessions import SessionStore
+from gateway.rights.overdue import watch_overdue
 from gateway.settings import Settings
 from gateway.web import devidp, login
 from gateway.web.html_errors import HtmlErrorPages
@@ -28,7 +29,6 @@ from gateway.web.ovj.routes import build_router as build_ovj_router
 from gateway.web.privacy.routes import build_router as build_privacy_router
 from gateway.web.session import CsrfFailed, LoginRequired, RoleMissing
 from gateway.web.session_middleware import SESSION_COOKIE, ServerSessionMiddleware
-from gateway.web.session_store import SessionStore
 from gateway.web.templating import STATIC_DIR, render
 
 SESSION_SECRET_NAME = "session.key"  # noqa: S105 (a file name)
@@ -191,6 +191,6 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     app.include_router(build_privacy_router())
     app.include_router(build_mijn_router())
     app.include_router(build_ovj_router())
-    install_rights(app.state.runtime)
+    watch_overdue(app.state.runtime.overdue)  # the gauge counts this runtime's requests
     app.mount("/static/web", StaticFiles(directory=STATIC_DIR), name="web-static")
     _install_handlers(app)

@@ -1,6 +1,6 @@
 """Who is logged in to the web pages, and the CSRF token of their session.
 
-The session lives server-side (gateway/web/session_store.py): the cookie holds
+The session lives server-side (gateway/auth/web_sessions.py): the cookie holds
 only a random id, the data (this user, sealed) sits in the database. Roles come
 from the ID token at login (see docs/web-login.md) and are not re-read until the
 next login, which the absolute lifetime forces.
@@ -9,18 +9,16 @@ next login, which the absolute lifetime forces.
 from __future__ import annotations
 
 import secrets
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
-from typing import Any
+from collections.abc import Callable
 
 from fastapi import Request
 
-from gateway.settings import Settings
-from gateway.web.session_middleware import LOGGED_IN_KEY, rotate_session_id
+from gateway.auth.portal import CSRF_KEY, LOGGED_IN_KEY, WebUser, current_user, end_session
+from gateway.web.session_middleware import rotate_session_id
+
+__all__ = ["CSRF_KEY", "WebUser", "current_user", "end_session"]
 
 USER_KEY = LOGGED_IN_KEY
-CSRF_KEY = "csrf"
 CSRF_FIELD = "csrf_token"
 
 
@@ -44,68 +42,12 @@ class CsrfFailed(Exception):
     """A POST without the session's CSRF token; rendered as a Dutch 403 page."""
 
 
-@dataclass(frozen=True)
-class WebUser:
-    """A human logged in through OIDC; ``bsn`` only for people using /mijn."""
-
-    sub: str
-    name: str
-    roles: tuple[str, ...]
-    party: str | None
-    bsn: str | None
-    login_at: float
-    # The covenants ``party`` belongs to, fixed at login from the policy (never from the IdP).
-    covenants: tuple[str, ...] = ()
-
-    def has_role(self, role: str) -> bool:
-        return role in self.roles
-
-    def to_session(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["roles"] = list(self.roles)
-        data["covenants"] = list(self.covenants)
-        return data
-
-    @classmethod
-    def from_session(cls, data: Mapping[str, Any]) -> WebUser:
-        return cls(
-            sub=str(data["sub"]),
-            name=str(data["name"]),
-            roles=tuple(str(role) for role in data["roles"]),
-            party=None if data.get("party") is None else str(data["party"]),
-            bsn=None if data.get("bsn") is None else str(data["bsn"]),
-            login_at=float(data["login_at"]),
-            covenants=tuple(str(covenant) for covenant in data.get("covenants", ())),
-        )
-
-
 def start_session(request: Request, user: WebUser) -> None:
     """Replace whatever the session held (no fixation) with a fresh login."""
     request.session.clear()
     rotate_session_id(request)
     request.session[USER_KEY] = user.to_session()
     request.session[CSRF_KEY] = secrets.token_urlsafe(32)
-
-
-def end_session(request: Request) -> None:
-    request.session.clear()
-
-
-def current_user(request: Request) -> WebUser | None:
-    """The logged-in user, or None when absent, malformed or past its absolute lifetime."""
-    data = request.session.get(USER_KEY)
-    if not isinstance(data, dict):
-        return None
-    try:
-        user = WebUser.from_session(data)
-    except (KeyError, TypeError, ValueError):
-        request.session.pop(USER_KEY, None)
-        return None
-    web_settings: Settings = request.app.state.web_settings
-    if time.time() - user.login_at > web_settings.session_absolute_s:
-        end_session(request)
-        return None
-    return user
 
 
 def csrf_token(request: Request) -> str:

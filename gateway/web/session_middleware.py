@@ -22,16 +22,15 @@ from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.audit.keyfiles import KeyFileError
+from gateway.auth.portal import LOGGED_IN_KEY
+from gateway.auth.web_sessions import SessionStore
 from gateway.problems import PROBLEM_MEDIA_TYPE, RETRY_AFTER_S, ServiceUnavailable
 from gateway.redaction import redact_path
 from gateway.storage.db import DatabaseUnavailable
-from gateway.web.session_store import SessionStore
 
 log = logging.getLogger("ketenpoort.web.session")
 
 SESSION_COOKIE = "ketenpoort_session"
-# Where gateway/web/session.py keeps the logged-in user (that module imports this one).
-LOGGED_IN_KEY = "user"
 _ROTATE = "ketenpoort.session.rotate"
 
 

@@ -15,8 +15,8 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
-from gateway.runtime import Runtime
 from gateway.web.session import csrf_token, current_user
+from gateway.wiring import runtime_of
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATE_DIR = WEB_DIR / "templates"
@@ -56,7 +56,7 @@ def render(
     error pages): an anonymous visitor then gets no CSRF token, so merely
     looking at them starts no server-side session.
     """
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     user = current_user(request)
     full: dict[str, Any] = {
         "dev_mode": runtime.settings.dev_mode,

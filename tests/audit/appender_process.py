@@ -7,9 +7,9 @@ import asyncio
 import sys
 from pathlib import Path
 
-from gateway.audit.wiring import build_audit_log
 from gateway.settings import Settings
 from gateway.storage.db import Database
+from gateway.wiring.audit_log import build_audit_log
 from tests.audit.conftest import event
 
 

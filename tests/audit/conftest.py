@@ -9,9 +9,9 @@ import pytest
 from gateway.audit.events import AuditEvent
 from gateway.audit.log import AuditLog
 from gateway.audit.signer import Ed25519Signer
-from gateway.audit.wiring import build_audit_log
 from gateway.settings import Settings
 from gateway.storage.db import Database
+from gateway.wiring.audit_log import build_audit_log
 
 SUBJECT_A = "a" * 64
 SUBJECT_B = "b" * 64

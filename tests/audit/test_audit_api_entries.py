@@ -107,7 +107,7 @@ def test_bad_query_values_are_problems_without_echo(client: TestClient) -> None:
 def test_checkpoints_from_the_key_store_verify_with_the_served_jwks(
     client: TestClient, runtime: Runtime
 ) -> None:
-    from gateway.audit.checkpoint import Checkpoint, verify_checkpoint
+    from gateway.audit.core.checkpoint_format import Checkpoint, verify_checkpoint
 
     runtime.audit.append_sync([event(1)])
     runtime.audit.checkpoint_now()

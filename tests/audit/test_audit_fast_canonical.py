@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.audit.canonical import canonical_bytes
-from gateway.audit.fast_canonical import entry_bytes
+from gateway.audit.core.canonical import canonical_bytes
+from gateway.audit.core.fast_canonical import entry_bytes
 
 scalars = (
     st.none() | st.booleans() | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1) | st.text()

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from gateway.audit.keyfiles import KeyFileError, load_or_create_secret
-from gateway.audit.wiring import build_pseudonymizer
 from gateway.settings import Settings
 from gateway.subjects.bsn import Bsn
+from gateway.wiring.audit_log import build_pseudonymizer
 
 
 def test_created_once_with_mode_0600_and_sealed(tmp_path: Path) -> None:

@@ -10,17 +10,17 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import func, select, text
 
-from gateway.audit.checkpoint import verify_checkpoint
 from gateway.audit.checkpoints import all_checkpoints, latest_checkpoint
+from gateway.audit.core.checkpoint_format import verify_checkpoint
+from gateway.audit.core.merkle import root_from_leaves
 from gateway.audit.events import AuditEvent
 from gateway.audit.integrity import verify_database
 from gateway.audit.log import AuditLog, AuditUnavailable
-from gateway.audit.merkle import root_from_leaves
 from gateway.audit.models import AuditCheckpoint, AuditEntry
 from gateway.audit.signer import Ed25519Signer
-from gateway.audit.wiring import build_audit_log
 from gateway.settings import Settings
 from gateway.storage.db import Database
+from gateway.wiring.audit_log import build_audit_log
 from tests.audit.conftest import SUBJECT_A, event
 
 

@@ -12,15 +12,15 @@ from sqlalchemy import select
 
 from gateway.app import create_app
 from gateway.audit.checkpoints import make_checkpoint, prove_consistency, prove_inclusion
+from gateway.audit.core.merkle import verify_consistency, verify_inclusion
 from gateway.audit.log import AuditLog
-from gateway.audit.merkle import verify_consistency, verify_inclusion
 from gateway.audit.models import AuditEntry
 from gateway.audit.signer import Ed25519Signer
 from gateway.audit.store import SqlNodeStore
-from gateway.audit.wiring import build_audit_log
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.storage.db import Database
+from gateway.wiring.audit_log import build_audit_log
 from tests.audit.conftest import event
 
 SIZES = [1, 2, 3, 5, 8, 13, 21]
@@ -117,7 +117,7 @@ def test_root_reads_stay_logarithmic(signed: list[bytes], db: Database) -> None:
             Counting.asked += len(keys)
             return super().get_nodes(keys)
 
-    from gateway.audit.merkle import root
+    from gateway.audit.core.merkle import root
 
     with db.session() as session:
         assert root(21, Counting(session)) == mth(signed)

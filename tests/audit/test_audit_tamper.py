@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from gateway.audit.checkpoints import latest_checkpoint
+from gateway.audit.core.offline_verify import verify_export_file
 from gateway.audit.integrity import export_log, verify_database
 from gateway.audit.log import AuditLog
 from gateway.audit.models import (
@@ -18,7 +19,6 @@ from gateway.audit.models import (
     AuditNode,
     AuditSubjectIndex,
 )
-from gateway.audit.offline_verify import verify_export_file
 from gateway.audit.signer import Ed25519Signer
 from gateway.storage.db import Database
 from tests.audit.conftest import event
@@ -60,7 +60,7 @@ def test_modified_entry_is_named(filled: AuditLog, db: Database, signer: Ed25519
 def test_modified_entry_and_leaf_hash_break_the_subtree(
     filled: AuditLog, db: Database, signer: Ed25519Signer
 ) -> None:
-    from gateway.audit.canonical import leaf_hash_of_bytes
+    from gateway.audit.core.canonical import leaf_hash_of_bytes
 
     body = _body(db, 22).replace('"outcome":"ok"', '"outcome":"no"')
     _set_body(db, 22, body)

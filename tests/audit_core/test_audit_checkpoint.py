@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from gateway.audit.checkpoint import (
+from gateway.audit.core.checkpoint_format import (
     Checkpoint,
     CheckpointError,
     key_id,

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.audit.canonical import EMPTY_ROOT, canonical_bytes, leaf_hash, node_hash
-from gateway.audit.merkle import (
+from gateway.audit.core.canonical import EMPTY_ROOT, canonical_bytes, leaf_hash, node_hash
+from gateway.audit.core.merkle import (
     InMemoryNodeStore,
     MerkleError,
     MissingNode,

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway.audit.canonical import leaf_hash
-from gateway.audit.checkpoint import Checkpoint, public_jwk, sign_checkpoint
-from gateway.audit.merkle import root_from_leaves
-from gateway.audit.offline_verify import (
+from gateway.audit.core.canonical import leaf_hash
+from gateway.audit.core.checkpoint_format import Checkpoint, public_jwk, sign_checkpoint
+from gateway.audit.core.merkle import root_from_leaves
+from gateway.audit.core.offline_verify import (
     VerifyResult,
     checkpoint_line,
     entry_line,

@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from gateway.auth import auth_services
 from gateway.runtime import Runtime
 from tests.auth.conftest import EMPLOYEE
 from tests.auth.partners import ISSUER, Partner
@@ -134,7 +133,7 @@ def test_token_without_purpose_binding_is_refused(client: TestClient, runtime: R
 
 
 def test_source_token_does_not_open_the_api(client: TestClient, runtime: Runtime) -> None:
-    source_token = auth_services(runtime).source_tokens.issue(ISSUER)
+    source_token = runtime.auth.source_tokens.issue(ISSUER)
     _unauthorized(_call(client, source_token))
 
 

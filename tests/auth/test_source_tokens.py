@@ -8,7 +8,7 @@ from joserfc import jwt
 from joserfc.errors import InvalidClaimError
 from joserfc.jwk import KeySet
 
-from gateway.auth import SourceTokenIssuer, auth_services
+from gateway.auth import SourceTokenIssuer
 from gateway.runtime import Runtime
 from tests.auth.partners import ISSUER
 
@@ -16,7 +16,7 @@ from tests.auth.partners import ISSUER
 async def test_source_token_is_short_lived_and_bound_to_the_source(
     client: TestClient, runtime: Runtime
 ) -> None:
-    provider = auth_services(runtime).source_tokens
+    provider = runtime.auth.source_tokens
     token = await provider("https://politie.test/source")
     keys = KeySet.import_key_set(client.get("/oauth/jwks").json())
     decoded = jwt.decode(token, keys, algorithms=["ES256"])

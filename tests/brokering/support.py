@@ -10,8 +10,8 @@ import yaml
 
 from gateway.audit.search import EntryQuery, search_entries
 from gateway.demo.partner_client import PartnerClient
-from gateway.demo.people import demo_people
 from gateway.demo.stack import DEMO_COVENANT, Stack
+from gateway.demodata.people import demo_people
 
 CASUSOVERLEG = "pga-casusoverleg"
 TRIAGE = "zvh-triage"

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from gateway.demo.people import demo_people
 from gateway.demo.stack import Stack
+from gateway.demodata.people import demo_people
 
 
 def test_open_and_query(stack: Stack) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from gateway.cli.serve import prepare
 from gateway.demo.stack import Stack, start_stack
 from tests.brokering.support import change_covenant, open_case, party_block, results
 from tests.support.stack import REPO_POLICIES
@@ -28,6 +29,7 @@ def make_stack(migrated_url: str, tmp_path: Path) -> Iterator[StackFactory]:
 
     def make(source_timeout_s: float) -> Stack:
         stack = start_stack(
+            prepare=prepare,
             database_url=migrated_url,
             key_dir=tmp_path / "keys",
             policy_dir=REPO_POLICIES,

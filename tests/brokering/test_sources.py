@@ -13,9 +13,9 @@ import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from gateway.demo.people import EXTRA_FIELD
 from gateway.demo.source_app import LEAKY_ERROR_BODY
 from gateway.demo.stack import Stack
+from gateway.demodata.people import EXTRA_FIELD
 from tests.brokering.support import (
     BSN,
     audit_entries,

@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from gateway.demo.people import demo_people, demo_records
 from gateway.demo.source_app import DemoSource, create_source_app, source_of
+from gateway.demodata.people import demo_people, demo_records
 from gateway.subjects.bsn import Bsn
 from tests.support.loopback import serve_app
 

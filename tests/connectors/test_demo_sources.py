@@ -11,7 +11,8 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 
 from connectors import LookupRequest, Requester, RestConnector, SourceUnavailable
-from gateway.demo.people import (
+from gateway.demo.runner import start_demo_sources
+from gateway.demodata.people import (
     CATEGORY_FIELDS,
     DEMO_SOURCE_PARTIES,
     EXTRA_FIELD,
@@ -19,7 +20,6 @@ from gateway.demo.people import (
     demo_people,
     demo_records,
 )
-from gateway.demo.runner import start_demo_sources
 from gateway.subjects.bsn import is_valid_bsn
 from tests.connectors.conftest import GatewaySigner, RunningSource
 

@@ -25,9 +25,9 @@ from connectors import (
     SourceConnector,
     SourceUnavailable,
 )
-from gateway.demo.people import EXTRA_FIELD, demo_people
 from gateway.demo.serving import bind_socket
 from gateway.demo.source_app import LEAKY_ERROR_BODY
+from gateway.demodata.people import EXTRA_FIELD, demo_people
 from gateway.subjects.bsn import Bsn
 from tests.connectors.conftest import GatewaySigner, RunningSource
 from tests.support.loopback import serve_app

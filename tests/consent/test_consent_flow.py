@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from gateway.consent.expiry import expire_due
 from gateway.demo.stack import Stack
-from gateway.rights.services import rights_desk
 from gateway.subjects.bsn import Bsn
 from tests.brokering.support import BSN, audit_entries, is_problem, logged_in, open_case
 from tests.consent.support import (
@@ -226,7 +225,7 @@ def test_withheld_until_is_stored_exposed_and_honoured_by_inzage(stack: Stack) -
     assert past.status_code == 409, "already decided"
 
     ask(gemeente, case_id, [CRIMINAL, "huisvesting"])
-    found = rights_desk(stack.runtime).inzage(Bsn(BSN), "portal")
+    found = stack.runtime.rights_desk.inzage(Bsn(BSN), "portal")
     categories = {d.category for d in found.disclosures}
     assert CRIMINAL not in categories
     assert "huisvesting" in categories

@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gateway.demo.people import demo_people
+from gateway.demodata.people import demo_people
 from tests.federation.conftest import Regions
 from tests.federation.regions import PURPOSE, audit_entries
 

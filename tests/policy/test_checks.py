@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gateway.policy import check_dir, load_policy_dir
-from gateway.policy.errors import Problem
+from gateway.policy.errors import Finding
 from tests.policy.conftest import DEMO, REPO_POLICIES
 
 WriteDemo = Callable[[Callable[[dict[str, Any]], None]], Path]
@@ -48,7 +48,7 @@ def _line_of(path: Path, needle: str, *after: str | None) -> int:
     return start + 1
 
 
-def _only(problems: list[Problem], fragment: str) -> Problem:
+def _only(problems: list[Finding], fragment: str) -> Finding:
     matching = [p for p in problems if fragment in p.message]
     assert len(matching) == 1, problems
     return matching[0]

@@ -26,9 +26,9 @@ import pytest
 
 from gateway.demo.partner_client import PartnerClient
 from gateway.demo.partners import ensure_partner_keys, load_partner_key
-from gateway.demo.people import DEMO_SOURCE_PARTIES
 from gateway.demo.runner import DemoSources, start_demo_sources
 from gateway.demo.stack import DEMO_COVENANT, copy_policies
+from gateway.demodata.people import DEMO_SOURCE_PARTIES
 from gateway.policy.loader import load_policy_dir
 from tests.reliability.support import BSN, PURPOSE, REPO, free_port
 

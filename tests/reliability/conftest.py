@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from gateway.cli.serve import prepare
 from gateway.demo.stack import Stack, start_stack
 from gateway.storage import migrate
 from tests.reliability.chaos_support import PgCluster, require_postgres_binaries
@@ -28,6 +29,7 @@ def make_stack(tmp_path: Path) -> Iterator[StackFactory]:
         url = f"sqlite:///{tmp_path / 'ketenpoort.db'}"
         migrate.upgrade(url)
         stack = start_stack(
+            prepare=prepare,
             database_url=url,
             key_dir=tmp_path / "keys",
             policy_dir=REPO_POLICIES,

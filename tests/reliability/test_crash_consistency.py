@@ -12,10 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.audit.search import EntryQuery, search_entries
-from gateway.audit.wiring import build_audit_log
 from gateway.cli.main import app as cli
 from gateway.settings import Settings
 from gateway.storage.db import Database
+from gateway.wiring.audit_log import build_audit_log
 from tests.reliability.support import ServedGateway
 
 pytestmark = pytest.mark.slow

@@ -24,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
+from gateway.cli.serve import prepare
 from gateway.demo.stack import DEMO_COVENANT, Stack, start_stack
 from gateway.storage import migrate
 from tests.reliability.conftest import REPO_POLICIES
@@ -40,7 +41,12 @@ def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     url = f"sqlite:///{tmp / 'ketenpoort.db'}"
     migrate.upgrade(url)
     with start_stack(
-        database_url=url, key_dir=tmp / "keys", policy_dir=REPO_POLICIES, workdir=tmp, delays={}
+        prepare=prepare,
+        database_url=url,
+        key_dir=tmp / "keys",
+        policy_dir=REPO_POLICIES,
+        workdir=tmp,
+        delays={},
     ) as running:
         yield running
 

@@ -21,17 +21,17 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from gateway.audit.core.offline_verify import VerifyResult
 from gateway.audit.erasure import erase_subject
 from gateway.audit.integrity import verify_database
 from gateway.audit.log import AuditLog
 from gateway.audit.models import AuditDataKey, AuditEntry, AuditSubjectIndex
-from gateway.audit.offline_verify import VerifyResult
 from gateway.audit.signer import Ed25519Signer
-from gateway.audit.wiring import build_audit_log
 from gateway.cli.main import app
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.storage.db import Database
+from gateway.wiring.audit_log import build_audit_log
 from tests.audit.conftest import SUBJECT_A, SUBJECT_B, event
 from tests.web.conftest import Gateway, gateway, hidden_fields, login
 

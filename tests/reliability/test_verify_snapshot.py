@@ -25,11 +25,11 @@ from gateway.audit.log import AuditLog
 from gateway.audit.models import AuditEntry
 from gateway.audit.signer import Ed25519Signer
 from gateway.audit.store import head_size
-from gateway.audit.wiring import build_audit_log
 from gateway.cli.main import app
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.storage.db import Database
+from gateway.wiring.audit_log import build_audit_log
 from tests.audit.conftest import event
 
 ROOT = Path(__file__).resolve().parents[2]

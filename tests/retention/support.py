@@ -15,9 +15,9 @@ from gateway.cases.models import Case, CaseParticipant, CaseSubject
 from gateway.consent.models import ConsentRequest
 from gateway.copies.models import CachedCopy
 from gateway.retention import RetentionRunner, RunReport
-from gateway.retention.wiring import build_runner
 from gateway.rights.models import RightsRequest
 from gateway.runtime import Runtime
+from gateway.wiring.parts import build_retention_runner
 
 COVENANT = "zvh-demo"  # retention: case_after_close P2Y, after_last_contact P5Y, copies P30D
 T0 = datetime(2027, 3, 15, 10, 0, 0, tzinfo=UTC)
@@ -139,7 +139,9 @@ def count(session: Session, model: type[object]) -> int:
 
 
 def runner_at(runtime: Runtime, moment: datetime, batch_size: int = 1000) -> RetentionRunner:
-    return build_runner(runtime, None, now=lambda: moment, batch_size=batch_size)
+    return build_retention_runner(
+        runtime.foundations, None, now=lambda: moment, batch_size=batch_size
+    )
 
 
 def run(runner: RetentionRunner, *, dry_run: bool = False) -> RunReport:

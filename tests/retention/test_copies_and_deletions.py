@@ -13,7 +13,6 @@ from sqlalchemy import select, update
 
 from gateway.audit.integrity import verify_database
 from gateway.audit.search import EntryQuery, search_entries
-from gateway.auth.services import auth_services
 from gateway.brokering.minimise import DisclosedRecord
 from gateway.brokering.registry import ConnectorRegistry
 from gateway.cases.models import CaseSubject
@@ -24,8 +23,8 @@ from gateway.demo.stack import DEMO_COVENANT, Stack
 from gateway.policy.durations import IsoDuration
 from gateway.retention import RunReport
 from gateway.retention.deletions import record_ref
-from gateway.retention.wiring import build_runner
 from gateway.subjects.bsn import Bsn
+from gateway.wiring.parts import build_retention_runner
 from tests.brokering.support import BSN, audit_entries, logged_in, open_case, results
 
 SOURCE = "reclassering-demo"
@@ -48,12 +47,12 @@ def _run(stack: Stack, moment: datetime | None = None, *, feeds: bool = False) -
     async def go() -> RunReport:
         async with httpx.AsyncClient() as client:
             registry = (
-                ConnectorRegistry(client, auth_services(stack.runtime).source_tokens)
-                if feeds
-                else None
+                ConnectorRegistry(client, stack.runtime.auth.source_tokens) if feeds else None
             )
             clock = (lambda: moment) if moment is not None else (lambda: datetime.now(UTC))
-            return await build_runner(stack.runtime, registry, now=clock).run()
+            return await build_retention_runner(
+                stack.runtime.foundations, registry, now=clock
+            ).run()
 
     return asyncio.run(go())
 

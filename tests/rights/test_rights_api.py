@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gateway.demo.people import demo_people
 from gateway.demo.stack import DEMO_COVENANT, Stack
+from gateway.demodata.people import demo_people
 from gateway.policy.durations import parse_duration
 from gateway.rights.deadlines import AVG_DEFAULT, deadline_for
 from tests.brokering.support import BSN, logged_in, open_case, results

@@ -16,7 +16,7 @@ from joserfc.jwk import ECKey
 from sqlalchemy import select
 
 from gateway.audit.models import AuditEntry
-from gateway.auth.services import auth_services
+from gateway.cli.serve import prepare
 from gateway.demo.partner_client import ASSERTION_TYPE
 from gateway.demo.stack import DEMO_COVENANT, Stack, start_stack
 
@@ -30,6 +30,7 @@ PROXY = "127.0.0.1"
 def proxied_stack(migrated_url: str, tmp_path: Path) -> Iterator[Stack]:
     """The demo stack behind a reverse proxy on loopback: 127.0.0.1 is a trusted proxy."""
     with start_stack(
+        prepare=prepare,
         database_url=migrated_url,
         key_dir=tmp_path / "keys",
         policy_dir=REPO_POLICIES,
@@ -76,7 +77,7 @@ def post_token(
 
 def auth_entries(stack: Stack) -> list[dict[str, Any]]:
     """The ``auth`` audit entries' search bodies, after writing the counts still held."""
-    denials = getattr(auth_services(stack.runtime), "denials", None)
+    denials = getattr(stack.runtime.auth, "denials", None)
     if denials is not None:
         denials.flush()
     with stack.runtime.db.session() as session:

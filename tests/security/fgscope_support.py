@@ -91,6 +91,7 @@ def two_covenant_policies(target: Path) -> Path:
 @pytest.fixture
 def two_covenants(migrated_url: str, tmp_path: Path) -> Iterator[Stack]:
     with start_stack(
+        prepare=prepare,
         database_url=migrated_url,
         key_dir=tmp_path / "keys",
         policy_dir=two_covenant_policies(tmp_path / "source-policies"),

@@ -13,10 +13,11 @@ from typing import Any
 import yaml
 
 from gateway.audit.search import EntryQuery, search_entries
+from gateway.cli.serve import prepare
 from gateway.demo.partner_client import PartnerClient
 from gateway.demo.stack import Stack, start_stack
 from gateway.retention import RunReport
-from gateway.retention.wiring import build_runner
+from gateway.wiring.parts import build_retention_runner
 
 REPO_POLICIES = Path(__file__).resolve().parents[2] / "policies"
 SECOND_COVENANT = "zvh-tweede"
@@ -45,6 +46,7 @@ def two_covenant_stack(
         yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8"
     )
     with start_stack(
+        prepare=prepare,
         database_url=database_url,
         key_dir=tmp_path / "keys",
         policy_dir=policies,
@@ -81,6 +83,8 @@ def retention_run(stack: Stack, moment: datetime) -> RunReport:
     """The real retention runner (every default rule) with its clock at ``moment``."""
 
     async def go() -> RunReport:
-        return await build_runner(stack.runtime, None, now=lambda: moment).run()
+        return await build_retention_runner(
+            stack.runtime.foundations, None, now=lambda: moment
+        ).run()
 
     return asyncio.run(go())

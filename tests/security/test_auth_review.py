@@ -30,9 +30,9 @@ from gateway.audit.anomalies import denial_bursts
 from gateway.audit.models import AuditEntry
 from gateway.auth.jwks_fetch import JwksFetcher
 from gateway.auth.server import GatewayAuthorizationServer
+from gateway.auth.web_sessions import WebSession
 from gateway.demo.stack import DEMO_COVENANT, Stack
 from gateway.runtime import Runtime
-from gateway.web.session_store import WebSession
 from tests.auth.conftest import gateway_settings, token_request
 from tests.auth.partners import (
     ASSERTION_TYPE,
@@ -181,9 +181,7 @@ def test_a_partner_hammering_refused_case_calls_cannot_flood_the_log(stack: Stac
     assert len(written) <= 3, f"{len(written)} entries for 40 refused calls"
     assert written[0]["case"] == probed[0] and written[0]["details"]["action"] == "get"
 
-    from gateway.api.refusals import flush_refusals  # here: the module had none before
-
-    flush_refusals(stack.runtime)
+    stack.runtime.flush_refusals()
     everything = [e for e in _audit_bodies(stack, start) if e["party"] == "gemeente-demo"]
     assert sum(int(e["details"]["count"]) for e in everything) == 40
     listed = {e["case"] for e in everything if e["case"]} | {

@@ -23,8 +23,8 @@ from itsdangerous import TimestampSigner
 from sqlalchemy import text
 
 from gateway.app import create_app
-from gateway.demo.people import demo_people
 from gateway.demo.stack import DEMO_COVENANT, Stack
+from gateway.demodata.people import demo_people
 from gateway.settings import Settings
 from tests.security.authsession_support import PURPOSE, REPO_POLICIES, auth_entries
 from tests.web.conftest import hidden_fields, login

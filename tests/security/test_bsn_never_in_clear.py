@@ -20,8 +20,8 @@ import pytest
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from gateway.demo.people import demo_people
 from gateway.demo.stack import DEMO_COVENANT, Stack
+from gateway.demodata.people import demo_people
 from gateway.settings import Settings
 from gateway.telemetry import setup_telemetry
 from tests.security.fgscope_support import PURPOSE, partner, served_like_production

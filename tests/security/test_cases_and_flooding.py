@@ -15,10 +15,9 @@ from sqlalchemy import func, select
 
 from connectors.config import SqlSource
 from gateway.audit.models import AuditDataKey, AuditEntry
-from gateway.brokering.services import brokering_services
 from gateway.cases.service import Actor
-from gateway.demo.people import demo_people
 from gateway.demo.stack import DEMO_COVENANT, Stack
+from gateway.demodata.people import demo_people
 from gateway.policy.models import Party
 from gateway.problems import Forbidden
 from tests.brokering.support import (
@@ -287,7 +286,7 @@ def test_case_calls_are_bound_to_the_tokens_covenant_and_purpose(stack: Stack) -
 
     # A token of another covenant (this stack serves one, so through the real service):
     elsewhere = Actor("gemeente-demo", "t.tester", "zvh-elders", CASUSOVERLEG)
-    cases = brokering_services(stack.runtime).cases
+    cases = stack.runtime.brokering.cases
     with stack.runtime.db.session() as session:
         for attempt in (
             lambda: cases.get(session, elsewhere, case_id),

@@ -31,8 +31,8 @@ from gateway.consent.models import ConsentRequest
 from gateway.demo.stack import Stack
 from gateway.policy import check_dir
 from gateway.retention.runner import RunReport
-from gateway.retention.wiring import build_runner
 from gateway.rights.inzage import GROUND_CRIMINAL_INVESTIGATION
+from gateway.wiring.parts import build_retention_runner
 from tests.brokering.support import (
     BSN,
     audit_entries,
@@ -434,7 +434,7 @@ def _midnight(day: str) -> datetime:
 
 def _run_retention_at(stack: Stack, now: datetime) -> RunReport:
     """The retention runner as ``retention run`` builds it, judging by ``now``."""
-    runner = build_runner(stack.runtime, None, now=lambda: now)
+    runner = build_retention_runner(stack.runtime.foundations, None, now=lambda: now)
     return asyncio.run(runner.run())
 
 

@@ -15,8 +15,8 @@ import httpx
 import yaml
 
 from gateway.audit.search import EntryQuery, search_entries
-from gateway.demo.people import demo_people
 from gateway.demo.stack import Stack
+from gateway.demodata.people import demo_people
 from tests.brokering.support import (
     BSN,
     CASUSOVERLEG,

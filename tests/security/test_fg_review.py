@@ -15,8 +15,8 @@ from opentelemetry.instrumentation.utils import suppress_http_instrumentation
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from gateway.demo.people import demo_people
 from gateway.demo.stack import DEMO_COVENANT, Stack
+from gateway.demodata.people import demo_people
 from gateway.settings import Settings
 from gateway.telemetry import setup_telemetry
 from tests.web.conftest import hidden_fields, login

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from gateway.audit.models import AuditDataKey
 from gateway.copies.models import CachedCopy
-from gateway.demo.people import demo_people
 from gateway.demo.stack import DEMO_COVENANT, Stack
+from gateway.demodata.people import demo_people
 from gateway.rights.models import RightsRequest
 from gateway.subjects.bsn import Bsn
 from tests.brokering.support import BSN, CASUSOVERLEG, logged_in, open_case, results

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.cli.serve import prepare
 from gateway.demo.stack import Stack, start_stack
 
 REPO_POLICIES = Path(__file__).resolve().parents[2] / "policies"
@@ -20,6 +21,7 @@ REPO_POLICIES = Path(__file__).resolve().parents[2] / "policies"
 @pytest.fixture
 def stack(migrated_url: str, tmp_path: Path) -> Iterator[Stack]:
     with start_stack(
+        prepare=prepare,
         database_url=migrated_url,
         key_dir=tmp_path / "keys",
         policy_dir=REPO_POLICIES,

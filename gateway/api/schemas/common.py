@@ -2,13 +2,43 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+
+def _iso(moment: date) -> str:
+    return moment.isoformat()
+
+
+IsoDateTime = Annotated[datetime, PlainSerializer(_iso, return_type=str)]
+"""A moment on the wire: ISO 8601 with its offset (``2026-11-30T09:15:02+00:00``)."""
+
+IsoDate = Annotated[date, PlainSerializer(_iso, return_type=str)]
+"""A calendar date on the wire: ``YYYY-MM-DD``."""
 
 
 class Out(BaseModel):
     """A response body. Extra keys pass through: the contract lets us add fields freely."""
 
     model_config = ConfigDict(extra="allow")
+
+
+class ViewOut(Out):
+    """A response body read from a domain view's attributes (``model_validate(view)``).
+
+    The field names are the wire's; ``validation_alias`` names the view's
+    attribute where the two differ, and the wire name still validates (FastAPI
+    checks what a route returns against its response model).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        from_attributes=True,
+        populate_by_name=True,
+        json_schema_serialization_defaults_required=True,
+    )
 
 
 class Problem(Out):

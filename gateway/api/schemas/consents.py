@@ -7,15 +7,11 @@ from typing import Self
 
 from pydantic import Field
 
-from gateway.api.schemas.common import Out
+from gateway.api.schemas.common import IsoDate, IsoDateTime, Out, ViewOut
 from gateway.consent.service import ConsentView
 
 
-def _iso(value: date | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-class ConsentOut(Out):
+class ConsentOut(ViewOut):
     id: str
     case: str
     convenant: str
@@ -24,46 +20,26 @@ class ConsentOut(Out):
     case_phase: str
     categories: list[str]
     requested_by_employee: str
-    created_at: str = Field(description="ISO 8601 timestamp.")
+    created_at: IsoDateTime = Field(description="ISO 8601 timestamp.")
     status: str = Field(description="pending, granted, refused, revoked or expired.")
-    decided_at: str | None
+    decided_at: IsoDateTime | None
     decided_by_party: str | None
     decided_by_employee: str | None
     reason: str | None
-    valid_until: str | None = Field(description="ISO date.")
+    valid_until: IsoDate | None = Field(description="ISO date.")
     granted_categories: list[str]
     granted_recipients: list[str]
-    withheld_until: str | None = Field(description="ISO date.")
-    revoked_at: str | None
+    withheld_until: IsoDate | None = Field(description="ISO date.")
+    revoked_at: IsoDateTime | None
     revoked_by_employee: str | None
     version: int = Field(description="Send it back with a decision (409 if it moved on).")
 
     @classmethod
     def of(cls, view: ConsentView, today: date) -> Self:
-        """``status`` is as of ``today``: a grant past its ``valid_until`` reads expired."""
-        return cls(
-            id=view.id,
-            case=view.case,
-            convenant=view.convenant,
-            purpose=view.purpose,
-            recipient=view.recipient,
-            case_phase=view.case_phase,
-            categories=list(view.categories),
-            requested_by_employee=view.requested_by_employee,
-            created_at=view.created_at.isoformat(),
-            status=view.effective_status(today),
-            decided_at=_iso(view.decided_at),
-            decided_by_party=view.decided_by_party,
-            decided_by_employee=view.decided_by_employee,
-            reason=view.reason,
-            valid_until=_iso(view.valid_until),
-            granted_categories=list(view.granted_categories),
-            granted_recipients=list(view.granted_recipients),
-            withheld_until=_iso(view.withheld_until),
-            revoked_at=_iso(view.revoked_at),
-            revoked_by_employee=view.revoked_by_employee,
-            version=view.version,
-        )
+        """The view's fields; ``status`` as of ``today`` (past ``valid_until``: expired)."""
+        out = cls.model_validate(view)
+        out.status = view.effective_status(today)
+        return out
 
 
 class ConsentListOut(Out):

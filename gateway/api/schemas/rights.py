@@ -5,68 +5,55 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Self
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
-from gateway.api.schemas.common import Out
+from gateway.api.schemas.common import IsoDateTime, Out, ViewOut
 from gateway.rights.views import RequestView
 
 
-class ForwardingOut(Out):
+class ForwardingOut(ViewOut):
     party: str
     status: str = Field(description="forwarded, failed or unsupported.")
     reason: str | None
 
 
-class RightsRequestOut(Out):
+class RightsRequestOut(ViewOut):
     id: str
     type: str
     convenant: str
     covenants: list[str]
     status: str
     channel: str
-    received: str = Field(description="ISO 8601 timestamp.")
-    deadline: str = Field(description="ISO 8601 timestamp.")
+    received: IsoDateTime = Field(validation_alias="received_at", description="ISO 8601 timestamp.")
+    deadline: IsoDateTime = Field(description="ISO 8601 timestamp.")
     overdue: bool
     responsible_party: str
-    source: str | None
-    filed_by: str | None
+    source: str | None = Field(validation_alias="source_party")
+    filed_by: str | None = Field(validation_alias="filed_by_party")
     cases: list[str]
     records: list[str]
     details: str | None
-    decision: str | None
-    decided_at: str | None
-    decided_by: str | None
-    reason: str | None
+    decision: str | None = None
+    decided_at: IsoDateTime | None
+    decided_by: str | None = Field(validation_alias="decided_by_party")
+    reason: str | None = Field(validation_alias="decision_reason")
     forwarded: list[ForwardingOut]
+
+    @field_validator("overdue", mode="before")
+    @classmethod
+    def _overdue_as_of(cls, value: object, info: ValidationInfo) -> object:
+        """From a view, ``overdue`` is its method, asked as of the ``now`` in the context."""
+        if callable(value) and info.context is not None:
+            return value(info.context["now"])
+        return value
 
     @classmethod
     def of(cls, view: RequestView, now: datetime) -> Self:
-        """``overdue`` as of ``now``; ``decision`` only once decided."""
-        return cls(
-            id=view.id,
-            type=view.type,
-            convenant=view.convenant,
-            covenants=list(view.covenants or (view.convenant,)),
-            status=view.status,
-            channel=view.channel,
-            received=view.received_at.isoformat(),
-            deadline=view.deadline.isoformat(),
-            overdue=view.overdue(now),
-            responsible_party=view.responsible_party,
-            source=view.source_party,
-            filed_by=view.filed_by_party,
-            cases=list(view.cases),
-            records=list(view.records),
-            details=view.details,
-            decision=view.status if view.decided else None,
-            decided_at=view.decided_at.isoformat() if view.decided_at else None,
-            decided_by=view.decided_by_party,
-            reason=view.decision_reason,
-            forwarded=[
-                ForwardingOut(party=item.party, status=item.status, reason=item.reason)
-                for item in view.forwarded
-            ],
-        )
+        """The view's fields; ``overdue`` as of ``now``; ``decision`` only once decided."""
+        out = cls.model_validate(view, context={"now": now})
+        out.covenants = list(view.covenants or (view.convenant,))
+        out.decision = view.status if view.decided else None
+        return out
 
 
 class RightsRequestListOut(Out):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import gateway.storage.models  # noqa: F401  (registers every table on Base.metadata)
+import gateway.wiring.tables  # noqa: F401  (the composition root gathers every table)
 from gateway.storage.base import Base
 
 config = context.config

@@ -24,6 +24,7 @@ from gateway.web.devidp.keys import ALG, DevIdpKeys
 from gateway.web.devidp.users import DemoUser, dev_users
 from gateway.web.session import verify_csrf
 from gateway.web.templating import render
+from gateway.wiring import runtime_of
 
 PREFIX = "/dev-idp"
 CODE_TTL_S = 60
@@ -162,7 +163,7 @@ def build_router(
         problem = check_authorize(params)
         if problem is not None:
             return render(request, "devidp/error.html", {"reason": problem}, status_code=400)
-        users = dev_users(request.app.state.runtime.policy.current)
+        users = dev_users(runtime_of(request).policy.current)
         return render(request, "devidp/choose.html", {"params": params, "users": users})
 
     @router.post("/authorize", dependencies=[Depends(verify_csrf)])
@@ -170,7 +171,7 @@ def build_router(
         form = await request.form()
         params = {name: str(form.get(name, "")) for name in AUTHORIZE_PARAMS}
         problem = check_authorize(params)
-        users = dev_users(request.app.state.runtime.policy.current)
+        users = dev_users(runtime_of(request).policy.current)
         user = users.get(str(form.get("username", "")))
         if problem is None and user is None:
             problem = "Kies een van de demo-gebruikers."

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from gateway.audit.officer import PRIVACY_OFFICER, officer_covenants
-from gateway.demo.people import demo_people
+from gateway.demodata.people import demo_people
 from gateway.policy.compiled import CompiledPolicy
 
 ROLES_CLAIM: Final = "ketenpoort_roles"

@@ -10,25 +10,19 @@ from fastapi.responses import RedirectResponse, Response
 from gateway.problems import Problem
 from gateway.rights.desk import RightsDesk
 from gateway.rights.service import Application, Filer
-from gateway.rights.services import rights_desk
-from gateway.runtime import Runtime
 from gateway.subjects.bsn import Bsn
 from gateway.web.mijn.person import require_person
 from gateway.web.mijn.presenting import nl_time, source_choices
 from gateway.web.session import verify_csrf
 from gateway.web.templating import render
+from gateway.wiring import runtime_of
 
 Person = Annotated[Bsn, Depends(require_person)]
 MAX_DETAILS = 4000
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 def _desk(request: Request) -> RightsDesk:
-    return rights_desk(_runtime(request))
+    return runtime_of(request).rights_desk
 
 
 def _details(form: Any) -> tuple[str, str | None]:
@@ -44,7 +38,7 @@ def add_form_routes(router: APIRouter) -> None:
     def correctie_page(
         request: Request, values: dict[str, str], errors: dict[str, str], status_code: int = 200
     ) -> Response:
-        sources = source_choices(_runtime(request).policy.current)
+        sources = source_choices(runtime_of(request).policy.current)
         context = {"values": values, "errors": errors, "sources": sources}
         return render(request, "mijn/correctie.html", context, status_code=status_code)
 
@@ -58,7 +52,7 @@ def add_form_routes(router: APIRouter) -> None:
         details, problem = _details(form)
         source = str(form.get("source", "")).strip() or None
         values = {"details": details, "source": source or ""}
-        known = {party for party, _ in source_choices(_runtime(request).policy.current)}
+        known = {party for party, _ in source_choices(runtime_of(request).policy.current)}
         errors = {"details": problem} if problem else {}
         if source is not None and source not in known:
             errors["source"] = "Kies een organisatie uit de lijst."

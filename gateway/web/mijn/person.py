@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from gateway.subjects.bsn import Bsn, InvalidBsnError
-from gateway.web.session import RoleMissing, current_user, require_login
+from gateway.auth.portal import person_of
+from gateway.subjects.bsn import Bsn
+from gateway.web.session import RoleMissing, require_login
+
+__all__ = ["person_of", "require_person"]
 
 PERSON_ROLE = "betrokkene"
-
-
-def person_of(request: Request) -> Bsn | None:
-    """The logged-in person's BSN, or None without a login or a valid ``bsn`` claim."""
-    user = current_user(request)
-    if user is None or user.bsn is None:
-        return None
-    try:
-        return Bsn(user.bsn)
-    except InvalidBsnError:
-        return None
 
 
 def require_person(request: Request) -> Bsn:

@@ -16,8 +16,6 @@ from fastapi.responses import Response
 from gateway.problems import Problem
 from gateway.rights.desk import RightsDesk
 from gateway.rights.service import Viewer
-from gateway.rights.services import rights_desk
-from gateway.runtime import Runtime
 from gateway.subjects.bsn import Bsn
 from gateway.web.mijn.forms import add_form_routes
 from gateway.web.mijn.person import require_person
@@ -27,17 +25,13 @@ from gateway.web.mijn.presenting import (
     request_row,
 )
 from gateway.web.templating import render
+from gateway.wiring import runtime_of
 
 Person = Annotated[Bsn, Depends(require_person)]
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 def _desk(request: Request) -> RightsDesk:
-    return rights_desk(_runtime(request))
+    return runtime_of(request).rights_desk
 
 
 def _inzage_context(request: Request, bsn: Bsn) -> dict[str, Any]:
@@ -57,7 +51,7 @@ def build_router() -> APIRouter:
 
     @router.get("", name="mijn-home")
     def home(request: Request, bsn: Person) -> Response:
-        runtime = _runtime(request)
+        runtime = runtime_of(request)
         now = datetime.now(UTC)
         policy = runtime.policy.current
         requests = [request_row(policy, v, now) for v in _desk(request).requests_of(bsn)]
@@ -88,7 +82,7 @@ def build_router() -> APIRouter:
             view = desk.get(Viewer(pseudonym=desk.service.pseudonym(bsn)), request_id)
         except Problem:
             return render(request, "not_found.html", status_code=404)
-        row = request_row(_runtime(request).policy.current, view, datetime.now(UTC))
+        row = request_row(runtime_of(request).policy.current, view, datetime.now(UTC))
         return render(request, "mijn/verzoek.html", {"r": row})
 
     return router

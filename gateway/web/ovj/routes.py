@@ -28,14 +28,13 @@ from gateway.consent.service import (
     OmActor,
     RequestChanged,
 )
-from gateway.consent.services import consent_desk
 from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import NotFound, Problem
-from gateway.runtime import Runtime
 from gateway.web.ovj.forms import DecisionForm, parse_decision, reason_error
 from gateway.web.ovj.presenting import consent_page, latest_valid_until, latest_withheld_until
 from gateway.web.session import WebUser, require_role, verify_csrf
 from gateway.web.templating import render
+from gateway.wiring import runtime_of
 
 OmUser = Annotated[WebUser, Depends(require_role(OM_ROLE))]
 ConsentId = Annotated[str, Path(pattern=r"^oc-[0-9a-f]{20}$")]
@@ -62,17 +61,12 @@ FIELD_OF_PROBLEM: dict[type[Problem], tuple[str, str]] = {
 }
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 def _policy(request: Request) -> CompiledPolicy:
-    return _runtime(request).policy.current
+    return runtime_of(request).policy.current
 
 
 def _desk(request: Request) -> ConsentDesk:
-    return consent_desk(_runtime(request))
+    return runtime_of(request).consent_desk
 
 
 def _today() -> date:

@@ -1,38 +1,37 @@
-"""What /privacy reads in-process (the runtime's audit log and pseudonymizer), and
-the integrity and anomaly views the page shows, built on the audit package.
+"""How /privacy says the audit log's integrity in words for the FG (presentation only).
+
+The check itself is the audit capability's (:mod:`gateway.audit.head_check`,
+through ``runtime.audit_desk``); this module only turns its machine-readable
+state into the Dutch sentence the page shows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Final
 
-from sqlalchemy.orm import Session
+from gateway.audit.anomalies import DENIALS_PER_5_MIN, MANY_SUBJECTS_PER_HOUR, Anomalies
+from gateway.audit.head_check import HeadCheck, HeadProblem
 
-from gateway.audit import merkle
-from gateway.audit.anomalies import PartySignal, denial_bursts, many_subjects
-from gateway.audit.checkpoint import CheckpointError, verify_checkpoint
-from gateway.audit.checkpoints import latest_checkpoint
-from gateway.audit.keyfiles import KeyFileError
-from gateway.audit.log import AuditLog
-from gateway.audit.store import SqlNodeStore, head_size
-from gateway.keys import KeyStoreError
-from gateway.runtime import Runtime
-from gateway.subjects.bsn import Pseudonymizer
+__all__ = [
+    "DENIALS_PER_5_MIN",
+    "MANY_SUBJECTS_PER_HOUR",
+    "NO_CHECKPOINT",
+    "Anomalies",
+    "IntegrityStatus",
+    "integrity_status",
+]
 
-MANY_SUBJECTS_PER_HOUR = 25
-DENIALS_PER_5_MIN = 10
 NO_CHECKPOINT = "Nog geen ondertekend checkpoint."
-
-
-def audit_log(runtime: Runtime) -> AuditLog:
-    return runtime.audit
-
-
-def pseudonymizer(runtime: Runtime) -> Pseudonymizer:
-    return runtime.pseudonymizer
+PROBLEM_TEXT: Final[dict[HeadProblem, str]] = {
+    "no_checkpoint": NO_CHECKPOINT,
+    "no_key": "Geen sleutel om het checkpoint te controleren.",
+    "tree_mismatch": "De opgeslagen boom past niet bij het ondertekende checkpoint.",
+    "bad_signature": "De handtekening van het checkpoint is ongeldig.",
+    "keys_unavailable": "De controlesleutels zijn niet beschikbaar.",
+    "tree_incomplete": "De opgeslagen boom is onvolledig.",
+    "entries_missing": "Het checkpoint is groter dan het log: er zijn regels verdwenen.",
+}
 
 
 @dataclass(frozen=True)
@@ -47,74 +46,12 @@ class IntegrityStatus:
     problem: str | None
 
 
-def audit_jwks(log: AuditLog) -> Mapping[str, Any] | None:
-    """The public keys the log's checkpoints are checked with (``None`` without a signer)."""
-    if log.signer is None:
-        return None
-    return log.signer.jwks()
-
-
-def integrity_status(session: Session, log: AuditLog) -> IntegrityStatus:
-    """Check the newest checkpoint's signature and its root against the stored tree.
-
-    O(log n) per page view; the full recomputation of every leaf, column and
-    index row is ``ketenpoort audit verify`` or the page's background full check
-    (:mod:`gateway.web.privacy.full_check`).
-    """
-    size = head_size(session)
-    head = latest_checkpoint(session)
-    if head is None:
-        return IntegrityStatus(size, None, None, None, size == 0, NO_CHECKPOINT)
-    problem: str | None = None
-    try:
-        jwks = audit_jwks(log)
-        if jwks is None:
-            problem = "Geen sleutel om het checkpoint te controleren."
-        else:
-            verify_checkpoint(head, jwks)
-            stored_root = merkle.root(head.size, SqlNodeStore(session)) if head.size else None
-            if stored_root is not None and stored_root.hex() != head.root_hash:
-                problem = "De opgeslagen boom past niet bij het ondertekende checkpoint."
-    except CheckpointError:
-        problem = "De handtekening van het checkpoint is ongeldig."
-    except (KeyFileError, KeyStoreError):
-        problem = "De controlesleutels zijn niet beschikbaar."
-    except (merkle.MerkleError, merkle.MissingNode):
-        problem = "De opgeslagen boom is onvolledig."
-    if problem is None and head.size > size:
-        problem = "Het checkpoint is groter dan het log: er zijn regels verdwenen."
+def integrity_status(head: HeadCheck) -> IntegrityStatus:
     return IntegrityStatus(
-        head_size=size,
-        checkpoint_size=head.size,
-        checkpoint_time=head.time,
+        head_size=head.head_size,
+        checkpoint_size=head.checkpoint_size,
+        checkpoint_time=head.checkpoint_time,
         root_hash=head.root_hash,
-        ok=problem is None,
-        problem=problem,
-    )
-
-
-@dataclass(frozen=True)
-class Anomalies:
-    many_subjects: list[PartySignal]
-    denial_bursts: list[PartySignal]
-
-
-def anomalies(session: Session, covenants: Sequence[str], now: datetime | None = None) -> Anomalies:
-    """Signals from the entries of ``covenants`` only (the officer's own)."""
-    now = now or datetime.now(UTC)
-    return Anomalies(
-        many_subjects=many_subjects(
-            session,
-            threshold=MANY_SUBJECTS_PER_HOUR,
-            window=timedelta(hours=1),
-            now=now,
-            covenants=covenants,
-        ),
-        denial_bursts=denial_bursts(
-            session,
-            threshold=DENIALS_PER_5_MIN,
-            window=timedelta(minutes=5),
-            now=now,
-            covenants=covenants,
-        ),
+        ok=head.ok,
+        problem=PROBLEM_TEXT[head.problem] if head.problem is not None else None,
     )

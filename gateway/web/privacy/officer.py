@@ -13,15 +13,10 @@ from fastapi import Request
 
 from gateway.audit.officer import PRIVACY_OFFICER, Reader, officer_covenants
 from gateway.audit.officer_reads import log_refusal
-from gateway.runtime import Runtime
 from gateway.web.session import RoleMissing, WebUser, require_login
+from gateway.wiring import runtime_of
 
 CHANNEL = "web"
-
-
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
 
 
 def _identity(user: WebUser) -> str | None:
@@ -47,7 +42,7 @@ def _action(path: str) -> str:
 def web_reader(request: Request) -> Reader:
     """FastAPI dependency of every /privacy route: the reader, or login / 403."""
     user = require_login(request)
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     overseen = set(officer_covenants(runtime.policy.current, user.party))
     covenants = tuple(covenant for covenant in user.covenants if covenant in overseen)
     if user.has_role(PRIVACY_OFFICER) and covenants:

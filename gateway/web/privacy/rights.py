@@ -1,33 +1,20 @@
 """The overdue rights requests section of /privacy, behind a small protocol.
 
-The rights capability registers a provider in ``runtime.extras`` under
-:data:`OVERDUE_PROVIDER_KEY`; until one exists the page says the overview is
-not yet available rather than showing an empty (and falsely reassuring) list.
+The composition root builds the rights capability's :class:`OverdueRegister`
+(``runtime.overdue``); the page only needs something that lists overdue
+requests of the officer's covenants.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from gateway.runtime import Runtime
+from gateway.rights.overdue import OverdueRequest
+from gateway.wiring import Runtime
 
-OVERDUE_PROVIDER_KEY = "rights.overdue_provider"
-
-
-@dataclass(frozen=True)
-class OverdueRequest:
-    """What the FG needs to chase an overdue request; no subject identity."""
-
-    id: str
-    type: str
-    received: datetime
-    deadline: datetime
-    status: str
-    responsible_party: str | None = None
-    convenant: str | None = None
+__all__ = ["OverdueRequest", "OverdueRightsProvider", "overdue_provider"]
 
 
 class OverdueRightsProvider(Protocol):
@@ -37,5 +24,4 @@ class OverdueRightsProvider(Protocol):
 
 
 def overdue_provider(runtime: Runtime) -> OverdueRightsProvider | None:
-    provider = runtime.extras.get(OVERDUE_PROVIDER_KEY)
-    return provider if provider is not None else None
+    return runtime.overdue

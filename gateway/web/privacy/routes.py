@@ -20,17 +20,9 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from gateway.audit.keyfiles import KeyFileError
 from gateway.audit.officer import Reader
-from gateway.audit.officer_reads import query_filters, read_page
 from gateway.audit.search import BadQuery, EntryPage, EntryQuery
 from gateway.audit.vault import VaultError
-from gateway.runtime import Runtime
-from gateway.web.privacy.backend import (
-    anomalies,
-    audit_jwks,
-    audit_log,
-    integrity_status,
-    pseudonymizer,
-)
+from gateway.web.privacy.backend import integrity_status
 from gateway.web.privacy.csv_export import csv_lines
 from gateway.web.privacy.full_check import FullCheck
 from gateway.web.privacy.officer import web_reader
@@ -44,6 +36,7 @@ from gateway.web.privacy.search_form import (
 )
 from gateway.web.session import verify_csrf
 from gateway.web.templating import render
+from gateway.wiring import Runtime, runtime_of
 
 ROLE = "privacy_officer"
 CSV_MAX_ROWS = 100_000
@@ -82,11 +75,6 @@ KIND_LABELS = {
 Officer = Annotated[Reader, Depends(web_reader)]
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 _FULL_CHECK_LOCK = threading.Lock()
 
 
@@ -96,21 +84,20 @@ def _full_check(request: Request) -> FullCheck:
     with _FULL_CHECK_LOCK:
         check: FullCheck | None = getattr(state, "privacy_full_check", None)
         if check is None:
-            runtime = _runtime(request)
-            log = audit_log(runtime)
-            check = FullCheck(runtime.db, lambda: audit_jwks(log), log.vault)
+            runtime = runtime_of(request)
+            desk = runtime.audit_desk
+            check = FullCheck(runtime.db, desk.signer_jwks, runtime.audit.vault)
             state.privacy_full_check = check
         return check
 
 
 def _search(runtime: Runtime, reader: Reader, query: EntryQuery, action: str) -> EntryPage:
     """The reader's covenants only; logged before it is shown."""
-    return read_page(audit_log(runtime), reader, query, action, filters=query_filters(query))
+    return runtime.audit_desk.read(reader, query, action)
 
 
 def _page(request: Request, reader: Reader, form: SearchForm, status_code: int = 200) -> Response:
-    runtime = _runtime(request)
-    log = audit_log(runtime)
+    runtime = runtime_of(request)
     page: EntryPage | None = None
     errors = dict(form.errors)
     if form.query is not None:
@@ -122,17 +109,15 @@ def _page(request: Request, reader: Reader, form: SearchForm, status_code: int =
         except (KeyFileError, VaultError):
             errors["keys"] = "De sleutels van het log zijn niet beschikbaar."
             status_code = 503
-    with runtime.db.session() as session:
-        integrity = integrity_status(session, log)
-        signals = anomalies(session, reader.covenants)
+    overview = runtime.audit_desk.overview(reader.covenants)
     provider = overdue_provider(runtime)
     context: dict[str, Any] = {
         "form": form,
         "errors": errors,
         "page": page,
-        "integrity": integrity,
+        "integrity": integrity_status(overview.head),
         "full_check": _full_check(request).status(),
-        "signals": signals,
+        "signals": overview.signals,
         "rights_available": provider is not None,
         "overdue": list(provider.overdue(datetime.now(UTC), reader.covenants)) if provider else [],
         "kinds": KIND_LABELS,
@@ -163,7 +148,7 @@ def build_router() -> APIRouter:
         values = {name: str(submitted.get(name, "")) for name in FIELDS}
         bsn_text = str(submitted.get("bsn", "")).strip()
         if bsn_text:
-            subject = subject_for_bsn(bsn_text, pseudonymizer(_runtime(request)).pseudonym)
+            subject = subject_for_bsn(bsn_text, runtime_of(request).audit_desk.pseudonym)
             if subject is None:
                 form = parse_search(values)
                 bsn_error = "Vul een geldig BSN in: 9 cijfers die de elfproef doorstaan."
@@ -184,7 +169,7 @@ def build_router() -> APIRouter:
 
     @router.get("/entries/{seq}", name="privacy-entry")
     def entry(request: Request, reader: Officer, seq: int = Path(ge=0, le=2**62)) -> Response:
-        page = _search(_runtime(request), reader, single_entry_query(seq), "entry")
+        page = _search(runtime_of(request), reader, single_entry_query(seq), "entry")
         found = [e for e in page.entries if e.get("seq") == seq]
         if not found:
             return render(request, "not_found.html", status_code=404)
@@ -195,7 +180,7 @@ def build_router() -> APIRouter:
         form = parse_search(_params(request), limit=CSV_PAGE)
         if form.query is None:
             return _page(request, reader, form, 400)
-        runtime = _runtime(request)
+        runtime = runtime_of(request)
         try:
             first = _search(runtime, reader, form.query, "export")
         except BadQuery:

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from hashlib import sha256
 from typing import Protocol
 
-from gateway.audit.canonical import EMPTY_ROOT, NODE_PREFIX, node_hash
+from gateway.audit.core.canonical import EMPTY_ROOT, NODE_PREFIX, node_hash
 
 NodeKey = tuple[int, int]
 Node = tuple[NodeKey, bytes]

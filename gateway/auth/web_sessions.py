@@ -1,5 +1,8 @@
 """Web sessions kept server-side: the cookie holds a random id, the database the rest, sealed.
 
+In auth, below the pages and the API: the composition root gathers its table
+without importing the web pages, and the API reads the same login.
+
 Why not a signed cookie any more: whoever read the signing secret from the key
 directory could mint a session for any role or person, and a copied cookie
 stayed valid after logout. Now the cookie carries 256 random bits and nothing

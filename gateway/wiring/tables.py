@@ -1,4 +1,4 @@
-"""Imports every capability's tables so Alembic and tests see one metadata."""
+"""Every capability's tables on one metadata, gathered at the composition root for Alembic."""
 
 from gateway.audit.models import (
     AuditCheckpoint,
@@ -9,13 +9,13 @@ from gateway.audit.models import (
     AuditSubjectIndex,
 )
 from gateway.auth.replay import UsedAssertion
+from gateway.auth.web_sessions import WebSession
 from gateway.cases.models import Case, CaseParticipant, CaseSubject
 from gateway.consent.models import ConsentRequest
 from gateway.consent.withholdings import Withholding
 from gateway.copies.models import CachedCopy
 from gateway.rights.models import RightsRequest
 from gateway.storage.state import GatewayState
-from gateway.web.session_store import WebSession
 
 __all__ = [
     "AuditCheckpoint",

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from joserfc.jwk import OKPKey
 
-from gateway.audit.canonical import canonical_bytes
+from gateway.audit.core.canonical import canonical_bytes
 
 _HEX_ROOT = re.compile(r"[0-9a-f]{64}")
 _ACCEPTED_ALGS = frozenset({"EdDSA", "Ed25519"})

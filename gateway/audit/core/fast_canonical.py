@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.audit.canonical import canonical_bytes
+from gateway.audit.core.canonical import canonical_bytes
 
 _SAFE_INT = 2**53
 _SURROGATE = re.compile("[\ud800-\udfff]")

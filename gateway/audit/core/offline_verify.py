@@ -11,7 +11,7 @@ Export format: JSON Lines, UTF-8, one object per line, in log order.
     A line may omit both (``{"type":"entry","entry":{...}}``); it is then
     parsed and canonicalised, which is slower but equally strict.
 ``{"type":"checkpoint","size":S,"root_hash":HEX,"time":T,"kid":K,"signature":SIG}``
-    A signed tree head (see :mod:`gateway.audit.checkpoint`), written right
+    A signed tree head (see :mod:`gateway.audit.core.checkpoint_format`), written right
     after the entry with ``seq == S - 1`` (size 0: before the first entry).
     A checkpoint may also come earlier than that point, never later.
 
@@ -34,8 +34,8 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from gateway.audit.canonical import EMPTY_ROOT, LEAF_PREFIX, NODE_PREFIX, canonical_bytes
-from gateway.audit.checkpoint import Checkpoint, CheckpointError, verify_checkpoint
+from gateway.audit.core.canonical import EMPTY_ROOT, LEAF_PREFIX, NODE_PREFIX, canonical_bytes
+from gateway.audit.core.checkpoint_format import Checkpoint, CheckpointError, verify_checkpoint
 
 _ENTRY_HEAD = b'{"type":"entry","seq":%d,"leaf_hash":"'
 _ENTRY_MID = b'","entry":'
