@@ -143,3 +143,16 @@ class CasePhaseChange(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
     __table_args__ = (Index("ix_case_phase_changes_case_at", "case_id", "at"),)
+
+
+def main_subject(pseudonym: str, added_by: str, now: datetime) -> CaseSubjectRef:
+    """``s1``, the hoofdpersoon: every case has one (``cases.subject_pseudonym``)."""
+    return CaseSubjectRef(
+        ref="s1",
+        position=1,
+        role="hoofdpersoon",
+        pseudonym=pseudonym,
+        birth_year=None,
+        added_by=added_by,
+        added_at=now,
+    )
