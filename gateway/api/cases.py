@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import Field, field_validator
+from pydantic import Field, StrictInt, field_validator
 
 from gateway.api.models import Id, StrictBody, SubjectIn, Text
 from gateway.api.openapi import partner_credentials
@@ -38,7 +38,7 @@ Reason = Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00]*$
 
 class HouseholdSubjectIn(SubjectIn):
     role: Id
-    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    birth_year: StrictInt | None = Field(default=None, ge=1900, le=2100)
 
 
 def _not_null(value: object) -> object:
@@ -130,10 +130,16 @@ def _subjects(body: CaseIn) -> list[NewSubject]:
     ]
 
 
-@router.post("", status_code=201, response_model=CaseOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=None,
+    responses={201: {"model": CaseOut, "description": "The case, or for a referrer its status."}},
+)
 def open_case(
     body: CaseIn, request: Request, principal: Annotated[Principal, Depends(current_principal)]
-) -> CaseOut:
+) -> CaseOut | ReferralOut:
+    """A referrer that is no participant gets only ``id``, ``status`` and ``referrer`` back."""
     opening = Opening(
         convenant=body.convenant,
         purpose=body.purpose,
@@ -142,7 +148,10 @@ def open_case(
         phase=body.phase,
         attributes=CaseAttributes(body.case_type, body.municipality, body.region),
     )
-    return CaseOut.of(_desk(request).open(_actor(principal), opening))
+    opened = _desk(request).open(_actor(principal), opening)
+    if isinstance(opened, ReferralView):
+        return ReferralOut.of_referral(opened)
+    return CaseOut.of(opened)
 
 
 @router.get(

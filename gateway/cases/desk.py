@@ -58,7 +58,8 @@ class CaseDesk:
         self._policy = policy
         self._refusals = refusals
 
-    def open(self, actor: Actor, opening: Opening) -> CaseRecord:
+    def open(self, actor: Actor, opening: Opening) -> CaseRecord | ReferralView:
+        """The case; to a referrer outside it only what it may see of its referral."""
         with self._refusals(actor, "open", None), self._db.session() as session:
             case = self._cases.open(session, actor, opening)
             outcome = "referred" if case.referrer is not None else "opened"
@@ -66,6 +67,8 @@ class CaseDesk:
             if case.referrer is not None:
                 details["referrer"] = case.referrer
             self._log(session, actor, case, outcome, case.living_subjects(), details)
+        if actor.party not in case.participants and case.referrer == actor.party:
+            return ReferralView(case.id, case.status, case.referrer, None)
         return case
 
     def get(self, actor: Actor, case_id: str) -> CaseRecord | ReferralView:

@@ -10,7 +10,17 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Select,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gateway.storage.base import Base
@@ -156,3 +166,8 @@ def main_subject(pseudonym: str, added_by: str, now: datetime) -> CaseSubjectRef
         added_by=added_by,
         added_at=now,
     )
+
+
+def case_ids_of(pseudonym: str) -> Select[str]:
+    """The ids of every case the person is a subject of, in any role (households too)."""
+    return select(CaseSubjectRef.case_id).where(CaseSubjectRef.pseudonym == pseudonym)

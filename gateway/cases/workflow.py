@@ -58,9 +58,7 @@ class CaseAttributes:
 
 
 def may_refer(covenant: Convenant, party: Party) -> bool:
-    """A referral role by role name or party id (the `aanmelder` role always counts)."""
-    names = {party.id, *party.roles}
-    return "aanmelder" in party.roles or any(r in names for r in covenant.referral_roles)
+    return covenant.may_refer(party.id)
 
 
 def check_attributes(covenant: Convenant, attributes: CaseAttributes) -> None:
