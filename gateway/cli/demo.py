@@ -87,20 +87,45 @@ def print_results(out: Console, title: str, body: dict[str, object]) -> None:
 
 
 def walk_through(stack: Stack) -> str:
-    """Open a case as the procesregisseur and show permits, denials and a pending consent."""
+    """A police referral, triage by the procesregisseur, then permits, denials and a pending
+    consent in the casusoverleg."""
     person = demo_people()[0]
+    politie = stack.client("politie-demo", employee="agent.devries")
+    politie.login(DEMO_COVENANT, PURPOSE)
+    referred = politie.call(
+        "POST",
+        "/v1/cases",
+        {
+            "convenant": DEMO_COVENANT,
+            "purpose": PURPOSE,
+            "subject": {"bsn": person.bsn.reveal()},
+            "phase": "aanmelding",
+            "case_type": "pga",
+            "municipality": "GM0106",
+        },
+    )
+    referred.raise_for_status()
+    case_id = str(referred.json()["id"])
+    console.print(
+        f"1. Politie meldt {person.label} aan bij het Zorg- en Veiligheidshuis: {case_id}."
+    )
     gemeente = stack.client(PARTY, employee=EMPLOYEE)
     gemeente.login(DEMO_COVENANT, PURPOSE)
-    opened = gemeente.open_case(
-        DEMO_COVENANT,
-        PURPOSE,
-        person.bsn.reveal(),
-        ["politie-demo", "reclassering-demo", "ggz-demo", "woningcorporatie-demo"],
-        "casusoverleg",
+    steps = [
+        ("POST", "triage", {"outcome": "opgepakt", "reason": "meerdere leefgebieden en ketens"}),
+        ("PATCH", "", {"phase": "casusoverleg", "reason": "casusoverleg gepland"}),
+        *(
+            ("POST", "participants", {"party": party})
+            for party in ("politie-demo", "reclassering-demo", "ggz-demo", "woningcorporatie-demo")
+        ),
+    ]
+    for method, action, body in steps:
+        path = f"/v1/cases/{case_id}" + (f"/{action}" if action else "")
+        gemeente.call(method, path, body).raise_for_status()
+    console.print(
+        "   Gemeente (procesregie) pakt de aanmelding op in de triage, zet de casus in het "
+        "casusoverleg en nodigt politie, reclassering, GGZ en woningcorporatie uit."
     )
-    opened.raise_for_status()
-    case_id = str(opened.json()["id"])
-    console.print(f"1. Gemeente (procesregie) opent casus [bold]{case_id}[/] over {person.label}.")
     answer = gemeente.query(
         case_id, ["huisvesting", "psychisch_welzijn", "justitiele_gegevens", "middelengebruik"]
     )

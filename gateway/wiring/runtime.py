@@ -22,6 +22,8 @@ from typing import Any, Generic, TypeVar, overload
 from gateway.audit.desk import AuditReadDesk
 from gateway.audit.log import AuditLog, AuditUnavailable
 from gateway.audit.signer import KeyStoreSigner
+from gateway.brokering.refusal_log import RefusalLog
+from gateway.cases.desk import CaseDesk
 from gateway.cases.refusals import RefusalAggregate
 from gateway.consent.desk import ConsentDesk
 from gateway.keys import KeyStore, KeyStoreError
@@ -89,7 +91,7 @@ class part(Generic[T]):  # noqa: N801 - used like ``cached_property``
 
 
 # Parts built on the broker's HTTP client: dropped together when it is closed.
-_ON_CLIENT = ("brokering", "consent_desk", "rights_desk", "federation", "retention")
+_ON_CLIENT = ("brokering", "case_desk", "consent_desk", "rights_desk", "federation", "retention")
 
 
 @dataclass
@@ -174,6 +176,22 @@ class Runtime:
     def refusals(self) -> RefusalAggregate:
         """Refused case calls counted per minute, shared by every request."""
         return RefusalAggregate()
+
+    @part
+    def refusal_log(self) -> RefusalLog:
+        """Writes a refused case call's (aggregated) denial entry before the problem is answered."""
+        return RefusalLog(self.audit, self.refusals, self.foundations.current_policy())
+
+    @part
+    def case_desk(self) -> CaseDesk:
+        """Cases on the broker's own case service; refusals logged like the API's."""
+        return CaseDesk(
+            self.db,
+            self.brokering.cases,
+            self.audit,
+            self.foundations.current_policy(),
+            self.refusal_log.guard,
+        )
 
     @part
     def retention(self) -> RetentionRunner:

@@ -51,8 +51,10 @@ def test_phase(stack: Stack) -> None:
     found = results(gemeente.query(case_id, ["huisvesting"], ["gemeente-demo"]))
     assert found[("gemeente-demo", "huisvesting")]["reason"] == "phase"
     assert found[("gemeente-demo", "huisvesting")]["status"] == "denied"
-    moved = gemeente.call("PATCH", f"/v1/cases/{case_id}", {"phase": "casusoverleg"})
-    assert moved.status_code == 200, moved.text
+    # The demo covenant declares the ZVH chain: signalering -> triage -> casusoverleg.
+    for phase in ("triage", "casusoverleg"):
+        moved = gemeente.call("PATCH", f"/v1/cases/{case_id}", {"phase": phase})
+        assert moved.status_code == 200, moved.text
     found = results(gemeente.query(case_id, ["huisvesting"], ["gemeente-demo"]))
     assert found[("gemeente-demo", "huisvesting")]["status"] == "ok"
 
@@ -115,7 +117,7 @@ def logged_in_refused(stack: Stack) -> bool:
 
 def test_case_closed(stack: Stack) -> None:
     gemeente, case_id = open_case(stack)
-    closed = gemeente.call("POST", f"/v1/cases/{case_id}/close")
+    closed = gemeente.call("POST", f"/v1/cases/{case_id}/close", {"reason": "doelen_bereikt"})
     assert closed.status_code == 200, closed.text
     assert closed.json()["status"] == "closed"
     found = results(gemeente.query(case_id, ["huisvesting", "psychisch_welzijn"]))

@@ -49,6 +49,9 @@ BODIES: dict[tuple[str, str], object] = {
     },
     ("POST", "/v1/cases/{case_id}/participants"): {"party": "ggz-demo"},
     ("PATCH", "/v1/cases/{case_id}"): {"phase": "plan_van_aanpak"},
+    ("POST", "/v1/cases/{case_id}/subjects"): {"bsn": "999990019", "role": "partner"},
+    ("POST", "/v1/cases/{case_id}/triage"): {"outcome": "opgepakt", "reason": "inventory"},
+    ("POST", "/v1/cases/{case_id}/close"): {"reason": "doelen_bereikt"},
     ("POST", "/v1/cases/{case_id}/queries"): {"categories": ["huisvesting"]},
     ("POST", "/v1/consents/{consent_id}/decision"): {
         "decision": "granted",

@@ -14,7 +14,7 @@ from gateway.audit.models import AuditDataKey
 from gateway.audit.search import EntryQuery, search_entries
 from gateway.audit.store import head_size
 from gateway.auth.replay import UsedAssertion
-from gateway.cases.models import Case, CaseParticipant, CaseSubject
+from gateway.cases.models import Case, CaseParticipant, CaseSubject, CaseSubjectRef
 from gateway.consent.models import ConsentRequest
 from gateway.copies.models import CachedCopy
 from gateway.policy.durations import IsoDuration
@@ -225,3 +225,61 @@ def test_batches_cover_more_rows_than_one_batch(runtime: Runtime) -> None:
     assert report.rule("copies").rows == 25
     with runtime.db.session() as session:
         assert count(session, CachedCopy) == 1
+
+
+def test_a_household_case_takes_every_person_with_it_but_not_their_other_cases(
+    runtime: Runtime,
+) -> None:
+    """Each person of a household case is erased on their own: with their last case."""
+    main, partner, child = pseudonym(20), pseudonym(21), pseudonym(22)
+    with runtime.db.session() as session:
+        add_case(session, "c-home", main, closed_at=T0, last_contact_at=T0)
+        add_case(
+            session, "c-child", child, closed_at=None, last_contact_at=T0 + timedelta(days=700)
+        )
+        home = session.get(Case, "c-home")
+        assert home is not None
+        for position, (person, role) in enumerate(
+            ((main, "hoofdpersoon"), (partner, "partner"), (child, "kind")), start=1
+        ):
+            if session.get(CaseSubject, person) is None:
+                session.add(CaseSubject(pseudonym=person, sealed_bsn="dk-x.s", created_at=T0))
+            session.add(
+                CaseSubjectRef(
+                    case_id="c-home",
+                    ref=f"s{position}",
+                    position=position,
+                    role=role,
+                    pseudonym=person,
+                    added_by="gemeente-demo",
+                    added_at=T0,
+                )
+            )
+            add_key(session, f"dk-home-{role}", person, "case", "c-home", T0)
+            add_key(session, f"dk-subj-{role}", person, "subject", "", T0)
+        session.add(
+            CaseSubjectRef(
+                case_id="c-child",
+                ref="s1",
+                position=1,
+                role="hoofdpersoon",
+                pseudonym=child,
+                added_by="gemeente-demo",
+                added_at=T0,
+            )
+        )
+    run(runner_at(runtime, IsoDuration(years=2).add_to(T0) + SECOND))
+    with runtime.db.session() as session:
+        assert session.get(Case, "c-home") is None
+        assert (
+            session.scalars(select(CaseSubjectRef).where(CaseSubjectRef.case_id == "c-home")).all()
+            == []
+        )
+        for role in ("hoofdpersoon", "partner", "kind"):
+            assert _key(session, f"dk-home-{role}").wrapped is None
+        # The hoofdpersoon and the partner had no other case: gone. The child stays.
+        assert session.get(CaseSubject, main) is None
+        assert session.get(CaseSubject, partner) is None
+        assert _key(session, "dk-subj-partner").wrapped is None
+        assert session.get(CaseSubject, child) is not None
+        assert _key(session, "dk-subj-kind").wrapped is not None
