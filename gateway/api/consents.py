@@ -34,7 +34,7 @@ CONSENT_ID = r"^oc-[0-9a-f]{20}$"
 ConsentId = Annotated[str, Field(pattern=CONSENT_ID)]
 
 
-class DecisionIn(StrictBody):
+class ConsentDecisionIn(StrictBody):
     decision: Literal["granted", "refused"]
     reason: Text = Field(min_length=1)
     valid_until: date | None = None
@@ -117,7 +117,7 @@ def get_consent(
 @router.post("/{consent_id}/decision", response_model=ConsentOut)
 def decide_consent(
     consent_id: ConsentId,
-    body: DecisionIn,
+    body: ConsentDecisionIn,
     request: Request,
     principal: Annotated[Principal, Depends(om_for("decide"))],
 ) -> ConsentOut:

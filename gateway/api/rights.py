@@ -45,7 +45,7 @@ class RightsRequestIn(StrictBody):
     source: Id | None = None
 
 
-class DecisionIn(StrictBody):
+class RightsDecisionIn(StrictBody):
     decision: Literal["granted", "partially_granted", "refused"]
     reason: Text = Field(min_length=1)
 
@@ -159,7 +159,7 @@ def get_request(
 @router.post("/v1/rights-requests/{request_id}/decision", response_model=RightsRequestOut)
 def decide_request(
     request_id: RequestId,
-    body: DecisionIn,
+    body: RightsDecisionIn,
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
 ) -> RightsRequestOut:
