@@ -514,6 +514,13 @@ class CaseService:
         session.flush()
         return _record(case), move
 
+    def set_phase(self, session: Session, actor: Actor, case_id: str, phase: str) -> CaseRecord:
+        """Move the phase without a reason (the call from before :meth:`change`)."""
+        case, _ = self.change(
+            session, actor, case_id, phase=phase, reason=None, attributes=CaseAttributes()
+        )
+        return case
+
     def triage(
         self,
         session: Session,
