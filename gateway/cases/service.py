@@ -509,6 +509,13 @@ class CaseService:
         session.flush()
         return _record(case), move
 
+    def set_phase(self, session: Session, actor: Actor, case_id: str, phase: str) -> CaseRecord:
+        """Move the phase without a reason (the call from before :meth:`change`)."""
+        case, _ = self.change(
+            session, actor, case_id, phase=phase, reason=None, attributes=CaseAttributes()
+        )
+        return case
+
     def triage(
         self,
         session: Session,
@@ -622,12 +629,12 @@ class CaseService:
 
 
 def _default_phase(covenant: Convenant, *, opener: bool) -> str:
-    """Without a ``phase``: a referrer refers; an opener starts where the covenant starts."""
+    """Without a ``phase``: a referrer refers; an opener starts in ``signalering`` as before
+    the workflow blocks, or where the covenant starts if it cannot start there."""
     if not opener:
         return REFERRAL_PHASE
-    if covenant.phases is None:
-        return "signalering"
-    return covenant.phases.initial[0]
+    initial = covenant.initial_phases()
+    return "signalering" if "signalering" in initial else initial[0]
 
 
 def _check_phase(phase: str) -> None:

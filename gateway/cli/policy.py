@@ -25,7 +25,6 @@ from gateway.policy.document import read_document
 from gateway.policy.errors import Finding, has_errors
 from gateway.policy.explain import explain
 from gateway.policy.loader import scan_policy_dir
-from gateway.policy.models import PHASES
 from gateway.policy.signatures import covenant_version, sign_covenant
 
 policy_app = typer.Typer(help="Covenant files: check, explain, sign.", no_args_is_help=True)
@@ -120,20 +119,22 @@ def explain_command(
         fail(f"no covenant {convenant!r} in {path}; known: {', '.join(covenant_ids)}", code=1)
     state = "[green]active[/]" if result.active_today else "[red]inactive[/]"
     console.print(f"Covenant [bold]{convenant}[/] ({state}): {party} for purpose {purpose}")
-    for phase in PHASES:
+    for phase, permissions in result.phases.items():
         table = Table(title=f"phase {phase}", title_justify="left")
-        for column in ("source", "category", "sensitivity", "fields", "OvJ consent"):
+        columns = ("source", "category", "sensitivity", "fields", "OvJ consent", "subjects")
+        for column in columns:
             table.add_column(column, overflow="fold")
-        for permission in result.phases[phase]:
+        for permission in permissions:
             table.add_row(
                 permission.source,
                 permission.category,
                 permission.sensitivity or "?",
                 ", ".join(permission.fields),
                 "[yellow]required[/]" if permission.consent_required else "no",
+                ", ".join(permission.subject_roles),
             )
-        if not result.phases[phase]:
-            table.add_row("—", "nothing", "", "", "")
+        if not permissions:
+            table.add_row("—", "nothing", "", "", "", "")
         console.print(table)
     for note in result.notes:
         console.print(f"[dim]• {note}[/]")

@@ -101,20 +101,25 @@ def explain(
         category = compiled.categories.get(category_id)
         by_role = compiled.role_grants.get(key, {})
         for phase in shown:
-            fields = by_phase.get(phase)
-            if fields is None:
+            if phase not in by_phase:
                 continue
-            roles = tuple(sorted(role for (at, role) in by_role if at == phase))
-            found[phase].append(
-                Permission(
-                    source=source,
-                    category=category_id,
-                    sensitivity=category.sensitivity if category else None,
-                    fields=tuple(sorted(fields)),
-                    consent_required=bool(category and category.needs_consent),
-                    subject_roles=roles,
+            # One permission per set of fields: a rule may give a victim less than the
+            # hoofdpersoon, and the decision answers per subject role.
+            by_fields: dict[frozenset[str], list[str]] = {}
+            for (at, role), fields in by_role.items():
+                if at == phase:
+                    by_fields.setdefault(fields, []).append(role)
+            for fields, roles in sorted(by_fields.items(), key=lambda item: sorted(item[1])):
+                found[phase].append(
+                    Permission(
+                        source=source,
+                        category=category_id,
+                        sensitivity=category.sensitivity if category else None,
+                        fields=tuple(sorted(fields)),
+                        consent_required=bool(category and category.needs_consent),
+                        subject_roles=tuple(sorted(roles)),
+                    )
                 )
-            )
     if not any(found.values()):
         notes.append("no rule gives this party anything for this purpose")
     notes.append("participation in the case, an open case and no verzet are checked per request")

@@ -44,23 +44,28 @@ def test_explain_agrees_with_decide() -> None:
     for party in ("gemeente-demo", "veiligthuis-demo", "woningcorporatie-demo"):
         result = explain(policy, "zvh-demo", party, "pga-casusoverleg", TODAY)
         for phase, permissions in result.phases.items():
-            case = CaseView("zvh-demo", "pga-casusoverleg", phase, "open", frozenset({party}))
+            # Per subject role since household cases: a permission names the roles it covers.
             for permission in permissions:
-                decision = decide(
-                    policy,
-                    TODAY,
-                    DecisionRequest(
-                        "zvh-demo",
-                        "pga-casusoverleg",
-                        party,
-                        case,
-                        permission.source,
-                        permission.category,
-                        has_covering_consent=True,
-                    ),
-                )
-                assert decision.permitted
-                assert decision.fields == frozenset(permission.fields)
+                assert permission.subject_roles
+                for role in permission.subject_roles:
+                    case = CaseView(
+                        "zvh-demo", "pga-casusoverleg", phase, "open", frozenset({party}), role
+                    )
+                    decision = decide(
+                        policy,
+                        TODAY,
+                        DecisionRequest(
+                            "zvh-demo",
+                            "pga-casusoverleg",
+                            party,
+                            case,
+                            permission.source,
+                            permission.category,
+                            has_covering_consent=True,
+                        ),
+                    )
+                    assert decision.permitted
+                    assert decision.fields == frozenset(permission.fields)
 
 
 def test_explain_says_why_nothing_is_given() -> None:
