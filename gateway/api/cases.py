@@ -7,15 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
-from gateway.api.models import Id, StrictBody, SubjectIn
+from gateway.api.models import Id, StrictBody, SubjectIn, Text
 from gateway.api.openapi import partner_credentials
 from gateway.api.refusals import logging_refusals, logging_refusals_async
 from gateway.api.schemas.cases import CaseOut, QueryOut
 from gateway.audit.events import AuditEvent
 from gateway.auth.dependencies import current_principal, query_principal
 from gateway.auth.principal import Principal
+from gateway.brokering.broker import QueryScope
 from gateway.brokering.services import brokering_services
 from gateway.cases.service import Actor, CaseRecord
+from gateway.consent.service import Motivation
 from gateway.policy.models import Phase
 from gateway.problems import Unprocessable
 from gateway.runtime import Runtime
@@ -41,9 +43,18 @@ class PhaseIn(StrictBody):
     phase: Phase
 
 
+class MotivationIn(StrictBody):
+    code: Id
+    text: Text = Field(min_length=1, max_length=2000)
+
+
 class QueryIn(StrictBody):
     categories: list[Id] = Field(min_length=1, max_length=50)
     sources: list[Id] | None = Field(default=None, max_length=50)
+    # The case's subject the query is about (default the hoofdpersoon, s1), and why the
+    # requester needs criminal data: required when a category is strafrechtelijk.
+    subject: Annotated[str, Field(pattern=r"^s[1-9][0-9]{0,3}$")] = "s1"
+    motivation: MotivationIn | None = None
 
 
 def _actor(principal: Principal) -> Actor:
@@ -169,8 +180,13 @@ async def query_case(
     runtime = _runtime(request)
     actor = _actor(principal)
     async with logging_refusals_async(runtime, actor, "query", case_id):
+        motivation = body.motivation
+        scope = QueryScope(
+            subject=body.subject,
+            motivation=Motivation(motivation.code, motivation.text) if motivation else None,
+        )
         outcome = await brokering_services(runtime).broker.query(
-            actor, case_id, body.categories, body.sources
+            actor, case_id, body.categories, body.sources, scope
         )
     return {
         "query_id": outcome.query_id,

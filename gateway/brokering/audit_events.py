@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 from gateway.audit.events import AuditEvent, DetailValue, processing_activity_uri
 from gateway.brokering.results import SourceResult
 from gateway.cases.service import Actor, CaseRecord
+from gateway.consent.events import motivation_details
 from gateway.policy.compiled import CompiledPolicy
 
 
@@ -16,6 +18,7 @@ def query_events(
     policy: CompiledPolicy,
     results: Sequence[SourceResult],
     new_consent_request: str | None,
+    motivation: tuple[str, str] | None = None,
 ) -> list[AuditEvent]:
     """One entry per (source, category) result, except that plain denials share one entry;
     plus the consent request it opened.
@@ -55,6 +58,7 @@ def query_events(
                 subject_scope="strafrechtelijk" if criminal and disclosed else "case",
                 covenant_version=version,
                 processing_activity=activity,
+                details={"ground": result.ground} if result.ground is not None else _NO_DETAILS,
             )
         )
     if denied:
@@ -73,9 +77,13 @@ def query_events(
                 subject_pseudonym=case.subject_pseudonym,
                 covenant_version=version,
                 processing_activity=activity,
+                details=motivation_details(*motivation) if motivation else _NO_DETAILS,
             )
         )
     return events
+
+
+_NO_DETAILS: Mapping[str, DetailValue] = MappingProxyType({})
 
 
 def _aggregated(result: SourceResult) -> bool:

@@ -52,7 +52,15 @@ def brokering_services(runtime: Runtime) -> BrokeringServices:
             lambda: holder.current, runtime.pseudonymizer, VaultSealer(runtime.audit.vault)
         )
         webhooks = ConsentWebhooks(runtime.keys, runtime.settings.base_url, lambda: holder.current)
-        consents = ConsentService(lambda: holder.current, notifier=webhooks, audit=runtime.audit)
+        verzet = VerzetRegister(lambda: holder.current)
+        consents = ConsentService(
+            lambda: holder.current,
+            notifier=webhooks,
+            audit=runtime.audit,
+            objection=lambda session, pseudonym, case_id: verzet.active(
+                session, subject_pseudonym=pseudonym, case_id=case_id
+            ),
+        )
         client = httpx.AsyncClient(
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
             follow_redirects=False,
@@ -70,7 +78,7 @@ def brokering_services(runtime: Runtime) -> BrokeringServices:
             registry,
             runtime.audit,
             consents=consents,
-            objections=VerzetRegister(lambda: holder.current),
+            objections=verzet,
             copies=CopyStore(runtime.db, runtime.audit.vault, corrected=corrected_since),
             contested=ContestedMarker(runtime.db, pending_correcties),
             default_timeout_s=runtime.settings.source_timeout_s,

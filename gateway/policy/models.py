@@ -122,6 +122,10 @@ class Rule(_Frozen):
     fields: tuple[str, ...] | None = None
     id: str | None = None
     description: str | None = None
+    # Any one of these legal grounds must be recorded for the subject (API.md §2b):
+    # ``toestemming_betrokkene``, ``conflict_van_plichten``, ``wettelijke_grondslag``
+    # or ``wettelijke_grondslag:<article>``. Empty: the covenant rule is the ground.
+    requires_ground: tuple[str, ...] = ()
 
 
 class Retention(_Frozen):
@@ -167,6 +171,9 @@ class Convenant(_Frozen):
     rights: Rights
     require_signatures: bool = False
     signatures: tuple[SignatureEntry, ...] = ()
+    # Why a requester needs criminal data: a query for a strafrechtelijk category
+    # names one of these codes (and a free text) for the OvJ to weigh.
+    motivation_codes: tuple[str, ...] = ()
     covenant_version: str = ""
     source_path: Path | None = None
     signatures_ok: bool = True

@@ -227,7 +227,9 @@ def test_reason_strings_are_the_api_strings() -> None:
         "no_rule",
         "unknown_category",
         "objection",
+        "consent_refused",
         "consent_required",
+        "ground_required",
         "permitted",
     ]
 

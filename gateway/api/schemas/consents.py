@@ -15,6 +15,11 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+class MotivationOut(Out):
+    code: str = Field(description="An id from the covenant's motivation_codes.")
+    text: str
+
+
 class ConsentOut(Out):
     id: str
     case: str
@@ -37,6 +42,16 @@ class ConsentOut(Out):
     revoked_at: str | None
     revoked_by_employee: str | None
     version: int = Field(description="Send it back with a decision (409 if it moved on).")
+    requester: str = Field(description="The party that asked (the recipient).")
+    employee: str = Field(description="The requester's employee id.")
+    motivation: MotivationOut | None = Field(description="Why the requester needs the data.")
+    subject_ref: str = Field(description="The case's subject the request is about, e.g. s1.")
+    sources: list[str] = Field(description="The sources that would answer this request.")
+    objection_pending: bool = Field(description="A verzet restricts the case.")
+    granted_sources: list[str] | None = Field(description="null: every source.")
+    granted_fields: dict[str, list[str]] | None = Field(
+        description="Per category the fields granted; null or absent: every field."
+    )
 
     @classmethod
     def of(cls, view: ConsentView, today: date) -> Self:
@@ -63,6 +78,24 @@ class ConsentOut(Out):
             revoked_at=_iso(view.revoked_at),
             revoked_by_employee=view.revoked_by_employee,
             version=view.version,
+            requester=view.recipient,
+            employee=view.requested_by_employee,
+            motivation=(
+                MotivationOut(code=view.motivation_code, text=view.motivation_text or "")
+                if view.motivation_code is not None
+                else None
+            ),
+            subject_ref=view.subject_ref,
+            sources=list(view.sources),
+            objection_pending=view.objection_pending,
+            granted_sources=(
+                list(view.granted_sources) if view.granted_sources is not None else None
+            ),
+            granted_fields=(
+                {cat: list(names) for cat, names in view.granted_fields.items()}
+                if view.granted_fields is not None
+                else None
+            ),
         )
 
 
