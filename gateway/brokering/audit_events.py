@@ -58,7 +58,7 @@ def query_events(
                 subject_scope="strafrechtelijk" if criminal and disclosed else "case",
                 covenant_version=version,
                 processing_activity=activity,
-                details={"ground": result.ground} if result.ground is not None else _NO_DETAILS,
+                details=_result_details(case, result),
             )
         )
     if denied:
@@ -77,13 +77,31 @@ def query_events(
                 subject_pseudonym=case.subject_pseudonym,
                 covenant_version=version,
                 processing_activity=activity,
-                details=motivation_details(*motivation) if motivation else _NO_DETAILS,
+                details={
+                    **_subject_details(case),
+                    **(motivation_details(*motivation) if motivation else _NO_DETAILS),
+                },
             )
         )
     return events
 
 
 _NO_DETAILS: Mapping[str, DetailValue] = MappingProxyType({})
+
+
+def _result_details(case: CaseRecord, result: SourceResult) -> dict[str, DetailValue]:
+    """The subject, and the recorded legal ground a disclosure rests on (API.md §2b)."""
+    details = _subject_details(case)
+    if result.ground is not None:
+        details = {**details, "ground": result.ground}
+    return details
+
+
+def _subject_details(case: CaseRecord) -> dict[str, DetailValue]:
+    """Which person of a household case the entry is about; nothing for the hoofdpersoon."""
+    if case.subject_ref == "s1":
+        return {}
+    return {"subject_ref": case.subject_ref, "subject_role": case.subject_role}
 
 
 def _aggregated(result: SourceResult) -> bool:
@@ -113,7 +131,7 @@ def _denials_event(
     reasons = {result.reason for result in denied}
     sources = {result.source for result in denied}
     categories = {result.category for result in denied}
-    details: dict[str, DetailValue] = {"denied_pairs": len(denied)}
+    details: dict[str, DetailValue] = {"denied_pairs": len(denied), **_subject_details(case)}
     for result in denied:
         details[pair_key(result.source, result.category)] = result.reason
     return AuditEvent(

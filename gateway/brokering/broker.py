@@ -40,8 +40,8 @@ from gateway.brokering.results import SourceResult
 from gateway.cases.service import Actor, CaseRecord, CaseService
 from gateway.consent.service import ConsentStanding, Motivation
 from gateway.copies import CopyStore
-from gateway.grounds.service import UnknownSubject, in_force
-from gateway.grounds.subjects import MAIN_SUBJECT, subject_pseudonym
+from gateway.grounds.service import in_force
+from gateway.grounds.subjects import MAIN_SUBJECT
 from gateway.policy.compiled import CompiledPolicy
 from gateway.policy.decision import Decision, DecisionRequest, Outcome, Reason, decide
 from gateway.storage.db import Database
@@ -123,6 +123,8 @@ class QueryOutcome:
     query_id: str
     results: list[SourceResult]
     trace_id: str | None
+    subject_ref: str = "s1"
+    subject_role: str = "hoofdpersoon"
 
 
 @dataclass
@@ -140,18 +142,6 @@ class _Plan:
     items: list[_Planned]
     bsn: Bsn | None
     new_consent_request: str | None = None
-    subject_ref: str = MAIN_SUBJECT
-
-
-@dataclass(frozen=True)
-class QueryScope:
-    """Which subject of the case a query is about, and why it needs criminal data."""
-
-    subject: str = MAIN_SUBJECT
-    motivation: Motivation | None = None
-
-
-_WHOLE_CASE = QueryScope()
 
 
 def new_query_id() -> str:
@@ -192,26 +182,31 @@ class Broker:
         case_id: str,
         categories: Sequence[str],
         sources: Sequence[str] | None,
-        scope: QueryScope = _WHOLE_CASE,
+        *,
+        subject: str | None = None,
+        motivation: Motivation | None = None,
     ) -> QueryOutcome:
+        """Ask the sources about one person of the case: ``subject`` (a ref), default ``s1``."""
         check_known_ids(self._policy(), actor.covenant, categories, sources)
-        check_motivation(self._policy(), actor.covenant, categories, scope.motivation)
+        check_motivation(self._policy(), actor.covenant, categories, motivation)
         with tracer.start_as_current_span("ketenpoort.query") as span:
             span.set_attribute("ketenpoort.case", case_id)
             span.set_attribute("ketenpoort.purpose", actor.purpose)
             plan = await anyio.to_thread.run_sync(
-                self._plan, actor, case_id, categories, sources, scope
+                self._plan, actor, case_id, categories, sources, subject, motivation
             )
             fetched_at = datetime.now(UTC)  # answers below are at most this old (copies)
             results = await self._fan_out(actor, plan)
-            if self._copies is not None:
-                results = await serve_copies(self._copies, plan.case, plan.items, results)
+            # Copies are kept per case and source for the hoofdpersoon only: a copy
+            # about one member of a household must never answer for another.
+            copies = self._copies if plan.case.subject_ref == "s1" else None
+            if copies is not None:
+                results = await serve_copies(copies, plan.case, plan.items, results)
             if self._contested is not None:
                 pseudonym = plan.case.subject_pseudonym
                 results = await anyio.to_thread.run_sync(self._contested.mark, pseudonym, results)
             results = await anyio.to_thread.run_sync(self._recheck_consents, actor, plan, results)
             results = await anyio.to_thread.run_sync(self._withholdings, actor, plan, results)
-            motivation = scope.motivation
             await self._audit.append(
                 query_events(
                     actor,
@@ -222,13 +217,13 @@ class Broker:
                     (motivation.code, motivation.text) if motivation is not None else None,
                 )
             )
-            if self._copies is not None:
-                await keep_copies(
-                    self._copies, plan.policy, plan.case, plan.items, results, fetched_at
-                )
+            if copies is not None:
+                await keep_copies(copies, plan.policy, plan.case, plan.items, results, fetched_at)
             span.set_attribute("ketenpoort.results", len(results))
             trace_id, _ = current_trace_ids()
-            return QueryOutcome(new_query_id(), results, trace_id)
+            return QueryOutcome(
+                new_query_id(), results, trace_id, plan.case.subject_ref, plan.case.subject_role
+            )
 
     def _plan(
         self,
@@ -236,18 +231,14 @@ class Broker:
         case_id: str,
         categories: Sequence[str],
         sources: Sequence[str] | None,
-        scope: QueryScope,
+        subject: str | None = None,
+        motivation: Motivation | None = None,
     ) -> _Plan:
         policy = self._policy()
         today = self._today()
         with self._db.session() as session:
-            case = self._cases.load_record(session, case_id)
+            case = self._cases.load_record(session, case_id).about(subject)
             view = case.decision_view()
-            if (
-                actor.party in case.participants
-                and subject_pseudonym(session, case, scope.subject) is None
-            ):
-                raise UnknownSubject(detail="The case has no subject with this ref.")
             objection = self._objections is not None and self._objections.active(
                 session, subject_pseudonym=case.subject_pseudonym, case_id=case.id
             )
@@ -255,7 +246,7 @@ class Broker:
                 self._consents.standing(
                     session,
                     case_id=case.id,
-                    subject_ref=scope.subject,
+                    subject_ref=case.subject_ref,
                     recipient=actor.party,
                     today=today,
                 )
@@ -267,7 +258,7 @@ class Broker:
                 in_force(
                     session,
                     case_id=case.id,
-                    subject_ref=scope.subject,
+                    subject_ref=case.subject_ref,
                     recipient=actor.party,
                     today=today,
                 )
@@ -289,7 +280,7 @@ class Broker:
                     cover = None if remote or standing is None else standing.cover(category, source)
                     consent_id = cover.consent_id if cover is not None else None
                     refused = (
-                        standing.refused(category, scope.motivation)
+                        standing.refused(category, motivation)
                         if cover is None and not remote and standing is not None
                         else None
                     )
@@ -314,12 +305,12 @@ class Broker:
                     if decision.reason is Reason.CONSENT_REFUSED:
                         consent_id = refused
                     items.append(_Planned(source, category, decision, consent_id))
-            new_request = self._request_consents(session, actor, case, items, scope)
+            new_request = self._request_consents(session, actor, case, items, motivation)
             permitted = any(i.decision is not None and i.decision.permitted for i in items)
             bsn = self._cases.subject_bsn(session, case) if permitted else None
             if permitted:
                 self._cases.touch(session, case)
-        return _Plan(case, policy, items, bsn, new_request, scope.subject)
+        return _Plan(case, policy, items, bsn, new_request)
 
     def _recheck_consents(
         self, actor: Actor, plan: _Plan, results: list[SourceResult]
@@ -345,7 +336,7 @@ class Broker:
                     recipient=actor.party,
                     today=today,
                     source=result.source,
-                    subject_ref=plan.subject_ref,
+                    subject_ref=plan.case.subject_ref,
                 )
                 if still is None:
                     checked[index] = SourceResult(
@@ -395,7 +386,7 @@ class Broker:
         actor: Actor,
         case: CaseRecord,
         items: list[_Planned],
-        scope: QueryScope,
+        motivation: Motivation | None,
     ) -> str | None:
         """Attach the consent request to waiting items; the id if it was newly created."""
         waiting = [
@@ -412,8 +403,8 @@ class Broker:
             recipient=actor.party,
             purpose=actor.purpose,
             employee=actor.employee,
-            motivation=scope.motivation,
-            subject_ref=scope.subject,
+            motivation=motivation,
+            subject_ref=case.subject_ref,
         )
         for item in waiting:
             item.consent_id = request_id

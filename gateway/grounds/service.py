@@ -28,11 +28,6 @@ from gateway.problems import Conflict, NotFound, Unprocessable
 PERSON = "betrokkene"  # who withdrew, when the person did it through /mijn
 
 
-class UnknownSubject(Unprocessable):
-    slug = "unknown-subject"
-    title = "The case has no subject with this ref"
-
-
 class BadGround(Unprocessable):
     slug = "ground-invalid"
     title = "The ground names unknown categories or recipients, or an invalid date"
@@ -127,9 +122,7 @@ class GroundService:
         case = self._cases.get(session, actor, case_id)  # participant + binding, else 403
         if case.status != "open":
             raise Conflict(detail="The case is closed.")
-        pseudonym = subject_pseudonym(session, case, ground.subject)
-        if pseudonym is None:
-            raise UnknownSubject(detail="The case has no subject with this ref.")
+        pseudonym = subject_pseudonym(case, ground.subject)
         self._check(case, ground)
         row = CaseGround(
             id=new_ground_id(),

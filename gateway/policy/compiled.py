@@ -16,6 +16,8 @@ from datetime import date
 from gateway.policy.models import Category, Convenant, Party, PolicySet, Rule, Sensitivity
 
 GrantKey = tuple[str, str, str, str]
+# (phase, subject role) -> the fields a rule lets leave for a subject with that role.
+RoleGrants = Mapping[tuple[str, str], frozenset[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,8 @@ class CompiledCovenant:
     parties: frozenset[str]
     categories: Mapping[str, CompiledCategory]
     grants: Mapping[GrantKey, Mapping[str, frozenset[str]]]
+    # The same index per (phase, subject role): rules name the subject roles they cover.
+    role_grants: Mapping[GrantKey, RoleGrants]
     # Per grant and phase, the grounds of which one must be recorded; only where every
     # rule permitting that grant in that phase requires one (a rule without is the ground).
     required_grounds: Mapping[GrantKey, Mapping[str, frozenset[str]]] = field(default_factory=dict)
@@ -160,6 +164,7 @@ def compile_covenant(cov: Convenant) -> CompiledCovenant:
     grants: dict[GrantKey, dict[str, frozenset[str]]] = {}
     # (grant, phase) -> the union of required grounds, or None once a rule needs none
     grounds: dict[tuple[GrantKey, str], frozenset[str] | None] = {}
+    role_grants: dict[GrantKey, dict[tuple[str, str], frozenset[str]]] = {}
     for rule in cov.rules:
         recipients = _expand(cov, rule.recipients)
         sources = _expand(cov, rule.sources)
@@ -170,8 +175,12 @@ def compile_covenant(cov: Convenant) -> CompiledCovenant:
                 for source in sources:
                     key = (rule.purpose, recipient, source, category_id)
                     by_phase = grants.setdefault(key, {})
+                    by_role = role_grants.setdefault(key, {})
                     for phase in rule.phases:
                         by_phase[phase] = by_phase.get(phase, frozenset()) | fields
+                        for role in rule.subject_roles:
+                            slot = (phase, role)
+                            by_role[slot] = by_role.get(slot, frozenset()) | fields
                         before = grounds.get((key, phase), frozenset())
                         grounds[(key, phase)] = (
                             None if needed is None or before is None else before | needed
@@ -198,7 +207,8 @@ def compile_covenant(cov: Convenant) -> CompiledCovenant:
             for cat_id, cat in categories.items()
         },
         grants=grants,
+        role_grants=role_grants,
         required_grounds=required,
         party_roles={party.id: frozenset(party.roles) for party in cov.parties},
-        motivation_codes=frozenset(cov.motivation_codes),
+        motivation_codes=frozenset(cov.motivation_codes or ()),
     )

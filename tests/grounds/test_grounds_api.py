@@ -151,7 +151,6 @@ def test_invalid_grounds_are_refused(stack: Stack) -> None:
     _gemeente, case_id = open_case(stack)
     ggz = logged_in(stack, GGZ_SOURCE)
     cases = [
-        ({"subject": "s2"}, "unknown-subject"),
         ({"ground": "wettelijke_grondslag"}, "ground-invalid"),  # no article
         ({"categories": ["geen_categorie"]}, "ground-invalid"),
         ({"recipients": ["nobody-demo"]}, "ground-invalid"),
@@ -163,6 +162,8 @@ def test_invalid_grounds_are_refused(stack: Stack) -> None:
         response = record_ground(ggz, case_id, **body)
         assert response.status_code == 422, (body, response.text)
         assert response.json()["type"] == PROBLEM_BASE + slug, (body, response.text)
+    unknown = record_ground(ggz, case_id, subject="s2")
+    assert unknown.status_code == 404 and unknown.json()["type"] == PROBLEM_BASE + "unknown-subject"
     statutory = record_ground(
         ggz, case_id, ground="wettelijke_grondslag", article="Wvggz art. 8:16"
     )
