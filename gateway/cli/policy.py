@@ -124,19 +124,27 @@ def explain_command(
     console.print(f"Covenant [bold]{convenant}[/] ({state}): {party} for purpose {purpose}")
     for phase in PHASES:
         table = Table(title=f"phase {phase}", title_justify="left")
-        for column in ("source", "category", "sensitivity", "fields", "OvJ consent"):
+        for column in ("source", "category", "sensitivity", "fields", "OvJ consent", "ground"):
             table.add_column(column, overflow="fold")
         for permission in result.phases[phase]:
+            consent = (
+                f"[yellow]required[/] ({' or '.join(permission.consent_from)})"
+                if permission.consent_required
+                else "no"
+            )
             table.add_row(
                 permission.source,
                 permission.category,
                 permission.sensitivity or "?",
                 ", ".join(permission.fields),
-                "[yellow]required[/]" if permission.consent_required else "no",
+                consent,
+                " or ".join(permission.grounds_required) or "—",
             )
         if not result.phases[phase]:
-            table.add_row("—", "nothing", "", "", "")
+            table.add_row("—", "nothing", "", "", "", "")
         console.print(table)
+    if result.motivation_codes:
+        console.print("motivation codes: " + ", ".join(result.motivation_codes))
     for note in result.notes:
         console.print(f"[dim]• {note}[/]")
 
