@@ -20,6 +20,8 @@ BSN = PERSON.bsn.reveal()
 TEAM = ["politie-demo", "reclassering-demo", "ggz-demo", "woningcorporatie-demo"]
 
 Results = dict[tuple[str | None, str], dict[str, Any]]
+# Queries for strafrechtelijke gegevens say why (API.md §3); a code from the demo covenant.
+MOTIVATION = {"code": "plan_van_aanpak", "text": "nodig voor het plan van aanpak"}
 
 
 def logged_in(stack: Stack, party: str, purpose: str = CASUSOVERLEG) -> PartnerClient:
