@@ -100,8 +100,25 @@ def walk_through(stack: Stack) -> str:
     opened.raise_for_status()
     case_id = str(opened.json()["id"])
     console.print(f"1. Gemeente (procesregie) opent casus [bold]{case_id}[/] over {person.label}.")
+    ground = gemeente.call(
+        "POST",
+        f"/v1/cases/{case_id}/grounds",
+        {
+            "subject": "s1",
+            "ground": "toestemming_betrokkene",
+            "reference": "toestemmingsformulier privacy getekend (demo)",
+            "categories": ["psychisch_welzijn", "middelengebruik"],
+        },
+    )
+    ground.raise_for_status()
+    console.print(
+        "   De gemeente legt de getekende toestemming van de betrokkene vast "
+        "(nodig voor GGZ- en verslavingszorggegevens)."
+    )
     answer = gemeente.query(
-        case_id, ["huisvesting", "psychisch_welzijn", "justitiele_gegevens", "middelengebruik"]
+        case_id,
+        ["huisvesting", "psychisch_welzijn", "justitiele_gegevens", "middelengebruik"],
+        motivation={"code": "plan_van_aanpak", "text": "nodig voor het plan van aanpak (demo)"},
     )
     answer.raise_for_status()
     console.print("2. Gemeente vraagt vier leefgebieden op (woningcorporatie antwoordt te traag):")
