@@ -120,3 +120,27 @@ def test_competence_and_deciders(policy: CompiledPolicy) -> None:
     assert covenant.may_decide_consents("burgemeester-demo")
     assert not covenant.may_decide_consents("reclassering-demo")
     assert "risico_geweld" in covenant.motivation_codes
+
+
+def test_policy_check_warns_when_criminal_data_has_no_motivation_codes(tmp_path: Path) -> None:
+    import shutil
+
+    import yaml
+
+    from gateway.policy.loader import check_dir
+
+    for name in ("catalogue.yaml", "convenant.schema.json"):
+        shutil.copy(REPO_POLICIES / name, tmp_path / name)
+    document = yaml.safe_load((REPO_POLICIES / "demo-zvh.yaml").read_text(encoding="utf-8"))
+    del document["motivation_codes"]
+    document["rules"][0]["requires_ground"] = ["wettelijke_grondslag:Wmo 2015 art. 5.2.1"]
+    (tmp_path / "demo-zvh.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    problems = check_dir(tmp_path, require_keys=False)
+    errors = [p for p in problems if p.severity == "error" and "trust file" not in p.message]
+    assert errors == [], errors
+    assert any("motivation_codes" in p.message and p.severity == "warning" for p in problems), (
+        problems
+    )
+    document["rules"][0]["requires_ground"] = ["goed_gevoel"]
+    (tmp_path / "demo-zvh.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    assert any(p.severity == "error" for p in check_dir(tmp_path, require_keys=False))
