@@ -26,6 +26,7 @@ from gateway.audit.models import AuditDataKey
 from gateway.cases.models import Case, CaseParticipant, CaseSubject
 from gateway.consent.models import ConsentRequest
 from gateway.copies.store import delete_case_copies
+from gateway.grounds.models import CaseGround
 from gateway.policy.durations import IsoDuration
 from gateway.policy.models import Convenant
 from gateway.retention.rules import Counts, Key, Page, RuleContext, min_span, rowcount
@@ -159,6 +160,8 @@ def purge_cases(session: Session, ctx: RuleContext, cases: Sequence[Case]) -> Co
     counts["consents"] = rowcount(
         session.execute(delete(ConsentRequest).where(ConsentRequest.case_id.in_(ids)))
     )
+    # The recorded legal grounds (document references, who recorded them) go with the case.
+    session.execute(delete(CaseGround).where(CaseGround.case_id.in_(ids)))
     session.execute(delete(CaseParticipant).where(CaseParticipant.case_id.in_(ids)))
     counts["rows"] = rowcount(session.execute(delete(Case).where(Case.id.in_(ids))))
     for case in cases:
