@@ -8,7 +8,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gateway import __version__
-from gateway.api import audit, cases, consents, federation, health, oauth, rights, sources
+from gateway.api import (
+    audit,
+    cases,
+    consents,
+    federation,
+    grounds,
+    health,
+    oauth,
+    rights,
+    sources,
+)
 from gateway.api.contain import ContainUnexpected
 from gateway.api.docs import install_api_docs
 from gateway.api.edge import HostCheck, NoStore, allowed_hosts
@@ -62,6 +72,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(oauth.router)
     app.include_router(audit.router)
     app.include_router(cases.router)
+    app.include_router(grounds.router)
     app.include_router(consents.router)
     app.include_router(rights.router)
     app.include_router(federation.router)

@@ -22,6 +22,7 @@ from gateway.cases.desk import CaseDesk
 from gateway.cases.household import NewSubject
 from gateway.cases.service import Actor, Opening, ReferralView
 from gateway.cases.workflow import CaseAttributes, TriageOutcome
+from gateway.consent.service import Motivation
 from gateway.policy.models import MAIN_SUBJECT_ROLE, Phase
 from gateway.problems import Unprocessable
 from gateway.subjects.bsn import Bsn, InvalidBsnError
@@ -89,10 +90,17 @@ class CloseIn(StrictBody):
     note: Text | None = None
 
 
+class MotivationIn(StrictBody):
+    code: Id
+    text: Text = Field(min_length=1, max_length=2000)
+
+
 class QueryIn(StrictBody):
     categories: list[Id] = Field(min_length=1, max_length=50)
     sources: list[Id] | None = Field(default=None, max_length=50)
     subject: SubjectRefId | None = None
+    # Why the requester needs criminal data: required when a category is strafrechtelijk.
+    motivation: MotivationIn | None = None
 
 
 def _actor(principal: Principal) -> Actor:
@@ -244,8 +252,15 @@ async def query_case(
     runtime = runtime_of(request)
     actor = _actor(principal)
     async with logging_refusals_async(runtime, actor, "query", case_id):
+        given = body.motivation
+        motivation = Motivation(given.code, given.text) if given is not None else None
         outcome = await runtime.brokering.broker.query(
-            actor, case_id, body.categories, body.sources, subject=body.subject
+            actor,
+            case_id,
+            body.categories,
+            body.sources,
+            subject=body.subject,
+            motivation=motivation,
         )
     return {
         "query_id": outcome.query_id,

@@ -1,4 +1,8 @@
-"""OvJ consent (API.md §4): list, decide, revoke — role ``om`` only.
+"""OvJ consent (API.md §4): list, decide, revoke — the competent authority only.
+
+The OvJ (role ``om``) and any authority a category's ``agreement_required_from``
+names (e.g. ``burgemeester``) come in; a grant names only categories its
+decider is competent for.
 
 Thin: the desk (gateway/consent/desk.py) changes the register and writes the
 audit entry in one transaction, the same path the /ovj page takes. The role
@@ -45,6 +49,10 @@ class ConsentDecisionIn(StrictBody):
     withheld_until: date | None = None
     # The request's ``version`` the OvJ reviewed; 409 consent-request-changed if it moved on.
     version: StrictInt | None = Field(default=None, ge=1, le=1_000_000)
+    # Proportionality: a grant may cover only some of the sources that would answer, and
+    # only some fields of a category (minimisation applies the granted fields).
+    sources: list[Id] | None = Field(default=None, max_length=50)
+    fields: dict[Id, list[Id]] | None = Field(default=None, max_length=50)
 
 
 class RevokeIn(StrictBody):
@@ -131,6 +139,8 @@ def decide_consent(
         recipients=body.recipients,
         withheld_until=body.withheld_until,
         version=body.version,
+        sources=body.sources,
+        fields=body.fields,
     )
     return ConsentOut.of(view, _today())
 

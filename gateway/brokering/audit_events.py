@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 from gateway.audit.events import AuditEvent, DetailValue, processing_activity_uri
 from gateway.brokering.results import SourceResult
 from gateway.cases.service import Actor, CaseRecord
+from gateway.consent.events import motivation_details
 from gateway.policy.compiled import CompiledPolicy
 
 
 def consent_requested_event(
-    actor: Actor, case: CaseRecord, policy: CompiledPolicy, consent_id: str
+    actor: Actor,
+    case: CaseRecord,
+    policy: CompiledPolicy,
+    consent_id: str,
+    motivation: tuple[str, str] | None = None,
 ) -> AuditEvent:
     """The ``consent``/``requested`` entry of a request a query opened.
 
@@ -30,6 +36,10 @@ def consent_requested_event(
         subject_pseudonym=case.subject_pseudonym,
         covenant_version=policy.covenant_version(actor.covenant),
         processing_activity=processing_activity_uri(actor.covenant, actor.purpose),
+        details={
+            **_subject_details(case),
+            **(motivation_details(*motivation) if motivation else _NO_DETAILS),
+        },
     )
 
 
@@ -76,12 +86,23 @@ def query_events(
                 subject_scope="strafrechtelijk" if criminal and disclosed else "case",
                 covenant_version=version,
                 processing_activity=activity,
-                details=_subject_details(case),
+                details=_result_details(case, result),
             )
         )
     if denied:
         events.append(_denials_event(actor, case, denied, version, activity))
     return events
+
+
+_NO_DETAILS: Mapping[str, DetailValue] = MappingProxyType({})
+
+
+def _result_details(case: CaseRecord, result: SourceResult) -> dict[str, DetailValue]:
+    """The subject, and the recorded legal ground a disclosure rests on (API.md §2b)."""
+    details = _subject_details(case)
+    if result.ground is not None:
+        details = {**details, "ground": result.ground}
+    return details
 
 
 def _subject_details(case: CaseRecord) -> dict[str, DetailValue]:

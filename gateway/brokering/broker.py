@@ -34,12 +34,16 @@ from gateway.brokering.audit_events import consent_requested_event, query_events
 from gateway.brokering.copying import keep_copies, serve_copies
 from gateway.brokering.known_ids import check_known_ids
 from gateway.brokering.minimise import Minimised, minimise
+from gateway.brokering.motivation import check_motivation
 from gateway.brokering.registry import ConnectorRegistry
 from gateway.brokering.results import SourceResult
 from gateway.cases.service import Actor, CaseRecord, CaseService
+from gateway.consent.service import ConsentStanding, Motivation
 from gateway.copies import CopyStore
+from gateway.grounds.service import in_force
+from gateway.grounds.subjects import MAIN_SUBJECT
 from gateway.policy.compiled import CompiledPolicy
-from gateway.policy.decision import Decision, DecisionRequest, Outcome, decide
+from gateway.policy.decision import Decision, DecisionRequest, Outcome, Reason, decide
 from gateway.storage.db import Database
 from gateway.subjects.bsn import Bsn
 from gateway.telemetry import current_trace_ids
@@ -52,9 +56,22 @@ class ConsentPort(Protocol):
     """The OvJ consent register, as the broker needs it (promise 3)."""
 
     def covering(
-        self, session: Session, *, case_id: str, category: str, recipient: str, today: date
+        self,
+        session: Session,
+        *,
+        case_id: str,
+        category: str,
+        recipient: str,
+        today: date,
+        source: str | None = None,
+        subject_ref: str = MAIN_SUBJECT,
     ) -> str | None:
-        """Id of a valid consent covering (case, category, recipient), else None."""
+        """Id of a valid consent covering (case, category, recipient[, source]), else None."""
+
+    def standing(
+        self, session: Session, *, case_id: str, subject_ref: str, recipient: str, today: date
+    ) -> ConsentStanding:
+        """Every request of (case, subject, recipient): coverage and standing refusals."""
 
     def request(
         self,
@@ -65,6 +82,8 @@ class ConsentPort(Protocol):
         recipient: str,
         purpose: str,
         employee: str,
+        motivation: Motivation | None = None,
+        subject_ref: str = MAIN_SUBJECT,
     ) -> tuple[str, bool]:
         """Create or reuse the open consent request; returns its id and whether it is new."""
 
@@ -161,14 +180,16 @@ class Broker:
         sources: Sequence[str] | None,
         *,
         subject: str | None = None,
+        motivation: Motivation | None = None,
     ) -> QueryOutcome:
         """Ask the sources about one person of the case: ``subject`` (a ref), default ``s1``."""
         check_known_ids(self._policy(), actor.covenant, categories, sources)
+        check_motivation(self._policy(), actor.covenant, categories, motivation)
         with tracer.start_as_current_span("ketenpoort.query") as span:
             span.set_attribute("ketenpoort.case", case_id)
             span.set_attribute("ketenpoort.purpose", actor.purpose)
             plan = await anyio.to_thread.run_sync(
-                self._plan, actor, case_id, categories, sources, subject
+                self._plan, actor, case_id, categories, sources, subject, motivation
             )
             fetched_at = datetime.now(UTC)  # answers below are at most this old (copies)
             results = await self._fan_out(actor, plan)
@@ -198,6 +219,7 @@ class Broker:
         categories: Sequence[str],
         sources: Sequence[str] | None,
         subject: str | None = None,
+        motivation: Motivation | None = None,
     ) -> _Plan:
         policy = self._policy()
         today = self._today()
@@ -206,6 +228,29 @@ class Broker:
             view = case.decision_view()
             objection = self._objections is not None and self._objections.active(
                 session, subject_pseudonym=case.subject_pseudonym, case_id=case.id
+            )
+            standing = (
+                self._consents.standing(
+                    session,
+                    case_id=case.id,
+                    subject_ref=case.subject_ref,
+                    recipient=actor.party,
+                    today=today,
+                )
+                if self._consents is not None
+                else None
+            )
+            compiled = policy.covenants.get(actor.covenant)
+            grounds = (
+                in_force(
+                    session,
+                    case_id=case.id,
+                    subject_ref=case.subject_ref,
+                    recipient=actor.party,
+                    today=today,
+                )
+                if compiled is not None and compiled.required_grounds
+                else {}
             )
             items: list[_Planned] = []
             for category in dict.fromkeys(categories):
@@ -219,10 +264,12 @@ class Broker:
                     continue
                 for source in targets:
                     remote = self._connectors.consent_is_remote(policy, actor.covenant, source)
-                    consent_id = (
-                        None
-                        if remote
-                        else self._covering_consent(session, case, category, actor, today)
+                    cover = None if remote or standing is None else standing.cover(category, source)
+                    consent_id = cover.consent_id if cover is not None else None
+                    refused = (
+                        standing.refused(category, motivation)
+                        if cover is None and not remote and standing is not None
+                        else None
                     )
                     decision = decide(
                         policy,
@@ -236,27 +283,25 @@ class Broker:
                             category=category,
                             has_covering_consent=remote or consent_id is not None,
                             objection_active=objection,
+                            consent_decided_by=cover.decided_by if cover is not None else None,
+                            consent_fields=cover.fields if cover is not None else None,
+                            consent_refused=refused is not None,
+                            grounds=grounds.get(category, ()),
                         ),
                     )
+                    if decision.reason is Reason.CONSENT_REFUSED:
+                        consent_id = refused
                     items.append(_Planned(source, category, decision, consent_id))
-            new_request = self._request_consents(session, actor, case, items)
+            new_request = self._request_consents(session, actor, case, items, motivation)
             if new_request is not None:  # the request and its entry commit together
-                event = consent_requested_event(actor, case, policy, new_request)
+                given = (motivation.code, motivation.text) if motivation is not None else None
+                event = consent_requested_event(actor, case, policy, new_request, given)
                 self._audit.append_in(session, [event])
             permitted = any(i.decision is not None and i.decision.permitted for i in items)
             bsn = self._cases.subject_bsn(session, case) if permitted else None
             if permitted:
                 self._cases.touch(session, case)
         return _Plan(case, policy, items, bsn, new_request)
-
-    def _covering_consent(
-        self, session: Session, case: CaseRecord, category: str, actor: Actor, today: date
-    ) -> str | None:
-        if self._consents is None:
-            return None
-        return self._consents.covering(
-            session, case_id=case.id, category=category, recipient=actor.party, today=today
-        )
 
     def _recheck_consents(
         self, actor: Actor, plan: _Plan, results: list[SourceResult]
@@ -281,6 +326,8 @@ class Broker:
                     category=result.category,
                     recipient=actor.party,
                     today=today,
+                    source=result.source,
+                    subject_ref=plan.case.subject_ref,
                 )
                 if still is None:
                     checked[index] = SourceResult(
@@ -325,7 +372,12 @@ class Broker:
         return checked
 
     def _request_consents(
-        self, session: Session, actor: Actor, case: CaseRecord, items: list[_Planned]
+        self,
+        session: Session,
+        actor: Actor,
+        case: CaseRecord,
+        items: list[_Planned],
+        motivation: Motivation | None,
     ) -> str | None:
         """Attach the consent request to waiting items; the id if it was newly created."""
         waiting = [
@@ -342,6 +394,8 @@ class Broker:
             recipient=actor.party,
             purpose=actor.purpose,
             employee=actor.employee,
+            motivation=motivation,
+            subject_ref=case.subject_ref,
         )
         for item in waiting:
             item.consent_id = request_id
@@ -417,7 +471,13 @@ class Broker:
                 item.consent_id,
             )
         if not decision.permitted:
-            return SourceResult(item.source, item.category, "denied", decision.reason.value)
+            return SourceResult(
+                item.source,
+                item.category,
+                "denied",
+                decision.reason.value,
+                item.consent_id if decision.reason is Reason.CONSENT_REFUSED else None,
+            )
         answer = answers.get(item.source, "no_answer")
         if isinstance(answer, str):
             return SourceResult(item.source, item.category, "unavailable", answer)
@@ -441,4 +501,5 @@ class Broker:
             kept.records[item.category],
             kept.trimmed_fields[item.category] + dropped,
             remote.withheld_until if remote is not None else None,
+            decision.ground,
         )

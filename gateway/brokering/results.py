@@ -23,6 +23,8 @@ class SourceResult:
     # The OvJ withheld this disclosure from the person's inzage until this day (UAVG
     # art. 41): the recipient must not tell the person, and a peer gateway records it.
     withheld_until: date | None = None
+    # The recorded legal ground (API.md §2b) the disclosure rests on; named in the log.
+    ground: str | None = None
 
     def as_json(self) -> dict[str, object]:
         body: dict[str, object] = {

@@ -126,8 +126,25 @@ def walk_through(stack: Stack) -> str:
         "   Gemeente (procesregie) pakt de aanmelding op in de triage, zet de casus in het "
         "casusoverleg en nodigt politie, reclassering, GGZ en woningcorporatie uit."
     )
+    ground = gemeente.call(
+        "POST",
+        f"/v1/cases/{case_id}/grounds",
+        {
+            "subject": "s1",
+            "ground": "toestemming_betrokkene",
+            "reference": "toestemmingsformulier privacy getekend (demo)",
+            "categories": ["psychisch_welzijn", "middelengebruik"],
+        },
+    )
+    ground.raise_for_status()
+    console.print(
+        "   De gemeente legt de getekende toestemming van de betrokkene vast "
+        "(nodig voor GGZ- en verslavingszorggegevens)."
+    )
     answer = gemeente.query(
-        case_id, ["huisvesting", "psychisch_welzijn", "justitiele_gegevens", "middelengebruik"]
+        case_id,
+        ["huisvesting", "psychisch_welzijn", "justitiele_gegevens", "middelengebruik"],
+        motivation={"code": "plan_van_aanpak", "text": "nodig voor het plan van aanpak (demo)"},
     )
     answer.raise_for_status()
     console.print("2. Gemeente vraagt vier leefgebieden op (woningcorporatie antwoordt te traag):")

@@ -121,21 +121,29 @@ def explain_command(
     console.print(f"Covenant [bold]{convenant}[/] ({state}): {party} for purpose {purpose}")
     for phase, permissions in result.phases.items():
         table = Table(title=f"phase {phase}", title_justify="left")
-        columns = ("source", "category", "sensitivity", "fields", "OvJ consent", "subjects")
+        columns = ("source", "category", "sensitivity", "fields", "OvJ consent", "ground", "subjects")
         for column in columns:
             table.add_column(column, overflow="fold")
         for permission in permissions:
+            consent = (
+                f"[yellow]required[/] ({' or '.join(permission.consent_from)})"
+                if permission.consent_required
+                else "no"
+            )
             table.add_row(
                 permission.source,
                 permission.category,
                 permission.sensitivity or "?",
                 ", ".join(permission.fields),
-                "[yellow]required[/]" if permission.consent_required else "no",
+                consent,
+                " or ".join(permission.grounds_required) or "—",
                 ", ".join(permission.subject_roles),
             )
         if not permissions:
-            table.add_row("—", "nothing", "", "", "", "")
+            table.add_row("—", "nothing", "", "", "", "", "")
         console.print(table)
+    if result.motivation_codes:
+        console.print("motivation codes: " + ", ".join(result.motivation_codes))
     for note in result.notes:
         console.print(f"[dim]• {note}[/]")
 

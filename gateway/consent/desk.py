@@ -12,7 +12,7 @@ own transaction because the refused one is rolled back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 
@@ -58,7 +58,8 @@ class ConsentDesk:
             return row.convenant
 
     def is_om(self, actor: OmActor) -> bool:
-        """Whether the actor's party holds role ``om`` in the covenant it acts in."""
+        """Whether the actor's party decides consents in its covenant (role ``om``, or an
+        authority a category's ``agreement_required_from`` names)."""
         try:
             self._consents.require_om_role(actor)
         except NotOm:
@@ -85,6 +86,8 @@ class ConsentDesk:
         recipients: Sequence[str] | None = None,
         withheld_until: date | None = None,
         version: int | None = None,
+        sources: Sequence[str] | None = None,
+        fields: Mapping[str, Sequence[str]] | None = None,
     ) -> ConsentView:
         with self._refusals_logged(actor, "decide", consent_id), self._db.session() as session:
             view = self._consents.decide(
@@ -98,6 +101,8 @@ class ConsentDesk:
                 recipients=recipients,
                 withheld_until=withheld_until,
                 version=version,
+                sources=sources,
+                fields=fields,
             )
             self._log(session, actor, view, decision)
         return view

@@ -49,6 +49,17 @@ class ConsentRequest(Base):
     # Bumped whenever a pending request changes (categories added, case phase moved), so
     # a decision can name the version it was reviewed at (409 if it changed since).
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
+    # The subject of the case the request is about (API.md §2a) and the requester's
+    # motivation (code from the covenant's motivation_codes, free text) for the OvJ.
+    subject_ref: Mapped[str] = mapped_column(
+        String(20), nullable=False, default="s1", server_default="s1"
+    )
+    motivation_code: Mapped[str | None] = mapped_column(String(100))
+    motivation_text: Mapped[str | None] = mapped_column(Text)
+    # A grant narrowed to sources (NULL: every source) and to fields per category
+    # (NULL or a category missing: every field the covenant rule lets out).
+    granted_sources_json: Mapped[str | None] = mapped_column(Text)
+    granted_fields_json: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         Index("ix_consent_requests_case_recipient", "case_id", "recipient", "status"),
@@ -66,3 +77,16 @@ class ConsentRequest(Base):
     @property
     def granted_recipients(self) -> list[str]:
         return list(json.loads(self.granted_recipients_json or "[]"))
+
+    @property
+    def granted_sources(self) -> list[str] | None:
+        if self.granted_sources_json is None:
+            return None
+        return list(json.loads(self.granted_sources_json))
+
+    @property
+    def granted_fields(self) -> dict[str, list[str]] | None:
+        if self.granted_fields_json is None:
+            return None
+        loaded: dict[str, list[str]] = json.loads(self.granted_fields_json)
+        return loaded

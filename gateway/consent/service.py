@@ -3,8 +3,16 @@
 A consent covers exactly one case, the categories and recipients the OvJ
 granted (possibly fewer than asked), until ``valid_until`` inclusive, unless
 revoked. Coverage is checked on every query, so revocation and expiry take
-effect at once. Only a party holding role ``om`` in the case's covenant
-decides or revokes; the deciding OvJ's employee id is recorded.
+effect at once. Who decides follows each category's ``agreement_required_from``
+(default ``[om]``; e.g. ``[om, burgemeester]`` for police data, Wpg art. 20):
+a grant names only categories its decider is competent for; the deciding
+employee id is recorded. A grant may narrow to sources and to fields.
+
+Proportionality: a query for criminal data carries the requester's motivation
+(a covenant code and a free text), kept on the request for the OvJ. A refusal
+stands for (case, subject, category, recipient): the next query is denied
+``consent_refused`` instead of asking again, until a query brings a new
+motivation, which opens a new request.
 
 A pending request may grow while the OvJ reviews it (a later query asks for
 more categories). So a grant must name its categories (a grant never covers
@@ -16,8 +24,8 @@ version, is logged and is announced to the OM again.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Literal
 
@@ -158,6 +166,15 @@ class ConsentView:
     revoked_at: datetime | None
     revoked_by_employee: str | None = None
     version: int = 1
+    subject_ref: str = "s1"
+    motivation_code: str | None = None
+    motivation_text: str | None = None
+    granted_sources: tuple[str, ...] | None = None
+    granted_fields: dict[str, tuple[str, ...]] | None = None
+    # Filled for the deciding authority: the sources that would answer, and whether a
+    # verzet restricts the case (a verzet stops disclosure whatever the OvJ decides).
+    sources: tuple[str, ...] = ()
+    objection_pending: bool = False
 
     def effective_status(self, today: date) -> str:
         if self.status == "granted" and self.valid_until is not None and self.valid_until < today:
@@ -188,6 +205,15 @@ def view_of(row: ConsentRequest) -> ConsentView:
         revoked_at=row.revoked_at,
         revoked_by_employee=row.revoked_by_employee,
         version=row.version,
+        subject_ref=row.subject_ref,
+        motivation_code=row.motivation_code,
+        motivation_text=row.motivation_text,
+        granted_sources=tuple(row.granted_sources) if row.granted_sources is not None else None,
+        granted_fields=(
+            {cat: tuple(fields) for cat, fields in row.granted_fields.items()}
+            if row.granted_fields is not None
+            else None
+        ),
     )
 
 
@@ -197,9 +223,83 @@ def _now() -> datetime:
 
 @dataclass(frozen=True)
 class OmActor:
+    """The deciding authority: the OvJ, or whom a category's agreement_required_from names."""
+
     party: str
     employee: str
     covenant: str
+
+
+@dataclass(frozen=True)
+class Motivation:
+    """Why the requester needs criminal data: a covenant code and a free text."""
+
+    code: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Cover:
+    """A grant covering one (category, source): who gave it and which fields it allows."""
+
+    consent_id: str
+    decided_by: str | None
+    fields: frozenset[str] | None
+
+
+@dataclass(frozen=True)
+class _Decided:
+    id: str
+    status: str
+    categories: frozenset[str]
+    granted_categories: frozenset[str]
+    granted_recipients: frozenset[str]
+    granted_sources: frozenset[str] | None
+    granted_fields: dict[str, frozenset[str]] | None
+    valid_until: date | None
+    decided_by: str | None
+    motivation: tuple[str | None, str | None]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ConsentStanding:
+    """Every request of one (case, subject, recipient), loaded once per query.
+
+    ``cover`` answers the coverage of a (category, source); ``refused`` whether a
+    refusal stands for a category against this query's motivation.
+    """
+
+    requests: tuple[_Decided, ...]
+    recipient: str
+    today: date
+
+    def cover(self, category: str, source: str) -> Cover | None:
+        for row in self.requests:
+            if row.status != "granted" or row.valid_until is None or row.valid_until < self.today:
+                continue
+            if category not in row.granted_categories:
+                continue
+            if self.recipient not in row.granted_recipients:
+                continue
+            if row.granted_sources is not None and source not in row.granted_sources:
+                continue
+            fields = row.granted_fields.get(category) if row.granted_fields is not None else None
+            return Cover(row.id, row.decided_by, fields)
+        return None
+
+    def refused(self, category: str, motivation: Motivation | None) -> str | None:
+        """The standing refusal for ``category``, unless this query brings a new motivation."""
+        latest = max(
+            (row for row in self.requests if category in row.categories),
+            key=lambda row: row.created_at,
+            default=None,
+        )
+        if latest is None or latest.status != "refused":
+            return None
+        if motivation is not None and (motivation.code, motivation.text) != latest.motivation:
+            return None
+        return latest.id
 
 
 class ConsentService:
@@ -211,28 +311,80 @@ class ConsentService:
         today: Callable[[], date] = lambda: datetime.now(UTC).date(),
         notifier: Notifier | None = None,
         audit: AuditAppender | None = None,
+        objection: Callable[[Session, str, str], bool] | None = None,
     ) -> None:
         self._policy = policy
         self._today = today
         self._notifier = notifier
         self._audit = audit
+        self._objection = objection
 
     # --- the broker's side -------------------------------------------------
 
     def covering(
-        self, session: Session, *, case_id: str, category: str, recipient: str, today: date
+        self,
+        session: Session,
+        *,
+        case_id: str,
+        category: str,
+        recipient: str,
+        today: date,
+        source: str | None = None,
+        subject_ref: str = "s1",
     ) -> str | None:
+        standing = self.standing(
+            session, case_id=case_id, subject_ref=subject_ref, recipient=recipient, today=today
+        )
+        if source is not None:
+            cover = standing.cover(category, source)
+            return cover.consent_id if cover is not None else None
+        return next(
+            (
+                row.id
+                for row in standing.requests
+                if row.status == "granted"
+                and row.valid_until is not None
+                and row.valid_until >= today
+                and category in row.granted_categories
+                and recipient in row.granted_recipients
+            ),
+            None,
+        )
+
+    def standing(
+        self, session: Session, *, case_id: str, subject_ref: str, recipient: str, today: date
+    ) -> ConsentStanding:
+        """One statement: every request of this (case, subject, recipient), for the plan."""
         rows = session.scalars(
             select(ConsentRequest).where(
-                ConsentRequest.case_id == case_id, ConsentRequest.status == "granted"
+                ConsentRequest.case_id == case_id,
+                ConsentRequest.recipient == recipient,
+                ConsentRequest.subject_ref == subject_ref,
             )
         )
-        for row in rows:
-            if row.valid_until is None or row.valid_until < today:
-                continue
-            if category in row.granted_categories and recipient in row.granted_recipients:
-                return row.id
-        return None
+        requests = tuple(
+            _Decided(
+                id=row.id,
+                status=row.status,
+                categories=frozenset(row.categories),
+                granted_categories=frozenset(row.granted_categories),
+                granted_recipients=frozenset(row.granted_recipients),
+                granted_sources=(
+                    frozenset(row.granted_sources) if row.granted_sources is not None else None
+                ),
+                granted_fields=(
+                    {cat: frozenset(fields) for cat, fields in row.granted_fields.items()}
+                    if row.granted_fields is not None
+                    else None
+                ),
+                valid_until=row.valid_until,
+                decided_by=row.decided_by_party,
+                motivation=(row.motivation_code, row.motivation_text),
+                created_at=row.created_at,
+            )
+            for row in rows
+        )
+        return ConsentStanding(requests, recipient, today)
 
     def request(
         self,
@@ -243,11 +395,13 @@ class ConsentService:
         recipient: str,
         purpose: str,
         employee: str,
+        motivation: Motivation | None = None,
+        subject_ref: str = "s1",
     ) -> tuple[str, bool]:
-        """Reuse the open request for (case, recipient, purpose), widening it if needed.
+        """Reuse the open request for (case, subject, recipient, purpose), widening it if needed.
 
-        A widening (or a new case phase) is a new question for the OvJ: it bumps
-        the version, is logged in this transaction and announced to the OM again.
+        A widening, a new case phase or a new motivation is a new question for the
+        OvJ: it bumps the version, is logged in this transaction and announced again.
         """
         pending = session.scalar(
             select(ConsentRequest)
@@ -255,12 +409,13 @@ class ConsentService:
                 ConsentRequest.case_id == case.id,
                 ConsentRequest.recipient == recipient,
                 ConsentRequest.purpose == purpose,
+                ConsentRequest.subject_ref == subject_ref,
                 ConsentRequest.status == "pending",
             )
             .with_for_update()
         )
         if pending is not None:
-            self._widen(session, pending, case, categories, employee)
+            self._widen(session, pending, case, categories, employee, motivation)
             return pending.id, False
         row = ConsentRequest(
             id=new_consent_id(),
@@ -273,6 +428,9 @@ class ConsentService:
             requested_by_employee=employee,
             created_at=_now(),
             status="pending",
+            subject_ref=subject_ref,
+            motivation_code=motivation.code if motivation is not None else None,
+            motivation_text=motivation.text if motivation is not None else None,
         )
         session.add(row)
         session.flush()
@@ -328,13 +486,20 @@ class ConsentService:
         case: CaseRecord,
         categories: Sequence[str],
         employee: str,
+        motivation: Motivation | None = None,
     ) -> None:
         added = tuple(sorted(set(categories) - set(row.categories)))
         previous_phase = row.case_phase
-        if not added and previous_phase == case.phase:
+        new_motivation = motivation is not None and (motivation.code, motivation.text) != (
+            row.motivation_code,
+            row.motivation_text,
+        )
+        if not added and previous_phase == case.phase and not new_motivation:
             return
         row.categories_json = json.dumps(sorted(set(row.categories) | set(added)))
         row.case_phase = case.phase  # the OvJ weighs the phase the case is in now
+        if motivation is not None and new_motivation:
+            row.motivation_code, row.motivation_text = motivation.code, motivation.text
         row.version += 1
         session.flush()
         change: Literal["widened", "changed"] = "widened" if added else "changed"
@@ -356,7 +521,13 @@ class ConsentService:
         return AuditEvent(
             kind="consent",
             outcome=change,
-            reason="categories_added" if added else "case_phase_changed",
+            reason=(
+                "categories_added"
+                if added
+                else "case_phase_changed"
+                if previous_phase != row.case_phase
+                else "motivation_changed"
+            ),
             party=row.recipient,
             employee=employee,
             convenant=row.convenant,
@@ -372,6 +543,7 @@ class ConsentService:
                 "case_phase": row.case_phase,
                 "previous_phase": previous_phase if previous_phase != row.case_phase else None,
                 "version": row.version,
+                "motivation_code": row.motivation_code,
             },
         )
 
@@ -406,33 +578,69 @@ class ConsentService:
     # --- the OvJ's side ----------------------------------------------------
 
     def require_om_role(self, actor: OmActor) -> None:
-        """Checked before any lookup, so a non-OM party cannot probe which ids exist."""
-        if not self._policy().has_role(actor.covenant, actor.party, OM_ROLE):
+        """Checked before any lookup, so a party that decides nothing cannot probe ids.
+
+        The OvJ (role ``om``) and every authority a category's
+        ``agreement_required_from`` names (e.g. the burgemeester) pass.
+        """
+        compiled = self._policy().covenants.get(actor.covenant)
+        if compiled is None or not compiled.may_decide_consents(actor.party):
             raise NotOm()
 
-    def _require_om(self, actor: OmActor, convenant: str) -> None:
-        if actor.covenant != convenant:
+    def _require_om(self, actor: OmActor, row: ConsentRequest) -> None:
+        if actor.covenant != row.convenant:
             raise OtherCovenant(detail=NO_SUCH_REQUEST)
-        if not self._policy().has_role(convenant, actor.party, OM_ROLE):
-            raise NotOm()
+        self.require_om_role(actor)
+        if not self._sees(actor, row):
+            raise OtherCovenant(detail=NO_SUCH_REQUEST)
+
+    def _sees(self, actor: OmActor, row: ConsentRequest) -> bool:
+        """The OvJ sees every request; another authority only those it may grant something of."""
+        if self._policy().has_role(actor.covenant, actor.party, OM_ROLE):
+            return True
+        compiled = self._policy().covenants.get(actor.covenant)
+        return compiled is not None and any(
+            compiled.competent(actor.party, category) for category in row.categories
+        )
 
     def find(self, session: Session, actor: OmActor, status: str | None) -> list[ConsentView]:
         self.require_om_role(actor)
         query = select(ConsentRequest).where(ConsentRequest.convenant == actor.covenant)
         if status in ("pending", "granted", "refused", "revoked"):
             query = query.where(ConsentRequest.status == status)
-        rows = session.scalars(query.order_by(ConsentRequest.created_at))
-        views = [view_of(row) for row in rows]
+        rows = [row for row in session.scalars(query.order_by(ConsentRequest.created_at))]
+        views = [self._enrich(session, row) for row in rows if self._sees(actor, row)]
         if status in ("granted", "expired"):
             today = self._today()
             views = [v for v in views if v.effective_status(today) == status]
         return views
 
+    def _enrich(self, session: Session, row: ConsentRequest) -> ConsentView:
+        """What the deciding authority weighs: the sources that would answer, any verzet."""
+        view = view_of(row)
+        objection = False
+        if self._objection is not None:
+            pseudonym = session.scalar(select(Case.subject_pseudonym).where(Case.id == row.case_id))
+            objection = pseudonym is not None and self._objection(session, pseudonym, row.case_id)
+        return replace(view, sources=self.answering_sources(row), objection_pending=objection)
+
+    def answering_sources(self, row: ConsentRequest) -> tuple[str, ...]:
+        """Parties holding a requested category that a rule lets answer this recipient."""
+        compiled = self._policy().covenants.get(row.convenant)
+        if compiled is None:
+            return ()
+        found: dict[str, None] = {}
+        for category in row.categories:
+            for source in self._policy().holders(row.convenant, category):
+                if (row.purpose, row.recipient, source, category) in compiled.grants:
+                    found[source] = None
+        return tuple(found)
+
     def get(self, session: Session, actor: OmActor, consent_id: str) -> ConsentView:
         self.require_om_role(actor)
         row = self._load(session, consent_id)
-        self._require_om(actor, row.convenant)
-        return view_of(row)
+        self._require_om(actor, row)
+        return self._enrich(session, row)
 
     def _load(self, session: Session, consent_id: str, *, lock: bool = False) -> ConsentRequest:
         query = select(ConsentRequest).where(ConsentRequest.id == consent_id)
@@ -456,10 +664,12 @@ class ConsentService:
         recipients: Sequence[str] | None,
         withheld_until: date | None,
         version: int | None = None,
+        sources: Sequence[str] | None = None,
+        fields: Mapping[str, Sequence[str]] | None = None,
     ) -> ConsentView:
         self.require_om_role(actor)
         row = self._load(session, consent_id, lock=True)
-        self._require_om(actor, row.convenant)
+        self._require_om(actor, row)
         if row.status != "pending":
             raise AlreadyDecided()
         if version is not None and version != row.version:
@@ -485,6 +695,14 @@ class ConsentService:
             granted_categories = self._narrower(categories, row.categories, "categories")
             self._require_competent(actor, row.convenant, granted_categories)
             granted_recipients = self._narrower(recipients, [row.recipient], "recipients")
+            if sources is not None:
+                row.granted_sources_json = json.dumps(
+                    self._narrower(sources, self.answering_sources(row), "sources")
+                )
+            if fields is not None:
+                row.granted_fields_json = json.dumps(
+                    self._granted_fields(row.convenant, granted_categories, fields)
+                )
             row.valid_until = self._check_valid_until(row.convenant, valid_until)
             row.withheld_until = self._check_withheld_until(row.convenant, withheld_until)
             row.granted_categories_json = json.dumps(granted_categories)
@@ -524,15 +742,37 @@ class ConsentService:
             party=party,
         )
 
+    def _granted_fields(
+        self, convenant: str, categories: Sequence[str], fields: Mapping[str, Sequence[str]]
+    ) -> dict[str, list[str]]:
+        """Per granted category, a non-empty subset of its covenant fields (minimisation)."""
+        compiled = self._policy().covenants.get(convenant)
+        outside = sorted(set(fields) - set(categories))
+        if outside or compiled is None:
+            raise NotNarrower(
+                detail="fields may only name granted categories.",
+                extensions={"not_requested": outside},
+            )
+        granted: dict[str, list[str]] = {}
+        for category, names in fields.items():
+            known = compiled.categories[category].fields if category in compiled.categories else ()
+            extra = sorted(set(names) - set(known))
+            if extra or not names:
+                raise NotNarrower(
+                    detail=f"fields of {category} must be a non-empty subset of its fields.",
+                    extensions={"unknown_fields": extra},
+                )
+            granted[category] = sorted(set(names))
+        return granted
+
     def _require_competent(self, actor: OmActor, convenant: str, categories: Sequence[str]) -> None:
-        """Each category's ``agreement_required_from`` (default ``[om]``) must name the OM."""
-        policy = self._policy()
-        barred = []
-        for category_id in categories:
-            category = policy.category(convenant, category_id)
-            who = (category.agreement_required_from if category else ()) or (OM_ROLE,)
-            if OM_ROLE not in who and actor.party not in who:
-                barred.append(category_id)
+        """Each category's ``agreement_required_from`` (default ``[om]``) must name the decider."""
+        compiled = self._policy().covenants.get(convenant)
+        barred = [
+            category_id
+            for category_id in categories
+            if compiled is None or not compiled.competent(actor.party, category_id)
+        ]
         if barred:
             raise NotCompetent(
                 detail="The covenant reserves consent to these categories to another authority.",
@@ -542,7 +782,7 @@ class ConsentService:
     def revoke(self, session: Session, actor: OmActor, consent_id: str, reason: str) -> ConsentView:
         self.require_om_role(actor)
         row = self._load(session, consent_id, lock=True)
-        self._require_om(actor, row.convenant)
+        self._require_om(actor, row)
         if row.status != "granted":
             raise NotRevocable(detail="Only a granted consent can be revoked.")
         row.status = "revoked"

@@ -94,11 +94,22 @@ class PartnerClient:
         )
 
     def query(
-        self, case_id: str, categories: list[str], sources: list[str] | None = None
+        self,
+        case_id: str,
+        categories: list[str],
+        sources: list[str] | None = None,
+        *,
+        motivation: dict[str, str] | None = None,
+        subject: str | None = None,
     ) -> httpx.Response:
+        """``motivation`` ({code, text}) is required for strafrechtelijke categories."""
         body: dict[str, Any] = {"categories": categories}
         if sources is not None:
             body["sources"] = sources
+        if motivation is not None:
+            body["motivation"] = motivation
+        if subject is not None:
+            body["subject"] = subject
         return self.call("POST", f"/v1/cases/{case_id}/queries", body)
 
     def close(self) -> None:

@@ -29,6 +29,7 @@ CATEGORY_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
     "denkwereld_gedrag": ("risicotaxatie", "gedrag_signalen"),
     "justitiele_gegevens": ("lopende_zaken", "bijzondere_voorwaarden", "proeftijd_tot"),
     "detentie": ("inrichting", "einddatum_detentie", "verlof"),
+    "politie_contacten": ("aantal_incidenten", "laatste_incident", "pga_status"),
     "identiteitsbewijs": ("geldig_id", "verloopt_op"),
     "zorgverzekering": ("verzekerd", "zorgverzekeraar"),
 }
@@ -43,6 +44,7 @@ CATEGORY_HOLDERS: Final[Mapping[str, tuple[str, ...]]] = {
     "denkwereld_gedrag": ("ggz-demo", "politie-demo", "reclassering-demo"),
     "justitiele_gegevens": ("politie-demo", "reclassering-demo"),
     "detentie": ("dji-demo",),
+    "politie_contacten": ("politie-demo",),
     "identiteitsbewijs": ("gemeente-demo", "dji-demo"),
     "zorgverzekering": ("gemeente-demo", "dji-demo"),
 }
@@ -340,6 +342,11 @@ _PEOPLE: Final = (
             "denkwereld_gedrag": {
                 "risicotaxatie": "midden",
                 "gedrag_signalen": ["burenruzies", "dreigende taal"],
+            },
+            "politie_contacten": {
+                "aantal_incidenten": 4,
+                "laatste_incident": "2026-10-12",
+                "pga_status": "aangemeld",
             },
         },
     ),

@@ -17,6 +17,7 @@ from connectors.sql import query_problems
 from gateway.policy.document import SourceDocument
 from gateway.policy.durations import IsoDuration, parse_duration
 from gateway.policy.errors import Finding
+from gateway.policy.grounds import valid_requirement
 from gateway.policy.models import (
     CLOSED,
     MAIN_SUBJECT_ROLE,
@@ -47,6 +48,7 @@ def check_covenant(
     problems += _check_parties(doc, cov, require_keys)
     problems += _check_categories(doc, cov, catalogue)
     problems += _check_rules(doc, cov)
+    problems += _check_grounds(doc, cov)
     problems += _check_deadlines(doc, cov)
     problems += _check_sql_queries(doc, cov)
     problems += _check_workflow(doc, cov)
@@ -113,7 +115,8 @@ def _check_parties(doc: SourceDocument, cov: Convenant, require_keys: bool) -> l
     must_call = _api_users(
         cov, [n for rule in cov.rules for n in rule.recipients] + list(cov.case_opening_roles)
     )
-    may_call = _api_users(cov, API_ROLES)
+    deciders = [n for c in cov.categories for n in c.agreement_required_from]
+    may_call = _api_users(cov, [*API_ROLES, *deciders])
     for index, party in enumerate(cov.parties):
         where = ("parties", index)
         if party.id in roles - set(party.roles):
@@ -220,6 +223,31 @@ def _check_categories(
                 ("parties",),
                 "no party has role 'om': OvJ consent for strafrechtelijk "
                 "categories can never be given",
+                warning=True,
+            )
+        )
+    return problems
+
+
+def _check_grounds(doc: SourceDocument, cov: Convenant) -> list[Finding]:
+    """``requires_ground`` entries are known grounds; criminal data comes with motivation codes."""
+    problems: list[Finding] = []
+    for index, rule in enumerate(cov.rules):
+        for pos, requirement in enumerate(rule.requires_ground):
+            if not valid_requirement(requirement):
+                problems.append(
+                    doc.problem(
+                        ("rules", index, "requires_ground", pos),
+                        f"unknown ground {requirement!r}",
+                    )
+                )
+    criminal = [c.id for c in cov.categories if c.sensitivity == "strafrechtelijk"]
+    if criminal and not cov.motivation_codes:
+        problems.append(
+            doc.problem(
+                ("categories",),
+                "strafrechtelijk categories but no motivation_codes: a query's motivation "
+                "code is then not checked against a list",
                 warning=True,
             )
         )

@@ -10,7 +10,7 @@ of them loops over rules.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from gateway.policy.models import Category, Convenant, Party, PolicySet, Rule, Sensitivity
@@ -26,6 +26,8 @@ class CompiledCategory:
     sensitivity: Sensitivity
     fields: frozenset[str]
     needs_consent: bool
+    # Roles or party ids who may consent (Wpg art. 20); default the OvJ (``om``).
+    agreement_required_from: frozenset[str] = frozenset({"om"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +42,34 @@ class CompiledCovenant:
     grants: Mapping[GrantKey, Mapping[str, frozenset[str]]]
     # The same index per (phase, subject role): rules name the subject roles they cover.
     role_grants: Mapping[GrantKey, RoleGrants]
+    # Per grant and phase, the grounds of which one must be recorded; only where every
+    # rule permitting that grant in that phase requires one (a rule without is the ground).
+    required_grounds: Mapping[GrantKey, Mapping[str, frozenset[str]]] = field(default_factory=dict)
+    party_roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    motivation_codes: frozenset[str] = frozenset()
 
     def active_on(self, today: date) -> bool:
         return self.signatures_ok and self.valid_from <= today <= self.valid_until
+
+    def competent(self, party: str, category_id: str) -> bool:
+        """Whether ``party`` may consent to ``category_id`` (its ``agreement_required_from``)."""
+        category = self.categories.get(category_id)
+        if category is None:
+            return False
+        who = category.agreement_required_from
+        return party in who or not who.isdisjoint(self.party_roles.get(party, frozenset()))
+
+    def consent_deciders(self) -> frozenset[str]:
+        """Roles and party ids that may decide on some consent request of this covenant."""
+        names: set[str] = {"om"}
+        for category in self.categories.values():
+            if category.needs_consent:
+                names |= category.agreement_required_from
+        return frozenset(names)
+
+    def may_decide_consents(self, party: str) -> bool:
+        names = self.consent_deciders()
+        return party in names or not names.isdisjoint(self.party_roles.get(party, frozenset()))
 
 
 class CompiledPolicy:
@@ -135,10 +162,13 @@ def compile_covenant(cov: Convenant) -> CompiledCovenant:
     """
     categories = {cat.id: cat for cat in reversed(cov.categories)}
     grants: dict[GrantKey, dict[str, frozenset[str]]] = {}
+    # (grant, phase) -> the union of required grounds, or None once a rule needs none
+    grounds: dict[tuple[GrantKey, str], frozenset[str] | None] = {}
     role_grants: dict[GrantKey, dict[tuple[str, str], frozenset[str]]] = {}
     for rule in cov.rules:
         recipients = _expand(cov, rule.recipients)
         sources = _expand(cov, rule.sources)
+        needed = frozenset(rule.requires_ground) or None
         for category_id in rule.categories:
             fields = _rule_fields(rule, categories.get(category_id))
             for recipient in recipients:
@@ -151,6 +181,14 @@ def compile_covenant(cov: Convenant) -> CompiledCovenant:
                         for role in rule.subject_roles:
                             slot = (phase, role)
                             by_role[slot] = by_role.get(slot, frozenset()) | fields
+                        before = grounds.get((key, phase), frozenset())
+                        grounds[(key, phase)] = (
+                            None if needed is None or before is None else before | needed
+                        )
+    required: dict[GrantKey, dict[str, frozenset[str]]] = {}
+    for (grant, at_phase), needed_any in grounds.items():
+        if needed_any:
+            required.setdefault(grant, {})[at_phase] = needed_any
     return CompiledCovenant(
         covenant=cov,
         valid_from=cov.valid_from,
@@ -160,10 +198,17 @@ def compile_covenant(cov: Convenant) -> CompiledCovenant:
         parties=frozenset(party.id for party in cov.parties),
         categories={
             cat_id: CompiledCategory(
-                cat.id, cat.sensitivity, frozenset(cat.fields), cat.sensitivity == "strafrechtelijk"
+                cat.id,
+                cat.sensitivity,
+                frozenset(cat.fields),
+                cat.sensitivity == "strafrechtelijk",
+                frozenset(cat.agreement_required_from or ("om",)),
             )
             for cat_id, cat in categories.items()
         },
         grants=grants,
         role_grants=role_grants,
+        required_grounds=required,
+        party_roles={party.id: frozenset(party.roles) for party in cov.parties},
+        motivation_codes=frozenset(cov.motivation_codes or ()),
     )

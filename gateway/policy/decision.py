@@ -4,7 +4,8 @@ Deny by default. The conditions are checked in POLICY.md's order and the
 first failing one is the reason; the reasons are part of the API (API.md §3)
 and of the audit log, so they live in one enum. The function is pure: the
 caller supplies what only it knows (the case, whether a covering OvJ consent
-exists, whether a *verzet* is pending or granted).
+exists and who gave it, whether a refusal stands, whether a *verzet* is pending
+or granted, and the legal grounds recorded for the subject).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Literal
 
-from gateway.policy.compiled import CompiledPolicy
+from gateway.policy.compiled import CompiledCategory, CompiledCovenant, CompiledPolicy
+from gateway.policy.grounds import meets
 from gateway.policy.models import MAIN_SUBJECT_ROLE, Phase, Sensitivity
 
 
@@ -37,8 +39,19 @@ class Reason(StrEnum):
     NO_RULE = "no_rule"
     UNKNOWN_CATEGORY = "unknown_category"
     OBJECTION = "objection"
+    CONSENT_REFUSED = "consent_refused"
     CONSENT_REQUIRED = "consent_required"
+    GROUND_REQUIRED = "ground_required"
     PERMITTED = "permitted"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedGround:
+    """A legal ground in force for (case, subject, category, recipient) today (API.md §2b)."""
+
+    id: str
+    kind: str
+    article: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +77,14 @@ class DecisionRequest:
     category: str
     has_covering_consent: bool = False
     objection_active: bool = False
+    # Who granted the covering consent (None: a peer gateway's OvJ decided); a grant by a
+    # party the category's agreement_required_from does not name covers nothing.
+    consent_decided_by: str | None = None
+    # The grant named fields for this category: only those leave (minimisation).
+    consent_fields: frozenset[str] | None = None
+    # The competent authority refused (case, category, recipient) and no new motivation came.
+    consent_refused: bool = False
+    grounds: tuple[RecordedGround, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +95,7 @@ class Decision:
     reason: Reason
     fields: frozenset[str]
     sensitivity: Sensitivity | None
+    ground: str | None = None  # the recorded ground the permit rests on, if a rule required one
 
     @property
     def permitted(self) -> bool:
@@ -132,6 +154,32 @@ def decide(policy: CompiledPolicy, today: date, req: DecisionRequest) -> Decisio
     # objection must never open an OvJ request about the person who objected.
     if req.objection_active:
         return _DENIALS[Reason.OBJECTION, sensitivity]
-    if category.needs_consent and not req.has_covering_consent:
-        return _NEEDS_CONSENT
-    return Decision(Outcome.PERMIT, Reason.PERMITTED, fields, sensitivity)
+    if category.needs_consent:
+        if not _covered(cov, category, req):
+            if req.consent_refused:
+                return _DENIALS[Reason.CONSENT_REFUSED, sensitivity]
+            return _NEEDS_CONSENT
+        if req.consent_fields is not None:
+            fields = fields & req.consent_fields
+    ground: str | None = None
+    needed = cov.required_grounds.get(
+        (req.token_purpose, req.requester_party, req.source_party, req.category)
+    )
+    required = needed.get(case.phase) if needed is not None else None
+    if required:
+        wanted = sorted(required)
+        ground = next(
+            (g.id for g in req.grounds for want in wanted if meets(want, g.kind, g.article)),
+            None,
+        )
+        if ground is None:
+            return _DENIALS[Reason.GROUND_REQUIRED, sensitivity]
+    return Decision(Outcome.PERMIT, Reason.PERMITTED, fields, sensitivity, ground)
+
+
+def _covered(cov: CompiledCovenant, category: CompiledCategory, req: DecisionRequest) -> bool:
+    """A consent covers only if granted by whom ``agreement_required_from`` names."""
+    if not req.has_covering_consent:
+        return False
+    decider = req.consent_decided_by
+    return decider is None or cov.competent(decider, category.id)

@@ -31,6 +31,10 @@ class Permission:
     fields: tuple[str, ...]
     consent_required: bool
     subject_roles: tuple[str, ...] = ("hoofdpersoon",)
+    # Any one of these grounds must be recorded for the subject (``requires_ground``).
+    grounds_required: tuple[str, ...] = ()
+    # Who may consent (``agreement_required_from``), when consent is required.
+    consent_from: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,7 @@ class Explanation:
     known: bool
     phases: dict[Phase, tuple[Permission, ...]]
     notes: tuple[str, ...]
+    motivation_codes: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -49,6 +54,7 @@ class Explanation:
             "party": self.party,
             "purpose": self.purpose,
             "active_today": self.active_today,
+            "motivation_codes": list(self.motivation_codes),
             "notes": list(self.notes),
             "phases": {
                 phase: [
@@ -59,6 +65,8 @@ class Explanation:
                         "fields": list(p.fields),
                         "consent_required": p.consent_required,
                         "subject_roles": list(p.subject_roles),
+                        "consent_from": list(p.consent_from),
+                        "grounds_required": list(p.grounds_required),
                     }
                     for p in permissions
                 ]
@@ -99,6 +107,13 @@ def explain(
         if rule_purpose != purpose or recipient != party_id:
             continue
         category = compiled.categories.get(category_id)
+        needs_consent = bool(category and category.needs_consent)
+        grounds = compiled.required_grounds.get((rule_purpose, recipient, source, category_id), {})
+        consent_from = (
+            tuple(sorted(category.agreement_required_from))
+            if category is not None and needs_consent
+            else ()
+        )
         by_role = compiled.role_grants.get(key, {})
         for phase in shown:
             if phase not in by_phase:
@@ -116,15 +131,22 @@ def explain(
                         category=category_id,
                         sensitivity=category.sensitivity if category else None,
                         fields=tuple(sorted(fields)),
-                        consent_required=bool(category and category.needs_consent),
+                        consent_required=needs_consent,
                         subject_roles=tuple(sorted(roles)),
+                        grounds_required=tuple(sorted(grounds.get(phase, ()))),
+                        consent_from=consent_from,
                     )
                 )
     if not any(found.values()):
         notes.append("no rule gives this party anything for this purpose")
     notes.append("participation in the case, an open case and no verzet are checked per request")
+    if any(p.grounds_required for permissions in found.values() for p in permissions):
+        notes.append("a required ground must be recorded per case and subject (grounds API)")
+    if any(p.consent_required for permissions in found.values() for p in permissions):
+        notes.append("a query for strafrechtelijke gegevens needs a motivation (code and text)")
     phases = {phase: tuple(permissions) for phase, permissions in found.items()}
-    return Explanation(covenant_id, party_id, purpose, active, True, phases, tuple(notes))
+    codes = tuple(sorted(compiled.motivation_codes))
+    return Explanation(covenant_id, party_id, purpose, active, True, phases, tuple(notes), codes)
 
 
 def _phases_of(covenant: Convenant) -> tuple[Phase, ...]:

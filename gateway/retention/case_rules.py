@@ -32,6 +32,7 @@ from gateway.cases.models import (
 )
 from gateway.consent.models import ConsentRequest
 from gateway.copies.store import delete_case_copies
+from gateway.grounds.models import CaseGround
 from gateway.policy.durations import IsoDuration
 from gateway.policy.models import Convenant
 from gateway.retention.rules import Counts, Key, Page, RuleContext, min_span, rowcount
@@ -169,6 +170,8 @@ def purge_cases(session: Session, ctx: RuleContext, cases: Sequence[Case]) -> Co
     counts["consents"] = rowcount(
         session.execute(delete(ConsentRequest).where(ConsentRequest.case_id.in_(ids)))
     )
+    # The recorded legal grounds (document references, who recorded them) go with the case.
+    session.execute(delete(CaseGround).where(CaseGround.case_id.in_(ids)))
     session.execute(delete(CaseParticipant).where(CaseParticipant.case_id.in_(ids)))
     session.execute(delete(CaseSubjectRef).where(CaseSubjectRef.case_id.in_(ids)))
     session.execute(delete(CasePhaseChange).where(CasePhaseChange.case_id.in_(ids)))

@@ -126,7 +126,15 @@ def build_brokering(
     timeout_s = base.settings.source_timeout_s
     cases = CaseService(policy, pseudonymizer, VaultSealer(base.audit.vault))
     webhooks = ConsentWebhooks(base.keys, base.settings.base_url, policy)
-    consents = ConsentService(policy, notifier=webhooks, audit=base.audit)
+    verzet = VerzetRegister(policy)
+    consents = ConsentService(
+        policy,
+        notifier=webhooks,
+        audit=base.audit,
+        objection=lambda session, pseudonym, case_id: verzet.active(
+            session, subject_pseudonym=pseudonym, case_id=case_id
+        ),
+    )
     client = httpx.AsyncClient(
         limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         follow_redirects=False,
@@ -144,7 +152,7 @@ def build_brokering(
         registry,
         base.audit,
         consents=consents,
-        objections=VerzetRegister(policy),
+        objections=verzet,
         copies=CopyStore(base.db, base.audit.vault, corrected=corrected_since),
         contested=ContestedMarker(base.db, pending_correcties),
         default_timeout_s=timeout_s,

@@ -26,6 +26,8 @@ from gateway.brokering.refusal_log import RefusalLog
 from gateway.cases.desk import CaseDesk
 from gateway.cases.refusals import RefusalAggregate
 from gateway.consent.desk import ConsentDesk
+from gateway.grounds.desk import GroundDesk
+from gateway.grounds.service import GroundService
 from gateway.keys import KeyStore, KeyStoreError
 from gateway.policy import PolicyHolder
 from gateway.retention.runner import RetentionRunner
@@ -91,7 +93,7 @@ class part(Generic[T]):  # noqa: N801 - used like ``cached_property``
 
 
 # Parts built on the broker's HTTP client: dropped together when it is closed.
-_ON_CLIENT = ("brokering", "case_desk", "consent_desk", "rights_desk", "federation", "retention")
+_ON_CLIENT = ("brokering", "case_desk", "ground_desk", "consent_desk", "rights_desk", "federation", "retention")
 
 
 @dataclass
@@ -176,6 +178,14 @@ class Runtime:
     def refusals(self) -> RefusalAggregate:
         """Refused case calls counted per minute, shared by every request."""
         return RefusalAggregate()
+
+    @part
+    def ground_desk(self) -> GroundDesk:
+        """Legal grounds per case and subject, on the broker's own case service."""
+        policy = self.foundations.current_policy()
+        return GroundDesk(
+            self.db, GroundService(self.brokering.cases, policy), self.audit, policy
+        )
 
     @part
     def refusal_log(self) -> RefusalLog:

@@ -14,6 +14,7 @@ from gateway.cases.models import Case, CaseParticipant, CaseSubject
 from gateway.consent.models import ConsentRequest
 from gateway.consent.withholdings import Withholding
 from gateway.copies.models import CachedCopy
+from gateway.grounds.models import CaseGround
 from gateway.rights.models import RightsRequest
 from gateway.storage.state import GatewayState
 
@@ -26,6 +27,7 @@ __all__ = [
     "AuditSubjectIndex",
     "CachedCopy",
     "Case",
+    "CaseGround",
     "CaseParticipant",
     "CaseSubject",
     "ConsentRequest",

@@ -20,6 +20,8 @@ BSN = PERSON.bsn.reveal()
 TEAM = ["politie-demo", "reclassering-demo", "ggz-demo", "woningcorporatie-demo"]
 
 Results = dict[tuple[str | None, str], dict[str, Any]]
+# Queries for strafrechtelijke gegevens say why (API.md §3); a code from the demo covenant.
+MOTIVATION = {"code": "plan_van_aanpak", "text": "nodig voor het plan van aanpak"}
 
 
 def logged_in(stack: Stack, party: str, purpose: str = CASUSOVERLEG) -> PartnerClient:
@@ -35,13 +37,39 @@ def open_case(
     participants: list[str] | None = None,
     purpose: str = CASUSOVERLEG,
     bsn: str = BSN,
+    consent: bool = False,
 ) -> tuple[PartnerClient, str]:
-    """gemeente-demo (procesregie) opens a case; returns its client and the case id."""
+    """gemeente-demo (procesregie) opens a case; returns its client and the case id.
+
+    ``consent``: also record the person's signed consent for the GGZ and
+    verslavingszorg categories, which the demo covenant's rules require (API.md §2b).
+    """
     gemeente = logged_in(stack, "gemeente-demo", purpose)
     team = TEAM if participants is None else participants
     response = gemeente.open_case(DEMO_COVENANT, purpose, bsn, team, phase)
     assert response.status_code == 201, response.text
-    return gemeente, str(response.json()["id"])
+    case_id = str(response.json()["id"])
+    if consent:
+        record_consent(gemeente, case_id)
+    return gemeente, case_id
+
+
+HEALTH_CATEGORIES = ["psychisch_welzijn", "middelengebruik"]
+
+
+def record_consent(client: PartnerClient, case_id: str) -> str:
+    """The person's consent (toestemming_betrokkene) for the health categories; its id."""
+    response = client.call(
+        "POST",
+        f"/v1/cases/{case_id}/grounds",
+        {
+            "ground": "toestemming_betrokkene",
+            "reference": "toestemmingsformulier privacy getekend",
+            "categories": HEALTH_CATEGORIES,
+        },
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
 
 
 def results(response: httpx.Response) -> Results:

@@ -8,6 +8,7 @@ from gateway.demo.stack import DEMO_COVENANT, Stack
 from tests.brokering.support import (
     BSN,
     CASUSOVERLEG,
+    MOTIVATION,
     audit_entries,
     is_problem,
     logged_in,
@@ -88,8 +89,14 @@ def test_an_unknown_case_is_not_found(stack: Stack) -> None:
 
 
 def test_the_database_never_holds_the_bsn_in_clear(stack: Stack) -> None:
-    gemeente, case_id = open_case(stack)
-    results(gemeente.query(case_id, ["huisvesting", "psychisch_welzijn", "justitiele_gegevens"]))
+    gemeente, case_id = open_case(stack, consent=True)
+    results(
+        gemeente.query(
+            case_id,
+            ["huisvesting", "psychisch_welzijn", "justitiele_gegevens"],
+            motivation=MOTIVATION,
+        )
+    )
     engine = stack.runtime.db.engine
     names = inspect(engine).get_table_names()
     assert "cases" in names and "audit_entries" in names

@@ -7,6 +7,7 @@ from typing import Any
 
 from gateway.demo.stack import Stack
 from tests.brokering.support import (
+    MOTIVATION,
     TRIAGE,
     audit_entries,
     change_covenant,
@@ -17,7 +18,7 @@ from tests.brokering.support import (
 
 
 def test_permit_returns_only_covenant_fields_and_logs_each_result(stack: Stack) -> None:
-    gemeente, case_id = open_case(stack)
+    gemeente, case_id = open_case(stack, consent=True)
     found = results(gemeente.query(case_id, ["huisvesting", "psychisch_welzijn"]))
     huisvesting = found[("gemeente-demo", "huisvesting")]
     assert huisvesting["status"] == "ok"
@@ -68,7 +69,7 @@ def test_nazorg_has_its_own_rules(stack: Stack) -> None:
 
 def test_no_rule(stack: Stack) -> None:
     gemeente, case_id = open_case(stack)
-    found = results(gemeente.query(case_id, ["detentie"], ["gemeente-demo"]))
+    found = results(gemeente.query(case_id, ["detentie"], ["gemeente-demo"], motivation=MOTIVATION))
     assert found[("gemeente-demo", "detentie")] == {
         "source": "gemeente-demo",
         "category": "detentie",
@@ -128,7 +129,7 @@ def test_case_closed(stack: Stack) -> None:
 
 def test_criminal_data_waits_for_the_ovj_and_never_leaks(stack: Stack) -> None:
     gemeente, case_id = open_case(stack)
-    found = results(gemeente.query(case_id, ["justitiele_gegevens"]))
+    found = results(gemeente.query(case_id, ["justitiele_gegevens"], motivation=MOTIVATION))
     waiting = [found[("politie-demo", "justitiele_gegevens")]]
     waiting.append(found[("reclassering-demo", "justitiele_gegevens")])
     consent_ids = {result["consent_id"] for result in waiting}
@@ -139,7 +140,7 @@ def test_criminal_data_waits_for_the_ovj_and_never_leaks(stack: Stack) -> None:
     for party in ("politie-demo", "reclassering-demo"):
         assert stack.sources.source(party).last_traceparent is None, "a source was asked"
 
-    again = results(gemeente.query(case_id, ["justitiele_gegevens"]))
+    again = results(gemeente.query(case_id, ["justitiele_gegevens"], motivation=MOTIVATION))
     assert {r["consent_id"] for r in again.values()} == consent_ids
 
     om = logged_in(stack, "om-demo")
@@ -161,7 +162,7 @@ def test_criminal_data_waits_for_the_ovj_and_never_leaks(stack: Stack) -> None:
         },
     )
     assert decided.status_code == 200, decided.text
-    granted = results(gemeente.query(case_id, ["justitiele_gegevens"]))
+    granted = results(gemeente.query(case_id, ["justitiele_gegevens"], motivation=MOTIVATION))
     police = granted[("politie-demo", "justitiele_gegevens")]
     assert police["status"] == "ok"
     assert police["records"]
@@ -170,7 +171,7 @@ def test_criminal_data_waits_for_the_ovj_and_never_leaks(stack: Stack) -> None:
 
     revoked = om.call("POST", f"/v1/consents/{consent_id}/revoke", {"reason": "ingetrokken"})
     assert revoked.status_code == 200, revoked.text
-    after = results(gemeente.query(case_id, ["justitiele_gegevens"]))
+    after = results(gemeente.query(case_id, ["justitiele_gegevens"], motivation=MOTIVATION))
     assert {r["status"] for r in after.values()} == {"pending_consent"}
     kinds = {(e["kind"], e["outcome"]) for e in audit_entries(stack, case_id)}
     assert ("consent", "requested") in kinds

@@ -7,7 +7,7 @@ from typing import Any
 
 from gateway.demo.partner_client import PartnerClient
 from gateway.demo.stack import Stack
-from tests.brokering.support import BSN, is_problem, logged_in, open_case
+from tests.brokering.support import BSN, MOTIVATION, is_problem, logged_in, open_case
 
 WEIRD_STRINGS = [
     "huisvesting'; DROP TABLE cases;--",
@@ -149,7 +149,9 @@ def test_path_traversal_and_odd_ids(stack: Stack) -> None:
 
 def test_hostile_consent_bodies(stack: Stack) -> None:
     gemeente, case_id = open_case(stack)
-    asked = gemeente.query(case_id, ["justitiele_gegevens"]).json()["results"]
+    asked = gemeente.query(case_id, ["justitiele_gegevens"], motivation=MOTIVATION).json()[
+        "results"
+    ]
     consent_id = asked[0]["consent_id"]
     om = logged_in(stack, "om-demo")
     path = f"/v1/consents/{consent_id}/decision"

@@ -200,3 +200,31 @@ def test_serve_refuses_to_start_on_a_bad_covenant(policies: Path, tmp_path: Path
     assert result.exit_code == 2, _output(result)
     output = _output(result)
     assert len(re.findall(r"demo-zvh\.yaml:\d+: ", output)) >= 2, output
+
+
+def test_explain_shows_required_grounds_who_consents_and_motivation_codes(
+    policies: Path,
+) -> None:
+    """POLICY.md: requires_ground, agreement_required_from and motivation_codes are explained."""
+    result = runner.invoke(
+        app,
+        [
+            "policy",
+            "explain",
+            "--party",
+            "gemeente-demo",
+            "--purpose",
+            "pga-casusoverleg",
+            str(policies),
+        ],
+        env={"COLUMNS": "250"},
+    )
+    assert result.exit_code == 0, _output(result)
+    output = _output(result)
+    psychisch = next(line for line in output.splitlines() if "psychisch_welzijn" in line)
+    assert "conflict_van_plichten or toestemming_betrokkene" in psychisch
+    police = next(line for line in output.splitlines() if "politie_contacten" in line)
+    assert "burgemeester" in police and "om" in police
+    assert (
+        "motivation codes: plan_van_aanpak, recidive, risico_geweld, veiligheid_omgeving" in output
+    )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from gateway.demo.stack import Stack
 from gateway.demodata.people import demo_people
+from tests.brokering.support import MOTIVATION
 
 
 def test_open_and_query(stack: Stack) -> None:
@@ -17,6 +18,8 @@ def test_open_and_query(stack: Stack) -> None:
     )
     assert opened.status_code == 201, opened.text
     case_id = opened.json()["id"]
-    response = gemeente.query(case_id, ["huisvesting", "justitiele_gegevens", "psychisch_welzijn"])
+    response = gemeente.query(
+        case_id, ["huisvesting", "justitiele_gegevens", "psychisch_welzijn"], motivation=MOTIVATION
+    )
     assert response.status_code == 200, response.text
     print(response.json())

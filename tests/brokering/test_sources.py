@@ -53,7 +53,7 @@ def test_extra_source_fields_never_leave_and_the_trimming_is_logged(stack: Stack
 
 
 def test_a_slow_source_is_unavailable_within_its_timeout(stack: Stack) -> None:
-    gemeente, case_id = open_case(stack)
+    gemeente, case_id = open_case(stack, consent=True)
     stack.sources.source("ggz-demo").delay_s = 4.0  # the covenant gives it 2.0 s
     started = time.monotonic()
     response = gemeente.query(case_id, ["psychisch_welzijn", "huisvesting"])
@@ -68,7 +68,7 @@ def test_a_slow_source_is_unavailable_within_its_timeout(stack: Stack) -> None:
 
 
 def test_a_failing_source_is_unavailable_and_its_error_body_stays_out(stack: Stack) -> None:
-    gemeente, case_id = open_case(stack)
+    gemeente, case_id = open_case(stack, consent=True)
     stack.sources.source("ggz-demo").fail = True
     response = gemeente.query(case_id, ["psychisch_welzijn", "huisvesting"])
     found = results(response)
@@ -82,7 +82,7 @@ def test_a_failing_source_is_unavailable_and_its_error_body_stays_out(stack: Sta
 
 
 def test_the_source_sees_the_trace_of_the_response(stack: Stack) -> None:
-    gemeente, case_id = open_case(stack)
+    gemeente, case_id = open_case(stack, consent=True)
     response = gemeente.query(case_id, ["psychisch_welzijn"])
     trace_id = response.json()["trace_id"]
     assert isinstance(trace_id, str) and len(trace_id) == 32
@@ -97,7 +97,7 @@ def test_the_source_sees_the_trace_of_the_response(stack: Stack) -> None:
 
 
 def test_no_disclosure_when_the_audit_log_cannot_be_written(stack: Stack) -> None:
-    gemeente, case_id = open_case(stack)
+    gemeente, case_id = open_case(stack, consent=True)
     engine = stack.runtime.db.engine
     with engine.begin() as connection:
         connection.execute(text("ALTER TABLE audit_entries RENAME TO audit_entries_away"))

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from gateway.consent.models import ConsentRequest
 from gateway.demo.partner_client import PartnerClient
 from gateway.demo.stack import DEMO_COVENANT, Stack
-from tests.brokering.support import CASUSOVERLEG, Results, results
+from tests.brokering.support import CASUSOVERLEG, MOTIVATION, Results, results
 
 CRIMINAL = "justitiele_gegevens"
 CRIMINAL_SOURCES = ("politie-demo", "reclassering-demo")
@@ -32,8 +32,16 @@ def om(stack: Stack, employee: str = OVJ_EMPLOYEE) -> PartnerClient:
     return client
 
 
-def ask(client: PartnerClient, case_id: str, categories: list[str] | None = None) -> Results:
-    return results(client.query(case_id, categories or [CRIMINAL]))
+def ask(
+    client: PartnerClient,
+    case_id: str,
+    categories: list[str] | None = None,
+    motivation: dict[str, str] | None = None,
+) -> Results:
+    """Criminal data needs a motivation (API.md §3): the shared one unless another is given."""
+    return results(
+        client.query(case_id, categories or [CRIMINAL], motivation=motivation or MOTIVATION)
+    )
 
 
 def pending_id(found: Results, category: str = CRIMINAL) -> str:

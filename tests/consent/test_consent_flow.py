@@ -122,9 +122,16 @@ def test_refused_consent_discloses_nothing(stack: Stack) -> None:
     refused = decide(om(stack), consent_id, decision="refused", reason="sepot")
     assert refused.status_code == 200, refused.text
     assert refused.json()["status"] == "refused"
+    # Changed on purpose (issue 17, API.md §3): a refusal stands for the case, category
+    # and recipient; asking again with the same motivation opens no new request ...
     again = ask(gemeente, case_id)
-    assert all(r["status"] == "pending_consent" for r in again.values())
-    assert pending_id(again) != consent_id
+    assert all(
+        (r["status"], r["reason"], r["consent_id"]) == ("denied", "consent_refused", consent_id)
+        for r in again.values()
+    ), again
+    # ... a new motivation does.
+    renewed = ask(gemeente, case_id, motivation={"code": "recidive", "text": "nieuw feit"})
+    assert pending_id(renewed) != consent_id
     second = decide(om(stack), consent_id, decision="refused", reason="nogmaals")
     assert second.status_code == 409
     outcomes = [e["outcome"] for e in audit_entries(stack, case_id) if e["kind"] == "consent"]

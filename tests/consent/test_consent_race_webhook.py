@@ -20,7 +20,14 @@ from typer.testing import CliRunner
 
 from gateway.cli.main import app as cli_app
 from gateway.demo.stack import Stack
-from tests.brokering.support import BSN, audit_entries, change_covenant, open_case, party_block
+from tests.brokering.support import (
+    BSN,
+    MOTIVATION,
+    audit_entries,
+    change_covenant,
+    open_case,
+    party_block,
+)
 from tests.consent.support import (
     CRIMINAL,
     CRIMINAL_SOURCES,
@@ -43,7 +50,9 @@ def test_revocation_during_a_slow_query_returns_no_data(stack: Stack) -> None:
         stack.sources.source(source).delay_s = 1.2
     answer: dict[str, httpx.Response] = {}
     query = threading.Thread(
-        target=lambda: answer.setdefault("r", gemeente.query(case_id, [CRIMINAL]))
+        target=lambda: answer.setdefault(
+            "r", gemeente.query(case_id, [CRIMINAL], motivation=MOTIVATION)
+        )
     )
     query.start()
     time.sleep(0.4)

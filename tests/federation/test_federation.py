@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gateway.demodata.people import demo_people
+from tests.brokering.support import MOTIVATION
 from tests.federation.conftest import Regions
 from tests.federation.regions import PURPOSE, audit_entries
 
@@ -61,7 +62,9 @@ def test_a_forwarded_query_is_decided_and_logged_on_both_sides_under_one_trace(
 def test_criminal_data_behind_the_peer_waits_for_the_peer_ovj(regions: Regions) -> None:
     case_id = _open_case(regions, "casusoverleg")
     gemeente = regions.partner_a("gemeente-a")
-    first = _results(gemeente.query(case_id, ["justitiele_gegevens"], ["zvh-b"]))
+    first = _results(
+        gemeente.query(case_id, ["justitiele_gegevens"], ["zvh-b"], motivation=MOTIVATION)
+    )
     pending = first[("zvh-b", "justitiele_gegevens")]
     assert pending["status"] == "pending_consent", pending
     assert pending["reason"] == "peer_consent_required"
@@ -92,7 +95,9 @@ def test_criminal_data_behind_the_peer_waits_for_the_peer_ovj(regions: Regions) 
     )
     assert decided.status_code == 200, decided.text
 
-    second = _results(gemeente.query(case_id, ["justitiele_gegevens"], ["zvh-b"]))
+    second = _results(
+        gemeente.query(case_id, ["justitiele_gegevens"], ["zvh-b"], motivation=MOTIVATION)
+    )
     granted = second[("zvh-b", "justitiele_gegevens")]
     assert granted["status"] == "ok", granted
     assert granted["consent_id"] == consent_id

@@ -114,9 +114,9 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str, str | None]] 
     ),
     (
         "case opening role nobody holds",
-        lambda d: d.update(case_opening_roles=["procesregie", "burgemeester"]),
-        "no party holds case-opening role 'burgemeester'",
-        "- burgemeester",
+        lambda d: d.update(case_opening_roles=["procesregie", "wethouder"]),
+        "no party holds case-opening role 'wethouder'",
+        "- wethouder",
         None,
     ),
     (

@@ -18,6 +18,7 @@ from gateway.policy import (
     decide,
     load_policy_dir,
 )
+from gateway.policy.decision import RecordedGround
 
 TODAY = date(2026, 11, 23)
 REPO_POLICIES = Path(__file__).resolve().parents[2] / "policies"
@@ -35,7 +36,9 @@ CASE = CaseView(
     status="open",
     participants=frozenset({"gemeente-demo", "reclassering-demo", "ggz-demo", "politie-demo"}),
 )
-# reclassering asks GGZ for psychisch_welzijn during the casusoverleg: permitted.
+# reclassering asks GGZ for psychisch_welzijn during the casusoverleg: permitted, since
+# the person's consent is recorded (the demo covenant's GGZ rule requires a ground).
+CONSENT = RecordedGround("gr-1", "toestemming_betrokkene")
 BASE = DecisionRequest(
     token_convenant="zvh-demo",
     token_purpose="pga-casusoverleg",
@@ -43,6 +46,7 @@ BASE = DecisionRequest(
     case=CASE,
     source_party="ggz-demo",
     category="psychisch_welzijn",
+    grounds=(CONSENT,),
 )
 
 
@@ -224,10 +228,13 @@ def test_reason_strings_are_the_api_strings() -> None:
         "case_closed",
         "unknown_source",
         "phase",
+        "subject_role",
         "no_rule",
         "unknown_category",
         "objection",
+        "consent_refused",
         "consent_required",
+        "ground_required",
         "permitted",
     ]
 

@@ -19,6 +19,8 @@ from gateway.policy import (
     load_policy_dir,
     parse_duration,
 )
+from gateway.policy.decision import RecordedGround
+from gateway.policy.grounds import requirement_kind
 from tests.policy.conftest import DEMO
 
 TODAY = date(2026, 11, 23)
@@ -62,6 +64,12 @@ def test_explain_agrees_with_decide() -> None:
                             permission.source,
                             permission.category,
                             has_covering_consent=True,
+                            grounds=tuple(
+                                RecordedGround(
+                                    f"g-{i}", requirement_kind(want), want.partition(":")[2]
+                                )
+                                for i, want in enumerate(permission.grounds_required)
+                            ),
                         ),
                     )
                     assert decision.permitted

@@ -30,7 +30,7 @@ def page(stack: Stack) -> Iterator[object]:
 
 
 def _disclose(stack: Stack) -> str:
-    gemeente, case_id = open_case(stack)
+    gemeente, case_id = open_case(stack, consent=True)
     found = results(gemeente.query(case_id, ["psychisch_welzijn"], ["ggz-demo"]))
     assert found[("ggz-demo", "psychisch_welzijn")]["status"] == "ok"
     return case_id

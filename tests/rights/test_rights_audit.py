@@ -20,7 +20,7 @@ from gateway.rights.models import RightsRequest
 from gateway.rights.overdue import OVERDUE_LABEL, observe_overdue
 from gateway.subjects.bsn import Bsn
 from gateway.web.privacy.rights import overdue_provider
-from tests.brokering.support import BSN, logged_in, open_case, results
+from tests.brokering.support import BSN, MOTIVATION, logged_in, open_case, results
 from tests.rights.conftest import person_login
 
 
@@ -77,7 +77,9 @@ def test_every_step_is_logged_under_the_subject_and_erasure_shreds_it(stack: Sta
 
 def test_withheld_disclosures_are_counted_with_their_ground(stack: Stack) -> None:
     gemeente, case_id = open_case(stack)
-    asked = results(gemeente.query(case_id, ["justitiele_gegevens"], ["politie-demo"]))
+    asked = results(
+        gemeente.query(case_id, ["justitiele_gegevens"], ["politie-demo"], motivation=MOTIVATION)
+    )
     pending = asked[("politie-demo", "justitiele_gegevens")]
     assert pending["status"] == "pending_consent"
     ovj = logged_in(stack, "om-demo")
@@ -94,7 +96,9 @@ def test_withheld_disclosures_are_counted_with_their_ground(stack: Stack) -> Non
         },
     )
     assert decided.status_code == 200, decided.text
-    disclosed = results(gemeente.query(case_id, ["justitiele_gegevens", "huisvesting"]))
+    disclosed = results(
+        gemeente.query(case_id, ["justitiele_gegevens", "huisvesting"], motivation=MOTIVATION)
+    )
     assert disclosed[("politie-demo", "justitiele_gegevens")]["status"] == "ok"
 
     inzage = person_login(stack, "persoon-a").get("/v1/me/disclosures").json()

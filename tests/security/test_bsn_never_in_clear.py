@@ -24,6 +24,7 @@ from gateway.demo.stack import DEMO_COVENANT, Stack
 from gateway.demodata.people import demo_people
 from gateway.settings import Settings
 from gateway.telemetry import setup_telemetry
+from tests.brokering.support import MOTIVATION, record_consent
 from tests.security.fgscope_support import PURPOSE, partner, served_like_production
 from tests.web.conftest import hidden_fields, login
 
@@ -90,9 +91,10 @@ def _scenario(stack: Stack) -> dict[str, bool]:
     opened = gemeente.open_case(DEMO_COVENANT, PURPOSE, SUBJECT, team, "casusoverleg")
     assert opened.status_code == 201, opened.text
     case_id = opened.json()["id"]
+    record_consent(gemeente, case_id)  # so the GGZ and verslavingszorg sources are asked too
     asked = gemeente.query(case_id, ["psychisch_welzijn", "huisvesting", "middelengebruik"])
     nosy = partner(stack, "woningcorporatie-demo")
-    denied = nosy.query(case_id, ["justitiele_gegevens"])
+    denied = nosy.query(case_id, ["justitiele_gegevens"], motivation=MOTIVATION)
     filed = gemeente.call(
         "POST",
         "/v1/rights-requests",

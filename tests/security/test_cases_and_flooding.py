@@ -23,6 +23,7 @@ from gateway.problems import Forbidden
 from tests.brokering.support import (
     BSN,
     CASUSOVERLEG,
+    MOTIVATION,
     TRIAGE,
     is_problem,
     logged_in,
@@ -191,7 +192,12 @@ def test_mixed_answers_keep_per_source_entries_and_one_denial_entry(stack: Stack
     gemeente, case_id = open_case(stack)
     start = _head(stack)
     found = results(
-        gemeente.query(case_id, ["huisvesting", "detentie"], ["gemeente-demo", "politie-demo"])
+        gemeente.query(
+            case_id,
+            ["huisvesting", "detentie"],
+            ["gemeente-demo", "politie-demo"],
+            motivation=MOTIVATION,
+        )
     )
     denied = {key: r["reason"] for key, r in found.items() if r["status"] == "denied"}
     others = {key for key, r in found.items() if r["status"] != "denied"}

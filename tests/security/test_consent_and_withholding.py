@@ -35,6 +35,7 @@ from gateway.rights.inzage import GROUND_CRIMINAL_INVESTIGATION
 from gateway.wiring.parts import build_retention_runner
 from tests.brokering.support import (
     BSN,
+    MOTIVATION,
     audit_entries,
     change_covenant,
     is_problem,
@@ -263,7 +264,7 @@ def test_pending_verzet_denies_criminal_data_without_opening_a_consent_request(
         {"type": "verzet", "subject": {"bsn": BSN}, "details": "bezwaar", "cases": [case_id]},
     )
     assert filed.status_code == 201, filed.text
-    found = results(gemeente.query(case_id, [CRIMINAL, "huisvesting"]))
+    found = results(gemeente.query(case_id, [CRIMINAL, "huisvesting"], motivation=MOTIVATION))
     assert found
     for result in found.values():
         assert (result["status"], result["reason"]) == ("denied", "objection"), result

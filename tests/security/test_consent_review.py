@@ -20,6 +20,7 @@ from gateway.demodata.people import demo_people
 from tests.brokering.support import (
     BSN,
     CASUSOVERLEG,
+    MOTIVATION,
     TEAM,
     change_covenant,
     is_problem,
@@ -96,7 +97,9 @@ def test_peer_ovj_withholding_holds_in_the_requesting_region_inzage(regions: Reg
     case_id = str(opened.json()["id"])
 
     def ask_b() -> dict[str, Any]:
-        response = gemeente.query(case_id, ["justitiele_gegevens"], ["zvh-b"])
+        response = gemeente.query(
+            case_id, ["justitiele_gegevens"], ["zvh-b"], motivation=MOTIVATION
+        )
         assert response.status_code == 200, response.text
         (found,) = [r for r in response.json()["results"] if r["source"] == "zvh-b"]
         return dict(found)

@@ -27,6 +27,7 @@ from gateway.audit.search import EntryQuery, search_entries
 from gateway.demo.stack import DEMO_COVENANT, Stack
 from gateway.demodata.people import demo_people
 from gateway.telemetry import setup_telemetry
+from tests.brokering.support import MOTIVATION
 from tests.security.fgscope_support import (
     COVENANT_B,
     PURPOSE,
@@ -84,7 +85,7 @@ def _populate(stack: Stack) -> World:
     assert gemeente.query(case_a, ["psychisch_welzijn", "huisvesting"]).status_code == 200
     nosy = partner(stack, "woningcorporatie-demo")
     for _ in range(12):  # > 10 denial entries (one per refused query) in 5 min: a burst in A
-        assert nosy.query(case_a, FORBIDDEN).status_code == 200
+        assert nosy.query(case_a, FORBIDDEN, motivation=MOTIVATION).status_code == 200
     rights_a = file_overdue_request(stack, gemeente, BSN, case_a)
 
     gemeente_b = partner(stack, "gemeente-b", COVENANT_B)

@@ -5,10 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Self
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from gateway.api.schemas.common import IsoDate, IsoDateTime, Out, ViewOut
 from gateway.consent.service import ConsentView
+
+
+class MotivationOut(Out):
+    code: str = Field(description="An id from the covenant's motivation_codes.")
+    text: str
 
 
 class ConsentOut(ViewOut):
@@ -33,12 +38,34 @@ class ConsentOut(ViewOut):
     revoked_at: IsoDateTime | None
     revoked_by_employee: str | None
     version: int = Field(description="Send it back with a decision (409 if it moved on).")
+    requester: str = Field(
+        validation_alias=AliasChoices("requester", "recipient"),
+        description="The party that asked (the recipient).",
+    )
+    employee: str = Field(
+        validation_alias=AliasChoices("employee", "requested_by_employee"),
+        description="The requester's employee id.",
+    )
+    motivation: MotivationOut | None = Field(
+        default=None, description="Why the requester needs the data."
+    )
+    subject_ref: str = Field(description="The case's subject the request is about, e.g. s1.")
+    sources: list[str] = Field(description="The sources that would answer this request.")
+    objection_pending: bool = Field(description="A verzet restricts the case.")
+    granted_sources: list[str] | None = Field(description="null: every source.")
+    granted_fields: dict[str, list[str]] | None = Field(
+        description="Per category the fields granted; null or absent: every field."
+    )
 
     @classmethod
     def of(cls, view: ConsentView, today: date) -> Self:
         """The view's fields; ``status`` as of ``today`` (past ``valid_until``: expired)."""
         out = cls.model_validate(view)
         out.status = view.effective_status(today)
+        if view.motivation_code is not None:
+            out.motivation = MotivationOut(
+                code=view.motivation_code, text=view.motivation_text or ""
+            )
         return out
 
 

@@ -66,6 +66,13 @@ DEMO_USERS: Final[Mapping[str, DemoUser]] = {
             roles=("om",),
             party="om-demo",
         ),
+        DemoUser(
+            username="burgemeester.demo",
+            name="Demo Burgemeester",
+            description="Burgemeester (bevoegd gezag politiegegevens, Wpg art. 20) — voor /ovj",
+            roles=("burgemeester",),
+            party="burgemeester-demo",
+        ),
         *_people_users(),
     )
 }

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from gateway.grounds.service import GroundView
 from gateway.policy.compiled import CompiledPolicy
 from gateway.rights.inzage import Disclosure
 from gateway.rights.views import RequestView
@@ -99,3 +101,39 @@ def source_choices(policy: CompiledPolicy) -> list[tuple[str, str]]:
             if party.source is not None:
                 seen.setdefault(party.id, party.name)
     return sorted(seen.items(), key=lambda item: item[1])
+
+
+@dataclass(frozen=True)
+class ConsentRow:
+    """The person's own consent (a ``toestemming_betrokkene`` ground) as /mijn shows it."""
+
+    id: str
+    case: str
+    categories: str
+    recorded_by: str
+    recorded_at: str
+    valid_until: str
+    status: str
+    active: bool
+
+
+GROUND_STATUS = {"active": "Geldig", "expired": "Verlopen", "withdrawn": "Ingetrokken"}
+
+
+def consent_row(policy: CompiledPolicy, view: GroundView, today: date) -> ConsentRow:
+    covenant = next(
+        (c.covenant for c in policy.covenants.values() if c.covenant.party(view.recorded_by_party)),
+        None,
+    )
+    party = covenant.party(view.recorded_by_party) if covenant is not None else None
+    status = view.status(today)
+    return ConsentRow(
+        id=view.id,
+        case=view.case,
+        categories=", ".join(c.replace("_", " ") for c in view.categories),
+        recorded_by=party.name if party is not None else view.recorded_by_party,
+        recorded_at=nl_time(view.recorded_at),
+        valid_until=view.valid_until.strftime("%d-%m-%Y") if view.valid_until else "intrekking",
+        status=GROUND_STATUS.get(status, status),
+        active=status == "active",
+    )

@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
+from gateway.grounds.service import AlreadyWithdrawn
 from gateway.problems import Problem
 from gateway.rights.desk import RightsDesk
 from gateway.rights.service import Viewer
@@ -20,10 +21,12 @@ from gateway.subjects.bsn import Bsn
 from gateway.web.mijn.forms import add_form_routes
 from gateway.web.mijn.person import require_person
 from gateway.web.mijn.presenting import (
+    consent_row,
     disclosure_row,
     nl_time,
     request_row,
 )
+from gateway.web.session import verify_csrf
 from gateway.web.templating import render
 from gateway.wiring import runtime_of
 
@@ -55,8 +58,32 @@ def build_router() -> APIRouter:
         now = datetime.now(UTC)
         policy = runtime.policy.current
         requests = [request_row(policy, v, now) for v in _desk(request).requests_of(bsn)]
-        context = {**_inzage_context(request, bsn), "requests": requests}
+        grounds = runtime.ground_desk.of_person([_desk(request).service.pseudonym(bsn)])
+        consents = [consent_row(policy, view, now.date()) for view in grounds]
+        context = {**_inzage_context(request, bsn), "requests": requests, "consents": consents}
         return render(request, "mijn/index.html", context)
+
+    @router.post(
+        "/toestemmingen/{ground_id}/intrekken",
+        name="mijn-toestemming-intrekken",
+        dependencies=[Depends(verify_csrf)],
+    )
+    def withdraw_consent(
+        request: Request,
+        bsn: Person,
+        ground_id: Annotated[str, Path(pattern=r"^gr-[0-9a-f]{20}$")],
+    ) -> Response:
+        """The person withdraws their own consent; from the next query it covers nothing."""
+        pseudonym = _desk(request).service.pseudonym(bsn)
+        try:
+            runtime_of(request).ground_desk.withdraw_by_person(
+                [pseudonym], ground_id, "ingetrokken door betrokkene via /mijn"
+            )
+        except AlreadyWithdrawn:
+            pass  # a second click changes nothing
+        except Problem:
+            return render(request, "not_found.html", status_code=404)
+        return RedirectResponse(request.url_for("mijn-home"), 303)
 
     @router.get("/afdruk", name="mijn-print")
     def printable(request: Request, bsn: Person, download: bool = False) -> Response:

@@ -31,14 +31,39 @@ from gateway.consent.service import (
 from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import NotFound, Problem
 from gateway.web.ovj.forms import DecisionForm, parse_decision, reason_error
-from gateway.web.ovj.presenting import consent_page, latest_valid_until, latest_withheld_until
-from gateway.web.session import WebUser, require_role, verify_csrf
+from gateway.web.ovj.presenting import (
+    ConsentPage,
+    consent_page,
+    latest_valid_until,
+    latest_withheld_until,
+)
+from gateway.web.session import RoleMissing, WebUser, require_login, verify_csrf
 from gateway.web.templating import render
 from gateway.wiring import runtime_of
 
-OmUser = Annotated[WebUser, Depends(require_role(OM_ROLE))]
+
+def _decider(request: Request) -> WebUser:
+    """A logged-in user holding a role that may decide consents in some loaded covenant.
+
+    The OvJ (``om``) and every authority a category's ``agreement_required_from``
+    names (e.g. ``burgemeester``); the desk checks the party per request again.
+    """
+    policy: CompiledPolicy = request.app.state.runtime.policy.current
+    roles = {OM_ROLE}
+    for compiled in policy.covenants.values():
+        roles |= compiled.consent_deciders()
+    user = require_login(request)
+    if not any(user.has_role(role) for role in sorted(roles)):
+        raise RoleMissing(OM_ROLE)
+    return user
+
+
+OmUser = Annotated[WebUser, Depends(_decider)]
 ConsentId = Annotated[str, Path(pattern=r"^oc-[0-9a-f]{20}$")]
-NOT_OM = "Uw organisatie is in dit convenant geen Openbaar Ministerie (rol om)."
+NOT_OM = (
+    "Uw organisatie is in dit convenant geen bevoegd gezag voor toestemming "
+    "(Openbaar Ministerie of een ander bevoegd gezag, zoals de burgemeester)."
+)
 FIELD_OF_PROBLEM: dict[type[Problem], tuple[str, str]] = {
     AlreadyDecided: ("besluit", "Op dit verzoek is al besloten."),
     BadValidity: ("geldig_tot", "Deze geldigheidsdatum is niet toegestaan (zie consent_max)."),
@@ -124,18 +149,20 @@ def build_router() -> APIRouter:
         policy, today = _policy(request), _today()
         covenants = [
             cov
-            for cov in sorted(policy.covenants)
-            if user.party is not None and policy.has_role(cov, user.party, OM_ROLE)
+            for cov, compiled in sorted(policy.covenants.items())
+            if user.party is not None and compiled.may_decide_consents(user.party)
         ]
         if not covenants or user.party is None:
             return render(request, "forbidden.html", {"message": NOT_OM}, status_code=403)
         desk = _desk(request)
-        pending, granted = [], []
+        lists: dict[str, list[ConsentPage]] = {
+            status: [] for status in ("pending", "granted", "refused", "revoked")
+        }
         for cov in covenants:
             actor = OmActor(user.party, user.sub, cov)
-            pending += [consent_page(policy, v, today) for v in desk.find(actor, "pending")]
-            granted += [consent_page(policy, v, today) for v in desk.find(actor, "granted")]
-        return render(request, "ovj/index.html", {"pending": pending, "granted": granted})
+            for status, pages in lists.items():
+                pages += [consent_page(policy, v, today) for v in desk.find(actor, status)]
+        return render(request, "ovj/index.html", lists)
 
     @router.get("/{consent_id}", name="ovj-detail")
     def detail(request: Request, user: OmUser, consent_id: ConsentId) -> Response:
