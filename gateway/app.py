@@ -8,7 +8,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gateway import __version__
-from gateway.api import audit, cases, consents, federation, health, oauth, rights, sources
+from gateway.api import (
+    audit,
+    cases,
+    consents,
+    federation,
+    health,
+    oauth,
+    reports,
+    rights,
+    sources,
+)
 from gateway.api.contain import ContainUnexpected
 from gateway.api.docs import install_api_docs
 from gateway.api.edge import HostCheck, NoStore, allowed_hosts
@@ -71,6 +81,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(rights.router)
     app.include_router(federation.router)
     app.include_router(sources.router)
+    app.include_router(reports.router)
     install_web(app, settings)
     install_api_docs(app, settings)
     install_openapi(app)
