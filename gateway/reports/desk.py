@@ -9,7 +9,7 @@ be logged is not served). Figures are protected before they leave this desk.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,7 +22,7 @@ from gateway.audit.officer import PRIVACY_OFFICER, Reader
 from gateway.policy.compiled import CompiledPolicy
 from gateway.policy.models import Convenant
 from gateway.reports.annual import build_annual
-from gateway.reports.facts import aware, cases_of, entries_of
+from gateway.reports.facts import EntryFacts, aware, cases_of, entries_of
 from gateway.reports.model import REPORT_KINDS, Report
 from gateway.reports.period import Period
 from gateway.reports.privacy import RightsFacts, build_privacy
@@ -88,13 +88,51 @@ class ReportDesk:
             report = protect(raw)
             self.audit.append_in(
                 session,
-                [self._read_event(reader, convenant, f"report_{kind}", period, len(report.tables))],
+                [self.read_event(reader, convenant, f"report_{kind}", period, len(report.tables))],
             )
         return report
 
-    def compute(self, session: Session, covenant: Convenant, kind: str, period: Period) -> Report:
+    def operator_report(
+        self,
+        operator: Reader,
+        kind: str,
+        convenant: str,
+        period: Period,
+        progress: Callable[[int], None] | None = None,
+    ) -> Report:
+        """The CLI's report: the operator has the database anyway, but the read is logged."""
+        if kind not in REPORT_KINDS:
+            raise UnknownReport("kind")
+        covenant = self.policy().covenant(convenant)
+        if covenant is None:
+            raise UnknownReport("covenant")
+        with self.db.session() as session:
+            report = protect(self.compute(session, covenant, kind, period, progress))
+            self.audit.append_in(
+                session,
+                [self.read_event(operator, convenant, f"report_{kind}", period,
+                                  len(report.tables))],
+            )
+        return report
+
+    def operator_register(self, operator: Reader, convenant: str) -> Register:
+        covenant = self.policy().covenant(convenant)
+        if covenant is None:
+            raise UnknownReport("covenant")
+        register = build_register(covenant)
+        self.audit.append_sync([self.read_event(operator, convenant, "register", None, 1)])
+        return register
+
+    def compute(
+        self,
+        session: Session,
+        covenant: Convenant,
+        kind: str,
+        period: Period,
+        progress: Callable[[int], None] | None = None,
+    ) -> Report:
         """Raw (unprotected) figures: for :func:`protect` and tests only, never for output."""
-        entries = entries_of(session, covenant.id, period.start, period.end)
+        entries = _counting(entries_of(session, covenant.id, period.start, period.end), progress)
         if kind == "annual":
             return build_annual(
                 covenant, period, cases_of(session, covenant.id), entries, self.threshold
@@ -111,10 +149,10 @@ class ReportDesk:
     def register(self, reader: Reader, convenant: str) -> Register:
         covenant = self._covenant(reader, convenant, "register")
         register = build_register(covenant)
-        self.audit.append_sync([self._read_event(reader, convenant, "register", None, 1)])
+        self.audit.append_sync([self.read_event(reader, convenant, "register", None, 1)])
         return register
 
-    def _read_event(
+    def read_event(
         self, reader: Reader, convenant: str, action: str, period: Period | None, tables: int
     ) -> AuditEvent:
         return AuditEvent(
@@ -148,6 +186,20 @@ class ReportDesk:
                 for covenant in (reader.covenants or (None,))
             ]
         )
+
+
+def _counting(
+    entries: Iterator[EntryFacts], progress: Callable[[int], None] | None
+) -> Iterator[EntryFacts]:
+    """``entries``, telling ``progress`` every thousand (long reports show a progress bar)."""
+    done = 0
+    for entry in entries:
+        yield entry
+        done += 1
+        if progress is not None and done % 1000 == 0:
+            progress(done)
+    if progress is not None:
+        progress(done)
 
 
 def _rights(session: Session, convenant: str, period: Period) -> list[RightsFacts]:
