@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gateway.storage.base import Base
@@ -47,9 +47,30 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     last_contact_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The ZVH workflow (API.md §2a): who referred, what kind of case, where the person lives.
+    referrer: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    case_type: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    municipality: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # Triage: opgepakt | niet_opgepakt | doorverwezen, why, and who decided (party, employee).
+    triage_outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    triage_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    triage_referred_to: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    triage_decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    triage_employee: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    triage_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Closure: a reason id from the covenant's closure_reasons and an optional note.
+    closure_reason: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    closure_note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     participants: Mapped[list[CaseParticipant]] = relationship(
         back_populates="case", cascade="all, delete-orphan", lazy="selectin"
+    )
+    subjects: Mapped[list[CaseSubjectRef]] = relationship(
+        back_populates="case",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="CaseSubjectRef.position",
     )
 
     __table_args__ = (
@@ -69,3 +90,56 @@ class CaseParticipant(Base):
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
     case: Mapped[Case] = relationship(back_populates="participants")
+
+
+class CaseSubjectRef(Base):
+    """One person of a (household) case: ``s1``, ``s2``, … with a role.
+
+    Answers and logs name a subject only by ``ref`` and ``role``; the person is
+    the pseudonym (the BSN sealed in :class:`CaseSubject`), so each subject is
+    erased on its own. ``s1`` is the case's ``hoofdpersoon`` (``cases.subject_pseudonym``).
+    A shredded subject keeps its row with ``pseudonym`` null: the ref stays taken.
+    """
+
+    __tablename__ = "case_subject_refs"
+
+    case_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    ref: Mapped[str] = mapped_column(String(10), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    role: Mapped[str] = mapped_column(String(60), nullable=False)
+    pseudonym: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    birth_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    added_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    case: Mapped[Case] = relationship(back_populates="subjects")
+
+    __table_args__ = (
+        UniqueConstraint("case_id", "pseudonym", name="uq_case_subject_refs_case_pseudonym"),
+        Index("ix_case_subject_refs_pseudonym", "pseudonym"),
+    )
+
+
+class CasePhaseChange(Base):
+    """Every move of a case (phase change, triage, close): who, when, from where, why.
+
+    The audit log holds the same with its proof; this table lets the reports
+    count time per phase without reading the log.
+    """
+
+    __tablename__ = "case_phase_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("cases.id", ondelete="CASCADE"), nullable=False
+    )
+    from_phase: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    to_phase: Mapped[str] = mapped_column(String(40), nullable=False)
+    party: Mapped[str] = mapped_column(String(100), nullable=False)
+    employee: Mapped[str] = mapped_column(String(200), nullable=False)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (Index("ix_case_phase_changes_case_at", "case_id", "at"),)

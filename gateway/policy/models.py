@@ -19,8 +19,38 @@ from connectors.config import SourceConfig
 from gateway.policy.durations import IsoDuration, parse_duration
 from gateway.policy.errors import Problem
 
-Phase = Literal["signalering", "triage", "casusoverleg", "plan_van_aanpak", "nazorg"]
-PHASES: tuple[Phase, ...] = ("signalering", "triage", "casusoverleg", "plan_van_aanpak", "nazorg")
+Phase = Literal[
+    "aanmelding",
+    "signalering",
+    "triage",
+    "casusoverleg",
+    "plan_van_aanpak",
+    "uitvoering",
+    "nazorg",
+]
+PHASES: tuple[Phase, ...] = (
+    "aanmelding",
+    "signalering",
+    "triage",
+    "casusoverleg",
+    "plan_van_aanpak",
+    "uitvoering",
+    "nazorg",
+)
+# The phases a covenant without a ``phases`` block may open a case in and move to
+# (the behaviour before the workflow blocks: any of these, any move).
+LEGACY_PHASES: tuple[Phase, ...] = (
+    "signalering",
+    "triage",
+    "casusoverleg",
+    "plan_van_aanpak",
+    "nazorg",
+)
+# ``afgesloten`` in a transition list means: the case may be closed from here.
+CLOSED = "afgesloten"
+REFERRAL_PHASE: Phase = "aanmelding"
+MAIN_SUBJECT_ROLE = "hoofdpersoon"
+DEFAULT_SUBJECT_ROLES: tuple[str, ...] = (MAIN_SUBJECT_ROLE,)
 
 Sensitivity = Literal["gewoon", "bijzonder", "strafrechtelijk"]
 SENSITIVITY_RANK: dict[Sensitivity, int] = {"gewoon": 0, "bijzonder": 1, "strafrechtelijk": 2}
@@ -122,6 +152,10 @@ class Rule(_Frozen):
     fields: tuple[str, ...] | None = None
     id: str | None = None
     description: str | None = None
+    # The subject roles the rule covers (POLICY.md condition 7); default the hoofdpersoon.
+    subject_roles: tuple[str, ...] = DEFAULT_SUBJECT_ROLES
+    # Any one of these grounds must be recorded for the subject (API.md §2b); empty: none.
+    requires_ground: tuple[str, ...] = ()
 
 
 class Retention(_Frozen):
@@ -142,6 +176,23 @@ class Rights(_Frozen):
     verzet: Duration
     extension: Duration | None = None
     withheld_max: Duration = Field(default_factory=lambda: parse_duration(WITHHELD_MAX_DEFAULT))
+
+
+class PhaseMachine(_Frozen):
+    """The covenant's case phases as a state machine (``phases:``).
+
+    ``transitions[phase]`` lists where a case may move from ``phase``;
+    :data:`CLOSED` there means it may be closed from that phase.
+    """
+
+    initial: tuple[Phase, ...]
+    transitions: dict[Phase, tuple[Phase | Literal["afgesloten"], ...]]
+
+    def allows(self, current: str, target: str) -> bool:
+        return target in self.transitions.get(current, ())  # type: ignore[call-overload]
+
+    def allowed_from(self, current: str) -> tuple[str, ...]:
+        return tuple(self.transitions.get(current, ()))  # type: ignore[call-overload]
 
 
 class SignatureEntry(_Frozen):
@@ -167,6 +218,13 @@ class Convenant(_Frozen):
     rights: Rights
     require_signatures: bool = False
     signatures: tuple[SignatureEntry, ...] = ()
+    # Optional ZVH case workflow blocks (docs/covenant-format.md); absent: today's behaviour.
+    referral_roles: tuple[str, ...] = ()
+    phases: PhaseMachine | None = None
+    case_types: tuple[str, ...] | None = None
+    closure_reasons: tuple[str, ...] | None = None
+    motivation_codes: tuple[str, ...] | None = None
+    subject_roles: tuple[str, ...] = DEFAULT_SUBJECT_ROLES
     covenant_version: str = ""
     source_path: Path | None = None
     signatures_ok: bool = True
@@ -182,6 +240,16 @@ class Convenant(_Frozen):
 
     def purpose(self, purpose_id: str) -> Purpose | None:
         return next((purpose for purpose in self.purposes if purpose.id == purpose_id), None)
+
+    def initial_phases(self) -> tuple[Phase, ...]:
+        """Where a case may start: the declared ``phases.initial``, else the legacy five."""
+        return self.phases.initial if self.phases is not None else LEGACY_PHASES
+
+    def may_move(self, current: str, target: str) -> bool:
+        """Whether a case may go from ``current`` to ``target`` (:data:`CLOSED` = close)."""
+        if self.phases is None:
+            return target == CLOSED or target in LEGACY_PHASES
+        return self.phases.allows(current, target)
 
 
 class CatalogueEntry(_Frozen):
