@@ -15,8 +15,8 @@ first one, or a test.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -176,7 +176,10 @@ def simulate(stack: Stack, cases: int) -> None:
     from gateway.demo.simulate import simulate_year
 
     with Progress(
-        "[bold]Gesimuleerd jaar[/]", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        "[bold]Gesimuleerd jaar[/]",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
         console=console,
     ) as progress:
         task = progress.add_task("simulate", total=cases)
@@ -187,7 +190,9 @@ def simulate(stack: Stack, cases: int) -> None:
         f"{result.consents} OvJ-besluiten."
     )
     if result.errors:
-        console.print(f"[yellow]{len(result.errors)} stappen geweigerd[/] ({result.errors[0]}, ...)")
+        console.print(
+            f"[yellow]{len(result.errors)} stappen geweigerd[/] ({result.errors[0]}, ...)"
+        )
     console.print(
         "Rapportage: [bold]ketenpoort report annual --convenant zvh-demo --year "
         f"{datetime.now(UTC).year}[/] of /rapportage (login stuurgroep.demo)."

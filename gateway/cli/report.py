@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from gateway.audit.log import AuditUnavailable
 from gateway.audit.models import AuditEntry
 from gateway.audit.officer import Reader
-from gateway.cli.console import console, err_console, fail
+from gateway.cli.console import err_console, fail
 from gateway.policy.errors import PolicyError
 from gateway.reports.desk import ReportDesk, UnknownReport
 from gateway.reports.logboek import logboek_records, to_jsonl
@@ -64,8 +64,12 @@ def _runtime() -> Iterator[Runtime]:
 
 @contextmanager
 def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"),
-               TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
+    columns = (
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=err_console, transient=True) as progress:
         task = progress.add_task(label, total=total)
         yield lambda done: progress.update(task, completed=done)
@@ -73,10 +77,14 @@ def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
 
 def _count(runtime: Runtime, convenant: str, period: Period) -> int:
     with runtime.db.session() as session:
-        statement = select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.convenant == convenant,
-            AuditEntry.time >= period.start,
-            AuditEntry.time < period.end,
+        statement = (
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(
+                AuditEntry.convenant == convenant,
+                AuditEntry.time >= period.start,
+                AuditEntry.time < period.end,
+            )
         )
         return int(session.scalar(statement) or 0)
 
@@ -184,7 +192,9 @@ def logboek(
 
 @register_app.command("export")
 def register_export(
-    convenant: Annotated[str | None, typer.Option("--convenant", help="Default: every covenant.")] = None,
+    convenant: Annotated[
+        str | None, typer.Option("--convenant", help="Default: every covenant.")
+    ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="json or html.")] = Format.json,
     out: OutOpt = None,
 ) -> None:
@@ -201,12 +211,16 @@ def register_export(
         except UnknownReport:
             fail(f"unknown covenant {convenant!r}")
         if fmt is Format.json:
-            text = json.dumps(
-                [r.as_json() for r in registers] if convenant is None else registers[0].as_json(),
-                ensure_ascii=False,
-                indent=2,
-            ) + "\n"
+            text = (
+                json.dumps(
+                    [r.as_json() for r in registers]
+                    if convenant is None
+                    else registers[0].as_json(),
+                    ensure_ascii=False,
+                    indent=2,
+                )
+                + "\n"
+            )
         else:
             text = "\n".join(register_html(r) for r in registers)
         _write(text, out)
-

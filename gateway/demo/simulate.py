@@ -11,20 +11,35 @@ per-month chart shows the run's month (docs/reports.md). Only test BSNs
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gateway.demo.stack import DEMO_COVENANT, Stack
 
 PURPOSE = "pga-casusoverleg"
 TEST_BSNS = (
-    "999990007", "999990019", "999990020", "999990032", "999990044",
-    "999990056", "999990068", "999990081", "999990093",
+    "999990007",
+    "999990019",
+    "999990020",
+    "999990032",
+    "999990044",
+    "999990056",
+    "999990068",
+    "999990081",
+    "999990093",
 )
-PARTNERS = ("politie-demo", "reclassering-demo", "ggz-demo", "woningcorporatie-demo", "dji-demo",
-            "verslavingszorg-demo", "veiligthuis-demo", "jeugdzorg-demo")
+PARTNERS = (
+    "politie-demo",
+    "reclassering-demo",
+    "ggz-demo",
+    "woningcorporatie-demo",
+    "dji-demo",
+    "verslavingszorg-demo",
+    "veiligthuis-demo",
+    "jeugdzorg-demo",
+)
 QUERIES = (
     ["huisvesting", "inkomen_schulden"],
     ["dagbesteding_arbeid_opleiding", "sociale_relaties"],
@@ -124,16 +139,23 @@ def _one_case(
     if rng.random() < 0.2:
         result.not_taken_up += 1
         if attributes:
-            gemeente.call("POST", f"/v1/cases/{case_id}/triage",
-                          {"outcome": "niet_opgepakt", "reason": "geen ZVH-casus"})
+            gemeente.call(
+                "POST",
+                f"/v1/cases/{case_id}/triage",
+                {"outcome": "niet_opgepakt", "reason": "geen ZVH-casus"},
+            )
         _close(gemeente, case_id, rng, attributes, result)
         return
     result.taken_up += 1
     if attributes:
-        gemeente.call("POST", f"/v1/cases/{case_id}/triage",
-                      {"outcome": "opgepakt", "reason": "complexe problematiek"})
-    if not _ok(result, gemeente.call("PATCH", f"/v1/cases/{case_id}",
-                                     {"phase": "casusoverleg"}), "phase"):
+        gemeente.call(
+            "POST",
+            f"/v1/cases/{case_id}/triage",
+            {"outcome": "opgepakt", "reason": "complexe problematiek"},
+        )
+    if not _ok(
+        result, gemeente.call("PATCH", f"/v1/cases/{case_id}", {"phase": "casusoverleg"}), "phase"
+    ):
         return
     asker = clients["reclassering-demo"] if rng.random() < 0.4 else gemeente
     for categories in rng.sample(QUERIES, rng.randint(1, 3)):

@@ -10,6 +10,7 @@ entries, so "phase reached" is what happened, not what the case says now.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime
@@ -46,8 +47,14 @@ TRIAGE_LABELS = {
     "doorverwezen": "Doorverwezen",
     "lopend": "Nog in behandeling (triage)",
 }
-AGE_BANDS = ((0, 11, "0–11 jaar"), (12, 17, "12–17 jaar"), (18, 22, "18–22 jaar"),
-             (23, 29, "23–29 jaar"), (30, 49, "30–49 jaar"), (50, 200, "50 jaar en ouder"))
+AGE_BANDS = (
+    (0, 11, "0–11 jaar"),
+    (12, 17, "12–17 jaar"),
+    (18, 22, "18–22 jaar"),
+    (23, 29, "23–29 jaar"),
+    (30, 49, "30–49 jaar"),
+    (50, 200, "50 jaar en ouder"),
+)
 TOTAL = "Totaal"
 CASE_CHANGES = frozenset({"opened", "phase_changed", "closed", "mirror_opened"})
 
@@ -122,7 +129,7 @@ def _timelines(entries: Iterable[EntryFacts]) -> dict[str, list[tuple[datetime, 
 def _durations(line: list[tuple[datetime, str]]) -> dict[str, float]:
     """Days spent in each phase the case left (a phase still current has no duration yet)."""
     spent: dict[str, float] = defaultdict(float)
-    for (start, phase), (end, _next) in zip(line, line[1:], strict=False):
+    for (start, phase), (end, _next) in itertools.pairwise(line):
         if phase != "afgesloten":
             spent[phase] += (end - start).total_seconds() / 86400
     return spent
@@ -148,8 +155,11 @@ def build_annual(
     tables: dict[str, Table] = {}
 
     triage = Counter(outcome.values())
-    table = _counted(Counter({TRIAGE_LABELS[k]: v for k, v in triage.items()}), "Uitkomst",
-                     [TRIAGE_LABELS[k] for k in TRIAGE_LABELS])
+    table = _counted(
+        Counter({TRIAGE_LABELS[k]: v for k, v in triage.items()}),
+        "Uitkomst",
+        [TRIAGE_LABELS[k] for k in TRIAGE_LABELS],
+    )
     table.title, table.chart = "Aanmeldingen en triage", "bars"
     tables["triage"] = table
 
@@ -197,29 +207,32 @@ def build_annual(
         title="Doorlooptijd per fase (mediaan in dagen)",
         columns=["Fase", "Casussen", "Mediaan (dagen)"],
         rows=[
-            [PHASE_LABELS.get(phase, phase), len(spent[phase]),
-             round(median(spent[phase]), 1) if spent[phase] else None]
+            [
+                PHASE_LABELS.get(phase, phase),
+                len(spent[phase]),
+                round(median(spent[phase]), 1) if spent[phase] else None,
+            ]
             for phase in phases
         ],
         measures={2: 1},
         chart="none",
     )
 
-    table = _counted(Counter(case.attribute("closure_reason") or UNKNOWN for case in closed),
-                     "Reden")
+    table = _counted(
+        Counter(case.attribute("closure_reason") or UNKNOWN for case in closed), "Reden"
+    )
     table.title = "Afgesloten casussen per reden"
     tables["afsluitredenen"] = table
 
-    table = _counted(Counter(age_band(ages[case.id]) for case in referred), "Leeftijdsgroep",
-                     [label for _low, _high, label in AGE_BANDS] + [UNKNOWN])
+    table = _counted(
+        Counter(age_band(ages[case.id]) for case in referred),
+        "Leeftijdsgroep",
+        [label for _low, _high, label in AGE_BANDS] + [UNKNOWN],
+    )
     table.title = "Leeftijd hoofdpersoon bij aanmelding"
     tables["leeftijd"] = table
 
-    minors = Counter(
-        UNKNOWN if ages[case.id] is None else ("Minderjarig" if ages[case.id] < 18 else  # type: ignore[operator]
-                                             "Meerderjarig")
-        for case in referred
-    )
+    minors = Counter(_minor(ages[case.id]) for case in referred)
     tables["minderjarigen"] = _share_table(
         "Minderjarigen (hoofdpersoon)", "Groep", minors, ["Minderjarig", "Meerderjarig", UNKNOWN]
     )
@@ -248,11 +261,16 @@ def build_annual(
     return Report("annual", covenant.id, period.first, period.last, threshold, tables)
 
 
+def _minor(age: int | None) -> str:
+    if age is None:
+        return UNKNOWN
+    return "Minderjarig" if age < 18 else "Meerderjarig"
+
+
 def _share_table(title: str, label: str, counts: Counter[str], order: list[str]) -> Table:
     total = sum(counts.values())
     rows: list[list[Cell]] = [
-        [key, counts[key], round(100 * counts[key] / total, 1) if total else None]
-        for key in order
+        [key, counts[key], round(100 * counts[key] / total, 1) if total else None] for key in order
     ]
     rows.append([TOTAL, total, 100.0 if total else None])
     return Table(

@@ -110,8 +110,11 @@ class ReportDesk:
             report = protect(self.compute(session, covenant, kind, period, progress))
             self.audit.append_in(
                 session,
-                [self.read_event(operator, convenant, f"report_{kind}", period,
-                                  len(report.tables))],
+                [
+                    self.read_event(
+                        operator, convenant, f"report_{kind}", period, len(report.tables)
+                    )
+                ],
             )
         return report
 

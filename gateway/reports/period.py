@@ -1,4 +1,4 @@
-"""A report period: whole days ``[from, to]`` in UTC, bounded so no input reaches the database raw."""
+"""A report period: whole days ``[from, to]`` in UTC, bounded before it reaches the database."""
 
 from __future__ import annotations
 

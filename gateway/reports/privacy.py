@@ -57,9 +57,7 @@ def _counted(title: str, label: str, counts: Counter[str]) -> Table:
 def _denied_pairs(entry: EntryFacts) -> list[str]:
     """One reason per denied (source, category): the aggregated entry lists them in details."""
     pairs = [
-        str(value)
-        for key, value in entry.details.items()
-        if "/" in key and isinstance(value, str)
+        str(value) for key, value in entry.details.items() if "/" in key and isinstance(value, str)
     ]
     return pairs or [entry.reason or UNKNOWN]
 
@@ -148,8 +146,10 @@ def build_privacy(
         for peer, c in sorted(peers.items())
     ]
     peer_rows.append(
-        [TOTAL, *(sum(c[key] for c in peers.values()) for key in ("uitgaand", "inkomend",
-                                                                  "geweigerd"))]
+        [
+            TOTAL,
+            *(sum(c[key] for c in peers.values()) for key in ("uitgaand", "inkomend", "geweigerd")),
+        ]
     )
     tables["federatie"] = Table(
         title="Federatieverkeer per regio",
@@ -158,12 +158,14 @@ def build_privacy(
         total_row=True,
     )
     month_rows: list[list[Cell]] = [
-        [month, months[month]["disclosures"], months[month]["denials"]]
-        for month in period.months()
+        [month, months[month]["disclosures"], months[month]["denials"]] for month in period.months()
     ]
     month_rows.append(
-        [TOTAL, sum(c["disclosures"] for c in months.values()),
-         sum(c["denials"] for c in months.values())]
+        [
+            TOTAL,
+            sum(c["disclosures"] for c in months.values()),
+            sum(c["denials"] for c in months.values()),
+        ]
     )
     tables["per_maand"] = Table(
         title="Verstrekkingen en weigeringen per maand",

@@ -116,7 +116,9 @@ def build_register(covenant: Convenant) -> Register:
         Activity(
             processing_activity=f"urn:ketenpoort:processing:{covenant.id}:verantwoording",
             name="verantwoording",
-            purpose="Verantwoording en toezicht: toegangslog, rapportages, register (AVG art. 5 lid 2)",
+            purpose=(
+                "Verantwoording en toezicht: toegangslog, rapportages, register (AVG art. 5 lid 2)"
+            ),
             description="Inzage door functionaris gegevensbescherming en stuurgroep",
             controllers=controller,
             legal_ground="AVG art. 5 lid 2, art. 30 en art. 39; AVG art. 6 lid 1 sub c",
@@ -126,7 +128,11 @@ def build_register(covenant: Convenant) -> Register:
                 p
                 for p in _parties(
                     covenant,
-                    {p.id for p in covenant.parties if {"privacy_officer", "stuurgroep"} & set(p.roles)},
+                    {
+                        p.id
+                        for p in covenant.parties
+                        if {"privacy_officer", "stuurgroep"} & set(p.roles)
+                    },
                 )
             ],
             sources=[],

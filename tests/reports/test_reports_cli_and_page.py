@@ -42,7 +42,7 @@ def _run(stack: Stack, *args: str) -> str:
 def test_annual_report_reproduces_the_drenthe_shape_in_every_format(
     simulated: tuple[Stack, Simulated], tmp_path: Path
 ) -> None:
-    stack, result = simulated
+    stack, _result = simulated
     base = ("report", "annual", "--convenant", DEMO_COVENANT, "--year", YEAR)
     rows = list(csv.DictReader(io.StringIO(_run(stack, *base, "--format", "csv"))))
     tables = {row["table"] for row in rows}
@@ -89,8 +89,18 @@ def test_privacy_report_register_and_logboek(simulated: tuple[Stack, Simulated])
 def test_a_bad_year_is_a_clean_error(simulated: tuple[Stack, Simulated]) -> None:
     stack, _ = simulated
     result = CliRunner().invoke(
-        app, ["report", "annual", "--convenant", DEMO_COVENANT, "--from", "2026-02-30",
-              "--to", "2026-03-01"], env=_env(stack),
+        app,
+        [
+            "report",
+            "annual",
+            "--convenant",
+            DEMO_COVENANT,
+            "--from",
+            "2026-02-30",
+            "--to",
+            "2026-03-01",
+        ],
+        env=_env(stack),
     )
     assert result.exit_code == 2 and "Traceback" not in result.output
 

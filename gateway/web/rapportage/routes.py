@@ -45,8 +45,9 @@ def web_reader(request: Request) -> Reader:
     covenants = tuple(c for c in user.covenants if c in readable)
     if any(user.has_role(role) for role in READER_ROLES) and covenants:
         return Reader(user.party, _identity(user), covenants, CHANNEL)
-    desk.log_refusal(Reader(user.party, _identity(user), user.covenants, CHANNEL), "page",
-                     "role_missing")
+    desk.log_refusal(
+        Reader(user.party, _identity(user), user.covenants, CHANNEL), "page", "role_missing"
+    )
     raise RoleMissing("stuurgroep")
 
 
@@ -67,7 +68,9 @@ def _choice(
         end = date.fromisoformat(last) if last else date(year, 12, 31)
         return chosen_kind, chosen, Period.of(start, end), errors
     except (ValueError, BadPeriod):
-        errors["periode"] = "Vul een geldige periode in (JJJJ-MM-DD, van vóór tot, hoogstens drie jaar)."
+        errors["periode"] = (
+            "Vul een geldige periode in (JJJJ-MM-DD, van vóór tot, hoogstens drie jaar)."
+        )
         return chosen_kind, chosen, None, errors
 
 
@@ -127,7 +130,9 @@ def build_router() -> APIRouter:
     ) -> Response:
         kind, chosen, period, errors = _choice(reader, soort, convenant, van, tot)
         if period is None or errors:
-            return Response("ongeldige periode of soort\n", status_code=422, media_type="text/plain")
+            return Response(
+                "ongeldige periode of soort\n", status_code=422, media_type="text/plain"
+            )
         report = _desk(request).report(reader, kind, chosen, period)
         name = f"{kind}-{chosen}-{period.first.isoformat()}-{period.last.isoformat()}.csv"
         return Response(
