@@ -15,6 +15,7 @@ from gateway.api import (
     federation,
     health,
     oauth,
+    oversight,
     reports,
     rights,
     sources,
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(federation.router)
     app.include_router(sources.router)
     app.include_router(reports.router)
+    app.include_router(oversight.router)
     install_web(app, settings)
     install_api_docs(app, settings)
     install_openapi(app)

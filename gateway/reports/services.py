@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.reports.desk import ReportDesk
+from gateway.reports.oversight import OversightDesk
 from gateway.runtime import Runtime
 
 _KEY = "reports.desk"
@@ -19,3 +20,7 @@ def report_desk(runtime: Runtime) -> ReportDesk:
         )
         runtime.extras[_KEY] = desk
     return desk
+
+
+def oversight_desk(runtime: Runtime) -> OversightDesk:
+    return OversightDesk(runtime.db, runtime.audit, lambda: runtime.policy.current)

@@ -52,3 +52,33 @@ class RegisterOut(Out):
     title: str
     covenant_version: str
     activities: list[ActivityOut]
+
+
+class SubjectRefOut(Out):
+    ref: str | None
+    role: str | None
+
+
+class CaseMetaOut(Out):
+    """A case as the privacy officer sees it in the list: metadata, no personal data."""
+
+    id: str
+    convenant: str
+    purpose: str
+    phase: str
+    status: str
+    opened_by: str
+    participants: list[str]
+    created_at: str
+    closed_at: str | None
+    subjects: list[SubjectRefOut]
+    referrer: str | None = None
+    case_type: str | None = None
+    municipality: str | None = None
+    region: str | None = None
+    triage_outcome: str | None = None
+    closure_reason: str | None = None
+
+
+class CaseListOut(Out):
+    cases: list[CaseMetaOut]
