@@ -55,6 +55,7 @@ def query_events(
                 subject_scope="strafrechtelijk" if criminal and disclosed else "case",
                 covenant_version=version,
                 processing_activity=activity,
+                details=_subject_details(case),
             )
         )
     if denied:
@@ -76,6 +77,13 @@ def query_events(
             )
         )
     return events
+
+
+def _subject_details(case: CaseRecord) -> dict[str, DetailValue]:
+    """Which person of a household case the entry is about; nothing for the hoofdpersoon."""
+    if case.subject_ref == "s1":
+        return {}
+    return {"subject_ref": case.subject_ref, "subject_role": case.subject_role}
 
 
 def _aggregated(result: SourceResult) -> bool:
@@ -105,7 +113,7 @@ def _denials_event(
     reasons = {result.reason for result in denied}
     sources = {result.source for result in denied}
     categories = {result.category for result in denied}
-    details: dict[str, DetailValue] = {"denied_pairs": len(denied)}
+    details: dict[str, DetailValue] = {"denied_pairs": len(denied), **_subject_details(case)}
     for result in denied:
         details[pair_key(result.source, result.category)] = result.reason
     return AuditEvent(

@@ -104,6 +104,8 @@ class QueryOutcome:
     query_id: str
     results: list[SourceResult]
     trace_id: str | None
+    subject_ref: str = "s1"
+    subject_role: str = "hoofdpersoon"
 
 
 @dataclass
@@ -156,17 +158,29 @@ class Broker:
         self._contested = contested
 
     async def query(
-        self, actor: Actor, case_id: str, categories: Sequence[str], sources: Sequence[str] | None
+        self,
+        actor: Actor,
+        case_id: str,
+        categories: Sequence[str],
+        sources: Sequence[str] | None,
+        *,
+        subject: str | None = None,
     ) -> QueryOutcome:
+        """Ask the sources about one person of the case: ``subject`` (a ref), default ``s1``."""
         check_known_ids(self._policy(), actor.covenant, categories, sources)
         with tracer.start_as_current_span("ketenpoort.query") as span:
             span.set_attribute("ketenpoort.case", case_id)
             span.set_attribute("ketenpoort.purpose", actor.purpose)
-            plan = await anyio.to_thread.run_sync(self._plan, actor, case_id, categories, sources)
+            plan = await anyio.to_thread.run_sync(
+                self._plan, actor, case_id, categories, sources, subject
+            )
             fetched_at = datetime.now(UTC)  # answers below are at most this old (copies)
             results = await self._fan_out(actor, plan)
-            if self._copies is not None:
-                results = await serve_copies(self._copies, plan.case, plan.items, results)
+            # Copies are kept per case and source for the hoofdpersoon only: a copy
+            # about one member of a household must never answer for another.
+            copies = self._copies if plan.case.subject_ref == "s1" else None
+            if copies is not None:
+                results = await serve_copies(copies, plan.case, plan.items, results)
             if self._contested is not None:
                 pseudonym = plan.case.subject_pseudonym
                 results = await anyio.to_thread.run_sync(self._contested.mark, pseudonym, results)
@@ -175,13 +189,13 @@ class Broker:
             await self._audit.append(
                 query_events(actor, plan.case, plan.policy, results, plan.new_consent_request)
             )
-            if self._copies is not None:
-                await keep_copies(
-                    self._copies, plan.policy, plan.case, plan.items, results, fetched_at
-                )
+            if copies is not None:
+                await keep_copies(copies, plan.policy, plan.case, plan.items, results, fetched_at)
             span.set_attribute("ketenpoort.results", len(results))
             trace_id, _ = current_trace_ids()
-            return QueryOutcome(new_query_id(), results, trace_id)
+            return QueryOutcome(
+                new_query_id(), results, trace_id, plan.case.subject_ref, plan.case.subject_role
+            )
 
     def _plan(
         self,
@@ -189,11 +203,12 @@ class Broker:
         case_id: str,
         categories: Sequence[str],
         sources: Sequence[str] | None,
+        subject: str | None = None,
     ) -> _Plan:
         policy = self._policy()
         today = self._today()
         with self._db.session() as session:
-            case = self._cases.load_record(session, case_id)
+            case = self._cases.load_record(session, case_id).about(subject)
             view = case.decision_view()
             objection = self._objections is not None and self._objections.active(
                 session, subject_pseudonym=case.subject_pseudonym, case_id=case.id

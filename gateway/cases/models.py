@@ -10,7 +10,17 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Select,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gateway.storage.base import Base
@@ -143,3 +153,21 @@ class CasePhaseChange(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
     __table_args__ = (Index("ix_case_phase_changes_case_at", "case_id", "at"),)
+
+
+def main_subject(pseudonym: str, added_by: str, now: datetime) -> CaseSubjectRef:
+    """``s1``, the hoofdpersoon: every case has one (``cases.subject_pseudonym``)."""
+    return CaseSubjectRef(
+        ref="s1",
+        position=1,
+        role="hoofdpersoon",
+        pseudonym=pseudonym,
+        birth_year=None,
+        added_by=added_by,
+        added_at=now,
+    )
+
+
+def case_ids_of(pseudonym: str) -> Select[str]:
+    """The ids of every case the person is a subject of, in any role (households too)."""
+    return select(CaseSubjectRef.case_id).where(CaseSubjectRef.pseudonym == pseudonym)

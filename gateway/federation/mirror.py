@@ -21,7 +21,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.cases.models import Case, CaseParticipant, CaseSubject, new_case_id
+from gateway.cases.models import Case, CaseParticipant, CaseSubject, main_subject, new_case_id
 from gateway.cases.service import Actor, CaseRecord, CaseService, SubjectSealer
 from gateway.federation.rules import check_peer
 from gateway.policy.compiled import CompiledPolicy
@@ -96,6 +96,7 @@ class MirrorCases:
             case.participants = [
                 CaseParticipant(party=actor.party, added_by=actor.party, added_at=now)
             ]
+            case.subjects = [main_subject(pseudonym, actor.party, now)]
             session.add(case)
             change = "opened"
         elif case.phase != phase:

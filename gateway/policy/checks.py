@@ -17,7 +17,16 @@ from connectors.sql import query_problems
 from gateway.policy.document import SourceDocument
 from gateway.policy.durations import IsoDuration, parse_duration
 from gateway.policy.errors import Problem
-from gateway.policy.models import SENSITIVITY_RANK, Catalogue, Convenant, Party, TrustStoreError
+from gateway.policy.models import (
+    CLOSED,
+    MAIN_SUBJECT_ROLE,
+    REFERRAL_PHASE,
+    SENSITIVITY_RANK,
+    Catalogue,
+    Convenant,
+    Party,
+    TrustStoreError,
+)
 
 WJSG_LOG_MINIMUM = parse_duration("P4Y")
 AVG_ANSWER_MAXIMUM = parse_duration("P1M")
@@ -40,6 +49,7 @@ def check_covenant(
     problems += _check_rules(doc, cov)
     problems += _check_deadlines(doc, cov)
     problems += _check_sql_queries(doc, cov)
+    problems += _check_workflow(doc, cov)
     return problems
 
 
@@ -323,3 +333,98 @@ def _check_sql_queries(doc: SourceDocument, cov: Convenant) -> list[Problem]:
         if isinstance(party.source, SqlSource)
         for where, message in query_problems(party.source)
     ]
+
+
+def _check_workflow(doc: SourceDocument, cov: Convenant) -> list[Problem]:
+    """The optional ZVH workflow blocks: referral roles, the phase machine, subject roles."""
+    problems: list[Problem] = []
+    for pos, name in enumerate(cov.referral_roles):
+        if not _resolve(cov, name):
+            problems.append(
+                doc.problem(("referral_roles", pos), f"{name!r} is neither a party id nor a role")
+            )
+    if MAIN_SUBJECT_ROLE not in cov.subject_roles:
+        problems.append(
+            doc.problem(("subject_roles",), f"subject_roles must include {MAIN_SUBJECT_ROLE!r}")
+        )
+    for index, rule in enumerate(cov.rules):
+        for pos, role in enumerate(rule.subject_roles):
+            if role not in cov.subject_roles:
+                problems.append(
+                    doc.problem(
+                        ("rules", index, "subject_roles", pos),
+                        f"subject role {role!r} is not in the covenant's subject_roles",
+                    )
+                )
+    machine = cov.phases
+    if machine is None:
+        problems.append(
+            doc.problem(
+                ("id",),
+                "no phases block: a case may open in any phase and move freely",
+                warning=True,
+            )
+        )
+        if cov.referral_roles:
+            problems.append(
+                doc.problem(
+                    ("referral_roles",),
+                    "referral_roles needs a phases block with aanmelding in phases.initial",
+                )
+            )
+        return problems
+    if cov.referral_roles and REFERRAL_PHASE not in machine.initial:
+        problems.append(
+            doc.problem(("phases", "initial"), "referral_roles needs aanmelding in phases.initial")
+        )
+    reachable = _reachable(cov)
+    for phase, targets in machine.transitions.items():
+        if phase not in reachable:
+            problems.append(
+                doc.problem(
+                    ("phases", "transitions", phase),
+                    f"phase {phase!r} cannot be reached from phases.initial",
+                    warning=True,
+                )
+            )
+        for target in targets:
+            if target != CLOSED and target not in machine.transitions:
+                problems.append(
+                    doc.problem(
+                        ("phases", "transitions", phase),
+                        f"a case moved to {target!r} could never move on or close",
+                    )
+                )
+    for phase in machine.initial:
+        if phase not in machine.transitions:
+            problems.append(
+                doc.problem(
+                    ("phases", "initial"),
+                    f"a case opened in {phase!r} could never move on or close",
+                )
+            )
+    for index, rule in enumerate(cov.rules):
+        for pos, phase in enumerate(rule.phases):
+            if phase not in reachable:
+                problems.append(
+                    doc.problem(
+                        ("rules", index, "phases", pos),
+                        f"no case can be in phase {phase!r} under this covenant's phases",
+                        warning=True,
+                    )
+                )
+    return problems
+
+
+def _reachable(cov: Convenant) -> set[str]:
+    """The phases a case can be in: the initial ones and every move from them."""
+    assert cov.phases is not None
+    seen: set[str] = set()
+    todo: list[str] = list(cov.phases.initial)
+    while todo:
+        phase = todo.pop()
+        if phase in seen or phase == CLOSED:
+            continue
+        seen.add(phase)
+        todo.extend(cov.phases.allowed_from(phase))
+    return seen

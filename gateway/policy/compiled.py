@@ -16,6 +16,8 @@ from datetime import date
 from gateway.policy.models import Category, Convenant, Party, PolicySet, Rule, Sensitivity
 
 GrantKey = tuple[str, str, str, str]
+# (phase, subject role) -> the fields a rule lets leave for a subject with that role.
+RoleGrants = Mapping[tuple[str, str], frozenset[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,8 @@ class CompiledCovenant:
     parties: frozenset[str]
     categories: Mapping[str, CompiledCategory]
     grants: Mapping[GrantKey, Mapping[str, frozenset[str]]]
+    # The same index per (phase, subject role): rules name the subject roles they cover.
+    role_grants: Mapping[GrantKey, RoleGrants]
 
     def active_on(self, today: date) -> bool:
         return self.signatures_ok and self.valid_from <= today <= self.valid_until
@@ -131,6 +135,7 @@ def compile_covenant(cov: Convenant) -> CompiledCovenant:
     """
     categories = {cat.id: cat for cat in reversed(cov.categories)}
     grants: dict[GrantKey, dict[str, frozenset[str]]] = {}
+    role_grants: dict[GrantKey, dict[tuple[str, str], frozenset[str]]] = {}
     for rule in cov.rules:
         recipients = _expand(cov, rule.recipients)
         sources = _expand(cov, rule.sources)
@@ -138,9 +143,14 @@ def compile_covenant(cov: Convenant) -> CompiledCovenant:
             fields = _rule_fields(rule, categories.get(category_id))
             for recipient in recipients:
                 for source in sources:
-                    by_phase = grants.setdefault((rule.purpose, recipient, source, category_id), {})
+                    key = (rule.purpose, recipient, source, category_id)
+                    by_phase = grants.setdefault(key, {})
+                    by_role = role_grants.setdefault(key, {})
                     for phase in rule.phases:
                         by_phase[phase] = by_phase.get(phase, frozenset()) | fields
+                        for role in rule.subject_roles:
+                            slot = (phase, role)
+                            by_role[slot] = by_role.get(slot, frozenset()) | fields
     return CompiledCovenant(
         covenant=cov,
         valid_from=cov.valid_from,
@@ -155,4 +165,5 @@ def compile_covenant(cov: Convenant) -> CompiledCovenant:
             for cat_id, cat in categories.items()
         },
         grants=grants,
+        role_grants=role_grants,
     )

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Literal
 
 from gateway.policy.compiled import CompiledPolicy
-from gateway.policy.models import Phase, Sensitivity
+from gateway.policy.models import MAIN_SUBJECT_ROLE, Phase, Sensitivity
 
 
 class Outcome(StrEnum):
@@ -33,6 +33,7 @@ class Reason(StrEnum):
     CASE_CLOSED = "case_closed"
     UNKNOWN_SOURCE = "unknown_source"
     PHASE = "phase"
+    SUBJECT_ROLE = "subject_role"
     NO_RULE = "no_rule"
     UNKNOWN_CATEGORY = "unknown_category"
     OBJECTION = "objection"
@@ -49,6 +50,8 @@ class CaseView:
     phase: Phase
     status: Literal["open", "closed"]
     participants: frozenset[str]
+    # The role of the subject asked about (a household case names several).
+    subject_role: str = MAIN_SUBJECT_ROLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +117,15 @@ def decide(policy: CompiledPolicy, today: date, req: DecisionRequest) -> Decisio
     )
     if by_phase is None:
         return _DENIALS[Reason.NO_RULE, sensitivity]
-    fields = by_phase.get(case.phase)
-    if fields is None:
+    if case.phase not in by_phase:
         return _DENIALS[Reason.PHASE, sensitivity]
+    # Condition 7's subject role is part of the rule match: a subject no rule covers
+    # is refused here, before a verzet or an OvJ request could be about them.
+    fields = cov.role_grants[
+        (req.token_purpose, req.requester_party, req.source_party, req.category)
+    ].get((case.phase, case.subject_role))
+    if fields is None:
+        return _DENIALS[Reason.SUBJECT_ROLE, sensitivity]
     if category is None:
         return _DENIALS[Reason.UNKNOWN_CATEGORY, None]
     # A verzet comes before consent (POLICY.md condition 6 "checked before 5"): an

@@ -11,7 +11,14 @@ from datetime import date
 
 from gateway.policy.compiled import CompiledPolicy
 from gateway.policy.loader import check_dir
-from gateway.policy.models import PHASES, Phase, Sensitivity
+from gateway.policy.models import (
+    LEGACY_PHASES,
+    MAIN_SUBJECT_ROLE,
+    PHASES,
+    Convenant,
+    Phase,
+    Sensitivity,
+)
 
 __all__ = ["Explanation", "Permission", "check_dir", "explain"]
 
@@ -23,6 +30,7 @@ class Permission:
     sensitivity: Sensitivity | None
     fields: tuple[str, ...]
     consent_required: bool
+    subject_roles: tuple[str, ...] = ("hoofdpersoon",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +58,7 @@ class Explanation:
                         "sensitivity": p.sensitivity,
                         "fields": list(p.fields),
                         "consent_required": p.consent_required,
+                        "subject_roles": list(p.subject_roles),
                     }
                     for p in permissions
                 ]
@@ -81,15 +90,21 @@ def explain(
     active = compiled.active_on(day)
     if not active:
         notes.append("the covenant is not active today: every request is denied")
-    found: dict[Phase, list[Permission]] = {phase: [] for phase in PHASES}
-    for (rule_purpose, recipient, source, category_id), by_phase in sorted(compiled.grants.items()):
+    covenant = compiled.covenant
+    shown = _phases_of(covenant)
+    notes += _workflow_notes(covenant, party_id)
+    found: dict[Phase, list[Permission]] = {phase: [] for phase in shown}
+    for key, by_phase in sorted(compiled.grants.items()):
+        rule_purpose, recipient, source, category_id = key
         if rule_purpose != purpose or recipient != party_id:
             continue
         category = compiled.categories.get(category_id)
-        for phase in PHASES:
+        by_role = compiled.role_grants.get(key, {})
+        for phase in shown:
             fields = by_phase.get(phase)
             if fields is None:
                 continue
+            roles = tuple(sorted(role for (at, role) in by_role if at == phase))
             found[phase].append(
                 Permission(
                     source=source,
@@ -97,6 +112,7 @@ def explain(
                     sensitivity=category.sensitivity if category else None,
                     fields=tuple(sorted(fields)),
                     consent_required=bool(category and category.needs_consent),
+                    subject_roles=roles,
                 )
             )
     if not any(found.values()):
@@ -104,3 +120,40 @@ def explain(
     notes.append("participation in the case, an open case and no verzet are checked per request")
     phases = {phase: tuple(permissions) for phase, permissions in found.items()}
     return Explanation(covenant_id, party_id, purpose, active, True, phases, tuple(notes))
+
+
+def _phases_of(covenant: Convenant) -> tuple[Phase, ...]:
+    """The phases a case can be in: the declared machine's, else the legacy five."""
+    if covenant.phases is None:
+        return LEGACY_PHASES
+    named = set(covenant.phases.initial) | set(covenant.phases.transitions)
+    return tuple(phase for phase in PHASES if phase in named)
+
+
+def _workflow_notes(covenant: Convenant, party_id: str) -> list[str]:
+    """What the party may do with cases: open, refer; and where cases may go."""
+    notes: list[str] = []
+    party = covenant.party(party_id)
+    if party is None:
+        return notes
+    if any(role in party.roles for role in covenant.case_opening_roles):
+        notes.append(
+            "may open cases (in "
+            + ", ".join(covenant.initial_phases())
+            + "), triage them, move their phases and close them"
+        )
+    elif covenant.may_refer(party_id):
+        notes.append("may refer a person (phase aanmelding); sees only status and triage outcome")
+    if covenant.phases is not None:
+        moves = "; ".join(
+            f"{phase} -> {', '.join(targets)}"
+            for phase, targets in covenant.phases.transitions.items()
+        )
+        notes.append(f"phase transitions: {moves}")
+    if covenant.closure_reasons is not None:
+        notes.append("closing needs a reason: " + ", ".join(covenant.closure_reasons))
+    if covenant.case_types is not None:
+        notes.append("case types: " + ", ".join(covenant.case_types))
+    if covenant.subject_roles != (MAIN_SUBJECT_ROLE,):
+        notes.append("subject roles: " + ", ".join(covenant.subject_roles))
+    return notes

@@ -241,6 +241,14 @@ class Convenant(_Frozen):
     def purpose(self, purpose_id: str) -> Purpose | None:
         return next((purpose for purpose in self.purposes if purpose.id == purpose_id), None)
 
+    def may_refer(self, party_id: str) -> bool:
+        """A referral role by role name or party id; the role ``aanmelder`` always refers."""
+        party = self.party(party_id)
+        if party is None:
+            return False
+        names = {party.id, *party.roles}
+        return "aanmelder" in party.roles or any(r in names for r in self.referral_roles)
+
     def initial_phases(self) -> tuple[Phase, ...]:
         """Where a case may start: the declared ``phases.initial``, else the legacy five."""
         return self.phases.initial if self.phases is not None else LEGACY_PHASES

@@ -23,7 +23,13 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from gateway.audit.models import AuditDataKey
-from gateway.cases.models import Case, CaseParticipant, CaseSubject
+from gateway.cases.models import (
+    Case,
+    CaseParticipant,
+    CasePhaseChange,
+    CaseSubject,
+    CaseSubjectRef,
+)
 from gateway.consent.models import ConsentRequest
 from gateway.copies.store import delete_case_copies
 from gateway.policy.durations import IsoDuration
@@ -155,27 +161,47 @@ def purge_cases(session: Session, ctx: RuleContext, cases: Sequence[Case]) -> Co
     if not cases:
         return counts
     ids = [case.id for case in cases]
+    # Every person of each case (a household names several), read before the rows go.
+    people = {
+        case.id: sorted({case.subject_pseudonym} | set(_subject_pseudonyms(session, case.id)))
+        for case in cases
+    }
     counts["copies"] = delete_case_copies(session, ids)
     counts["consents"] = rowcount(
         session.execute(delete(ConsentRequest).where(ConsentRequest.case_id.in_(ids)))
     )
     session.execute(delete(CaseParticipant).where(CaseParticipant.case_id.in_(ids)))
+    session.execute(delete(CaseSubjectRef).where(CaseSubjectRef.case_id.in_(ids)))
+    session.execute(delete(CasePhaseChange).where(CasePhaseChange.case_id.in_(ids)))
     counts["rows"] = rowcount(session.execute(delete(Case).where(Case.id.in_(ids))))
     for case in cases:
         criminal = criminal_log_retention(ctx.policy, case.convenant)
-        shredded = shred_case(session, case.subject_pseudonym, case.id, ctx.now, criminal)
-        counts["keys_shredded"] += shredded.keys
-        counts["criminal_keys_kept"] += shredded.criminal_kept
-    for pseudonym in sorted({case.subject_pseudonym for case in cases}):
+        for pseudonym in people[case.id]:
+            shredded = shred_case(session, pseudonym, case.id, ctx.now, criminal)
+            counts["keys_shredded"] += shredded.keys
+            counts["criminal_keys_kept"] += shredded.criminal_kept
+    for pseudonym in sorted({p for found in people.values() for p in found}):
         if _erase_person_if_done(session, pseudonym, ctx.now):
             counts["subjects_erased"] += 1
     session.expunge_all()
     return counts
 
 
+def _subject_pseudonyms(session: Session, case_id: str) -> list[str]:
+    return [
+        p
+        for p in session.scalars(
+            select(CaseSubjectRef.pseudonym).where(CaseSubjectRef.case_id == case_id)
+        )
+        if p is not None
+    ]
+
+
 def _erase_person_if_done(session: Session, pseudonym: str, now: datetime) -> bool:
     """The person's sealed BSN and own key go with their last case and rights request."""
-    other_case = session.scalar(select(Case.id).where(Case.subject_pseudonym == pseudonym).limit(1))
+    other_case = session.scalar(
+        select(CaseSubjectRef.case_id).where(CaseSubjectRef.pseudonym == pseudonym).limit(1)
+    ) or session.scalar(select(Case.id).where(Case.subject_pseudonym == pseudonym).limit(1))
     request = session.scalar(
         select(RightsRequest.id).where(RightsRequest.subject_pseudonym == pseudonym).limit(1)
     )
@@ -309,6 +335,7 @@ class OrphanSubjectKeys:
         pseudonym = AuditDataKey.subject_pseudonym
         return (
             ~select(Case.id).where(Case.subject_pseudonym == pseudonym).exists(),
+            ~select(CaseSubjectRef.case_id).where(CaseSubjectRef.pseudonym == pseudonym).exists(),
             ~select(RightsRequest.id).where(RightsRequest.subject_pseudonym == pseudonym).exists(),
             ~select(CaseSubject.pseudonym).where(CaseSubject.pseudonym == pseudonym).exists(),
         )

@@ -24,7 +24,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from gateway.cases.models import Case
+from gateway.cases.models import case_ids_of
 from gateway.copies.models import CachedCopy
 from gateway.rights.models import RightsRequest
 from gateway.rights.views import aware
@@ -133,7 +133,7 @@ def drop_corrected_copies(session: Session, request: RightsRequest) -> int:
     """
     if request.type != "correctie" or request.status not in GRANTED:
         return 0
-    case_ids = select(Case.id).where(Case.subject_pseudonym == request.subject_pseudonym)
+    case_ids = case_ids_of(request.subject_pseudonym)
     affected = select(CachedCopy.case_id, CachedCopy.source, CachedCopy.category).where(
         CachedCopy.case_id.in_(case_ids)
     )

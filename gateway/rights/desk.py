@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from connectors import ForwardedRightsRequest
 from gateway.audit.events import AuditEvent
 from gateway.audit.subject_keys import SubjectVault
-from gateway.cases.models import Case
+from gateway.cases.models import Case, case_ids_of
 from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import Problem
 from gateway.rights.forwarding import Forwarder
@@ -149,7 +149,7 @@ class RightsDesk:
         with self.db.session() as session:
             rows = session.execute(
                 select(Case.id, Case.convenant, Case.phase, Case.status, Case.created_at)
-                .where(Case.subject_pseudonym == pseudonym)
+                .where(Case.id.in_(case_ids_of(pseudonym)))
                 .order_by(Case.created_at.desc())
             ).all()
         return [CaseChoice(*row) for row in rows]

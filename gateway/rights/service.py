@@ -26,7 +26,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from gateway.audit.events import AuditEvent
-from gateway.cases.models import Case
+from gateway.cases.models import Case, case_ids_of
 from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import Conflict, Forbidden, NotFound
 from gateway.rights.contested import GRANTED, drop_corrected_copies
@@ -201,7 +201,7 @@ class RightsService:
         if filer.party is not None or application.type != "verzet" or cases:
             return None
         known = session.scalars(
-            select(Case.convenant).where(Case.subject_pseudonym == pseudonym).distinct()
+            select(Case.convenant).where(Case.id.in_(case_ids_of(pseudonym))).distinct()
         )
         return json.dumps(sorted({row_of, *known}))
 
@@ -237,7 +237,8 @@ class RightsService:
                 raise FilingRefused("other_covenant")
             if any(filer.party not in _participants(case) for case in found):
                 raise FilingRefused("not_participant")
-        if any(case.subject_pseudonym != pseudonym for case in found):
+        concerning = set(session.scalars(case_ids_of(pseudonym)))
+        if any(case.id not in concerning for case in found):
             raise FilingRefused("subject_mismatch")
         return found
 
@@ -257,7 +258,7 @@ class RightsService:
             return cases[0].convenant
         latest = session.scalar(
             select(Case.convenant)
-            .where(Case.subject_pseudonym == pseudonym)
+            .where(Case.id.in_(case_ids_of(pseudonym)))
             .order_by(Case.created_at.desc())
             .limit(1)
         )

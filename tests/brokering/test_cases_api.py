@@ -68,7 +68,7 @@ def test_case_lifecycle_for_participants_only(stack: Stack) -> None:
     assert moved.json()["phase"] == "casusoverleg"
     assert gemeente.call("PATCH", f"/v1/cases/{case_id}", {"phase": "klaar"}).status_code == 422
 
-    closed = gemeente.call("POST", f"/v1/cases/{case_id}/close")
+    closed = gemeente.call("POST", f"/v1/cases/{case_id}/close", {"reason": "doelen_bereikt"})
     assert closed.status_code == 200
     assert closed.json()["closed_at"]
     again = gemeente.call("PATCH", f"/v1/cases/{case_id}", {"phase": "nazorg"})

@@ -115,7 +115,7 @@ def logged_in_refused(stack: Stack) -> bool:
 
 def test_case_closed(stack: Stack) -> None:
     gemeente, case_id = open_case(stack)
-    closed = gemeente.call("POST", f"/v1/cases/{case_id}/close")
+    closed = gemeente.call("POST", f"/v1/cases/{case_id}/close", {"reason": "doelen_bereikt"})
     assert closed.status_code == 200, closed.text
     assert closed.json()["status"] == "closed"
     found = results(gemeente.query(case_id, ["huisvesting", "psychisch_welzijn"]))

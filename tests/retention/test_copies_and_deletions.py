@@ -184,7 +184,7 @@ def test_a_pushed_deletion_removes_the_copy_only_from_its_own_source(stack: Stac
 def test_an_erased_person_cannot_be_found_and_the_log_still_verifies(stack: Stack) -> None:
     gemeente, case_id = open_case(stack)
     _query_huisvesting(stack, gemeente, case_id)
-    closed = gemeente.call("POST", f"/v1/cases/{case_id}/close")
+    closed = gemeente.call("POST", f"/v1/cases/{case_id}/close", {"reason": "doelen_bereikt"})
     assert closed.status_code == 200, closed.text
     closed_at = datetime.fromisoformat(closed.json()["closed_at"])
     runtime = stack.runtime
