@@ -87,8 +87,8 @@ def simulate_year(
     gemeente.login(DEMO_COVENANT, PURPOSE)
     om = stack.client("om-demo", employee="sim.ovj")
     om.login(DEMO_COVENANT, PURPOSE)
-    clients = {}
-    for party in ("reclassering-demo",):
+    clients = {"gemeente-demo": gemeente}
+    for party in set(REFERRERS) - {"gemeente-demo"}:
         client = stack.client(party, employee="sim.partner")
         client.login(DEMO_COVENANT, PURPOSE)
         clients[party] = client
@@ -101,25 +101,53 @@ def simulate_year(
     return result
 
 
-def _open_body(rng: random.Random, attributes: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "convenant": DEMO_COVENANT,
-        "purpose": PURPOSE,
-        "participants": ["reclassering-demo", *rng.sample(PARTNERS, 2)],
-        "phase": "triage",
-    }
-    bsn = rng.choice(TEST_BSNS)
-    if not attributes:
-        body["subject"] = {"bsn": bsn}
-        return body
+REFERRERS = (
+    "politie-demo",
+    "gemeente-demo",
+    "ggz-demo",
+    "woningcorporatie-demo",
+    "reclassering-demo",
+    "veiligthuis-demo",
+    "jeugdzorg-demo",
+    "verslavingszorg-demo",
+)
+REFERRER_WEIGHTS = (30, 20, 12, 10, 10, 8, 5, 5)
+
+
+def _attributes(rng: random.Random) -> dict[str, Any]:
     minor = rng.random() < 0.12
     birth = rng.randint(2009, 2016) if minor else rng.randint(1950, 2007)
-    body["subjects"] = [{"bsn": bsn, "role": "hoofdpersoon", "birth_year": birth}]
-    body["case_type"] = rng.choice(CASE_TYPES)
-    body["municipality"] = rng.choice(MUNICIPALITIES)
+    body: dict[str, Any] = {
+        "subjects": [{"bsn": rng.choice(TEST_BSNS), "role": "hoofdpersoon", "birth_year": birth}],
+        "case_type": rng.choice(CASE_TYPES),
+        "municipality": rng.choice(MUNICIPALITIES),
+    }
     if rng.random() < 0.23:
         body["region"] = "zvh-elders"
     return body
+
+
+def _open(
+    rng: random.Random, gemeente: Any, clients: dict[str, Any], attributes: bool
+) -> tuple[Any, str]:
+    """Open the case: a referral by a partner (workflow covenants), else by procesregie."""
+    if not attributes:
+        body: dict[str, Any] = {
+            "convenant": DEMO_COVENANT,
+            "purpose": PURPOSE,
+            "subject": {"bsn": rng.choice(TEST_BSNS)},
+            "participants": ["reclassering-demo", *rng.sample(PARTNERS, 2)],
+            "phase": "triage",
+        }
+        return gemeente.call("POST", "/v1/cases", body), "open"
+    referrer = rng.choices(REFERRERS, REFERRER_WEIGHTS)[0]
+    body = {
+        "convenant": DEMO_COVENANT,
+        "purpose": PURPOSE,
+        "phase": "aanmelding",
+        **_attributes(rng),
+    }
+    return clients[referrer].call("POST", "/v1/cases", body), "refer"
 
 
 def _one_case(
@@ -131,47 +159,58 @@ def _one_case(
     attributes: bool,
     result: Simulated,
 ) -> None:
-    response = gemeente.call("POST", "/v1/cases", _open_body(rng, attributes))
-    if not _ok(result, response, "open"):
+    response, step = _open(rng, gemeente, clients, attributes)
+    if not _ok(result, response, step):
         return
     result.cases += 1
     case_id = response.json()["id"]
-    if rng.random() < 0.2:
+    path = f"/v1/cases/{case_id}"
+    if attributes and not _ok(
+        result, gemeente.call("PATCH", path, {"phase": "triage"}), "triage phase"
+    ):
+        return
+    taken_up = rng.random() >= 0.2
+    if attributes:
+        outcome = "opgepakt" if taken_up else rng.choice(["niet_opgepakt", "doorverwezen"])
+        triage: dict[str, Any] = {"outcome": outcome, "reason": "weging in triage"}
+        if outcome == "doorverwezen":
+            triage["referred_to"] = "wijkteam"
+        _ok(result, gemeente.call("POST", f"{path}/triage", triage), "triage")
+    if not taken_up:
         result.not_taken_up += 1
-        if attributes:
-            gemeente.call(
-                "POST",
-                f"/v1/cases/{case_id}/triage",
-                {"outcome": "niet_opgepakt", "reason": "geen ZVH-casus"},
-            )
-        _close(gemeente, case_id, rng, attributes, result)
+        if not attributes:  # with the workflow, triage itself closes a case not taken up
+            _close(gemeente, case_id, rng, attributes, result)
+        else:
+            result.closed += 1
         return
     result.taken_up += 1
     if attributes:
-        gemeente.call(
-            "POST",
-            f"/v1/cases/{case_id}/triage",
-            {"outcome": "opgepakt", "reason": "complexe problematiek"},
-        )
-    if not _ok(
-        result, gemeente.call("PATCH", f"/v1/cases/{case_id}", {"phase": "casusoverleg"}), "phase"
-    ):
+        for party in ["reclassering-demo", *rng.sample(PARTNERS, 2)]:
+            gemeente.call("POST", f"{path}/participants", {"party": party})
+    if not _ok(result, gemeente.call("PATCH", path, {"phase": "casusoverleg"}), "phase"):
         return
     asker = clients["reclassering-demo"] if rng.random() < 0.4 else gemeente
     for categories in rng.sample(QUERIES, rng.randint(1, 3)):
-        answer = asker.call("POST", f"/v1/cases/{case_id}/queries", _query(categories, attributes))
+        answer = asker.call("POST", f"{path}/queries", _query(categories, attributes))
         result.queries += 1
         if _ok(result, answer, "query"):
             _decide(om, answer.json(), rng, result)
     if rng.random() < 0.6:
-        gemeente.call("PATCH", f"/v1/cases/{case_id}", {"phase": "plan_van_aanpak"})
+        gemeente.call("PATCH", path, {"phase": "plan_van_aanpak"})
     if rng.random() < 0.7:
         _close(gemeente, case_id, rng, attributes, result)
 
 
+def _takes_motivation() -> bool:
+    """Whether this build's query API has the ``motivation`` field (API §3 additions)."""
+    from gateway.api.cases import QueryIn
+
+    return "motivation" in QueryIn.model_fields
+
+
 def _query(categories: list[str], attributes: bool) -> dict[str, Any]:
     body: dict[str, Any] = {"categories": categories}
-    if attributes and "justitiele_gegevens" in categories:
+    if attributes and "justitiele_gegevens" in categories and _takes_motivation():
         body["motivation"] = {"code": "recidive", "text": "risico op herhaling"}
     return body
 

@@ -56,7 +56,7 @@ AGE_BANDS = (
     (50, 200, "50 jaar en ouder"),
 )
 TOTAL = "Totaal"
-CASE_CHANGES = frozenset({"opened", "phase_changed", "closed", "mirror_opened"})
+CASE_CHANGES = frozenset({"opened", "referred", "phase_changed", "closed", "mirror_opened"})
 
 
 def phase_order(covenant: Convenant) -> list[str]:
