@@ -7,7 +7,7 @@ from tests.web.conftest import login
 
 
 def test_only_stuurgroep_and_fg_see_the_page(stack: Stack) -> None:
-    ovj = login(stack.base_url, "ovj.demo", "/rapportage")
+    ovj = login(stack.base_url, "ovj.demo")
     refused = ovj.get("/rapportage")
     assert refused.status_code == 403
     assert ovj.get("/rapportage/export.csv").status_code == 403
