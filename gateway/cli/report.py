@@ -28,8 +28,8 @@ from gateway.reports.logboek import logboek_records, to_jsonl
 from gateway.reports.model import Report
 from gateway.reports.output import register_html, to_csv, to_html, to_json
 from gateway.reports.period import BadPeriod, Period
-from gateway.wiring import Runtime
 from gateway.storage.migrate import is_current
+from gateway.wiring import Runtime
 
 report_app = typer.Typer(help="Figures for the stuurgroep and the FG.", no_args_is_help=True)
 register_app = typer.Typer(help="The AVG art. 30 register of processing.", no_args_is_help=True)
