@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import Field, StringConstraints
+from pydantic import AwareDatetime, Field, JsonValue, StringConstraints
 
 from gateway.api.models import Id, StrictBody, SubjectIn, Text
 from gateway.api.openapi import partner_credentials
@@ -28,7 +28,7 @@ from gateway.rights.service import Application, Filer, Viewer
 from gateway.rights.services import rights_desk
 from gateway.runtime import Runtime
 from gateway.subjects.bsn import Bsn, InvalidBsnError
-from gateway.web.mijn.person import person_of
+from gateway.web.mijn.person import person_of, representative_of
 from gateway.web.session import CSRF_KEY
 
 router = APIRouter(tags=["rights"], dependencies=[Depends(partner_credentials)])
@@ -58,10 +58,11 @@ class Caller:
 
     principal: Principal | None
     person: Bsn | None
+    representative: str | None = None
 
     def viewer(self, pseudonym: str | None) -> Viewer:
         if self.principal is None:
-            return Viewer(pseudonym=pseudonym)
+            return Viewer(pseudonym=pseudonym, representative=self.representative)
         p = self.principal
         return Viewer(party=p.party, employee=p.employee, covenant=p.covenant, roles=p.roles)
 
@@ -80,7 +81,7 @@ async def caller(request: Request) -> Caller:
             detail="a partner access token or a portal login of the person is required",
             headers={"WWW-Authenticate": 'Bearer realm="ketenpoort"'},
         )
-    return Caller(None, person)
+    return Caller(None, person, representative_of(request))
 
 
 SUBJECT_REQUIRED = "A partner files on behalf of a person: subject is required."
@@ -117,7 +118,7 @@ async def file_request(
             await desk.refuse(filer, "invalid_bsn", Unprocessable(detail=INVALID_BSN))
     else:
         assert who.person is not None
-        filer = Filer()
+        filer = Filer(representative=who.representative)
         if not _csrf_ok(request):
             await desk.refuse(filer, "csrf", Forbidden(detail=CSRF_MISSING))
         bsn = who.person
@@ -177,6 +178,83 @@ def decide_request(
         roles=principal.roles,
     )
     view = rights_desk(_runtime(request)).decide(actor, request_id, body.decision, body.reason)
+    return RightsRequestOut.of(view, datetime.now(UTC))
+
+
+def _actor(principal: Principal) -> Viewer:
+    return Viewer(
+        party=principal.party,
+        employee=principal.employee,
+        covenant=principal.covenant,
+        roles=principal.roles,
+    )
+
+
+class ExtendIn(StrictBody):
+    until: date
+    reason: Text = Field(min_length=1)
+
+
+class RecordIn(StrictBody):
+    id: RecordId
+    category: Id
+    updated: AwareDatetime
+    fields: dict[str, JsonValue]
+
+
+class AnswerIn(StrictBody):
+    records: list[RecordIn] = Field(max_length=10_000)
+
+
+@router.post("/v1/rights-requests/{request_id}/extend", response_model=RightsRequestOut)
+def extend_request(
+    request_id: RequestId,
+    body: ExtendIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> RightsRequestOut:
+    """AVG art. 12(3): once, within the first term, at most two months, with a reason."""
+    desk = rights_desk(_runtime(request))
+    view = desk.extend(_actor(principal), request_id, body.until, body.reason)
+    return RightsRequestOut.of(view, datetime.now(UTC))
+
+
+@router.post("/v1/rights-requests/{request_id}/withdraw", response_model=RightsRequestOut)
+async def withdraw_request(
+    request_id: RequestId, request: Request, who: Annotated[Caller, Depends(caller)]
+) -> RightsRequestOut:
+    """By the person or their representative only (a partner's token: 403)."""
+    if who.person is None:
+        raise Forbidden(detail="Only the person concerned or their representative withdraws.")
+    if not _csrf_ok(request):
+        raise Forbidden(detail=CSRF_MISSING)
+    desk = rights_desk(_runtime(request))
+    viewer = who.viewer(desk.service.pseudonym(who.person))
+    view = desk.withdraw(viewer, request_id)
+    return RightsRequestOut.of(view, datetime.now(UTC))
+
+
+@router.post("/v1/rights-requests/{request_id}/answer", response_model=RightsRequestOut)
+def answer_request(
+    request_id: RequestId,
+    body: AnswerIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> RightsRequestOut:
+    """A joint controller sends the records it holds about the person (an inzage it took)."""
+    records = [item.model_dump(mode="json") for item in body.records]
+    view = rights_desk(_runtime(request)).answer(_actor(principal), request_id, records)
+    return RightsRequestOut.of(view, datetime.now(UTC))
+
+
+@router.post("/v1/rights-requests/{request_id}/executed", response_model=RightsRequestOut)
+def execute_request(
+    request_id: RequestId,
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> RightsRequestOut:
+    """The source reports a granted correctie carried out."""
+    view = rights_desk(_runtime(request)).executed(_actor(principal), request_id)
     return RightsRequestOut.of(view, datetime.now(UTC))
 
 

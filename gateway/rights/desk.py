@@ -12,10 +12,10 @@ then gets the one uniform answer of ``gateway/rights/refusals.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import NoReturn
+from datetime import UTC, date, datetime
+from typing import Any, NoReturn
 
 import anyio
 from sqlalchemy import select
@@ -27,6 +27,7 @@ from gateway.audit.subject_keys import SubjectVault
 from gateway.cases.models import Case
 from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import Problem
+from gateway.rights.answers import SourceAnswers, person_answers
 from gateway.rights.forwarding import Forwarder
 from gateway.rights.inzage import Inzage, assemble_inzage
 from gateway.rights.refusals import FilingRefused, uniform_refusal
@@ -75,18 +76,21 @@ class RightsDesk:
         if not filed.forward_to:
             return filed.view
         view = filed.view
-        outcomes = await self._forwarder.forward(
-            view.convenant,
-            filed.forward_to,
-            ForwardedRightsRequest(
-                id=view.id,
-                type=application.type,
-                subject=application.bsn,
-                records=application.records,
-                details=application.details,
-                deadline=view.deadline.date(),
-            ),
+        request = ForwardedRightsRequest(
+            id=view.id,
+            type=application.type,
+            subject=application.bsn,
+            records=application.records,
+            details=application.details,
+            deadline=view.deadline.date(),
         )
+        by_covenant: dict[str, list[str]] = {}
+        for convenant, party in filed.forward_to:
+            by_covenant.setdefault(convenant, []).append(party)
+        outcomes: list[tuple[str, Forwarding]] = []
+        for convenant, parties in by_covenant.items():
+            done = await self._forwarder.forward(convenant, parties, request)
+            outcomes.extend((convenant, item) for item in done)
         return await anyio.to_thread.run_sync(self._record, view.id, outcomes, filer)
 
     def _file(self, filer: Filer, application: Application) -> Filed:
@@ -106,7 +110,9 @@ class RightsDesk:
         await anyio.to_thread.run_sync(self._log_refusal, filer, None, reason)
         raise problem
 
-    def _record(self, request_id: str, outcomes: list[Forwarding], filer: Filer) -> RequestView:
+    def _record(
+        self, request_id: str, outcomes: list[tuple[str, Forwarding]], filer: Filer
+    ) -> RequestView:
         with self.db.session() as session:
             return self.service.record_forwarding(session, request_id, outcomes, filer)
 
@@ -128,6 +134,42 @@ class RightsDesk:
         except Problem as refused:
             self._log_denied(actor, "decide", request_id, refused)
             raise
+
+    def extend(self, actor: Viewer, request_id: str, until: date, reason: str) -> RequestView:
+        return self._step(actor, "extend", request_id, self.service.extend, until, reason)
+
+    def withdraw(self, actor: Viewer, request_id: str) -> RequestView:
+        return self._step(actor, "withdraw", request_id, self.service.withdraw)
+
+    def answer(
+        self, actor: Viewer, request_id: str, records: Sequence[dict[str, Any]]
+    ) -> RequestView:
+        return self._step(actor, "answer", request_id, self.service.answer, records)
+
+    def executed(self, actor: Viewer, request_id: str) -> RequestView:
+        return self._step(actor, "executed", request_id, self.service.executed)
+
+    def _step(
+        self,
+        actor: Viewer,
+        action: str,
+        request_id: str,
+        step: Callable[..., RequestView],
+        *args: object,
+    ) -> RequestView:
+        """One step in its own transaction; a refusal is logged in another (it rolled back)."""
+        try:
+            with self.db.session() as session:
+                return step(session, actor, request_id, *args)
+        except Problem as refused:
+            self._log_denied(actor, action, request_id, refused)
+            raise
+
+    def source_answers(self, bsn: Bsn) -> list[SourceAnswers]:
+        """The person's inzage answers per source (opened), newest request first."""
+        pseudonym = self.service.pseudonym(bsn)
+        with self.db.session() as session:
+            return person_answers(session, self.service.sealer, pseudonym)
 
     def _log_denied(self, actor: Viewer, action: str, request_id: str, problem: Problem) -> None:
         with self.db.session() as session:

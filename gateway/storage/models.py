@@ -13,7 +13,7 @@ from gateway.cases.models import Case, CaseParticipant, CaseSubject
 from gateway.consent.models import ConsentRequest
 from gateway.consent.withholdings import Withholding
 from gateway.copies.models import CachedCopy
-from gateway.rights.models import RightsRequest
+from gateway.rights.models import PartnerWithholding, RequestSource, RightsRequest
 from gateway.storage.state import GatewayState
 from gateway.web.session_store import WebSession
 
@@ -30,6 +30,8 @@ __all__ = [
     "CaseSubject",
     "ConsentRequest",
     "GatewayState",
+    "PartnerWithholding",
+    "RequestSource",
     "RightsRequest",
     "UsedAssertion",
     "WebSession",

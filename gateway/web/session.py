@@ -56,6 +56,9 @@ class WebUser:
     login_at: float
     # The covenants ``party`` belongs to, fixed at login from the policy (never from the IdP).
     covenants: tuple[str, ...] = ()
+    # A representative's login: ``bsn`` is the person they act for, this their relation
+    # (ouder, voogd, gemachtigde), asserted by the identity provider (docs/web-login.md).
+    representative: str | None = None
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
@@ -76,6 +79,9 @@ class WebUser:
             bsn=None if data.get("bsn") is None else str(data["bsn"]),
             login_at=float(data["login_at"]),
             covenants=tuple(str(covenant) for covenant in data.get("covenants", ())),
+            representative=None
+            if data.get("representative") is None
+            else str(data["representative"]),
         )
 
 

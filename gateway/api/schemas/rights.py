@@ -17,6 +17,21 @@ class ForwardingOut(Out):
     reason: str | None
 
 
+class SourceStatusOut(Out):
+    party: str
+    status: str = Field(description="sent, answered or late (past the deadline, no answer).")
+    answered_at: str | None = None
+    records: int | None = Field(default=None, description="How many records it reported.")
+
+
+class ExtensionOut(Out):
+    first_deadline: str
+    until: str
+    extended_at: str
+    by: str | None
+    reason: str | None = Field(description="The person reads it; null once they are erased.")
+
+
 class RightsRequestOut(Out):
     id: str
     type: str
@@ -38,6 +53,18 @@ class RightsRequestOut(Out):
     decided_by: str | None
     reason: str | None
     forwarded: list[ForwardingOut]
+    sources: list[SourceStatusOut] = Field(
+        default_factory=list, description="An inzage: every joint controller it was sent to."
+    )
+    extension: ExtensionOut | None = None
+    withdrawn_at: str | None = None
+    representative: dict[str, str] | None = Field(
+        default=None, description='{"relation": "ouder" | "voogd" | "gemachtigde"}'
+    )
+    execute_by: str | None = Field(default=None, description="A granted correctie: carry out by.")
+    executed_at: str | None = None
+    execution_overdue: bool = False
+    late_sources: int = 0
 
     @classmethod
     def of(cls, view: RequestView, now: datetime) -> Self:
@@ -66,7 +93,39 @@ class RightsRequestOut(Out):
                 ForwardingOut(party=item.party, status=item.status, reason=item.reason)
                 for item in view.forwarded
             ],
+            sources=[
+                SourceStatusOut(
+                    party=item.party,
+                    status=item.status,
+                    answered_at=_iso(item.answered_at),
+                    records=item.record_count,
+                )
+                for item in view.sources
+            ],
+            extension=_extension(view),
+            withdrawn_at=_iso(view.withdrawn_at),
+            representative={"relation": view.representative} if view.representative else None,
+            execute_by=_iso(view.execute_by),
+            executed_at=_iso(view.executed_at),
+            execution_overdue=view.execution_overdue(now),
+            late_sources=view.late_sources,
         )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _extension(view: RequestView) -> ExtensionOut | None:
+    if view.first_deadline is None or view.extended_at is None:
+        return None
+    return ExtensionOut(
+        first_deadline=view.first_deadline.isoformat(),
+        until=view.deadline.isoformat(),
+        extended_at=view.extended_at.isoformat(),
+        by=view.extended_by_party,
+        reason=view.extension_reason,
+    )
 
 
 class RightsRequestListOut(Out):

@@ -21,6 +21,12 @@ def person_of(request: Request) -> Bsn | None:
         return None
 
 
+def representative_of(request: Request) -> str | None:
+    """The relation (ouder, voogd, gemachtigde) when the login acts for someone else."""
+    user = current_user(request)
+    return user.representative if user is not None else None
+
+
 def require_person(request: Request) -> Bsn:
     """Dependency for /mijn: a login (else redirect to log in) that carries a BSN (else 403)."""
     require_login(request)
