@@ -262,4 +262,9 @@ def execute_request(
 def my_disclosures(request: Request, who: Annotated[Caller, Depends(caller)]) -> dict[str, Any]:
     if who.person is None:
         raise Forbidden(detail="Only the person concerned sees their own disclosures.")
-    return rights_desk(_runtime(request)).inzage(who.person, "api").as_json()
+    from gateway.web.mijn.routes import representative_may  # lazily: the portal imports us
+
+    if not representative_may(request, who.person, "inzage"):
+        raise Forbidden(detail="The covenant does not let this representative see the inzage.")
+    desk = rights_desk(_runtime(request))
+    return desk.inzage(who.person, "api", representative=who.representative).as_json()

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors import ForwardedRightsRequest
-from gateway.audit.events import AuditEvent
+from gateway.audit.events import AuditEvent, DetailValue
 from gateway.audit.subject_keys import SubjectVault
 from gateway.cases.models import Case
 from gateway.policy.compiled import CompiledPolicy
@@ -196,23 +196,33 @@ class RightsDesk:
             ).all()
         return [CaseChoice(*row) for row in rows]
 
-    def inzage(self, bsn: Bsn, channel: str) -> Inzage:
+    def inzage(self, bsn: Bsn, channel: str, *, representative: str | None = None) -> Inzage:
         """The person's disclosures; showing them is itself logged (under their key)."""
         pseudonym = self.service.pseudonym(bsn)
         with self.db.session() as session:
             found = assemble_inzage(
                 session, self._vault, self._policy(), pseudonym, datetime.now(UTC).date()
             )
-            self._log_inzage(session, pseudonym, found, channel)
+            self._log_inzage(session, pseudonym, found, channel, representative)
         return found
 
-    def _log_inzage(self, session: Session, pseudonym: str, found: Inzage, channel: str) -> None:
+    def _log_inzage(
+        self,
+        session: Session,
+        pseudonym: str,
+        found: Inzage,
+        channel: str,
+        representative: str | None,
+    ) -> None:
+        details: dict[str, DetailValue] = {"channel": channel, "withheld": found.withheld_count}
+        if representative is not None:
+            details["representative"] = representative
         event = AuditEvent(
             kind="rights",
             outcome="inzage_shown",
             subject_pseudonym=pseudonym,
             subject_scope="subject",
             records=len(found.disclosures),
-            details={"channel": channel, "withheld": found.withheld_count},
+            details=details,
         )
         self._audit.append_in(session, [event])
