@@ -88,12 +88,12 @@ def add_request_routes(router: APIRouter) -> None:
         except Problem as error:
             if error.status == 404:
                 return render(request, "not_found.html", status_code=404)
-            context = {
-                "message": "Dit verzoek is al afgehandeld en kan niet meer worden ingetrokken."
-            }
+            context = {"message": NOT_WITHDRAWN}
             return render(request, "mijn/niet_gelukt.html", context, status_code=409)
         return RedirectResponse(f"/mijn/verzoeken/{request_id}", status_code=303)
 
+
+def add_form_routes(router: APIRouter) -> None:
     def correctie_page(
         request: Request, values: dict[str, str], errors: dict[str, str], status_code: int = 200
     ) -> Response:
