@@ -118,24 +118,6 @@ def open_records(
     ]
 
 
-def late_sources(
-    session: Session, covenants: Sequence[str], now: datetime
-) -> list[tuple[str, str]]:
-    """(request id, party) of every source past an open inzage's deadline without an answer."""
-    rows = session.execute(
-        select(RequestSource.request_id, RequestSource.party)
-        .join(RightsRequest, RightsRequest.id == RequestSource.request_id)
-        .where(
-            RequestSource.answered_at.is_(None),
-            RightsRequest.deadline < now,
-            RightsRequest.withdrawn_at.is_(None),
-            RightsRequest.convenant.in_(tuple(covenants)),
-        )
-        .order_by(RightsRequest.deadline, RequestSource.party)
-    ).all()
-    return [(str(request_id), str(party)) for request_id, party in rows]
-
-
 @dataclass(frozen=True)
 class SourceAnswer:
     party: str
