@@ -12,6 +12,7 @@ from gateway.audit.search import EntryQuery, search_entries
 from gateway.demo.stack import Stack
 from gateway.rights.models import RightsRequest
 from gateway.subjects.bsn import Bsn
+from tests.brokering.support import change_covenant
 from tests.rights.conftest import csrf_of
 
 SOURCE_PARTIES = {
@@ -66,3 +67,15 @@ def denied_entries(stack: Stack, request_id: str) -> list[dict[str, Any]]:
         )
     mine = [e for e in page.entries if (e.get("details") or {}).get("request") == request_id]
     return sorted(mine, key=lambda entry: int(entry["seq"]))
+
+
+def patient_sources(stack: Stack, timeout_s: float = 15.0) -> None:
+    """Give every source more time: on a loaded test machine the first exchange (each
+    source fetching the gateway's keys) can pass the demo covenant's 2 s."""
+
+    def slower(document: dict[str, Any]) -> None:
+        for party in document["parties"]:
+            if isinstance(party.get("source"), dict):
+                party["source"]["timeout_s"] = timeout_s
+
+    change_covenant(stack, slower)

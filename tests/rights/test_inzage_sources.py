@@ -11,6 +11,7 @@ from tests.rights.support import (
     SOURCE_PARTIES,
     denied_entries,
     file_as_person,
+    patient_sources,
     rights_entries,
     set_times,
 )
@@ -20,6 +21,7 @@ LATE = "woningcorporatie-demo"
 
 
 def test_inzage_reaches_every_source_and_a_late_one_is_counted(stack: Stack) -> None:
+    patient_sources(stack)
     open_case(stack)
     stack.sources.source(LATE).answer_inzage_later = True
     person = person_login(stack, "persoon-a")
@@ -80,6 +82,7 @@ def test_inzage_reaches_every_source_and_a_late_one_is_counted(stack: Stack) -> 
 
 
 def test_the_download_works_offline(stack: Stack) -> None:
+    patient_sources(stack)
     open_case(stack)
     person = person_login(stack, "persoon-a")
     file_as_person(person, {"type": "inzage", "details": "kopie graag"})
@@ -94,6 +97,7 @@ def test_the_download_works_offline(stack: Stack) -> None:
 
 
 def test_a_malformed_answer_is_refused_whole(stack: Stack) -> None:
+    patient_sources(stack)
     open_case(stack)
     stack.sources.source(LATE).answer_inzage_later = True
     person = person_login(stack, "persoon-a")
