@@ -20,7 +20,12 @@ from pydantic import AwareDatetime, Field, JsonValue, StringConstraints
 
 from gateway.api.models import Id, StrictBody, SubjectIn, Text
 from gateway.api.openapi import partner_credentials
-from gateway.api.schemas.rights import DisclosuresOut, RightsRequestListOut, RightsRequestOut
+from gateway.api.schemas.rights import (
+    DisclosuresOut,
+    RightsRequestListOut,
+    RightsRequestOut,
+    WithholdingOut,
+)
 from gateway.auth.dependencies import current_principal, require_role
 from gateway.auth.principal import Principal
 from gateway.problems import Forbidden, Unauthorized, Unprocessable
@@ -256,6 +261,33 @@ def execute_request(
     """The source reports a granted correctie carried out."""
     view = rights_desk(_runtime(request)).executed(_actor(principal), request_id)
     return RightsRequestOut.of(view, datetime.now(UTC))
+
+
+class WithholdingIn(StrictBody):
+    case: CaseId
+    category: Id
+    ground: Literal["bescherming_slachtoffer", "bescherming_melder", "lopend_onderzoek"]
+    until: date
+
+
+@router.post("/v1/withholdings", status_code=201, response_model=WithholdingOut)
+def withhold(
+    body: WithholdingIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> WithholdingOut:
+    """The source party of a disclosure withholds it from the person's inzage until a date."""
+    row = rights_desk(_runtime(request)).withhold(
+        _actor(principal), body.case, body.category, body.ground, body.until
+    )
+    return WithholdingOut(
+        id=row.id,
+        case=row.case_id,
+        category=row.category,
+        ground=row.ground,
+        until=row.until.isoformat(),
+        source=row.source,
+    )
 
 
 @router.get("/v1/me/disclosures", response_model=DisclosuresOut, response_model_exclude_unset=True)

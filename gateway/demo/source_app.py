@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -74,6 +74,17 @@ class DemoSource:
         """Every record about the person: what an inzage (AVG art. 15) gets a copy of."""
         with self._lock:
             return [r for r in self._records.values() if r.subject == subject]
+
+    def correct(self, record_id: str, fields: dict[str, Any]) -> bool:
+        """Carries out a correctie as the partner would: the record's fields change."""
+        with self._lock:
+            record = self._records.get(record_id)
+            if record is None:
+                return False
+            self._records[record_id] = replace(
+                record, fields={**record.fields, **fields}, updated=datetime.now(UTC)
+            )
+            return True
 
     def delete(self, record_id: str) -> int | None:
         """Deletes a record as the partner would; returns the feed cursor, None if unknown."""

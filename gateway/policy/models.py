@@ -159,8 +159,7 @@ class Rights(_Frozen):
 
     ``extension``: the longest extension (AVG art. 12(3), default and maximum
     two months). ``correctie_execution``: how long after a granted correctie
-    the source has to carry it out. ``contested``: a record under a pending
-    correctie is served marked (``mark``) or not at all (``withhold``).
+    the source has to carry it out.
     ``representatives``: per relation what a representative may do and see
     (``source_answers``: the copies of records the sources sent in an inzage).
     """
@@ -171,7 +170,6 @@ class Rights(_Frozen):
     extension: Duration | None = None
     withheld_max: Duration = Field(default_factory=lambda: parse_duration(WITHHELD_MAX_DEFAULT))
     correctie_execution: Duration = Field(default_factory=lambda: parse_duration("P14D"))
-    contested: Literal["mark", "withhold"] = "mark"
     representatives: dict[RepresentativeRelation, tuple[RepresentativeRight, ...]] = Field(
         default_factory=_default_representatives
     )

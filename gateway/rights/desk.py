@@ -30,6 +30,7 @@ from gateway.problems import Problem
 from gateway.rights.answers import SourceAnswers, person_answers
 from gateway.rights.forwarding import Forwarder
 from gateway.rights.inzage import Inzage, assemble_inzage
+from gateway.rights.models import PartnerWithholding
 from gateway.rights.refusals import FilingRefused, uniform_refusal
 from gateway.rights.service import (
     Application,
@@ -41,6 +42,7 @@ from gateway.rights.service import (
     Viewer,
 )
 from gateway.rights.views import Forwarding, RequestView
+from gateway.rights.withholding import record_partner_withholding
 from gateway.storage.db import Database
 from gateway.subjects.bsn import Bsn
 
@@ -163,6 +165,31 @@ class RightsDesk:
                 return step(session, actor, request_id, *args)
         except Problem as refused:
             self._log_denied(actor, action, request_id, refused)
+            raise
+
+    def withhold(
+        self, actor: Viewer, case_id: str, category: str, ground: str, until: date
+    ) -> PartnerWithholding:
+        """A source party limits the inzage of its own disclosures (UAVG art. 41)."""
+        assert actor.party is not None and actor.covenant is not None
+        try:
+            with self.db.session() as session:
+                row, event = record_partner_withholding(
+                    session,
+                    self._policy(),
+                    party=actor.party,
+                    employee=actor.employee,
+                    covenant=actor.covenant,
+                    case_id=case_id,
+                    category=category,
+                    ground=ground,
+                    until=until,
+                )
+                self._audit.append_in(session, [event])
+                session.expunge(row)
+                return row
+        except Problem as refused:
+            self._log_denied(actor, "withhold", "", refused)
             raise
 
     def source_answers(self, bsn: Bsn) -> list[SourceAnswers]:

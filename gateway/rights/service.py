@@ -600,6 +600,7 @@ class RightsService:
         if row.type != "correctie" or row.status not in GRANTED or row.executed_at is not None:
             raise ExecutionRefused()
         row.executed_at = _now()
+        self._drop_corrected_copies(session, row, outcome="correctie_executed")
         session.flush()
         view = view_of(session, self._sealer, row, with_text=False)
         late = row.execute_by is not None and aware(row.executed_at) > aware(row.execute_by)
@@ -619,21 +620,25 @@ class RightsService:
             session, self._policy(), view, outcome, None, None, representative=actor.representative
         )
 
-    def _drop_corrected_copies(self, session: Session, row: RightsRequest) -> None:
+    def _drop_corrected_copies(
+        self, session: Session, row: RightsRequest, outcome: str = "correctie_granted"
+    ) -> None:
         """A granted correctie makes the gateway's copies stale: gone in the same transaction.
 
         Logged like a source deletion (``kind=deletion``), naming no record and no subject.
+        Done again when the source reports it carried out: a copy fetched between
+        the decision and the execution still held the old value.
         """
         if row.type != "correctie" or row.status not in GRANTED:
             return
         gone = drop_corrected_copies(session, row)
         event = AuditEvent(
             kind="deletion",
-            outcome="correctie_granted",
+            outcome=outcome,
             party=row.decided_by_party,
             convenant=row.convenant,
             source=row.source_party,
-            reason="correctie_granted",
+            reason=outcome,
             records=gone,
             details={"request": row.id, "records_named": len(row.records)},
         )

@@ -161,3 +161,14 @@ class WithheldOut(Out):
 class DisclosuresOut(Out):
     disclosures: list[DisclosureOut]
     withheld: WithheldOut
+
+
+class WithholdingOut(Out):
+    id: int
+    case: str
+    category: str
+    source: str
+    ground: str = Field(
+        description="bescherming_slachtoffer, bescherming_melder or lopend_onderzoek."
+    )
+    until: str = Field(description="ISO date; withheld while today is before it.")
