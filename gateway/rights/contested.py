@@ -102,8 +102,6 @@ def pending_correcties(session: Session, subject_pseudonym: str) -> Contested:
     return Contested(found)
 
 
-
-
 def corrected_since(session: Session, subject_pseudonym: str, since: datetime) -> Contested:
     """What correcties granted at or after ``since`` concern: an answer fetched before is stale.
 
