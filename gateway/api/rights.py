@@ -22,6 +22,7 @@ from gateway.api.models import Id, StrictBody, SubjectIn, Text
 from gateway.api.openapi import partner_credentials
 from gateway.api.schemas.rights import (
     DisclosuresOut,
+    NoticeOut,
     RightsRequestListOut,
     RightsRequestOut,
     WithholdingOut,
@@ -29,6 +30,7 @@ from gateway.api.schemas.rights import (
 from gateway.auth.dependencies import current_principal, require_role
 from gateway.auth.principal import Principal
 from gateway.problems import Forbidden, Unauthorized, Unprocessable
+from gateway.rights.notices import NoticeStatement
 from gateway.rights.service import Application, Filer, Viewer
 from gateway.rights.services import rights_desk
 from gateway.runtime import Runtime
@@ -287,6 +289,50 @@ def withhold(
         ground=row.ground,
         until=row.until.isoformat(),
         source=row.source,
+    )
+
+
+class NoticeIn(StrictBody):
+    subject: Annotated[str, StringConstraints(pattern=r"^s[0-9]{1,3}$")]
+    informed: bool
+    how: Literal["mondeling", "brief", "email", "folder", "portaal"] | None = None
+    at: date | None = None
+    ground: (
+        Literal[
+            "onevenredige_inspanning", "wettelijke_geheimhouding", "uavg_41", "reeds_geinformeerd"
+        ]
+        | None
+    ) = None
+    review_on: date | None = None
+
+
+@router.post("/v1/cases/{case_id}/notices", status_code=201, response_model=NoticeOut)
+def record_notice(
+    case_id: CaseId,
+    body: NoticeIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> NoticeOut:
+    """Informatieplicht (AVG art. 13/14): informed (how, at) or not (ground, review_on)."""
+    statement = NoticeStatement(
+        subject=body.subject,
+        informed=body.informed,
+        how=body.how,
+        at=body.at,
+        ground=body.ground,
+        review_on=body.review_on,
+    )
+    row = rights_desk(_runtime(request)).notice(_actor(principal), case_id, statement)
+    return NoticeOut(
+        id=row.id,
+        case=row.case_id,
+        subject=row.subject_ref,
+        informed=row.informed,
+        how=row.how,
+        at=row.informed_on.isoformat() if row.informed_on else None,
+        ground=row.ground,
+        review_on=row.review_on.isoformat() if row.review_on else None,
+        by=row.by_party,
     )
 
 

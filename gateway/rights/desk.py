@@ -31,6 +31,7 @@ from gateway.rights.answers import SourceAnswers, person_answers
 from gateway.rights.forwarding import Forwarder
 from gateway.rights.inzage import Inzage, assemble_inzage
 from gateway.rights.models import PartnerWithholding
+from gateway.rights.notices import Notice, NoticeStatement, record_notice
 from gateway.rights.refusals import FilingRefused, uniform_refusal
 from gateway.rights.service import (
     Application,
@@ -190,6 +191,26 @@ class RightsDesk:
                 return row
         except Problem as refused:
             self._log_denied(actor, "withhold", "", refused)
+            raise
+
+    def notice(self, actor: Viewer, case_id: str, statement: NoticeStatement) -> Notice:
+        """Record the informatieplicht for one subject of a case (a participant only)."""
+        assert actor.party is not None and actor.covenant is not None
+        try:
+            with self.db.session() as session:
+                row, event = record_notice(
+                    session,
+                    case_id=case_id,
+                    party=actor.party,
+                    employee=actor.employee,
+                    covenant=actor.covenant,
+                    statement=statement,
+                )
+                self._audit.append_in(session, [event])
+                session.expunge(row)
+                return row
+        except Problem as refused:
+            self._log_denied(actor, "notice", "", refused)
             raise
 
     def source_answers(self, bsn: Bsn) -> list[SourceAnswers]:

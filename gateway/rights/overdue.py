@@ -13,7 +13,7 @@ import logging
 import threading
 import weakref
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from opentelemetry import metrics
@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gateway.rights.models import RequestSource, RightsRequest
+from gateway.rights.notices import overdue_reviews
 from gateway.rights.views import aware
 from gateway.storage.db import Database
 
@@ -35,6 +36,7 @@ NEAR_DEADLINE = timedelta(days=7)
 OVERDUE_LABEL = "termijn verstreken"
 SOURCE_LATE_LABEL = "organisatie heeft niet op tijd geantwoord (inzage)"
 EXECUTION_LATE_LABEL = "correctie niet op tijd uitgevoerd"
+NOTICE_REVIEW_LABEL = "niet geïnformeerd; herbeoordeling verlopen"
 NEAR_LABEL = "termijn verloopt binnen 7 dagen"
 METRIC_NAME = "ketenpoort.rights.overdue"
 
@@ -64,6 +66,7 @@ class OverdueRegister:
                 .order_by(RightsRequest.deadline)
             ).all()
             late = self._late_sources(session, covenants, now)
+            reviews = self._reviews(session, covenants, now)
             unexecuted = self._unexecuted(session, covenants, now)
         found = []
         for row in rows:
@@ -79,7 +82,27 @@ class OverdueRegister:
                     convenant=row.convenant,
                 )
             )
-        return [*found, *late, *unexecuted]
+        return [*found, *late, *unexecuted, *reviews]
+
+    @staticmethod
+    def _reviews(session: Session, covenants: Sequence[str], now: datetime) -> list[OverdueRequest]:
+        """Informatieplicht: "not informed" statements whose review date has passed."""
+        from gateway.web.privacy.rights import OverdueRequest
+
+        return [
+            OverdueRequest(
+                id=f"{row.case_id} ({row.subject_ref})",
+                type="informatieplicht",
+                received=aware(row.recorded_at),
+                deadline=datetime.combine(row.review_on, time(0), tzinfo=UTC)
+                if row.review_on
+                else aware(row.recorded_at),
+                status=NOTICE_REVIEW_LABEL,
+                responsible_party=row.by_party,
+                convenant=row.convenant,
+            )
+            for row in overdue_reviews(session, tuple(covenants), now.date())
+        ]
 
     @staticmethod
     def _late_sources(

@@ -14,6 +14,7 @@ from gateway.consent.models import ConsentRequest
 from gateway.consent.withholdings import Withholding
 from gateway.copies.models import CachedCopy
 from gateway.rights.models import PartnerWithholding, RequestSource, RightsRequest
+from gateway.rights.notices import Notice
 from gateway.storage.state import GatewayState
 from gateway.web.session_store import WebSession
 
@@ -30,6 +31,7 @@ __all__ = [
     "CaseSubject",
     "ConsentRequest",
     "GatewayState",
+    "Notice",
     "PartnerWithholding",
     "RequestSource",
     "RightsRequest",

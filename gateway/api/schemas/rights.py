@@ -172,3 +172,15 @@ class WithholdingOut(Out):
         description="bescherming_slachtoffer, bescherming_melder or lopend_onderzoek."
     )
     until: str = Field(description="ISO date; withheld while today is before it.")
+
+
+class NoticeOut(Out):
+    id: int
+    case: str
+    subject: str
+    informed: bool
+    how: str | None
+    at: str | None
+    ground: str | None
+    review_on: str | None
+    by: str
