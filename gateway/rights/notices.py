@@ -5,8 +5,9 @@ before data about them is recorded, or the partnership records why not (an
 exception with its ground) and when that is reviewed. One row per statement;
 the latest per (case, subject) counts. A "not informed" whose ``review_on``
 has passed appears in the privacy officer's overdue list until a newer
-statement replaces it. Rows hold identifiers only (the subject ref within
-the case, never a BSN) and go with their case (foreign key, cascade).
+statement replaces it. Rows hold identifiers only (the case id, the subject
+ref within the case, never a BSN); removing them with their case is left to
+retention (not wired yet: docs/rights.md).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
-    ForeignKey,
     Index,
     Integer,
     String,
@@ -50,9 +50,7 @@ class Notice(Base):
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
-    case_id: Mapped[str] = mapped_column(
-        String(40), ForeignKey("cases.id", ondelete="CASCADE"), nullable=False
-    )
+    case_id: Mapped[str] = mapped_column(String(40), nullable=False)
     convenant: Mapped[str] = mapped_column(String(100), nullable=False)
     subject_ref: Mapped[str] = mapped_column(String(10), nullable=False)
     informed: Mapped[bool] = mapped_column(Boolean, nullable=False)
