@@ -6,8 +6,8 @@ exception with its ground) and when that is reviewed. One row per statement;
 the latest per (case, subject) counts. A "not informed" whose ``review_on``
 has passed appears in the privacy officer's overdue list until a newer
 statement replaces it. Rows hold identifiers only (the case id, the subject
-ref within the case, never a BSN); removing them with their case is left to
-retention (not wired yet: docs/rights.md).
+ref within the case — ``s1``, or ``s2``… in a household case — never a BSN);
+retention removes them with their case (gateway/retention/case_rules.py).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gateway.audit.events import AuditEvent
-from gateway.cases.models import Case
+from gateway.cases.models import Case, CaseSubjectRef
 from gateway.problems import NotFound, Unprocessable
 from gateway.storage.base import Base
 from gateway.storage.types import UtcDateTime
@@ -83,11 +83,21 @@ class NoticeRefused(Unprocessable):
     title = "The informatieplicht statement is incomplete or inconsistent"
 
 
-def _subject_pseudonym(case: Case, ref: str) -> str:
-    """The case subject a ref names; only the main subject ``s1`` while cases hold one."""
-    if ref != MAIN_SUBJECT:
+def _subject_pseudonym(session: Session, case: Case, ref: str) -> str:
+    """The case subject a ref names: ``s1`` the main subject, ``s2``… a household member.
+
+    A ref the case does not know, or whose subject has been shredded, is refused.
+    """
+    if ref == MAIN_SUBJECT:
+        return case.subject_pseudonym
+    pseudonym = session.scalar(
+        select(CaseSubjectRef.pseudonym).where(
+            CaseSubjectRef.case_id == case.id, CaseSubjectRef.ref == ref
+        )
+    )
+    if pseudonym is None:
         raise NoticeRefused(extensions={"reason": "unknown_subject"})
-    return case.subject_pseudonym
+    return pseudonym
 
 
 def _check(statement: NoticeStatement, today: date) -> None:
@@ -122,7 +132,7 @@ def record_notice(
         raise NotFound(detail="No such case.")
     now = datetime.now(UTC)
     _check(statement, now.date())
-    pseudonym = _subject_pseudonym(case, statement.subject)
+    pseudonym = _subject_pseudonym(session, case, statement.subject)
     row = Notice(
         case_id=case_id,
         convenant=covenant,

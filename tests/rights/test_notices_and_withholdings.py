@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import update
 
-from gateway.demo.stack import Stack
+from gateway.demo.people import demo_people
+from gateway.demo.stack import DEMO_COVENANT, Stack
 from gateway.rights.notices import Notice
-from tests.brokering.support import audit_entries, logged_in, open_case
+from tests.brokering.support import CASUSOVERLEG, audit_entries, logged_in, open_case
 from tests.web.conftest import login
 
 TOMORROW = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
@@ -85,3 +86,35 @@ def test_a_partner_withholds_only_its_own_data_within_the_cap(stack: Stack) -> N
     done = ggz.call("POST", "/v1/withholdings", {**body, "until": TOMORROW})
     assert done.status_code == 201, done.text
     assert done.json()["source"] == "ggz-demo"
+
+
+def test_household_members_each_have_their_own_statement(stack: Stack) -> None:
+    """``s2``… of a household case are recorded under their own ref; an unknown ref is not."""
+    people = demo_people()
+    gemeente = logged_in(stack, "gemeente-demo")
+    opened = gemeente.call(
+        "POST",
+        "/v1/cases",
+        {
+            "convenant": DEMO_COVENANT,
+            "purpose": CASUSOVERLEG,
+            "subjects": [
+                {"bsn": people[0].bsn.reveal(), "role": "hoofdpersoon"},
+                {"bsn": people[2].bsn.reveal(), "role": "kind"},
+            ],
+            "participants": ["politie-demo"],
+            "phase": "casusoverleg",
+        },
+    )
+    assert opened.status_code == 201, opened.text
+    case_id = opened.json()["id"]
+    path = f"/v1/cases/{case_id}/notices"
+    child = {"subject": "s2", "informed": False, "ground": "uavg_41", "review_on": TOMORROW}
+    done = gemeente.call("POST", path, child)
+    assert done.status_code == 201, done.text
+    assert done.json()["subject"] == "s2"
+    unknown = gemeente.call("POST", path, {**child, "subject": "s3"})
+    assert unknown.status_code == 422
+    assert unknown.json()["reason"] == "unknown_subject"
+    outcomes = [e["outcome"] for e in audit_entries(stack, case_id) if e["kind"] == "rights"]
+    assert outcomes == ["not_informed"]
