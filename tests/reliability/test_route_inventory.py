@@ -110,6 +110,7 @@ def _fill(path: str, case_id: str, request_id: str) -> str:
         .replace("{consent_id}", "consent-0")
         .replace("{request_id}", request_id)
         .replace("{seq}", "0")
+        .replace("{kind}", "annual")  # a known report kind, so a 404 cannot hide the role check
     )
 
 
