@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from connectors.models import DeletionPage, ForwardedRightsRequest, LookupRequest, LookupResult
+from connectors.models import (
+    DeletionPage,
+    ForwardedRightsRequest,
+    LookupRequest,
+    LookupResult,
+    Record,
+)
 
 
 @runtime_checkable
@@ -28,7 +34,11 @@ class RightsRequestForwarder(Protocol):
     are handled by the rights process out of band.
     """
 
-    async def forward_rights_request(self, request: ForwardedRightsRequest) -> None: ...
+    async def forward_rights_request(
+        self, request: ForwardedRightsRequest
+    ) -> tuple[Record, ...] | None:
+        """``None`` when the source answers later; its records when it answers an inzage now."""
+        ...
 
 
 class TokenProvider(Protocol):

@@ -25,7 +25,12 @@ from connectors.models import (
     Record,
 )
 from connectors.protocol import TokenProvider
-from connectors.source_api import WireDeletionPage, WireLookupResult, to_deletion_event
+from connectors.source_api import (
+    WireDeletionPage,
+    WireLookupResult,
+    WireRightsAnswer,
+    to_deletion_event,
+)
 
 DEFAULT_MAX_RESPONSE_BYTES: Final = 5 * 1024 * 1024
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -92,7 +97,10 @@ class RestConnector:
         page = _parse(WireDeletionPage, await self._call("GET", "/deletions", params=params))
         return DeletionPage(events=[to_deletion_event(e) for e in page.events], next=page.next)
 
-    async def forward_rights_request(self, request: ForwardedRightsRequest) -> None:
+    async def forward_rights_request(
+        self, request: ForwardedRightsRequest
+    ) -> tuple[Record, ...] | None:
+        """``None``: the source took the request; records: it answered an inzage at once."""
         body = {
             "id": request.id,
             "type": request.type,
@@ -101,7 +109,16 @@ class RestConnector:
             "details": request.details,
             "deadline": request.deadline.isoformat(),
         }
-        await self._call("POST", "/rights-requests", json=body, accept=range(200, 300))
+        content = await self._call("POST", "/rights-requests", json=body, accept=range(200, 300))
+        if request.type != "inzage" or not content.strip():
+            return None
+        answer = _parse(WireRightsAnswer, content)
+        if answer.records is None:
+            return None
+        return tuple(
+            Record(id=r.id, category=r.category, updated=r.updated, fields=r.fields)
+            for r in answer.records
+        )
 
     async def _call(
         self,

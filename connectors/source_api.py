@@ -117,6 +117,17 @@ class WireRightsRequest(_Wire):
     deadline: date
 
 
+class WireRightsAnswer(_Wire):
+    """A source's answer to a forwarded request; ``records`` only when it answers an inzage now.
+
+    ``202`` (or no ``records``): received, answered later through the partner
+    API (``POST /v1/rights-requests/{id}/answer``). ``200`` with ``records``:
+    the inzage is answered in the same exchange.
+    """
+
+    records: list[WireRecord] | None = Field(default=None, max_length=10_000)
+
+
 __all__ = [
     "MAX_PUSHED_DELETIONS",
     "BsnDigits",
@@ -127,6 +138,7 @@ __all__ = [
     "WireLookupResult",
     "WireRecord",
     "WireRequester",
+    "WireRightsAnswer",
     "WireRightsRequest",
     "WireSubject",
     "parse_pushed_deletions",

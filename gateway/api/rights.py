@@ -12,19 +12,26 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import Field, StringConstraints
+from pydantic import AwareDatetime, Field, JsonValue, StringConstraints
 
 from gateway.api.models import Id, StrictBody, SubjectIn, Text
 from gateway.api.openapi import partner_credentials
-from gateway.api.schemas.rights import DisclosuresOut, RightsRequestListOut, RightsRequestOut
+from gateway.api.schemas.rights import (
+    DisclosuresOut,
+    NoticeOut,
+    RightsRequestListOut,
+    RightsRequestOut,
+    WithholdingOut,
+)
 from gateway.auth.dependencies import current_principal, require_role
-from gateway.auth.portal import CSRF_KEY, person_of
+from gateway.auth.portal import CSRF_KEY, person_of, representative_of
 from gateway.auth.principal import Principal
 from gateway.problems import Forbidden, Unauthorized, Unprocessable
+from gateway.rights.notices import NoticeStatement
 from gateway.rights.service import Application, Filer, Viewer
 from gateway.subjects.bsn import Bsn, InvalidBsnError
 from gateway.wiring import runtime_of
@@ -56,10 +63,11 @@ class Caller:
 
     principal: Principal | None
     person: Bsn | None
+    representative: str | None = None
 
     def viewer(self, pseudonym: str | None) -> Viewer:
         if self.principal is None:
-            return Viewer(pseudonym=pseudonym)
+            return Viewer(pseudonym=pseudonym, representative=self.representative)
         p = self.principal
         return Viewer(party=p.party, employee=p.employee, covenant=p.covenant, roles=p.roles)
 
@@ -73,7 +81,7 @@ async def caller(request: Request) -> Caller:
             detail="a partner access token or a portal login of the person is required",
             headers={"WWW-Authenticate": 'Bearer realm="ketenpoort"'},
         )
-    return Caller(None, person)
+    return Caller(None, person, representative_of(request))
 
 
 SUBJECT_REQUIRED = "A partner files on behalf of a person: subject is required."
@@ -110,7 +118,7 @@ async def file_request(
             await desk.refuse(filer, "invalid_bsn", Unprocessable(detail=INVALID_BSN))
     else:
         assert who.person is not None
-        filer = Filer()
+        filer = Filer(representative=who.representative)
         if not _csrf_ok(request):
             await desk.refuse(filer, "csrf", Forbidden(detail=CSRF_MISSING))
         bsn = who.person
@@ -173,8 +181,159 @@ def decide_request(
     return RightsRequestOut.of(view, datetime.now(UTC))
 
 
+def _actor(principal: Principal) -> Viewer:
+    return Viewer(
+        party=principal.party,
+        employee=principal.employee,
+        covenant=principal.covenant,
+        roles=principal.roles,
+    )
+
+
+class ExtendIn(StrictBody):
+    until: date
+    reason: Text = Field(min_length=1)
+
+
+class RecordIn(StrictBody):
+    id: RecordId
+    category: Id
+    updated: AwareDatetime
+    fields: dict[str, JsonValue]
+
+
+class AnswerIn(StrictBody):
+    records: list[RecordIn] = Field(max_length=10_000)
+
+
+@router.post("/v1/rights-requests/{request_id}/extend", response_model=RightsRequestOut)
+def extend_request(
+    request_id: RequestId,
+    body: ExtendIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> RightsRequestOut:
+    """AVG art. 12(3): once, within the first term, at most two months, with a reason."""
+    desk = runtime_of(request).rights_desk
+    view = desk.extend(_actor(principal), request_id, body.until, body.reason)
+    return RightsRequestOut.of(view, datetime.now(UTC))
+
+
+@router.post("/v1/rights-requests/{request_id}/withdraw", response_model=RightsRequestOut)
+async def withdraw_request(
+    request_id: RequestId, request: Request, who: Annotated[Caller, Depends(caller)]
+) -> RightsRequestOut:
+    """By the person or their representative only (a partner's token: 403)."""
+    if who.person is None:
+        raise Forbidden(detail="Only the person concerned or their representative withdraws.")
+    if not _csrf_ok(request):
+        raise Forbidden(detail=CSRF_MISSING)
+    desk = runtime_of(request).rights_desk
+    viewer = who.viewer(desk.service.pseudonym(who.person))
+    view = desk.withdraw(viewer, request_id)
+    return RightsRequestOut.of(view, datetime.now(UTC))
+
+
+@router.post("/v1/rights-requests/{request_id}/answer", response_model=RightsRequestOut)
+def answer_request(
+    request_id: RequestId,
+    body: AnswerIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> RightsRequestOut:
+    """A joint controller sends the records it holds about the person (an inzage it took)."""
+    records = [item.model_dump(mode="json") for item in body.records]
+    view = runtime_of(request).rights_desk.answer(_actor(principal), request_id, records)
+    return RightsRequestOut.of(view, datetime.now(UTC))
+
+
+@router.post("/v1/rights-requests/{request_id}/executed", response_model=RightsRequestOut)
+def execute_request(
+    request_id: RequestId,
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> RightsRequestOut:
+    """The source reports a granted correctie carried out."""
+    view = runtime_of(request).rights_desk.executed(_actor(principal), request_id)
+    return RightsRequestOut.of(view, datetime.now(UTC))
+
+
+class WithholdingIn(StrictBody):
+    case: CaseId
+    category: Id
+    ground: Literal["bescherming_slachtoffer", "bescherming_melder", "lopend_onderzoek"]
+    until: date
+
+
+@router.post("/v1/withholdings", status_code=201, response_model=WithholdingOut)
+def withhold(
+    body: WithholdingIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> WithholdingOut:
+    """The source party of a disclosure withholds it from the person's inzage until a date."""
+    row = runtime_of(request).rights_desk.withhold(
+        _actor(principal), body.case, body.category, body.ground, body.until
+    )
+    return WithholdingOut(
+        id=row.id,
+        case=row.case_id,
+        category=row.category,
+        ground=row.ground,
+        until=row.until.isoformat(),
+        source=row.source,
+    )
+
+
+class NoticeIn(StrictBody):
+    subject: Annotated[str, StringConstraints(pattern=r"^s[0-9]{1,3}$")]
+    informed: bool
+    how: Literal["mondeling", "brief", "email", "folder", "portaal"] | None = None
+    at: date | None = None
+    ground: (
+        Literal[
+            "onevenredige_inspanning", "wettelijke_geheimhouding", "uavg_41", "reeds_geinformeerd"
+        ]
+        | None
+    ) = None
+    review_on: date | None = None
+
+
+@router.post("/v1/cases/{case_id}/notices", status_code=201, response_model=NoticeOut)
+def record_notice(
+    case_id: CaseId,
+    body: NoticeIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> NoticeOut:
+    """Informatieplicht (AVG art. 13/14): informed (how, at) or not (ground, review_on)."""
+    statement = NoticeStatement(
+        subject=body.subject,
+        informed=body.informed,
+        how=body.how,
+        at=body.at,
+        ground=body.ground,
+        review_on=body.review_on,
+    )
+    row = runtime_of(request).rights_desk.notice(_actor(principal), case_id, statement)
+    return NoticeOut(
+        id=row.id,
+        case=row.case_id,
+        subject=row.subject_ref,
+        informed=row.informed,
+        how=row.how,
+        at=row.informed_on.isoformat() if row.informed_on else None,
+        ground=row.ground,
+        review_on=row.review_on.isoformat() if row.review_on else None,
+        by=row.by_party,
+    )
+
+
 @router.get("/v1/me/disclosures", response_model=DisclosuresOut, response_model_exclude_unset=True)
 def my_disclosures(request: Request, who: Annotated[Caller, Depends(caller)]) -> dict[str, Any]:
     if who.person is None:
         raise Forbidden(detail="Only the person concerned sees their own disclosures.")
-    return runtime_of(request).rights_desk.inzage(who.person, "api").as_json()
+    desk = runtime_of(request).rights_desk
+    if not desk.representative_may(who.person, who.representative, "inzage"):
+        raise Forbidden(detail="The covenant does not let this representative see the inzage.")
+    return desk.inzage(who.person, "api", representative=who.representative).as_json()

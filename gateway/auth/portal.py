@@ -35,6 +35,9 @@ class WebUser:
     login_at: float
     # The covenants ``party`` belongs to, fixed at login from the policy (never from the IdP).
     covenants: tuple[str, ...] = ()
+    # A representative's login: ``bsn`` is the person they act for, this their relation
+    # (ouder, voogd, gemachtigde), asserted by the identity provider (docs/web-login.md).
+    representative: str | None = None
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
@@ -55,6 +58,9 @@ class WebUser:
             bsn=None if data.get("bsn") is None else str(data["bsn"]),
             login_at=float(data["login_at"]),
             covenants=tuple(str(covenant) for covenant in data.get("covenants", ())),
+            representative=None
+            if data.get("representative") is None
+            else str(data["representative"]),
         )
 
 
@@ -88,3 +94,9 @@ def person_of(request: Request) -> Bsn | None:
         return Bsn(user.bsn)
     except InvalidBsnError:
         return None
+
+
+def representative_of(request: Request) -> str | None:
+    """The relation (ouder, voogd, gemachtigde) when the login acts for someone else."""
+    user = current_user(request)
+    return user.representative if user is not None else None

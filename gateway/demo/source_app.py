@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,6 +56,8 @@ class DemoSource:
         self.last_traceparent: str | None = None
         self.last_token_claims: dict[str, Any] | None = None
         self.rights_requests: list[ReceivedRightsRequest] = []
+        self.answer_inzage_later = False
+        """True: an inzage is only received (202), never answered at once — a late source."""
         self._records = {record.id: record for record in records}
         self._deletions: list[_Deletion] = []
         self._lock = threading.Lock()
@@ -67,6 +69,22 @@ class DemoSource:
             own = [r for r in self._records.values() if r.subject == subject]
         wanted = set(categories)
         return bool(own), [r for r in own if r.category in wanted]
+
+    def all_about(self, subject: Bsn) -> list[SourceRecord]:
+        """Every record about the person: what an inzage (AVG art. 15) gets a copy of."""
+        with self._lock:
+            return [r for r in self._records.values() if r.subject == subject]
+
+    def correct(self, record_id: str, fields: dict[str, Any]) -> bool:
+        """Carries out a correctie as the partner would: the record's fields change."""
+        with self._lock:
+            record = self._records.get(record_id)
+            if record is None:
+                return False
+            self._records[record_id] = replace(
+                record, fields={**record.fields, **fields}, updated=datetime.now(UTC)
+            )
+            return True
 
     def delete(self, record_id: str) -> int | None:
         """Deletes a record as the partner would; returns the feed cursor, None if unknown."""
@@ -93,6 +111,15 @@ def _problem(status: int, title: str) -> JSONResponse:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _wire(record: SourceRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "category": record.category,
+        "updated": _iso(record.updated),
+        "fields": dict(record.fields),
+    }
 
 
 def _default_issuer(jwks_url: str) -> str:
@@ -158,15 +185,7 @@ def create_source_app(
         return JSONResponse(
             {
                 "subject_known": known,
-                "records": [
-                    {
-                        "id": r.id,
-                        "category": r.category,
-                        "updated": _iso(r.updated),
-                        "fields": dict(r.fields),
-                    }
-                    for r in found
-                ],
+                "records": [_wire(r) for r in found],
             }
         )
 
@@ -205,6 +224,9 @@ def create_source_app(
         source.rights_requests.append(
             ReceivedRightsRequest(received.id, received.type, tuple(received.records))
         )
+        if received.type == "inzage" and not source.answer_inzage_later:
+            found = source.all_about(Bsn(received.subject.bsn))
+            return JSONResponse({"id": received.id, "records": [_wire(r) for r in found]})
         return JSONResponse({"id": received.id, "status": "received"}, status_code=202)
 
     @app.post("/admin/delete/{record_id}")

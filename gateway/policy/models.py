@@ -170,12 +170,50 @@ class Retention(_Frozen):
 WITHHELD_MAX_DEFAULT = "P4Y"
 
 
+RepresentativeRelation = Literal["ouder", "voogd", "gemachtigde"]
+RepresentativeRight = Literal["inzage", "correctie", "verzet", "source_answers"]
+ALL_REPRESENTATIVE_RIGHTS: tuple[RepresentativeRight, ...] = (
+    "inzage",
+    "correctie",
+    "verzet",
+    "source_answers",
+)
+
+
+def _default_representatives() -> dict[RepresentativeRelation, tuple[RepresentativeRight, ...]]:
+    return {
+        "ouder": ALL_REPRESENTATIVE_RIGHTS,
+        "voogd": ALL_REPRESENTATIVE_RIGHTS,
+        "gemachtigde": ALL_REPRESENTATIVE_RIGHTS,
+    }
+
+
 class Rights(_Frozen):
+    """Deadlines and rules of rights requests (docs/covenant-format.md).
+
+    ``extension``: the longest extension (AVG art. 12(3), default and maximum
+    two months). ``correctie_execution``: how long after a granted correctie
+    the source has to carry it out.
+    ``representatives``: per relation what a representative may do and see
+    (``source_answers``: the copies of records the sources sent in an inzage).
+    """
+
     inzage: Duration
     correctie: Duration
     verzet: Duration
     extension: Duration | None = None
     withheld_max: Duration = Field(default_factory=lambda: parse_duration(WITHHELD_MAX_DEFAULT))
+    correctie_execution: Duration = Field(default_factory=lambda: parse_duration("P14D"))
+    representatives: dict[RepresentativeRelation, tuple[RepresentativeRight, ...]] = Field(
+        default_factory=_default_representatives
+    )
+
+    def representative_may(self, relation: str, right: str) -> bool:
+        """Whether a representative of this relation may use ``right`` (unknown: no)."""
+        for known, rights in self.representatives.items():
+            if known == relation:
+                return right in rights
+        return False
 
 
 class PhaseMachine(_Frozen):

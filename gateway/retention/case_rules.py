@@ -44,6 +44,7 @@ from gateway.retention.shredding import (
     shred_subject_key,
 )
 from gateway.rights.models import RightsRequest
+from gateway.rights.notices import Notice
 
 
 def _count(session: Session, query: Select[Any] | None) -> int:
@@ -172,6 +173,9 @@ def purge_cases(session: Session, ctx: RuleContext, cases: Sequence[Case]) -> Co
     )
     # The recorded legal grounds (document references, who recorded them) go with the case.
     session.execute(delete(CaseGround).where(CaseGround.case_id.in_(ids)))
+    # The informatieplicht statements name the case and its subject refs: they go with it.
+    # (A source's withholdings stay: they protect someone in the log, which outlives the case.)
+    session.execute(delete(Notice).where(Notice.case_id.in_(ids)))
     session.execute(delete(CaseParticipant).where(CaseParticipant.case_id.in_(ids)))
     session.execute(delete(CaseSubjectRef).where(CaseSubjectRef.case_id.in_(ids)))
     session.execute(delete(CasePhaseChange).where(CasePhaseChange.case_id.in_(ids)))

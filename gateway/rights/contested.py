@@ -21,13 +21,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.cases.models import case_ids_of
 from gateway.copies.models import CachedCopy
 from gateway.rights.models import RightsRequest
 
+GRANTED = ("granted", "partially_granted")
 ANY_SOURCE = ""
 """Key of :attr:`Contested.by_source` for a correctie that names no source."""
 
@@ -75,21 +76,29 @@ def _merge(into: dict[str, frozenset[str] | None], source: str, records: Iterabl
 
 
 def pending_correcties(session: Session, subject_pseudonym: str) -> Contested:
-    """What the person's pending correcties contest (one indexed query)."""
+    """What the person's pending correcties contest (one indexed query).
+
+    A granted correctie the source has not yet reported carried out still
+    contests its records: the source may serve the old value until then.
+    """
     rows = session.execute(
         select(RightsRequest.source_party, RightsRequest.records_json).where(
             RightsRequest.subject_pseudonym == subject_pseudonym,
             RightsRequest.type == "correctie",
-            RightsRequest.status == "pending",
+            or_(
+                RightsRequest.status == "pending",
+                and_(
+                    RightsRequest.status.in_(GRANTED),
+                    RightsRequest.execute_by.is_not(None),
+                    RightsRequest.executed_at.is_(None),
+                ),
+            ),
         )
     )
     found: dict[str, frozenset[str] | None] = {}
     for source, records_json in rows:
         _merge(found, source or ANY_SOURCE, (str(r) for r in json.loads(records_json)))
     return Contested(found)
-
-
-GRANTED = ("granted", "partially_granted")
 
 
 def corrected_since(session: Session, subject_pseudonym: str, since: datetime) -> Contested:

@@ -12,10 +12,10 @@ then gets the one uniform answer of ``gateway/rights/refusals.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import NoReturn
+from datetime import UTC, date, datetime
+from typing import Any, NoReturn
 
 import anyio
 from sqlalchemy import select
@@ -23,13 +23,16 @@ from sqlalchemy.orm import Session
 
 from connectors import ForwardedRightsRequest
 from gateway.audit.appender import AuditAppender
-from gateway.audit.events import AuditEvent
+from gateway.audit.events import AuditEvent, DetailValue
 from gateway.audit.subject_keys import SubjectVault
 from gateway.cases.models import Case, case_ids_of
 from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import Problem
+from gateway.rights.answers import SourceAnswers, person_answers
 from gateway.rights.forwarding import Forwarder
 from gateway.rights.inzage import Inzage, assemble_inzage
+from gateway.rights.models import PartnerWithholding
+from gateway.rights.notices import Notice, NoticeStatement, record_notice
 from gateway.rights.refusals import FilingRefused, uniform_refusal
 from gateway.rights.service import (
     Application,
@@ -40,6 +43,7 @@ from gateway.rights.service import (
     Viewer,
 )
 from gateway.rights.views import Forwarding, RequestView
+from gateway.rights.withholding import record_partner_withholding
 from gateway.storage.db import Database
 from gateway.subjects.bsn import Bsn
 
@@ -75,18 +79,21 @@ class RightsDesk:
         if not filed.forward_to:
             return filed.view
         view = filed.view
-        outcomes = await self._forwarder.forward(
-            view.convenant,
-            filed.forward_to,
-            ForwardedRightsRequest(
-                id=view.id,
-                type=application.type,
-                subject=application.bsn,
-                records=application.records,
-                details=application.details,
-                deadline=view.deadline.date(),
-            ),
+        request = ForwardedRightsRequest(
+            id=view.id,
+            type=application.type,
+            subject=application.bsn,
+            records=application.records,
+            details=application.details,
+            deadline=view.deadline.date(),
         )
+        by_covenant: dict[str, list[str]] = {}
+        for convenant, party in filed.forward_to:
+            by_covenant.setdefault(convenant, []).append(party)
+        outcomes: list[tuple[str, Forwarding]] = []
+        for convenant, parties in by_covenant.items():
+            done = await self._forwarder.forward(convenant, parties, request)
+            outcomes.extend((convenant, item) for item in done)
         return await anyio.to_thread.run_sync(self._record, view.id, outcomes, filer)
 
     def _file(self, filer: Filer, application: Application) -> Filed:
@@ -106,7 +113,9 @@ class RightsDesk:
         await anyio.to_thread.run_sync(self._log_refusal, filer, None, reason)
         raise problem
 
-    def _record(self, request_id: str, outcomes: list[Forwarding], filer: Filer) -> RequestView:
+    def _record(
+        self, request_id: str, outcomes: list[tuple[str, Forwarding]], filer: Filer
+    ) -> RequestView:
         with self.db.session() as session:
             return self.service.record_forwarding(session, request_id, outcomes, filer)
 
@@ -128,6 +137,87 @@ class RightsDesk:
         except Problem as refused:
             self._log_denied(actor, "decide", request_id, refused)
             raise
+
+    def extend(self, actor: Viewer, request_id: str, until: date, reason: str) -> RequestView:
+        return self._step(actor, "extend", request_id, self.service.extend, until, reason)
+
+    def withdraw(self, actor: Viewer, request_id: str) -> RequestView:
+        return self._step(actor, "withdraw", request_id, self.service.withdraw)
+
+    def answer(
+        self, actor: Viewer, request_id: str, records: Sequence[dict[str, Any]]
+    ) -> RequestView:
+        return self._step(actor, "answer", request_id, self.service.answer, records)
+
+    def executed(self, actor: Viewer, request_id: str) -> RequestView:
+        return self._step(actor, "executed", request_id, self.service.executed)
+
+    def _step(
+        self,
+        actor: Viewer,
+        action: str,
+        request_id: str,
+        step: Callable[..., RequestView],
+        *args: object,
+    ) -> RequestView:
+        """One step in its own transaction; a refusal is logged in another (it rolled back)."""
+        try:
+            with self.db.session() as session:
+                return step(session, actor, request_id, *args)
+        except Problem as refused:
+            self._log_denied(actor, action, request_id, refused)
+            raise
+
+    def withhold(
+        self, actor: Viewer, case_id: str, category: str, ground: str, until: date
+    ) -> PartnerWithholding:
+        """A source party limits the inzage of its own disclosures (UAVG art. 41)."""
+        assert actor.party is not None and actor.covenant is not None
+        try:
+            with self.db.session() as session:
+                row, event = record_partner_withholding(
+                    session,
+                    self._policy(),
+                    party=actor.party,
+                    employee=actor.employee,
+                    covenant=actor.covenant,
+                    case_id=case_id,
+                    category=category,
+                    ground=ground,
+                    until=until,
+                )
+                self._audit.append_in(session, [event])
+                session.expunge(row)
+                return row
+        except Problem as refused:
+            self._log_denied(actor, "withhold", "", refused)
+            raise
+
+    def notice(self, actor: Viewer, case_id: str, statement: NoticeStatement) -> Notice:
+        """Record the informatieplicht for one subject of a case (a participant only)."""
+        assert actor.party is not None and actor.covenant is not None
+        try:
+            with self.db.session() as session:
+                row, event = record_notice(
+                    session,
+                    case_id=case_id,
+                    party=actor.party,
+                    employee=actor.employee,
+                    covenant=actor.covenant,
+                    statement=statement,
+                )
+                self._audit.append_in(session, [event])
+                session.expunge(row)
+                return row
+        except Problem as refused:
+            self._log_denied(actor, "notice", "", refused)
+            raise
+
+    def source_answers(self, bsn: Bsn) -> list[SourceAnswers]:
+        """The person's inzage answers per source (opened), newest request first."""
+        pseudonym = self.service.pseudonym(bsn)
+        with self.db.session() as session:
+            return person_answers(session, self.service.sealer, pseudonym)
 
     def _log_denied(self, actor: Viewer, action: str, request_id: str, problem: Problem) -> None:
         with self.db.session() as session:
@@ -154,23 +244,49 @@ class RightsDesk:
             ).all()
         return [CaseChoice(*row) for row in rows]
 
-    def inzage(self, bsn: Bsn, channel: str) -> Inzage:
+    def representative_may(self, bsn: Bsn, relation: str | None, right: str) -> bool:
+        """The person: always. A representative: what every covenant of the person's cases allows.
+
+        With no case known, every loaded covenant must allow it (fail closed).
+        Here, below both HTTP doors, so the API and /mijn decide it alike.
+        """
+        if relation is None:
+            return True
+        policy = self._policy()
+        covenants = {case.convenant for case in self.cases_of(bsn)} or set(policy.covenants)
+        for convenant in covenants:
+            covenant = policy.covenant(convenant)
+            if covenant is None or not covenant.rights.representative_may(relation, right):
+                return False
+        return True
+
+    def inzage(self, bsn: Bsn, channel: str, *, representative: str | None = None) -> Inzage:
         """The person's disclosures; showing them is itself logged (under their key)."""
         pseudonym = self.service.pseudonym(bsn)
         with self.db.session() as session:
             found = assemble_inzage(
                 session, self._vault, self._policy(), pseudonym, datetime.now(UTC).date()
             )
-            self._log_inzage(session, pseudonym, found, channel)
+            self._log_inzage(session, pseudonym, found, channel, representative)
         return found
 
-    def _log_inzage(self, session: Session, pseudonym: str, found: Inzage, channel: str) -> None:
+    def _log_inzage(
+        self,
+        session: Session,
+        pseudonym: str,
+        found: Inzage,
+        channel: str,
+        representative: str | None,
+    ) -> None:
+        details: dict[str, DetailValue] = {"channel": channel, "withheld": found.withheld_count}
+        if representative is not None:
+            details["representative"] = representative
         event = AuditEvent(
             kind="rights",
             outcome="inzage_shown",
             subject_pseudonym=pseudonym,
             subject_scope="subject",
             records=len(found.disclosures),
-            details={"channel": channel, "withheld": found.withheld_count},
+            details=details,
         )
         self._audit.append_in(session, [event])

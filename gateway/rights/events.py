@@ -20,7 +20,13 @@ def rights_event(
     covenant_version: str | None,
     source: str | None = None,
     reason: str | None = None,
+    records: int | None = None,
+    representative: str | None = None,
 ) -> AuditEvent:
+    """Every entry of a representative's request names the relation (never who they are).
+
+    ``representative`` is the relation of whoever acts now; default the filer's.
+    """
     return AuditEvent(
         kind="rights",
         outcome=outcome,
@@ -29,6 +35,7 @@ def rights_event(
         convenant=view.convenant,
         source=source,
         reason=reason,
+        records=records,
         subject_pseudonym=view.subject_pseudonym,
         subject_scope="subject",
         encrypt_employee=employee is not None,
@@ -40,5 +47,6 @@ def rights_event(
             "deadline": view.deadline.isoformat(),
             "responsible_party": view.responsible_party,
             "cases": ",".join(view.cases) or None,
+            "representative": representative or view.representative,
         },
     )

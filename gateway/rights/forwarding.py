@@ -1,4 +1,7 @@
-"""Passing a correctie or verzet to the sources concerned (Source API rights call).
+"""Passing a rights request to the sources concerned (Source API rights call).
+
+An inzage goes to every joint controller and may come back answered at once
+(the source's records about the person); see ``gateway/rights/answers.py``.
 
 Ketenpoort is the single intake (WGS/BGS art. 1.1), so the request must reach
 each source that holds the person's records. A source without the optional
@@ -72,9 +75,9 @@ class Forwarder:
             return Forwarding(party, "unsupported")
         timeout = self._registry.timeout_s(policy, convenant, party, self._default_timeout_s)
         try:
-            await asyncio.wait_for(connector.forward_rights_request(request), timeout)
+            answered = await asyncio.wait_for(connector.forward_rights_request(request), timeout)
         except TimeoutError:
             return Forwarding(party, "failed", "timeout")
         except SourceUnavailable as error:
             return Forwarding(party, "failed", str(error.reason))
-        return Forwarding(party, "forwarded")
+        return Forwarding(party, "forwarded", records=answered)

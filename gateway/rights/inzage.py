@@ -34,6 +34,8 @@ from gateway.consent.withholdings import (
     active_withholdings,
 )
 from gateway.policy.compiled import CompiledPolicy
+from gateway.rights.withholding import GROUND_TEXTS as PARTNER_GROUND_TEXTS
+from gateway.rights.withholding import PartnerHold, partner_holds
 
 MAX_ENTRIES = 5000
 GROUND_CRIMINAL_INVESTIGATION = (
@@ -124,8 +126,8 @@ def _about(entry: dict[str, Any], keys: dict[str, DataKey | None], pseudonym: st
 
 
 def _withholding_of(
-    entry: dict[str, Any], withholdings: list[ActiveWithholding]
-) -> ActiveWithholding | None:
+    entry: dict[str, Any], withholdings: list[ActiveWithholding | PartnerHold]
+) -> ActiveWithholding | PartnerHold | None:
     """The longest-running withholding that covers this disclosure entry, if any."""
     covering = [w for w in withholdings if w.covers(entry)]
     return max(covering, key=lambda w: w.until, default=None)
@@ -163,14 +165,18 @@ def assemble_inzage(
     ]
     keys = dict(vault.open_keys(session, key_ids))
     mine = [entry for entry in entries if _about(entry, keys, pseudonym)]
-    withholdings = active_withholdings(session, pseudonym, today)
+    withholdings: list[ActiveWithholding | PartnerHold] = [
+        *active_withholdings(session, pseudonym, today),
+        *partner_holds(session, pseudonym, today),
+    ]
     withheld: Counter[str] = Counter()
     until: dict[str, date] = {}
     shown: list[Disclosure] = []
     for entry in mine:
         holding = _withholding_of(entry, withholdings)
         if holding is not None:
-            ground = GROUND_TEXTS.get(holding.ground, holding.ground)
+            texts = PARTNER_GROUND_TEXTS if isinstance(holding, PartnerHold) else GROUND_TEXTS
+            ground = texts.get(holding.ground, holding.ground)
             withheld[ground] += 1
             until[ground] = max(until.get(ground, holding.until), holding.until)
             continue

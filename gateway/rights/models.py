@@ -11,9 +11,18 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.storage.base import Base
@@ -51,6 +60,17 @@ class RightsRequest(Base):
     forwarded_json: Mapped[str] = mapped_column(Text, nullable=False)
     covenants_json: Mapped[str | None] = mapped_column(Text)
     """Covenants a person's own caseless verzet covers (known at filing); NULL: ``convenant``."""
+    first_deadline: Mapped[datetime | None] = mapped_column(TS)
+    """The deadline before an extension (AVG art. 12(3)); NULL while not extended."""
+    extended_at: Mapped[datetime | None] = mapped_column(TS)
+    extended_by_party: Mapped[str | None] = mapped_column(String(100))
+    extension_reason_sealed: Mapped[str | None] = mapped_column(Text)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(TS)
+    representative: Mapped[str | None] = mapped_column(String(20))
+    """``ouder``, ``voogd`` or ``gemachtigde`` when a representative filed it; NULL: the person."""
+    execute_by: Mapped[datetime | None] = mapped_column(TS)
+    """A granted correctie is carried out by then (covenant ``rights.correctie_execution``)."""
+    executed_at: Mapped[datetime | None] = mapped_column(TS)
 
     __table_args__ = (
         Index("ix_rights_requests_subject_type", "subject_pseudonym", "type"),
@@ -71,3 +91,52 @@ class RightsRequest(Base):
     @property
     def records(self) -> list[str]:
         return [str(record) for record in json.loads(self.records_json)]
+
+
+class RequestSource(Base):
+    """One joint controller an inzage was sent to, and its answer (sealed, like ``details``).
+
+    ``records_sealed`` holds the records the source reported about the person,
+    as JSON sealed under the person's own data key: erasing the person makes
+    the copy unreadable with everything else about them.
+    """
+
+    __tablename__ = "rights_request_sources"
+
+    request_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("rights_requests.id", ondelete="CASCADE"), nullable=False
+    )
+    party: Mapped[str] = mapped_column(String(100), nullable=False)
+    convenant: Mapped[str] = mapped_column(String(100), nullable=False)
+    forwarding: Mapped[str] = mapped_column(String(20), nullable=False)
+    sent_at: Mapped[datetime] = mapped_column(TS, nullable=False)
+    answered_at: Mapped[datetime | None] = mapped_column(TS)
+    record_count: Mapped[int | None] = mapped_column(Integer)
+    records_sealed: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (PrimaryKeyConstraint("request_id", "party"),)
+
+
+class PartnerWithholding(Base):
+    """A source party withholds its disclosures in one case and category (UAVG art. 41).
+
+    Only identifiers: the person's keyed pseudonym, never a BSN. ``until`` is
+    capped by the covenant's ``rights.withheld_max`` when it is recorded.
+    """
+
+    __tablename__ = "rights_withholdings"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    subject_pseudonym: Mapped[str] = mapped_column(String(64), nullable=False)
+    convenant: Mapped[str] = mapped_column(String(100), nullable=False)
+    case_id: Mapped[str] = mapped_column(String(40), nullable=False)
+    category: Mapped[str] = mapped_column(String(100), nullable=False)
+    source: Mapped[str] = mapped_column(String(100), nullable=False)
+    ground: Mapped[str] = mapped_column(String(40), nullable=False)
+    until: Mapped[date] = mapped_column(Date, nullable=False)
+    created_by_employee: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(TS, nullable=False)
+
+    __table_args__ = (Index("ix_rights_withholdings_subject", "subject_pseudonym", "until"),)

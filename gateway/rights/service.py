@@ -19,8 +19,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Literal
+from datetime import UTC, date, datetime
+from typing import Any, Literal
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -29,13 +29,16 @@ from gateway.audit.appender import AuditAppender
 from gateway.audit.events import AuditEvent
 from gateway.cases.models import Case, case_ids_of
 from gateway.policy.compiled import CompiledPolicy
+from gateway.policy.durations import parse_duration
 from gateway.problems import Conflict, Forbidden, NotFound
+from gateway.rights.answers import record_json, seal_records
 from gateway.rights.contested import GRANTED, drop_corrected_copies
 from gateway.rights.deadlines import RequestType, deadline_for
 from gateway.rights.events import rights_event
-from gateway.rights.models import RightsRequest, new_request_id
+from gateway.rights.models import RequestSource, RightsRequest, new_request_id
 from gateway.rights.refusals import FilingRefused, refusal_event
 from gateway.rights.sealing import RequestSealer
+from gateway.rights.steps import AnswerRefused, ExecutionRefused, NotPending, check_extension
 from gateway.rights.views import Forwarding, RequestView, view_of
 from gateway.subjects.bsn import Bsn, Pseudonymizer
 
@@ -60,6 +63,8 @@ class Filer:
     party: str | None = None
     employee: str | None = None
     covenant: str | None = None
+    representative: str | None = None
+    """``ouder``/``voogd``/``gemachtigde``: a representative's login acts for the person."""
 
     @property
     def channel(self) -> str:
@@ -85,12 +90,15 @@ class Viewer:
     employee: str | None = None
     covenant: str | None = None
     roles: tuple[str, ...] = ()
+    representative: str | None = None
 
 
 @dataclass(frozen=True)
 class Filed:
+    """``forward_to``: (covenant, party) of every source the request goes to."""
+
     view: RequestView
-    forward_to: tuple[str, ...]
+    forward_to: tuple[tuple[str, str], ...]
 
 
 def _participants(case: Case) -> set[str]:
@@ -103,6 +111,32 @@ def _source_of(policy: CompiledPolicy, convenant: str, party: str, cases: Sequen
     if found is None or found.source is None:
         return False
     return not cases or any(party in _participants(case) for case in cases)
+
+
+def inzage_targets(
+    session: Session, policy: CompiledPolicy, pseudonym: str, named: Sequence[Case]
+) -> tuple[tuple[str, str], ...]:
+    """Every party with a source in the covenant of each case (the named ones, else all).
+
+    All joint controllers (WGS), not only those that disclosed: a party may
+    hold records about the person that it never shared.
+    """
+    covenants = {case.convenant for case in named}
+    if not named:
+        covenants = set(
+            session.scalars(
+                select(Case.convenant).where(Case.subject_pseudonym == pseudonym).distinct()
+            )
+        )
+    targets: dict[str, str] = {}
+    for convenant in sorted(covenants):
+        covenant = policy.covenant(convenant)
+        if covenant is None:
+            continue
+        for party in covenant.parties:
+            if party.source is not None:
+                targets.setdefault(party.id, convenant)
+    return tuple(sorted((convenant, party) for party, convenant in targets.items()))
 
 
 def _now() -> datetime:
@@ -122,6 +156,10 @@ class RightsService:
         self._sealer = sealer
         self._audit = audit
 
+    @property
+    def sealer(self) -> RequestSealer:
+        return self._sealer
+
     def pseudonym(self, bsn: Bsn) -> str:
         return self._pseudonymizer.pseudonym(bsn)
 
@@ -138,6 +176,10 @@ class RightsService:
             raise FilingRefused("covenant_unknown")
         if any(case.convenant != convenant for case in cases):
             raise FilingRefused("other_covenant")
+        if filer.representative is not None and not covenant.rights.representative_may(
+            filer.representative, application.type
+        ):
+            raise FilingRefused("representative_not_allowed")
         if application.source is not None and not _source_of(
             policy, convenant, application.source, cases
         ):
@@ -166,6 +208,7 @@ class RightsService:
             covenants_json=self._own_verzet_covenants(
                 session, filer, application, row_of=convenant, cases=cases, pseudonym=pseudonym
             ),
+            representative=filer.representative,
         )
         view = view_of(session, self._sealer, row, with_text=False)
         self._log(session, policy, view, "filed", filer.party, filer.employee)
@@ -174,7 +217,11 @@ class RightsService:
         )
         session.add(row)
         session.flush()
-        return Filed(view_of(session, self._sealer, row), self._forward_targets(policy, row, cases))
+        if row.type == "inzage":
+            targets = inzage_targets(session, policy, pseudonym, cases)
+        else:
+            targets = tuple((row.convenant, p) for p in self._forward_targets(policy, row, cases))
+        return Filed(view_of(session, self._sealer, row), targets)
 
     @staticmethod
     def _own_verzet_covenants(
@@ -316,14 +363,38 @@ class RightsService:
         )
 
     def record_forwarding(
-        self, session: Session, request_id: str, outcomes: Sequence[Forwarding], filer: Filer
+        self,
+        session: Session,
+        request_id: str,
+        outcomes: Sequence[tuple[str, Forwarding]],
+        filer: Filer,
     ) -> RequestView:
+        """Store each source's forwarding outcome; for an inzage also its (sealed) answer."""
         row = self._load(session, request_id, lock=True)
-        done = json.loads(row.forwarded_json) + [item.as_json() for item in outcomes]
+        done = json.loads(row.forwarded_json) + [item.as_json() for _, item in outcomes]
         row.forwarded_json = json.dumps(done)
+        now = _now()
+        if row.type == "inzage":
+            for convenant, item in outcomes:
+                source = RequestSource(
+                    request_id=row.id,
+                    party=item.party,
+                    convenant=convenant,
+                    forwarding=item.status,
+                    sent_at=now,
+                )
+                if item.records is not None:
+                    records = [record_json(record) for record in item.records]
+                    source.answered_at = now
+                    source.record_count = len(records)
+                    source.records_sealed = seal_records(
+                        self._sealer, session, row, item.party, records
+                    )
+                session.add(source)
+            session.flush()
         view = view_of(session, self._sealer, row, with_text=False)
         policy = self._policy()
-        for item in outcomes:
+        for _, item in outcomes:
             self._log(
                 session,
                 policy,
@@ -334,6 +405,17 @@ class RightsService:
                 source=item.party,
                 reason=item.reason,
             )
+            if item.records is not None:
+                self._log(
+                    session,
+                    policy,
+                    view,
+                    "source_answered",
+                    item.party,
+                    None,
+                    source=item.party,
+                    records=len(item.records),
+                )
         session.flush()
         return view_of(session, self._sealer, row)
 
@@ -414,6 +496,10 @@ class RightsService:
             raise AlreadyDecided()
         row.status = decision
         row.decided_at = _now()
+        if row.type == "correctie" and decision in GRANTED:
+            covenant = self._policy().covenant(row.convenant)
+            term = covenant.rights.correctie_execution if covenant is not None else None
+            row.execute_by = (term or parse_duration("P14D")).add_to(row.decided_at)
         row.decided_by_party = actor.party
         row.decided_by_employee = actor.employee
         view = view_of(session, self._sealer, row, with_text=False)
@@ -425,21 +511,137 @@ class RightsService:
         session.flush()
         return view_of(session, self._sealer, row)
 
-    def _drop_corrected_copies(self, session: Session, row: RightsRequest) -> None:
+    # --- extension, withdrawal, answers, execution -----------------------------------
+
+    def _may_act(self, actor: Viewer, row: RightsRequest) -> bool:
+        """The responsible party, or the privacy officer of the request's covenant."""
+        if actor.covenant != row.convenant or actor.party is None:
+            return False
+        return actor.party == row.responsible_party or PRIVACY_OFFICER in actor.roles
+
+    def extend(
+        self, session: Session, actor: Viewer, request_id: str, until: date, reason: str
+    ) -> RequestView:
+        row = self._load(session, request_id, lock=True)
+        if not self.may_read(actor, row):
+            raise NotFound(detail="No such rights request.")
+        if not self._may_act(actor, row):
+            raise NotResponsible(extensions={"responsible_party": row.responsible_party})
+        policy = self._policy()
+        now = _now()
+        new_deadline = check_extension(row, policy.covenant(row.convenant), until, now)
+        row.first_deadline = row.deadline
+        row.deadline = new_deadline
+        row.extended_at = now
+        row.extended_by_party = actor.party
+        row.extension_reason_sealed = self._sealer.seal(
+            session, row.subject_pseudonym, row.id, "extension", reason
+        )
+        session.flush()
+        view = view_of(session, self._sealer, row, with_text=False)
+        self._log(session, policy, view, "extended", actor.party, actor.employee)
+        return view_of(session, self._sealer, row)
+
+    def withdraw(self, session: Session, actor: Viewer, request_id: str) -> RequestView:
+        """By the person (or their representative); others get the same 404 as for a stranger."""
+        row = self._load(session, request_id, lock=True)
+        if actor.pseudonym is None or actor.pseudonym != row.subject_pseudonym:
+            raise NotFound(detail="No such rights request.")
+        if row.status != "pending":
+            raise NotPending()
+        now = _now()
+        row.status = "withdrawn"
+        row.withdrawn_at = now
+        row.decided_at = now  # closes it: retention counts from here like from a decision
+        session.flush()
+        view = view_of(session, self._sealer, row, with_text=False)
+        self._log_person(session, view, "withdrawn", actor)
+        return view_of(session, self._sealer, row)
+
+    def answer(
+        self,
+        session: Session,
+        actor: Viewer,
+        request_id: str,
+        records: Sequence[dict[str, Any]],
+    ) -> RequestView:
+        """A joint controller's inzage answer: only a source the request was sent to, once."""
+        row = self._load(session, request_id, lock=True)
+        source = session.get(RequestSource, (request_id, actor.party or ""))
+        if row.type != "inzage" or source is None or source.convenant != actor.covenant:
+            raise NotFound(detail="No such rights request.")
+        if source.answered_at is not None or row.status == "withdrawn":
+            raise AnswerRefused()
+        now = _now()
+        source.answered_at = now
+        source.record_count = len(records)
+        source.records_sealed = seal_records(self._sealer, session, row, source.party, records)
+        session.flush()
+        view = view_of(session, self._sealer, row, with_text=False)
+        late = now > row.deadline
+        self._log(
+            session,
+            self._policy(),
+            view,
+            "source_answered",
+            actor.party,
+            actor.employee,
+            source=source.party,
+            reason="late" if late else None,
+            records=len(records),
+        )
+        return view_of(session, self._sealer, row)
+
+    def executed(self, session: Session, actor: Viewer, request_id: str) -> RequestView:
+        """The source party reports a granted correctie carried out (by ``execute_by``)."""
+        row = self._load(session, request_id, lock=True)
+        if not self.may_read(actor, row):
+            raise NotFound(detail="No such rights request.")
+        owner = row.source_party or row.responsible_party
+        if actor.covenant != row.convenant or actor.party != owner:
+            raise NotResponsible(extensions={"responsible_party": owner})
+        if row.type != "correctie" or row.status not in GRANTED or row.executed_at is not None:
+            raise ExecutionRefused()
+        row.executed_at = _now()
+        self._drop_corrected_copies(session, row, outcome="correctie_executed")
+        session.flush()
+        view = view_of(session, self._sealer, row, with_text=False)
+        late = row.execute_by is not None and row.executed_at > row.execute_by
+        self._log(
+            session,
+            self._policy(),
+            view,
+            "executed",
+            actor.party,
+            actor.employee,
+            reason="late" if late else None,
+        )
+        return view_of(session, self._sealer, row)
+
+    def _log_person(self, session: Session, view: RequestView, outcome: str, actor: Viewer) -> None:
+        self._log(
+            session, self._policy(), view, outcome, None, None, representative=actor.representative
+        )
+
+    def _drop_corrected_copies(
+        self, session: Session, row: RightsRequest, outcome: str = "correctie_granted"
+    ) -> None:
         """A granted correctie makes the gateway's copies stale: gone in the same transaction.
 
         Logged like a source deletion (``kind=deletion``), naming no record and no subject.
+        Done again when the source reports it carried out: a copy fetched between
+        the decision and the execution still held the old value.
         """
         if row.type != "correctie" or row.status not in GRANTED:
             return
         gone = drop_corrected_copies(session, row)
         event = AuditEvent(
             kind="deletion",
-            outcome="correctie_granted",
+            outcome=outcome,
             party=row.decided_by_party,
             convenant=row.convenant,
             source=row.source_party,
-            reason="correctie_granted",
+            reason=outcome,
             records=gone,
             details={"request": row.id, "records_named": len(row.records)},
         )
@@ -456,6 +658,8 @@ class RightsService:
         *,
         source: str | None = None,
         reason: str | None = None,
+        records: int | None = None,
+        representative: str | None = None,
     ) -> None:
         event = rights_event(
             view,
@@ -465,5 +669,7 @@ class RightsService:
             covenant_version=policy.covenant_version(view.convenant),
             source=source,
             reason=reason,
+            records=records,
+            representative=representative,
         )
         self._audit.append_in(session, [event])

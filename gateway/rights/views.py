@@ -7,14 +7,18 @@ person has been erased; the pseudonym never leaves in JSON.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from gateway.rights.models import RightsRequest
 from gateway.rights.sealing import RequestSealer
+
+if TYPE_CHECKING:
+    from connectors import Record
+    from gateway.rights.answers import SourceStatus
 
 DECISIONS = ("granted", "partially_granted", "refused")
 
@@ -26,6 +30,8 @@ class Forwarding:
     party: str
     status: str
     reason: str | None = None
+    records: tuple[Record, ...] | None = field(default=None, repr=False, compare=False)
+    """An inzage the source answered in the same exchange (never stored in the JSON)."""
 
     def as_json(self) -> dict[str, Any]:
         return {"party": self.party, "status": self.status, "reason": self.reason}
@@ -52,13 +58,31 @@ class RequestView:
     forwarded: tuple[Forwarding, ...]
     subject_pseudonym: str
     covenants: tuple[str, ...] = ()
+    first_deadline: datetime | None = None
+    extended_at: datetime | None = None
+    extended_by_party: str | None = None
+    extension_reason: str | None = None
+    withdrawn_at: datetime | None = None
+    representative: str | None = None
+    execute_by: datetime | None = None
+    executed_at: datetime | None = None
+    sources: tuple[SourceStatus, ...] = ()
 
     @property
     def decided(self) -> bool:
         return self.status in DECISIONS
 
     def overdue(self, now: datetime) -> bool:
-        return not self.decided and self.deadline < now
+        """Undecided past the (extended) deadline; a withdrawn request is never overdue."""
+        return self.status == "pending" and self.deadline < now
+
+    def execution_overdue(self, now: datetime) -> bool:
+        """A granted correctie not reported carried out by ``execute_by``."""
+        return self.execute_by is not None and self.executed_at is None and self.execute_by < now
+
+    @property
+    def late_sources(self) -> int:
+        return sum(1 for source in self.sources if source.status == "late")
 
 
 def forwardings(row: RightsRequest) -> tuple[Forwarding, ...]:
@@ -73,9 +97,17 @@ def view_of(
 ) -> RequestView:
     """The row as a view; ``with_text=False`` skips opening the sealed text (lists for the FG)."""
     details = sealer.open(session, row.id, "details", row.details_sealed) if with_text else None
+    from gateway.rights.answers import sources_of  # lazily: answers imports this module
+
     reason = (
         sealer.open(session, row.id, "reason", row.decision_reason_sealed) if with_text else None
     )
+    extension = (
+        sealer.open(session, row.id, "extension", row.extension_reason_sealed)
+        if with_text
+        else None
+    )
+    now = datetime.now(UTC)
     return RequestView(
         id=row.id,
         type=row.type,
@@ -96,4 +128,13 @@ def view_of(
         forwarded=forwardings(row),
         subject_pseudonym=row.subject_pseudonym,
         covenants=tuple(row.covenants),
+        first_deadline=row.first_deadline,
+        extended_at=row.extended_at,
+        extended_by_party=row.extended_by_party,
+        extension_reason=extension,
+        withdrawn_at=row.withdrawn_at,
+        representative=row.representative,
+        execute_by=row.execute_by,
+        executed_at=row.executed_at,
+        sources=tuple(sources_of(session, row, now)) if row.type == "inzage" else (),
     )

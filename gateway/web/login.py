@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -40,6 +41,10 @@ NEXT_KEY = "login_next"
 ROLES_CLAIM = "ketenpoort_roles"
 PARTY_CLAIM = "ketenpoort_party"
 BSN_CLAIM = "bsn"
+ACTS_FOR_CLAIM = "ketenpoort_acts_for"
+RELATIONS = ("ouder", "voogd", "gemachtigde")
+PARENTAL_AGE_LIMIT = 16
+"""UAVG art. 5: for a child under 16 the parent or guardian exercises the rights."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,49 @@ def user_from_claims(claims: Mapping[str, Any], now: float) -> WebUser:
     if not isinstance(sub, str) or not sub:
         raise InvalidClaims("sub")
     name = claims.get("name") or claims.get("preferred_username") or sub
-    return WebUser(sub=sub, name=str(name), roles=tuple(roles), party=party, bsn=bsn, login_at=now)
+    representative = None
+    if ACTS_FOR_CLAIM in claims:
+        bsn, representative = _acts_for(claims[ACTS_FOR_CLAIM], now)
+    return WebUser(
+        sub=sub,
+        name=str(name),
+        roles=tuple(roles),
+        party=party,
+        bsn=bsn,
+        login_at=now,
+        representative=representative,
+    )
+
+
+def _acts_for(claim: object, now: float) -> tuple[str, str]:
+    """The represented person's BSN and the relation; :class:`InvalidClaims` if no mandate.
+
+    ``{"bsn", "relation": "ouder" | "voogd" | "gemachtigde", "birthdate"?}``, as
+    the identity broker asserts it (DigiD Machtigen, a mandate register or the
+    BRP parental-authority check). A parent or guardian acts only for a child
+    under 16 (UAVG art. 5), so ``birthdate`` is required for them; any doubt
+    fails the login closed rather than letting someone act without a mandate.
+    """
+    if not isinstance(claim, dict):
+        raise InvalidClaims(ACTS_FOR_CLAIM)
+    bsn, relation = claim.get("bsn"), claim.get("relation")
+    if not isinstance(bsn, str) or relation not in RELATIONS:
+        raise InvalidClaims(ACTS_FOR_CLAIM)
+    assert isinstance(relation, str)
+    if relation != "gemachtigde":
+        born = claim.get("birthdate")
+        try:
+            birthdate = date.fromisoformat(born) if isinstance(born, str) else None
+        except ValueError:
+            birthdate = None
+        today = datetime.fromtimestamp(now, UTC).date()
+        if birthdate is None or _age(birthdate, today) >= PARENTAL_AGE_LIMIT:
+            raise InvalidClaims(ACTS_FOR_CLAIM)
+    return bsn, relation
+
+
+def _age(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 def build_router(oauth_client: Callable[[], OAuth | None], redirect_uri: str) -> APIRouter:

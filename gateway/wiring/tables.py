@@ -15,7 +15,8 @@ from gateway.consent.models import ConsentRequest
 from gateway.consent.withholdings import Withholding
 from gateway.copies.models import CachedCopy
 from gateway.grounds.models import CaseGround
-from gateway.rights.models import RightsRequest
+from gateway.rights.models import PartnerWithholding, RequestSource, RightsRequest
+from gateway.rights.notices import Notice
 from gateway.storage.state import GatewayState
 
 __all__ = [
@@ -32,6 +33,9 @@ __all__ = [
     "CaseSubject",
     "ConsentRequest",
     "GatewayState",
+    "Notice",
+    "PartnerWithholding",
+    "RequestSource",
     "RightsRequest",
     "UsedAssertion",
     "WebSession",

@@ -15,6 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from gateway.api.schemas.consents import ConsentOut
 from gateway.api.schemas.rights import RightsRequestOut
 from gateway.consent.service import ConsentView
+from gateway.rights.answers import SourceStatus
 from gateway.rights.views import Forwarding, RequestView
 
 CREATED = datetime(2026, 11, 30, 9, 15, 2, 123456, tzinfo=UTC)
@@ -139,7 +140,54 @@ def test_rights_request_out_wire_format() -> None:
         "decided_by": None,
         "reason": None,
         "forwarded": [{"party": "politie-demo", "status": "forwarded", "reason": None}],
+        "sources": [],
+        "extension": None,
+        "withdrawn_at": None,
+        "representative": None,
+        "execute_by": None,
+        "executed_at": None,
+        "execution_overdue": False,
+        "late_sources": 0,
     }
+
+
+def test_an_extended_inzage_by_a_representative_on_the_wire() -> None:
+    """Extension, representative, per-source answers and execution, as the wire spells them."""
+    view = _request(
+        type="inzage",
+        deadline=CREATED + timedelta(days=56),
+        first_deadline=CREATED + timedelta(days=28),
+        extended_at=DECIDED,
+        extended_by_party="gemeente-demo",
+        extension_reason="veel bronnen",
+        representative="ouder",
+        execute_by=CREATED + timedelta(days=1),
+        sources=(
+            SourceStatus("politie-demo", "zvh-demo", "answered", "forwarded", DECIDED, 2),
+            SourceStatus("ggz-demo", "zvh-demo", "late", "forwarded", None, None),
+        ),
+    )
+    body = jsonable_encoder(RightsRequestOut.of(view, CREATED + timedelta(days=2)))
+    assert body["extension"] == {
+        "first_deadline": "2026-12-28T09:15:02.123456+00:00",
+        "until": "2027-01-25T09:15:02.123456+00:00",
+        "extended_at": "2026-11-30T10:00:00+00:00",
+        "by": "gemeente-demo",
+        "reason": "veel bronnen",
+    }
+    assert body["representative"] == {"relation": "ouder"}
+    assert body["sources"] == [
+        {
+            "party": "politie-demo",
+            "status": "answered",
+            "answered_at": "2026-11-30T10:00:00+00:00",
+            "records": 2,
+        },
+        {"party": "ggz-demo", "status": "late", "answered_at": None, "records": None},
+    ]
+    assert body["late_sources"] == 1
+    assert body["execute_by"] == "2026-12-01T09:15:02.123456+00:00"
+    assert body["execution_overdue"] is True
 
 
 def test_a_decided_request_names_its_decision() -> None:

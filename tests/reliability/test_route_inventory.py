@@ -63,11 +63,34 @@ BODIES: dict[tuple[str, str], object] = {
         "decision": "refused",
         "reason": "inventory",
     },
+    ("POST", "/v1/rights-requests/{request_id}/extend"): {
+        "until": "2027-01-01",
+        "reason": "inventory",
+    },
+    ("POST", "/v1/rights-requests/{request_id}/answer"): {"records": []},
+    ("POST", "/v1/rights-requests/{request_id}/executed"): {},
+    ("POST", "/v1/withholdings"): {
+        "case": "{case_id}",
+        "category": "huisvesting",
+        "ground": "bescherming_melder",
+        "until": "2027-01-01",
+    },
+    ("POST", "/v1/cases/{case_id}/notices"): {
+        "subject": "s1",
+        "informed": True,
+        "how": "brief",
+        "at": "2026-11-01",
+    },
 }
 # Unknown and not-yours look the same here, so an outsider learns nothing from an id.
 NOT_FOUND_FOR_OUTSIDERS = {
     ("GET", "/v1/rights-requests/{request_id}"),
     ("POST", "/v1/rights-requests/{request_id}/decision"),  # a non-reader: as an unknown id
+    ("POST", "/v1/rights-requests/{request_id}/extend"),
+    ("POST", "/v1/rights-requests/{request_id}/answer"),  # a party it was not sent to
+    ("POST", "/v1/rights-requests/{request_id}/executed"),
+    ("POST", "/v1/withholdings"),  # a case it does not participate in: as an unknown case
+    ("POST", "/v1/cases/{case_id}/notices"),
 }
 
 
@@ -87,6 +110,7 @@ def _fill(path: str, case_id: str, request_id: str) -> str:
         .replace("{consent_id}", "consent-0")
         .replace("{request_id}", request_id)
         .replace("{seq}", "0")
+        .replace("{kind}", "annual")  # a known report kind, so a 404 cannot hide the role check
     )
 
 
@@ -142,6 +166,8 @@ def test_every_route_needs_authentication_and_the_role(stack: Stack) -> None:
             continue
         url = _fill(path, case_id, request_id)
         body = BODIES.get((method, path), {} if method in ("POST", "PATCH") else None)
+        if isinstance(body, dict) and body.get("case") == "{case_id}":
+            body = {**body, "case": case_id}
         if not _is_refused(anonymous.request(method, url, json=body)):
             open_doors.append(f"{method} {path}")
         if ROLE_BOUND.match(path):

@@ -19,6 +19,7 @@ from gateway.consent.models import ConsentRequest
 from gateway.copies.models import CachedCopy
 from gateway.policy.durations import IsoDuration
 from gateway.rights.models import RightsRequest
+from gateway.rights.notices import Notice
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from tests.retention.support import (
@@ -283,3 +284,28 @@ def test_a_household_case_takes_every_person_with_it_but_not_their_other_cases(
         assert _key(session, "dk-subj-partner").wrapped is None
         assert session.get(CaseSubject, child) is not None
         assert _key(session, "dk-subj-kind").wrapped is not None
+
+
+def test_informatieplicht_statements_go_with_their_case(runtime: Runtime) -> None:
+    """``rights_notices`` name a case and its subject refs: purged with the case, no other."""
+    with runtime.db.session() as session:
+        _closed_case(session)
+        add_case(session, "c-open", pseudonym(8), closed_at=None, last_contact_at=T0)
+        for case_id in ("c-closed", "c-open"):
+            session.add(
+                Notice(
+                    case_id=case_id,
+                    convenant="zvh-demo",
+                    subject_ref="s1",
+                    informed=True,
+                    how="brief",
+                    informed_on=T0.date(),
+                    by_party="gemeente-demo",
+                    recorded_at=T0,
+                )
+            )
+
+    run(runner_at(runtime, IsoDuration(years=2).add_to(T0) + SECOND))
+    with runtime.db.session() as session:
+        left = session.scalars(select(Notice.case_id)).all()
+    assert left == ["c-open"]

@@ -17,6 +17,25 @@ class ForwardingOut(ViewOut):
     reason: str | None
 
 
+class SourceStatusOut(ViewOut):
+    party: str
+    status: str = Field(description="sent, answered or late (past the deadline, no answer).")
+    answered_at: IsoDateTime | None = None
+    records: int | None = Field(
+        default=None,
+        validation_alias="record_count",
+        description="How many records it reported.",
+    )
+
+
+class ExtensionOut(Out):
+    first_deadline: IsoDateTime
+    until: IsoDateTime
+    extended_at: IsoDateTime
+    by: str | None
+    reason: str | None = Field(description="The person reads it; null once they are erased.")
+
+
 class RightsRequestOut(ViewOut):
     id: str
     type: str
@@ -38,8 +57,28 @@ class RightsRequestOut(ViewOut):
     decided_by: str | None = Field(validation_alias="decided_by_party")
     reason: str | None = Field(validation_alias="decision_reason")
     forwarded: list[ForwardingOut]
+    sources: list[SourceStatusOut] = Field(
+        default_factory=list, description="An inzage: every joint controller it was sent to."
+    )
+    extension: ExtensionOut | None = None
+    withdrawn_at: IsoDateTime | None = None
+    representative: dict[str, str] | None = Field(
+        default=None, description='{"relation": "ouder" | "voogd" | "gemachtigde"}'
+    )
+    execute_by: IsoDateTime | None = Field(
+        default=None, description="A granted correctie: carry out by."
+    )
+    executed_at: IsoDateTime | None = None
+    execution_overdue: bool = False
+    late_sources: int = 0
 
-    @field_validator("overdue", mode="before")
+    @field_validator("representative", mode="before")
+    @classmethod
+    def _relation(cls, value: object) -> object:
+        """From a view, ``representative`` is the bare relation; the wire wraps it."""
+        return {"relation": value} if isinstance(value, str) else value
+
+    @field_validator("overdue", "execution_overdue", mode="before")
     @classmethod
     def _overdue_as_of(cls, value: object, info: ValidationInfo) -> object:
         """From a view, ``overdue`` is its method, asked as of the ``now`` in the context."""
@@ -53,7 +92,20 @@ class RightsRequestOut(ViewOut):
         out = cls.model_validate(view, context={"now": now})
         out.covenants = list(view.covenants or (view.convenant,))
         out.decision = view.status if view.decided else None
+        out.extension = _extension(view)
         return out
+
+
+def _extension(view: RequestView) -> ExtensionOut | None:
+    if view.first_deadline is None or view.extended_at is None:
+        return None
+    return ExtensionOut(
+        first_deadline=view.first_deadline,
+        until=view.deadline,
+        extended_at=view.extended_at,
+        by=view.extended_by_party,
+        reason=view.extension_reason,
+    )
 
 
 class RightsRequestListOut(Out):
@@ -89,3 +141,26 @@ class WithheldOut(Out):
 class DisclosuresOut(Out):
     disclosures: list[DisclosureOut]
     withheld: WithheldOut
+
+
+class WithholdingOut(Out):
+    id: int
+    case: str
+    category: str
+    source: str
+    ground: str = Field(
+        description="bescherming_slachtoffer, bescherming_melder or lopend_onderzoek."
+    )
+    until: str = Field(description="ISO date; withheld while today is before it.")
+
+
+class NoticeOut(Out):
+    id: int
+    case: str
+    subject: str
+    informed: bool
+    how: str | None
+    at: str | None
+    ground: str | None
+    review_on: str | None
+    by: str

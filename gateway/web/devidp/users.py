@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from gateway.audit.officer import PRIVACY_OFFICER, officer_covenants
@@ -13,6 +14,7 @@ from gateway.policy.compiled import CompiledPolicy
 ROLES_CLAIM: Final = "ketenpoort_roles"
 PARTY_CLAIM: Final = "ketenpoort_party"
 BSN_CLAIM: Final = "bsn"
+ACTS_FOR_CLAIM: Final = "ketenpoort_acts_for"
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,8 @@ class DemoUser:
     roles: tuple[str, ...] = ()
     party: str | None = None
     bsn: str | None = field(default=None, repr=False)
+    acts_for: tuple[str, str, int | None] | None = field(default=None, repr=False)
+    """(BSN of the person represented, relation, their age in years or None)."""
 
     def claims(self) -> dict[str, Any]:
         claims: dict[str, Any] = {"name": self.name, "preferred_username": self.username}
@@ -31,6 +35,14 @@ class DemoUser:
             claims[PARTY_CLAIM] = self.party
         if self.bsn is not None:
             claims[BSN_CLAIM] = self.bsn
+        if self.acts_for is not None:
+            bsn, relation, age = self.acts_for
+            mandate: dict[str, Any] = {"bsn": bsn, "relation": relation}
+            if age is not None:
+                today = datetime.now(UTC).date()
+                day = min(today.day, 28) if today.month == 2 else today.day
+                mandate["birthdate"] = today.replace(year=today.year - age, day=day).isoformat()
+            claims[ACTS_FOR_CLAIM] = mandate
         return claims
 
 
@@ -47,6 +59,29 @@ def _people_users() -> tuple[DemoUser, ...]:
             )
         )
     return tuple(users)
+
+
+CHILD_AGE: Final = 15
+
+
+def _representative_users() -> tuple[DemoUser, ...]:
+    """A parent of a 15-year-old (persoon-c) and a person mandated by persoon-b."""
+    people = demo_people()
+    child, client = people[2], people[1]
+    return (
+        DemoUser(
+            username="ouder.demo",
+            name="Demo ouder",
+            description=f"Ouder van {child.label} ({CHILD_AGE} jaar) — voor /mijn namens het kind",
+            acts_for=(child.bsn.reveal(), "ouder", CHILD_AGE),
+        ),
+        DemoUser(
+            username="gemachtigde.demo",
+            name="Demo gemachtigde",
+            description=f"Schriftelijk gemachtigd door {client.label} — voor /mijn namens hem",
+            acts_for=(client.bsn.reveal(), "gemachtigde", None),
+        ),
+    )
 
 
 DEMO_USERS: Final[Mapping[str, DemoUser]] = {
@@ -81,6 +116,7 @@ DEMO_USERS: Final[Mapping[str, DemoUser]] = {
             party="burgemeester-demo",
         ),
         *_people_users(),
+        *_representative_users(),
     )
 }
 

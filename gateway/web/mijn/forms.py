@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from gateway.problems import Problem
 from gateway.rights.desk import RightsDesk
-from gateway.rights.service import Application, Filer
+from gateway.rights.service import Application, Filer, Viewer
 from gateway.subjects.bsn import Bsn
-from gateway.web.mijn.person import require_person
+from gateway.web.mijn.person import representative_of, require_person
 from gateway.web.mijn.presenting import nl_time, source_choices
 from gateway.web.session import verify_csrf
 from gateway.web.templating import render
@@ -32,6 +32,59 @@ def _details(form: Any) -> tuple[str, str | None]:
     if len(text) > MAX_DETAILS or "\x00" in text:
         return text, f"Gebruik hoogstens {MAX_DETAILS} tekens."
     return text, None
+
+
+def _filer(request: Request) -> Filer:
+    """The person, or their representative (the relation goes into every entry)."""
+    return Filer(representative=representative_of(request))
+
+
+INZAGE_DEFAULT = "Verzoek om inzage en een kopie van mijn gegevens (AVG artikel 15)."
+
+
+NOT_WITHDRAWN = "Dit verzoek is al afgehandeld en kan niet meer worden ingetrokken."
+
+
+def add_request_routes(router: APIRouter) -> None:
+    """Asking every organisation for a copy (inzage), and withdrawing a request."""
+
+    @router.post("/inzage", dependencies=[Depends(verify_csrf)], name="mijn-inzage")
+    async def inzage_submit(request: Request, bsn: Person) -> Response:
+        """An inzage at every joint controller: each sends a copy of what it holds."""
+        form = await request.form()
+        details = str(form.get("details", "")).strip() or INZAGE_DEFAULT
+        if len(details) > MAX_DETAILS or "\x00" in details:
+            details = INZAGE_DEFAULT
+        application = Application(type="inzage", bsn=bsn, details=details)
+        try:
+            view = await _desk(request).file(_filer(request), application)
+        except Problem as error:
+            context = {"message": _problem_text(error)}
+            return render(request, "mijn/niet_gelukt.html", context, status_code=400)
+        return RedirectResponse(f"/mijn/verzoeken/{view.id}", status_code=303)
+
+    @router.post(
+        "/verzoeken/{request_id}/intrekken",
+        dependencies=[Depends(verify_csrf)],
+        name="mijn-intrekken",
+    )
+    def withdraw_submit(
+        request: Request,
+        bsn: Person,
+        request_id: Annotated[str, Path(pattern=r"^rr-[0-9a-f]{20}$")],
+    ) -> Response:
+        desk = _desk(request)
+        viewer = Viewer(
+            pseudonym=desk.service.pseudonym(bsn), representative=representative_of(request)
+        )
+        try:
+            desk.withdraw(viewer, request_id)
+        except Problem as error:
+            if error.status == 404:
+                return render(request, "not_found.html", status_code=404)
+            context = {"message": NOT_WITHDRAWN}
+            return render(request, "mijn/niet_gelukt.html", context, status_code=409)
+        return RedirectResponse(f"/mijn/verzoeken/{request_id}", status_code=303)
 
 
 def add_form_routes(router: APIRouter) -> None:
@@ -60,7 +113,7 @@ def add_form_routes(router: APIRouter) -> None:
             return correctie_page(request, values, errors, 400)
         application = Application(type="correctie", bsn=bsn, details=details, source=source)
         try:
-            view = await _desk(request).file(Filer(), application)
+            view = await _desk(request).file(_filer(request), application)
         except Problem as error:
             return correctie_page(request, values, {"form": _problem_text(error)}, 400)
         return RedirectResponse(f"/mijn/verzoeken/{view.id}", status_code=303)
@@ -97,7 +150,7 @@ def add_form_routes(router: APIRouter) -> None:
             return verzet_page(request, bsn, values, errors, 400)
         application = Application(type="verzet", bsn=bsn, details=details, cases=tuple(chosen))
         try:
-            view = await _desk(request).file(Filer(), application)
+            view = await _desk(request).file(_filer(request), application)
         except Problem as error:
             return verzet_page(request, bsn, values, {"form": _problem_text(error)}, 400)
         return RedirectResponse(f"/mijn/verzoeken/{view.id}", status_code=303)

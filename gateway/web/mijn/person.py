@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from gateway.auth.portal import person_of
+from gateway.auth.portal import person_of, representative_of
 from gateway.subjects.bsn import Bsn
 from gateway.web.session import RoleMissing, require_login
 
-__all__ = ["person_of", "require_person"]
+__all__ = ["person_of", "representative_of", "require_person"]
 
 PERSON_ROLE = "betrokkene"
 

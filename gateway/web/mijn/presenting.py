@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from gateway.grounds.service import GroundView
 from gateway.policy.compiled import CompiledPolicy
+from gateway.rights.answers import SourceAnswers
 from gateway.rights.inzage import Disclosure
 from gateway.rights.views import RequestView
 
@@ -19,7 +20,14 @@ STATUS_LABELS = {
     "granted": "Toegewezen",
     "partially_granted": "Gedeeltelijk toegewezen",
     "refused": "Afgewezen",
+    "withdrawn": "Ingetrokken",
 }
+SOURCE_STATUS_LABELS = {
+    "sent": "gevraagd, nog geen antwoord",
+    "answered": "beantwoord",
+    "late": "niet op tijd beantwoord (termijn verstreken)",
+}
+RELATION_LABELS = {"ouder": "ouder", "voogd": "voogd", "gemachtigde": "gemachtigde"}
 FORWARD_LABELS = {
     "forwarded": "doorgestuurd",
     "failed": "doorsturen mislukt; wordt handmatig doorgegeven",
@@ -83,6 +91,25 @@ def request_row(policy: CompiledPolicy, view: RequestView, now: datetime) -> dic
         "reason": view.decision_reason,
         "decided_at": nl_time(view.decided_at) if view.decided_at else None,
         "decided_by": party_name(policy, view.convenant, view.decided_by_party),
+        "pending": view.status == "pending",
+        "first_deadline": nl_date(view.first_deadline) if view.first_deadline else None,
+        "extension_reason": view.extension_reason,
+        "extended_by": party_name(policy, view.convenant, view.extended_by_party),
+        "withdrawn_at": nl_time(view.withdrawn_at) if view.withdrawn_at else None,
+        "representative": RELATION_LABELS.get(view.representative or "", view.representative),
+        "execute_by": nl_date(view.execute_by) if view.execute_by else None,
+        "executed_at": nl_time(view.executed_at) if view.executed_at else None,
+        "execution_overdue": view.execution_overdue(now),
+        "sources": [
+            {
+                "party": party_name(policy, source.convenant, source.party),
+                "status": SOURCE_STATUS_LABELS.get(source.status, source.status),
+                "late": source.status == "late",
+                "answered_at": nl_time(source.answered_at) if source.answered_at else None,
+                "records": source.record_count,
+            }
+            for source in view.sources
+        ],
         "forwarded": [
             {
                 "party": party_name(policy, view.convenant, item.party),
@@ -137,3 +164,45 @@ def consent_row(policy: CompiledPolicy, view: GroundView, today: date) -> Consen
         status=GROUND_STATUS.get(status, status),
         active=status == "active",
     )
+
+
+def answers_rows(policy: CompiledPolicy, found: list[SourceAnswers]) -> list[dict[str, Any]]:
+    """Per inzage request, per joint controller: its status and the records it sent."""
+    return [
+        {
+            "id": item.request_id,
+            "received": nl_time(item.received_at),
+            "deadline": nl_date(item.deadline),
+            "sources": [
+                {
+                    "party": party_name(policy, source.convenant, source.party),
+                    "status": SOURCE_STATUS_LABELS.get(source.status, source.status),
+                    "late": source.status == "late",
+                    "answered_at": nl_time(source.answered_at) if source.answered_at else None,
+                    "records": [
+                        {
+                            "category": category_label(record.category),
+                            "updated": nl_time(record.updated),
+                            "fields": [
+                                (name.replace("_", " "), _field_text(value))
+                                for name, value in sorted(record.fields.items())
+                            ],
+                        }
+                        for record in source.records or []
+                    ],
+                }
+                for source in item.sources
+            ],
+        }
+        for item in found
+    ]
+
+
+def _field_text(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "ja" if value else "nee"
+    if isinstance(value, list):
+        return ", ".join(_field_text(item) for item in value)
+    return str(value)

@@ -8,6 +8,7 @@ same rights desk as the API, so deadlines, forwarding and the log are the same.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path as Path_
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -18,9 +19,10 @@ from gateway.problems import Problem
 from gateway.rights.desk import RightsDesk
 from gateway.rights.service import Viewer
 from gateway.subjects.bsn import Bsn
-from gateway.web.mijn.forms import add_form_routes
-from gateway.web.mijn.person import require_person
+from gateway.web.mijn.forms import add_form_routes, add_request_routes
+from gateway.web.mijn.person import representative_of, require_person
 from gateway.web.mijn.presenting import (
+    answers_rows,
     consent_row,
     disclosure_row,
     nl_time,
@@ -31,15 +33,36 @@ from gateway.web.templating import render
 from gateway.wiring import runtime_of
 
 Person = Annotated[Bsn, Depends(require_person)]
+_STYLE = Path_(__file__).resolve().parent.parent / "static" / "ketenpoort.css"
 
 
 def _desk(request: Request) -> RightsDesk:
     return runtime_of(request).rights_desk
 
 
+def representative_may(request: Request, bsn: Bsn, right: str) -> bool:
+    """The person: always. A representative: what every covenant of the person's cases allows.
+
+    With no case known, every loaded covenant must allow it (fail closed).
+    """
+    return _desk(request).representative_may(bsn, representative_of(request), right)
+
+
 def _inzage_context(request: Request, bsn: Bsn) -> dict[str, Any]:
-    found = _desk(request).inzage(bsn, "portal")
+    policy = runtime_of(request).policy.current
+    relation = representative_of(request)
+    base: dict[str, Any] = {
+        "representative": relation,
+        "may_inzage": representative_may(request, bsn, "inzage"),
+        "may_answers": representative_may(request, bsn, "source_answers"),
+    }
+    if not base["may_inzage"]:
+        return {**base, "disclosures": [], "withheld_count": 0, "withheld": [], "answers": []}
+    answers = _desk(request).source_answers(bsn) if base["may_answers"] else []
+    found = _desk(request).inzage(bsn, "portal", representative=relation)
     return {
+        **base,
+        "answers": answers_rows(policy, answers),
         "disclosures": [disclosure_row(item) for item in found.disclosures],
         "withheld_count": found.withheld_count,
         "withheld": [
@@ -87,7 +110,12 @@ def build_router() -> APIRouter:
 
     @router.get("/afdruk", name="mijn-print")
     def printable(request: Request, bsn: Person, download: bool = False) -> Response:
-        context = {**_inzage_context(request, bsn), "made_at": nl_time(datetime.now(UTC))}
+        context = {
+            **_inzage_context(request, bsn),
+            "made_at": nl_time(datetime.now(UTC)),
+            # The download works offline: the style sheet goes inside the file.
+            "inline_css": _STYLE.read_text(encoding="utf-8") if download else None,
+        }
         response = render(request, "mijn/print.html", context)
         if download:
             stamp = datetime.now(UTC).strftime("%Y%m%d")
@@ -97,6 +125,7 @@ def build_router() -> APIRouter:
         return response
 
     add_form_routes(router)
+    add_request_routes(router)
 
     @router.get("/verzoeken/{request_id}", name="mijn-verzoek")
     def request_detail(
@@ -110,6 +139,7 @@ def build_router() -> APIRouter:
         except Problem:
             return render(request, "not_found.html", status_code=404)
         row = request_row(runtime_of(request).policy.current, view, datetime.now(UTC))
-        return render(request, "mijn/verzoek.html", {"r": row})
+        context = {"r": row, "representative": representative_of(request)}
+        return render(request, "mijn/verzoek.html", context)
 
     return router

@@ -1,0 +1,136 @@
+"""A partner withholds its disclosures from the person's inzage (UAVG art. 41 lid 1 sub h/i, d).
+
+The OvJ's withholding (gateway/consent/withholdings.py) covers one recipient
+of criminal data. A source party may also limit the inzage of what *it*
+disclosed in one case and category, on one of three grounds: to protect a
+victim (``bescherming_slachtoffer``), to protect a reporter
+(``bescherming_melder``) or for a running investigation
+(``lopend_onderzoek``). Only its own data: the party must be a participant
+of the case and hold the category in its source. The end date is required
+and at most the covenant's ``rights.withheld_max`` away; the inzage counts
+the withheld entries and names the ground (the law asks that every
+limitation is recorded and the person told of it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.audit.events import AuditEvent
+from gateway.cases.models import Case
+from gateway.policy.compiled import CompiledPolicy
+from gateway.problems import Forbidden, NotFound, Unprocessable
+from gateway.rights.models import PartnerWithholding
+
+GROUNDS = ("bescherming_slachtoffer", "bescherming_melder", "lopend_onderzoek")
+GROUND_TEXTS = {
+    "bescherming_slachtoffer": (
+        "UAVG art. 41 lid 1 sub i: bescherming van de rechten en vrijheden van een ander "
+        "(bescherming van een slachtoffer)"
+    ),
+    "bescherming_melder": (
+        "UAVG art. 41 lid 1 sub i: bescherming van de rechten en vrijheden van een ander "
+        "(bescherming van een melder)"
+    ),
+    "lopend_onderzoek": (
+        "UAVG art. 41 lid 1 sub d: voorkoming, onderzoek, opsporing en vervolging van "
+        "strafbare feiten (lopend onderzoek)"
+    ),
+}
+
+
+class NotOwnData(Forbidden):
+    slug = "not-own-data"
+    title = "A party withholds only what its own source disclosed in its own case"
+
+
+class UntilOutOfRange(Unprocessable):
+    slug = "withholding-until"
+    title = "The end date must lie in the future and within the covenant's withheld_max"
+
+
+@dataclass(frozen=True)
+class PartnerHold:
+    """What inzage matches a disclosure entry against (the source, not a recipient)."""
+
+    case: str
+    category: str
+    source: str
+    ground: str
+    until: date
+
+    def covers(self, entry: dict[str, object]) -> bool:
+        return (
+            entry.get("case") == self.case
+            and entry.get("category") == self.category
+            and entry.get("source") == self.source
+        )
+
+
+def record_partner_withholding(
+    session: Session,
+    policy: CompiledPolicy,
+    *,
+    party: str,
+    employee: str | None,
+    covenant: str,
+    case_id: str,
+    category: str,
+    ground: str,
+    until: date,
+) -> tuple[PartnerWithholding, AuditEvent]:
+    case = session.get(Case, case_id)
+    if case is None or case.convenant != covenant:
+        raise NotFound(detail="No such case.")
+    if party not in {p.party for p in case.participants}:
+        raise NotFound(detail="No such case.")
+    if party not in policy.holders(covenant, category):
+        raise NotOwnData(extensions={"reason": "not_source_of_category"})
+    found = policy.covenant(covenant)
+    assert found is not None
+    today = datetime.now(UTC).date()
+    latest = found.rights.withheld_max.add_to(datetime.now(UTC)).date()
+    if until <= today or until > latest:
+        raise UntilOutOfRange(extensions={"latest": latest.isoformat()})
+    row = PartnerWithholding(
+        subject_pseudonym=case.subject_pseudonym,
+        convenant=covenant,
+        case_id=case_id,
+        category=category,
+        source=party,
+        ground=ground,
+        until=until,
+        created_by_employee=employee,
+        created_at=datetime.now(UTC),
+    )
+    session.add(row)
+    session.flush()
+    event = AuditEvent(
+        kind="rights",
+        outcome="withheld",
+        party=party,
+        employee=employee,
+        encrypt_employee=employee is not None,
+        convenant=covenant,
+        case=case_id,
+        category=category,
+        source=party,
+        reason=ground,
+        subject_pseudonym=case.subject_pseudonym,
+        subject_scope="subject",
+        details={"until": until.isoformat(), "withholding": row.id},
+    )
+    return row, event
+
+
+def partner_holds(session: Session, pseudonym: str, today: date) -> list[PartnerHold]:
+    rows = session.scalars(
+        select(PartnerWithholding).where(
+            PartnerWithholding.subject_pseudonym == pseudonym, PartnerWithholding.until > today
+        )
+    )
+    return [PartnerHold(r.case_id, r.category, r.source, r.ground, r.until) for r in rows]
