@@ -93,7 +93,15 @@ class part(Generic[T]):  # noqa: N801 - used like ``cached_property``
 
 
 # Parts built on the broker's HTTP client: dropped together when it is closed.
-_ON_CLIENT = ("brokering", "case_desk", "ground_desk", "consent_desk", "rights_desk", "federation", "retention")
+_ON_CLIENT = (
+    "brokering",
+    "case_desk",
+    "ground_desk",
+    "consent_desk",
+    "rights_desk",
+    "federation",
+    "retention",
+)
 
 
 @dataclass
@@ -183,9 +191,7 @@ class Runtime:
     def ground_desk(self) -> GroundDesk:
         """Legal grounds per case and subject, on the broker's own case service."""
         policy = self.foundations.current_policy()
-        return GroundDesk(
-            self.db, GroundService(self.brokering.cases, policy), self.audit, policy
-        )
+        return GroundDesk(self.db, GroundService(self.brokering.cases, policy), self.audit, policy)
 
     @part
     def refusal_log(self) -> RefusalLog:
