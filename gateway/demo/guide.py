@@ -136,19 +136,22 @@ def logins(policy: CompiledPolicy) -> list[Login]:
             "Privacy-officer (FG)",
             "/privacy",
             _first(users, PRIVACY_OFFICER),
-            f"zoek op BSN {person.bsn.reveal()} ({person.label}), open een logregel, "
-            "bekijk de integriteit en exporteer als CSV",
+            f"zoek op BSN {person.bsn.reveal()} ({person.label}): de aanmelding door de "
+            "politie, de triage en de vastgelegde toestemming staan in het log; open een "
+            "logregel, bekijk de integriteit en exporteer als CSV",
         ),
         Login(
             "Officier van Justitie",
             "/ovj",
             _first(users, "om"),
-            "beslis over het openstaande verzoek om justitiële gegevens uit stap 2",
+            "beslis over het openstaande verzoek om justitiële gegevens uit stap 2: weeg de "
+            "motivering, beperk tot bronnen en velden, of weiger",
         ),
         Login(
             "Betrokkene",
             "/mijn",
             subject,
-            "zie wie welke gegevens over u kreeg; vraag correctie of maak bezwaar (verzet)",
+            "zie wie welke gegevens over u kreeg; trek uw toestemming voor GGZ-gegevens in, "
+            "vraag correctie of maak bezwaar (verzet)",
         ),
     ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from gateway.cases.sealing import SubjectErased
 from gateway.cases.service import CaseRecord
 
 MAIN_SUBJECT: Final = "s1"
@@ -15,4 +16,8 @@ MAIN_SUBJECT: Final = "s1"
 
 def subject_pseudonym(case: CaseRecord, ref: str) -> str:
     """The subject's pseudonym; 404 ``unknown-subject`` (or ``subject-erased``) otherwise."""
-    return case.about(ref).subject_pseudonym
+    about = case.about(ref)
+    # ``about`` answers s1 from the case row; an erased hoofdpersoon shows in her ref.
+    if any(s.ref == ref and s.pseudonym is None for s in case.subjects):
+        raise SubjectErased()
+    return about.subject_pseudonym

@@ -177,6 +177,24 @@ def test_walk_through_is_not_cut_off_in_a_narrow_terminal(demo: RunningDemo) -> 
     assert "not_participant" in demo.text or "denied" in demo.text
 
 
+def test_walk_through_shows_referral_triage_and_the_persons_consent(demo: RunningDemo) -> None:
+    """Issue 17's workflow is what the demo walks: referral, triage, a recorded ground."""
+    text = " ".join(demo.text.split())  # the terminal wraps lines
+    steps = (
+        "Politie meldt persoon-a aan",
+        "pakt de aanmelding op in de triage",
+        "legt de getekende toestemming van de betrokkene vast",
+    )
+    positions = [text.find(step) for step in steps]
+    assert all(p >= 0 for p in positions), (steps, demo.text)
+    assert positions == sorted(positions)
+    # The GGZ answer is disclosed under that consent, the criminal data waits for the OvJ.
+    assert "psychisch_welzijn" in text and "pending_consent" in text
+    for hint in ("de triage en de vastgelegde toestemming", "beperk tot bronnen en velden"):
+        assert hint in text, demo.text
+    assert "trek uw toestemming voor GGZ-gegevens in" in text
+
+
 @pytest.mark.parametrize("width", [40, 60, 79, 80, 120])
 def test_results_never_truncate(width: int) -> None:
     body: dict[str, object] = {

@@ -102,3 +102,11 @@ def test_a_generated_client_opens_a_case_and_runs_a_query(stack: Stack, generate
         )
         assert refused.status_code == 404
         assert refused.headers["content-type"] == "application/problem+json"
+
+
+def _phase_enum(models: Any) -> Any:
+    """The generated enum of ``CaseIn.phase``: its name follows the schema's shape (an
+    optional enum is ``anyOf [enum, null]``, generated as ``CaseInPhaseType0``)."""
+    names = sorted(n for n in dir(models) if n.startswith("CaseInPhase"))
+    assert names, [n for n in dir(models) if "Phase" in n]
+    return getattr(models, names[0])

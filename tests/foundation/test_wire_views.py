@@ -74,6 +74,7 @@ def test_consent_out_wire_format() -> None:
         "revoked_at": None,
         "revoked_by_employee": None,
         "version": 2,
+        # Added for §4 (issue 17): who asked, why, about whom, what would answer.
         "requester": "gemeente-demo",
         "employee": "mw.jansen",
         "motivation": None,

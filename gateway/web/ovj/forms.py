@@ -27,6 +27,12 @@ class DecisionForm:
     valid_until: date | None = None
     withheld_until: date | None = None
     version: int | None = None
+    # What the OvJ ticked, as sent (to show the form again); ``sources``/``fields``
+    # what the desk gets: None where nothing was narrowed (API.md §4).
+    chosen_sources: tuple[str, ...] = ()
+    chosen_fields: tuple[str, ...] = ()
+    sources: tuple[str, ...] | None = None
+    fields: dict[str, tuple[str, ...]] | None = None
 
     @property
     def reason(self) -> str:
@@ -48,6 +54,51 @@ def reason_error(text: str) -> str | None:
     return None
 
 
+def _sources(
+    form: FormData, asked: tuple[str, ...], errors: dict[str, str]
+) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """The sources ticked; granted by name (fail closed: later sources are not covered).
+
+    The hidden ``bronnen_getoond`` tells an empty choice from a form without the
+    source list (a page rendered before any source answered, or another client).
+    """
+    chosen = tuple(str(s) for s in form.getlist("bron"))
+    if not form.get("bronnen_getoond") or not asked:
+        return chosen, None
+    if not chosen or not set(chosen) <= set(asked):
+        errors["bron"] = "Kies een of meer van de bronnen die antwoorden."
+        return chosen, None
+    return chosen, tuple(source for source in asked if source in chosen)
+
+
+def _fields(
+    form: FormData,
+    categories: tuple[str, ...],
+    asked: Mapping[str, tuple[str, ...]],
+    errors: dict[str, str],
+) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]] | None]:
+    """Per granted category the fields ticked (``categorie:veld``); all ticked is no narrowing."""
+    chosen = tuple(str(f) for f in form.getlist("veld"))
+    if not form.get("velden_getoond"):
+        return chosen, None
+    picked: dict[str, list[str]] = {}
+    for value in chosen:
+        category, _, name = value.partition(":")
+        if name not in asked.get(category, ()):
+            errors["veld"] = "Kies alleen velden van de gevraagde categorieën."
+            return chosen, None
+        picked.setdefault(category, []).append(name)
+    narrowed: dict[str, tuple[str, ...]] = {}
+    for category in categories:
+        names = picked.get(category, [])
+        if not names:
+            errors["veld"] = "Kies per toegestane categorie minstens één veld."
+            return chosen, None
+        if set(names) != set(asked.get(category, ())):
+            narrowed[category] = tuple(f for f in asked[category] if f in names)
+    return chosen, narrowed or None
+
+
 def parse_decision(
     form: FormData,
     *,
@@ -56,6 +107,8 @@ def parse_decision(
     today: date,
     latest: date | None,
     latest_withheld: date | None = None,
+    asked_sources: tuple[str, ...] = (),
+    asked_fields: Mapping[str, tuple[str, ...]] | None = None,
 ) -> DecisionForm:
     values = {
         name: str(form.get(name, "")).strip()
@@ -75,7 +128,14 @@ def parse_decision(
     else:
         errors["besluit"] = "Kies: toestemming verlenen of weigeren."
     valid_until = withheld_until = None
+    chosen_sources = tuple(str(s) for s in form.getlist("bron"))
+    chosen_fields = tuple(str(f) for f in form.getlist("veld"))
+    sources: tuple[str, ...] | None = None
+    fields: dict[str, tuple[str, ...]] | None = None
     if decision == "granted":
+        chosen_sources, sources = _sources(form, asked_sources, errors)
+        granted = tuple(c for c in asked_categories if c in categories)
+        chosen_fields, fields = _fields(form, granted, asked_fields or {}, errors)
         if not categories or not set(categories) <= set(asked_categories):
             errors["categorie"] = "Kies een of meer van de gevraagde categorieën."
         if not recipients or not set(recipients) <= set(asked_recipients):
@@ -109,4 +169,8 @@ def parse_decision(
         withheld_until=withheld_until,
         # ASCII digits only: str.isdigit() also accepts "²", which int() refuses (a 500).
         version=int(values["versie"]) if re.fullmatch(r"[0-9]{1,9}", values["versie"]) else None,
+        chosen_sources=chosen_sources,
+        chosen_fields=chosen_fields,
+        sources=sources,
+        fields=fields,
     )

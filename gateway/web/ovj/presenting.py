@@ -16,10 +16,12 @@ STATUS_LABELS = {
     "expired": "Verlopen",
 }
 PHASE_LABELS = {
+    "aanmelding": "Aanmelding",
     "signalering": "Signalering",
     "triage": "Triage",
     "casusoverleg": "Casusoverleg",
     "plan_van_aanpak": "Plan van aanpak",
+    "uitvoering": "Uitvoering en monitoring",
     "nazorg": "Nazorg",
 }
 SENSITIVITY_LABELS = {
@@ -65,6 +67,7 @@ class ConsentPage:
     legal_basis: str
     phase_label: str
     categories: tuple[AskedCategory, ...]
+    sources: tuple[Named, ...]
     created: str
     decided: str
     valid_until: str
@@ -108,6 +111,7 @@ def consent_page(policy: CompiledPolicy, view: ConsentView, today: date) -> Cons
         legal_basis=legal_basis,
         phase_label=PHASE_LABELS.get(view.case_phase, view.case_phase),
         categories=tuple(categories),
+        sources=tuple(_party(policy, view.convenant, source) for source in view.sources),
         created=nl_time(view.created_at),
         decided=nl_time(view.decided_at),
         valid_until=nl_date(view.valid_until),

@@ -67,7 +67,7 @@ NOT_OM = (
 FIELD_OF_PROBLEM: dict[type[Problem], tuple[str, str]] = {
     AlreadyDecided: ("besluit", "Op dit verzoek is al besloten."),
     BadValidity: ("geldig_tot", "Deze geldigheidsdatum is niet toegestaan (zie consent_max)."),
-    NotNarrower: ("categorie", "Kies alleen uit wat gevraagd is."),
+    NotNarrower: ("categorie", "Kies alleen uit wat gevraagd is (categorieën, bronnen, velden)."),
     BadWithholding: (
         "inzage_uitgesteld_tot",
         "Deze datum ligt in het verleden of na wat het convenant toestaat (withheld_max).",
@@ -176,14 +176,17 @@ def build_router() -> APIRouter:
             view = desk.get(actor, consent_id)
         except (NotFound, NotOm) as error:
             return _refused(request, error)
-        today = _today()
+        today, policy = _today(), _policy(request)
+        asked = consent_page(policy, view, today)
         form = parse_decision(
             await request.form(),
             asked_categories=view.categories,
             asked_recipients=(view.recipient,),
             today=today,
-            latest=latest_valid_until(_policy(request), view.convenant, today),
-            latest_withheld=latest_withheld_until(_policy(request), view.convenant, today),
+            latest=latest_valid_until(policy, view.convenant, today),
+            latest_withheld=latest_withheld_until(policy, view.convenant, today),
+            asked_sources=view.sources,
+            asked_fields={cat.id: cat.fields for cat in asked.categories},
         )
         if form.decision is None:
             return _detail(request, user, consent_id, form, status_code=422)
@@ -198,6 +201,8 @@ def build_router() -> APIRouter:
                 recipients=form.recipients if form.decision == "granted" else None,
                 withheld_until=form.withheld_until,
                 version=form.version,
+                sources=form.sources if form.decision == "granted" else None,
+                fields=form.fields if form.decision == "granted" else None,
             )
         except (
             AlreadyDecided,
