@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Protocol
 
-import anyio
 from opentelemetry import trace
 from sqlalchemy.orm import Session
 
@@ -29,6 +28,7 @@ from connectors import (
     SourceUnavailable,
     UnsupportedSourceError,
 )
+from gateway import offload
 from gateway.audit.events import AuditEvent
 from gateway.brokering.audit_events import query_events
 from gateway.brokering.copying import keep_copies, serve_copies
@@ -55,6 +55,17 @@ class ConsentPort(Protocol):
         self, session: Session, *, case_id: str, category: str, recipient: str, today: date
     ) -> str | None:
         """Id of a valid consent covering (case, category, recipient), else None."""
+
+    def covering_many(
+        self,
+        session: Session,
+        *,
+        case_id: str,
+        categories: Sequence[str],
+        recipient: str,
+        today: date,
+    ) -> dict[str, str | None]:
+        """:meth:`covering` for several categories in one read."""
 
     def request(
         self,
@@ -92,7 +103,9 @@ class ObjectionPort(Protocol):
 class ContestedPort(Protocol):
     """Pending *correcties* (AVG art. 18(1)(a)): marks the records they contest."""
 
-    def mark(self, subject_pseudonym: str, results: list[SourceResult]) -> list[SourceResult]: ...
+    def mark_in(
+        self, session: Session, subject_pseudonym: str, results: list[SourceResult]
+    ) -> list[SourceResult]: ...
 
 
 class AuditSink(Protocol):
@@ -162,16 +175,12 @@ class Broker:
         with tracer.start_as_current_span("ketenpoort.query") as span:
             span.set_attribute("ketenpoort.case", case_id)
             span.set_attribute("ketenpoort.purpose", actor.purpose)
-            plan = await anyio.to_thread.run_sync(self._plan, actor, case_id, categories, sources)
+            plan = await offload.run_sync(self._plan, actor, case_id, categories, sources)
             fetched_at = datetime.now(UTC)  # answers below are at most this old (copies)
             results = await self._fan_out(actor, plan)
             if self._copies is not None:
                 results = await serve_copies(self._copies, plan.case, plan.items, results)
-            if self._contested is not None:
-                pseudonym = plan.case.subject_pseudonym
-                results = await anyio.to_thread.run_sync(self._contested.mark, pseudonym, results)
-            results = await anyio.to_thread.run_sync(self._recheck_consents, actor, plan, results)
-            results = await anyio.to_thread.run_sync(self._withholdings, actor, plan, results)
+            results = await offload.run_sync(self._settle, actor, plan, results)
             await self._audit.append(
                 query_events(actor, plan.case, plan.policy, results, plan.new_consent_request)
             )
@@ -193,13 +202,16 @@ class Broker:
         policy = self._policy()
         today = self._today()
         with self._db.session() as session:
-            case = self._cases.load_record(session, case_id)
+            loaded = self._cases.load_for_query(session, case_id)
+            case = loaded.record
             view = case.decision_view()
             objection = self._objections is not None and self._objections.active(
                 session, subject_pseudonym=case.subject_pseudonym, case_id=case.id
             )
             items: list[_Planned] = []
-            for category in dict.fromkeys(categories):
+            wanted = list(dict.fromkeys(categories))
+            covering = self._covering_consents(session, case, wanted, actor, today)
+            for category in wanted:
                 targets = (
                     list(dict.fromkeys(sources))
                     if sources
@@ -210,11 +222,7 @@ class Broker:
                     continue
                 for source in targets:
                     remote = self._connectors.consent_is_remote(policy, actor.covenant, source)
-                    consent_id = (
-                        None
-                        if remote
-                        else self._covering_consent(session, case, category, actor, today)
-                    )
+                    consent_id = None if remote else covering.get(category)
                     decision = decide(
                         policy,
                         today,
@@ -232,22 +240,31 @@ class Broker:
                     items.append(_Planned(source, category, decision, consent_id))
             new_request = self._request_consents(session, actor, case, items)
             permitted = any(i.decision is not None and i.decision.permitted for i in items)
-            bsn = self._cases.subject_bsn(session, case) if permitted else None
+            bsn = self._cases.open_subject(session, loaded) if permitted else None
             if permitted:
                 self._cases.touch(session, case)
         return _Plan(case, policy, items, bsn, new_request)
 
-    def _covering_consent(
-        self, session: Session, case: CaseRecord, category: str, actor: Actor, today: date
-    ) -> str | None:
+    def _covering_consents(
+        self, session: Session, case: CaseRecord, categories: list[str], actor: Actor, today: date
+    ) -> dict[str, str | None]:
         if self._consents is None:
-            return None
-        return self._consents.covering(
-            session, case_id=case.id, category=category, recipient=actor.party, today=today
+            return {}
+        return self._consents.covering_many(
+            session, case_id=case.id, categories=categories, recipient=actor.party, today=today
         )
 
+    def _settle(self, actor: Actor, plan: _Plan, results: list[SourceResult]) -> list[SourceResult]:
+        """After the sources answered, in one thread hop and one transaction: mark
+        contested records, recheck consents, carry withholdings (in that order)."""
+        with self._db.session() as session:
+            if self._contested is not None and any(r.records for r in results):
+                results = self._contested.mark_in(session, plan.case.subject_pseudonym, results)
+            results = self._recheck_consents(session, actor, plan, results)
+            return self._withholdings(session, actor, plan, results)
+
     def _recheck_consents(
-        self, actor: Actor, plan: _Plan, results: list[SourceResult]
+        self, session: Session, actor: Actor, plan: _Plan, results: list[SourceResult]
     ) -> list[SourceResult]:
         """Just before answering: a consent revoked or expired while a slow source answered
         lets nothing out (promise 3); the result becomes ``denied``/``consent_revoked``."""
@@ -259,31 +276,30 @@ class Broker:
         if not based or self._consents is None:
             return results
         checked = list(results)
-        today = self._today()
-        with self._db.session() as session:
-            for index in based:
-                result = results[index]
-                still = self._consents.covering(
-                    session,
-                    case_id=plan.case.id,
-                    category=result.category,
-                    recipient=actor.party,
-                    today=today,
+        covering = self._consents.covering_many(
+            session,
+            case_id=plan.case.id,
+            categories=[results[index].category for index in based],
+            recipient=actor.party,
+            today=self._today(),
+        )
+        for index in based:
+            result = results[index]
+            still = covering[result.category]
+            if still is None:
+                checked[index] = SourceResult(
+                    result.source,
+                    result.category,
+                    "denied",
+                    "consent_revoked",
+                    result.consent_id,
                 )
-                if still is None:
-                    checked[index] = SourceResult(
-                        result.source,
-                        result.category,
-                        "denied",
-                        "consent_revoked",
-                        result.consent_id,
-                    )
-                elif still != result.consent_id:
-                    checked[index] = replace(result, consent_id=still)
+            elif still != result.consent_id:
+                checked[index] = replace(result, consent_id=still)
         return checked
 
     def _withholdings(
-        self, actor: Actor, plan: _Plan, results: list[SourceResult]
+        self, session: Session, actor: Actor, plan: _Plan, results: list[SourceResult]
     ) -> list[SourceResult]:
         """Carry an OvJ's inzage withholding with each disclosure it applies to.
 
@@ -297,19 +313,25 @@ class Broker:
             return results
         checked = list(results)
         today = self._today()
-        with self._db.session() as session:
-            for index, result in ok:
-                until = self._consents.withheld_until(
-                    session,
-                    case=plan.case,
-                    category=result.category,
-                    recipient=actor.party,
-                    source=result.source or "",
-                    consent_id=result.consent_id,
-                    peer_until=result.withheld_until,
-                    today=today,
-                )
-                checked[index] = replace(result, withheld_until=until)
+        # Without a peer's withholding nothing is written here, so one read per category
+        # answers every source of it; with one, each result is read after the last write.
+        reads_only = all(result.withheld_until is None for _, result in ok)
+        known: dict[str, date | None] = {}
+        for index, result in ok:
+            if reads_only and result.category in known:
+                checked[index] = replace(result, withheld_until=known[result.category])
+                continue
+            until = known[result.category] = self._consents.withheld_until(
+                session,
+                case=plan.case,
+                category=result.category,
+                recipient=actor.party,
+                source=result.source or "",
+                consent_id=result.consent_id,
+                peer_until=result.withheld_until,
+                today=today,
+            )
+            checked[index] = replace(result, withheld_until=until)
         return checked
 
     def _request_consents(

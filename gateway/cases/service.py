@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from gateway.cases.models import Case, CaseParticipant, CaseSubject, new_case_id
@@ -83,6 +83,44 @@ def _record(case: Case) -> CaseRecord:
         subject_pseudonym=case.subject_pseudonym,
         last_contact_at=_aware(case.last_contact_at),
     )
+
+
+_CASES = Case.__table__
+_PARTICIPANTS = CaseParticipant.__table__
+_SUBJECTS = CaseSubject.__table__
+# The query path's case load: one Core statement, built once (SQLAlchemy caches its
+# compiled form), no ORM identity map; one row per participant, the sealed BSN alongside.
+_CASE_FOR_QUERY = (
+    select(
+        _CASES.c.id,
+        _CASES.c.convenant,
+        _CASES.c.purpose,
+        _CASES.c.phase,
+        _CASES.c.status,
+        _CASES.c.opened_by,
+        _CASES.c.created_at,
+        _CASES.c.updated_at,
+        _CASES.c.closed_at,
+        _CASES.c.subject_pseudonym,
+        _CASES.c.last_contact_at,
+        _PARTICIPANTS.c.party,
+        _SUBJECTS.c.sealed_bsn,
+    )
+    .select_from(
+        _CASES.outerjoin(_PARTICIPANTS, _PARTICIPANTS.c.case_id == _CASES.c.id).outerjoin(
+            _SUBJECTS, _SUBJECTS.c.pseudonym == _CASES.c.subject_pseudonym
+        )
+    )
+    .where(_CASES.c.id == bindparam("case_id"))
+)
+
+
+@dataclass(frozen=True)
+class QueryCase:
+    """A case as a query needs it: the record, and its subject's sealed BSN (None: erased)."""
+
+    record: CaseRecord
+    sealed_bsn: str | None
 
 
 def _aware(moment: datetime) -> datetime:
@@ -227,6 +265,35 @@ class CaseService:
     def load_record(self, session: Session, case_id: str) -> CaseRecord:
         """The case whoever asks; callers decide (the policy checks participation)."""
         return _record(self._load(session, case_id))
+
+    def load_for_query(self, session: Session, case_id: str) -> QueryCase:
+        """:meth:`load_record` plus the sealed BSN, in one statement (the query hot path)."""
+        rows = session.connection().execute(_CASE_FOR_QUERY, {"case_id": case_id}).all()
+        if not rows:
+            raise NotFound(detail="No such case.")
+        first = rows[0]
+        record = CaseRecord(
+            id=first.id,
+            convenant=first.convenant,
+            purpose=first.purpose,
+            phase=first.phase,
+            status=first.status,
+            participants=tuple(sorted(r.party for r in rows if r.party is not None)),
+            opened_by=first.opened_by,
+            created_at=first.created_at,
+            updated_at=first.updated_at,
+            closed_at=first.closed_at,
+            subject_pseudonym=first.subject_pseudonym,
+            last_contact_at=_aware(first.last_contact_at),
+        )
+        return QueryCase(record, first.sealed_bsn)
+
+    def open_subject(self, session: Session, loaded: QueryCase) -> Bsn:
+        """The BSN of a case loaded by :meth:`load_for_query` (no second read of the subject)."""
+        if loaded.sealed_bsn is None:
+            raise NotFound(detail="The case's subject has been erased.")
+        pseudonym = loaded.record.subject_pseudonym
+        return self._sealer.open_bsn(session, pseudonym, loaded.sealed_bsn)
 
     def get(self, session: Session, actor: Actor, case_id: str) -> CaseRecord:
         case = self._load(session, case_id)
