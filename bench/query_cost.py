@@ -22,6 +22,7 @@ import httpx
 
 from bench import query_bench, wrk
 from bench.audit_bench import DEFAULT_PG, _pg_database
+from bench.report import machine_lines, write
 
 
 def _read(out: Path, pid: int, lines: int) -> int:
@@ -79,8 +80,16 @@ def main() -> None:
                 raise SystemExit("PostgreSQL not reachable")
             url, drop = pg
         try:
+            lines = ["# Query cost, counted", "", *machine_lines(), ""]
+            lines.append(f"`python -m bench.query_cost --queries {args.queries}`")
+            lines.append("")
             for name, calls in calls_per_query(url, args.queries).items():
-                print(f"{name}: {calls:,.0f} Python calls per query in the gateway process")
+                lines.append(
+                    f"- {name}: {calls:,.0f} Python calls per query in the gateway process"
+                )
+            text = "\n".join(lines)
+            print(text)
+            write("query-cost.md", text)
         finally:
             if drop is not None:
                 drop()
