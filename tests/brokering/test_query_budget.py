@@ -24,11 +24,11 @@ from gateway.demo.stack import Stack
 # The budget for one source, one category, a case already open, a warm process:
 # statements of the query path itself (case, verzet, consents, subject key; after the
 # answers: correcties, withholdings) and, apart, those of the audit writer's group
-# commit, whose Merkle node reads and writes vary with the log's size (≤ 7 today; the
+# commit, whose Merkle node reads and writes vary with the log's size (≤ 8 today; the
 # in-memory frontier of issue 16 lowers it).
 MAX_STATEMENTS = 6
 MAX_STATEMENTS_FOUR = 7  # two categories from four sources: one read more (withholdings)
-MAX_AUDIT_STATEMENTS = 7
+MAX_AUDIT_STATEMENTS = 8  # PostgreSQL adds SET LOCAL lock_timeout
 MAX_COMMITS = 3  # the plan, the post-answer checks, the audit group commit
 MAX_HOPS = 2  # the plan, the post-answer checks (the audit writer is its own thread)
 # Background threads with their own schedule, not caused by the query.
@@ -91,16 +91,20 @@ def _counted(stack: Stack, client: Any, case_id: str, sources: list[str]) -> Cou
     may be served); such a query is not the one budgeted, so it is asked again.
     """
     categories = ["huisvesting", "sociale_relaties"] if len(sources) > 1 else ["huisvesting"]
-    client.query(case_id, categories, sources=sources)  # warm: caches, connections
-    for _ in range(5):
+    warm = False  # a fully answered query first: caches, connections, the copies kept
+    for _ in range(8):
         with counting(stack) as counts:
             answer = client.query(case_id, categories, sources=sources)
         assert answer.status_code == 200, answer.text
         results = answer.json()["results"]
         assert len(results) == len(categories) * len(sources)
         if all(r["status"] == "ok" for r in results):
-            return counts
-    raise AssertionError(f"no query with every source answering: {results}")
+            if warm:
+                return counts
+            warm = True
+        else:
+            warm = False
+    raise AssertionError(f"no two queries in a row with every source answering: {results}")
 
 
 def test_one_source_query_within_budget(stack: Stack) -> None:
