@@ -29,6 +29,7 @@ def plan(quick: bool) -> list[list[str]]:
             ["bench.checkpoint_bench", "--samples", "8"],
             ["bench.audit_bench", "--entries", "20000", "--pg-entries", "10000", *quick_out],
             ["bench.query_bench", "--quick"],
+            ["bench.query_cost", "--queries", "10"],
             ["bench.inzage_bench", "--quick"],
             ["bench.workers_bench", "--quick"],
         ]
@@ -37,6 +38,7 @@ def plan(quick: bool) -> list[list[str]]:
         ["bench.checkpoint_bench", "--samples", "30"],
         ["bench.audit_bench", "--entries", "1000000", "--pg-entries", "250000"],
         ["bench.query_bench"],
+        ["bench.query_cost"],
         ["bench.inzage_bench"],
         ["bench.workers_bench"],
     ]
