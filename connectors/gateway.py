@@ -129,7 +129,7 @@ class GatewayConnector:
                 budget,
                 "POST",
                 f"/v1/cases/{case_id}/queries",
-                {"categories": list(request.categories)},
+                _query_body(request),
                 employee_at(request.requester),
                 retry=False,
             )
@@ -224,6 +224,15 @@ class GatewayConnector:
                     raise
                 self._tokens.forget(scope)
         raise PeerDown("peer_unauthorized")  # pragma: no cover - the loop returns or raises
+
+
+def _query_body(request: LookupRequest) -> dict[str, object]:
+    """The peer's query; a motivation goes along so the peer's OvJ can weigh it."""
+    body: dict[str, object] = {"categories": list(request.categories)}
+    if request.motivation is not None:
+        code, text = request.motivation
+        body["motivation"] = {"code": code, "text": text}
+    return body
 
 
 def _parse(model: type[_Wire], content: bytes) -> _Wire:

@@ -41,6 +41,8 @@ class LookupRequest:
     requester: Requester
     traceparent: str | None = None
     phase: str | None = None
+    # (code, text) of a query for criminal data; only a peer gateway reads it.
+    motivation: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

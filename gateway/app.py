@@ -16,6 +16,8 @@ from gateway.api import (
     grounds,
     health,
     oauth,
+    oversight,
+    reports,
     rights,
     sources,
 )
@@ -77,6 +79,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(rights.router)
     app.include_router(federation.router)
     app.include_router(sources.router)
+    app.include_router(reports.router)
+    app.include_router(oversight.router)
     install_web(app, settings)
     install_api_docs(app, settings)
     install_openapi(app)

@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     session_absolute_s: Annotated[int, Field(gt=60, le=86_400)] = Field(
         default=8 * 3600, description="A login ends this long after it began, used or not."
     )
+    # Reports (docs/reports.md): counts below this are shown as "< N"; 2 is the least allowed.
+    report_small_count: Annotated[int, Field(ge=2, le=100)] = Field(
+        default=5, description="Report cells with a count under this are shown as '< N'."
+    )
 
     # Edge of the gateway: proxies, hosts, API docs (docs/auth.md, "Behind a reverse proxy").
     trusted_proxies: str = Field(

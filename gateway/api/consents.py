@@ -25,6 +25,7 @@ from pydantic import Field, StrictInt
 from gateway.api.models import Id, StrictBody, Text
 from gateway.api.openapi import partner_credentials
 from gateway.api.schemas.consents import ConsentListOut, ConsentOut
+from gateway.audit.officer import PRIVACY_OFFICER, officer_covenants
 from gateway.auth.dependencies import current_principal, refuse
 from gateway.auth.principal import Principal
 from gateway.consent.desk import ConsentDesk
@@ -100,16 +101,38 @@ def _desk(request: Request) -> ConsentDesk:
     return runtime_of(request).consent_desk
 
 
+def _officer(request: Request, principal: Principal) -> bool:
+    """Whether the caller is privacy officer (FG) of its token's covenant in the policy in force."""
+    policy = request.app.state.runtime.policy.current
+    return principal.has_role(PRIVACY_OFFICER) and principal.covenant in officer_covenants(
+        policy, principal.party
+    )
+
+
+async def om_or_officer(
+    request: Request, principal: Annotated[Principal, Depends(current_principal)]
+) -> Principal:
+    """The FG reads the whole covenant's register (docs/reports.md); anyone else as ``om_for``."""
+    if _officer(request, principal):
+        return principal
+    return await om_for("list")(request, principal)
+
+
 @router.get("", response_model=ConsentListOut)
 def list_consents(
     request: Request,
-    principal: Annotated[Principal, Depends(om_for("list"))],
+    principal: Annotated[Principal, Depends(om_or_officer)],
     status: Annotated[
         Literal["pending", "granted", "refused", "revoked", "expired"] | None, Query()
     ] = None,
 ) -> ConsentListOut:
-    views = _desk(request).find(_om(principal), status)
     today = _today()
+    if _officer(request, principal) and not _desk(request).is_om(_om(principal)):
+        desk = runtime_of(request).oversight_desk
+        reader = desk.officer(principal.party, principal.employee, principal.covenant, "api")
+        views = desk.consents(reader, status)
+    else:
+        views = _desk(request).find(_om(principal), status)
     return ConsentListOut(consents=[ConsentOut.of(view, today) for view in views])
 
 

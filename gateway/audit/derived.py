@@ -77,24 +77,24 @@ class _Key:
         return self.pseudonym is not None and self.wrapped is not None
 
 
-def entry_records(session: Session, page: int) -> Iterator[list[EntryRow]]:
+def entry_records(
+    session: Session, page: int, *, start: int = 0, below: int | None = None
+) -> Iterator[list[EntryRow]]:
     """Every entry in seq order, a page at a time (keyset paging on the primary key).
 
     Through the session's connection (Core, not the ORM): no per-row ORM work.
     """
     extra = [getattr(AuditEntry, name) for name, _field in COLUMNS]
     connection = session.connection()
-    last = -1
+    last = start - 1
     while True:
+        query = select(
+            AuditEntry.seq, AuditEntry.leaf_hash, AuditEntry.body, AuditEntry.time, *extra
+        ).where(AuditEntry.seq > last)
+        if below is not None:
+            query = query.where(AuditEntry.seq < below)
         rows: list[EntryRow] = list(
-            connection.execute(
-                select(
-                    AuditEntry.seq, AuditEntry.leaf_hash, AuditEntry.body, AuditEntry.time, *extra
-                )
-                .where(AuditEntry.seq > last)
-                .order_by(AuditEntry.seq)
-                .limit(page)
-            ).all()
+            connection.execute(query.order_by(AuditEntry.seq).limit(page)).all()
         )
         if not rows:
             return
@@ -105,11 +105,14 @@ def entry_records(session: Session, page: int) -> Iterator[list[EntryRow]]:
 class DerivedCheck:
     """Fed every page of entries in order; keeps the first mismatch it finds."""
 
-    def __init__(self, session: Session, vault: SubjectVault | None = None) -> None:
+    def __init__(
+        self, session: Session, vault: SubjectVault | None = None, *, start: int = 0
+    ) -> None:
+        """``start``: the first seq the pages will hold (a parallel verifier checks a slice)."""
         self.session = session
         self.vault = vault
         self.first: Mismatch | None = None
-        self._index_done: int | None = None
+        self._index_done: int | None = start - 1 if start else None
         self._stopped = False
         self._complete = False
 
@@ -121,6 +124,11 @@ class DerivedCheck:
             for row in rows:
                 yield int(row[0]), bytes(row[1]), row[2].encode("utf-8")
         self._complete = True
+
+    @property
+    def stopped(self) -> bool:
+        """A body was not a JSON object: the leaf check (not this one) reports it."""
+        return self._stopped
 
     def finish(self) -> Mismatch | None:
         """After the last page: index rows naming a seq the log does not hold.

@@ -27,6 +27,7 @@ from gateway.audit.core.checkpoint_format import Checkpoint
 from gateway.audit.core.offline_verify import VerifyResult, checkpoint_line, verify_export
 from gateway.audit.derived import DerivedCheck, entry_records
 from gateway.audit.models import AuditEntry, AuditNode
+from gateway.audit.parallel_verify import MIN_SLICES, SLICE_LEVEL, verify_database_parallel
 from gateway.audit.snapshot import read_snapshot
 from gateway.audit.store import head_size
 from gateway.audit.subject_keys import SubjectVault
@@ -166,6 +167,8 @@ def verify_database(
     *,
     expected_head: Checkpoint | None = None,
     vault: SubjectVault | None = None,
+    workers: int | None = None,
+    slice_level: int = SLICE_LEVEL,
 ) -> DatabaseVerifyResult:
     """Recompute every leaf, root and stored subtree; check every checkpoint signature,
     every derived column and every subject-index row; all in one read snapshot.
@@ -174,7 +177,26 @@ def verify_database(
     only visible against a head published earlier: pass it as ``expected_head``.
     With ``vault`` (the master key) each entry's sealed subject is also opened
     and compared with the pseudonym its index rows name.
+
+    With ``workers`` > 1 a large log is first checked on that many processes
+    (:mod:`gateway.audit.parallel_verify`); only if that pass has any doubt
+    does the sequential check below run, to name the first bad seq.
     """
+    if workers is not None and workers > 1:
+        with read_snapshot(db) as session:
+            large = head_size(session) >= MIN_SLICES << slice_level
+        if large:
+            fast = verify_database_parallel(
+                db,
+                jwks,
+                on_progress,
+                expected_head=expected_head,
+                vault=vault,
+                workers=workers,
+                slice_level=slice_level,
+            )
+            if fast is not None:
+                return DatabaseVerifyResult(result=fast[0], head_size=fast[1])
     with read_snapshot(db) as session:
         size = head_size(session)
         heads = all_checkpoints(session)

@@ -28,7 +28,7 @@ from gateway.audit.core.checkpoint_format import Checkpoint
 from gateway.audit.events import AuditEvent
 from gateway.audit.keyfiles import KeyFileError
 from gateway.audit.signer import CheckpointSigner
-from gateway.audit.store import PendingEntry, write_batch
+from gateway.audit.store import PendingEntry, WriterFrontier, write_batch
 from gateway.audit.subject_keys import SubjectVault
 from gateway.audit.vault import VaultError
 from gateway.keys import KeyStoreError
@@ -95,6 +95,9 @@ class AuditLog:
         self._writer: threading.Thread | None = None
         self._checkpointer: threading.Thread | None = None
         self._stopping = threading.Event()
+        # The tree's right edge as of this instance's last commit: appends read
+        # no subtree back unless another writer moved the head (store.py).
+        self.frontier = WriterFrontier()
 
     # -- appending ---------------------------------------------------------
 
@@ -113,8 +116,17 @@ class AuditLog:
         return out
 
     def _write_now(self, entries: list[PendingEntry]) -> list[int]:
-        with _unavailable_on_failure(), self.db.session() as session:
-            return write_batch(session, entries, self.vault, lock_timeout_s=self.timeout_s)
+        with _unavailable_on_failure():
+            with self.db.session() as session:
+                seqs, edge = write_batch(
+                    session,
+                    entries,
+                    self.vault,
+                    lock_timeout_s=self.timeout_s,
+                    frontier=self.frontier,
+                )
+            self.frontier.committed(edge)  # only once the commit above returned
+            return seqs
 
     def _submit(self, entries: list[PendingEntry]) -> Future[list[int]] | None:
         if self._writer is None or not self._writer.is_alive() or self._stopping.is_set():
@@ -148,7 +160,12 @@ class AuditLog:
         if not entries:
             return []
         with _unavailable_on_failure():
-            return write_batch(session, entries, self.vault, lock_timeout_s=self.timeout_s)
+            # The caller commits (or not) later: its edge is not adopted, and the
+            # next group commit rebuilds the edge once when it finds the head moved.
+            seqs, _edge = write_batch(
+                session, entries, self.vault, lock_timeout_s=self.timeout_s, frontier=self.frontier
+            )
+            return seqs
 
     async def append(self, events: Sequence[AuditEvent]) -> list[int]:
         """Async :meth:`append_sync`: returns once the entries are committed."""

@@ -146,6 +146,8 @@ class _Plan:
     items: list[_Planned]
     bsn: Bsn | None
     new_consent_request: str | None = None
+    # Sent on to a peer region, whose own OvJ weighs it (API.md §3).
+    motivation: tuple[str, str] | None = None
 
 
 def new_query_id() -> str:
@@ -297,16 +299,16 @@ class Broker:
                     if decision.reason is Reason.CONSENT_REFUSED:
                         consent_id = refused
                     items.append(_Planned(source, category, decision, consent_id))
+            given = (motivation.code, motivation.text) if motivation is not None else None
             new_request = self._request_consents(session, actor, case, items, motivation)
             if new_request is not None:  # the request and its entry commit together
-                given = (motivation.code, motivation.text) if motivation is not None else None
                 event = consent_requested_event(actor, case, policy, new_request, given)
                 self._audit.append_in(session, [event])
             permitted = any(i.decision is not None and i.decision.permitted for i in items)
             bsn = self._cases.open_subject(session, loaded) if permitted else None
             if permitted:
                 self._cases.touch(session, case)
-        return _Plan(case, policy, items, bsn, new_request)
+        return _Plan(case, policy, items, bsn, new_request, given)
 
     def _settle(self, actor: Actor, plan: _Plan, results: list[SourceResult]) -> list[SourceResult]:
         """After the sources answered, in one thread hop and one transaction: mark
@@ -459,6 +461,7 @@ class Broker:
             case=plan.case.id,
             requester=Requester(actor.party, actor.employee),
             phase=plan.case.phase,
+            motivation=plan.motivation,
         )
         with tracer.start_as_current_span("ketenpoort.source_lookup") as span:
             span.set_attribute("ketenpoort.source", source)

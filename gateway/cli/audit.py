@@ -11,6 +11,7 @@ Either way it names the first bad entry and exits 1.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -131,7 +132,9 @@ def verify(
         with db.session() as session:
             total = head_size(session)
         with _progress("Verifying log", total) as update:
-            outcome = verify_database(db, jwks, on_progress=update, vault=vault)
+            outcome = verify_database(
+                db, jwks, on_progress=update, vault=vault, workers=os.cpu_count()
+            )
     except (SQLAlchemyError, LookupError) as exc:
         fail(f"cannot read the audit log ({type(exc).__name__})")
     finally:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -211,7 +212,37 @@ def print_guide(stack: Stack, case_id: str, database: Path) -> None:
     console.print("Stoppen:      Ctrl+C")
 
 
-def run(port: int, workdir: Path | None = None) -> None:
+def simulate(stack: Stack, cases: int) -> None:
+    """A year of synthetic activity through the real API, with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from gateway.demo.simulate import simulate_year
+
+    with Progress(
+        "[bold]Gesimuleerd jaar[/]",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("simulate", total=cases)
+        result = simulate_year(stack, cases, progress=lambda n: progress.update(task, completed=n))
+    console.print(
+        f"{result.cases} aanmeldingen, {result.taken_up} opgepakt, {result.not_taken_up} niet "
+        f"opgepakt, {result.closed} afgesloten, {result.queries} bevragingen, "
+        f"{result.consents} OvJ-besluiten."
+    )
+    if result.errors:
+        console.print(
+            f"[yellow]{len(result.errors)} stappen geweigerd[/] ({result.errors[0]}, ...)"
+        )
+    console.print(
+        "Rapportage: [bold]ketenpoort report annual --convenant zvh-demo --year "
+        f"{datetime.now(UTC).year}[/] of /rapportage (login stuurgroep.demo)."
+    )
+
+
+def run(port: int, workdir: Path | None = None, simulate_cases: int = 0) -> None:
     console.rule("[bold]Ketenpoort demo[/]")
     console.print("[yellow]Ontwikkelmodus: synthetische gegevens, niet voor echte personen.[/]")
     layout = _layout(workdir)
@@ -226,6 +257,8 @@ def run(port: int, workdir: Path | None = None) -> None:
     )
     try:
         case_id = walk_through(stack)
+        if simulate_cases:
+            simulate(stack, simulate_cases)
         print_guide(stack, case_id, layout.database)
         while True:
             time.sleep(3600)

@@ -11,6 +11,7 @@ from gateway.cli import audit as audit_cmd
 from gateway.cli import consent as consent_cmd
 from gateway.cli import keys as keys_cmd
 from gateway.cli import policy as policy_cmd
+from gateway.cli import report as report_cmd
 from gateway.cli import retention as retention_cmd
 from gateway.cli import serve as serve_cmd
 from gateway.cli.console import console, fail, load_settings
@@ -30,6 +31,8 @@ app.add_typer(consent_cmd.consent_app, name="consent")
 app.add_typer(keys_cmd.keys_app, name="keys")
 app.add_typer(policy_cmd.policy_app, name="policy")
 app.add_typer(retention_cmd.retention_app, name="retention")
+app.add_typer(report_cmd.report_app, name="report")
+app.add_typer(report_cmd.register_app, name="register")
 
 
 @app.command()
@@ -56,11 +59,22 @@ def demo(
             "(default: ./var, ./keys, ./policies, sources on 9101-9107).",
         ),
     ] = None,
+    simulate_year: Annotated[
+        bool,
+        typer.Option(
+            "--simulate-year",
+            help="After the walk-through, generate a year of synthetic activity "
+            "through the real API (for reports and /rapportage).",
+        ),
+    ] = False,
+    cases: Annotated[
+        int, typer.Option(min=1, max=5000, help="Referrals in the simulated year.")
+    ] = 300,
 ) -> None:
     """Start the embedded default: SQLite, demo covenant, demo sources, walk-through."""
     from gateway.cli import demo as demo_cmd
 
-    demo_cmd.run(port, workdir)
+    demo_cmd.run(port, workdir, simulate_cases=cases if simulate_year else 0)
 
 
 @app.command("demo-token")

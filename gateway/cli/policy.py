@@ -121,7 +121,15 @@ def explain_command(
     console.print(f"Covenant [bold]{convenant}[/] ({state}): {party} for purpose {purpose}")
     for phase, permissions in result.phases.items():
         table = Table(title=f"phase {phase}", title_justify="left")
-        columns = ("source", "category", "sensitivity", "fields", "OvJ consent", "ground", "subjects")
+        columns = (
+            "source",
+            "category",
+            "sensitivity",
+            "fields",
+            "OvJ consent",
+            "ground",
+            "subjects",
+        )
         for column in columns:
             table.add_column(column, overflow="fold")
         for permission in permissions:

@@ -27,6 +27,7 @@ from gateway.web.landing import build_router as build_landing_router
 from gateway.web.mijn.routes import build_router as build_mijn_router
 from gateway.web.ovj.routes import build_router as build_ovj_router
 from gateway.web.privacy.routes import build_router as build_privacy_router
+from gateway.web.rapportage.routes import build_router as build_rapportage_router
 from gateway.web.session import CsrfFailed, LoginRequired, RoleMissing
 from gateway.web.session_middleware import SESSION_COOKIE, ServerSessionMiddleware
 from gateway.web.templating import STATIC_DIR, render
@@ -191,6 +192,7 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     app.include_router(build_privacy_router())
     app.include_router(build_mijn_router())
     app.include_router(build_ovj_router())
+    app.include_router(build_rapportage_router())
     watch_overdue(app.state.runtime.overdue)  # the gauge counts this runtime's requests
     app.mount("/static/web", StaticFiles(directory=STATIC_DIR), name="web-static")
     _install_handlers(app)

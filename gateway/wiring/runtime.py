@@ -30,6 +30,8 @@ from gateway.grounds.desk import GroundDesk
 from gateway.grounds.service import GroundService
 from gateway.keys import KeyStore, KeyStoreError
 from gateway.policy import PolicyHolder
+from gateway.reports.desk import ReportDesk
+from gateway.reports.oversight import OversightDesk
 from gateway.retention.runner import RetentionRunner
 from gateway.retention.source_desk import SourceDesk
 from gateway.rights.desk import RightsDesk
@@ -93,7 +95,15 @@ class part(Generic[T]):  # noqa: N801 - used like ``cached_property``
 
 
 # Parts built on the broker's HTTP client: dropped together when it is closed.
-_ON_CLIENT = ("brokering", "case_desk", "ground_desk", "consent_desk", "rights_desk", "federation", "retention")
+_ON_CLIENT = (
+    "brokering",
+    "case_desk",
+    "ground_desk",
+    "consent_desk",
+    "rights_desk",
+    "federation",
+    "retention",
+)
 
 
 @dataclass
@@ -183,9 +193,22 @@ class Runtime:
     def ground_desk(self) -> GroundDesk:
         """Legal grounds per case and subject, on the broker's own case service."""
         policy = self.foundations.current_policy()
-        return GroundDesk(
-            self.db, GroundService(self.brokering.cases, policy), self.audit, policy
+        return GroundDesk(self.db, GroundService(self.brokering.cases, policy), self.audit, policy)
+
+    @part
+    def report_desk(self) -> ReportDesk:
+        """Report figures and the register for the stuurgroep and the privacy officer."""
+        return ReportDesk(
+            db=self.db,
+            audit=self.audit,
+            policy=self.foundations.current_policy(),
+            threshold=self.settings.report_small_count,
         )
+
+    @part
+    def oversight_desk(self) -> OversightDesk:
+        """The privacy officer's view of the whole covenant: case list, consent register."""
+        return OversightDesk(self.db, self.audit, self.foundations.current_policy())
 
     @part
     def refusal_log(self) -> RefusalLog:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from gateway.audit.erasure import erase_subject
 from gateway.demo.people import demo_people
 from gateway.demo.stack import DEMO_COVENANT, Stack

@@ -73,6 +73,14 @@ def test_consent_out_wire_format() -> None:
         "revoked_at": None,
         "revoked_by_employee": None,
         "version": 2,
+        "requester": "gemeente-demo",
+        "employee": "mw.jansen",
+        "motivation": None,
+        "subject_ref": "s1",
+        "sources": [],
+        "objection_pending": False,
+        "granted_sources": None,
+        "granted_fields": None,
     }
 
 

@@ -26,7 +26,7 @@ def test_repository_demo_loads_without_keys() -> None:
     (covenant,) = policy_set.covenants
     assert covenant.id == "zvh-demo"
     assert {p.id for p in covenant.purposes} == {"zvh-triage", "pga-casusoverleg"}
-    assert len(covenant.parties) == 14
+    assert len(covenant.parties) == 15  # 13 partners, the burgemeester and the stuurgroep
     assert policy_set.warnings == ()
 
 

@@ -12,37 +12,46 @@ test holds the two encoders equal.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from gateway.audit.core.canonical import canonical_bytes
 
 _SAFE_INT = 2**53
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _encode = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
 ).encode
 
 
-def _plain(value: Any) -> bool:
-    kind = type(value)
-    if kind is str:
-        return bool(value.isascii() or not _SURROGATE.search(value))
-    if kind is int:
-        return bool(-_SAFE_INT < value < _SAFE_INT)
-    if value is None or kind is bool:
-        return True
-    if kind is dict:
-        for key, item in value.items():
-            if type(key) is not str or not key.isascii() or not _plain(item):
+def _plain(entry: dict[Any, Any]) -> bool:
+    """ASCII string keys, and only strings, safe integers, booleans, null and such objects.
+
+    Iterative and without a call per value: this check ran on every append.
+    Lone surrogates in strings are left to the UTF-8 encode in :func:`entry_bytes`.
+    """
+    pending = [entry]
+    while pending:
+        for key, item in pending.pop().items():
+            if type(key) is not str or not key.isascii():
                 return False
-        return True
-    return False
+            kind = type(item)
+            if kind is str or item is None or kind is bool:
+                continue
+            if kind is int:
+                if not -_SAFE_INT < item < _SAFE_INT:
+                    return False
+            elif kind is dict:
+                pending.append(item)
+            else:
+                return False
+    return True
 
 
 def entry_bytes(entry: Mapping[str, Any]) -> bytes:
     """RFC 8785 canonical JSON of ``entry``; identical to :func:`canonical_bytes`."""
-    if _plain(entry):
-        return _encode(entry).encode("utf-8")
+    if type(entry) is dict and _plain(entry):
+        try:
+            return _encode(entry).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: the reference encoder decides
+            pass
     return canonical_bytes(entry)

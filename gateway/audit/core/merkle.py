@@ -6,7 +6,10 @@ Such a subtree never changes once complete, so the store only grows and every
 tree size ever signed can still be proven from it. Any range hash the RFC asks
 for (``MTH(D[a:b])`` inside PATH or SUBPROOF) is aligned and therefore splits
 into at most ``log2 n`` stored subtrees: a root or proof costs one
-``get_nodes`` call and O(log n) hashing, an append O(log n) reads.
+``get_nodes`` call and O(log n) hashing. An append needs only the right edge
+(one subtree per set bit of the size), which a writer keeps in memory as a
+:class:`TreeFrontier` and reads from the store only when it starts or finds
+that another writer moved the head.
 
 The verifiers follow the RFC's iterative algorithms (§2.1.3.2, §2.1.4.2) and
 need no store, so an auditor can check proofs with the public key alone.
@@ -188,15 +191,17 @@ def nodes_completed_by_append(size_before: int, leaf: bytes, lookup: NodeStore) 
     return new
 
 
-def append_batch(size_before: int, leaf_hashes: Iterable[bytes], store: NodeStore) -> list[Node]:
-    """All nodes completed by appending the leaves after ``size_before`` leaves.
+def right_edge(size: int, store: NodeStore) -> list[bytes]:
+    """The hashes of the perfect subtrees covering ``[0, size)``, largest first (one read)."""
+    if not size:
+        return []
+    keys = _subtrees(0, size)
+    found = _fetch(store, keys)
+    return [found[key] for key in keys]
 
-    The existing tree is read once: its right edge (one subtree per set bit of
-    ``size_before``) is all a batch can ever need from the past.
-    """
-    edge_keys = _subtrees(0, size_before) if size_before else []
-    found = _fetch(store, edge_keys) if edge_keys else {}
-    stack = [found[key] for key in edge_keys]
+
+def extend_edge(size_before: int, stack: list[bytes], leaf_hashes: Iterable[bytes]) -> list[Node]:
+    """Push leaves onto the right edge ``stack`` (changed in place); every node they complete."""
     new: list[Node] = []
     emit = new.append
     pop = stack.pop
@@ -215,6 +220,15 @@ def append_batch(size_before: int, leaf_hashes: Iterable[bytes], store: NodeStor
     return new
 
 
+def append_batch(size_before: int, leaf_hashes: Iterable[bytes], store: NodeStore) -> list[Node]:
+    """All nodes completed by appending the leaves after ``size_before`` leaves.
+
+    The existing tree is read once: its right edge (one subtree per set bit of
+    ``size_before``) is all a batch can ever need from the past.
+    """
+    return extend_edge(size_before, right_edge(size_before, store), leaf_hashes)
+
+
 class TreeFrontier:
     """The stack of perfect subtrees on the right edge of a growing tree.
 
@@ -224,9 +238,25 @@ class TreeFrontier:
 
     __slots__ = ("size", "stack")
 
-    def __init__(self) -> None:
-        self.size = 0
-        self.stack: list[bytes] = []
+    def __init__(self, size: int = 0, stack: Sequence[bytes] = ()) -> None:
+        if len(stack) != size.bit_count():
+            raise MerkleError(f"a tree of size {size} has {size.bit_count()} edge subtrees")
+        self.size = size
+        self.stack: list[bytes] = list(stack)
+
+    @classmethod
+    def from_store(cls, size: int, store: NodeStore) -> TreeFrontier:
+        """The right edge of the stored tree of ``size`` leaves: one ``get_nodes`` call."""
+        return cls(size, right_edge(size, store))
+
+    def copy(self) -> TreeFrontier:
+        return TreeFrontier(self.size, self.stack)
+
+    def extend_nodes(self, leaf_hashes: Sequence[bytes]) -> list[Node]:
+        """Append leaves; every node they complete (leaves included), as ``append_batch``."""
+        nodes = extend_edge(self.size, self.stack, leaf_hashes)
+        self.size += len(leaf_hashes)
+        return nodes
 
     def append(self, leaf: bytes) -> None:
         stack = self.stack

@@ -60,6 +60,13 @@ DEMO_USERS: Final[Mapping[str, DemoUser]] = {
             party="fg-demo",
         ),
         DemoUser(
+            username="stuurgroep.demo",
+            name="Demo stuurgroep",
+            description="Stuurgroep Zorg- en Veiligheidshuis — voor /rapportage",
+            roles=("stuurgroep",),
+            party="stuurgroep-demo",
+        ),
+        DemoUser(
             username="ovj.demo",
             name="Demo Officier van Justitie",
             description="Officier van Justitie (OM) — voor /ovj",
