@@ -48,7 +48,8 @@ pytest: $(VENV)/.installed-dev system-deps
 ## test: set up and run lint, strict type checks and the test suite on both databases
 test: lint typecheck pytest
 
-bench: $(VENV)/.installed-dev
+## bench: every benchmark (query load from wrk, installed by system-deps); tables in bench/results/
+bench: $(VENV)/.installed-dev system-deps
 	$(BIN)/python -m bench.run
 
 clean:

@@ -92,13 +92,21 @@ def start_gateway(
 ) -> subprocess.Popen[str]:
     extra = ["--profile", str(profile)] if profile is not None else []
     process = _python("-m", "bench.servers", "gateway", "--port", str(port), *extra, env=env)
-    wait_until_up(f"http://127.0.0.1:{port}/health/ready", process=process)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/health/ready", 120.0, process=process)
+    except BaseException:
+        stop(process)  # never leave an orphan serving on a shared box
+        raise
     return process
 
 
 def start_proxy(upstream: str, port: int) -> subprocess.Popen[str]:
     process = _python("-m", "bench.servers", "proxy", "--port", str(port), "--upstream", upstream)
-    wait_until_up(f"http://127.0.0.1:{port}/docs", process=process)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/docs", 120.0, process=process)
+    except BaseException:
+        stop(process)
+        raise
     return process
 
 

@@ -30,6 +30,7 @@ def plan(quick: bool) -> list[list[str]]:
             ["bench.audit_bench", "--entries", "20000", "--pg-entries", "10000", *quick_out],
             ["bench.audit_scale_bench", "--quick"],
             ["bench.query_bench", "--quick"],
+            ["bench.query_cost", "--queries", "10"],
             ["bench.inzage_bench", "--quick"],
             ["bench.workers_bench", "--quick"],
         ]
@@ -39,6 +40,7 @@ def plan(quick: bool) -> list[list[str]]:
         ["bench.audit_bench", "--entries", "1000000", "--pg-entries", "250000"],
         ["bench.audit_scale_bench", "--sizes", "250000", "1000000", "10000000"],
         ["bench.query_bench"],
+        ["bench.query_cost"],
         ["bench.inzage_bench"],
         ["bench.workers_bench"],
     ]

@@ -57,11 +57,41 @@ def run_sources() -> None:
     sources.stop()
 
 
+def count_calls(out: Path) -> None:
+    """Count Python function calls in every thread; SIGUSR2 appends the count to ``out``.
+
+    A cost figure that load on a shared machine cannot bend (bench.query_cost):
+    the calls one brokered query makes are the same on a quiet and a busy box.
+    """
+    import signal
+    import threading
+    from types import FrameType
+    from typing import Any
+
+    counter = [0]
+
+    def hook(_frame: FrameType, event: str, _arg: Any) -> None:
+        if event == "call":
+            counter[0] += 1
+
+    def dump(_signum: int, _frame: FrameType | None) -> None:
+        with out.open("a", encoding="utf-8") as handle:
+            handle.write(f"{counter[0]}\n")
+
+    signal.signal(signal.SIGUSR2, dump)
+    threading.setprofile(hook)  # type: ignore[arg-type]
+    sys.setprofile(hook)  # type: ignore[arg-type]
+
+
 def run_gateway(port: int, profile: Path | None) -> None:
+    import os
+
     from gateway.app import create_app
     from gateway.cli.serve import prepare
     from gateway.settings import Settings
 
+    if os.environ.get("BENCH_COUNT_CALLS"):
+        count_calls(Path(os.environ["BENCH_COUNT_CALLS"]))
     settings = Settings()
     app = create_app(settings, prepare(settings))
     config = uvicorn.Config(app, port=port, log_level="warning", access_log=False)

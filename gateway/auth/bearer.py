@@ -8,7 +8,10 @@ one covenant and purpose.
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +24,8 @@ ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 CLOCK_SKEW_S = 30
 MAX_TOKEN_CHARS = 8192
 _STRING_CLAIMS = ("sub", "client_id", "party", "covenant", "purpose", "jti")
+CACHED_TOKENS = 4096
+"""Verified tokens remembered per process; the oldest is dropped beyond this."""
 
 
 class InvalidToken(Exception):
@@ -38,15 +43,42 @@ class AccessTokenVerifier:
         self._keys = keys
         self._issuer = issuer
         self._clock = clock
+        self._lock = threading.Lock()
+        # sha256(token) -> (claims, exp, the key set that verified it)
+        self._verified: OrderedDict[bytes, tuple[dict[str, Any], float, object]] = OrderedDict()
 
     def verify(self, token: str) -> dict[str, Any]:
-        """The token's claims, or :class:`InvalidToken`."""
+        """The token's claims, or :class:`InvalidToken`.
+
+        A token verified before is answered from memory until its ``exp`` (not
+        ``exp`` plus the clock-skew leeway: the cache only ever shortens a
+        token's life) and only while the published key set is the one that
+        verified it: a rotation or a retired key's grace ending re-verifies at
+        once, so a token whose key is withdrawn fails as before. Only tokens
+        that passed every check are kept; a refusal is never cached.
+        """
         if not token or len(token) > MAX_TOKEN_CHARS:
             raise InvalidToken("malformed token")
+        keyset = self._keys.verification_keys("token")
+        digest = hashlib.sha256(token.encode()).digest()
+        with self._lock:
+            hit = self._verified.get(digest)
+        if hit is not None:
+            claims, exp, verified_by = hit
+            if verified_by is keyset and self._clock() < exp:
+                return dict(claims)
+            with self._lock:
+                self._verified.pop(digest, None)
+        claims = self._verify(token, keyset)
+        with self._lock:
+            self._verified[digest] = (dict(claims), float(claims["exp"]), keyset)
+            while len(self._verified) > CACHED_TOKENS:
+                self._verified.popitem(last=False)
+        return claims
+
+    def _verify(self, token: str, keyset: Any) -> dict[str, Any]:
         try:
-            decoded = jwt.decode(
-                token, self._keys.verification_keys("token"), algorithms=[ALGORITHMS["token"]]
-            )
+            decoded = jwt.decode(token, keyset, algorithms=[ALGORITHMS["token"]])
         except (JoseError, ValueError):
             raise InvalidToken("token signature or format invalid") from None
         if decoded.header.get("typ") not in ACCESS_TOKEN_TYPES:
@@ -69,4 +101,6 @@ class AccessTokenVerifier:
         roles = claims.get("roles")
         if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
             raise InvalidToken("token lacks roles")
+        if not isinstance(claims.get("exp"), int | float):
+            raise InvalidToken("token lacks exp")
         return claims

@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Protocol
 
-import anyio
 from opentelemetry import trace
 from sqlalchemy.orm import Session
 
@@ -29,6 +28,7 @@ from connectors import (
     SourceUnavailable,
     UnsupportedSourceError,
 )
+from gateway import offload
 from gateway.audit.appender import AuditAppender
 from gateway.brokering.audit_events import consent_requested_event, query_events
 from gateway.brokering.copying import keep_copies, serve_copies
@@ -42,7 +42,7 @@ from gateway.consent.service import ConsentStanding, Motivation
 from gateway.copies import CopyStore
 from gateway.grounds.service import in_force
 from gateway.grounds.subjects import MAIN_SUBJECT
-from gateway.policy.compiled import CompiledPolicy
+from gateway.policy.compiled import CompiledCovenant, CompiledPolicy
 from gateway.policy.decision import Decision, DecisionRequest, Outcome, Reason, decide
 from gateway.storage.db import Database
 from gateway.subjects.bsn import Bsn
@@ -52,21 +52,27 @@ tracer = trace.get_tracer("ketenpoort.brokering")
 log = logging.getLogger("ketenpoort.brokering")
 
 
+def _needs_grounds(
+    compiled: CompiledCovenant, actor: Actor, case: CaseRecord, categories: Sequence[str]
+) -> bool:
+    """Whether any decision of this query can ask for a recorded legal ground.
+
+    ``decide`` reads the grounds only where the covenant requires one for (purpose,
+    requester, source, category) in the case's phase; when no requested category
+    can, the grounds are not read (one statement fewer on most queries).
+    """
+    wanted = set(categories)
+    return any(
+        purpose == actor.purpose
+        and party == actor.party
+        and category in wanted
+        and bool(by_phase.get(case.phase))
+        for (purpose, party, _source, category), by_phase in compiled.required_grounds.items()
+    )
+
+
 class ConsentPort(Protocol):
     """The OvJ consent register, as the broker needs it (promise 3)."""
-
-    def covering(
-        self,
-        session: Session,
-        *,
-        case_id: str,
-        category: str,
-        recipient: str,
-        today: date,
-        source: str | None = None,
-        subject_ref: str = MAIN_SUBJECT,
-    ) -> str | None:
-        """Id of a valid consent covering (case, category, recipient[, source]), else None."""
 
     def standing(
         self, session: Session, *, case_id: str, subject_ref: str, recipient: str, today: date
@@ -111,7 +117,9 @@ class ObjectionPort(Protocol):
 class ContestedPort(Protocol):
     """Pending *correcties* (AVG art. 18(1)(a)): marks the records they contest."""
 
-    def mark(self, subject_pseudonym: str, results: list[SourceResult]) -> list[SourceResult]: ...
+    def mark_in(
+        self, session: Session, subject_pseudonym: str, results: list[SourceResult]
+    ) -> list[SourceResult]: ...
 
 
 @dataclass
@@ -190,7 +198,7 @@ class Broker:
         with tracer.start_as_current_span("ketenpoort.query") as span:
             span.set_attribute("ketenpoort.case", case_id)
             span.set_attribute("ketenpoort.purpose", actor.purpose)
-            plan = await anyio.to_thread.run_sync(
+            plan = await offload.run_sync(
                 self._plan, actor, case_id, categories, sources, subject, motivation
             )
             fetched_at = datetime.now(UTC)  # answers below are at most this old (copies)
@@ -200,11 +208,7 @@ class Broker:
             copies = self._copies if plan.case.subject_ref == "s1" else None
             if copies is not None:
                 results = await serve_copies(copies, plan.case, plan.items, results)
-            if self._contested is not None:
-                pseudonym = plan.case.subject_pseudonym
-                results = await anyio.to_thread.run_sync(self._contested.mark, pseudonym, results)
-            results = await anyio.to_thread.run_sync(self._recheck_consents, actor, plan, results)
-            results = await anyio.to_thread.run_sync(self._withholdings, actor, plan, results)
+            results = await offload.run_sync(self._settle, actor, plan, results)
             await self._audit.append(query_events(actor, plan.case, plan.policy, results))
             if copies is not None:
                 await keep_copies(copies, plan.policy, plan.case, plan.items, results, fetched_at)
@@ -226,7 +230,8 @@ class Broker:
         policy = self._policy()
         today = self._today()
         with self._db.session() as session:
-            case = self._cases.load_record(session, case_id).about(subject)
+            loaded = self._cases.load_for_query(session, case_id, subject)
+            case = loaded.record
             view = case.decision_view()
             objection = self._objections is not None and self._objections.active(
                 session, subject_pseudonym=case.subject_pseudonym, case_id=case.id
@@ -251,7 +256,7 @@ class Broker:
                     recipient=actor.party,
                     today=today,
                 )
-                if compiled is not None and compiled.required_grounds
+                if compiled is not None and _needs_grounds(compiled, actor, case, categories)
                 else {}
             )
             items: list[_Planned] = []
@@ -300,13 +305,22 @@ class Broker:
                 event = consent_requested_event(actor, case, policy, new_request, given)
                 self._audit.append_in(session, [event])
             permitted = any(i.decision is not None and i.decision.permitted for i in items)
-            bsn = self._cases.subject_bsn(session, case) if permitted else None
+            bsn = self._cases.open_subject(session, loaded) if permitted else None
             if permitted:
                 self._cases.touch(session, case)
         return _Plan(case, policy, items, bsn, new_request, given)
 
+    def _settle(self, actor: Actor, plan: _Plan, results: list[SourceResult]) -> list[SourceResult]:
+        """After the sources answered, in one thread hop and one transaction: mark
+        contested records, recheck consents, carry withholdings (in that order)."""
+        with self._db.session() as session:
+            if self._contested is not None and any(r.records for r in results):
+                results = self._contested.mark_in(session, plan.case.subject_pseudonym, results)
+            results = self._recheck_consents(session, actor, plan, results)
+            return self._withholdings(session, actor, plan, results)
+
     def _recheck_consents(
-        self, actor: Actor, plan: _Plan, results: list[SourceResult]
+        self, session: Session, actor: Actor, plan: _Plan, results: list[SourceResult]
     ) -> list[SourceResult]:
         """Just before answering: a consent revoked or expired while a slow source answered
         lets nothing out (promise 3); the result becomes ``denied``/``consent_revoked``."""
@@ -318,33 +332,30 @@ class Broker:
         if not based or self._consents is None:
             return results
         checked = list(results)
-        today = self._today()
-        with self._db.session() as session:
-            for index in based:
-                result = results[index]
-                still = self._consents.covering(
-                    session,
-                    case_id=plan.case.id,
-                    category=result.category,
-                    recipient=actor.party,
-                    today=today,
-                    source=result.source,
-                    subject_ref=plan.case.subject_ref,
+        standing = self._consents.standing(
+            session,
+            case_id=plan.case.id,
+            subject_ref=plan.case.subject_ref,
+            recipient=actor.party,
+            today=self._today(),
+        )
+        for index in based:
+            result = results[index]
+            still = standing.covering(result.category, result.source)
+            if still is None:
+                checked[index] = SourceResult(
+                    result.source,
+                    result.category,
+                    "denied",
+                    "consent_revoked",
+                    result.consent_id,
                 )
-                if still is None:
-                    checked[index] = SourceResult(
-                        result.source,
-                        result.category,
-                        "denied",
-                        "consent_revoked",
-                        result.consent_id,
-                    )
-                elif still != result.consent_id:
-                    checked[index] = replace(result, consent_id=still)
+            elif still != result.consent_id:
+                checked[index] = replace(result, consent_id=still)
         return checked
 
     def _withholdings(
-        self, actor: Actor, plan: _Plan, results: list[SourceResult]
+        self, session: Session, actor: Actor, plan: _Plan, results: list[SourceResult]
     ) -> list[SourceResult]:
         """Carry an OvJ's inzage withholding with each disclosure it applies to.
 
@@ -358,19 +369,25 @@ class Broker:
             return results
         checked = list(results)
         today = self._today()
-        with self._db.session() as session:
-            for index, result in ok:
-                until = self._consents.withheld_until(
-                    session,
-                    case=plan.case,
-                    category=result.category,
-                    recipient=actor.party,
-                    source=result.source or "",
-                    consent_id=result.consent_id,
-                    peer_until=result.withheld_until,
-                    today=today,
-                )
-                checked[index] = replace(result, withheld_until=until)
+        # Without a peer's withholding nothing is written here, so one read per category
+        # answers every source of it; with one, each result is read after the last write.
+        reads_only = all(result.withheld_until is None for _, result in ok)
+        known: dict[str, date | None] = {}
+        for index, result in ok:
+            if reads_only and result.category in known:
+                checked[index] = replace(result, withheld_until=known[result.category])
+                continue
+            until = known[result.category] = self._consents.withheld_until(
+                session,
+                case=plan.case,
+                category=result.category,
+                recipient=actor.party,
+                source=result.source or "",
+                consent_id=result.consent_id,
+                peer_until=result.withheld_until,
+                today=today,
+            )
+            checked[index] = replace(result, withheld_until=until)
         return checked
 
     def _request_consents(

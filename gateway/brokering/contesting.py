@@ -46,5 +46,12 @@ class ContestedMarker:
         if not any(result.records for result in results):
             return results
         with self._db.session() as session:
-            contested = self._lookup(session, subject_pseudonym)
-        return mark(results, contested)
+            return self.mark_in(session, subject_pseudonym, results)
+
+    def mark_in(
+        self, session: Session, subject_pseudonym: str, results: list[SourceResult]
+    ) -> list[SourceResult]:
+        """:meth:`mark` inside the caller's transaction (the broker's one post-answer hop)."""
+        if not any(result.records for result in results):
+            return results
+        return mark(results, self._lookup(session, subject_pseudonym))

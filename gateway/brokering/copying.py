@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-import anyio
-
+from gateway import offload
 from gateway.brokering.results import SourceResult
 from gateway.cases.service import CaseRecord
 from gateway.copies import CopySlot, CopyStore
@@ -45,7 +44,7 @@ async def serve_copies(
     for index, slot in enumerate(_slots(items, results)):
         if slot.status != "unavailable" or slot.permitted_fields is None or not slot.source:
             continue
-        records = await anyio.to_thread.run_sync(
+        records = await offload.run_sync(
             store.serve,
             case.id,
             case.subject_pseudonym,
@@ -80,6 +79,8 @@ async def keep_copies(
         for slot, result in zip(_slots(items, results), results, strict=True)
         if result.reason != "cached_copy"
     ]
-    await anyio.to_thread.run_sync(
+    if not store.would_keep(policy, case.convenant, case.id, fresh):
+        return
+    await offload.run_sync(
         store.keep, policy, case.convenant, case.id, case.subject_pseudonym, fresh, fetched_at
     )

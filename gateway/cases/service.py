@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from gateway.cases.household import (
@@ -176,6 +176,99 @@ def _record(case: Case) -> CaseRecord:
         closure_reason=case.closure_reason,
         closure_note=case.closure_note,
     )
+
+
+_CASES = Case.__table__
+_PARTICIPANTS = CaseParticipant.__table__
+_REFS = CaseSubjectRef.__table__
+_SEALED = CaseSubject.__table__.alias("sealed")
+_MAIN_SEALED = CaseSubject.__table__.alias("main_sealed")
+# The query path's case load: one Core statement, built once (SQLAlchemy caches its
+# compiled form), no ORM identity map. One row per (participant, subject ref), each
+# subject's sealed BSN alongside (and the case's own subject's, should it have no ref),
+# so whichever person the query is about needs no second read.
+_CASE_FOR_QUERY = (
+    select(
+        *_CASES.c,
+        _PARTICIPANTS.c.party,
+        _REFS.c.ref.label("subject_ref"),
+        _REFS.c.position.label("subject_position"),
+        _REFS.c.role.label("subject_role"),
+        _REFS.c.birth_year.label("subject_birth_year"),
+        _REFS.c.pseudonym.label("subject_ref_pseudonym"),
+        _SEALED.c.sealed_bsn.label("subject_sealed_bsn"),
+        _MAIN_SEALED.c.sealed_bsn.label("main_sealed_bsn"),
+    )
+    .select_from(
+        _CASES.outerjoin(_PARTICIPANTS, _PARTICIPANTS.c.case_id == _CASES.c.id)
+        .outerjoin(_REFS, _REFS.c.case_id == _CASES.c.id)
+        .outerjoin(_SEALED, _SEALED.c.pseudonym == _REFS.c.pseudonym)
+        .outerjoin(_MAIN_SEALED, _MAIN_SEALED.c.pseudonym == _CASES.c.subject_pseudonym)
+    )
+    .where(_CASES.c.id == bindparam("case_id"))
+)
+
+
+@dataclass(frozen=True)
+class QueryCase:
+    """A case as a query needs it: the record (about the person asked for), and that
+    person's sealed BSN (None: erased)."""
+
+    record: CaseRecord
+    sealed_bsn: str | None
+
+
+def _query_record(rows: Sequence[Row[*tuple[Any, ...]]]) -> tuple[CaseRecord, dict[str, str]]:
+    """The :func:`_record` of the joined rows, and the sealed BSN per living pseudonym."""
+    first = rows[0]
+    refs: dict[str, tuple[int, SubjectRef]] = {}
+    sealed: dict[str, str] = {}
+    if first.main_sealed_bsn is not None:
+        sealed[first.subject_pseudonym] = first.main_sealed_bsn
+    for row in rows:
+        if row.subject_ref is not None and row.subject_ref not in refs:
+            refs[row.subject_ref] = (
+                row.subject_position,
+                SubjectRef(
+                    row.subject_ref,
+                    row.subject_role,
+                    row.subject_birth_year,
+                    row.subject_ref_pseudonym,
+                ),
+            )
+        if row.subject_ref_pseudonym is not None and row.subject_sealed_bsn is not None:
+            sealed[row.subject_ref_pseudonym] = row.subject_sealed_bsn
+    triage = None
+    if first.triage_outcome is not None:
+        triage = Triage(
+            outcome=first.triage_outcome,
+            reason=first.triage_reason or "",
+            referred_to=first.triage_referred_to,
+            decided_by=first.triage_decided_by or "",
+            employee=first.triage_employee or "",
+            at=first.triage_at if first.triage_at is not None else first.updated_at,
+        )
+    record = CaseRecord(
+        id=first.id,
+        convenant=first.convenant,
+        purpose=first.purpose,
+        phase=first.phase,
+        status=first.status,
+        participants=tuple(sorted({r.party for r in rows if r.party is not None})),
+        opened_by=first.opened_by,
+        created_at=first.created_at,
+        updated_at=first.updated_at,
+        closed_at=first.closed_at,
+        subject_pseudonym=first.subject_pseudonym,
+        last_contact_at=first.last_contact_at,
+        subjects=tuple(ref for _, ref in sorted(refs.values(), key=lambda pair: pair[0])),
+        referrer=first.referrer,
+        attributes=CaseAttributes(first.case_type, first.municipality, first.region),
+        triage=triage,
+        closure_reason=first.closure_reason,
+        closure_note=first.closure_note,
+    )
+    return record, sealed
 
 
 class NotParticipant(Forbidden):
@@ -384,6 +477,25 @@ class CaseService:
     def load_record(self, session: Session, case_id: str) -> CaseRecord:
         """The case whoever asks; callers decide (the policy checks participation)."""
         return _record(self._load(session, case_id))
+
+    def load_for_query(
+        self, session: Session, case_id: str, subject: str | None = None
+    ) -> QueryCase:
+        """``load_record(...).about(subject)`` plus that person's sealed BSN, in one
+        statement (the query hot path)."""
+        rows = session.connection().execute(_CASE_FOR_QUERY, {"case_id": case_id}).all()
+        if not rows:
+            raise NotFound(detail="No such case.")
+        record, sealed = _query_record(rows)
+        about = record.about(subject)
+        return QueryCase(about, sealed.get(about.subject_pseudonym))
+
+    def open_subject(self, session: Session, loaded: QueryCase) -> Bsn:
+        """The BSN of a case loaded by :meth:`load_for_query` (no second read of the subject)."""
+        if loaded.sealed_bsn is None:
+            raise NotFound(detail="The case's subject has been erased.")
+        pseudonym = loaded.record.subject_pseudonym
+        return self._sealer.open_bsn(session, pseudonym, loaded.sealed_bsn)
 
     def get(self, session: Session, actor: Actor, case_id: str) -> CaseRecord:
         case = self._load(session, case_id)

@@ -27,10 +27,10 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Any, Literal
 
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.audit.appender import AuditAppender
@@ -49,6 +49,30 @@ from gateway.problems import Conflict, Forbidden, NotFound, Unprocessable
 ConsentDecision = Literal["granted", "refused"]
 OM_ROLE = "om"
 NO_SUCH_REQUEST = "No such consent request."
+
+
+_CONSENTS = ConsentRequest.__table__
+# The broker's one read of the register per query (and one more after the answers):
+# every request of (case, subject, recipient), as a Core statement built once (its
+# compiled form cached by SQLAlchemy), without ORM objects or an identity map.
+_STANDING = select(
+    _CONSENTS.c.id,
+    _CONSENTS.c.status,
+    _CONSENTS.c.categories_json,
+    _CONSENTS.c.granted_categories_json,
+    _CONSENTS.c.granted_recipients_json,
+    _CONSENTS.c.granted_sources_json,
+    _CONSENTS.c.granted_fields_json,
+    _CONSENTS.c.valid_until,
+    _CONSENTS.c.decided_by_party,
+    _CONSENTS.c.motivation_code,
+    _CONSENTS.c.motivation_text,
+    _CONSENTS.c.created_at,
+).where(
+    _CONSENTS.c.case_id == bindparam("case_id"),
+    _CONSENTS.c.recipient == bindparam("recipient"),
+    _CONSENTS.c.subject_ref == bindparam("subject_ref"),
+)
 
 
 class NotOm(Forbidden):
@@ -288,6 +312,24 @@ class ConsentStanding:
             return Cover(row.id, row.decided_by, fields)
         return None
 
+    def covering(self, category: str, source: str | None) -> str | None:
+        """Id of a valid grant covering ``category`` (from ``source``, if named), else None."""
+        if source is not None:
+            cover = self.cover(category, source)
+            return cover.consent_id if cover is not None else None
+        return next(
+            (
+                row.id
+                for row in self.requests
+                if row.status == "granted"
+                and row.valid_until is not None
+                and row.valid_until >= self.today
+                and category in row.granted_categories
+                and self.recipient in row.granted_recipients
+            ),
+            None,
+        )
+
     def refused(self, category: str, motivation: Motivation | None) -> str | None:
         """The standing refusal for ``category``, unless this query brings a new motivation."""
         latest = max(
@@ -300,6 +342,33 @@ class ConsentStanding:
         if motivation is not None and (motivation.code, motivation.text) != latest.motivation:
             return None
         return latest.id
+
+
+def _json_set(text: str | None) -> frozenset[str]:
+    return frozenset(json.loads(text)) if text else frozenset()
+
+
+def _decided(row: Row[*tuple[Any, ...]]) -> _Decided:
+    fields: dict[str, list[str]] | None = (
+        json.loads(row.granted_fields_json) if row.granted_fields_json is not None else None
+    )
+    return _Decided(
+        id=row.id,
+        status=row.status,
+        categories=_json_set(row.categories_json),
+        granted_categories=_json_set(row.granted_categories_json),
+        granted_recipients=_json_set(row.granted_recipients_json),
+        granted_sources=(
+            _json_set(row.granted_sources_json) if row.granted_sources_json is not None else None
+        ),
+        granted_fields=(
+            {cat: frozenset(names) for cat, names in fields.items()} if fields is not None else None
+        ),
+        valid_until=row.valid_until,
+        decided_by=row.decided_by_party,
+        motivation=(row.motivation_code, row.motivation_text),
+        created_at=row.created_at,
+    )
 
 
 class ConsentService:
@@ -335,56 +404,16 @@ class ConsentService:
         standing = self.standing(
             session, case_id=case_id, subject_ref=subject_ref, recipient=recipient, today=today
         )
-        if source is not None:
-            cover = standing.cover(category, source)
-            return cover.consent_id if cover is not None else None
-        return next(
-            (
-                row.id
-                for row in standing.requests
-                if row.status == "granted"
-                and row.valid_until is not None
-                and row.valid_until >= today
-                and category in row.granted_categories
-                and recipient in row.granted_recipients
-            ),
-            None,
-        )
+        return standing.covering(category, source)
 
     def standing(
         self, session: Session, *, case_id: str, subject_ref: str, recipient: str, today: date
     ) -> ConsentStanding:
-        """One statement: every request of this (case, subject, recipient), for the plan."""
-        rows = session.scalars(
-            select(ConsentRequest).where(
-                ConsentRequest.case_id == case_id,
-                ConsentRequest.recipient == recipient,
-                ConsentRequest.subject_ref == subject_ref,
-            )
-        )
-        requests = tuple(
-            _Decided(
-                id=row.id,
-                status=row.status,
-                categories=frozenset(row.categories),
-                granted_categories=frozenset(row.granted_categories),
-                granted_recipients=frozenset(row.granted_recipients),
-                granted_sources=(
-                    frozenset(row.granted_sources) if row.granted_sources is not None else None
-                ),
-                granted_fields=(
-                    {cat: frozenset(fields) for cat, fields in row.granted_fields.items()}
-                    if row.granted_fields is not None
-                    else None
-                ),
-                valid_until=row.valid_until,
-                decided_by=row.decided_by_party,
-                motivation=(row.motivation_code, row.motivation_text),
-                created_at=row.created_at,
-            )
-            for row in rows
-        )
-        return ConsentStanding(requests, recipient, today)
+        """One statement: every request of this (case, subject, recipient), for the plan
+        and for the recheck after the sources answered."""
+        params = {"case_id": case_id, "recipient": recipient, "subject_ref": subject_ref}
+        rows = session.connection().execute(_STANDING, params).all()
+        return ConsentStanding(tuple(_decided(row) for row in rows), recipient, today)
 
     def request(
         self,

@@ -119,6 +119,21 @@ class CopyStore:
             return None
         return DataKey.unwrap(self._vault.master(), row[0], row[1])
 
+    def would_keep(
+        self, policy: CompiledPolicy, covenant_id: str, case_id: str, slots: Sequence[CopySlot]
+    ) -> bool:
+        """Whether :meth:`keep` could write anything, decided in memory (no thread hop, no
+        statement): the covenant keeps copies and an ``ok`` answer differs from the copy
+        this process last wrote. ``False`` means :meth:`keep` would return 0 at once."""
+        if copies_duration(policy, covenant_id) is None:
+            return False
+        now = self._now()
+        return any(
+            not self._unchanged((case_id, s.source or "", s.category), _digest(s), now)
+            for s in slots
+            if s.status == "ok" and s.source and s.records is not None
+        )
+
     def keep(
         self,
         policy: CompiledPolicy,

@@ -1,0 +1,99 @@
+"""What one brokered query costs, counted rather than timed: ``python -m bench.query_cost``.
+
+On a shared 2-core box the wall-clock and even the CPU-per-request figures
+move with everything else running; the number of Python function calls the
+gateway process makes per query does not. The gateway runs as in
+``bench.query_bench`` (its own process, SQLite or PostgreSQL) with a call
+counter in every thread; after warm-up queries the counter is read, ``N``
+sequential queries run, and it is read again. Background threads (the
+checkpointer, the policy watcher) add a little, the same in every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench import query_bench, wrk
+from bench.audit_bench import DEFAULT_PG, _pg_database
+from bench.report import machine_lines, write
+
+
+def _read(out: Path, pid: int, lines: int) -> int:
+    os.kill(pid, signal.SIGUSR2)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        text = out.read_text(encoding="utf-8") if out.exists() else ""
+        if len(text.splitlines()) > lines:
+            return int(text.splitlines()[lines])
+        time.sleep(0.05)
+    raise RuntimeError("the gateway did not report its call count")
+
+
+def calls_per_query(database_url: str, queries: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as work:
+        out = Path(work) / "calls.txt"
+        os.environ["BENCH_COUNT_CALLS"] = str(out)
+        try:
+            with query_bench.running_stack(database_url, Path(work), None) as stack:
+                figures: dict[str, float] = {}
+                with httpx.Client(timeout=30) as client:
+                    for target in (stack.gateway, stack.gateway4):
+                        headers = {"content-type": "application/json", **target.headers}
+
+                        def ask(
+                            target: wrk.WrkTarget = target, headers: dict[str, str] = headers
+                        ) -> None:
+                            answer = client.post(target.url, content=target.body, headers=headers)
+                            answer.raise_for_status()
+
+                        for _ in range(5):
+                            ask()
+                        pid = stack.pids["gateway"]
+                        lines = len(out.read_text().splitlines()) if out.exists() else 0
+                        before = _read(out, pid, lines)
+                        for _ in range(queries):
+                            ask()
+                        after = _read(out, pid, lines + 1)
+                        figures[target.name] = (after - before) / queries
+                return figures
+        finally:
+            os.environ.pop("BENCH_COUNT_CALLS", None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument("--postgres", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url, drop = f"sqlite:///{Path(tmp) / 'cost.db'}", None
+        if args.postgres:
+            pg = _pg_database(os.environ.get("KETENPOORT_TEST_POSTGRES_URL", DEFAULT_PG))
+            if pg is None:
+                raise SystemExit("PostgreSQL not reachable")
+            url, drop = pg
+        try:
+            lines = ["# Query cost, counted", "", *machine_lines(), ""]
+            lines.append(f"`python -m bench.query_cost --queries {args.queries}`")
+            lines.append("")
+            for name, calls in calls_per_query(url, args.queries).items():
+                lines.append(
+                    f"- {name}: {calls:,.0f} Python calls per query in the gateway process"
+                )
+            text = "\n".join(lines)
+            print(text)
+            write("query-cost.md", text)
+        finally:
+            if drop is not None:
+                drop()
+
+
+if __name__ == "__main__":
+    main()
