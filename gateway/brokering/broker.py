@@ -282,7 +282,7 @@ class Broker:
                         policy,
                         today,
                         DecisionRequest(
-                            token_convenant=actor.covenant,
+                            token_covenant=actor.covenant,
                             token_purpose=actor.purpose,
                             requester_party=actor.party,
                             case=view,

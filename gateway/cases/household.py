@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from gateway.policy.models import MAIN_SUBJECT_ROLE, Convenant
+from gateway.policy.models import MAIN_SUBJECT_ROLE, Covenant
 from gateway.problems import Conflict, NotFound, Unprocessable
 from gateway.subjects.bsn import Bsn
 
@@ -67,7 +67,7 @@ def ref_for(position: int) -> str:
     return f"s{position}"
 
 
-def check_roles(covenant: Convenant, subjects: Sequence[NewSubject]) -> None:
+def check_roles(covenant: Covenant, subjects: Sequence[NewSubject]) -> None:
     allowed = covenant.subject_roles
     wrong = sorted({s.role for s in subjects if s.role not in allowed})
     if wrong:

@@ -51,7 +51,7 @@ from gateway.cases.workflow import (
 )
 from gateway.policy.compiled import CompiledPolicy
 from gateway.policy.decision import CaseView as DecisionCase
-from gateway.policy.models import CLOSED, MAIN_SUBJECT_ROLE, PHASES, REFERRAL_PHASE, Convenant
+from gateway.policy.models import CLOSED, MAIN_SUBJECT_ROLE, PHASES, REFERRAL_PHASE, Covenant
 from gateway.problems import Conflict, Forbidden, NotFound, Unprocessable
 from gateway.subjects.bsn import Bsn, Pseudonymizer
 
@@ -362,7 +362,7 @@ class CaseService:
         self._sealer = sealer
         self._today = today
 
-    def _active_covenant(self, actor: Actor, convenant: str) -> tuple[CompiledPolicy, Convenant]:
+    def _active_covenant(self, actor: Actor, convenant: str) -> tuple[CompiledPolicy, Covenant]:
         policy = self._policy()
         if actor.covenant != convenant:
             raise NotBoundToCase(
@@ -376,7 +376,7 @@ class CaseService:
             )
         return policy, covenant
 
-    def _require_opener(self, actor: Actor, convenant: str) -> Convenant:
+    def _require_opener(self, actor: Actor, convenant: str) -> Covenant:
         policy, covenant = self._active_covenant(actor, convenant)
         if not policy.can_open_case(convenant, actor.party):
             raise NotCaseOpener(extensions={"reason": "not_case_opener"})
@@ -526,7 +526,7 @@ class CaseService:
             raise CaseClosed()
         return case
 
-    def _covenant_of(self, case: Case) -> Convenant:
+    def _covenant_of(self, case: Case) -> Covenant:
         covenant = self._policy().covenant(case.convenant)
         if covenant is None:  # _require_opener has seen it active
             raise NotFound(detail="No such covenant.")
@@ -740,7 +740,7 @@ class CaseService:
         return self._sealer.open_bsn(session, case.subject_pseudonym, subject.sealed_bsn)
 
 
-def _default_phase(covenant: Convenant, *, opener: bool) -> str:
+def _default_phase(covenant: Covenant, *, opener: bool) -> str:
     """Without a ``phase``: a referrer refers; an opener starts in ``signalering`` as before
     the workflow blocks, or where the covenant starts if it cannot start there."""
     if not opener:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from gateway.policy.models import CLOSED, REFERRAL_PHASE, Convenant, Party
+from gateway.policy.models import CLOSED, REFERRAL_PHASE, Covenant, Party
 from gateway.problems import Conflict, Forbidden, Unprocessable
 from gateway.subjects.bsn import holds_bsn
 
@@ -57,11 +57,11 @@ class CaseAttributes:
         return any(v is not None for v in (self.case_type, self.municipality, self.region))
 
 
-def may_refer(covenant: Convenant, party: Party) -> bool:
+def may_refer(covenant: Covenant, party: Party) -> bool:
     return covenant.may_refer(party.id)
 
 
-def check_attributes(covenant: Convenant, attributes: CaseAttributes) -> None:
+def check_attributes(covenant: Covenant, attributes: CaseAttributes) -> None:
     if attributes.case_type is not None:
         allowed = covenant.case_types
         if allowed is None or attributes.case_type not in allowed:
@@ -73,7 +73,7 @@ def check_attributes(covenant: Convenant, attributes: CaseAttributes) -> None:
         raise Unprocessable(detail="municipality is a CBS code: GM and four digits.")
 
 
-def check_initial(covenant: Convenant, phase: str, *, opener: bool) -> None:
+def check_initial(covenant: Covenant, phase: str, *, opener: bool) -> None:
     """A referrer opens only in ``aanmelding``; an opener in the covenant's initial phases."""
     allowed = covenant.initial_phases()
     if phase not in allowed:
@@ -88,7 +88,7 @@ def check_initial(covenant: Convenant, phase: str, *, opener: bool) -> None:
         )
 
 
-def check_move(covenant: Convenant, current: str, target: str) -> None:
+def check_move(covenant: Covenant, current: str, target: str) -> None:
     if not covenant.may_move(current, target):
         allowed = covenant.phases.allowed_from(current) if covenant.phases is not None else ()
         raise PhaseTransition(
@@ -97,7 +97,7 @@ def check_move(covenant: Convenant, current: str, target: str) -> None:
         )
 
 
-def check_closure(covenant: Convenant, phase: str, reason: str | None) -> None:
+def check_closure(covenant: Covenant, phase: str, reason: str | None) -> None:
     check_move(covenant, phase, CLOSED)
     reasons = covenant.closure_reasons
     if reasons is None:

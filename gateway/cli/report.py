@@ -133,7 +133,7 @@ def _run_report(kind: str, convenant: str, period: Period, fmt: Format, out: Pat
         _write(render(report, fmt, title), out)
 
 
-ConvenantOpt = Annotated[str, typer.Option("--convenant", help="Covenant id.")]
+CovenantOpt = Annotated[str, typer.Option("--convenant", help="Covenant id.")]
 YearOpt = Annotated[int | None, typer.Option("--year", min=2000, max=2100)]
 FromOpt = Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD).")]
 ToOpt = Annotated[str | None, typer.Option("--to", help="Last day (YYYY-MM-DD).")]
@@ -143,7 +143,7 @@ OutOpt = Annotated[Path | None, typer.Option("--out", help="File to write (defau
 
 @report_app.command("annual")
 def annual(
-    convenant: ConvenantOpt,
+    convenant: CovenantOpt,
     year: YearOpt = None,
     date_from: FromOpt = None,
     date_to: ToOpt = None,
@@ -156,7 +156,7 @@ def annual(
 
 @report_app.command("privacy")
 def privacy(
-    convenant: ConvenantOpt,
+    convenant: CovenantOpt,
     year: YearOpt = None,
     date_from: FromOpt = None,
     date_to: ToOpt = None,
@@ -169,7 +169,7 @@ def privacy(
 
 @report_app.command("logboek")
 def logboek(
-    convenant: ConvenantOpt,
+    convenant: CovenantOpt,
     year: YearOpt = None,
     date_from: FromOpt = None,
     date_to: ToOpt = None,

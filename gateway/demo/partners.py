@@ -13,7 +13,7 @@ from pathlib import Path
 
 from joserfc.jwk import ECKey
 
-from gateway.policy.models import Convenant
+from gateway.policy.models import Covenant
 
 PRIVATE_DIR = "demo-partners"
 
@@ -27,7 +27,7 @@ def load_partner_key(key_dir: Path, party_id: str) -> ECKey:
     return ECKey.import_key(data)
 
 
-def ensure_partner_keys(covenant: Convenant, key_dir: Path) -> dict[str, ECKey]:
+def ensure_partner_keys(covenant: Covenant, key_dir: Path) -> dict[str, ECKey]:
     """Create missing demo keys and trust files; keep existing ones (stable across restarts)."""
     keys: dict[str, ECKey] = {}
     for party in covenant.parties:

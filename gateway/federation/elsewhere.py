@@ -113,7 +113,7 @@ class KnownElsewhere:
                     policy,
                     today,
                     DecisionRequest(
-                        token_convenant=actor.covenant,
+                        token_covenant=actor.covenant,
                         token_purpose=actor.purpose,
                         requester_party=actor.party,
                         case=case.decision_view(),

@@ -24,7 +24,7 @@ from gateway.policy.models import (
     REFERRAL_PHASE,
     SENSITIVITY_RANK,
     Catalogue,
-    Convenant,
+    Covenant,
     Party,
     TrustStoreError,
 )
@@ -38,7 +38,7 @@ API_ROLES = frozenset({"om", "privacy_officer"})
 
 def check_covenant(
     doc: SourceDocument,
-    cov: Convenant,
+    cov: Covenant,
     catalogue: Catalogue | None,
     require_keys: bool,
 ) -> list[Finding]:
@@ -55,16 +55,16 @@ def check_covenant(
     return problems
 
 
-def _roles(cov: Convenant) -> set[str]:
+def _roles(cov: Covenant) -> set[str]:
     return {role for party in cov.parties for role in party.roles}
 
 
-def _resolve(cov: Convenant, name: str) -> list[Party]:
+def _resolve(cov: Covenant, name: str) -> list[Party]:
     """The parties a rule's recipient or source names: a party id or a role."""
     return [party for party in cov.parties if party.id == name or name in party.roles]
 
 
-def _check_window(doc: SourceDocument, cov: Convenant) -> list[Finding]:
+def _check_window(doc: SourceDocument, cov: Covenant) -> list[Finding]:
     if cov.valid_until < cov.valid_from:
         return [doc.problem(("valid_until",), "valid_until lies before valid_from")]
     return []
@@ -83,7 +83,7 @@ def _duplicates(doc: SourceDocument, section: str, ids: Iterable[str | None]) ->
     return problems
 
 
-def _check_duplicates(doc: SourceDocument, cov: Convenant) -> list[Finding]:
+def _check_duplicates(doc: SourceDocument, cov: Covenant) -> list[Finding]:
     return (
         _duplicates(doc, "parties", (p.id for p in cov.parties))
         + _duplicates(doc, "categories", (c.id for c in cov.categories))
@@ -92,11 +92,11 @@ def _check_duplicates(doc: SourceDocument, cov: Convenant) -> list[Finding]:
     )
 
 
-def _api_users(cov: Convenant, names: Iterable[str]) -> set[str]:
+def _api_users(cov: Covenant, names: Iterable[str]) -> set[str]:
     return {party.id for name in names for party in _resolve(cov, name)}
 
 
-def _check_parties(doc: SourceDocument, cov: Convenant, require_keys: bool) -> list[Finding]:
+def _check_parties(doc: SourceDocument, cov: Covenant, require_keys: bool) -> list[Finding]:
     problems: list[Finding] = []
     party_ids = {party.id for party in cov.parties}
     roles = _roles(cov)
@@ -167,7 +167,7 @@ def _check_keys(
 
 def _check_categories(
     doc: SourceDocument,
-    cov: Convenant,
+    cov: Covenant,
     catalogue: Catalogue | None,
 ) -> list[Finding]:
     problems: list[Finding] = []
@@ -229,7 +229,7 @@ def _check_categories(
     return problems
 
 
-def _check_grounds(doc: SourceDocument, cov: Convenant) -> list[Finding]:
+def _check_grounds(doc: SourceDocument, cov: Covenant) -> list[Finding]:
     """``requires_ground`` entries are known grounds; criminal data comes with motivation codes."""
     problems: list[Finding] = []
     for index, rule in enumerate(cov.rules):
@@ -254,7 +254,7 @@ def _check_grounds(doc: SourceDocument, cov: Convenant) -> list[Finding]:
     return problems
 
 
-def _check_rules(doc: SourceDocument, cov: Convenant) -> list[Finding]:
+def _check_rules(doc: SourceDocument, cov: Covenant) -> list[Finding]:
     problems: list[Finding] = []
     purposes = {purpose.id for purpose in cov.purposes}
     categories = {category.id: category for category in cov.categories}
@@ -320,7 +320,7 @@ def _longer(duration: IsoDuration, limit: IsoDuration) -> bool:
     return not limit.at_least(duration)
 
 
-def _check_deadlines(doc: SourceDocument, cov: Convenant) -> list[Finding]:
+def _check_deadlines(doc: SourceDocument, cov: Covenant) -> list[Finding]:
     problems: list[Finding] = []
     for name in ("inzage", "correctie", "verzet"):
         deadline: IsoDuration = getattr(cov.rights, name)
@@ -348,7 +348,7 @@ def _check_deadlines(doc: SourceDocument, cov: Convenant) -> list[Finding]:
     return problems
 
 
-def _check_sql_queries(doc: SourceDocument, cov: Convenant) -> list[Finding]:
+def _check_sql_queries(doc: SourceDocument, cov: Covenant) -> list[Finding]:
     """An sql source's queries pass the connector's own one-SELECT check (connectors/sql.py).
 
     The schema only sees that a query starts with SELECT and binds :bsn; a
@@ -363,7 +363,7 @@ def _check_sql_queries(doc: SourceDocument, cov: Convenant) -> list[Finding]:
     ]
 
 
-def _check_workflow(doc: SourceDocument, cov: Convenant) -> list[Finding]:
+def _check_workflow(doc: SourceDocument, cov: Covenant) -> list[Finding]:
     """The optional ZVH workflow blocks: referral roles, the phase machine, subject roles."""
     problems: list[Finding] = []
     for pos, name in enumerate(cov.referral_roles):
@@ -444,7 +444,7 @@ def _check_workflow(doc: SourceDocument, cov: Convenant) -> list[Finding]:
     return problems
 
 
-def _reachable(cov: Convenant) -> set[str]:
+def _reachable(cov: Covenant) -> set[str]:
     """The phases a case can be in: the initial ones and every move from them."""
     assert cov.phases is not None
     seen: set[str] = set()

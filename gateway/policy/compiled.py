@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from gateway.policy.models import Category, Convenant, Party, PolicySet, Rule, Sensitivity
+from gateway.policy.models import Category, Covenant, Party, PolicySet, Rule, Sensitivity
 
 GrantKey = tuple[str, str, str, str]
 # (phase, subject role) -> the fields a rule lets leave for a subject with that role.
@@ -32,7 +32,7 @@ class CompiledCategory:
 
 @dataclass(frozen=True, slots=True)
 class CompiledCovenant:
-    covenant: Convenant
+    covenant: Covenant
     valid_from: date
     valid_until: date
     signatures_ok: bool
@@ -77,13 +77,13 @@ class CompiledPolicy:
 
     __slots__ = ("covenants", "policy_set")
 
-    def __init__(self, covenants: Iterable[Convenant], policy_set: PolicySet | None = None):
+    def __init__(self, covenants: Iterable[Covenant], policy_set: PolicySet | None = None):
         self.covenants: dict[str, CompiledCovenant] = {
             cov.id: compile_covenant(cov) for cov in covenants
         }
         self.policy_set = policy_set
 
-    def covenant(self, covenant_id: str) -> Convenant | None:
+    def covenant(self, covenant_id: str) -> Covenant | None:
         compiled = self.covenants.get(covenant_id)
         return compiled.covenant if compiled is not None else None
 
@@ -138,7 +138,7 @@ def compile_policy(policy_set: PolicySet) -> CompiledPolicy:
     return CompiledPolicy(policy_set.covenants, policy_set)
 
 
-def _expand(cov: Convenant, names: Iterable[str]) -> set[str]:
+def _expand(cov: Covenant, names: Iterable[str]) -> set[str]:
     return {
         party.id
         for party in cov.parties
@@ -154,7 +154,7 @@ def _rule_fields(rule: Rule, category: Category | None) -> frozenset[str]:
     return frozenset(rule.fields) & declared
 
 
-def compile_covenant(cov: Convenant) -> CompiledCovenant:
+def compile_covenant(cov: Covenant) -> CompiledCovenant:
     """Index the covenant's rules; a rule may permit several phases and several fields sets.
 
     Works on any structurally valid covenant, checked or not, so the decision

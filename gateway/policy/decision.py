@@ -69,7 +69,7 @@ class CaseView:
 
 @dataclass(frozen=True, slots=True)
 class DecisionRequest:
-    token_convenant: str
+    token_covenant: str
     token_purpose: str
     requester_party: str
     case: CaseView
@@ -114,7 +114,7 @@ _NEEDS_CONSENT = Decision(Outcome.NEEDS_CONSENT, Reason.CONSENT_REQUIRED, _NONE,
 
 def decide(policy: CompiledPolicy, today: date, req: DecisionRequest) -> Decision:
     """Decide one (requester, purpose, case, source, category) request; see POLICY.md."""
-    cov = policy.covenants.get(req.token_convenant)
+    cov = policy.covenants.get(req.token_covenant)
     if cov is None:
         return _DENIALS[Reason.CONVENANT_INACTIVE, None]
     category = cov.categories.get(req.category)
@@ -124,7 +124,7 @@ def decide(policy: CompiledPolicy, today: date, req: DecisionRequest) -> Decisio
     case = req.case
     if (
         req.token_purpose not in cov.purposes
-        or case.convenant != req.token_convenant
+        or case.convenant != req.token_covenant
         or case.purpose != req.token_purpose
     ):
         return _DENIALS[Reason.PURPOSE_MISMATCH, sensitivity]

@@ -15,7 +15,7 @@ from gateway.policy.models import (
     LEGACY_PHASES,
     MAIN_SUBJECT_ROLE,
     PHASES,
-    Convenant,
+    Covenant,
     Phase,
     Sensitivity,
 )
@@ -149,7 +149,7 @@ def explain(
     return Explanation(covenant_id, party_id, purpose, active, True, phases, tuple(notes), codes)
 
 
-def _phases_of(covenant: Convenant) -> tuple[Phase, ...]:
+def _phases_of(covenant: Covenant) -> tuple[Phase, ...]:
     """The phases a case can be in: the declared machine's, else the legacy five."""
     if covenant.phases is None:
         return LEGACY_PHASES
@@ -157,7 +157,7 @@ def _phases_of(covenant: Convenant) -> tuple[Phase, ...]:
     return tuple(phase for phase in PHASES if phase in named)
 
 
-def _workflow_notes(covenant: Convenant, party_id: str) -> list[str]:
+def _workflow_notes(covenant: Covenant, party_id: str) -> list[str]:
     """What the party may do with cases: open, refer; and where cases may go."""
     notes: list[str] = []
     party = covenant.party(party_id)

@@ -15,12 +15,12 @@ from gateway.policy.catalogue import CATALOGUE_FILE, load_catalogue
 from gateway.policy.checks import check_covenant
 from gateway.policy.document import SourceDocument, read_document
 from gateway.policy.errors import Finding, PolicyError, has_errors
-from gateway.policy.models import Catalogue, Convenant, PolicySet
+from gateway.policy.models import Catalogue, Covenant, PolicySet
 from gateway.policy.schema import schema_path, validate
 from gateway.policy.signatures import covenant_version, verify_signatures
 
 _LOADER_FIELDS = {"covenant_version", "source_path", "signatures_ok"}
-_DOCUMENT_FIELDS = set(Convenant.model_fields) - _LOADER_FIELDS
+_DOCUMENT_FIELDS = set(Covenant.model_fields) - _LOADER_FIELDS
 
 
 def load_policy_dir(path: Path, require_keys: bool = True) -> PolicySet:
@@ -55,7 +55,7 @@ def scan_policy_dir(
         Finding(other, None, "ignored: covenant files end in .yaml", "warning")
         for other in sorted(path.glob("*.yml"))
     ]
-    covenants: list[Convenant] = []
+    covenants: list[Covenant] = []
     first_file: dict[str, Path] = {}
     files = sorted(f for f in path.glob("*.yaml") if f.name != CATALOGUE_FILE)
     if not files:
@@ -87,7 +87,7 @@ def _load_covenant(
     schema_file: Path,
     catalogue: Catalogue | None,
     require_keys: bool,
-) -> tuple[Convenant | None, list[Finding]]:
+) -> tuple[Covenant | None, list[Finding]]:
     document, problems = read_document(file)
     if document is None:
         return None, problems
@@ -96,7 +96,7 @@ def _load_covenant(
         return None, problems
     try:
         version = covenant_version(document.data)
-        covenant = Convenant.model_validate(_model_input(document, version))
+        covenant = Covenant.model_validate(_model_input(document, version))
     except (ValueError, ValidationError) as error:
         return None, [Finding(file, 1, f"cannot read the covenant: {error}")]
     problems = check_covenant(document, covenant, catalogue, require_keys)

@@ -239,7 +239,7 @@ class SignatureEntry(_Frozen):
     jws: str
 
 
-class Convenant(_Frozen):
+class Covenant(_Frozen):
     """One covenant file; ``covenant_version`` and ``signatures_ok`` are set by the loader."""
 
     id: str
@@ -321,8 +321,8 @@ class PolicySet:
     """Everything in one policy directory that loaded without errors (warnings kept)."""
 
     catalogue: Catalogue
-    covenants: tuple[Convenant, ...]
+    covenants: tuple[Covenant, ...]
     warnings: tuple[Finding, ...] = ()
 
-    def covenant(self, covenant_id: str) -> Convenant | None:
+    def covenant(self, covenant_id: str) -> Covenant | None:
         return next((cov for cov in self.covenants if cov.id == covenant_id), None)

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from statistics import median
 
-from gateway.policy.models import Convenant
+from gateway.policy.models import Covenant
 from gateway.reports.facts import UNKNOWN, CaseFacts, EntryFacts
 from gateway.reports.model import Cell, Report, Table
 from gateway.reports.period import Period
@@ -59,7 +59,7 @@ TOTAL = "Totaal"
 CASE_CHANGES = frozenset({"opened", "referred", "phase_changed", "closed", "mirror_opened"})
 
 
-def phase_order(covenant: Convenant) -> list[str]:
+def phase_order(covenant: Covenant) -> list[str]:
     """The covenant's declared phases in chain order (``phases.transitions``), else the default."""
     declared = getattr(covenant, "phases", None)
     transitions = getattr(declared, "transitions", None)
@@ -71,7 +71,7 @@ def phase_order(covenant: Convenant) -> list[str]:
     return list(DEFAULT_PHASES)
 
 
-def _party_label(covenant: Convenant, party: str | None) -> str:
+def _party_label(covenant: Covenant, party: str | None) -> str:
     if not party:
         return UNKNOWN
     for member in covenant.parties:
@@ -136,7 +136,7 @@ def _durations(line: list[tuple[datetime, str]]) -> dict[str, float]:
 
 
 def build_annual(
-    covenant: Convenant,
+    covenant: Covenant,
     period: Period,
     cases: list[CaseFacts],
     entries: Iterable[EntryFacts],

@@ -20,7 +20,7 @@ from gateway.audit.events import AuditEvent
 from gateway.audit.log import AuditLog
 from gateway.audit.officer import PRIVACY_OFFICER, Reader
 from gateway.policy.compiled import CompiledPolicy
-from gateway.policy.models import Convenant
+from gateway.policy.models import Covenant
 from gateway.reports.annual import build_annual
 from gateway.reports.facts import EntryFacts, aware, cases_of, entries_of
 from gateway.reports.model import REPORT_KINDS, Report
@@ -69,7 +69,7 @@ class ReportDesk:
     def readable_covenants(self, party: str | None) -> tuple[str, ...]:
         return tuple(sorted(c for c in self.policy().covenants if self.may_read(party, c)))
 
-    def _covenant(self, reader: Reader, convenant: str, action: str) -> Convenant:
+    def _covenant(self, reader: Reader, convenant: str, action: str) -> Covenant:
         if convenant not in reader.covenants or not self.may_read(reader.party, convenant):
             self.log_refusal(reader, action, "role_missing")
             raise ReportRefused("role_missing")
@@ -129,7 +129,7 @@ class ReportDesk:
     def compute(
         self,
         session: Session,
-        covenant: Convenant,
+        covenant: Covenant,
         kind: str,
         period: Period,
         progress: Callable[[int], None] | None = None,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from statistics import median
 
-from gateway.policy.models import Convenant
+from gateway.policy.models import Covenant
 from gateway.reports.annual import TOTAL
 from gateway.reports.facts import UNKNOWN, EntryFacts
 from gateway.reports.model import Cell, Report, Table
@@ -63,7 +63,7 @@ def _denied_pairs(entry: EntryFacts) -> list[str]:
 
 
 def build_privacy(
-    covenant: Convenant,
+    covenant: Covenant,
     period: Period,
     entries: Iterable[EntryFacts],
     rights: list[RightsFacts],

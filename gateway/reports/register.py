@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 from gateway.audit.events import processing_activity_uri
 from gateway.policy.compiled import _expand
-from gateway.policy.models import Convenant
+from gateway.policy.models import Covenant
 
 DEFAULT_SUBJECT_ROLES = ("hoofdpersoon",)
 SAFEGUARDS = (
@@ -57,7 +57,7 @@ class Register:
         return asdict(self)
 
 
-def _parties(covenant: Convenant, ids: set[str]) -> list[dict[str, str]]:
+def _parties(covenant: Covenant, ids: set[str]) -> list[dict[str, str]]:
     return [{"id": p.id, "name": p.name} for p in covenant.parties if p.id in ids]
 
 
@@ -66,7 +66,7 @@ def _iso(value: object) -> str:
     return str(value)
 
 
-def build_register(covenant: Convenant) -> Register:
+def build_register(covenant: Covenant) -> Register:
     controller = _parties(covenant, {covenant.controller}) or [
         {"id": covenant.controller, "name": covenant.controller}
     ]

@@ -34,7 +34,7 @@ from gateway.consent.models import ConsentRequest
 from gateway.copies.store import delete_case_copies
 from gateway.grounds.models import CaseGround
 from gateway.policy.durations import IsoDuration
-from gateway.policy.models import Convenant
+from gateway.policy.models import Covenant
 from gateway.retention.rules import Counts, Key, Page, RuleContext, min_span, rowcount
 from gateway.retention.shredding import (
     criminal_log_retention,
@@ -95,7 +95,7 @@ class _CaseRule:
     def _scope(self, query: Select[Case]) -> Select[Case]:
         return query
 
-    def _period(self, covenant: Convenant) -> IsoDuration:
+    def _period(self, covenant: Covenant) -> IsoDuration:
         period: IsoDuration = getattr(covenant.retention, self.period_field)
         return period
 

@@ -12,19 +12,19 @@ from datetime import datetime
 from typing import Literal
 
 from gateway.policy.durations import IsoDuration
-from gateway.policy.models import Convenant
+from gateway.policy.models import Covenant
 
 RequestType = Literal["inzage", "correctie", "verzet"]
 REQUEST_TYPES: tuple[RequestType, ...] = ("inzage", "correctie", "verzet")
 AVG_DEFAULT = IsoDuration(months=1)
 
 
-def term_for(covenant: Convenant | None, kind: RequestType) -> IsoDuration:
+def term_for(covenant: Covenant | None, kind: RequestType) -> IsoDuration:
     if covenant is None:
         return AVG_DEFAULT
     duration: IsoDuration = getattr(covenant.rights, kind)
     return duration
 
 
-def deadline_for(covenant: Convenant | None, kind: RequestType, received_at: datetime) -> datetime:
+def deadline_for(covenant: Covenant | None, kind: RequestType, received_at: datetime) -> datetime:
     return term_for(covenant, kind).add_to(received_at)

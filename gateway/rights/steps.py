@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 from gateway.policy.durations import IsoDuration, parse_duration
-from gateway.policy.models import Convenant
+from gateway.policy.models import Covenant
 from gateway.problems import Conflict, Unprocessable
 from gateway.rights.models import RightsRequest
 
@@ -48,7 +48,7 @@ class ExecutionRefused(Conflict):
     title = "Only a granted correctie is carried out"
 
 
-def extension_limit(covenant: Convenant | None) -> IsoDuration:
+def extension_limit(covenant: Covenant | None) -> IsoDuration:
     if covenant is None or covenant.rights.extension is None:
         return AVG_EXTENSION
     return covenant.rights.extension
@@ -60,7 +60,7 @@ def end_of_day(day: date) -> datetime:
 
 
 def check_extension(
-    row: RightsRequest, covenant: Convenant | None, until: date, now: datetime
+    row: RightsRequest, covenant: Covenant | None, until: date, now: datetime
 ) -> datetime:
     """The new deadline, or :class:`ExtensionRefused` with a machine-readable ``reason``."""
     if row.status != "pending":

@@ -10,18 +10,18 @@ from collections.abc import Mapping
 from datetime import date
 
 from gateway.policy.decision import DecisionRequest
-from gateway.policy.models import Convenant, Rule
+from gateway.policy.models import Covenant, Rule
 
 Verdict = tuple[str, str, frozenset[str], str | None]
 
 
-def _names(covenant: Convenant, party_id: str) -> set[str]:
+def _names(covenant: Covenant, party_id: str) -> set[str]:
     """A party is matched by its id or any of its roles; a non-party by nothing."""
     party = covenant.party(party_id)
     return set() if party is None else {party.id, *party.roles}
 
 
-def _matches_except_phase(covenant: Convenant, rule: Rule, req: DecisionRequest) -> bool:
+def _matches_except_phase(covenant: Covenant, rule: Rule, req: DecisionRequest) -> bool:
     return (
         rule.purpose == req.token_purpose
         and bool(_names(covenant, req.requester_party) & set(rule.recipients))
@@ -30,8 +30,8 @@ def _matches_except_phase(covenant: Convenant, rule: Rule, req: DecisionRequest)
     )
 
 
-def naive_decide(covenants: Mapping[str, Convenant], today: date, req: DecisionRequest) -> Verdict:
-    covenant = covenants.get(req.token_convenant)
+def naive_decide(covenants: Mapping[str, Covenant], today: date, req: DecisionRequest) -> Verdict:
+    covenant = covenants.get(req.token_covenant)
     category = covenant.category(req.category) if covenant is not None else None
     sensitivity = category.sensitivity if category is not None else None
 
@@ -46,7 +46,7 @@ def naive_decide(covenants: Mapping[str, Convenant], today: date, req: DecisionR
         return deny("convenant_inactive")
     if (
         req.token_purpose not in [purpose.id for purpose in covenant.purposes]
-        or req.case.convenant != req.token_convenant
+        or req.case.convenant != req.token_covenant
         or req.case.purpose != req.token_purpose
     ):
         return deny("purpose_mismatch")

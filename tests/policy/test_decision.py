@@ -40,7 +40,7 @@ CASE = CaseView(
 # the person's consent is recorded (the demo covenant's GGZ rule requires a ground).
 CONSENT = RecordedGround("gr-1", "toestemming_betrokkene")
 BASE = DecisionRequest(
-    token_convenant="zvh-demo",
+    token_covenant="zvh-demo",
     token_purpose="pga-casusoverleg",
     requester_party="reclassering-demo",
     case=CASE,
@@ -79,7 +79,7 @@ def test_rule_fields_narrow_what_leaves_in_triage(policy: CompiledPolicy) -> Non
 REASONS: list[tuple[str, DecisionRequest, date, Reason]] = [
     (
         "unknown covenant",
-        replace(BASE, token_convenant="zvh-elders"),
+        replace(BASE, token_covenant="zvh-elders"),
         TODAY,
         Reason.CONVENANT_INACTIVE,
     ),

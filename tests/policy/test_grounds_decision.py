@@ -36,7 +36,7 @@ CASE = CaseView(
     participants=frozenset({"gemeente-demo", "reclassering-demo", "ggz-demo", "politie-demo"}),
 )
 GGZ = DecisionRequest(
-    token_convenant="zvh-demo",
+    token_covenant="zvh-demo",
     token_purpose="pga-casusoverleg",
     requester_party="gemeente-demo",
     case=CASE,

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.policy import PHASES, CaseView, Convenant, DecisionRequest, decide
+from gateway.policy import PHASES, CaseView, Covenant, DecisionRequest, decide
 from gateway.policy.compiled import CompiledPolicy
 from tests.policy.naive import naive_decide
 
@@ -65,7 +65,7 @@ rules = st.lists(
 
 
 @st.composite
-def covenants(draw: st.DrawFn, covenant_id: str) -> Convenant:
+def covenants(draw: st.DrawFn, covenant_id: str) -> Covenant:
     start = draw(days)
     document: dict[str, Any] = {
         "id": covenant_id,
@@ -90,7 +90,7 @@ def covenants(draw: st.DrawFn, covenant_id: str) -> Convenant:
         "rights": {"inzage": "P1M", "correctie": "P14D", "verzet": "P28D"},
         "signatures_ok": draw(st.sampled_from([True, True, True, False])),
     }
-    return Convenant.model_validate(document)
+    return Covenant.model_validate(document)
 
 
 policies = st.lists(st.sampled_from(COVENANT_IDS), min_size=1, max_size=2, unique=True).flatmap(
@@ -100,7 +100,7 @@ policies = st.lists(st.sampled_from(COVENANT_IDS), min_size=1, max_size=2, uniqu
 parties_or_strangers = st.sampled_from([*PARTY_IDS, "p9"])
 requests = st.builds(
     DecisionRequest,
-    token_convenant=st.sampled_from([*COVENANT_IDS, "k9"]),
+    token_covenant=st.sampled_from([*COVENANT_IDS, "k9"]),
     token_purpose=st.sampled_from([*PURPOSES, "u9"]),
     requester_party=parties_or_strangers,
     case=st.builds(
@@ -121,7 +121,7 @@ requests = st.builds(
 @settings(max_examples=200, deadline=None)
 @given(policy=policies, today=days, batch=st.lists(requests, min_size=1, max_size=20))
 def test_compiled_decision_equals_naive_reading(
-    policy: tuple[Convenant, ...],
+    policy: tuple[Covenant, ...],
     today: date,
     batch: list[DecisionRequest],
 ) -> None:
@@ -133,14 +133,14 @@ def test_compiled_decision_equals_naive_reading(
         assert got == naive_decide(by_id, today, req), req
 
 
-def _members(covenant: Convenant, names: tuple[str, ...]) -> list[str]:
+def _members(covenant: Covenant, names: tuple[str, ...]) -> list[str]:
     return [p.id for p in covenant.parties if p.id in names or set(p.roles) & set(names)]
 
 
 @settings(max_examples=200, deadline=None)
 @given(policy=policies, req=requests, data=st.data())
 def test_requests_built_from_a_rule_agree_too(
-    policy: tuple[Convenant, ...],
+    policy: tuple[Covenant, ...],
     req: DecisionRequest,
     data: st.DataObject,
 ) -> None:
@@ -163,7 +163,7 @@ def test_requests_built_from_a_rule_agree_too(
         category = data.draw(st.sampled_from(rule.categories))
         phase = data.draw(st.sampled_from(rule.phases)) if rule.phases else phase
     aligned = DecisionRequest(
-        token_convenant=covenant.id,
+        token_covenant=covenant.id,
         token_purpose=purpose,
         requester_party=requester,
         case=CaseView(covenant.id, purpose, phase, "open", req.case.participants | {requester}),
