@@ -278,6 +278,10 @@ ROLE: Final[Mapping[str, str]] = MappingProxyType(
         "verslavingszorg": "Verslavingszorg",
         "woningcorporatie": "Woningcorporatie",
         "dji": "Dienst Justitiële Inrichtingen",
+        "jeugdzorg": "Jeugdzorg",
+        "raad_kinderbescherming": "Raad voor de Kinderbescherming",
+        "slachtofferhulp": "Slachtofferhulp",
+        "veilig_thuis": "Veilig Thuis",
         "employee": "Medewerker",
     }
 )
@@ -302,6 +306,63 @@ ACTION: Final[Mapping[str, str]] = MappingProxyType(
     }
 )
 
+# The names in an audit entry's ``details`` (shown on the FG's entry page).
+DETAIL: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "action": "Handeling",
+        "added": "Toegevoegd",
+        "alg": "Algoritme",
+        "case_phase": "Fase van de casus",
+        "categories": "Categorieën",
+        "channel": "Kanaal",
+        "deleted_at": "Verwijderd op",
+        "events": "Aantal gebeurtenissen",
+        "federation": "Samenwerking tussen ZVH's",
+        "kid": "Sleutel-id",
+        "peer_case": "Casus bij ander ZVH",
+        "peer_requester": "Vrager bij ander ZVH",
+        "phase": "Fase",
+        "recipient": "Ontvanger",
+        "recipients": "Ontvangers",
+        "record_ref": "Verwijzing naar record",
+        "records_named": "Genoemde records",
+        "request": "Verzoek",
+        "type": "Soort verzoek",
+        "use": "Gebruik",
+        "withheld": "Achtergehouden",
+        "without_copies": "Zonder kopieën",
+        "deadline": "Termijn",
+        "responsible_party": "Verantwoordelijke partij",
+        "cases": "Casussen",
+        "rule": "Bewaarregel",
+        "counts": "Aantallen",
+        "window_start": "Begin van het venster",
+        "count": "Aantal",
+        "first_at": "Eerste keer",
+        "last_at": "Laatste keer",
+        "reason": "Reden",
+        "where": "Waar",
+        "previous_phase": "Vorige fase",
+        "valid_until": "Geldig tot en met",
+        "version": "Versie",
+        "withheld_until": "Inzage uitgesteld tot",
+    }
+)
+
+# Which glossary domain labels the value of a detail (the rest are shown as they are).
+DETAIL_VALUE_DOMAIN: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "type": "rights_type",
+        "channel": "action",
+        "action": "action",
+        "phase": "phase",
+        "case_phase": "phase",
+        "previous_phase": "phase",
+        "rule": "reason",
+        "reason": "reason",
+    }
+)
+
 DOMAINS: Final[Mapping[Domain, Mapping[str, str]]] = MappingProxyType(
     {
         "kind": KIND,
@@ -316,6 +377,7 @@ DOMAINS: Final[Mapping[Domain, Mapping[str, str]]] = MappingProxyType(
         "sensitivity": SENSITIVITY,
         "role": ROLE,
         "action": ACTION,
+        "detail": DETAIL,
     }
 )
 
@@ -329,6 +391,21 @@ def label(domain: Domain, code: str | None, empty: str = "—") -> str:
     if found is not None:
         return found
     return code
+
+
+def detail_value(value: object, name: str) -> str:
+    """A detail's value for a page: a code through its domain, booleans in Dutch."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "ja" if value else "nee"
+    domain = DETAIL_VALUE_DOMAIN.get(name)
+    return label(domain, str(value)) if domain else str(value)
+
+
+def category(code: str | None) -> str:
+    """A covenant category id as words (``psychisch_welzijn`` → ``psychisch welzijn``)."""
+    return code.replace("_", " ") if code else "—"
 
 
 def outcome_choices() -> list[tuple[str, str]]:

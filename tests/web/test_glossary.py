@@ -168,3 +168,44 @@ def test_the_privacy_outcome_choices_are_real_outcomes() -> None:
     assert choices["ok"] == "Verstrekt"
     assert "permit" in choices  # the policy decisions are searchable too
     assert set(choices) <= expected()["outcome"]
+
+
+def _detail_names() -> set[str]:
+    """Every name the gateway puts in an audit entry's ``details={...}``."""
+    names: set[str] = set()
+    for base in SOURCES:
+        for path in base.rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.keyword)
+                    and node.arg == "details"
+                    and isinstance(node.value, ast.Dict)
+                ):
+                    names.update(
+                        key.value
+                        for key in node.value.keys
+                        if isinstance(key, ast.Constant) and isinstance(key.value, str)
+                    )
+    return names
+
+
+def test_every_detail_name_has_a_dutch_label() -> None:
+    names = _detail_names()
+    assert {"channel", "request", "withheld"} <= names
+    missing = sorted(names - set(glossary.DETAIL))
+    assert not missing, f"no Dutch label in glossary.DETAIL for {missing}"
+
+
+def test_every_role_of_the_shipped_covenants_and_logins_has_a_dutch_label() -> None:
+    import yaml
+
+    from gateway.web.devidp.users import DEMO_USERS
+
+    roles = {role for user in DEMO_USERS.values() for role in user.roles}
+    for path in (ROOT / "policies").glob("*.yaml"):
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(loaded, dict):
+            roles |= {r for party in loaded.get("parties", []) for r in party.get("roles", [])}
+    assert {"om", "privacy_officer", "procesregie"} <= roles
+    missing = sorted(roles - set(glossary.ROLE))
+    assert not missing, f"no Dutch label in glossary.ROLE for {missing}"

@@ -22,11 +22,14 @@ from gateway.subjects.bsn import Bsn
 from gateway.web.mijn.forms import add_form_routes
 from gateway.web.mijn.person import require_person
 from gateway.web.mijn.presenting import (
+    case_labels,
     disclosure_row,
+    nl_date,
     nl_time,
+    privacy_officer_names,
     request_row,
 )
-from gateway.web.templating import render
+from gateway.web.templating import inline_stylesheet, render
 
 Person = Annotated[Bsn, Depends(require_person)]
 
@@ -40,13 +43,13 @@ def _desk(request: Request) -> RightsDesk:
     return rights_desk(_runtime(request))
 
 
-def _inzage_context(request: Request, bsn: Bsn) -> dict[str, Any]:
+def _inzage_context(request: Request, bsn: Bsn, cases: dict[str, str]) -> dict[str, Any]:
     found = _desk(request).inzage(bsn, "portal")
     return {
-        "disclosures": [disclosure_row(item) for item in found.disclosures],
+        "disclosures": [disclosure_row(item, cases) for item in found.disclosures],
         "withheld_count": found.withheld_count,
         "withheld": [
-            (ground, count, found.withheld_until[ground].strftime("%d-%m-%Y"))
+            (ground, count, nl_date(found.withheld_until[ground]))
             for ground, count in sorted(found.withheld.items())
         ],
     }
@@ -60,14 +63,25 @@ def build_router() -> APIRouter:
         runtime = _runtime(request)
         now = datetime.now(UTC)
         policy = runtime.policy.current
-        requests = [request_row(policy, v, now) for v in _desk(request).requests_of(bsn)]
-        context = {**_inzage_context(request, bsn), "requests": requests}
+        desk = _desk(request)
+        cases = case_labels(desk.cases_of(bsn))
+        requests = [request_row(policy, v, now, cases) for v in desk.requests_of(bsn)]
+        context = {
+            **_inzage_context(request, bsn, cases),
+            "requests": requests,
+            "privacy_officers": privacy_officer_names(policy),
+        }
         return render(request, "mijn/index.html", context)
 
     @router.get("/afdruk", name="mijn-print")
     def printable(request: Request, bsn: Person, download: bool = False) -> Response:
-        context = {**_inzage_context(request, bsn), "made_at": nl_time(datetime.now(UTC))}
-        response = render(request, "mijn/print.html", context)
+        cases = case_labels(_desk(request).cases_of(bsn))
+        context = {
+            **_inzage_context(request, bsn, cases),
+            "made_at": nl_time(datetime.now(UTC)),
+            "inline_css": inline_stylesheet(),
+        }
+        response = render(request, "mijn/print.html", context, inline_styles=True)
         if download:
             stamp = datetime.now(UTC).strftime("%Y%m%d")
             response.headers["Content-Disposition"] = (
@@ -88,7 +102,14 @@ def build_router() -> APIRouter:
             view = desk.get(Viewer(pseudonym=desk.service.pseudonym(bsn)), request_id)
         except Problem:
             return render(request, "not_found.html", status_code=404)
-        row = request_row(_runtime(request).policy.current, view, datetime.now(UTC))
-        return render(request, "mijn/verzoek.html", {"r": row})
+        cases = case_labels(desk.cases_of(bsn))
+        policy = _runtime(request).policy.current
+        row = request_row(policy, view, datetime.now(UTC), cases)
+        context = {
+            "r": row,
+            "sent": request.query_params.get("verstuurd") == "1",
+            "privacy_officers": privacy_officer_names(policy),
+        }
+        return render(request, "mijn/verzoek.html", context)
 
     return router
