@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from pydantic import BaseModel, ConfigDict, Field
+
+
+def utc_iso(moment: datetime) -> str:
+    """ISO 8601 in UTC, always with its offset (``+00:00``).
+
+    SQLite hands ``DateTime(timezone=True)`` columns back naive; the gateway
+    writes only UTC, so a naive value is UTC and gets its offset back here —
+    otherwise ``GET /v1/cases/{id}`` would drop the offset the POST answer had.
+    """
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat()
+
+
+def utc_iso_or_none(moment: datetime | None) -> str | None:
+    return utc_iso(moment) if moment is not None else None
 
 
 class Out(BaseModel):

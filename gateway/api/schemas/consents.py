@@ -7,7 +7,7 @@ from typing import Self
 
 from pydantic import Field
 
-from gateway.api.schemas.common import Out
+from gateway.api.schemas.common import Out, utc_iso, utc_iso_or_none
 from gateway.consent.service import ConsentView
 
 
@@ -50,9 +50,9 @@ class ConsentOut(Out):
             case_phase=view.case_phase,
             categories=list(view.categories),
             requested_by_employee=view.requested_by_employee,
-            created_at=view.created_at.isoformat(),
+            created_at=utc_iso(view.created_at),
             status=view.effective_status(today),
-            decided_at=_iso(view.decided_at),
+            decided_at=utc_iso_or_none(view.decided_at),
             decided_by_party=view.decided_by_party,
             decided_by_employee=view.decided_by_employee,
             reason=view.reason,
@@ -60,7 +60,7 @@ class ConsentOut(Out):
             granted_categories=list(view.granted_categories),
             granted_recipients=list(view.granted_recipients),
             withheld_until=_iso(view.withheld_until),
-            revoked_at=_iso(view.revoked_at),
+            revoked_at=utc_iso_or_none(view.revoked_at),
             revoked_by_employee=view.revoked_by_employee,
             version=view.version,
         )

@@ -7,7 +7,7 @@ from typing import Self
 
 from pydantic import Field
 
-from gateway.api.schemas.common import Out
+from gateway.api.schemas.common import Out, utc_iso, utc_iso_or_none
 from gateway.rights.views import RequestView
 
 
@@ -49,8 +49,8 @@ class RightsRequestOut(Out):
             covenants=list(view.covenants or (view.convenant,)),
             status=view.status,
             channel=view.channel,
-            received=view.received_at.isoformat(),
-            deadline=view.deadline.isoformat(),
+            received=utc_iso(view.received_at),
+            deadline=utc_iso(view.deadline),
             overdue=view.overdue(now),
             responsible_party=view.responsible_party,
             source=view.source_party,
@@ -59,7 +59,7 @@ class RightsRequestOut(Out):
             records=list(view.records),
             details=view.details,
             decision=view.status if view.decided else None,
-            decided_at=view.decided_at.isoformat() if view.decided_at else None,
+            decided_at=utc_iso_or_none(view.decided_at),
             decided_by=view.decided_by_party,
             reason=view.decision_reason,
             forwarded=[
