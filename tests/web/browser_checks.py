@@ -28,12 +28,19 @@ SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = {"serious", "critical"}
 
-# The visible text without <code> (ids an FG or OvJ reads on purpose) and hidden elements.
+# The visible text, one text node at a time (so words of adjacent blocks never run
+# together), without <code> (ids an FG or OvJ reads on purpose) and hidden elements.
 VISIBLE_TEXT_JS = """() => {
-  const clone = document.body.cloneNode(true);
-  const skip = 'code, script, style, [hidden], input[type=hidden]';
-  clone.querySelectorAll(skip).forEach(e => e.remove());
-  return clone.innerText;
+  const skip = 'code, script, style, noscript, template';
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const parts = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const parent = node.parentElement;
+    if (!parent || parent.closest(skip)) continue;
+    if (!parent.checkVisibility({visibilityProperty: true})) continue;
+    parts.push(node.textContent);
+  }
+  return parts.join(' ');
 }"""
 FIT_JS = """() => {
   const h1 = document.querySelector('h1');

@@ -216,7 +216,7 @@ def test_the_checks_catch_overflow_codes_and_axe_issues(browser: Any, stack: Sta
         """() => {
       const main = document.querySelector('main');
       main.insertAdjacentHTML('beforeend',
-        '<div style="width:900px">breed</div><p>pending_consent</p>' +
+        '<pre>' + 'x'.repeat(200) + '</pre><p>pending_consent</p>' +
         '<select id="x"><option>a</option></select>');
     }"""
     )
