@@ -77,7 +77,7 @@ def parse_search(
         errors["subject"] = "Het persoonsfilter is ongeldig; zoek opnieuw op BSN."
     if values["kind"] and values["kind"] not in KINDS:
         errors["kind"] = "Kies een soort uit de lijst."
-    if values["outcome"] and values["outcome"] not in OUTCOME:
+    if values["outcome"] and values["outcome"] not in OUTCOME and "outcome" not in errors:
         errors["outcome"] = "Kies een uitkomst uit de lijst."
     time_from = time_to = None
     if values["from"]:
