@@ -21,13 +21,16 @@ from gateway.subjects.bsn import Bsn
 from gateway.web.mijn.forms import add_form_routes
 from gateway.web.mijn.person import require_person
 from gateway.web.mijn.presenting import (
+    case_labels,
     consent_row,
     disclosure_row,
+    nl_date,
     nl_time,
+    privacy_officer_names,
     request_row,
 )
 from gateway.web.session import verify_csrf
-from gateway.web.templating import render
+from gateway.web.templating import inline_stylesheet, render
 from gateway.wiring import runtime_of
 
 Person = Annotated[Bsn, Depends(require_person)]
@@ -37,13 +40,13 @@ def _desk(request: Request) -> RightsDesk:
     return runtime_of(request).rights_desk
 
 
-def _inzage_context(request: Request, bsn: Bsn) -> dict[str, Any]:
+def _inzage_context(request: Request, bsn: Bsn, cases: dict[str, str]) -> dict[str, Any]:
     found = _desk(request).inzage(bsn, "portal")
     return {
-        "disclosures": [disclosure_row(item) for item in found.disclosures],
+        "disclosures": [disclosure_row(item, cases) for item in found.disclosures],
         "withheld_count": found.withheld_count,
         "withheld": [
-            (ground, count, found.withheld_until[ground].strftime("%d-%m-%Y"))
+            (ground, count, nl_date(found.withheld_until[ground]))
             for ground, count in sorted(found.withheld.items())
         ],
     }
@@ -57,10 +60,17 @@ def build_router() -> APIRouter:
         runtime = runtime_of(request)
         now = datetime.now(UTC)
         policy = runtime.policy.current
-        requests = [request_row(policy, v, now) for v in _desk(request).requests_of(bsn)]
-        grounds = runtime.ground_desk.of_person([_desk(request).service.pseudonym(bsn)])
-        consents = [consent_row(policy, view, now.date()) for view in grounds]
-        context = {**_inzage_context(request, bsn), "requests": requests, "consents": consents}
+        desk = _desk(request)
+        cases = case_labels(desk.cases_of(bsn))
+        requests = [request_row(policy, v, now, cases) for v in desk.requests_of(bsn)]
+        grounds = runtime.ground_desk.of_person([desk.service.pseudonym(bsn)])
+        consents = [consent_row(policy, view, now.date(), cases) for view in grounds]
+        context = {
+            **_inzage_context(request, bsn, cases),
+            "requests": requests,
+            "consents": consents,
+            "privacy_officers": privacy_officer_names(policy),
+        }
         return render(request, "mijn/index.html", context)
 
     @router.post(
@@ -87,8 +97,13 @@ def build_router() -> APIRouter:
 
     @router.get("/afdruk", name="mijn-print")
     def printable(request: Request, bsn: Person, download: bool = False) -> Response:
-        context = {**_inzage_context(request, bsn), "made_at": nl_time(datetime.now(UTC))}
-        response = render(request, "mijn/print.html", context)
+        cases = case_labels(_desk(request).cases_of(bsn))
+        context = {
+            **_inzage_context(request, bsn, cases),
+            "made_at": nl_time(datetime.now(UTC)),
+            "inline_css": inline_stylesheet(),
+        }
+        response = render(request, "mijn/print.html", context, inline_styles=True)
         if download:
             stamp = datetime.now(UTC).strftime("%Y%m%d")
             response.headers["Content-Disposition"] = (
@@ -109,7 +124,14 @@ def build_router() -> APIRouter:
             view = desk.get(Viewer(pseudonym=desk.service.pseudonym(bsn)), request_id)
         except Problem:
             return render(request, "not_found.html", status_code=404)
-        row = request_row(runtime_of(request).policy.current, view, datetime.now(UTC))
-        return render(request, "mijn/verzoek.html", {"r": row})
+        cases = case_labels(desk.cases_of(bsn))
+        policy = runtime_of(request).policy.current
+        row = request_row(policy, view, datetime.now(UTC), cases)
+        context = {
+            "r": row,
+            "sent": request.query_params.get("verstuurd") == "1",
+            "privacy_officers": privacy_officer_names(policy),
+        }
+        return render(request, "mijn/verzoek.html", context)
 
     return router
