@@ -27,8 +27,8 @@ from gateway.federation.mirror import MirrorChange
 from gateway.policy.decision import Outcome, Reason
 from gateway.policy.grounds import GroundKind
 from gateway.policy.models import Phase, Sensitivity
-from gateway.rights.deadlines import RequestType
 from gateway.reports.model import REPORT_KINDS
+from gateway.rights.deadlines import RequestType
 from gateway.rights.service import RightsDecision
 from gateway.web import glossary
 
