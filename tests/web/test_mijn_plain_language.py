@@ -14,7 +14,7 @@ from tests.rights.conftest import person_login
 
 
 def _disclose(stack: Stack) -> str:
-    gemeente, case_id = open_case(stack)
+    gemeente, case_id = open_case(stack, consent=True)  # GGZ data needs the person's consent
     found = results(gemeente.query(case_id, ["psychisch_welzijn"], ["ggz-demo"]))
     assert found[("ggz-demo", "psychisch_welzijn")]["status"] == "ok"
     return case_id

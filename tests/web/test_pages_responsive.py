@@ -64,7 +64,7 @@ def _log_in(page: Any, path: str, label: str, width: int, report: Report) -> Non
 
 def _disclosed_and_asked(stack: Stack) -> tuple[str, str]:
     """The partner employee's task, through the API: open a case, get data, ask for more."""
-    gemeente, case_id = open_case(stack)
+    gemeente, case_id = open_case(stack, consent=True)  # GGZ data needs the person's consent
     found = results(gemeente.query(case_id, ["psychisch_welzijn"], ["ggz-demo"]))
     assert found[("ggz-demo", "psychisch_welzijn")]["status"] == "ok"
     consent_id = pending_id(ask(gemeente, case_id))
@@ -226,3 +226,21 @@ def test_the_checks_catch_overflow_codes_and_axe_issues(browser: Any, stack: Sta
     assert "px wide" in found
     assert "untranslated codes ['pending_consent']" in found
     assert "axe critical select-name" in found
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_stuurgroep_reads_the_report(browser: Any, stack: Stack, width: int) -> None:
+    """/rapportage (issue 19) on the same foundation: fits, Dutch labels, axe-clean."""
+    from playwright.sync_api import expect
+
+    _disclosed_and_asked(stack)
+    report = Report()
+    page = _page(browser, stack, width)
+    _log_in(page, "/rapportage", "Demo stuurgroep (stuurgroep.demo)", width, report)
+    expect(page.get_by_role("heading", name="Rapportage", exact=True)).to_be_visible()
+    check_page(page, "rapportage", width, report)
+    page.get_by_label("Soort").select_option(label="Privacyverantwoording")
+    page.get_by_role("button", name="Toon").click()
+    expect(page.locator("section[data-table]").first).to_be_visible()
+    check_page(page, "rapportage-privacy", width, report)
+    report.assert_clean()
