@@ -166,6 +166,10 @@ REASON: Final[Mapping[str, str]] = MappingProxyType(
         "ground_invalid": "Ongeldige grondslag",
         "ground_withdrawn": "Grondslag ingetrokken",
         "withdrawn_by_person": "Ingetrokken door betrokkene",
+        # a recorded ground's audit entry names its kind as the reason
+        "toestemming_betrokkene": "Toestemming van de betrokkene",
+        "conflict_van_plichten": "Conflict van plichten",
+        "wettelijke_grondslag": "Wettelijke grondslag",
         "motivation_required": "Motivering vereist",
         "motivation_code": "Onbekende motiveringscode",
         "motivation_changed": "Motivering gewijzigd",

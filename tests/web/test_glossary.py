@@ -127,6 +127,7 @@ def expected() -> dict[str, set[str]]:
     outcomes |= {"created", "widened", "changed", "granted", "refused", "revoked", "expired"}
     forwards = {"forwarded", "failed", "unsupported"}
     reasons = found["reason"] | _enum(Reason) | _literal(SourceStatus)
+    reasons |= _literal(GroundKind)  # a ground's audit entry: reason=view.ground
     return {
         "kind": set(KINDS),
         "outcome": outcomes,
