@@ -94,7 +94,7 @@ def _report(result: VerifyResult) -> None:
         )
         return
     where = f"first bad seq {result.first_bad_seq}" if result.first_bad_seq is not None else ""
-    err_console.print(f"[bold red]NIET IN ORDE[/] {where}: {result.problem}", highlight=False)
+    err_console.print(f"[bold red]NOT OK[/] {where}: {result.problem}", highlight=False)
     raise typer.Exit(1)
 
 

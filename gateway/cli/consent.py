@@ -44,5 +44,5 @@ def expire(
     finally:
         runtime.close()
     for consent_id in expired:
-        console.print(f"verlopen: {consent_id}")
-    console.print(f"{len(expired)} toestemming(en) verlopen.")
+        console.print(f"expired: {consent_id}")
+    console.print(f"{len(expired)} consent(s) expired.")

@@ -2,6 +2,10 @@
 
 Every sub-command reads its settings through :func:`load_settings` here, so the
 sub-commands and ``cli/main.py`` never import each other.
+
+Language per audience: the operator commands speak English throughout (messages,
+errors, tables), like the logs; only the demo walk-through, written for someone
+trying the Dutch pages, is Dutch.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ err_console = Console(stderr=True)
 
 def fail(message: str, *, hint: str | None = None, code: int = 2) -> NoReturn:
     """Print a clear error (no traceback) and exit non-zero."""
-    err_console.print(f"[bold red]Fout:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]Error:[/] {message}", highlight=False)
     if hint:
         err_console.print(f"[dim]{hint}[/]", highlight=False)
     raise typer.Exit(code)

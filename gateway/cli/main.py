@@ -115,7 +115,7 @@ def db_upgrade(revision: str = typer.Argument("heads")) -> None:
     """Apply migrations up to REVISION (default: every head)."""
     settings = load_settings()
     migrate.upgrade(settings.sqlalchemy_url, revision)
-    console.print(f"Schema op revisie {revision}.")
+    console.print(f"Schema at revision {revision}.")
 
 
 if __name__ == "__main__":

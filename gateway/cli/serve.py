@@ -35,7 +35,7 @@ def prepare(settings: Settings) -> Runtime:
     except KeyStoreError as exc:
         fail(f"key store: {exc}", hint="Check KETENPOORT_KEY_DIR and KETENPOORT_KEY_PASSPHRASE.")
     for record in created:
-        console.print(f"Nieuwe {record.use}-sleutel aangemaakt (kid {record.kid}).")
+        console.print(f"New {record.use} key created (kid {record.kid}).")
     if created:
         log_key_events(runtime, key_events(created, "created", "serve"))
     try:

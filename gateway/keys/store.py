@@ -42,7 +42,8 @@ from gateway.settings import Settings
 
 log = logging.getLogger("ketenpoort.keys")
 
-ALGORITHMS: dict[KeyUse, str] = {"token": "ES256", "audit": "EdDSA"}
+# Ed25519 by its RFC 9864 name: the polymorphic "EdDSA" is deprecated (joserfc warns).
+ALGORITHMS: dict[KeyUse, str] = {"token": "ES256", "audit": "Ed25519"}
 MAX_TOKEN_LIFETIME = timedelta(seconds=900)
 CLOCK_LEEWAY = timedelta(seconds=60)
 # A retired token key is listed until every token it signed has expired.

@@ -8,16 +8,17 @@ count by mistake. The HTML tables section is the same markup the
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from gateway.reports.charts import chart
-from gateway.reports.model import Report
+from gateway.reports.model import Cell, Report, Table
 from gateway.reports.register import Register
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -61,17 +62,38 @@ def to_json(report: Report) -> str:
     return json.dumps(_checked(report).as_json(), ensure_ascii=False, indent=2)
 
 
-def tables_html(report: Report) -> Markup:
-    """The figures as sections: a chart and, beside it, the table it was drawn from."""
+CellLabel = Callable[[str, object], str]
+"""How a page shows a label cell (table name, code) — e.g. a case type's Dutch name."""
+
+
+def _as_is(_table: str, cell: object) -> str:
+    return "" if cell is None else str(cell)
+
+
+def _labelled(name: str, table: Table, cell_label: CellLabel) -> Table:
+    """The table with its label cells as ``cell_label`` shows them (for the chart's text)."""
+    rows: list[list[Cell]] = [
+        [cell_label(name, cell) if i < table.labels else cell for i, cell in enumerate(row)]
+        for row in table.rows
+    ]
+    return dataclasses.replace(table, rows=rows)
+
+
+def tables_html(report: Report, cell_label: CellLabel = _as_is) -> Markup:
+    """The figures as sections: a chart and, beside it, the table it was drawn from.
+
+    ``cell_label`` names a label cell for people (the web page passes its
+    glossary); ``data-row`` keeps the code, so the page and the CSV stay comparable.
+    """
     _checked(report)
     sections = [
-        {"name": name, "table": table, "chart": chart(table)}
+        {"name": name, "table": table, "chart": chart(_labelled(name, table, cell_label))}
         for name, table in report.tables.items()
     ]
     # Autoescaped template output: every value in it was escaped by jinja.
     return Markup(  # noqa: S704
         _ENV.get_template("tables.html").render(
-            report=report, sections=sections, row_label=row_label
+            report=report, sections=sections, row_label=row_label, cell_label=cell_label
         )
     )
 

@@ -24,4 +24,9 @@ def build_router(settings: Settings) -> APIRouter:
     async def landing(request: Request) -> HTMLResponse:
         return render(request, "landing.html", {"docs_path": docs}, forms=False)
 
+    @router.get("/toegankelijkheid", name="web-accessibility")
+    async def accessibility(request: Request) -> HTMLResponse:
+        """The accessibility statement (toegankelijkheidsverklaring): what was tested, how."""
+        return render(request, "toegankelijkheid.html", forms=False)
+
     return router

@@ -1,7 +1,7 @@
 """A small policy directory with partner keys made in the test, and assertions they sign.
 
 Parties (covenant ``kv-test``, active, purposes ``triage`` and ``overleg``):
-``politie-t`` ES256, ``ggz-t`` EdDSA, ``om-t`` PS256 (role ``om``), ``fg-t``
+``politie-t`` ES256, ``ggz-t`` Ed25519, ``om-t`` PS256 (role ``om``), ``fg-t``
 (role ``privacy_officer``). Covenant ``kv-oud`` has expired and lists
 ``politie-t`` too; ``buiten-t`` is a party of ``kv-oud`` only.
 """
@@ -70,7 +70,7 @@ def make_partners() -> dict[str, Partner]:
         "ggz-t": Partner(
             "ggz-t",
             OKPKey.generate_key("Ed25519", parameters={"kid": "ggz-1"}),
-            "EdDSA",
+            "Ed25519",
             ("ggz", "zorg"),
         ),
         "om-t": Partner(

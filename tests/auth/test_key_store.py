@@ -28,7 +28,7 @@ def test_generate_creates_one_key_per_use_encrypted_and_owner_only(tmp_path: Pat
     manifest = store.directory / "manifest.json"
     assert stat.S_IMODE(manifest.stat().st_mode) == 0o600
     entries = json.loads(manifest.read_text())["keys"]
-    assert {(e["use"], e["alg"]) for e in entries} == {("token", "ES256"), ("audit", "EdDSA")}
+    assert {(e["use"], e["alg"]) for e in entries} == {("token", "ES256"), ("audit", "Ed25519")}
     assert isinstance(store.current("token").private_key, ec.EllipticCurvePrivateKey)
     assert isinstance(store.current("audit").private_key, ed25519.Ed25519PrivateKey)
 

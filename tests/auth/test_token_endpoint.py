@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import pytest
 from fastapi.testclient import TestClient
@@ -139,3 +140,20 @@ def test_assertions_and_tokens_never_reach_the_logs(
     assert "politie-t" in logged
     for secret in (assertion, token, assertion.split(".")[2], token.split(".")[2]):
         assert secret not in logged
+
+
+def test_the_deprecated_eddsa_name_is_still_accepted_and_joserfc_says_so(
+    client: TestClient, partners: dict[str, Partner]
+) -> None:
+    """Partners should sign with "Ed25519" (RFC 9864); a legacy "EdDSA" assertion still works.
+
+    The gateway itself never signs with the deprecated name, and the warning
+    joserfc raises for it is not silenced: it shows in the logs of a gateway
+    whose partner still uses it.
+    """
+    from joserfc.errors import SecurityWarning
+
+    legacy = replace(partners["ggz-t"], alg="EdDSA")
+    with pytest.warns(SecurityWarning, match="EdDSA is deprecated"):
+        response = token_request(client, legacy.assertion())
+    assert response.status_code == 200, response.text

@@ -165,7 +165,7 @@ def test_cli_consent_expire(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> No
     runner = CliRunner()
     nothing = runner.invoke(cli_app, ["consent", "expire"])
     assert nothing.exit_code == 0, nothing.output
-    assert "0 toestemming(en) verlopen" in nothing.output
+    assert "0 consent(s) expired" in nothing.output
     later = (today() + timedelta(days=1)).isoformat()
     done = runner.invoke(cli_app, ["consent", "expire", "--today", later])
     assert done.exit_code == 0, done.output

@@ -84,9 +84,18 @@ def test_ovj_page_shows_the_request_and_grants_like_the_api(stack: Stack) -> Non
     assert shown["withheld_until"] == in_days(60)
     assert ask(gemeente, case_id)[("politie-demo", CRIMINAL)]["status"] == "ok"
 
-    revoked = ovj.post(
+    # Revoking cannot be undone: the first post only asks for confirmation.
+    asked = ovj.post(
         f"/ovj/{consent_id}/intrekken",
         data={"csrf_token": token, "reden_intrekken": "nieuwe feiten"},
+    )
+    assert asked.status_code == 200
+    assert "Weet u zeker dat u deze toestemming wilt intrekken?" in asked.text
+    still = om(stack).call("GET", f"/v1/consents/{consent_id}").json()
+    assert still["status"] == "granted"
+    revoked = ovj.post(
+        f"/ovj/{consent_id}/intrekken",
+        data={"csrf_token": token, "reden_intrekken": "nieuwe feiten", "bevestigd": "ja"},
     )
     assert revoked.status_code == 200
     assert "Ingetrokken" in revoked.text
@@ -126,13 +135,13 @@ def test_ovj_logs_in_sees_the_request_and_grants_it(page: object, stack: Stack) 
     expect(page.get_by_role("heading", name="Openstaande verzoeken")).to_be_visible()
     row = page.locator("#openstaand tbody tr")
     expect(row).to_have_count(1)
-    expect(row.first).to_contain_text(CRIMINAL)
+    expect(row.first).to_contain_text(CRIMINAL.replace("_", " "))  # category id shown as words
     row.first.get_by_role("link", name="Beoordelen").click()
 
     expect(page.get_by_role("heading", name=f"Verzoek om toestemming {consent_id}")).to_be_visible()
     page.get_by_label("Toestemming verlenen").check()
     page.get_by_label("Geldig tot en met (bij verlenen)").fill(in_days(30))
-    page.get_by_label("Reden", exact=True).fill("Noodzakelijk en proportioneel")
+    page.get_by_label("Reden (verplicht)", exact=True).fill("Noodzakelijk en proportioneel")
     page.get_by_role("button", name="Besluit opslaan").click()
     expect(page.locator("#status")).to_have_text("Toestemming verleend")
     expect(page.locator("#besluit")).to_contain_text(re.compile("ovj.demo"))

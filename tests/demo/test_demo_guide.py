@@ -161,7 +161,7 @@ def test_printed_logins_open_their_pages(demo: RunningDemo) -> None:
     base_url = found[0][1]
     ovj = login(base_url, found[1][3], next_path="/ovj")
     try:
-        assert "justitiele_gegevens" in ovj.get("/ovj").text
+        assert "justitiele gegevens" in ovj.get("/ovj").text  # the category in words (issue 20)
     finally:
         ovj.close()
     landing = httpx.get(base_url + "/", headers={"Accept": "text/html"})

@@ -197,5 +197,5 @@ def test_cli_verify_while_the_gateway_appends(settings: Settings) -> None:
         runtime.close()
     for result in results:
         assert result.exit_code == 0, result.output
-        assert "OK" in result.output and "NIET IN ORDE" not in result.output
+        assert "OK" in result.output and "NOT OK" not in result.output
         assert "Verifying log" in result.output

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.cli.serve import prepare
 from gateway.demo.simulate import Simulated, simulate_year
 from gateway.demo.stack import Stack, start_stack
 from tests.support.stack import REPO_POLICIES
@@ -19,6 +20,7 @@ SMALL = re.compile(r"^[1-4]$")
 @pytest.fixture
 def simulated(migrated_url: str, tmp_path: Path) -> Iterator[tuple[Stack, Simulated]]:
     with start_stack(
+        prepare=prepare,
         database_url=migrated_url,
         key_dir=tmp_path / "keys",
         policy_dir=REPO_POLICIES,

@@ -56,19 +56,24 @@ def test_person_sees_disclosures_and_files_a_correctie(page: object, stack: Stac
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("GGZ Demo")
     expect(rows.first).to_contain_text("psychisch welzijn")
-    expect(rows.first).to_contain_text(case_id)
+    # the person sees a friendly case label, never the case id (issue 20)
+    expect(rows.first).to_contain_text("Casus 1")
+    expect(rows.first).not_to_contain_text(case_id)
 
     page.get_by_role("link", name="Afdrukbare kopie").click()
-    expect(page.get_by_role("heading", name="Overzicht van verstrekkingen")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Overzicht van wie gegevens over u kreeg")
+    ).to_be_visible()
     expect(page.locator("#verstrekkingen tbody tr")).to_have_count(1)
     page.get_by_role("link", name="Terug naar Mijn gegevens").click()
 
     page.get_by_role("link", name="Gegevens laten verbeteren (correctie)").click()
     page.get_by_label("Bij welke organisatie staan de gegevens?").select_option("ggz-demo")
-    page.get_by_label("Welke gegevens kloppen niet, en wat moet het zijn?").fill(
+    page.get_by_label("Wat klopt er niet, en wat moet het zijn?").fill(
         "De samenvatting van de diagnose is verouderd."
     )
     page.get_by_role("button", name="Verzoek versturen").click()
+    expect(page.locator("#verstuurd")).to_contain_text("Uw verzoek is verstuurd.")
     expect(page.locator("#verzoek-status")).to_have_text("In behandeling")
     expect(page.get_by_text("GGZ Demo: doorgestuurd")).to_be_visible()
     assert len(stack.sources.source("ggz-demo").rights_requests) == 1

@@ -131,7 +131,7 @@ def test_partner_written_text_is_marked_as_such_in_mijn(stack: Stack) -> None:
     assert page.status_code == 200
     assert "Ingediend door Gemeente Demostad" in page.text
     assert "namens u" in page.text
-    assert "Uw toelichting" not in page.text
+    assert "Uw uitleg" not in page.text
     overview = person.get("/mijn")
     assert "Ingediend door Gemeente Demostad" in overview.text
 

@@ -58,7 +58,7 @@ def test_fg_searches_opens_an_entry_and_exports(page: object, gateway: Gateway) 
     assert SUBJECT_BSN not in page.url
     rows = page.locator("table tbody tr")
     expect(rows).to_have_count(1)
-    expect(rows.first).to_contain_text("psychisch_welzijn")
+    expect(rows.first).to_contain_text("psychisch welzijn")  # a covenant id shown as words
     expect(page.locator("#integriteit-status")).to_contain_text("In orde")
 
     rows.first.get_by_role("link").click()

@@ -51,7 +51,7 @@ def test_login_round_trip_sets_safe_cookie(gateway: Gateway) -> None:
     assert "samesite=lax" in cookie_header.lower()
     whoami = landed
     assert "Demo FG" in whoami.text
-    assert "privacy_officer" in whoami.text
+    assert "Functionaris gegevensbescherming" in whoami.text  # the role, in Dutch (glossary)
     assert "fg-demo" in whoami.text
 
 

@@ -6,7 +6,7 @@ from typing import Any, Self
 
 from pydantic import Field
 
-from gateway.api.schemas.common import Out
+from gateway.api.schemas.common import Out, utc_iso, utc_iso_or_none
 from gateway.cases.service import CaseRecord, ReferralView
 
 
@@ -79,9 +79,9 @@ class CaseOut(ReferralOut):
             status=case.status,
             participants=list(case.participants),
             opened_by=case.opened_by,
-            created_at=case.created_at.isoformat(),
-            updated_at=case.updated_at.isoformat(),
-            closed_at=case.closed_at.isoformat() if case.closed_at else None,
+            created_at=utc_iso(case.created_at),
+            updated_at=utc_iso(case.updated_at),
+            closed_at=utc_iso_or_none(case.closed_at),
             subjects=[
                 SubjectOut(
                     ref=s.ref, role=s.role, birth_year=s.birth_year, erased=s.pseudonym is None
@@ -100,7 +100,7 @@ class CaseOut(ReferralOut):
                     referred_to=triage.referred_to,
                     decided_by=triage.decided_by,
                     employee=triage.employee,
-                    at=triage.at.isoformat(),
+                    at=utc_iso(triage.at),
                 )
                 if triage is not None
                 else None

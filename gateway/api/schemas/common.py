@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 
-def _iso(moment: date) -> str:
-    return moment.isoformat()
+def utc_iso(moment: datetime) -> str:
+    """ISO 8601 in UTC, always with its offset (``+00:00``).
+
+    The one way a moment goes on the wire (also :data:`IsoDateTime`'s serializer).
+    The storage column type hands back aware UTC values; a naive value that
+    still reaches a response (SQLite without that type) is UTC by the gateway's
+    convention and gets its offset back here, so ``GET /v1/cases/{id}`` never
+    drops the offset its POST answer had.
+    """
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat()
 
 
-IsoDateTime = Annotated[datetime, PlainSerializer(_iso, return_type=str)]
-"""A moment on the wire: ISO 8601 with its offset (``2026-11-30T09:15:02+00:00``)."""
+def utc_iso_or_none(moment: datetime | None) -> str | None:
+    return utc_iso(moment) if moment is not None else None
 
-IsoDate = Annotated[date, PlainSerializer(_iso, return_type=str)]
+
+def _iso_date(day: date) -> str:
+    return day.isoformat()
+
+
+IsoDateTime = Annotated[datetime, PlainSerializer(utc_iso, return_type=str)]
+"""A moment on the wire: ISO 8601 in UTC with its offset (``2026-11-30T09:15:02+00:00``)."""
+
+IsoDate = Annotated[date, PlainSerializer(_iso_date, return_type=str)]
 """A calendar date on the wire: ``YYYY-MM-DD``."""
 
 

@@ -7,7 +7,7 @@ from typing import Self
 
 from pydantic import Field
 
-from gateway.api.schemas.common import Out
+from gateway.api.schemas.common import Out, utc_iso, utc_iso_or_none
 from gateway.grounds.service import GroundView
 
 
@@ -46,8 +46,8 @@ class GroundOut(Out):
             status=view.status(today),
             recorded_by_party=view.recorded_by_party,
             recorded_by_employee=view.recorded_by_employee,
-            recorded_at=view.recorded_at.isoformat(),
-            withdrawn_at=view.withdrawn_at.isoformat() if view.withdrawn_at else None,
+            recorded_at=utc_iso(view.recorded_at),
+            withdrawn_at=utc_iso_or_none(view.withdrawn_at),
             withdrawn_by=view.withdrawn_by,
             withdraw_reason=view.withdraw_reason,
         )

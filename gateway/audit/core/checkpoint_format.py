@@ -59,7 +59,7 @@ def public_jwk(public_key: Ed25519PublicKey, kid: str | None = None) -> dict[str
     """RFC 8037 OKP JWK for a checkpoint key; ``kid`` defaults to the RFC 7638 thumbprint."""
     raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
     jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw)}
-    jwk.update({"kid": kid or key_id(public_key), "alg": "EdDSA", "use": "sig"})
+    jwk.update({"kid": kid or key_id(public_key), "alg": "Ed25519", "use": "sig"})
     return jwk
 
 
@@ -152,7 +152,7 @@ def public_key_from_jwks(jwks: Mapping[str, Any], kid: str) -> Ed25519PublicKey:
             if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
                 raise CheckpointError(f"key {kid!r} is not an Ed25519 OKP key")
             if "alg" in jwk and jwk["alg"] not in _ACCEPTED_ALGS:
-                raise CheckpointError(f"key {kid!r} is not meant for EdDSA")
+                raise CheckpointError(f"key {kid!r} is not meant for Ed25519")
             raw = b64url_decode(jwk.get("x", ""))
             if len(raw) != 32:
                 raise CheckpointError(f"key {kid!r} has a malformed 'x'")

@@ -11,8 +11,9 @@ from gateway.problems import Problem
 from gateway.rights.desk import RightsDesk
 from gateway.rights.service import Application, Filer, Viewer
 from gateway.subjects.bsn import Bsn
+from gateway.web.glossary import label
 from gateway.web.mijn.person import representative_of, require_person
-from gateway.web.mijn.presenting import nl_time, source_choices
+from gateway.web.mijn.presenting import case_labels, nl_date, source_choices
 from gateway.web.session import verify_csrf
 from gateway.web.templating import render
 from gateway.wiring import runtime_of
@@ -116,7 +117,7 @@ def add_form_routes(router: APIRouter) -> None:
             view = await _desk(request).file(_filer(request), application)
         except Problem as error:
             return correctie_page(request, values, {"form": _problem_text(error)}, 400)
-        return RedirectResponse(f"/mijn/verzoeken/{view.id}", status_code=303)
+        return RedirectResponse(f"/mijn/verzoeken/{view.id}?verstuurd=1", status_code=303)
 
     def verzet_page(
         request: Request,
@@ -125,9 +126,16 @@ def add_form_routes(router: APIRouter) -> None:
         errors: dict[str, str],
         status_code: int = 200,
     ) -> Response:
+        found = _desk(request).cases_of(bsn)
+        labels = case_labels(found)
         cases = [
-            {"id": c.id, "phase": c.phase.replace("_", " "), "opened": nl_time(c.created_at)}
-            for c in _desk(request).cases_of(bsn)
+            {
+                "id": c.id,
+                "label": labels[c.id],
+                "phase": label("phase", c.phase),
+                "opened": nl_date(c.created_at),
+            }
+            for c in sorted(found, key=lambda c: c.created_at)
         ]
         context = {"values": values, "errors": errors, "cases": cases}
         return render(request, "mijn/verzet.html", context, status_code=status_code)
@@ -153,7 +161,7 @@ def add_form_routes(router: APIRouter) -> None:
             view = await _desk(request).file(_filer(request), application)
         except Problem as error:
             return verzet_page(request, bsn, values, {"form": _problem_text(error)}, 400)
-        return RedirectResponse(f"/mijn/verzoeken/{view.id}", status_code=303)
+        return RedirectResponse(f"/mijn/verzoeken/{view.id}?verstuurd=1", status_code=303)
 
 
 def _problem_text(error: Problem) -> str:

@@ -2,49 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from gateway.grounds.service import GroundView
 from gateway.policy.compiled import CompiledPolicy
 from gateway.rights.answers import SourceAnswers
+from gateway.rights.desk import CaseChoice
 from gateway.rights.inzage import Disclosure
 from gateway.rights.views import RequestView
+from gateway.web.glossary import FORWARD_STATUS, RIGHTS_STATUS, RIGHTS_TYPE, label
+from gateway.web.timefmt import nl_date, nl_time
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-TYPE_LABELS = {"inzage": "Inzage", "correctie": "Correctie", "verzet": "Verzet"}
-STATUS_LABELS = {
-    "pending": "In behandeling",
-    "granted": "Toegewezen",
-    "partially_granted": "Gedeeltelijk toegewezen",
-    "refused": "Afgewezen",
-    "withdrawn": "Ingetrokken",
-}
+__all__ = ["nl_date", "nl_time"]
+TYPE_LABELS = RIGHTS_TYPE
+STATUS_LABELS = RIGHTS_STATUS
+FORWARD_LABELS = FORWARD_STATUS
+OTHER_CASE = "een casus die niet meer open is"
+CaseLabels = Mapping[str, str]
 SOURCE_STATUS_LABELS = {
     "sent": "gevraagd, nog geen antwoord",
     "answered": "beantwoord",
     "late": "niet op tijd beantwoord (termijn verstreken)",
 }
 RELATION_LABELS = {"ouder": "ouder", "voogd": "voogd", "gemachtigde": "gemachtigde"}
-FORWARD_LABELS = {
-    "forwarded": "doorgestuurd",
-    "failed": "doorsturen mislukt; wordt handmatig doorgegeven",
-    "unsupported": "wordt handmatig doorgegeven",
-}
 
 
-def nl_time(moment: datetime | str) -> str:
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M")
+def case_labels(cases: Iterable[CaseChoice]) -> dict[str, str]:
+    """Friendly names for a person's cases: "Casus 1" is the oldest (ids mean nothing to them)."""
+    ordered = sorted(cases, key=lambda c: c.created_at)
+    return {c.id: f"Casus {number}" for number, c in enumerate(ordered, start=1)}
 
 
-def nl_date(moment: datetime) -> str:
-    return moment.astimezone(AMSTERDAM).strftime("%d-%m-%Y")
+def case_label(labels: CaseLabels, case: str | None) -> str:
+    if not case:
+        return "—"
+    return labels.get(case, OTHER_CASE)
 
 
 def party_name(policy: CompiledPolicy, convenant: str, party: str | None) -> str:
@@ -58,23 +53,25 @@ def category_label(category: str | None) -> str:
     return category.replace("_", " ") if category else "—"
 
 
-def disclosure_row(item: Disclosure) -> dict[str, Any]:
+def disclosure_row(item: Disclosure, cases: CaseLabels) -> dict[str, Any]:
     return {
         "time": nl_time(item.time),
         "recipient": item.recipient_name,
         "source": item.source_name or "—",
         "category": category_label(item.category),
         "purpose": item.purpose_description or item.purpose or "—",
-        "case": item.case or "—",
+        "case": case_label(cases, item.case),
         "records": item.records,
     }
 
 
-def request_row(policy: CompiledPolicy, view: RequestView, now: datetime) -> dict[str, Any]:
+def request_row(
+    policy: CompiledPolicy, view: RequestView, now: datetime, cases: CaseLabels
+) -> dict[str, Any]:
     return {
         "id": view.id,
-        "type": TYPE_LABELS.get(view.type, view.type),
-        "status": STATUS_LABELS.get(view.status, view.status),
+        "type": label("rights_type", view.type),
+        "status": label("rights_status", view.status),
         "decided": view.decided,
         "received": nl_time(view.received_at),
         "deadline": nl_date(view.deadline),
@@ -83,7 +80,7 @@ def request_row(policy: CompiledPolicy, view: RequestView, now: datetime) -> dic
         "source": party_name(policy, view.convenant, view.source_party)
         if view.source_party
         else None,
-        "cases": list(view.cases),
+        "cases": [case_label(cases, case) for case in view.cases],
         "filed_by": party_name(policy, view.convenant, view.filed_by_party)
         if view.filed_by_party
         else None,
@@ -113,7 +110,7 @@ def request_row(policy: CompiledPolicy, view: RequestView, now: datetime) -> dic
         "forwarded": [
             {
                 "party": party_name(policy, view.convenant, item.party),
-                "status": FORWARD_LABELS.get(item.status, item.status),
+                "status": label("forward_status", item.status),
             }
             for item in view.forwarded
         ],
@@ -144,10 +141,9 @@ class ConsentRow:
     active: bool
 
 
-GROUND_STATUS = {"active": "Geldig", "expired": "Verlopen", "withdrawn": "Ingetrokken"}
-
-
-def consent_row(policy: CompiledPolicy, view: GroundView, today: date) -> ConsentRow:
+def consent_row(
+    policy: CompiledPolicy, view: GroundView, today: date, cases: CaseLabels
+) -> ConsentRow:
     covenant = next(
         (c.covenant for c in policy.covenants.values() if c.covenant.party(view.recorded_by_party)),
         None,
@@ -156,12 +152,12 @@ def consent_row(policy: CompiledPolicy, view: GroundView, today: date) -> Consen
     status = view.status(today)
     return ConsentRow(
         id=view.id,
-        case=view.case,
-        categories=", ".join(c.replace("_", " ") for c in view.categories),
+        case=case_label(cases, view.case),
+        categories=", ".join(category_label(c) for c in view.categories),
         recorded_by=party.name if party is not None else view.recorded_by_party,
         recorded_at=nl_time(view.recorded_at),
-        valid_until=view.valid_until.strftime("%d-%m-%Y") if view.valid_until else "intrekking",
-        status=GROUND_STATUS.get(status, status),
+        valid_until=nl_date(view.valid_until) if view.valid_until else "intrekking",
+        status=label("ground_status", status),
         active=status == "active",
     )
 
@@ -206,3 +202,14 @@ def _field_text(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(_field_text(item) for item in value)
     return str(value)
+
+
+def privacy_officer_names(policy: CompiledPolicy) -> list[str]:
+    """The FGs a person can turn to: every privacy-officer party of the loaded covenants."""
+    names = {
+        party.name
+        for compiled in policy.covenants.values()
+        for party in compiled.covenant.parties
+        if "privacy_officer" in party.roles
+    }
+    return sorted(names)

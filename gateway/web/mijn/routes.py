@@ -8,7 +8,6 @@ same rights desk as the API, so deadlines, forwarding and the log are the same.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path as Path_
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -23,17 +22,19 @@ from gateway.web.mijn.forms import add_form_routes, add_request_routes
 from gateway.web.mijn.person import representative_of, require_person
 from gateway.web.mijn.presenting import (
     answers_rows,
+    case_labels,
     consent_row,
     disclosure_row,
+    nl_date,
     nl_time,
+    privacy_officer_names,
     request_row,
 )
 from gateway.web.session import verify_csrf
-from gateway.web.templating import render
+from gateway.web.templating import inline_stylesheet, render
 from gateway.wiring import runtime_of
 
 Person = Annotated[Bsn, Depends(require_person)]
-_STYLE = Path_(__file__).resolve().parent.parent / "static" / "ketenpoort.css"
 
 
 def _desk(request: Request) -> RightsDesk:
@@ -48,7 +49,7 @@ def representative_may(request: Request, bsn: Bsn, right: str) -> bool:
     return _desk(request).representative_may(bsn, representative_of(request), right)
 
 
-def _inzage_context(request: Request, bsn: Bsn) -> dict[str, Any]:
+def _inzage_context(request: Request, bsn: Bsn, cases: dict[str, str]) -> dict[str, Any]:
     policy = runtime_of(request).policy.current
     relation = representative_of(request)
     base: dict[str, Any] = {
@@ -63,10 +64,10 @@ def _inzage_context(request: Request, bsn: Bsn) -> dict[str, Any]:
     return {
         **base,
         "answers": answers_rows(policy, answers),
-        "disclosures": [disclosure_row(item) for item in found.disclosures],
+        "disclosures": [disclosure_row(item, cases) for item in found.disclosures],
         "withheld_count": found.withheld_count,
         "withheld": [
-            (ground, count, found.withheld_until[ground].strftime("%d-%m-%Y"))
+            (ground, count, nl_date(found.withheld_until[ground]))
             for ground, count in sorted(found.withheld.items())
         ],
     }
@@ -80,10 +81,17 @@ def build_router() -> APIRouter:
         runtime = runtime_of(request)
         now = datetime.now(UTC)
         policy = runtime.policy.current
-        requests = [request_row(policy, v, now) for v in _desk(request).requests_of(bsn)]
-        grounds = runtime.ground_desk.of_person([_desk(request).service.pseudonym(bsn)])
-        consents = [consent_row(policy, view, now.date()) for view in grounds]
-        context = {**_inzage_context(request, bsn), "requests": requests, "consents": consents}
+        desk = _desk(request)
+        cases = case_labels(desk.cases_of(bsn))
+        requests = [request_row(policy, v, now, cases) for v in desk.requests_of(bsn)]
+        grounds = runtime.ground_desk.of_person([desk.service.pseudonym(bsn)])
+        consents = [consent_row(policy, view, now.date(), cases) for view in grounds]
+        context = {
+            **_inzage_context(request, bsn, cases),
+            "requests": requests,
+            "consents": consents,
+            "privacy_officers": privacy_officer_names(policy),
+        }
         return render(request, "mijn/index.html", context)
 
     @router.post(
@@ -110,13 +118,13 @@ def build_router() -> APIRouter:
 
     @router.get("/afdruk", name="mijn-print")
     def printable(request: Request, bsn: Person, download: bool = False) -> Response:
+        cases = case_labels(_desk(request).cases_of(bsn))
         context = {
-            **_inzage_context(request, bsn),
+            **_inzage_context(request, bsn, cases),
             "made_at": nl_time(datetime.now(UTC)),
-            # The download works offline: the style sheet goes inside the file.
-            "inline_css": _STYLE.read_text(encoding="utf-8") if download else None,
+            "inline_css": inline_stylesheet(),
         }
-        response = render(request, "mijn/print.html", context)
+        response = render(request, "mijn/print.html", context, inline_styles=True)
         if download:
             stamp = datetime.now(UTC).strftime("%Y%m%d")
             response.headers["Content-Disposition"] = (
@@ -138,8 +146,15 @@ def build_router() -> APIRouter:
             view = desk.get(Viewer(pseudonym=desk.service.pseudonym(bsn)), request_id)
         except Problem:
             return render(request, "not_found.html", status_code=404)
-        row = request_row(runtime_of(request).policy.current, view, datetime.now(UTC))
-        context = {"r": row, "representative": representative_of(request)}
+        cases = case_labels(desk.cases_of(bsn))
+        policy = runtime_of(request).policy.current
+        row = request_row(policy, view, datetime.now(UTC), cases)
+        context = {
+            "r": row,
+            "sent": request.query_params.get("verstuurd") == "1",
+            "privacy_officers": privacy_officer_names(policy),
+            "representative": representative_of(request),
+        }
         return render(request, "mijn/verzoek.html", context)
 
     return router

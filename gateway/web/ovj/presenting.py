@@ -7,36 +7,21 @@ from datetime import date, datetime
 
 from gateway.consent.service import ConsentView
 from gateway.policy.compiled import CompiledPolicy
+from gateway.web.glossary import CONSENT_STATUS, PHASE, SENSITIVITY
+from gateway.web.timefmt import nl_date as _nl_date
+from gateway.web.timefmt import nl_time as _nl_time
 
-STATUS_LABELS = {
-    "pending": "Wacht op besluit",
-    "granted": "Toestemming verleend",
-    "refused": "Geweigerd",
-    "revoked": "Ingetrokken",
-    "expired": "Verlopen",
-}
-PHASE_LABELS = {
-    "aanmelding": "Aanmelding",
-    "signalering": "Signalering",
-    "triage": "Triage",
-    "casusoverleg": "Casusoverleg",
-    "plan_van_aanpak": "Plan van aanpak",
-    "uitvoering": "Uitvoering en monitoring",
-    "nazorg": "Nazorg",
-}
-SENSITIVITY_LABELS = {
-    "gewoon": "gewoon persoonsgegeven",
-    "bijzonder": "bijzonder persoonsgegeven",
-    "strafrechtelijk": "strafrechtelijk persoonsgegeven",
-}
+STATUS_LABELS = CONSENT_STATUS
+PHASE_LABELS = PHASE
+SENSITIVITY_LABELS = SENSITIVITY
 
 
 def nl_date(day: date | None) -> str:
-    return day.strftime("%d-%m-%Y") if day is not None else "—"
+    return _nl_date(day)
 
 
 def nl_time(moment: datetime | None) -> str:
-    return moment.strftime("%d-%m-%Y %H:%M UTC") if moment is not None else "—"
+    return _nl_time(moment)
 
 
 @dataclass(frozen=True)

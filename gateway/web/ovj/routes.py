@@ -141,6 +141,15 @@ def _detail(
     return render(request, "ovj/detail.html", context, status_code=status_code)
 
 
+def _confirm_revoke(request: Request, user: WebUser, consent_id: str, reason: str) -> Response:
+    try:
+        view = _desk(request).get(_actor(request, user, consent_id), consent_id)
+    except (NotFound, NotOm) as error:
+        return _refused(request, error)
+    context = {"c": consent_page(_policy(request), view, _today()), "reason": reason}
+    return render(request, "ovj/intrekken.html", context)
+
+
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/ovj", include_in_schema=False)
 
@@ -224,6 +233,9 @@ def build_router() -> APIRouter:
         problem = reason_error(reason)
         if problem:
             return _detail(request, user, consent_id, None, {"reden_intrekken": problem}, 422)
+        if submitted.get("bevestigd") != "ja":
+            # Revoking cannot be undone: the first post only asks "are you sure?".
+            return _confirm_revoke(request, user, consent_id, reason)
         try:
             _desk(request).revoke(_actor(request, user, consent_id), consent_id, reason)
         except (NotFound, NotOm) as error:

@@ -47,7 +47,7 @@ class FullCheckStatus:
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.now(UTC).isoformat()  # shown in Dutch time by the page (tijd filter)
 
 
 class FullCheck:

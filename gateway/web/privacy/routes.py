@@ -22,11 +22,13 @@ from gateway.audit.keyfiles import KeyFileError
 from gateway.audit.officer import Reader
 from gateway.audit.search import BadQuery, EntryPage, EntryQuery
 from gateway.audit.vault import VaultError
+from gateway.web import glossary
 from gateway.web.privacy.backend import integrity_status
 from gateway.web.privacy.csv_export import csv_lines
 from gateway.web.privacy.full_check import FullCheck
 from gateway.web.privacy.officer import web_reader
 from gateway.web.privacy.rights import overdue_provider
+from gateway.web.privacy.rows import result_rows
 from gateway.web.privacy.search_form import (
     FIELDS,
     SearchForm,
@@ -41,10 +43,12 @@ from gateway.wiring import Runtime, runtime_of
 ROLE = "privacy_officer"
 CSV_MAX_ROWS = 100_000
 CSV_PAGE = 500
+# Machine columns (codes, UTC) with a Dutch label column after each code (``*_nl``).
 CSV_COLUMNS = (
     "seq",
     "time",
     "kind",
+    "kind_nl",
     "party",
     "employee",
     "purpose",
@@ -52,7 +56,9 @@ CSV_COLUMNS = (
     "source",
     "category",
     "outcome",
+    "outcome_nl",
     "reason",
+    "reason_nl",
     "subject",
     "consent_id",
     "records",
@@ -61,17 +67,8 @@ CSV_COLUMNS = (
     "processing_activity",
     "leaf_hash",
 )
-KIND_LABELS = {
-    "decision": "Besluit",
-    "disclosure": "Verstrekking",
-    "consent": "Toestemming OvJ",
-    "case": "Casus",
-    "rights": "Rechten betrokkene",
-    "deletion": "Verwijdering",
-    "key": "Sleutel",
-    "auth": "Toegang geweigerd",
-    "audit": "Inzage in het log",
-}
+KIND_LABELS = glossary.KIND
+_LABELLED = {"kind_nl": "kind", "outcome_nl": "outcome", "reason_nl": "reason"}
 Officer = Annotated[Reader, Depends(web_reader)]
 
 
@@ -121,10 +118,21 @@ def _page(request: Request, reader: Reader, form: SearchForm, status_code: int =
         "rights_available": provider is not None,
         "overdue": list(provider.overdue(datetime.now(UTC), reader.covenants)) if provider else [],
         "kinds": KIND_LABELS,
+        "outcomes": glossary.outcome_choices(),
+        "rows": result_rows(page.entries) if page is not None else [],
         "next_link": form.querystring(cursor=page.next) if page and page.next else None,
         "export_link": form.querystring(),
     }
     return render(request, "privacy/index.html", context, status_code=status_code)
+
+
+def _cell(item: dict[str, Any], column: str) -> object:
+    """A CSV cell: the stored value, or the glossary's Dutch label for a ``*_nl`` column."""
+    code = _LABELLED.get(column)
+    if code is None:
+        return item.get(column)
+    value = item.get(code)
+    return glossary.label(code, str(value), empty="") if value else ""
 
 
 def _params(request: Request) -> dict[str, str]:
@@ -190,7 +198,7 @@ def build_router() -> APIRouter:
             page, written = first, 0
             while True:
                 for item in page.entries:
-                    yield [item.get(column) for column in CSV_COLUMNS]
+                    yield [_cell(item, column) for column in CSV_COLUMNS]
                     written += 1
                 if page.next is None or written >= CSV_MAX_ROWS or form.query is None:
                     return

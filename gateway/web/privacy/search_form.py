@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from gateway.audit.events import KINDS
 from gateway.audit.search import EntryQuery
 from gateway.subjects.bsn import Bsn, is_valid_bsn
+from gateway.web.glossary import OUTCOME
 
 TEXT_FIELDS = ("party", "purpose", "case", "outcome", "kind")
 FIELDS = ("subject", *TEXT_FIELDS, "from", "to")
@@ -76,6 +77,8 @@ def parse_search(
         errors["subject"] = "Het persoonsfilter is ongeldig; zoek opnieuw op BSN."
     if values["kind"] and values["kind"] not in KINDS:
         errors["kind"] = "Kies een soort uit de lijst."
+    if values["outcome"] and values["outcome"] not in OUTCOME and "outcome" not in errors:
+        errors["outcome"] = "Kies een uitkomst uit de lijst."
     time_from = time_to = None
     if values["from"]:
         day = _day(values["from"])

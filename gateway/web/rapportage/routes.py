@@ -21,12 +21,28 @@ from gateway.reports.desk import READER_ROLES, ReportDesk, ReportRefused
 from gateway.reports.model import REPORT_KINDS, Report
 from gateway.reports.output import register_html, tables_html, to_csv
 from gateway.reports.period import BadPeriod, Period
+from gateway.web import glossary
 from gateway.web.session import RoleMissing, WebUser, require_login
 from gateway.web.templating import render
 from gateway.wiring import runtime_of
 
 CHANNEL = "web"
-KIND_LABELS = {"annual": "Jaaroverzicht (stuurgroep)", "privacy": "Privacyverantwoording"}
+KIND_LABELS = glossary.REPORT_KIND
+# Which glossary domain names a table's label cells (the others are words already).
+TABLE_DOMAIN = {
+    "casustypen": "case_type",
+    "afsluitredenen": "closure_reason",
+    "weigeringen": "reason",
+}
+
+
+def _cell_label(table: str, cell: object) -> str:
+    """A label cell in Dutch: a code through the glossary, anything else as it is."""
+    text = "" if cell is None else str(cell)
+    if table == "verstrekkingen_categorie":
+        return glossary.category(text) if text else ""
+    domain = TABLE_DOMAIN.get(table)
+    return glossary.label(domain, text, empty="") if domain else text
 
 
 def _desk(request: Request) -> ReportDesk:
@@ -99,7 +115,7 @@ def build_router() -> APIRouter:
             except ReportRefused:
                 raise RoleMissing("stuurgroep") from None
             started = time.perf_counter()
-            tables = tables_html(report)
+            tables = tables_html(report, _cell_label)
             render_ms = round((time.perf_counter() - started) * 1000, 1)
         return render(
             request,
