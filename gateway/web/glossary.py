@@ -37,6 +37,13 @@ KIND: Final[Mapping[str, str]] = MappingProxyType(
 OUTCOME: Final[Mapping[str, str]] = MappingProxyType(
     {
         "ok": "Verstrekt",
+        "correctie_executed": "Correctie uitgevoerd",
+        "executed": "Uitgevoerd",
+        "extended": "Termijn verlengd",
+        "informed": "Betrokkene geïnformeerd",
+        "not_informed": "Betrokkene (nog) niet geïnformeerd",
+        "source_answered": "Bron heeft geantwoord",
+        "withheld": "Achtergehouden",
         "permit": "Toegestaan",
         "permitted": "Toegestaan",
         "deny": "Geweigerd",
@@ -88,6 +95,24 @@ OUTCOME: Final[Mapping[str, str]] = MappingProxyType(
 # Why: the ``reason`` of an audit entry, a refusal or an unavailable source.
 REASON: Final[Mapping[str, str]] = MappingProxyType(
     {
+        "already_extended": "Termijn is al eens verlengd",
+        "answer_refused": "Antwoord van de bron geweigerd",
+        "execution_refused": "Uitvoering niet geaccepteerd",
+        "extension_refused": "Verlenging niet toegestaan",
+        "first_term_passed": "Eerste termijn is al verstreken",
+        "ground_and_review_required": "Grond en herbeoordelingsdatum verplicht",
+        "how_and_at_required": "Wijze en moment van informeren verplicht",
+        "late": "Te laat",
+        "mixed": "Gemengd",
+        "not_later": "Niet later dan toegestaan",
+        "not_own_data": "Niet de eigen gegevens van de partij",
+        "not_source_of_category": "Partij is geen bron van deze categorie",
+        "notice_refused": "Vastlegging informatieplicht geweigerd",
+        "representative_not_allowed": "Vertegenwoordiger mag dit niet",
+        "review_in_past": "Herbeoordelingsdatum ligt in het verleden",
+        "rights_request_not_pending": "Verzoek is niet meer in behandeling",
+        "too_long": "Langer dan het convenant toestaat",
+        "withholding_until": "Achterhouden tot",
         # policy decision (gateway.policy.decision.Reason)
         "convenant_inactive": "Convenant niet actief",
         "purpose_mismatch": "Doel past niet bij de casus",
@@ -340,6 +365,12 @@ ACTION: Final[Mapping[str, str]] = MappingProxyType(
 # The names in an audit entry's ``details`` (shown on the FG's entry page).
 DETAIL: Final[Mapping[str, str]] = MappingProxyType(
     {
+        "how": "Hoe geïnformeerd",
+        "notice": "Vastlegging informatieplicht",
+        "representative": "Vertegenwoordiger",
+        "review_on": "Herbeoordelen op",
+        "until": "Tot",
+        "withholding": "Achterhouding",
         "action": "Handeling",
         "added": "Toegevoegd",
         "alg": "Algoritme",

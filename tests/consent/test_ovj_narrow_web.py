@@ -24,6 +24,8 @@ from tests.web.conftest import hidden_fields, login
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 FIELD = "lopende_zaken"
+# How /ovj shows the narrowed grant: category and field in words (the glossary).
+SHOWN_GRANT = "justitiele gegevens: lopende zaken"
 
 
 def _form(page: str, **extra: Any) -> list[tuple[str, str]]:
@@ -59,7 +61,10 @@ def test_the_form_grants_one_source_and_one_field(stack: Stack) -> None:
     consent_id = pending_id(ask(gemeente, case_id))
     ovj = login(stack.base_url, "ovj.demo", f"/ovj/{consent_id}")
     page = ovj.get(f"/ovj/{consent_id}").text
-    for label in ("Bronnen (bij verlenen)", f"Velden van {CRIMINAL} (bij verlenen)"):
+    for label in (
+        "Bronnen (bij verlenen)",
+        f"Velden van {CRIMINAL.replace('_', ' ')} (bij verlenen)",
+    ):
         assert label in page
     assert 'name="bron" value="politie-demo"' in page
     assert f'name="veld" value="{CRIMINAL}:proeftijd_tot"' in page
@@ -81,7 +86,7 @@ def test_the_form_grants_one_source_and_one_field(stack: Stack) -> None:
     assert done.status_code == 200, done.text
     assert "Toestemming verleend" in done.text
     assert re.search(r'id="toegestane-bronnen">reclassering-demo<', done.text)
-    assert f"{CRIMINAL}: {FIELD}" in done.text
+    assert SHOWN_GRANT in done.text
     shown = om(stack).call("GET", f"/v1/consents/{consent_id}").json()
     assert shown["granted_sources"] == ["reclassering-demo"]
     assert shown["granted_fields"] == {CRIMINAL: [FIELD]}
@@ -146,14 +151,16 @@ def test_the_ovj_unticks_a_source_and_fields_in_the_browser(page: object, stack:
     expect(sources.get_by_role("checkbox")).to_have_count(2)
     sources.get_by_role("checkbox", name=re.compile("Politie")).uncheck()
     fields = page.locator(f"#velden-{CRIMINAL}")
-    fields.get_by_label("bijzondere_voorwaarden").uncheck()
-    fields.get_by_label("proeftijd_tot").uncheck()
+    fields.get_by_label("bijzondere voorwaarden").uncheck()
+    fields.get_by_label("proeftijd tot").uncheck()
     page.get_by_label("Geldig tot en met (bij verlenen)").fill(in_days(30))
-    page.get_by_label("Reden", exact=True).fill("Alleen de lopende zaken bij de reclassering")
+    page.get_by_label("Reden (verplicht)", exact=True).fill(
+        "Alleen de lopende zaken bij de reclassering"
+    )
     page.get_by_role("button", name="Besluit opslaan").click()
     expect(page.locator("#status")).to_have_text("Toestemming verleend")
     expect(page.locator("#toegestane-bronnen")).to_have_text("reclassering-demo")
-    expect(page.locator("#toegestane-velden")).to_have_text(f"{CRIMINAL}: {FIELD}")
+    expect(page.locator("#toegestane-velden")).to_have_text(SHOWN_GRANT)
     answer = ask(gemeente, case_id)[("reclassering-demo", CRIMINAL)]
     assert answer["status"] == "ok"
     assert all(set(r["fields"]) == {FIELD} for r in answer["records"])

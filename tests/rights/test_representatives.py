@@ -60,7 +60,7 @@ def test_the_parent_files_for_the_child_and_every_entry_says_so(stack: Stack) ->
     assert 'id="namens"' in home.text and "ouder" in home.text
     filed = parent.post("/mijn/inzage", data={"csrf_token": csrf_of(parent)})
     assert filed.status_code == 200
-    request_id = str(filed.url).rsplit("/", 1)[-1]
+    request_id = filed.url.path.rsplit("/", 1)[-1]
     seen = parent.get(f"/v1/rights-requests/{request_id}").json()
     assert seen["representative"] == {"relation": "ouder"}
     assert "een ouder namens de betrokkene" in filed.text
