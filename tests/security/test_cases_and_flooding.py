@@ -171,7 +171,7 @@ def test_a_non_participants_query_is_one_entry_but_one_result_per_pair(stack: St
     sources = sorted(covenant.parties)
     outsider = logged_in(stack, "ggz-demo")
     start = _head(stack)
-    found = results(outsider.query(case_id, categories, sources))
+    found = results(outsider.query(case_id, categories, sources, motivation=MOTIVATION))
     assert len(found) == len(categories) * len(sources)
     assert {(r["status"], r["reason"]) for r in found.values()} == {("denied", "not_participant")}
     (entry,) = _mine(stack, start, "ggz-demo")
