@@ -98,7 +98,7 @@ def test_reload_keeps_the_old_policy_when_the_new_files_are_invalid(policy_dir: 
     assert any("controller 'niemand'" in p.message for p in problems)
     assert holder.current is before
     demo.write_text(
-        good_text.replace("title: Covenant", "title: Nieuw convenant"), encoding="utf-8"
+        good_text.replace("title: Convenant", "title: Nieuw convenant"), encoding="utf-8"
     )
     assert holder.reload() == []
     assert holder.current is not before

@@ -47,14 +47,14 @@ def test_demo_loads_with_keys_and_resolves_trust_files(
 
 def test_missing_trust_files_are_problems_in_check_mode(policy_dir: Path) -> None:
     problems = check_dir(policy_dir)
-    assert len(problems) == 14
+    assert len(problems) == 15
     assert all("trust file" in p.message and "missing" in p.message for p in problems)
     demo = policy_dir / DEMO
     assert problems[0].file == demo
     assert problems[0].line == _line_containing(demo, "jwks_file: ../keys/trust/gemeente-demo.json")
     with pytest.raises(PolicyError) as raised:
         load_policy_dir(policy_dir, require_keys=True)
-    assert len(raised.value.problems) == 14
+    assert len(raised.value.problems) == 15
 
 
 def test_yaml_syntax_error_names_file_and_line(policy_dir: Path) -> None:

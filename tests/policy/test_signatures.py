@@ -67,7 +67,7 @@ def test_changing_the_file_invalidates_every_signature(policy_dir: Path, trust_k
     write_yaml(demo, data)
     assert not _active(policy_dir)
     problems = check_dir(policy_dir)
-    assert sum("does not verify over this file" in p.message for p in problems) == 14
+    assert sum("does not verify over this file" in p.message for p in problems) == 15
 
 
 def test_a_valid_reject_deactivates(policy_dir: Path, trust_keys: Keys) -> None:
