@@ -141,17 +141,22 @@ class CaseRecord:
         return tuple(s for s in self.subjects if s.pseudonym is not None)
 
 
+def _triage(row: Any) -> Triage | None:
+    """The triage of a case row: an ORM ``Case`` or the query path's Core row (same names)."""
+    if row.triage_outcome is None:
+        return None
+    return Triage(
+        outcome=row.triage_outcome,
+        reason=row.triage_reason or "",
+        referred_to=row.triage_referred_to,
+        decided_by=row.triage_decided_by or "",
+        employee=row.triage_employee or "",
+        at=row.triage_at if row.triage_at is not None else row.updated_at,
+    )
+
+
 def _record(case: Case) -> CaseRecord:
-    triage = None
-    if case.triage_outcome is not None:
-        triage = Triage(
-            outcome=case.triage_outcome,
-            reason=case.triage_reason or "",
-            referred_to=case.triage_referred_to,
-            decided_by=case.triage_decided_by or "",
-            employee=case.triage_employee or "",
-            at=case.triage_at if case.triage_at is not None else case.updated_at,
-        )
+    triage = _triage(case)
     subjects = tuple(
         SubjectRef(s.ref, s.role, s.birth_year, s.pseudonym)
         for s in sorted(case.subjects, key=lambda s: s.position)
@@ -238,16 +243,7 @@ def _query_record(rows: Sequence[Row[*tuple[Any, ...]]]) -> tuple[CaseRecord, di
             )
         if row.subject_ref_pseudonym is not None and row.subject_sealed_bsn is not None:
             sealed[row.subject_ref_pseudonym] = row.subject_sealed_bsn
-    triage = None
-    if first.triage_outcome is not None:
-        triage = Triage(
-            outcome=first.triage_outcome,
-            reason=first.triage_reason or "",
-            referred_to=first.triage_referred_to,
-            decided_by=first.triage_decided_by or "",
-            employee=first.triage_employee or "",
-            at=first.triage_at if first.triage_at is not None else first.updated_at,
-        )
+    triage = _triage(first)
     record = CaseRecord(
         id=first.id,
         convenant=first.convenant,
