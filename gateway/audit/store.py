@@ -25,6 +25,7 @@ from typing import Any, cast
 
 import psycopg
 from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from gateway.audit.core.canonical import leaf_hash_of_bytes
@@ -313,6 +314,19 @@ def _insert_rows(
         connection.exec_driver_sql(sql, rows)
         return
     pg = cast("psycopg.Connection[Any]", connection.connection.dbapi_connection)
-    with pg.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    statement = f"COPY {table.name} ({names}) FROM STDIN"
+    try:
+        with pg.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.Error as exc:
+        # COPY runs on the driver connection, outside SQLAlchemy's error handling:
+        # translate here so callers see the same SQLAlchemyError (and fail closed,
+        # as they do for every other statement), and drop a dead connection from
+        # the pool instead of handing it to the next request.
+        lost = dialect.is_disconnect(exc, connection.connection, None)  # type: ignore[arg-type]
+        if lost:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(
+            statement, None, exc, psycopg.Error, connection_invalidated=lost
+        ) from None

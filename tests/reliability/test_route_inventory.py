@@ -12,6 +12,7 @@ from tests.reliability.support import BSN, PURPOSE
 
 PUBLIC = {
     "/",  # the Dutch start page: links to the four roles' pages, no data
+    "/toegankelijkheid",  # the accessibility statement: public by law
     "/openapi.json",
     "/docs",
     "/docs/oauth2-redirect",
