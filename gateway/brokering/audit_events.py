@@ -102,6 +102,8 @@ def _result_details(case: CaseRecord, result: SourceResult) -> dict[str, DetailV
     details = _subject_details(case)
     if result.ground is not None:
         details = {**details, "ground": result.ground}
+    if result.contested_withheld:
+        details = {**details, "contested_withheld": result.contested_withheld}
     return details
 
 

@@ -118,7 +118,12 @@ class ContestedPort(Protocol):
     """Pending *correcties* (AVG art. 18(1)(a)): marks the records they contest."""
 
     def mark_in(
-        self, session: Session, subject_pseudonym: str, results: list[SourceResult]
+        self,
+        session: Session,
+        subject_pseudonym: str,
+        results: list[SourceResult],
+        *,
+        withholding: bool = False,
     ) -> list[SourceResult]: ...
 
 
@@ -315,7 +320,13 @@ class Broker:
         contested records, recheck consents, carry withholdings (in that order)."""
         with self._db.session() as session:
             if self._contested is not None and any(r.records for r in results):
-                results = self._contested.mark_in(session, plan.case.subject_pseudonym, results)
+                covenant = plan.policy.covenant(actor.covenant)
+                results = self._contested.mark_in(
+                    session,
+                    plan.case.subject_pseudonym,
+                    results,
+                    withholding=covenant is not None and covenant.rights.contested == "withhold",
+                )
             results = self._recheck_consents(session, actor, plan, results)
             return self._withholdings(session, actor, plan, results)
 

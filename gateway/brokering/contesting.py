@@ -1,8 +1,15 @@
-"""Marking contested records in a query's answer (AVG art. 18(1)(a), API.md §3).
+"""Marking or withholding contested records in a query's answer (AVG art. 18(1)(a), API.md §3).
 
 Runs after copies are served, so a record carries ``"contested": true``
 whether it came live from the source or from the gateway's copy. The
 register is asked only when the answer holds records at all.
+
+A covenant may instead restrict processing outright (``rights.contested:
+withhold``): a contested record then does not leave at all until the
+correctie is decided. The result says how many were left out
+(``contested_withheld``); when nothing is left the result is ``denied`` with
+reason ``contested`` — never ``not_found``, which would tell the recipient
+something false about the person.
 """
 
 from __future__ import annotations
@@ -15,6 +22,39 @@ from sqlalchemy.orm import Session
 from gateway.brokering.results import SourceResult
 from gateway.rights.contested import Contested
 from gateway.storage.db import Database
+
+CONTESTED = "contested"
+"""Denial reason of a result whose every record is withheld while contested."""
+
+
+def withhold(results: list[SourceResult], contested: Contested) -> list[SourceResult]:
+    """Contested records are left out; a result left empty becomes ``denied``/``contested``."""
+    if not contested:
+        return results
+    kept = []
+    for result in results:
+        records = result.records
+        if not records:
+            kept.append(result)
+            continue
+        remaining = [r for r in records if not contested.covers(result.source, r.id)]
+        left_out = len(records) - len(remaining)
+        if not left_out:
+            kept.append(result)
+        elif remaining:
+            kept.append(replace(result, records=remaining, contested_withheld=left_out))
+        else:
+            kept.append(
+                replace(
+                    result,
+                    status="denied",
+                    reason=CONTESTED,
+                    records=None,
+                    trimmed_fields=None,
+                    contested_withheld=left_out,
+                )
+            )
+    return kept
 
 
 def mark(results: list[SourceResult], contested: Contested) -> list[SourceResult]:
@@ -49,9 +89,16 @@ class ContestedMarker:
             return self.mark_in(session, subject_pseudonym, results)
 
     def mark_in(
-        self, session: Session, subject_pseudonym: str, results: list[SourceResult]
+        self,
+        session: Session,
+        subject_pseudonym: str,
+        results: list[SourceResult],
+        *,
+        withholding: bool = False,
     ) -> list[SourceResult]:
-        """:meth:`mark` inside the caller's transaction (the broker's one post-answer hop)."""
+        """:meth:`mark` (or, when the covenant says so, :func:`withhold`) inside the
+        caller's transaction (the broker's one post-answer hop)."""
         if not any(result.records for result in results):
             return results
-        return mark(results, self._lookup(session, subject_pseudonym))
+        contested = self._lookup(session, subject_pseudonym)
+        return withhold(results, contested) if withholding else mark(results, contested)

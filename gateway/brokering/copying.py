@@ -77,7 +77,9 @@ async def keep_copies(
     fresh = [
         slot
         for slot, result in zip(_slots(items, results), results, strict=True)
-        if result.reason != "cached_copy"
+        # A slot with contested records left out is not a whole answer: the old
+        # copy stays until an answer can be kept whole (rights.contested: withhold).
+        if result.reason != "cached_copy" and not result.contested_withheld
     ]
     if not store.would_keep(policy, case.convenant, case.id, fresh):
         return

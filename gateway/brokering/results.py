@@ -25,6 +25,9 @@ class SourceResult:
     withheld_until: date | None = None
     # The recorded legal ground (API.md §2b) the disclosure rests on; named in the log.
     ground: str | None = None
+    # Records left out because a pending correctie contests them and the covenant
+    # withholds contested records (``rights.contested: withhold``, AVG art. 18(1)(a)).
+    contested_withheld: int | None = None
 
     def as_json(self) -> dict[str, object]:
         body: dict[str, object] = {
@@ -37,6 +40,8 @@ class SourceResult:
             body["consent_id"] = self.consent_id
         if self.withheld_until is not None:
             body["withheld_until"] = self.withheld_until.isoformat()
+        if self.contested_withheld:
+            body["contested_withheld"] = self.contested_withheld
         if self.records is not None:
             body["records"] = [record.as_json() for record in self.records]
         return body

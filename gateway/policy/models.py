@@ -172,6 +172,7 @@ WITHHELD_MAX_DEFAULT = "P4Y"
 
 RepresentativeRelation = Literal["ouder", "voogd", "gemachtigde"]
 RepresentativeRight = Literal["inzage", "correctie", "verzet", "source_answers"]
+ContestedHandling = Literal["mark", "withhold"]
 ALL_REPRESENTATIVE_RIGHTS: tuple[RepresentativeRight, ...] = (
     "inzage",
     "correctie",
@@ -194,6 +195,9 @@ class Rights(_Frozen):
     ``extension``: the longest extension (AVG art. 12(3), default and maximum
     two months). ``correctie_execution``: how long after a granted correctie
     the source has to carry it out.
+    ``contested``: what a query answer does with a record under a pending
+    correctie (AVG art. 18(1)(a)): ``mark`` it ``contested: true`` (default) or
+    ``withhold`` it until the correctie is decided.
     ``representatives``: per relation what a representative may do and see
     (``source_answers``: the copies of records the sources sent in an inzage).
     """
@@ -204,6 +208,7 @@ class Rights(_Frozen):
     extension: Duration | None = None
     withheld_max: Duration = Field(default_factory=lambda: parse_duration(WITHHELD_MAX_DEFAULT))
     correctie_execution: Duration = Field(default_factory=lambda: parse_duration("P14D"))
+    contested: ContestedHandling = "mark"
     representatives: dict[RepresentativeRelation, tuple[RepresentativeRight, ...]] = Field(
         default_factory=_default_representatives
     )

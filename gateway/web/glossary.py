@@ -136,6 +136,7 @@ REASON: Final[Mapping[str, str]] = MappingProxyType(
         "unavailable": "Bron niet bereikbaar",
         "cached_copy": "Bewaarde kopie gebruikt",
         "consent_revoked": "Toestemming OvJ ingetrokken",
+        "contested": "Achtergehouden: juistheid betwist (correctieverzoek loopt)",
         "subject_unknown": "Persoon onbekend bij de bron",
         "timeout": "Bron antwoordde niet op tijd",
         "malformed": "Onleesbaar antwoord van de bron",

@@ -6,6 +6,7 @@ and was seen to fail on the code before its fix (commit 62d5261).
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,14 @@ from gateway.demo.stack import DEMO_COVENANT, Stack
 from gateway.demodata.people import demo_people
 from gateway.rights.models import RightsRequest
 from gateway.subjects.bsn import Bsn
-from tests.brokering.support import BSN, CASUSOVERLEG, logged_in, open_case, results
+from tests.brokering.support import (
+    BSN,
+    CASUSOVERLEG,
+    change_covenant,
+    logged_in,
+    open_case,
+    results,
+)
 from tests.rights.conftest import csrf_of, person_login
 from tests.security.rightscopies_support import (
     SECOND_COVENANT,
@@ -249,6 +257,58 @@ def test_a_pending_correctie_marks_records_contested_live_and_from_the_copy(
     cached = _huisvesting(gemeente, case_id)
     assert (cached["status"], cached["reason"]) == ("ok", "cached_copy")
     assert {r["id"]: r.get("contested", False) for r in cached["records"]}[record_id] is True
+
+
+def test_a_covenant_that_withholds_contested_records_lets_none_leave(stack: Stack) -> None:
+    """AVG art. 18(1)(a), covenant ``rights.contested: withhold``: while a correctie is
+    pending, the records it contests do not leave at all — not live, not from the copy.
+    The result says how many were left out; with nothing left it is ``denied``/``contested``
+    (never ``not_found``), and the log names that reason. Under ``mark`` the same records
+    leave marked (the default, checked first)."""
+    gemeente, case_id = open_case(stack)
+    live = _huisvesting(gemeente, case_id)
+    assert live["status"] == "ok" and live["records"]
+    record_ids = [record["id"] for record in live["records"]]
+    _file_correctie(gemeente, case_id, record_ids[0])
+    marked = _huisvesting(gemeente, case_id)
+    assert {r["id"]: r.get("contested", False) for r in marked["records"]}[record_ids[0]]
+
+    change_covenant(stack, lambda document: document["rights"].update(contested="withhold"))
+    withheld = _huisvesting(gemeente, case_id)
+    left = [record["id"] for record in withheld.get("records") or []]
+    assert record_ids[0] not in left
+    assert withheld["contested_withheld"] == 1
+    if len(record_ids) == 1:
+        assert (withheld["status"], withheld["reason"]) == ("denied", "contested")
+    else:
+        assert withheld["status"] == "ok" and sorted(left) == sorted(record_ids[1:])
+        assert all("contested" not in record for record in withheld["records"])
+
+    # The whole source contested (a correctie naming no record): nothing leaves, and a
+    # source that is down cannot bring the records back from the gateway's copy.
+    filed = _file(
+        gemeente,
+        {
+            "type": "correctie",
+            "subject": {"bsn": BSN},
+            "details": "Alles van deze bron klopt niet.",
+            "cases": [case_id],
+            "source": SOURCE,
+        },
+    )
+    assert filed.status_code == 201, filed.text
+    for down in (False, True):
+        stack.sources.source(SOURCE).fail = down
+        answer = _huisvesting(gemeente, case_id)
+        assert (answer["status"], answer["reason"]) == ("denied", "contested"), answer
+        assert "records" not in answer and answer["contested_withheld"] == len(record_ids)
+    stack.sources.source(SOURCE).fail = False
+    denials = [
+        e
+        for e in entries(stack, kind="decision")
+        if e["case"] == case_id and e["outcome"] == "denied"
+    ]
+    assert any("contested" in json.dumps(e) for e in denials), denials
 
 
 def test_a_granted_correctie_never_comes_back_from_the_copy(stack: Stack) -> None:

@@ -139,6 +139,13 @@ class SourceResultOut(Out):
     records: list[RecordOut] | None = Field(
         default=None, description="Present only when records may leave."
     )
+    contested_withheld: int | None = Field(
+        default=None,
+        description=(
+            "Records left out while a correctie of them is pending, under a covenant "
+            "that withholds contested records (rights.contested: withhold)."
+        ),
+    )
 
 
 class QueryOut(Out):
