@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import psycopg
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -190,16 +190,23 @@ def build_entry(seq: int, pending: PendingEntry, key: DataKey | None) -> dict[st
     return entry
 
 
+_HEAD = cast(Table, AuditHead.__table__)
+# Built once: a Core statement (no ORM bulk-update machinery) whose compiled form
+# SQLAlchemy caches; only the parameters change per append.
+_MOVE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ID)
+    .values(size=_HEAD.c.size + bindparam("count"), updated_at=bindparam("now"))
+    .returning(_HEAD.c.size)
+)
+
+
 def _reserve(session: Session, count: int, now: datetime, lock_timeout_s: float) -> int:
     """Take the head lock and move the head by ``count``; returns the first new seq."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"SET LOCAL lock_timeout = '{int(lock_timeout_s * 1000)}ms'"))
-    new_size = session.scalar(
-        update(AuditHead)
-        .where(AuditHead.id == HEAD_ID)
-        .values(size=AuditHead.size + count, updated_at=now)
-        .returning(AuditHead.size)
-    )
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
+    new_size = connection.execute(_MOVE_HEAD, {"count": count, "now": now}).scalar()
     if new_size is None:
         raise LookupError("audit_head has no row; is the schema migrated?")
     return int(new_size) - count

@@ -12,8 +12,9 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from gateway.audit.models import AuditDataKey
@@ -23,6 +24,17 @@ KeySpec = tuple[str, str, str]
 """(subject pseudonym, scope, case id or "" for scope ``subject``)."""
 
 
+_KEYS = cast(Table, AuditDataKey.__table__)
+# The per-append statements, built once (Core, compiled form cached by SQLAlchemy).
+_STAMP_LIVE = (
+    update(_KEYS)
+    .where(_KEYS.c.key_id.in_(bindparam("ids", expanding=True)), _KEYS.c.wrapped.is_not(None))
+    .values(last_used_at=bindparam("now"))
+    .returning(_KEYS.c.key_id)
+)
+_WRAPPED = select(_KEYS.c.key_id, _KEYS.c.wrapped).where(
+    _KEYS.c.key_id.in_(bindparam("ids", expanding=True))
+)
 CACHE_SIZE = 50_000
 
 
@@ -61,17 +73,9 @@ class SubjectVault:
         found: dict[KeySpec, DataKey] = {}
         cached = {spec: self._cache[spec] for spec in wanted if spec in self._cache}
         if cached:
-            live = set(
-                session.scalars(
-                    update(AuditDataKey)
-                    .where(
-                        AuditDataKey.key_id.in_([key.key_id for key in cached.values()]),
-                        AuditDataKey.wrapped.is_not(None),
-                    )
-                    .values(last_used_at=now)
-                    .returning(AuditDataKey.key_id)
-                )
-            )
+            ids = [key.key_id for key in cached.values()]
+            stamped = session.connection().execute(_STAMP_LIVE, {"ids": ids, "now": now})
+            live = set(stamped.scalars())
             for spec, key in cached.items():
                 if key.key_id in live:
                     found[spec] = key
@@ -136,9 +140,7 @@ class SubjectVault:
         ids = sorted(set(key_ids))
         if not ids:
             return {}
-        rows = session.execute(
-            select(AuditDataKey.key_id, AuditDataKey.wrapped).where(AuditDataKey.key_id.in_(ids))
-        )
+        rows = session.connection().execute(_WRAPPED, {"ids": ids})
         wrapped_by_id: dict[str, str | None] = {key_id: wrapped for key_id, wrapped in rows}
         master = self.master()
         opened: dict[str, DataKey | None] = {}

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import BigInteger, Date, Index, Integer, String, select
+from sqlalchemy import BigInteger, Date, Index, Integer, String, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gateway.storage.base import Base
@@ -114,6 +114,22 @@ def active_withholdings(session: Session, pseudonym: str, today: date) -> list[A
     return [ActiveWithholding(*row) for row in rows]
 
 
+_WITHHOLDINGS = Withholding.__table__
+# Asked for every result of a query: built once (Core, compiled form cached).
+_WITHHELD_UNTIL = (
+    select(_WITHHOLDINGS.c.until)
+    .where(
+        _WITHHOLDINGS.c.subject_pseudonym == bindparam("pseudonym"),  # ix_withholdings_subject
+        _WITHHOLDINGS.c.case_id == bindparam("case_id"),
+        _WITHHOLDINGS.c.category == bindparam("category"),
+        _WITHHOLDINGS.c.recipient == bindparam("recipient"),
+        _WITHHOLDINGS.c.until > bindparam("today"),
+    )
+    .order_by(_WITHHOLDINGS.c.until.desc())
+    .limit(1)
+)
+
+
 def withheld_until(
     session: Session,
     *,
@@ -128,17 +144,19 @@ def withheld_until(
     Travels with the answer, so a peer gateway that passes the data on to its own
     partner withholds it from the person's inzage there as well (federation).
     """
-    found = session.scalar(
-        select(Withholding.until)
-        .where(
-            Withholding.subject_pseudonym == subject_pseudonym,  # ix_withholdings_subject
-            Withholding.case_id == case_id,
-            Withholding.category == category,
-            Withholding.recipient == recipient,
-            Withholding.until > today,
+    found: date | None = (
+        session.connection()
+        .execute(
+            _WITHHELD_UNTIL,
+            {
+                "pseudonym": subject_pseudonym,
+                "case_id": case_id,
+                "category": category,
+                "recipient": recipient,
+                "today": today,
+            },
         )
-        .order_by(Withholding.until.desc())
-        .limit(1)
+        .scalar()
     )
     return found
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.cases.models import case_ids_of
@@ -75,26 +75,29 @@ def _merge(into: dict[str, frozenset[str] | None], source: str, records: Iterabl
         into[source] = held | named
 
 
+_REQUESTS = RightsRequest.__table__
+# Asked on every query answer with records: built once (Core, compiled form cached).
+_PENDING = select(_REQUESTS.c.source_party, _REQUESTS.c.records_json).where(
+    _REQUESTS.c.subject_pseudonym == bindparam("pseudonym"),
+    _REQUESTS.c.type == "correctie",
+    or_(
+        _REQUESTS.c.status == "pending",
+        and_(
+            _REQUESTS.c.status.in_(GRANTED),
+            _REQUESTS.c.execute_by.is_not(None),
+            _REQUESTS.c.executed_at.is_(None),
+        ),
+    ),
+)
+
+
 def pending_correcties(session: Session, subject_pseudonym: str) -> Contested:
     """What the person's pending correcties contest (one indexed query).
 
     A granted correctie the source has not yet reported carried out still
     contests its records: the source may serve the old value until then.
     """
-    rows = session.execute(
-        select(RightsRequest.source_party, RightsRequest.records_json).where(
-            RightsRequest.subject_pseudonym == subject_pseudonym,
-            RightsRequest.type == "correctie",
-            or_(
-                RightsRequest.status == "pending",
-                and_(
-                    RightsRequest.status.in_(GRANTED),
-                    RightsRequest.execute_by.is_not(None),
-                    RightsRequest.executed_at.is_(None),
-                ),
-            ),
-        )
-    )
+    rows = session.connection().execute(_PENDING, {"pseudonym": subject_pseudonym})
     found: dict[str, frozenset[str] | None] = {}
     for source, records_json in rows:
         _merge(found, source or ANY_SOURCE, (str(r) for r in json.loads(records_json)))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from gateway.cases.models import Case
@@ -22,6 +22,24 @@ from gateway.policy.compiled import CompiledPolicy
 from gateway.rights.models import RightsRequest
 
 RESTRICTING_STATUSES = ("pending", "granted", "partially_granted")
+
+
+_REQUESTS = RightsRequest.__table__
+# Asked on every query: built once (Core, compiled form cached by SQLAlchemy).
+_VERZETS = select(
+    _REQUESTS.c.cases_json,
+    _REQUESTS.c.convenant,
+    _REQUESTS.c.filed_by_party,
+    _REQUESTS.c.status,
+    _REQUESTS.c.decided_by_party,
+).where(
+    _REQUESTS.c.subject_pseudonym == bindparam("pseudonym"),
+    _REQUESTS.c.type == "verzet",
+    _REQUESTS.c.status.in_((*RESTRICTING_STATUSES, "refused")),
+)
+_CASE_COVENANT = select(Case.__table__.c.convenant).where(
+    Case.__table__.c.id == bindparam("case_id")
+)
 
 
 class VerzetRegister:
@@ -53,22 +71,11 @@ class VerzetRegister:
         a refusal lifts it there and in covenants with that same controller,
         not in a covenant whose controller never decided it.
         """
-        rows = session.execute(
-            select(
-                RightsRequest.cases_json,
-                RightsRequest.convenant,
-                RightsRequest.filed_by_party,
-                RightsRequest.status,
-                RightsRequest.decided_by_party,
-            ).where(
-                RightsRequest.subject_pseudonym == subject_pseudonym,
-                RightsRequest.type == "verzet",
-                RightsRequest.status.in_((*RESTRICTING_STATUSES, "refused")),
-            )
-        ).all()
+        connection = session.connection()
+        rows = connection.execute(_VERZETS, {"pseudonym": subject_pseudonym}).all()
         if not rows:
             return False
-        case_covenant = session.scalar(select(Case.convenant).where(Case.id == case_id))
+        case_covenant = connection.execute(_CASE_COVENANT, {"case_id": case_id}).scalar()
         for cases_json, convenant, filed_by, status, decided_by in rows:
             named = json.loads(cases_json)
             if status == "refused":
