@@ -37,12 +37,19 @@ from connectors.models import (
     JsonValue,
     LookupRequest,
     LookupResult,
+    PeerRightsOutcome,
+    PeerRightsReceipt,
     Record,
     RemoteOutcome,
     Requester,
 )
 from connectors.peer_http import PeerDenied, PeerDown, PeerScope, PeerTokens
-from connectors.protocol import RightsRequestForwarder, SourceConnector, TokenProvider
+from connectors.protocol import (
+    PeerRightsExchange,
+    RightsRequestForwarder,
+    SourceConnector,
+    TokenProvider,
+)
 from connectors.rest import RestConnector
 from connectors.sql import SqlConnector
 
@@ -63,6 +70,9 @@ __all__ = [
     "LookupResult",
     "PeerDenied",
     "PeerDown",
+    "PeerRightsExchange",
+    "PeerRightsOutcome",
+    "PeerRightsReceipt",
     "PeerScope",
     "PeerTokens",
     "Record",

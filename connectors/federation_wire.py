@@ -50,3 +50,21 @@ class WireMirrorCase(_Wire):
 
 class WireKnownAnswer(_Wire):
     known: bool
+
+
+class WireRightsReceipt(_Wire):
+    """``POST /v1/federation/rights-requests``: the peer's own request for ours."""
+
+    id: Identifier
+    type: Identifier
+    status: Identifier
+
+
+class WireRightsOutcome(_Wire):
+    """``GET /v1/federation/rights-requests/{id}``: where the peer's request stands."""
+
+    id: Identifier
+    status: Identifier
+    decided_at: AwareDatetime | None = None
+    execute_by: AwareDatetime | None = None
+    executed_at: AwareDatetime | None = None

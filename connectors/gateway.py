@@ -7,6 +7,12 @@ token comes from its ``/oauth/token``), keeps a mirror case for the subject
 own broker (``POST /v1/cases/{id}/queries``, API.md §3). So its covenant, its
 OvJ and its log apply on its side, ours on ours.
 
+A correctie or verzet about the person is filed at the peer as the peer's
+own rights request (``POST /v1/federation/rights-requests``, idempotent per
+our request id, so it is retried like the other idempotent calls); its
+outcome is read back later (``GET /v1/federation/rights-requests/{id}``).
+An inzage is never sent: the person files it at the peer's own contact point.
+
 Nothing here raises for a peer that says no or is down: every category gets a
 `RemoteOutcome` (``denied``/``unavailable`` with a ``peer_*`` reason), answered
 within ``timeout_s`` so the broker reports the specific reason rather than its
@@ -19,17 +25,27 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeVar
+from urllib.parse import quote
 
 import httpx
 from opentelemetry import propagate
 from pydantic import ValidationError
 
 from connectors.errors import SourceUnavailable
-from connectors.federation_wire import WireKnownAnswer, WireMirrorCase, WireQueryAnswer
+from connectors.federation_wire import (
+    WireKnownAnswer,
+    WireMirrorCase,
+    WireQueryAnswer,
+    WireRightsOutcome,
+    WireRightsReceipt,
+)
 from connectors.models import (
     DeletionPage,
+    ForwardedRightsRequest,
     LookupRequest,
     LookupResult,
+    PeerRightsOutcome,
+    PeerRightsReceipt,
     Record,
     RemoteOutcome,
     RemoteStatus,
@@ -46,7 +62,16 @@ from connectors.peer_http import (
 )
 from gateway.subjects.bsn import Bsn
 
-_Wire = TypeVar("_Wire", WireQueryAnswer, WireMirrorCase, WireKnownAnswer)
+_Wire = TypeVar(
+    "_Wire",
+    WireQueryAnswer,
+    WireMirrorCase,
+    WireKnownAnswer,
+    WireRightsReceipt,
+    WireRightsOutcome,
+)
+# Who calls the peer for a rights request: the gateway itself, not an employee.
+RIGHTS_EMPLOYEE: Final = Requester("ketenpoort", "rechten")
 
 # Leave the broker's own bound (the same timeout_s) a little room to log our reason.
 _BUDGET_SHARE: Final = 0.9
@@ -166,6 +191,73 @@ class GatewayConnector:
         except SourceUnavailable:
             return KnownAnswer("unavailable", "peer_malformed")
         return KnownAnswer("known" if answer.known else "unknown", "permitted")
+
+    async def forward_rights_request(
+        self, request: ForwardedRightsRequest
+    ) -> tuple[Record, ...] | None:
+        """``RightsRequestForwarder``: filed at the peer; the peer never answers an inzage here."""
+        await self.file_peer_rights_request(request)
+        return None
+
+    async def file_peer_rights_request(self, request: ForwardedRightsRequest) -> PeerRightsReceipt:
+        """The peer files our correctie/verzet as its own request; raises PeerDown/PeerDenied.
+
+        Scope: our covenant's peer covenant and the purpose of the request's
+        case (``request.purpose``). Refused here, before anything is sent: an
+        inzage (the person asks the peer's own contact point) and a request
+        that itself came from a peer (one hop only: no ping-pong, no loops).
+        """
+        if request.type == "inzage":
+            raise PeerDenied("peer_inzage_not_forwarded")
+        if request.origin != "local":
+            raise PeerDenied("peer_one_hop")
+        if request.convenant is None or request.purpose is None:
+            raise PeerDenied("peer_no_scope")
+        budget = Budget(self._timeout_s * _BUDGET_SHARE)
+        body = {
+            "type": request.type,
+            "subject": {"bsn": request.subject.reveal()},
+            "peer_request": request.id,
+            "details": request.details,
+            "records": list(request.records),
+            "deadline": request.deadline.isoformat(),
+        }
+        content = await self._authorised(
+            self.scope(request.convenant, request.purpose),
+            budget,
+            "POST",
+            "/v1/federation/rights-requests",
+            body,
+            employee_at(RIGHTS_EMPLOYEE),
+            retry=True,  # idempotent at the peer per (our party, our request id)
+        )
+        try:
+            receipt = _parse(WireRightsReceipt, content)
+        except SourceUnavailable:
+            raise PeerDown("peer_malformed") from None
+        return PeerRightsReceipt(receipt.id, receipt.status)
+
+    async def peer_rights_outcome(
+        self, peer_request: str, convenant: str, purpose: str
+    ) -> PeerRightsOutcome:
+        """The peer's request as it stands; raises PeerDown/PeerDenied (``peer_not_found``)."""
+        budget = Budget(self._timeout_s * _BUDGET_SHARE)
+        content = await self._authorised(
+            self.scope(convenant, purpose),
+            budget,
+            "GET",
+            f"/v1/federation/rights-requests/{quote(peer_request, safe='')}",
+            None,
+            employee_at(RIGHTS_EMPLOYEE),
+            retry=True,
+        )
+        try:
+            answer = _parse(WireRightsOutcome, content)
+        except SourceUnavailable:
+            raise PeerDown("peer_malformed") from None
+        return PeerRightsOutcome(
+            answer.id, answer.status, answer.decided_at, answer.execute_by, answer.executed_at
+        )
 
     async def deletions(self, since: str | None) -> DeletionPage:
         """A peer keeps its own sources' deletions; copies made here expire by retention."""

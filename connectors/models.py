@@ -109,9 +109,18 @@ class DeletionPage:
 RightsRequestType = Literal["inzage", "correctie", "verzet"]
 
 
+RightsRequestOrigin = Literal["local", "peer"]
+
+
 @dataclass(frozen=True, slots=True)
 class ForwardedRightsRequest:
-    """A correctie or verzet Ketenpoort passes to the source that holds the records."""
+    """A correctie or verzet Ketenpoort passes to the source that holds the records.
+
+    ``convenant`` and ``purpose`` say under which covenant and purpose a peer
+    gateway is asked (its token's scope); a Source API source ignores them.
+    ``origin`` is ``peer`` when the request itself came from a peer region:
+    such a request goes one hop only, never on to another peer.
+    """
 
     id: str
     type: RightsRequestType
@@ -119,3 +128,25 @@ class ForwardedRightsRequest:
     records: tuple[str, ...]
     details: str = field(repr=False)
     deadline: date
+    convenant: str | None = None
+    purpose: str | None = None
+    origin: RightsRequestOrigin = "local"
+
+
+@dataclass(frozen=True, slots=True)
+class PeerRightsReceipt:
+    """A peer region filed our forwarded request as its own request ``id``."""
+
+    id: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class PeerRightsOutcome:
+    """Where a peer region's request (filed for ours) stands: its status and dates."""
+
+    id: str
+    status: str
+    decided_at: datetime | None = None
+    execute_by: datetime | None = None
+    executed_at: datetime | None = None

@@ -9,6 +9,8 @@ from connectors.models import (
     ForwardedRightsRequest,
     LookupRequest,
     LookupResult,
+    PeerRightsOutcome,
+    PeerRightsReceipt,
     Record,
 )
 
@@ -38,6 +40,26 @@ class RightsRequestForwarder(Protocol):
         self, request: ForwardedRightsRequest
     ) -> tuple[Record, ...] | None:
         """``None`` when the source answers later; its records when it answers an inzage now."""
+        ...
+
+
+@runtime_checkable
+class PeerRightsExchange(Protocol):
+    """Optional capability of a peer gateway: it files our correctie/verzet as its own request.
+
+    Unlike a Source API source it answers with its own request id, and later
+    tells where that request stands. Both raise ``PeerDown``/``PeerDenied``
+    (a ``peer_*`` reason) when the peer gives no usable answer.
+    """
+
+    async def file_peer_rights_request(self, request: ForwardedRightsRequest) -> PeerRightsReceipt:
+        """Filed at the peer (or found again: the peer files once per request id)."""
+        ...
+
+    async def peer_rights_outcome(
+        self, peer_request: str, convenant: str, purpose: str
+    ) -> PeerRightsOutcome:
+        """The peer's request as it stands now."""
         ...
 
 

@@ -29,6 +29,7 @@ from gateway.api.limits import BodySizeLimit
 from gateway.api.openapi import install_openapi
 from gateway.policy.watch import PolicyReloading
 from gateway.retention.background import RetentionJob
+from gateway.rights.peer_outcomes import PeerOutcomeJob
 from gateway.settings import Settings
 from gateway.telemetry import instrument_app, setup_telemetry
 from gateway.web import install_web
@@ -49,9 +50,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         reloading.start()
         retention = RetentionJob(lambda: runtime.retention, settings.retention_interval_s)
         retention.start()
+        peer_outcomes = PeerOutcomeJob(
+            lambda: runtime.peer_outcomes, settings.peer_rights_interval_s
+        )
+        peer_outcomes.start()
         try:
             yield
         finally:
+            await peer_outcomes.stop()
             await retention.stop()
             reloading.stop()
             await runtime.close_services()

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     retention_interval_s: Annotated[float, Field(gt=0)] = Field(
         default=3600.0, description="How often the retention job runs in each serve process."
     )
+    peer_rights_interval_s: Annotated[float, Field(gt=0)] = Field(
+        default=900.0,
+        description="How often each serve process pulls peer regions' outcomes of "
+        "forwarded correcties and verzetten (docs/federation.md).",
+    )
 
     # Human login to the web pages (/privacy, /ovj, /mijn): docs/web-login.md.
     oidc_issuer: str | None = Field(

@@ -6,25 +6,30 @@ covenant); ``/v1/cases/{id}/known-elsewhere`` by our own partners.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import AfterValidator, Field
 
-from gateway.api.models import Id, StrictBody, SubjectIn
+from gateway.api.models import Id, StrictBody, SubjectIn, Text
 from gateway.api.openapi import partner_credentials
 from gateway.api.refusals import logging_refusals_async
+from gateway.api.rights import RecordId, RequestId
 from gateway.api.schemas.federation import (
     KnownElsewhereOut,
     KnownOut,
     MirrorOut,
     PeerAnswerOut,
+    PeerRightsOut,
+    PeerRightsOutcomeOut,
 )
 from gateway.auth.dependencies import current_principal
 from gateway.auth.principal import Principal
 from gateway.cases.service import Actor
 from gateway.policy.models import Phase
 from gateway.problems import Unprocessable
+from gateway.rights.service import Application
 from gateway.subjects.bsn import Bsn, InvalidBsnError, holds_bsn
 from gateway.wiring import runtime_of
 
@@ -58,6 +63,17 @@ class KnownIn(StrictBody):
     subject: SubjectIn
     peer_case: PeerId | None = None
     requester: PeerRequesterIn | None = None
+
+
+class PeerRightsIn(StrictBody):
+    """A correctie/verzet the person filed at the peer region, passed on to us."""
+
+    type: Literal["correctie", "verzet"]
+    subject: SubjectIn
+    peer_request: PeerId
+    details: Text = Field(min_length=1)
+    records: list[RecordId] = Field(default_factory=list, max_length=200)
+    deadline: date
 
 
 def _actor(principal: Principal) -> Actor:
@@ -113,3 +129,60 @@ async def known_elsewhere(
     return KnownElsewhereOut(
         case=case_id, results=[PeerAnswerOut.of(answer) for answer in answers], trace_id=trace_id
     )
+
+
+@router.post(
+    "/v1/federation/rights-requests",
+    status_code=201,
+    response_model=PeerRightsOut,
+    responses={403: {}, 409: {}, 422: {}},
+)
+async def peer_rights_request(
+    body: PeerRightsIn,
+    request: Request,
+    response: Response,
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> dict[str, Any]:
+    """A peer region's correctie/verzet, filed here as its own request.
+
+    ``201`` when filed; ``200`` with the same body when the peer repeats a
+    ``peer_request`` it filed before (a retry).
+    """
+    if body.deadline < datetime.now(UTC).date():
+        raise Unprocessable(detail="deadline lies in the past.")
+    application = Application(
+        type=body.type,
+        bsn=_bsn(body.subject),
+        details=body.details,
+        records=tuple(body.records),
+        deadline=body.deadline,
+    )
+    peer_rights = runtime_of(request).federation.rights
+    filed = await peer_rights.file(_actor(principal), body.peer_request, application)
+    if filed.repeated:
+        response.status_code = 200
+    view = filed.view
+    return {"id": view.id, "type": view.type, "status": view.status, "deadline": view.deadline}
+
+
+@router.get(
+    "/v1/federation/rights-requests/{request_id}",
+    response_model=PeerRightsOutcomeOut,
+    responses={404: {}},
+)
+def peer_rights_outcome(
+    request_id: RequestId,
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> dict[str, Any]:
+    """Where the filing peer's request stands; 404 for every other caller."""
+    view = runtime_of(request).federation.rights.outcome(_actor(principal), request_id)
+    return {
+        "id": view.id,
+        "peer_request": view.peer_request,
+        "type": view.type,
+        "status": view.status,
+        "decided_at": view.decided_at,
+        "execute_by": view.execute_by,
+        "executed_at": view.executed_at,
+    }

@@ -39,7 +39,13 @@ from gateway.wiring import runtime_of
 router = APIRouter(tags=["rights"], dependencies=[Depends(partner_credentials)])
 RequestId = Annotated[str, Field(pattern=r"^rr-[0-9a-f]{20}$")]
 CaseId = Annotated[str, StringConstraints(pattern=r"^c-[0-9a-z]{20}$")]
-RecordId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")]
+# A record from a peer region is ``<peer source>/<record id>`` (docs/federation.md).
+RecordId = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}(/[A-Za-z0-9][A-Za-z0-9_.:-]{0,99})?$"
+    ),
+]
 CSRF_HEADER = "X-Ketenpoort-CSRF"
 
 

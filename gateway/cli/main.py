@@ -13,6 +13,7 @@ from gateway.cli import keys as keys_cmd
 from gateway.cli import policy as policy_cmd
 from gateway.cli import report as report_cmd
 from gateway.cli import retention as retention_cmd
+from gateway.cli import rights as rights_cmd
 from gateway.cli import serve as serve_cmd
 from gateway.cli.console import console, fail, load_settings
 from gateway.storage import migrate
@@ -31,6 +32,7 @@ app.add_typer(consent_cmd.consent_app, name="consent")
 app.add_typer(keys_cmd.keys_app, name="keys")
 app.add_typer(policy_cmd.policy_app, name="policy")
 app.add_typer(retention_cmd.retention_app, name="retention")
+app.add_typer(rights_cmd.rights_app, name="rights")
 app.add_typer(report_cmd.report_app, name="report")
 app.add_typer(report_cmd.register_app, name="register")
 

@@ -19,9 +19,11 @@ from typing import Any, NoReturn
 
 import anyio
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors import ForwardedRightsRequest
+from connectors.models import RightsRequestOrigin
 from gateway.audit.appender import AuditAppender
 from gateway.audit.events import AuditEvent, DetailValue
 from gateway.audit.subject_keys import SubjectVault
@@ -79,13 +81,59 @@ class RightsDesk:
         if not filed.forward_to:
             return filed.view
         view = filed.view
+        outcomes = await self._forward(filed, application)
+        return await anyio.to_thread.run_sync(self._record, view.id, outcomes, filer)
+
+    async def file_for_peer(self, filer: Filer, application: Application) -> Filed:
+        """A peer region's correctie/verzet: filed once per peer request, then forwarded.
+
+        A repeat (the peer retried) returns the request filed before and
+        forwards nothing. Forwarded to our own sources only, with origin
+        ``peer``, so no connector passes it on to another region.
+        """
+        filed = await anyio.to_thread.run_sync(self._file_for_peer, filer, application)
+        if filed.repeated or not filed.forward_to:
+            return filed
+        outcomes = await self._forward(filed, application, origin="peer")
+        view = await anyio.to_thread.run_sync(self._record, filed.view.id, outcomes, filer)
+        return Filed(view, filed.forward_to, filed.purpose)
+
+    def _file_for_peer(self, filer: Filer, application: Application) -> Filed:
+        try:
+            try:
+                with self.db.session() as session:
+                    return self.service.file_for_peer(session, filer, application)
+            except IntegrityError:  # a concurrent retry filed it first: that one counts
+                with self.db.session() as session:
+                    return self.service.file_for_peer(session, filer, application)
+        except FilingRefused as refused:
+            self._log_refusal(filer, application, refused.reason)
+            raise uniform_refusal() from None
+
+    def peer_status(self, reader: Filer, request_id: str) -> RequestView:
+        """The peer's own request (404 for anyone else); reading it, or the refusal, is logged."""
+        try:
+            with self.db.session() as session:
+                return self.service.peer_status(session, reader, request_id)
+        except Problem as refused:
+            actor = Viewer(party=reader.party, employee=reader.employee, covenant=reader.covenant)
+            self._log_denied(actor, "peer_read", request_id, refused)
+            raise
+
+    async def _forward(
+        self, filed: Filed, application: Application, *, origin: RightsRequestOrigin = "local"
+    ) -> list[tuple[str, Forwarding]]:
+        view = filed.view
         request = ForwardedRightsRequest(
             id=view.id,
             type=application.type,
             subject=application.bsn,
-            records=application.records,
+            records=tuple(view.records),
             details=application.details,
             deadline=view.deadline.date(),
+            convenant=view.convenant,
+            purpose=filed.purpose,
+            origin=origin,
         )
         by_covenant: dict[str, list[str]] = {}
         for convenant, party in filed.forward_to:
@@ -94,7 +142,7 @@ class RightsDesk:
         for convenant, parties in by_covenant.items():
             done = await self._forwarder.forward(convenant, parties, request)
             outcomes.extend((convenant, item) for item in done)
-        return await anyio.to_thread.run_sync(self._record, view.id, outcomes, filer)
+        return outcomes
 
     def _file(self, filer: Filer, application: Application) -> Filed:
         try:

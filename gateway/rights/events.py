@@ -7,7 +7,9 @@ so the whole history of their requests is erased with them. Free text
 
 from __future__ import annotations
 
-from gateway.audit.events import AuditEvent
+from collections.abc import Mapping
+
+from gateway.audit.events import AuditEvent, DetailValue
 from gateway.rights.views import RequestView
 
 
@@ -22,11 +24,24 @@ def rights_event(
     reason: str | None = None,
     records: int | None = None,
     representative: str | None = None,
+    extra: Mapping[str, DetailValue] | None = None,
 ) -> AuditEvent:
     """Every entry of a representative's request names the relation (never who they are).
 
     ``representative`` is the relation of whoever acts now; default the filer's.
     """
+    details: dict[str, DetailValue] = {
+        "request": view.id,
+        "type": view.type,
+        "channel": view.channel,
+        "deadline": view.deadline.isoformat(),
+        "responsible_party": view.responsible_party,
+        "cases": ",".join(view.cases) or None,
+        "representative": representative or view.representative,
+    }
+    if view.peer_request is not None:  # the peer region's id: both logs tie together
+        details["peer_request"] = view.peer_request
+    details.update(extra or {})
     return AuditEvent(
         kind="rights",
         outcome=outcome,
@@ -40,13 +55,5 @@ def rights_event(
         subject_scope="subject",
         encrypt_employee=employee is not None,
         covenant_version=covenant_version,
-        details={
-            "request": view.id,
-            "type": view.type,
-            "channel": view.channel,
-            "deadline": view.deadline.isoformat(),
-            "responsible_party": view.responsible_party,
-            "cases": ",".join(view.cases) or None,
-            "representative": representative or view.representative,
-        },
+        details=details,
     )

@@ -7,6 +7,11 @@ Ketenpoort is the single intake (WGS/BGS art. 1.1), so the request must reach
 each source that holds the person's records. A source without the optional
 rights capability is marked ``unsupported``: its party handles the request
 out of band, and the FG sees that on the request.
+
+A peer region (``gateway`` source, ``PeerRightsExchange``) files a correctie
+or verzet as its own request and gives its id back; that id is kept on the
+forwarding, so the outcome can be pulled later (``peer_outcomes.py``). A
+request that came from a peer is never passed to another peer (one hop).
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from typing import Protocol
 from connectors import (
     ConnectorConfigError,
     ForwardedRightsRequest,
+    PeerDenied,
+    PeerDown,
+    PeerRightsExchange,
     RightsRequestForwarder,
     SourceConnector,
     SourceUnavailable,
@@ -71,9 +79,11 @@ class Forwarder:
         except (ConnectorConfigError, UnsupportedSourceError) as error:
             log.warning("source %s has no usable connector: %s", party, type(error).__name__)
             return Forwarding(party, "failed", "no_connector")
+        timeout = self._registry.timeout_s(policy, convenant, party, self._default_timeout_s)
+        if isinstance(connector, PeerRightsExchange):
+            return await self._to_peer(connector, party, request, timeout)
         if connector is None or not isinstance(connector, RightsRequestForwarder):
             return Forwarding(party, "unsupported")
-        timeout = self._registry.timeout_s(policy, convenant, party, self._default_timeout_s)
         try:
             answered = await asyncio.wait_for(connector.forward_rights_request(request), timeout)
         except TimeoutError:
@@ -81,3 +91,25 @@ class Forwarder:
         except SourceUnavailable as error:
             return Forwarding(party, "failed", str(error.reason))
         return Forwarding(party, "forwarded", records=answered)
+
+    @staticmethod
+    async def _to_peer(
+        connector: PeerRightsExchange,
+        party: str,
+        request: ForwardedRightsRequest,
+        timeout: float,
+    ) -> Forwarding:
+        """A peer region files it as its own request; its id is kept for the outcome."""
+        if request.type == "inzage":
+            return Forwarding(party, "unsupported", "peer_region")
+        if request.origin != "local":
+            return Forwarding(party, "unsupported", "one_hop")
+        try:
+            receipt = await asyncio.wait_for(connector.file_peer_rights_request(request), timeout)
+        except TimeoutError:
+            return Forwarding(party, "failed", "timeout")
+        except (PeerDown, PeerDenied) as error:
+            return Forwarding(party, "failed", error.reason)
+        except SourceUnavailable as error:
+            return Forwarding(party, "failed", str(error.reason))
+        return Forwarding(party, "forwarded", peer_request=receipt.id)

@@ -71,10 +71,13 @@ class RightsRequest(Base):
     execute_by: Mapped[datetime | None] = mapped_column(TS)
     """A granted correctie is carried out by then (covenant ``rights.correctie_execution``)."""
     executed_at: Mapped[datetime | None] = mapped_column(TS)
+    peer_request: Mapped[str | None] = mapped_column(String(200))
+    """A peer region's request id (channel ``peer``): one request per (filing party, this)."""
 
     __table_args__ = (
         Index("ix_rights_requests_subject_type", "subject_pseudonym", "type"),
         Index("ix_rights_requests_status_deadline", "status", "deadline"),
+        Index("ux_rights_requests_peer_request", "filed_by_party", "peer_request", unique=True),
     )
 
     @property

@@ -17,25 +17,27 @@ answers every reason alike, so filing is no BSN-to-case oracle.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from gateway.audit.appender import AuditAppender
-from gateway.audit.events import AuditEvent
+from gateway.audit.events import AuditEvent, DetailValue
 from gateway.cases.models import Case, case_ids_of
 from gateway.policy.compiled import CompiledPolicy
 from gateway.policy.durations import parse_duration
+from gateway.policy.models import Covenant
 from gateway.problems import Conflict, Forbidden, NotFound
 from gateway.rights.answers import record_json, seal_records
 from gateway.rights.contested import GRANTED, drop_corrected_copies
 from gateway.rights.deadlines import RequestType, deadline_for
 from gateway.rights.events import rights_event
 from gateway.rights.models import RequestSource, RightsRequest, new_request_id
+from gateway.rights.peers import local_records, own_sources, peer_cases, peer_targets
 from gateway.rights.refusals import FilingRefused, refusal_event
 from gateway.rights.sealing import RequestSealer
 from gateway.rights.steps import AnswerRefused, ExecutionRefused, NotPending, check_extension
@@ -65,9 +67,13 @@ class Filer:
     covenant: str | None = None
     representative: str | None = None
     """``ouder``/``voogd``/``gemachtigde``: a representative's login acts for the person."""
+    peer_request: str | None = None
+    """A peer region's gateway files: its own request id (channel ``peer``)."""
 
     @property
     def channel(self) -> str:
+        if self.peer_request is not None:
+            return "peer"
         return "portal" if self.party is None else "partner"
 
 
@@ -79,6 +85,8 @@ class Application:
     cases: tuple[str, ...] = ()
     records: tuple[str, ...] = ()
     source: str | None = None
+    deadline: date | None = None
+    """A peer region's request: its own deadline (ours binds when earlier)."""
 
 
 @dataclass(frozen=True)
@@ -93,12 +101,32 @@ class Viewer:
     representative: str | None = None
 
 
+class PeerRequestConflict(Conflict):
+    slug = "peer-request-conflict"
+    title = "This peer request id was already filed for another type or person"
+
+
 @dataclass(frozen=True)
 class Filed:
-    """``forward_to``: (covenant, party) of every source the request goes to."""
+    """``forward_to``: (covenant, party) of every source the request goes to.
+
+    ``purpose``: the purpose of the request's (first) case, else the covenant's
+    first; a peer region is asked under it. ``repeated``: a peer's retry found
+    the request it filed before (nothing is forwarded again).
+    """
 
     view: RequestView
     forward_to: tuple[tuple[str, str], ...]
+    purpose: str | None = None
+    repeated: bool = False
+
+
+def purpose_of(covenant: Covenant | None, cases: Sequence[Case]) -> str | None:
+    if cases:
+        return cases[0].purpose
+    if covenant is None or not covenant.purposes:
+        return None
+    return covenant.purposes[0].id
 
 
 def _participants(case: Case) -> set[str]:
@@ -119,7 +147,9 @@ def inzage_targets(
     """Every party with a source in the covenant of each case (the named ones, else all).
 
     All joint controllers (WGS), not only those that disclosed: a party may
-    hold records about the person that it never shared.
+    hold records about the person that it never shared. A peer region's
+    gateway is none of them: under the WGS the contact point is per
+    partnership, so the person asks the other region's own contact point.
     """
     covenants = {case.convenant for case in named}
     if not named:
@@ -133,14 +163,21 @@ def inzage_targets(
         covenant = policy.covenant(convenant)
         if covenant is None:
             continue
-        for party in covenant.parties:
-            if party.source is not None:
-                targets.setdefault(party.id, convenant)
+        for party_id in own_sources(covenant):
+            targets.setdefault(party_id, convenant)
     return tuple(sorted((convenant, party) for party, convenant in targets.items()))
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _end_of(day: date, fallback: datetime) -> datetime:
+    """The end of a peer's deadline day (UTC); its own deadline binds when it is earlier."""
+    try:
+        return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+    except (OverflowError, ValueError):
+        return fallback
 
 
 class RightsService:
@@ -221,7 +258,77 @@ class RightsService:
             targets = inzage_targets(session, policy, pseudonym, cases)
         else:
             targets = tuple((row.convenant, p) for p in self._forward_targets(policy, row, cases))
-        return Filed(view_of(session, self._sealer, row), targets)
+        return Filed(view_of(session, self._sealer, row), targets, purpose_of(covenant, cases))
+
+    def file_for_peer(self, session: Session, filer: Filer, application: Application) -> Filed:
+        """A peer region's correctie/verzet, filed here as the peer party's request.
+
+        Idempotent per (peer party, peer request id): a retry gets the request
+        filed before (``repeated``), and nothing is forwarded again. It
+        concerns the person's cases here in which the peer takes part (none:
+        refused, as a partner naming no case of its own would be), and goes
+        to our own sources only (``gateway/rights/peers.py``: one hop).
+        """
+        assert filer.party is not None and filer.covenant is not None
+        assert filer.peer_request is not None and application.type != "inzage"
+        policy = self._policy()
+        pseudonym = self.pseudonym(application.bsn)
+        before = session.scalar(
+            select(RightsRequest).where(
+                RightsRequest.filed_by_party == filer.party,
+                RightsRequest.peer_request == filer.peer_request,
+            )
+        )
+        if before is not None:
+            if (before.type, before.subject_pseudonym, before.convenant) != (
+                application.type,
+                pseudonym,
+                filer.covenant,
+            ):
+                raise PeerRequestConflict()
+            return Filed(view_of(session, self._sealer, before), (), repeated=True)
+        covenant = policy.covenant(filer.covenant)
+        if covenant is None:
+            raise FilingRefused("covenant_unknown")
+        cases = peer_cases(session, pseudonym, filer.covenant, filer.party)
+        if not cases:
+            raise FilingRefused("not_participant")
+        source, records = local_records(covenant, application.records)
+        responsible = covenant.controller
+        if application.type == "correctie" and source is not None:
+            responsible = source
+        now = _now()
+        deadline = deadline_for(covenant, application.type, now)
+        row = RightsRequest(
+            id=new_request_id(),
+            type=application.type,
+            convenant=filer.covenant,
+            subject_pseudonym=pseudonym,
+            status="pending",
+            channel=filer.channel,
+            filed_by_party=filer.party,
+            filed_by_employee=filer.employee,
+            responsible_party=responsible,
+            source_party=source,
+            cases_json=json.dumps([case.id for case in cases]),
+            records_json=json.dumps(list(records)),
+            details_sealed="",
+            received_at=now,
+            deadline=min(deadline, _end_of(application.deadline, deadline))
+            if application.deadline is not None
+            else deadline,
+            forwarded_json="[]",
+            peer_request=filer.peer_request,
+        )
+        view = view_of(session, self._sealer, row, with_text=False)
+        self._log(session, policy, view, "filed", filer.party, filer.employee)
+        row.details_sealed = self._sealer.seal(
+            session, pseudonym, row.id, "details", application.details
+        )
+        session.add(row)
+        session.flush()
+        targets = tuple((row.convenant, p) for p in peer_targets(covenant, cases, source))
+        return Filed(view_of(session, self._sealer, row), targets, purpose_of(covenant, cases))
 
     @staticmethod
     def _own_verzet_covenants(
@@ -356,6 +463,8 @@ class RightsService:
             candidates = [row.source_party]
         else:
             candidates = sorted({p.party for case in cases for p in case.participants})
+        if row.channel == "peer":  # one hop: a peer's request never goes on to a peer
+            return own_sources(covenant, candidates)
         return tuple(
             party
             for party in candidates
@@ -419,6 +528,52 @@ class RightsService:
         session.flush()
         return view_of(session, self._sealer, row)
 
+    def record_peer_outcome(
+        self,
+        session: Session,
+        request_id: str,
+        party: str,
+        peer_request: str,
+        *,
+        status: str,
+        decided_at: str | None,
+        executed_at: str | None,
+        synced_at: str | None,
+    ) -> bool:
+        """Store a peer's status on our forwarding to it; log it when it changed.
+
+        The row is locked and compared inside the transaction, so two
+        instances pulling at once log a change once.
+        """
+        row = self._load(session, request_id, lock=True)
+        entries = json.loads(row.forwarded_json)
+        changed = False
+        for entry in entries:
+            if entry.get("party") != party or entry.get("peer_request") != peer_request:
+                continue
+            new = {"outcome": status, "outcome_at": decided_at, "executed_at": executed_at}
+            if any(entry.get(key) != value for key, value in new.items()):
+                changed = True
+                entry.update({key: value for key, value in new.items() if value is not None})
+                entry["synced_at"] = synced_at  # when this outcome was pulled
+        if not changed:
+            return False
+        row.forwarded_json = json.dumps(entries)
+        view = view_of(session, self._sealer, row, with_text=False)
+        self._log(
+            session,
+            self._policy(),
+            view,
+            "peer_outcome",
+            None,
+            None,
+            source=party,
+            reason=status,
+            extra={"peer_request": peer_request, "peer_executed": executed_at is not None},
+        )
+        session.flush()
+        return True
+
     # --- reading --------------------------------------------------------------
 
     def _load(self, session: Session, request_id: str, *, lock: bool = False) -> RightsRequest:
@@ -450,6 +605,20 @@ class RightsService:
         view = view_of(session, self._sealer, row)
         if viewer.party is not None:
             self._log(session, self._policy(), view, "viewed", viewer.party, viewer.employee)
+        return view
+
+    def peer_status(self, session: Session, reader: Filer, request_id: str) -> RequestView:
+        """A peer's own request, for that peer only; any other caller: 404 (no oracle)."""
+        row = session.scalar(select(RightsRequest).where(RightsRequest.id == request_id))
+        if (
+            row is None
+            or row.peer_request is None
+            or row.filed_by_party != reader.party
+            or row.convenant != reader.covenant
+        ):
+            raise NotFound(detail="No such rights request.")
+        view = view_of(session, self._sealer, row, with_text=False)
+        self._log(session, self._policy(), view, "viewed", reader.party, reader.employee)
         return view
 
     def for_subject(self, session: Session, pseudonym: str) -> list[RequestView]:
@@ -660,6 +829,7 @@ class RightsService:
         reason: str | None = None,
         records: int | None = None,
         representative: str | None = None,
+        extra: Mapping[str, DetailValue] | None = None,
     ) -> None:
         event = rights_event(
             view,
@@ -671,5 +841,6 @@ class RightsService:
             reason=reason,
             records=records,
             representative=representative,
+            extra=extra,
         )
         self._audit.append_in(session, [event])

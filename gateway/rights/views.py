@@ -23,18 +23,53 @@ if TYPE_CHECKING:
 DECISIONS = ("granted", "partially_granted", "refused")
 
 
+PEER_FIELDS = ("peer_request", "outcome", "outcome_at", "executed_at", "synced_at")
+"""Optional keys of a forwarding to a peer region (its request id, the outcome pulled back)."""
+
+
 @dataclass(frozen=True)
 class Forwarding:
-    """Whether the request reached one source: ``forwarded``, ``failed`` or ``unsupported``."""
+    """Whether the request reached one source: ``forwarded``, ``failed`` or ``unsupported``.
+
+    For a peer region (a ``gateway`` source) also the peer's own request id
+    and, once pulled back (``gateway/rights/peer_outcomes.py``), the peer's
+    status (``outcome``), when it decided, when it carried a correctie out.
+    """
 
     party: str
     status: str
     reason: str | None = None
     records: tuple[Record, ...] | None = field(default=None, repr=False, compare=False)
     """An inzage the source answered in the same exchange (never stored in the JSON)."""
+    peer_request: str | None = None
+    outcome: str | None = None
+    outcome_at: str | None = None
+    executed_at: str | None = None
+    synced_at: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"party": self.party, "status": self.status, "reason": self.reason}
+        out: dict[str, Any] = {"party": self.party, "status": self.status, "reason": self.reason}
+        for key in PEER_FIELDS:
+            if (value := getattr(self, key)) is not None:
+                out[key] = value
+        return out
+
+    @classmethod
+    def from_json(cls, item: dict[str, Any]) -> Forwarding:
+        def text(key: str) -> str | None:
+            value = item.get(key)
+            return str(value) if value is not None else None
+
+        return cls(
+            str(item["party"]),
+            str(item["status"]),
+            item.get("reason"),
+            peer_request=text("peer_request"),
+            outcome=text("outcome"),
+            outcome_at=text("outcome_at"),
+            executed_at=text("executed_at"),
+            synced_at=text("synced_at"),
+        )
 
 
 @dataclass(frozen=True)
@@ -67,6 +102,8 @@ class RequestView:
     execute_by: datetime | None = None
     executed_at: datetime | None = None
     sources: tuple[SourceStatus, ...] = ()
+    peer_request: str | None = None
+    """Filed by a peer region: the peer's own request id (channel ``peer``)."""
 
     @property
     def decided(self) -> bool:
@@ -86,10 +123,7 @@ class RequestView:
 
 
 def forwardings(row: RightsRequest) -> tuple[Forwarding, ...]:
-    return tuple(
-        Forwarding(str(item["party"]), str(item["status"]), item.get("reason"))
-        for item in json.loads(row.forwarded_json)
-    )
+    return tuple(Forwarding.from_json(item) for item in json.loads(row.forwarded_json))
 
 
 def view_of(
@@ -137,4 +171,5 @@ def view_of(
         execute_by=row.execute_by,
         executed_at=row.executed_at,
         sources=tuple(sources_of(session, row, now)) if row.type == "inzage" else (),
+        peer_request=row.peer_request,
     )

@@ -85,6 +85,7 @@ OUTCOME: Final[Mapping[str, str]] = MappingProxyType(
         "forward_forwarded": "Verzoek doorgestuurd naar de bron",
         "forward_failed": "Doorsturen mislukt",
         "forward_unsupported": "Handmatig door te geven aan de bron",
+        "peer_outcome": "Besluit van het andere ZVH ontvangen",
         # cases: referral, triage, household (wf-cases)
         "participant_added": "Deelnemer toegevoegd",
         "subject_added": "Persoon toegevoegd aan de casus",
@@ -148,6 +149,12 @@ REASON: Final[Mapping[str, str]] = MappingProxyType(
         "peer_unavailable": "Ander ZVH niet bereikbaar",
         "peer_timeout": "Ander ZVH antwoordde niet op tijd",
         "peer_unreachable": "Ander ZVH niet bereikbaar",
+        "one_hop": "Verzoek van een ander ZVH gaat niet verder naar een derde ZVH",
+        "peer_one_hop": "Verzoek van een ander ZVH gaat niet verder naar een derde ZVH",
+        "peer_region": "Inzage vraagt u bij het andere ZVH zelf aan",
+        "peer_inzage_not_forwarded": "Inzage vraagt u bij het andere ZVH zelf aan",
+        "peer_no_scope": "Geen convenant of doel om het andere ZVH te vragen",
+        "peer_request_conflict": "Ander ZVH stuurde hetzelfde verzoeknummer voor iets anders",
         "unsupported": "Niet ondersteund door de bron",
         "several": "Meerdere redenen",
         "no_connector": "Geen koppeling met de bron",
@@ -360,6 +367,7 @@ ACTION: Final[Mapping[str, str]] = MappingProxyType(
         "web": "Website",
         "api": "API",
         "portal": "Portaal Mijn gegevens",
+        "peer": "Ander ZVH (doorgestuurd verzoek)",
     }
 )
 

@@ -37,6 +37,7 @@ from gateway.federation.desk import FederationDesk
 from gateway.federation.elsewhere import KnownElsewhere
 from gateway.federation.known import KnownHere
 from gateway.federation.mirror import MirrorCases
+from gateway.federation.rights import PeerRights
 from gateway.federation.tokens import PeerTokenClient
 from gateway.keys import KeyStore
 from gateway.policy import PolicyHolder
@@ -47,6 +48,7 @@ from gateway.rights.contested import corrected_since, pending_correcties
 from gateway.rights.desk import RightsDesk
 from gateway.rights.forwarding import Forwarder
 from gateway.rights.objections import VerzetRegister
+from gateway.rights.peer_outcomes import PeerOutcomes
 from gateway.rights.sealing import RequestSealer
 from gateway.rights.service import RightsService
 from gateway.settings import Settings
@@ -99,6 +101,7 @@ class FederationServices:
     desk: FederationDesk
     known_here: KnownHere
     known_elsewhere: KnownElsewhere
+    rights: PeerRights
 
 
 def build_auth(base: Foundations) -> AuthServices:
@@ -171,17 +174,40 @@ def build_rights_desk(
     auth: AuthServices,
     brokering: BrokeringServices,
 ) -> RightsDesk:
-    """Forwarding shares the broker's HTTP client (pooled connections to the same sources)."""
+    """Forwarding uses the broker's registry: pooled connections, and peer gateways' tokens."""
     policy = base.current_policy()
     timeout_s = base.settings.source_timeout_s
     service = RightsService(policy, pseudonymizer, RequestSealer(base.audit.vault), base.audit)
-    registry = ConnectorRegistry(brokering.client, auth.source_tokens, default_timeout_s=timeout_s)
-    forwarder = Forwarder(registry, policy, timeout_s)
+    forwarder = Forwarder(brokering.registry, policy, timeout_s)
     return RightsDesk(base.db, service, forwarder, base.audit.vault, policy, base.audit)
 
 
+def build_peer_outcomes(
+    base: Foundations, pseudonymizer: Pseudonymizer, registry: ConnectorRegistry
+) -> PeerOutcomes:
+    """The pull of peer regions' outcomes, on a registry that can log in at peers."""
+    policy = base.current_policy()
+    service = RightsService(policy, pseudonymizer, RequestSealer(base.audit.vault), base.audit)
+    return PeerOutcomes(base.db, service, registry, policy, base.settings.source_timeout_s)
+
+
+def build_peer_registry(
+    base: Foundations, auth: AuthServices, client: httpx.AsyncClient
+) -> ConnectorRegistry:
+    """A registry on a caller's own client that can also log in at peer gateways (the CLI's)."""
+    return ConnectorRegistry(
+        client,
+        auth.source_tokens,
+        peer_tokens=PeerTokenClient(base.keys, client),
+        default_timeout_s=base.settings.source_timeout_s,
+    )
+
+
 def build_federation(
-    base: Foundations, pseudonymizer: Pseudonymizer, brokering: BrokeringServices
+    base: Foundations,
+    pseudonymizer: Pseudonymizer,
+    brokering: BrokeringServices,
+    rights: RightsDesk,
 ) -> FederationServices:
     """On the broker's registry: a peer is logged in once per process, whoever asks first."""
     policy = base.current_policy()
@@ -197,6 +223,7 @@ def build_federation(
             base.audit,
             default_timeout_s=base.settings.source_timeout_s,
         ),
+        rights=PeerRights(rights, base.audit, policy),
     )
 
 

@@ -36,6 +36,7 @@ from gateway.retention.runner import RetentionRunner
 from gateway.retention.source_desk import SourceDesk
 from gateway.rights.desk import RightsDesk
 from gateway.rights.overdue import OverdueRegister
+from gateway.rights.peer_outcomes import PeerOutcomes
 from gateway.settings import Settings
 from gateway.storage.db import Database, DatabaseUnavailable
 from gateway.storage.migrate import is_current
@@ -50,6 +51,7 @@ from gateway.wiring.parts import (
     build_brokering,
     build_consent_desk,
     build_federation,
+    build_peer_outcomes,
     build_retention_runner,
     build_rights_desk,
 )
@@ -102,6 +104,7 @@ _ON_CLIENT = (
     "consent_desk",
     "rights_desk",
     "federation",
+    "peer_outcomes",
     "retention",
 )
 
@@ -172,7 +175,14 @@ class Runtime:
 
     @part
     def federation(self) -> FederationServices:
-        return build_federation(self.foundations, self.pseudonymizer, self.brokering)
+        return build_federation(
+            self.foundations, self.pseudonymizer, self.brokering, self.rights_desk
+        )
+
+    @part
+    def peer_outcomes(self) -> PeerOutcomes:
+        """Pulls peer regions' outcomes of forwarded correcties/verzetten (background job)."""
+        return build_peer_outcomes(self.foundations, self.pseudonymizer, self.brokering.registry)
 
     @part
     def source_desk(self) -> SourceDesk:

@@ -31,6 +31,7 @@ PARTIES = [
     "woningcorporatie-demo",
     "om-b",
     "fg-b",
+    "zvh-x",
 ]
 
 
@@ -47,6 +48,10 @@ class Regions:
 
     def partner_b(self, party: str) -> PartnerClient:
         return self.b.client(party, self.keys[party])
+
+    @property
+    def root(self) -> Path:
+        return self.a.log_path.parent
 
 
 def _databases(
@@ -83,12 +88,15 @@ def regions(
         {"politie-demo": 0, "woningcorporatie-demo": 0}, b_url + "/oauth/jwks", delays={}
     )
     write_policy_dir(root / "a" / "policies", covenant_a(keys, b_url, c_url))
-    write_policy_dir(root / "b" / "policies", covenant_b(keys, a_url, dict(sources.base_urls)))
+    write_policy_dir(
+        root / "b" / "policies", covenant_b(keys, a_url, dict(sources.base_urls), c_url)
+    )
     a = GatewayProcess(
         "region A",
         a_url,
         a_port,
-        gateway_env("a", db_a, root / "a", a_port, "zvh-a"),
+        # Peer outcomes are pulled every 2 s here (default 900 s).
+        gateway_env("a", db_a, root / "a", a_port, "zvh-a", KETENPOORT_PEER_RIGHTS_INTERVAL_S="2"),
         root / "a.log",
     )
     b = GatewayProcess(

@@ -121,7 +121,32 @@ def covenant_a(keys: dict[str, ECKey], b_url: str, c_url: str) -> Any:
     return _covenant("zvh-a", "gemeente-a", parties, rules)
 
 
-def covenant_b(keys: dict[str, ECKey], a_url: str, sources: dict[str, str]) -> Any:
+def covenant_b(
+    keys: dict[str, ECKey], a_url: str, sources: dict[str, str], c_url: str | None = None
+) -> Any:
+    """``zvh-x``: a second peer gateway whose key the tests hold (it calls B directly).
+
+    ``zvh-d``: a peer gateway B itself reaches as a ``gateway`` source (down,
+    like region C): a peer's rights request must never be passed on to it.
+    """
+    peers = [_party("zvh-x", ["zvh_gateway"], keys["zvh-x"])] if "zvh-x" in keys else []
+    if c_url is not None:
+        peers.append(
+            _party(
+                "zvh-d",
+                ["zvh_gateway"],
+                None,
+                jwks_uri=f"{c_url}/oauth/jwks",
+                source={
+                    "type": "gateway",
+                    "base_url": c_url,
+                    "client_id": "zvh-b",
+                    "convenant": "zvh-d",
+                    "timeout_s": 1.0,
+                    "categories": ["huisvesting"],
+                },
+            )
+        )
     parties = [
         _party("gemeente-b", ["gemeente", "procesregie"], keys["gemeente-b"]),
         _party(
@@ -139,6 +164,7 @@ def covenant_b(keys: dict[str, ECKey], a_url: str, sources: dict[str, str]) -> A
         _party("om-b", ["om"], keys["om-b"]),
         _party("fg-b", ["privacy_officer"], keys["fg-b"]),
         _party("zvh-a", ["zvh_gateway"], None, jwks_uri=f"{a_url}/oauth/jwks"),
+        *peers,
     ]
     rules = [
         {  # B lets A's gateway have housing and criminal data only in casusoverleg
@@ -224,7 +250,9 @@ class GatewayProcess:
         return client
 
 
-def gateway_env(name: str, database_url: str, root: Path, port: int, covenant: str) -> Any:
+def gateway_env(
+    name: str, database_url: str, root: Path, port: int, covenant: str, **extra: str
+) -> Any:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KETENPOORT_")}
     env.update(
         {
@@ -238,6 +266,7 @@ def gateway_env(name: str, database_url: str, root: Path, port: int, covenant: s
             "PYTHONPATH": str(REPO),
         }
     )
+    env.update(extra)
     return env
 
 

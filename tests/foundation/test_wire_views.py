@@ -140,7 +140,18 @@ def test_rights_request_out_wire_format() -> None:
         "decided_at": None,
         "decided_by": None,
         "reason": None,
-        "forwarded": [{"party": "politie-demo", "status": "forwarded", "reason": None}],
+        "forwarded": [
+            {
+                "party": "politie-demo",
+                "status": "forwarded",
+                "reason": None,
+                "peer_request": None,
+                "outcome": None,
+                "outcome_at": None,
+                "executed_at": None,
+                "synced_at": None,
+            }
+        ],
         "sources": [],
         "extension": None,
         "withdrawn_at": None,

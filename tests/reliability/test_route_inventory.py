@@ -76,6 +76,13 @@ BODIES: dict[tuple[str, str], object] = {
         "ground": "bescherming_melder",
         "until": "2027-01-01",
     },
+    ("POST", "/v1/federation/rights-requests"): {
+        "type": "verzet",
+        "subject": {"bsn": BSN},
+        "peer_request": "rr-inventory",
+        "details": "inventory",
+        "deadline": "2099-01-01",
+    },
     ("POST", "/v1/cases/{case_id}/notices"): {
         "subject": "s1",
         "informed": True,
@@ -92,6 +99,7 @@ NOT_FOUND_FOR_OUTSIDERS = {
     ("POST", "/v1/rights-requests/{request_id}/executed"),
     ("POST", "/v1/withholdings"),  # a case it does not participate in: as an unknown case
     ("POST", "/v1/cases/{case_id}/notices"),
+    ("GET", "/v1/federation/rights-requests/{request_id}"),  # only the filing peer reads it
 }
 
 

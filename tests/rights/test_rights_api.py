@@ -108,7 +108,19 @@ def test_correctie_is_forwarded_and_decided_by_the_source(stack: Stack) -> None:
         },
     )
     assert body["responsible_party"] == "ggz-demo"
-    assert body["forwarded"] == [{"party": "ggz-demo", "status": "forwarded", "reason": None}]
+    # A Source API source: the peer-region fields (docs/federation.md) stay null.
+    assert body["forwarded"] == [
+        {
+            "party": "ggz-demo",
+            "status": "forwarded",
+            "reason": None,
+            "peer_request": None,
+            "outcome": None,
+            "outcome_at": None,
+            "executed_at": None,
+            "synced_at": None,
+        }
+    ]
     received = stack.sources.source("ggz-demo").rights_requests
     assert [(r.id, r.type, r.records) for r in received] == [
         (body["id"], "correctie", ("ggz-a-1",))

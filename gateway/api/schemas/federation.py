@@ -6,7 +6,7 @@ from typing import Self
 
 from pydantic import Field
 
-from gateway.api.schemas.common import Out
+from gateway.api.schemas.common import IsoDateTime, Out
 from gateway.federation.elsewhere import PeerAnswer
 
 
@@ -14,6 +14,29 @@ class MirrorOut(Out):
     id: str
     phase: str
     status: str
+
+
+class PeerRightsOut(Out):
+    """``POST /v1/federation/rights-requests``: our own request for the peer's."""
+
+    id: str
+    type: str
+    status: str = Field(description="pending on filing; a repeat shows where it stands.")
+    deadline: IsoDateTime
+
+
+class PeerRightsOutcomeOut(Out):
+    """``GET /v1/federation/rights-requests/{id}``: for the filing peer only."""
+
+    id: str
+    peer_request: str
+    type: str
+    status: str = Field(
+        description="pending, granted, partially_granted, refused or withdrawn (ours)."
+    )
+    decided_at: IsoDateTime | None = None
+    execute_by: IsoDateTime | None = None
+    executed_at: IsoDateTime | None = None
 
 
 class KnownOut(Out):

@@ -15,6 +15,21 @@ class ForwardingOut(ViewOut):
     party: str
     status: str = Field(description="forwarded, failed or unsupported.")
     reason: str | None
+    peer_request: str | None = Field(
+        default=None, description="A peer region: its own request id for this one."
+    )
+    outcome: str | None = Field(
+        default=None,
+        description="A peer region: its status as last pulled (pending, granted, "
+        "partially_granted, refused, withdrawn).",
+    )
+    outcome_at: str | None = Field(default=None, description="When the peer decided (ISO 8601).")
+    executed_at: str | None = Field(
+        default=None, description="When the peer carried a granted correctie out (ISO 8601)."
+    )
+    synced_at: str | None = Field(
+        default=None, description="When the current outcome was pulled from the peer."
+    )
 
 
 class SourceStatusOut(ViewOut):

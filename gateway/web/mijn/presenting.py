@@ -111,6 +111,8 @@ def request_row(
             {
                 "party": party_name(policy, view.convenant, item.party),
                 "status": label("forward_status", item.status),
+                "outcome": label("rights_status", item.outcome) if item.outcome else None,
+                "executed": item.executed_at is not None,
             }
             for item in view.forwarded
         ],
