@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gateway.audit.appender import AuditAppender
-from gateway.audit.events import AuditEvent, processing_activity_uri
+from gateway.audit.events import AuditEvent
 from gateway.cases.service import Actor
 from gateway.federation.mirror import MirrorCase, MirrorCases
-from gateway.federation.rules import FederationRefused
+from gateway.federation.rules import FederationRefused, refused_event
 from gateway.policy.compiled import CompiledPolicy
 from gateway.storage.db import Database
 from gateway.subjects.bsn import Bsn
@@ -51,7 +51,7 @@ class FederationDesk:
                 self._audit.append_in(session, [event])
         except FederationRefused as refused:
             reason = str(refused.extensions.get("reason", "forbidden"))
-            self._audit.append_sync([self._refused_event(actor, reason)])
+            self._audit.append_sync([refused_event(self._policy(), actor, reason, "mirror_case")])
             raise
         return mirror
 
@@ -78,19 +78,4 @@ class FederationDesk:
                 "peer_case": peer_case,
                 "peer_requester": peer_requester,
             },
-        )
-
-    def _refused_event(self, actor: Actor, reason: str) -> AuditEvent:
-        """A refused mirror case names no subject: nothing about the person was processed."""
-        return AuditEvent(
-            kind="decision",
-            outcome="denied",
-            reason=reason,
-            party=actor.party,
-            employee=actor.employee,
-            convenant=actor.covenant,
-            purpose=actor.purpose,
-            covenant_version=self._policy().covenant_version(actor.covenant),
-            processing_activity=processing_activity_uri(actor.covenant, actor.purpose),
-            details={"federation": "mirror_case"},
         )

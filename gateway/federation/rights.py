@@ -17,9 +17,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from gateway.audit.appender import AuditAppender
-from gateway.audit.events import AuditEvent, processing_activity_uri
 from gateway.cases.service import Actor
-from gateway.federation.rules import FederationRefused, check_peer
+from gateway.federation.rules import FederationRefused, check_peer, refused_event
 from gateway.policy.compiled import CompiledPolicy
 from gateway.rights.desk import RightsDesk
 from gateway.rights.service import Application, Filed, Filer
@@ -45,7 +44,9 @@ class PeerRights:
             check_peer(self._policy(), actor, self._today())
         except FederationRefused as refused:
             reason = str(refused.extensions.get("reason", "forbidden"))
-            self._audit.append_sync([self._refused_event(actor, reason)])
+            self._audit.append_sync(
+                [refused_event(self._policy(), actor, reason, "rights_request")]
+            )
             raise
         filer = Filer(
             party=actor.party,
@@ -59,18 +60,3 @@ class PeerRights:
         """The filing peer's own request; 404 for every other caller (checked in the service)."""
         reader = Filer(party=actor.party, employee=actor.employee, covenant=actor.covenant)
         return self._desk.peer_status(reader, request_id)
-
-    def _refused_event(self, actor: Actor, reason: str) -> AuditEvent:
-        """Names no subject: nothing about the person was processed."""
-        return AuditEvent(
-            kind="decision",
-            outcome="denied",
-            reason=reason,
-            party=actor.party,
-            employee=actor.employee,
-            convenant=actor.covenant,
-            purpose=actor.purpose,
-            covenant_version=self._policy().covenant_version(actor.covenant),
-            processing_activity=processing_activity_uri(actor.covenant, actor.purpose),
-            details={"federation": "rights_request"},
-        )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Final
 
+from gateway.audit.events import AuditEvent, processing_activity_uri
 from gateway.cases.service import Actor
 from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import Forbidden
@@ -47,3 +48,19 @@ def known_rule_reason(policy: CompiledPolicy, actor: Actor, today: date) -> str 
         for purpose, recipient, _source, category in compiled.grants
     )
     return None if granted else "no_rule"
+
+
+def refused_event(policy: CompiledPolicy, actor: Actor, reason: str, call: str) -> AuditEvent:
+    """A refused federation call names no subject: nothing about the person was processed."""
+    return AuditEvent(
+        kind="decision",
+        outcome="denied",
+        reason=reason,
+        party=actor.party,
+        employee=actor.employee,
+        convenant=actor.covenant,
+        purpose=actor.purpose,
+        covenant_version=policy.covenant_version(actor.covenant),
+        processing_activity=processing_activity_uri(actor.covenant, actor.purpose),
+        details={"federation": call},
+    )

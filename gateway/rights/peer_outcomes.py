@@ -23,7 +23,6 @@ not asked for ever.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -43,6 +42,7 @@ from connectors import (
     SourceUnavailable,
 )
 from gateway.cases.models import Case
+from gateway.periodic import PeriodicJob
 from gateway.policy.compiled import CompiledPolicy
 from gateway.rights.forwarding import SourceConnectors
 from gateway.rights.models import RightsRequest
@@ -192,35 +192,12 @@ class PeerOutcomes:
             )
 
 
-class PeerOutcomeJob:
+class PeerOutcomeJob(PeriodicJob):
     """The pull inside every ``serve`` process, every ``interval_s``; it outlives any failure."""
 
     def __init__(self, outcomes: Callable[[], PeerOutcomes], interval_s: float) -> None:
+        super().__init__("peer-outcomes", self._sync, interval_s, log)
         self._outcomes = outcomes
-        self._interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
 
-    async def run_once(self) -> SyncReport | None:
-        try:
-            return await self._outcomes().sync()
-        except Exception as error:  # noqa: BLE001 - the job must outlive a bad round
-            log.error("peer outcome round failed: %s", type(error).__name__)
-            return None
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval_s)
-            await self.run_once()
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(
-                self._loop(), name="ketenpoort-peer-outcomes"
-            )
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    async def _sync(self) -> SyncReport:
+        return await self._outcomes().sync()

@@ -247,13 +247,7 @@ class RightsService:
             ),
             representative=filer.representative,
         )
-        view = view_of(session, self._sealer, row, with_text=False)
-        self._log(session, policy, view, "filed", filer.party, filer.employee)
-        row.details_sealed = self._sealer.seal(
-            session, pseudonym, row.id, "details", application.details
-        )
-        session.add(row)
-        session.flush()
+        self._record_filing(session, policy, row, filer, pseudonym, application.details)
         if row.type == "inzage":
             targets = inzage_targets(session, policy, pseudonym, cases)
         else:
@@ -320,15 +314,25 @@ class RightsService:
             forwarded_json="[]",
             peer_request=filer.peer_request,
         )
-        view = view_of(session, self._sealer, row, with_text=False)
-        self._log(session, policy, view, "filed", filer.party, filer.employee)
-        row.details_sealed = self._sealer.seal(
-            session, pseudonym, row.id, "details", application.details
-        )
-        session.add(row)
-        session.flush()
+        self._record_filing(session, policy, row, filer, pseudonym, application.details)
         targets = tuple((row.convenant, p) for p in peer_targets(covenant, cases, source))
         return Filed(view_of(session, self._sealer, row), targets, purpose_of(covenant, cases))
+
+    def _record_filing(
+        self,
+        session: Session,
+        policy: CompiledPolicy,
+        row: RightsRequest,
+        filer: Filer,
+        pseudonym: str,
+        details: str,
+    ) -> None:
+        """Log the filing (without its text), seal the text under the person's key, store."""
+        view = view_of(session, self._sealer, row, with_text=False)
+        self._log(session, policy, view, "filed", filer.party, filer.employee)
+        row.details_sealed = self._sealer.seal(session, pseudonym, row.id, "details", details)
+        session.add(row)
+        session.flush()
 
     @staticmethod
     def _own_verzet_covenants(
