@@ -48,8 +48,8 @@ def entry_pages(
     """Pages of ``(seq, leaf_hash, body bytes, time, kind, ...)``; ``time`` may be RFC 3339 text."""
     connection = session.connection()
     if connection.dialect.name != "postgresql":
-        for rows in entry_records(session, page, start=start, below=below):
-            yield [(row[0], bytes(row[1]), row[2].encode(), *row[3:]) for row in rows]
+        for stored in entry_records(session, page, start=start, below=below):
+            yield [(row[0], bytes(row[1]), row[2].encode(), *row[3:]) for row in stored]
         return
     driver = cast("psycopg.Connection[Any]", connection.connection.dbapi_connection)
     last = start - 1
