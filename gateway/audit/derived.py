@@ -20,9 +20,10 @@ derived value from the body it has just hashed and compares:
   the index consistently to another person is then found as well.
 
 Bodies are parsed with pydantic's JSON parser (twice as fast as ``json``; this
-runs once per entry of the whole log). It reads in pages, inside the caller's
-snapshot, and remembers only the first mismatch: its seq and which column or
-index is wrong (never a value, which could be a pseudonym).
+runs once per entry of the whole log); they come as text or as their UTF-8
+bytes. It reads in pages, inside the caller's snapshot, and remembers only the
+first mismatch: its seq and which column or index is wrong (never a value,
+which could be a pseudonym).
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ INDEX = "audit_subject_index"
 
 EntryRow = Sequence[Any]
 """``(seq, leaf_hash, body, time, kind, outcome, party, purpose, case_id, convenant)`` as stored;
-plain rows, since this runs once per entry of the whole log."""
+plain rows, since this runs once per entry of the whole log. ``body`` is text or its UTF-8
+bytes; ``time`` a datetime, or already the RFC 3339 text the body holds
+(:mod:`gateway.audit.entry_stream`), ``None`` when it has none."""
 
 _FIRST_COLUMN = 4
 
@@ -122,7 +125,22 @@ class DerivedCheck:
             if self.first is None and not self._stopped and rows:
                 self._check_page(rows)
             for row in rows:
-                yield int(row[0]), bytes(row[1]), row[2].encode("utf-8")
+                body = row[2]
+                yield int(row[0]), bytes(row[1]), body if type(body) is bytes else body.encode()
+        self._complete = True
+
+    def check(self, rows: Sequence[EntryRow]) -> bool:
+        """Check one page (the next in seq order); ``False`` once anything is wrong or unread.
+
+        For a caller that walks the rows itself (the parallel pass); it must
+        then call :meth:`done` after the last page, as :meth:`pages` does.
+        """
+        if self.first is None and not self._stopped and rows:
+            self._check_page(rows)
+        return self.first is None and not self._stopped
+
+    def done(self) -> None:
+        """Every page was fed to :meth:`check` (so :meth:`finish` may look for stray rows)."""
         self._complete = True
 
     @property
@@ -151,6 +169,23 @@ class DerivedCheck:
             self.first = Mismatch(seq, problem)
 
     def _check_page(self, rows: Sequence[EntryRow]) -> None:
+        try:
+            parsed = [from_json(row[2]) for row in rows]
+        except ValueError:
+            parsed = []
+        if len(parsed) != len(rows) or not all(type(body) is dict for body in parsed):
+            self._check_page_by_row(rows)  # names the first bad row, or stops where it is
+            return
+        if not _columns_match(rows, parsed):
+            for row, body in zip(rows, parsed, strict=True):
+                problem = _column_problem(row, body)
+                if problem is not None:
+                    self._found(int(row[0]), problem)
+                    return
+        self._check_index(rows, {int(row[0]): body for row, body in zip(rows, parsed, strict=True)})
+
+    def _check_page_by_row(self, rows: Sequence[EntryRow]) -> None:
+        """One row at a time, up to the first body that is not a JSON object."""
         bodies: dict[int, dict[str, Any]] = {}
         for row in rows:
             try:
@@ -183,7 +218,12 @@ class DerivedCheck:
         stray = sorted(seq for seq in stored if seq not in known)
         if stray:
             self._found(stray[0], f"{INDEX} has a row for seq {stray[0]}, which is not in the log")
-        subjects = {seq: _subject(body) for seq, body in bodies.items()}
+        # Entries without a subject and without index rows cannot disagree: skip them.
+        subjects = {
+            seq: _subject(body)
+            for seq, body in bodies.items()
+            if body.get("subject") is not None or seq in stored
+        }
         wanted = {named for named, _sealed in subjects.values() if named is not None}
         wanted.update(indexed for entries in stored.values() for _p, indexed in entries)
         keys = self._keys(wanted)
@@ -258,6 +298,31 @@ class DerivedCheck:
         return plain == pseudonym.encode("utf-8")
 
 
+def _columns_match(rows: Sequence[EntryRow], bodies: Sequence[dict[str, Any]]) -> bool:
+    """Every row's ``time`` (as RFC 3339 text) and copied columns equal its body's fields.
+
+    A page at a time, as two lists of tuples: ``True`` only where
+    :func:`_column_problem` finds nothing in any row; on ``False`` (or rows
+    whose ``time`` is a datetime) the caller asks it row by row.
+    """
+    stored = [tuple(row[3:10]) for row in rows]
+    if any(type(values[0]) is not str for values in stored):
+        return False
+    expected = [
+        (
+            get("time"),
+            get("kind"),
+            get("outcome"),
+            get("party"),
+            get("purpose"),
+            get("case"),
+            get("convenant"),
+        )
+        for get in (body.get for body in bodies)
+    ]
+    return stored == expected
+
+
 def _column_problem(row: EntryRow, body: dict[str, Any]) -> str | None:
     get = body.get
     stored = row[_FIRST_COLUMN:]
@@ -273,7 +338,12 @@ def _column_problem(row: EntryRow, body: dict[str, Any]) -> str | None:
         for (column, field), value in zip(COLUMNS, stored, strict=True):
             if value != get(field):
                 return f"column audit_entries.{column} differs from the entry's {field!r}"
-    if _rfc3339(row[3]) != get("time"):
+    stamp = row[3]
+    if isinstance(stamp, datetime):
+        stamp = _rfc3339(stamp)
+    elif type(stamp) is not str:
+        return "column audit_entries.time differs from the entry's 'time'"
+    if stamp != get("time"):
         return "column audit_entries.time differs from the entry's 'time'"
     return None
 

@@ -25,7 +25,8 @@ from gateway.audit.checkpoints import all_checkpoints, latest_checkpoint
 from gateway.audit.core.canonical import node_hash
 from gateway.audit.core.checkpoint_format import Checkpoint
 from gateway.audit.core.offline_verify import VerifyResult, checkpoint_line, verify_export
-from gateway.audit.derived import DerivedCheck, entry_records
+from gateway.audit.derived import DerivedCheck
+from gateway.audit.entry_stream import entry_pages
 from gateway.audit.models import AuditEntry, AuditNode
 from gateway.audit.parallel_verify import MIN_SLICES, SLICE_LEVEL, verify_database_parallel
 from gateway.audit.snapshot import read_snapshot
@@ -202,7 +203,7 @@ def verify_database(
         heads = all_checkpoints(session)
         derived = DerivedCheck(session, vault)
         result = verify_export(
-            export_lines(derived.pages(entry_records(session, PAGE)), heads),
+            export_lines(derived.pages(entry_pages(session, PAGE)), heads),
             jwks,
             on_progress=on_progress,
             expected_head=expected_head,

@@ -10,6 +10,7 @@ with workers must name the same first bad seq as without.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete, select, text, update
@@ -113,6 +114,18 @@ def _zero_node(level: int, idx: int) -> Callable[[Database], None]:
     return run
 
 
+def _shift_time(db: Database) -> None:
+    """One microsecond later: the column no longer says the body's ``time``."""
+    with db.session() as session:
+        moment = session.scalar(select(AuditEntry.time).where(AuditEntry.seq == 22))
+        assert moment is not None
+        session.execute(
+            update(AuditEntry)
+            .where(AuditEntry.seq == 22)
+            .values(time=moment + timedelta(microseconds=1))
+        )
+
+
 TAMPERING: dict[str, Callable[[Database], None]] = {
     "leaf hash byte": _flip_leaf_byte,
     "body byte": _flip_body_byte,
@@ -122,6 +135,8 @@ TAMPERING: dict[str, Callable[[Database], None]] = {
     "subtree above the slices": _zero_node(3, 2),
     "deleted subtree": _statement("DELETE FROM audit_nodes WHERE level = 2 AND idx = 7"),
     "derived column": _statement("UPDATE audit_entries SET kind = 'decision' WHERE seq = 31"),
+    "time column": _shift_time,
+    "case column emptied": _statement("UPDATE audit_entries SET case_id = NULL WHERE seq = 12"),
     "deleted index row": _statement("DELETE FROM audit_subject_index WHERE seq = 26"),
     "forged checkpoint": _statement(
         "UPDATE audit_checkpoints SET time = '2020-01-01T00:00:00Z' WHERE size = 20"
@@ -140,7 +155,7 @@ def test_every_tampering_leaves_the_fast_pass_in_doubt(
     assert fast(db, signer) is None
 
 
-@pytest.mark.parametrize("name", ["body byte", "leaf hash byte"])
+@pytest.mark.parametrize("name", ["body byte", "leaf hash byte", "time column"])
 def test_with_workers_the_first_bad_seq_is_named_as_without(
     filled: AuditLog, db: Database, signer: Ed25519Signer, name: str
 ) -> None:
@@ -149,7 +164,7 @@ def test_with_workers_the_first_bad_seq_is_named_as_without(
     with_workers = verify_database(db, signer.jwks(), workers=2, slice_level=LEVEL).result
     assert not sequential.ok
     assert with_workers == sequential
-    assert with_workers.first_bad_seq == (17 if name == "body byte" else 13)
+    assert with_workers.first_bad_seq == {"body byte": 17, "leaf hash byte": 13}.get(name, 22)
 
 
 def test_a_cut_with_its_checkpoints_and_subtrees_fails_against_the_published_head(

@@ -1,0 +1,81 @@
+"""The driver-level entry pages give the same verdicts as the stored values.
+
+On PostgreSQL ``entry_pages`` lets the server format ``time`` as the body's
+RFC 3339 text; the checks then compare strings. That must equal what
+``rfc3339_micro`` wrote for every moment Python can hold (whole seconds, the
+first and last microsecond of the calendar), whatever the session's time
+zone, and a moment Python cannot hold must never pass.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+
+from gateway.audit.derived import DerivedCheck
+from gateway.audit.entry_stream import entry_pages
+from gateway.audit.log import AuditLog
+from gateway.audit.snapshot import read_snapshot
+from gateway.audit.store import PendingEntry, write_batch
+from gateway.storage.db import Database
+from tests.audit.conftest import event
+
+MOMENTS = [
+    datetime(2026, 12, 1, 4, 5, 6, tzinfo=UTC),
+    datetime(2026, 3, 29, 1, 30, 0, 1, tzinfo=UTC),
+    datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+    datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+]
+
+
+def _write(db: Database, audit_log: AuditLog) -> None:
+    batch = [
+        PendingEntry(event(n, subject_pseudonym=None), moment, None, None)
+        for n, moment in enumerate(MOMENTS)
+    ]
+    with db.session() as session:
+        write_batch(session, batch, audit_log.vault)
+
+
+def test_time_as_the_server_formats_it_equals_the_body(
+    backend: str, db: Database, audit_log: AuditLog
+) -> None:
+    _write(db, audit_log)
+    with read_snapshot(db) as session:
+        if backend == "postgresql":
+            session.execute(text("SET TIME ZONE 'Pacific/Chatham'"))
+        pages = list(entry_pages(session, 3))
+        rows = [row for page in pages for row in page]
+        assert [row[0] for row in rows] == list(range(len(MOMENTS)))
+        check = DerivedCheck(session)
+        assert all(check.check(page) for page in pages)
+        check.done()
+        assert check.finish() is None
+    for row, moment in zip(rows, MOMENTS, strict=True):
+        assert type(row[2]) is bytes
+        expected = moment.isoformat().replace("+00:00", "")
+        if "." not in expected:
+            expected += ".000000"
+        assert b'"time":"%s"' % (expected + "Z").encode() in row[2]
+        if backend == "postgresql":
+            assert row[3] == expected + "Z"
+
+
+def test_a_moment_python_cannot_hold_is_a_mismatch(
+    backend: str, db: Database, audit_log: AuditLog
+) -> None:
+    if backend != "postgresql":
+        return  # SQLite stores text the driver parses; PostgreSQL can hold year 10000
+    _write(db, audit_log)
+    with db.session() as session:
+        session.execute(
+            text("UPDATE audit_entries SET time = '10000-01-01 00:00:00+00' WHERE seq = 3")
+        )
+    with read_snapshot(db) as session:
+        pages = list(entry_pages(session, 10))
+        assert pages[0][3][3] is None
+        check = DerivedCheck(session)
+        assert not check.check(pages[0])
+        assert check.first is not None and check.first.seq == 3
+        assert "audit_entries.time" in check.first.problem
