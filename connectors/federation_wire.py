@@ -9,10 +9,27 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
+
+from gateway.subjects.bsn import holds_bsn
 
 Identifier = Annotated[str, Field(min_length=1, max_length=200)]
 Reason = Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")]
+
+
+def _no_bsn(value: str) -> str:
+    """A peer's request id is kept on our forwarding and logged in clear: never a BSN."""
+    if holds_bsn(value):
+        raise ValueError("must not contain a BSN")
+    return value
+
+
+PeerRequestId = Annotated[
+    str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$"), AfterValidator(_no_bsn)
+]
+"""A peer's rights request id: stored, logged and put in a URL path here."""
+PeerRightsStatus = Literal["pending", "granted", "partially_granted", "refused", "withdrawn"]
+"""What a peer's request can stand at (``RightsRequest.status``); stored, logged, shown."""
 
 
 class _Wire(BaseModel):
@@ -55,16 +72,16 @@ class WireKnownAnswer(_Wire):
 class WireRightsReceipt(_Wire):
     """``POST /v1/federation/rights-requests``: the peer's own request for ours."""
 
-    id: Identifier
+    id: PeerRequestId
     type: Identifier
-    status: Identifier
+    status: PeerRightsStatus
 
 
 class WireRightsOutcome(_Wire):
     """``GET /v1/federation/rights-requests/{id}``: where the peer's request stands."""
 
-    id: Identifier
-    status: Identifier
+    id: PeerRequestId
+    status: PeerRightsStatus
     decided_at: AwareDatetime | None = None
     execute_by: AwareDatetime | None = None
     executed_at: AwareDatetime | None = None

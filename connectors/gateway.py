@@ -255,6 +255,8 @@ class GatewayConnector:
             answer = _parse(WireRightsOutcome, content)
         except SourceUnavailable:
             raise PeerDown("peer_malformed") from None
+        if answer.id != peer_request:  # an answer about another request is no answer
+            raise PeerDown("peer_malformed")
         return PeerRightsOutcome(
             answer.id, answer.status, answer.decided_at, answer.execute_by, answer.executed_at
         )

@@ -168,7 +168,7 @@ async def peer_rights_request(
 @router.get(
     "/v1/federation/rights-requests/{request_id}",
     response_model=PeerRightsOutcomeOut,
-    responses={404: {}},
+    responses={403: {}, 404: {}},
 )
 def peer_rights_outcome(
     request_id: RequestId,

@@ -316,9 +316,15 @@ class Broker:
         return _Plan(case, policy, items, bsn, new_request, given)
 
     def _settle(self, actor: Actor, plan: _Plan, results: list[SourceResult]) -> list[SourceResult]:
-        """After the sources answered, in one thread hop and one transaction: mark
-        contested records, recheck consents, carry withholdings (in that order)."""
+        """After the sources answered, in one thread hop and one transaction: recheck
+        consents, mark (or withhold) contested records, carry withholdings (in that order).
+
+        The consent recheck comes first: a result whose consent was revoked meanwhile
+        says ``consent_revoked`` and nothing more, never ``contested`` with a count
+        (which would tell that recipient the source holds contested records).
+        """
         with self._db.session() as session:
+            results = self._recheck_consents(session, actor, plan, results)
             if self._contested is not None and any(r.records for r in results):
                 covenant = plan.policy.covenant(actor.covenant)
                 results = self._contested.mark_in(
@@ -327,7 +333,6 @@ class Broker:
                     results,
                     withholding=covenant is not None and covenant.rights.contested == "withhold",
                 )
-            results = self._recheck_consents(session, actor, plan, results)
             return self._withholdings(session, actor, plan, results)
 
     def _recheck_consents(

@@ -28,16 +28,21 @@ CONTESTED = "contested"
 
 
 def withhold(results: list[SourceResult], contested: Contested) -> list[SourceResult]:
-    """Contested records are left out; a result left empty becomes ``denied``/``contested``."""
-    if not contested:
-        return results
+    """Contested records are left out; a result left empty becomes ``denied``/``contested``.
+
+    Contested here or where the record came from: a record that arrives marked
+    (a correctie pending at a peer region, kept with the copy too) is held back
+    like one our own correctie contests.
+    """
     kept = []
     for result in results:
         records = result.records
         if not records:
             kept.append(result)
             continue
-        remaining = [r for r in records if not contested.covers(result.source, r.id)]
+        remaining = [
+            r for r in records if not r.contested and not contested.covers(result.source, r.id)
+        ]
         left_out = len(records) - len(remaining)
         if not left_out:
             kept.append(result)

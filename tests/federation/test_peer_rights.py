@@ -233,8 +233,9 @@ def test_a_peer_files_once_per_request_and_only_it_reads_the_outcome(regions: Re
     own = peer_x.call("GET", f"/v1/federation/rights-requests/{request_id}")
     assert own.status_code == 200, own.text
     assert own.json()["peer_request"] == "rr-x-0001" and own.json()["status"] == "pending"
-    for reader in (gemeente_b, regions.partner_b("fg-b")):
-        assert reader.call("GET", f"/v1/federation/rights-requests/{request_id}").status_code == 404
+    for reader in (gemeente_b, regions.partner_b("fg-b")):  # no peer: refused before any look-up
+        read = reader.call("GET", f"/v1/federation/rights-requests/{request_id}")
+        assert read.status_code == 403 and read.json()["reason"] == "not_federation_party"
     unknown = peer_x.call("GET", "/v1/federation/rights-requests/rr-00000000000000000000")
     assert unknown.status_code == 404
 

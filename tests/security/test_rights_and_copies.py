@@ -7,6 +7,8 @@ and was seen to fail on the code before its fix (commit 62d5261).
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,11 +24,13 @@ from gateway.subjects.bsn import Bsn
 from tests.brokering.support import (
     BSN,
     CASUSOVERLEG,
+    MOTIVATION,
     change_covenant,
     logged_in,
     open_case,
     results,
 )
+from tests.consent.support import CRIMINAL, CRIMINAL_SOURCES, ask, grant, om, pending_id
 from tests.rights.conftest import csrf_of, person_login
 from tests.security.rightscopies_support import (
     SECOND_COVENANT,
@@ -257,6 +261,46 @@ def test_a_pending_correctie_marks_records_contested_live_and_from_the_copy(
     cached = _huisvesting(gemeente, case_id)
     assert (cached["status"], cached["reason"]) == ("ok", "cached_copy")
     assert {r["id"]: r.get("contested", False) for r in cached["records"]}[record_id] is True
+
+
+def test_a_consent_revoked_during_the_query_under_withhold_tells_nothing_contested(
+    stack: Stack,
+) -> None:
+    """``rights.contested: withhold`` must not outrank a consent revoked while the sources
+    answered: the recipient then gets ``consent_revoked`` only — not ``contested`` with a
+    count, which would tell it that the source holds records about the person that a
+    correctie contests (review branch: the contested step ran before the consent recheck)."""
+    gemeente, case_id = open_case(stack)
+    ovj = om(stack)
+    consent_id = pending_id(ask(gemeente, case_id))
+    grant(ovj, consent_id)
+    change_covenant(stack, lambda document: document["rights"].update(contested="withhold"))
+    for source in CRIMINAL_SOURCES:
+        body = {
+            "type": "correctie",
+            "subject": {"bsn": BSN},
+            "details": "Alles van deze bron klopt niet.",
+            "cases": [case_id],
+            "source": source,
+        }
+        assert _file(gemeente, body).status_code == 201
+        stack.sources.source(source).delay_s = 1.2
+    answer: dict[str, Any] = {}
+    query = threading.Thread(
+        target=lambda: answer.setdefault(
+            "r", gemeente.query(case_id, [CRIMINAL], motivation=MOTIVATION)
+        )
+    )
+    query.start()
+    time.sleep(0.4)
+    revoked = ovj.call("POST", f"/v1/consents/{consent_id}/revoke", {"reason": "nieuwe feiten"})
+    assert revoked.status_code == 200, revoked.text
+    query.join(timeout=10)
+    response = answer["r"]
+    assert response.status_code == 200, response.text
+    for result in response.json()["results"]:
+        assert (result["status"], result["reason"]) == ("denied", "consent_revoked"), result
+        assert "contested_withheld" not in result and "records" not in result
 
 
 def test_a_covenant_that_withholds_contested_records_lets_none_leave(stack: Stack) -> None:
