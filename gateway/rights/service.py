@@ -37,7 +37,13 @@ from gateway.rights.contested import GRANTED, drop_corrected_copies
 from gateway.rights.deadlines import RequestType, deadline_for
 from gateway.rights.events import rights_event
 from gateway.rights.models import RequestSource, RightsRequest, new_request_id
-from gateway.rights.peers import local_records, own_sources, peer_cases, peer_targets
+from gateway.rights.peers import (
+    is_peer,
+    local_records,
+    own_sources,
+    peer_cases,
+    peer_targets,
+)
 from gateway.rights.refusals import FilingRefused, refusal_event
 from gateway.rights.sealing import RequestSealer
 from gateway.rights.steps import AnswerRefused, ExecutionRefused, NotPending, check_extension
@@ -379,6 +385,12 @@ class RightsService:
             assert filer.covenant is not None
             if policy.party(filer.covenant, filer.party) is None:
                 raise FilingRefused("not_covenant_party")
+            covenant = policy.covenant(filer.covenant)
+            if covenant is not None and is_peer(covenant, filer.party):
+                # A peer files at /v1/federation/rights-requests only (one hop, no
+                # inzage): here its self-opened mirror case would let it file an
+                # inzage for anyone and read each source's record count.
+                raise FilingRefused("peer_gateway")
             if not case_ids:
                 raise FilingRefused("no_case_named")
         wanted = list(dict.fromkeys(case_ids))

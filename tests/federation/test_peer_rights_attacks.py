@@ -30,6 +30,7 @@ from gateway.brokering.minimise import DisclosedRecord
 from gateway.brokering.results import SourceResult
 from gateway.demo.partner_client import PartnerClient
 from gateway.rights.contested import pending_correcties
+from gateway.rights.models import RightsRequest
 from gateway.settings import Settings
 from gateway.subjects.bsn import Bsn
 from gateway.wiring import Runtime
@@ -226,3 +227,28 @@ def test_a_peer_outcome_is_one_of_the_known_statuses_for_the_request_asked() -> 
     bogus = _hostile_peer("rr-b-1", "<b>toegewezen, bel 0612345678</b>")
     assert _attempt(bogus, "outcome") == "peer_malformed"
     assert _attempt(_hostile_peer("rr-b-1", "granted", "rr-b-2"), "outcome") == "peer_malformed"
+
+
+def test_a_peer_gateway_files_only_through_the_federation_route(region_b: RegionB) -> None:
+    """A peer gateway may open a mirror case for anyone it asks about. Through the
+    partner route it could then file an *inzage* naming that case: the BSN goes to every
+    joint controller, and the filer reads back per source how many records each holds —
+    a count the covenant's rules never granted it. A peer files correctie/verzet at
+    ``/v1/federation/rights-requests`` only (no inzage: one contact point per region)."""
+    peer = region_b.client("zvh-x")
+    mirror = peer.call(
+        "POST", "/v1/federation/cases", {"subject": {"bsn": BSN}, "phase": "casusoverleg"}
+    )
+    assert mirror.status_code in (200, 201), mirror.text
+    for kind in ("inzage", "correctie", "verzet"):
+        body = {
+            "type": kind,
+            "subject": {"bsn": BSN},
+            "details": "Wat weet B?",
+            "cases": [mirror.json()["id"]],
+        }
+        filed = peer.call("POST", "/v1/rights-requests", body)
+        assert filed.status_code == 422, filed.text
+        assert filed.json()["type"].endswith("rights-request-refused")
+    with region_b.runtime.db.session() as session:
+        assert session.query(RightsRequest).count() == 0

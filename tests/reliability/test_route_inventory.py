@@ -99,7 +99,6 @@ NOT_FOUND_FOR_OUTSIDERS = {
     ("POST", "/v1/rights-requests/{request_id}/executed"),
     ("POST", "/v1/withholdings"),  # a case it does not participate in: as an unknown case
     ("POST", "/v1/cases/{case_id}/notices"),
-    ("GET", "/v1/federation/rights-requests/{request_id}"),  # only the filing peer reads it
 }
 
 
