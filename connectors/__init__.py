@@ -5,7 +5,8 @@ also `RightsRequestForwarder`. Built from a covenant's typed `source:` block
 (`connectors.config`: `RestSource`, `SqlSource`, `GatewaySource`) by
 `build_connector`:
 
-- `rest` → `RestConnector`, the Source API over HTTP (SOURCE-API.md);
+- `rest` → `RestConnector`, the Source API over HTTP (SOURCE-API.md), on a
+  `SourceHttp` (pooled aiohttp sessions, one per event loop);
 - `sql` → `SqlConnector`, one read-only SELECT per category;
 - `gateway` → `GatewayConnector`, another Ketenpoort through its partner API
   (federation; needs a `PeerTokens` client, else `UnsupportedSourceError`).
@@ -51,6 +52,7 @@ from connectors.protocol import (
     TokenProvider,
 )
 from connectors.rest import RestConnector
+from connectors.source_http import SourceHttp
 from connectors.sql import SqlConnector
 
 __all__ = [
@@ -83,6 +85,7 @@ __all__ = [
     "RightsRequestForwarder",
     "SourceConfig",
     "SourceConnector",
+    "SourceHttp",
     "SourceUnavailable",
     "SqlConnector",
     "SqlSource",

@@ -22,11 +22,13 @@ from connectors.gateway import GatewayConnector, GatewayPeer
 from connectors.peer_http import PeerTokens
 from connectors.protocol import SourceConnector, TokenProvider
 from connectors.rest import RestConnector
+from connectors.source_http import SourceHttp
 from connectors.sql import SqlConnector
 
 
 def build_connector(
     source: SourceConfig,
+    sources: SourceHttp,
     client: httpx.AsyncClient,
     token_provider: TokenProvider,
     *,
@@ -35,12 +37,15 @@ def build_connector(
 ) -> SourceConnector:
     """The connector for ``source``; ``default_timeout_s`` applies when it sets no timeout.
 
+    A rest source is reached over ``sources`` (aiohttp, the hot path), a peer
+    gateway over ``client`` (httpx, shared with the peer-token client).
+
     The gateway passes ``Settings.source_timeout_s`` (``KETENPOORT_SOURCE_TIMEOUT_S``).
     """
     timeout_s = source.timeout_or(default_timeout_s)
     if isinstance(source, RestSource):
         return RestConnector(
-            source.base_url, client, timeout_s, token_provider, audience=source.audience
+            source.base_url, sources, timeout_s, token_provider, audience=source.audience
         )
     if isinstance(source, SqlSource):
         return SqlConnector(

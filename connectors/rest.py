@@ -7,11 +7,10 @@ said: the body of an error answer is never read into an exception or a log.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
+from json import dumps as json_dumps
 from typing import Final, TypeVar
 
-import httpx
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from pydantic import BaseModel, ValidationError
@@ -31,6 +30,7 @@ from connectors.source_api import (
     WireRightsAnswer,
     to_deletion_event,
 )
+from connectors.source_http import SourceHttp
 
 DEFAULT_MAX_RESPONSE_BYTES: Final = 5 * 1024 * 1024
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -46,7 +46,7 @@ class RestConnector:
     def __init__(
         self,
         base_url: str,
-        client: httpx.AsyncClient,
+        http: SourceHttp,
         timeout_s: float,
         token_provider: TokenProvider,
         *,
@@ -57,7 +57,7 @@ class RestConnector:
             raise ValueError("timeout_s must be positive")
         self.base_url = base_url.rstrip("/")
         self.audience = audience or self.base_url
-        self._client = client
+        self._http = http
         self._timeout_s = timeout_s
         self._token_provider = token_provider
         self._max_response_bytes = max_response_bytes
@@ -133,8 +133,8 @@ class RestConnector:
         """One bounded exchange: connect, send and read together fit in timeout_s."""
         token = await self._token_provider(self.audience)
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        # Outside a span, continue the caller's trace: an instrumented client then
-        # sends a child of it, so the source still sees the same trace id.
+        # Outside a span, continue the caller's trace: the client span of the
+        # exchange is then a child of it, so the source still sees the same trace id.
         attached = None
         if traceparent is not None and not trace.get_current_span().get_span_context().is_valid:
             attached = otel_context.attach(propagate.extract({"traceparent": traceparent}))
@@ -153,45 +153,23 @@ class RestConnector:
         params: Mapping[str, str] | None,
         accept: range,
     ) -> bytes:
-        propagate.inject(headers)
-        request = self._client.build_request(
+        body = None
+        if json is not None:
+            # Serialised as httpx did: compact UTF-8, no NaN.
+            body = json_dumps(
+                json, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+            ).encode()
+            headers["Content-Type"] = "application/json"
+        return await self._http.exchange(
             method,
             self.base_url + path,
             headers=headers,
-            json=json,
+            body=body,
             params=params,
-            timeout=self._timeout_s,
+            timeout_s=self._timeout_s,
+            max_bytes=self._max_response_bytes,
+            accept=accept,
         )
-        try:
-            async with asyncio.timeout(self._timeout_s):
-                return await self._exchange(request, accept)
-        except (TimeoutError, httpx.TimeoutException):
-            raise SourceUnavailable("timeout") from None
-        except (httpx.ProtocolError, httpx.DecodingError):
-            raise SourceUnavailable("malformed") from None
-        except httpx.TransportError:
-            raise SourceUnavailable("connect") from None
-
-    async def _exchange(self, request: httpx.Request, accept: range) -> bytes:
-        """Reads at most max_response_bytes of a good answer; an error body is never read."""
-        response = await self._client.send(request, stream=True, follow_redirects=False)
-        try:
-            status = response.status_code
-            if status in (401, 403):
-                raise SourceUnavailable("unauthorized", status=status)
-            if status not in accept:
-                raise SourceUnavailable("bad_status", status=status)
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > self._max_response_bytes:
-                raise SourceUnavailable("too_large")
-            content = bytearray()
-            async for chunk in response.aiter_bytes():
-                content += chunk
-                if len(content) > self._max_response_bytes:
-                    raise SourceUnavailable("too_large")
-            return bytes(content)
-        finally:
-            await response.aclose()
 
 
 def _parse(model: type[_Model], content: bytes) -> _Model:

@@ -1,8 +1,9 @@
 """One connector per source party, built from the covenant and reused.
 
-All REST connectors share one ``httpx.AsyncClient`` so connections to a
-source are pooled across queries; the registry is rebuilt lazily when the
-policy object changes (hot reload), because a source's address may change.
+All REST connectors share one ``SourceHttp`` (aiohttp) so connections to a
+source are pooled across queries, and gateway connectors one
+``httpx.AsyncClient``; the registry is rebuilt lazily when the policy object
+changes (hot reload), because a source's address may change.
 
 The covenant's typed source block goes to ``build_connector`` as it is; a
 source whose covenant entry sets no ``timeout_s`` gets ``default_timeout_s``,
@@ -20,6 +21,7 @@ from connectors import (
     DEFAULT_SOURCE_TIMEOUT_S,
     PeerTokens,
     SourceConnector,
+    SourceHttp,
     SqlConnector,
     TokenProvider,
     build_connector,
@@ -30,12 +32,14 @@ from gateway.policy.compiled import CompiledPolicy
 class ConnectorRegistry:
     def __init__(
         self,
+        sources: SourceHttp,
         client: httpx.AsyncClient,
         token_provider: TokenProvider,
         *,
         peer_tokens: PeerTokens | None = None,
         default_timeout_s: float = DEFAULT_SOURCE_TIMEOUT_S,
     ) -> None:
+        self._sources = sources
         self._client = client
         self._default_timeout_s = default_timeout_s
         self._token_provider = token_provider
@@ -62,6 +66,7 @@ class ConnectorRegistry:
                 return None
             connector = build_connector(
                 party.source,
+                self._sources,
                 self._client,
                 self._token_provider,
                 default_timeout_s=self._default_timeout_s,

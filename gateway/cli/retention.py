@@ -23,6 +23,7 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
+from connectors import SourceHttp
 from gateway.audit.log import AuditUnavailable
 from gateway.cli.console import console, err_console, fail, load_settings
 from gateway.policy.errors import PolicyError
@@ -54,8 +55,8 @@ class _Bars(RunProgress):
 
 
 async def _run(runtime: Runtime, dry_run: bool) -> RunReport:
-    async with httpx.AsyncClient(follow_redirects=False) as client:
-        registry = build_source_registry(runtime.foundations, runtime.auth, client)
+    async with SourceHttp() as sources, httpx.AsyncClient(follow_redirects=False) as client:
+        registry = build_source_registry(runtime.foundations, runtime.auth, sources, client)
         runner = build_retention_runner(runtime.foundations, registry)
         columns = (
             TextColumn("[bold]{task.description}"),

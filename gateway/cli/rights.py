@@ -14,6 +14,7 @@ import httpx
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
+from connectors import SourceHttp
 from gateway.audit.log import AuditUnavailable
 from gateway.cli.console import console, fail, load_settings
 from gateway.policy.errors import PolicyError
@@ -26,8 +27,8 @@ rights_app = typer.Typer(help="Rights requests: correctie and verzet across regi
 
 
 async def _sync(runtime: Runtime) -> SyncReport:
-    async with httpx.AsyncClient(follow_redirects=False) as client:
-        registry = build_peer_registry(runtime.foundations, runtime.auth, client)
+    async with SourceHttp() as sources, httpx.AsyncClient(follow_redirects=False) as client:
+        registry = build_peer_registry(runtime.foundations, runtime.auth, sources, client)
         outcomes = build_peer_outcomes(runtime.foundations, runtime.pseudonymizer, registry)
         return await outcomes.sync()
 

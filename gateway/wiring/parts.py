@@ -6,8 +6,9 @@ Each builder takes what it needs explicitly. No capability builds another
 capability's objects: the broker gets its consent register, objection
 register and copy store from here, the rights desk its connector registry,
 federation the broker's case service. Sharing is decided here too: one
-``httpx.AsyncClient`` per process (connections to each source pooled across
-queries, rights forwarding and federation), one consent register for the broker
+``SourceHttp`` per process for the partner sources (aiohttp; connections to
+each source pooled across queries, rights forwarding and deletion feeds), one
+``httpx.AsyncClient`` for peer gateways and their tokens, one consent register for the broker
 and the OvJ, one peer-token cache.
 """
 
@@ -19,6 +20,7 @@ from datetime import UTC, datetime
 
 import httpx
 
+from connectors import SourceHttp
 from gateway.audit.log import AuditLog
 from gateway.auth.bearer import AccessTokenVerifier
 from gateway.auth.denials import DenialAudit
@@ -84,15 +86,17 @@ class AuthServices:
 
 @dataclass(frozen=True)
 class BrokeringServices:
-    """Cases, consents and the broker over one pooled HTTP client and connector registry."""
+    """Cases, consents and the broker over pooled HTTP clients and one connector registry."""
 
     cases: CaseService
     consents: ConsentService
     broker: Broker
     client: httpx.AsyncClient
+    sources: SourceHttp
     registry: ConnectorRegistry
 
     async def aclose(self) -> None:
+        await self.sources.aclose()
         await self.client.aclose()
 
 
@@ -142,7 +146,9 @@ def build_brokering(
         limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         follow_redirects=False,
     )
+    sources = SourceHttp()
     registry = ConnectorRegistry(
+        sources,
         client,
         auth.source_tokens,
         peer_tokens=PeerTokenClient(base.keys, client),
@@ -160,7 +166,7 @@ def build_brokering(
         contested=ContestedMarker(base.db, pending_correcties),
         default_timeout_s=timeout_s,
     )
-    return BrokeringServices(cases, consents, broker, client, registry)
+    return BrokeringServices(cases, consents, broker, client, sources, registry)
 
 
 def build_consent_desk(base: Foundations, brokering: BrokeringServices) -> ConsentDesk:
@@ -192,10 +198,11 @@ def build_peer_outcomes(
 
 
 def build_peer_registry(
-    base: Foundations, auth: AuthServices, client: httpx.AsyncClient
+    base: Foundations, auth: AuthServices, sources: SourceHttp, client: httpx.AsyncClient
 ) -> ConnectorRegistry:
-    """A registry on a caller's own client that can also log in at peer gateways (the CLI's)."""
+    """A registry on a caller's own clients that can also log in at peer gateways (the CLI's)."""
     return ConnectorRegistry(
+        sources,
         client,
         auth.source_tokens,
         peer_tokens=PeerTokenClient(base.keys, client),
@@ -241,9 +248,9 @@ def build_retention_runner(
 
 
 def build_source_registry(
-    base: Foundations, auth: AuthServices, client: httpx.AsyncClient
+    base: Foundations, auth: AuthServices, sources: SourceHttp, client: httpx.AsyncClient
 ) -> ConnectorRegistry:
-    """A registry on a caller's own client (the CLI's, in its own event loop)."""
+    """A registry on a caller's own clients (the CLI's, in its own event loop)."""
     return ConnectorRegistry(
-        client, auth.source_tokens, default_timeout_s=base.settings.source_timeout_s
+        sources, client, auth.source_tokens, default_timeout_s=base.settings.source_timeout_s
     )

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
+from connectors import SourceHttp
 from gateway.demo.source_app import DemoSource, create_source_app, source_of
 from gateway.demodata.people import demo_people, demo_records
 from gateway.subjects.bsn import Bsn
@@ -88,6 +89,12 @@ def woningcorporatie(gateway_jwks: str) -> Iterator[RunningSource]:
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient() as http:
+        yield http
+
+
+@pytest.fixture
+async def sources() -> AsyncIterator[SourceHttp]:
+    async with SourceHttp() as http:
         yield http
 
 

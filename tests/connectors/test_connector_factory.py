@@ -16,6 +16,7 @@ from connectors import (
     RestConnector,
     RestSource,
     SourceConfig,
+    SourceHttp,
     SqlConnector,
     SqlSource,
     UnsupportedSourceError,
@@ -24,9 +25,11 @@ from connectors import (
 from tests.connectors.conftest import GatewaySigner
 
 
-async def test_rest_source(client: httpx.AsyncClient, signer: GatewaySigner) -> None:
+async def test_rest_source(
+    sources: SourceHttp, client: httpx.AsyncClient, signer: GatewaySigner
+) -> None:
     source = RestSource(type="rest", base_url="http://127.0.0.1:9101/", timeout_s=1.5)
-    built = build_connector(source, client, signer, default_timeout_s=7.0)
+    built = build_connector(source, sources, client, signer, default_timeout_s=7.0)
     assert isinstance(built, RestConnector)
     assert built.timeout_s == 1.5
     assert built.base_url == "http://127.0.0.1:9101"
@@ -34,41 +37,45 @@ async def test_rest_source(client: httpx.AsyncClient, signer: GatewaySigner) -> 
 
 
 async def test_rest_source_with_own_audience(
-    client: httpx.AsyncClient, signer: GatewaySigner
+    sources: SourceHttp, client: httpx.AsyncClient, signer: GatewaySigner
 ) -> None:
     source = RestSource(type="rest", base_url="http://127.0.0.1:9101", audience="urn:politie")
-    built = build_connector(source, client, signer)
+    built = build_connector(source, sources, client, signer)
     assert isinstance(built, RestConnector)
     assert built.audience == "urn:politie"
 
 
-async def test_sql_source(client: httpx.AsyncClient, signer: GatewaySigner, tmp_path: Path) -> None:
+async def test_sql_source(
+    sources: SourceHttp, client: httpx.AsyncClient, signer: GatewaySigner, tmp_path: Path
+) -> None:
     source = SqlSource(
         type="sql",
         url=f"sqlite:///{tmp_path / 'p.db'}",
         queries={"huisvesting": "SELECT id, updated FROM t WHERE bsn = :bsn"},
     )
-    built = build_connector(source, client, signer)
+    built = build_connector(source, sources, client, signer)
     assert isinstance(built, SqlConnector)
     built.dispose()
 
 
 async def test_gateway_source_is_unsupported_until_federation(
-    client: httpx.AsyncClient, signer: GatewaySigner
+    sources: SourceHttp, client: httpx.AsyncClient, signer: GatewaySigner
 ) -> None:
     with pytest.raises(UnsupportedSourceError) as caught:
-        build_connector(GatewaySource(type="gateway", base_url="https://zvh-b"), client, signer)
+        build_connector(
+            GatewaySource(type="gateway", base_url="https://zvh-b"), sources, client, signer
+        )
     assert caught.value.reason == "unsupported"
 
 
 async def test_a_source_without_timeout_gets_the_default_it_is_given(
-    client: httpx.AsyncClient, signer: GatewaySigner
+    sources: SourceHttp, client: httpx.AsyncClient, signer: GatewaySigner
 ) -> None:
     source = RestSource(type="rest", base_url="http://127.0.0.1:9101")
     assert source.timeout_s is None
-    given = build_connector(source, client, signer, default_timeout_s=0.7)
+    given = build_connector(source, sources, client, signer, default_timeout_s=0.7)
     assert isinstance(given, RestConnector) and given.timeout_s == 0.7
-    unset = build_connector(source, client, signer)
+    unset = build_connector(source, sources, client, signer)
     assert isinstance(unset, RestConnector) and unset.timeout_s == DEFAULT_SOURCE_TIMEOUT_S
 
 
@@ -96,8 +103,8 @@ def test_bad_configs_are_refused_by_the_type(config: dict[str, Any]) -> None:
 
 
 async def test_a_sql_source_must_only_read(
-    client: httpx.AsyncClient, signer: GatewaySigner
+    sources: SourceHttp, client: httpx.AsyncClient, signer: GatewaySigner
 ) -> None:
     source = SqlSource(type="sql", url="sqlite://", queries={"c": "DELETE FROM t WHERE b = :bsn"})
     with pytest.raises(ConnectorConfigError):
-        build_connector(source, client, signer)
+        build_connector(source, sources, client, signer)

@@ -10,7 +10,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from connectors import LookupRequest, Requester, RestConnector, SourceUnavailable
+from connectors import LookupRequest, Requester, RestConnector, SourceHttp, SourceUnavailable
 from gateway.demo.runner import start_demo_sources
 from gateway.demodata.people import (
     CATEGORY_FIELDS,
@@ -118,7 +118,7 @@ async def test_admin_delete_of_unknown_record_is_404(
 
 
 async def test_runner_serves_every_demo_party_over_http(
-    gateway_jwks: str, signer: GatewaySigner, client: httpx.AsyncClient
+    gateway_jwks: str, signer: GatewaySigner, sources: SourceHttp
 ) -> None:
     person = demo_people()[0]
     handle = start_demo_sources(
@@ -127,7 +127,7 @@ async def test_runner_serves_every_demo_party_over_http(
     try:
         answered = {}
         for party, base_url in handle.base_urls.items():
-            connector = RestConnector(base_url, client, 2.0, signer)
+            connector = RestConnector(base_url, sources, 2.0, signer)
             categories = tuple(sorted({r.category for r in demo_records()[party]}))
             request = LookupRequest(person.bsn, categories, "zvh-demo", "pga-casusoverleg",
                                     "c-1", Requester("gemeente-demo", "m.jansen"))  # fmt: skip
@@ -139,19 +139,19 @@ async def test_runner_serves_every_demo_party_over_http(
     assert set(answered) == set(DEMO_SOURCE_PARTIES)
     assert all(result.subject_known and result.records for result in answered.values())
     with pytest.raises(SourceUnavailable) as caught:
-        await RestConnector(handle.base_urls["ggz-demo"], client, 1.0, signer).deletions(None)
+        await RestConnector(handle.base_urls["ggz-demo"], sources, 1.0, signer).deletions(None)
     assert caught.value.reason == "connect"
 
 
 async def test_runner_makes_the_woningcorporatie_slow_by_default(
-    gateway_jwks: str, signer: GatewaySigner, client: httpx.AsyncClient
+    gateway_jwks: str, signer: GatewaySigner, sources: SourceHttp
 ) -> None:
     with start_demo_sources({"woningcorporatie-demo": 0}, gateway_jwks + "/oauth/jwks") as handle:
         url = handle.base_urls["woningcorporatie-demo"]
         request = LookupRequest(demo_people()[0].bsn, ("huisvesting",), "zvh-demo", "p", "c",
                                 Requester("gemeente-demo", "e"))  # fmt: skip
         with pytest.raises(SourceUnavailable) as caught:
-            await RestConnector(url, client, 0.3, signer).lookup(request)
+            await RestConnector(url, sources, 0.3, signer).lookup(request)
         handle.source("woningcorporatie-demo").delay_s = 0.0  # let shutdown be quick
 
     assert caught.value.reason == "timeout"

@@ -8,7 +8,6 @@ import traceback
 from collections.abc import AsyncIterator
 from datetime import date
 
-import httpx
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
@@ -23,6 +22,7 @@ from connectors import (
     RestConnector,
     RightsRequestForwarder,
     SourceConnector,
+    SourceHttp,
     SourceUnavailable,
 )
 from gateway.demo.serving import bind_socket
@@ -48,15 +48,15 @@ def lookup_request(subject: Bsn, *categories: str, traceparent: str | None = Non
 
 
 def connector_for(
-    base_url: str, client: httpx.AsyncClient, signer: GatewaySigner, timeout_s: float = 2.0
+    base_url: str, sources: SourceHttp, signer: GatewaySigner, timeout_s: float = 2.0
 ) -> RestConnector:
-    return RestConnector(base_url, client, timeout_s, signer, audience=AUDIENCE)
+    return RestConnector(base_url, sources, timeout_s, signer, audience=AUDIENCE)
 
 
 async def test_lookup_returns_records_with_extra_fields_untrimmed(
-    woningcorporatie: RunningSource, client: httpx.AsyncClient, signer: GatewaySigner, person_a: Bsn
+    woningcorporatie: RunningSource, sources: SourceHttp, signer: GatewaySigner, person_a: Bsn
 ) -> None:
-    connector = connector_for(woningcorporatie.base_url, client, signer)
+    connector = connector_for(woningcorporatie.base_url, sources, signer)
 
     result = await connector.lookup(lookup_request(person_a, "huisvesting"))
 
@@ -69,9 +69,9 @@ async def test_lookup_returns_records_with_extra_fields_untrimmed(
 
 
 async def test_only_asked_categories_come_back(
-    woningcorporatie: RunningSource, client: httpx.AsyncClient, signer: GatewaySigner, person_a: Bsn
+    woningcorporatie: RunningSource, sources: SourceHttp, signer: GatewaySigner, person_a: Bsn
 ) -> None:
-    connector = connector_for(woningcorporatie.base_url, client, signer)
+    connector = connector_for(woningcorporatie.base_url, sources, signer)
 
     both = await connector.lookup(lookup_request(person_a, "huisvesting", "inkomen_schulden"))
     one = await connector.lookup(lookup_request(person_a, "inkomen_schulden"))
@@ -81,10 +81,10 @@ async def test_only_asked_categories_come_back(
 
 
 async def test_unknown_subject_is_not_known(
-    woningcorporatie: RunningSource, client: httpx.AsyncClient, signer: GatewaySigner
+    woningcorporatie: RunningSource, sources: SourceHttp, signer: GatewaySigner
 ) -> None:
     only_gemeente = next(p for p in demo_people() if p.known_to == {"gemeente-demo"})
-    connector = connector_for(woningcorporatie.base_url, client, signer)
+    connector = connector_for(woningcorporatie.base_url, sources, signer)
 
     result = await connector.lookup(lookup_request(only_gemeente.bsn, "huisvesting"))
 
@@ -93,9 +93,9 @@ async def test_unknown_subject_is_not_known(
 
 
 async def test_bearer_token_for_the_audience_reaches_the_source(
-    woningcorporatie: RunningSource, client: httpx.AsyncClient, signer: GatewaySigner, person_a: Bsn
+    woningcorporatie: RunningSource, sources: SourceHttp, signer: GatewaySigner, person_a: Bsn
 ) -> None:
-    await connector_for(woningcorporatie.base_url, client, signer).lookup(lookup_request(person_a))
+    await connector_for(woningcorporatie.base_url, sources, signer).lookup(lookup_request(person_a))
 
     claims = woningcorporatie.state.last_token_claims
     assert claims is not None
@@ -105,9 +105,9 @@ async def test_bearer_token_for_the_audience_reaches_the_source(
 
 
 async def test_token_for_another_audience_is_refused_as_unauthorized(
-    woningcorporatie: RunningSource, client: httpx.AsyncClient, signer: GatewaySigner, person_a: Bsn
+    woningcorporatie: RunningSource, sources: SourceHttp, signer: GatewaySigner, person_a: Bsn
 ) -> None:
-    connector = RestConnector(woningcorporatie.base_url, client, 2.0, signer)  # aud = base URL
+    connector = RestConnector(woningcorporatie.base_url, sources, 2.0, signer)  # aud = base URL
 
     with pytest.raises(SourceUnavailable) as caught:
         await connector.lookup(lookup_request(person_a))
@@ -117,10 +117,10 @@ async def test_token_for_another_audience_is_refused_as_unauthorized(
 
 
 async def test_traceparent_of_the_current_span_reaches_the_source(
-    woningcorporatie: RunningSource, client: httpx.AsyncClient, signer: GatewaySigner, person_a: Bsn
+    woningcorporatie: RunningSource, sources: SourceHttp, signer: GatewaySigner, person_a: Bsn
 ) -> None:
     tracer = TracerProvider().get_tracer("test")
-    connector = connector_for(woningcorporatie.base_url, client, signer)
+    connector = connector_for(woningcorporatie.base_url, sources, signer)
 
     with tracer.start_as_current_span("query") as span:
         await connector.lookup(lookup_request(person_a))
@@ -132,24 +132,24 @@ async def test_traceparent_of_the_current_span_reaches_the_source(
 
 
 async def test_explicit_traceparent_is_used_outside_a_span(
-    woningcorporatie: RunningSource, client: httpx.AsyncClient, signer: GatewaySigner, person_a: Bsn
+    woningcorporatie: RunningSource, sources: SourceHttp, signer: GatewaySigner, person_a: Bsn
 ) -> None:
     given = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-    connector = connector_for(woningcorporatie.base_url, client, signer)
+    connector = connector_for(woningcorporatie.base_url, sources, signer)
 
     await connector.lookup(lookup_request(person_a, traceparent=given))
 
-    # With httpx instrumented the source sees a child span of the given trace.
+    # The source sees the connector's client span, a child of the given trace.
     seen = woningcorporatie.state.last_traceparent
     assert seen is not None
     assert seen.split("-")[1] == given.split("-")[1]
 
 
 async def test_slow_source_times_out_within_the_bound(
-    woningcorporatie: RunningSource, client: httpx.AsyncClient, signer: GatewaySigner, person_a: Bsn
+    woningcorporatie: RunningSource, sources: SourceHttp, signer: GatewaySigner, person_a: Bsn
 ) -> None:
     woningcorporatie.state.delay_s = 3.0
-    connector = connector_for(woningcorporatie.base_url, client, signer, timeout_s=0.3)
+    connector = connector_for(woningcorporatie.base_url, sources, signer, timeout_s=0.3)
 
     started = time.monotonic()
     with pytest.raises(SourceUnavailable) as caught:
@@ -160,12 +160,12 @@ async def test_slow_source_times_out_within_the_bound(
 
 
 async def test_refused_connection_is_connect(
-    client: httpx.AsyncClient, signer: GatewaySigner, person_a: Bsn
+    sources: SourceHttp, signer: GatewaySigner, person_a: Bsn
 ) -> None:
     sock = bind_socket()
     port = sock.getsockname()[1]
     sock.close()  # nothing listens there now
-    connector = connector_for(f"http://127.0.0.1:{port}", client, signer)
+    connector = connector_for(f"http://127.0.0.1:{port}", sources, signer)
 
     with pytest.raises(SourceUnavailable) as caught:
         await connector.lookup(lookup_request(person_a))
@@ -174,10 +174,10 @@ async def test_refused_connection_is_connect(
 
 
 async def test_server_error_body_never_reaches_the_exception(
-    woningcorporatie: RunningSource, client: httpx.AsyncClient, signer: GatewaySigner, person_a: Bsn
+    woningcorporatie: RunningSource, sources: SourceHttp, signer: GatewaySigner, person_a: Bsn
 ) -> None:
     woningcorporatie.state.fail = True
-    connector = connector_for(woningcorporatie.base_url, client, signer)
+    connector = connector_for(woningcorporatie.base_url, sources, signer)
 
     with pytest.raises(SourceUnavailable) as caught:
         await connector.lookup(lookup_request(person_a))
@@ -218,32 +218,32 @@ def _fixed_answer(body: bytes, *, stream: bool = False) -> Starlette:
     ids=["not-json", "wrong-top-level", "wrong-type", "missing-updated", "naive-timestamp"],
 )
 async def test_malformed_answers_are_malformed(
-    body: bytes, client: httpx.AsyncClient, signer: GatewaySigner, person_a: Bsn
+    body: bytes, sources: SourceHttp, signer: GatewaySigner, person_a: Bsn
 ) -> None:
     with serve_app(_fixed_answer(body)) as base_url, pytest.raises(SourceUnavailable) as caught:
-        await connector_for(base_url, client, signer).lookup(lookup_request(person_a))
+        await connector_for(base_url, sources, signer).lookup(lookup_request(person_a))
 
     assert caught.value.reason == "malformed"
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["content-length", "chunked"])
 async def test_oversized_answer_is_refused(
-    stream: bool, client: httpx.AsyncClient, signer: GatewaySigner, person_a: Bsn
+    stream: bool, sources: SourceHttp, signer: GatewaySigner, person_a: Bsn
 ) -> None:
     filler = "x" * (6 * 1024 * 1024)
     body = json.dumps({"subject_known": True, "records": [], "padding": filler}).encode()
 
     source = _fixed_answer(body, stream=stream)
     with serve_app(source) as base_url, pytest.raises(SourceUnavailable) as caught:
-        await connector_for(base_url, client, signer).lookup(lookup_request(person_a))
+        await connector_for(base_url, sources, signer).lookup(lookup_request(person_a))
 
     assert caught.value.reason == "too_large"
 
 
 async def test_deletion_feed_pages_with_cursors(
-    woningcorporatie: RunningSource, client: httpx.AsyncClient, signer: GatewaySigner, person_a: Bsn
+    woningcorporatie: RunningSource, sources: SourceHttp, signer: GatewaySigner, person_a: Bsn
 ) -> None:
-    connector = connector_for(woningcorporatie.base_url, client, signer)
+    connector = connector_for(woningcorporatie.base_url, sources, signer)
     first = await connector.lookup(lookup_request(person_a, "huisvesting", "inkomen_schulden"))
     ids = [r.id for r in first.records]
 
@@ -266,9 +266,9 @@ async def test_deletion_feed_pages_with_cursors(
 
 
 async def test_rights_request_is_forwarded(
-    woningcorporatie: RunningSource, client: httpx.AsyncClient, signer: GatewaySigner, person_a: Bsn
+    woningcorporatie: RunningSource, sources: SourceHttp, signer: GatewaySigner, person_a: Bsn
 ) -> None:
-    connector = connector_for(woningcorporatie.base_url, client, signer)
+    connector = connector_for(woningcorporatie.base_url, sources, signer)
     request = ForwardedRightsRequest(
         id="rr-1",
         type="correctie",
@@ -284,9 +284,7 @@ async def test_rights_request_is_forwarded(
     assert (received.id, received.type, received.records) == ("rr-1", "correctie", ("woni-0001",))
 
 
-def test_rest_connector_offers_both_protocols(
-    client: httpx.AsyncClient, signer: GatewaySigner
-) -> None:
-    connector = connector_for("http://127.0.0.1:9", client, signer)
+def test_rest_connector_offers_both_protocols(sources: SourceHttp, signer: GatewaySigner) -> None:
+    connector = connector_for("http://127.0.0.1:9", sources, signer)
     assert isinstance(connector, SourceConnector)
     assert isinstance(connector, RightsRequestForwarder)

@@ -1,4 +1,4 @@
-"""A misbehaving HTTP peer on loopback: resets mid-response or answers garbage JSON."""
+"""A misbehaving HTTP peer on loopback: resets mid-response, answers garbage JSON or broken HTTP."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Literal
 
-Mode = Literal["reset", "garbage"]
+Mode = Literal["reset", "garbage", "not_http", "short_body", "bad_gzip"]
 GARBAGE = b'{"subject_known": true, "records": [{"id": '
 
 
@@ -22,6 +22,18 @@ def _serve_one(conn: socket.socket, mode: Mode) -> None:
                 conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-le")
                 # SO_LINGER 0: close sends RST instead of FIN (a connection reset).
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                return
+            if mode == "not_http":
+                conn.sendall(b"SSH-2.0-OpenSSH_9.6 not an http answer\r\n\r\n")
+                return
+            if mode == "short_body":  # promises 1000 bytes, sends 10, closes
+                conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n" + GARBAGE[:10])
+                return
+            if mode == "bad_gzip":
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: 10\r\n"
+                    b"connection: close\r\n\r\n" + b"0123456789"
+                )
                 return
             head = (
                 "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select, update
 
+from connectors import SourceHttp
 from gateway.audit.integrity import verify_database
 from gateway.audit.search import EntryQuery, search_entries
 from gateway.brokering.minimise import DisclosedRecord
@@ -45,9 +46,11 @@ def _query_huisvesting(stack: Stack, client: Any, case_id: str) -> dict[str, Any
 
 def _run(stack: Stack, moment: datetime | None = None, *, feeds: bool = False) -> RunReport:
     async def go() -> RunReport:
-        async with httpx.AsyncClient() as client:
+        async with SourceHttp() as sources, httpx.AsyncClient() as client:
             registry = (
-                ConnectorRegistry(client, stack.runtime.auth.source_tokens) if feeds else None
+                ConnectorRegistry(sources, client, stack.runtime.auth.source_tokens)
+                if feeds
+                else None
             )
             clock = (lambda: moment) if moment is not None else (lambda: datetime.now(UTC))
             return await build_retention_runner(

@@ -1,0 +1,231 @@
+"""Pooled HTTP/1.1 exchanges with partner sources (the Source API), over aiohttp.
+
+Why not httpx, like the rest of the gateway: the source call is the largest
+part of a brokered query's CPU that a query controls (issue 16), and per call
+aiohttp costs about a fifth of what httpx (plus its OpenTelemetry
+instrumentation) costs on the same machine (docs/performance.md). Peer gateways,
+OAuth and everything else stay on httpx.
+
+An aiohttp ``ClientSession`` belongs to the event loop it was made on, while
+the gateway's runtime is also driven by CLI commands and tests that call
+``asyncio.run`` more than once. So there is one session per running loop, made
+on first use in that loop. A guard task in that loop closes the session when
+the loop shuts down (``asyncio.run`` cancels what is left), so a session never
+outlives its loop unclosed; ``aclose`` closes the current loop's session at once.
+
+Every failure becomes ``SourceUnavailable(reason)``; the error body of a source
+is never read, and neither its text nor the request body (which carries a BSN)
+goes into an exception, a log or a span.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl
+import threading
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Final, Self
+
+import aiohttp
+import certifi
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from yarl import URL
+
+from connectors.errors import SourceUnavailable, UnavailableReason
+
+MAX_CONNECTIONS: Final = 200
+MAX_CONNECTIONS_PER_SOURCE: Final = 50
+
+_tracer = trace.get_tracer("ketenpoort.sources")
+
+
+def default_tls_context() -> ssl.SSLContext:
+    """Verifying TLS exactly as the gateway's httpx client does by default.
+
+    httpx trusts ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` when set and otherwise the
+    certifi bundle; a source reachable over httpx stays reachable here.
+    """
+    if cafile := os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=cafile)
+    if capath := os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=capath)
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+@dataclass(frozen=True)
+class _LoopSession:
+    session: aiohttp.ClientSession
+    guard: asyncio.Task[None]
+
+
+async def _close_at_loop_end(session: aiohttp.ClientSession) -> None:
+    """Waits for ever; cancelled by ``aclose`` or by the loop's shutdown, it closes the session."""
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await session.close()
+
+
+class SourceHttp:
+    """The gateway's HTTP client for partner sources: one pooled session per event loop."""
+
+    def __init__(
+        self,
+        *,
+        limit: int = MAX_CONNECTIONS,
+        limit_per_host: int = MAX_CONNECTIONS_PER_SOURCE,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        self._limit = limit
+        self._limit_per_host = limit_per_host
+        self._tls = tls if tls is not None else default_tls_context()
+        self._lock = threading.Lock()  # loops of several threads (TestClient portals) share us
+        self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSession] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def open_sessions(self) -> int:
+        """How many loops hold an open session (for tests and shutdown checks)."""
+        with self._lock:
+            return sum(1 for held in self._sessions.values() if not held.session.closed)
+
+    async def aclose(self) -> None:
+        """Closes this loop's session and forgets the sessions of loops that have ended."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            held = self._sessions.pop(loop, None)
+            self._forget_closed_loops()
+        if held is None:
+            return
+        await held.session.close()
+        held.guard.cancel()
+        await asyncio.wait([held.guard])
+
+    async def exchange(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        body: bytes | None = None,
+        params: Mapping[str, str] | None = None,
+        timeout_s: float,
+        max_bytes: int,
+        accept: range = range(200, 201),
+    ) -> bytes:
+        """One exchange bounded by ``timeout_s`` from connect to the last byte read.
+
+        Returns the (decoded) body of an answer whose status is in ``accept``, at
+        most ``max_bytes`` of it. 401/403 are ``unauthorized``, any other status
+        outside ``accept`` ``bad_status`` (its body is never read).
+        """
+        target = URL(url)
+        with _tracer.start_as_current_span(
+            method,
+            kind=SpanKind.CLIENT,
+            attributes={
+                "http.request.method": method,
+                "server.address": target.host or "",
+                "server.port": target.port or 0,
+                "url.full": str(target.with_user(None).with_query(None).with_fragment(None)),
+            },
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            propagate.inject(headers)  # the source sees this span as its parent
+            try:
+                async with asyncio.timeout(timeout_s):
+                    return await self._send(
+                        span, method, target, headers, body, params, timeout_s, max_bytes, accept
+                    )
+            except SourceUnavailable as exc:
+                span.set_status(Status(StatusCode.ERROR, exc.reason))
+                raise
+            except TimeoutError:
+                raise _failed(span, "timeout") from None
+            except (aiohttp.ClientResponseError, aiohttp.ClientPayloadError):
+                raise _failed(span, "malformed") from None  # broken HTTP, body cut or undecodable
+            except aiohttp.ClientError:
+                raise _failed(span, "connect") from None  # refused, unreachable, reset, TLS
+
+    async def _send(
+        self,
+        span: trace.Span,
+        method: str,
+        target: URL,
+        headers: dict[str, str],
+        body: bytes | None,
+        params: Mapping[str, str] | None,
+        timeout_s: float,
+        max_bytes: int,
+        accept: range,
+    ) -> bytes:
+        session = self._session()
+        async with session.request(
+            method,
+            target,
+            headers=headers,
+            data=body,
+            params=params or None,
+            allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=timeout_s),
+        ) as response:
+            status = response.status
+            span.set_attribute("http.response.status_code", status)
+            if status in (401, 403):
+                raise SourceUnavailable("unauthorized", status=status)
+            if status not in accept:
+                raise SourceUnavailable("bad_status", status=status)
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise SourceUnavailable("too_large")
+            content = bytearray()
+            async for chunk in response.content.iter_any():
+                content += chunk
+                if len(content) > max_bytes:
+                    raise SourceUnavailable("too_large")
+            return bytes(content)
+
+    def _session(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            held = self._sessions.get(loop)
+            if held is not None and not held.session.closed:
+                return held.session
+            self._forget_closed_loops()
+            session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=self._limit, limit_per_host=self._limit_per_host, ssl=self._tls
+                ),
+                trust_env=False,
+                auto_decompress=True,
+            )
+            guard = loop.create_task(_close_at_loop_end(session), name="source-http-session")
+            self._sessions[loop] = _LoopSession(session, guard)
+            return session
+
+    def _forget_closed_loops(self) -> None:
+        """A session refers to its loop, so entries only go when dropped here (lock held)."""
+        for ended in [loop for loop in self._sessions if loop.is_closed()]:
+            del self._sessions[ended]
+
+
+def _failed(span: trace.Span, reason: UnavailableReason) -> SourceUnavailable:
+    span.set_status(Status(StatusCode.ERROR, reason))
+    return SourceUnavailable(reason)
