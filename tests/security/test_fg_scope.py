@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -279,7 +280,18 @@ def spans() -> InMemorySpanExporter:
 
 
 def _server_span(spans: InMemorySpanExporter, trace_id: str) -> ReadableSpan:
-    found = [
+    """The gateway's server span of ``trace_id``. It ends only after the last byte of the
+    response was handed to the server, which can be just after the client has read it:
+    wait for it a little rather than race it."""
+    deadline = time.monotonic() + 10
+    while not (found := _server_spans(spans, trace_id)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert found, "no server span with the entry's trace id"
+    return found[0]
+
+
+def _server_spans(spans: InMemorySpanExporter, trace_id: str) -> list[ReadableSpan]:
+    return [
         span
         for span in spans.get_finished_spans()
         if span.kind == SpanKind.SERVER
@@ -291,8 +303,6 @@ def _server_span(spans: InMemorySpanExporter, trace_id: str) -> ReadableSpan:
         and span.instrumentation_scope is not None
         and span.instrumentation_scope.name.startswith("opentelemetry.instrumentation")
     ]
-    assert found, "no server span with the entry's trace id"
-    return found[0]
 
 
 def test_a_callers_traceparent_is_a_link_not_the_logged_trace(
