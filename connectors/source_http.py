@@ -21,7 +21,6 @@ goes into an exception, a log or a span.
 from __future__ import annotations
 
 import asyncio
-import os
 import ssl
 import threading
 import weakref
@@ -31,7 +30,7 @@ from types import TracebackType
 from typing import Final, Self
 
 import aiohttp
-import certifi
+import httpx
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from yarl import URL
@@ -47,14 +46,10 @@ _tracer = trace.get_tracer("ketenpoort.sources")
 def default_tls_context() -> ssl.SSLContext:
     """Verifying TLS exactly as the gateway's httpx client does by default.
 
-    httpx trusts ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` when set and otherwise the
-    certifi bundle; a source reachable over httpx stays reachable here.
+    httpx's own context: ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` when set, else
+    the certifi bundle; a source reachable over httpx stays reachable here.
     """
-    if cafile := os.environ.get("SSL_CERT_FILE"):
-        return ssl.create_default_context(cafile=cafile)
-    if capath := os.environ.get("SSL_CERT_DIR"):
-        return ssl.create_default_context(capath=capath)
-    return ssl.create_default_context(cafile=certifi.where())
+    return httpx.create_ssl_context()
 
 
 @dataclass(frozen=True)

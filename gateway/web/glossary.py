@@ -118,6 +118,7 @@ REASON: Final[Mapping[str, str]] = MappingProxyType(
         "convenant_inactive": "Convenant niet actief",
         "purpose_mismatch": "Doel past niet bij de casus",
         "not_participant": "Geen deelnemer aan de casus",
+        "peer_gateway": "Een ander ZVH dient verzoeken alleen in via de federatie-koppeling",
         "case_closed": "Casus gesloten",
         "unknown_source": "Onbekende bron",
         "phase": "Niet toegestaan in deze fase",
