@@ -26,6 +26,7 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.audit.models import AuditEntry
 from gateway.cases.models import Case, case_ids_of
 from gateway.policy.models import Covenant
 
@@ -53,13 +54,35 @@ def own_sources(covenant: Covenant, parties: Sequence[str] | None = None) -> tup
 
 
 def peer_cases(session: Session, pseudonym: str, convenant: str, peer: str) -> list[Case]:
-    """The person's cases of this covenant in which the peer takes part."""
+    """The person's cases of this covenant in which the peer takes part *and received data*.
+
+    A peer may open a mirror case for any BSN (``/v1/federation/cases``), so
+    taking part proves nothing about the person. Only a case in which we
+    actually disclosed something to that peer (a ``disclosure`` entry of the
+    log naming the peer as recipient) lets its correctie or verzet in: the
+    request concerns data the peer got from us (AVG art. 19), not a person it
+    merely named.
+    """
     cases = session.scalars(
         select(Case)
         .where(Case.id.in_(case_ids_of(pseudonym)), Case.convenant == convenant)
         .order_by(Case.created_at)
     )
-    return [case for case in cases if peer in {p.party for p in case.participants}]
+    joined = [case for case in cases if peer in {p.party for p in case.participants}]
+    if not joined:
+        return []
+    received = set(
+        session.scalars(
+            select(AuditEntry.case_id)
+            .where(
+                AuditEntry.case_id.in_([case.id for case in joined]),  # ix_audit_entries_case_id
+                AuditEntry.kind == "disclosure",
+                AuditEntry.party == peer,
+            )
+            .distinct()
+        )
+    )
+    return [case for case in joined if case.id in received]
 
 
 def peer_targets(covenant: Covenant, cases: Sequence[Case], source: str | None) -> tuple[str, ...]:

@@ -22,7 +22,7 @@ from tests.federation.regions import PURPOSE, REPO, audit_entries
 
 CORRECTIE_BSN = "999990019"  # persoon-b: known to the demo housing corporation behind B
 VERZET_BSN = "999990044"
-PEER_X_BSN = "999990056"
+PEER_X_BSN = "999990007"  # persoon-a: known to the demo police source behind B
 DOWN_BSN = "999990068"
 
 
@@ -215,6 +215,13 @@ def test_a_peer_files_once_per_request_and_only_it_reads_the_outcome(regions: Re
         "zvh-b", PURPOSE, PEER_X_BSN, ["zvh-x", "zvh-d", "politie-demo"], "casusoverleg"
     )
     assert opened.status_code == 201, opened.text
+    # Taking part is not enough: only once B disclosed something to zvh-x in the case may
+    # zvh-x file about the person (gateway/rights/peers.peer_cases).
+    early = peer_x.call("POST", "/v1/federation/rights-requests", body)
+    assert early.status_code == 422, early.text
+    answer = peer_x.query(str(opened.json()["id"]), ["huisvesting"], ["politie-demo"])
+    assert answer.status_code == 200, answer.text
+    assert [r["status"] for r in answer.json()["results"]] == ["ok"], answer.text
     first = peer_x.call("POST", "/v1/federation/rights-requests", body)
     assert first.status_code == 201, first.text
     again = peer_x.call("POST", "/v1/federation/rights-requests", body)

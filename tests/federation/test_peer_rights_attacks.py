@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from connectors import ForwardedRightsRequest, GatewayConnector, GatewayPeer, PeerDown
 from gateway.app import create_app
+from gateway.audit.events import AuditEvent
 from gateway.brokering.contesting import CONTESTED, ContestedMarker
 from gateway.brokering.minimise import DisclosedRecord
 from gateway.brokering.results import SourceResult
@@ -98,6 +99,57 @@ def _peer_filing(peer_request: str) -> dict[str, Any]:
     }
 
 
+def _disclosed_to(region: RegionB, party: str, case_id: str) -> None:
+    """What a real disclosure leaves behind here: the log's ``disclosure`` entry naming the
+    peer as recipient in that case (the sources of this fixture are down, so no query can)."""
+    pseudonym = region.runtime.rights_desk.service.pseudonym(Bsn(BSN))
+    region.runtime.audit.append_sync(
+        [
+            AuditEvent(
+                kind="disclosure",
+                outcome="ok",
+                reason="permitted",
+                party=party,
+                convenant="zvh-b",
+                purpose=PURPOSE,
+                case=case_id,
+                source="woningcorporatie-demo",
+                category="huisvesting",
+                records=1,
+                subject_pseudonym=pseudonym,
+            )
+        ]
+    )
+
+
+def _mirror(peer: PartnerClient) -> str:
+    mirror = peer.call(
+        "POST", "/v1/federation/cases", {"subject": {"bsn": BSN}, "phase": "casusoverleg"}
+    )
+    assert mirror.status_code in (200, 201), mirror.text
+    return str(mirror.json()["id"])
+
+
+# --- who may file: a peer that received data about the person -------------------------------
+
+
+def test_a_peer_files_only_about_a_person_it_received_data_about(region_b: RegionB) -> None:
+    """A peer can open a mirror case for any BSN; that alone must not let its correctie
+    (which marks, or under ``withhold`` keeps back, the person's records at every source
+    here) or its verzet in. Only once we disclosed something to that peer in the case is
+    its request about data it got from us (AVG art. 19)."""
+    peer = region_b.client("zvh-x")
+    case_id = _mirror(peer)
+    refused = peer.call("POST", "/v1/federation/rights-requests", _peer_filing("rr-x-0"))
+    assert refused.status_code == 422, refused.text
+    with region_b.runtime.db.session() as session:
+        assert session.query(RightsRequest).count() == 0
+
+    _disclosed_to(region_b, "zvh-x", case_id)
+    filed = peer.call("POST", "/v1/federation/rights-requests", _peer_filing("rr-x-0"))
+    assert filed.status_code == 201, filed.text
+
+
 # --- rights.contested: withhold -------------------------------------------------------------
 
 
@@ -133,10 +185,7 @@ def test_a_party_no_longer_a_peer_gateway_cannot_read_the_outcome(region_b: Regi
     """``check_peer`` guards the filing; reading the outcome must be refused (and logged)
     once the covenant no longer lists the party as a peer gateway, as every federation call is."""
     peer = region_b.client("zvh-x")
-    mirror = peer.call(
-        "POST", "/v1/federation/cases", {"subject": {"bsn": BSN}, "phase": "casusoverleg"}
-    )
-    assert mirror.status_code in (200, 201), mirror.text
+    _disclosed_to(region_b, "zvh-x", _mirror(peer))
     filed = peer.call("POST", "/v1/federation/rights-requests", _peer_filing("rr-x-1"))
     assert filed.status_code == 201, filed.text
     path = f"/v1/federation/rights-requests/{filed.json()['id']}"

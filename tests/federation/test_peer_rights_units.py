@@ -17,6 +17,7 @@ import pytest
 from joserfc.jwk import ECKey
 
 from connectors import ForwardedRightsRequest, GatewayConnector, GatewayPeer, PeerDenied
+from gateway.audit.events import AuditEvent
 from gateway.cases.service import Actor
 from gateway.rights.forwarding import Forwarder
 from gateway.rights.models import RightsRequest
@@ -68,10 +69,25 @@ def test_a_retry_of_the_same_peer_request_finds_the_request_filed_before(
     region_b: Runtime,
 ) -> None:
     peer = Actor("zvh-x", "zvh-x:t.tester", "zvh-b", PURPOSE)
-    region_b.federation.desk.mirror(
+    mirror = region_b.federation.desk.mirror(
         peer, Bsn(BSN), "casusoverleg", peer_case=None, peer_requester=None
     )
     service = region_b.rights_desk.service
+    # We disclosed to the peer in its mirror case (only then may it file, peers.peer_cases).
+    region_b.audit.append_sync(
+        [
+            AuditEvent(
+                kind="disclosure",
+                outcome="ok",
+                party="zvh-x",
+                convenant="zvh-b",
+                purpose=PURPOSE,
+                case=mirror.case.id,
+                category="huisvesting",
+                subject_pseudonym=service.pseudonym(Bsn(BSN)),
+            )
+        ]
+    )
     filer = Filer(party="zvh-x", employee="t", covenant="zvh-b", peer_request="rr-x-1")
     with region_b.db.session() as session:
         first = service.file_for_peer(session, filer, _application(records=("politie-demo/p-1",)))
