@@ -7,7 +7,6 @@ nothing (no deletes, no feed cursor moves, no log entries).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import httpx
@@ -21,15 +20,12 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
 
 from connectors import SourceHttp
-from gateway.audit.log import AuditUnavailable
-from gateway.cli.console import console, err_console, fail, load_settings
-from gateway.policy.errors import PolicyError
+from gateway.cli.console import console, err_console
+from gateway.cli.jobs import run_job
 from gateway.retention import Progress as RunProgress
 from gateway.retention import RunReport
-from gateway.storage.migrate import is_current
 from gateway.wiring import Runtime
 from gateway.wiring.parts import build_retention_runner, build_source_registry
 
@@ -89,19 +85,7 @@ def run(
     ] = False,
 ) -> None:
     """Run every retention rule once (and poll the sources' deletion feeds)."""
-    runtime = Runtime.build(load_settings())
-    try:
-        if not is_current(runtime.db.engine):
-            fail("the database schema is not current", hint="Run `ketenpoort db upgrade` first.")
-        report = asyncio.run(_run(runtime, dry_run))
-    except PolicyError as exc:
-        fail(f"the covenants have errors ({len(exc.problems)}); nothing was done.")
-    except SQLAlchemyError as exc:
-        fail(f"database error ({type(exc).__name__}); the run stopped.")
-    except AuditUnavailable as exc:
-        fail(f"the audit log is not writable ({exc}); the run stopped.")
-    finally:
-        runtime.close()
+    report = run_job(lambda runtime: _run(runtime, dry_run))
     if report.skipped:
         console.print("Another retention run holds the lock; nothing was done.")
         raise typer.Exit(3)
