@@ -8,7 +8,6 @@ so two writers can never race to create the same key.
 
 from __future__ import annotations
 
-import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from gateway.audit.models import AuditDataKey
 from gateway.audit.vault import DataKey
+from gateway.subjects.bsn import random_id
 
 KeySpec = tuple[str, str, str]
 """(subject pseudonym, scope, case id or "" for scope ``subject``)."""
@@ -39,7 +39,7 @@ CACHE_SIZE = 50_000
 
 
 def new_key_id() -> str:
-    return "dk-" + secrets.token_hex(16)
+    return random_id("dk-", 16)
 
 
 class SubjectVault:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -45,7 +44,7 @@ from gateway.grounds.subjects import MAIN_SUBJECT
 from gateway.policy.compiled import CompiledCovenant, CompiledPolicy
 from gateway.policy.decision import Decision, DecisionRequest, Outcome, Reason, decide
 from gateway.storage.db import Database
-from gateway.subjects.bsn import Bsn
+from gateway.subjects.bsn import Bsn, random_id
 from gateway.telemetry import current_trace_ids
 
 tracer = trace.get_tracer("ketenpoort.brokering")
@@ -156,7 +155,7 @@ class _Plan:
 
 
 def new_query_id() -> str:
-    return "q-" + secrets.token_hex(10)
+    return random_id("q-")
 
 
 class Broker:

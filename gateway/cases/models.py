@@ -7,7 +7,6 @@ it unreadable everywhere at once (promise 7 and 10).
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from sqlalchemy import (
@@ -24,13 +23,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gateway.storage.base import Base
 from gateway.storage.types import UtcDateTime
+from gateway.subjects.bsn import random_id
 
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
 
 def new_case_id() -> str:
     """``c-`` and 20 random Crockford base32 characters (100 bits): unguessable, no PII."""
-    return "c-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(20))
+    return random_id("c-", 20, _ID_ALPHABET)
 
 
 class CaseSubject(Base):

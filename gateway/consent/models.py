@@ -9,7 +9,6 @@ table is the same on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
-import secrets
 from datetime import date, datetime
 
 from sqlalchemy import Date, Index, Integer, String, Text
@@ -17,10 +16,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.storage.base import Base
 from gateway.storage.types import UtcDateTime
+from gateway.subjects.bsn import random_id
 
 
 def new_consent_id() -> str:
-    return "oc-" + secrets.token_hex(10)
+    return random_id("oc-")
 
 
 class ConsentRequest(Base):

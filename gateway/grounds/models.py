@@ -9,17 +9,17 @@ are JSON text so the table is the same on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
-import secrets
 from datetime import date, datetime
 
 from sqlalchemy import Date, DateTime, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.storage.base import Base
+from gateway.subjects.bsn import random_id
 
 
 def new_ground_id() -> str:
-    return "gr-" + secrets.token_hex(10)
+    return random_id("gr-")
 
 
 class CaseGround(Base):

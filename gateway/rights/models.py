@@ -10,7 +10,6 @@ needed to forward the request, which happens while it is in memory.
 from __future__ import annotations
 
 import json
-import secrets
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -27,12 +26,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.storage.base import Base
 from gateway.storage.types import UtcDateTime
+from gateway.subjects.bsn import random_id
 
 TS = UtcDateTime()
 
 
 def new_request_id() -> str:
-    return "rr-" + secrets.token_hex(10)
+    return random_id("rr-")
 
 
 class RightsRequest(Base):
