@@ -48,6 +48,16 @@ def _file_at_a(regions: Regions, body: dict[str, Any]) -> dict[str, Any]:
     return dict(response.json())
 
 
+def _verzet_at_a(
+    regions: Regions, bsn: str, peers: list[str], details: str = "Bezwaar."
+) -> dict[str, Any]:
+    """The person's verzet filed at A, about a case at A that B answered once."""
+    case_id = _case_at_a(regions, bsn, peers)
+    _query_b(regions, case_id)
+    body = {"type": "verzet", "subject": {"bsn": bsn}, "cases": [case_id], "details": details}
+    return _file_at_a(regions, body)
+
+
 def _forwarding(request: dict[str, Any], party: str) -> dict[str, Any]:
     (entry,) = [f for f in request["forwarded"] if f["party"] == party]
     return dict(entry)
@@ -170,16 +180,8 @@ def test_a_correctie_reaches_the_peer_and_its_decision_comes_back(regions: Regio
 
 
 def test_a_verzet_reaches_the_peer_and_restricts_its_mirror_case(regions: Regions) -> None:
-    case_id = _case_at_a(regions, VERZET_BSN, ["zvh-b"])
-    _query_b(regions, case_id)
-    filed = _file_at_a(
-        regions,
-        {
-            "type": "verzet",
-            "subject": {"bsn": VERZET_BSN},
-            "cases": [case_id],
-            "details": "Ik maak bezwaar tegen het delen van mijn gegevens.",
-        },
+    filed = _verzet_at_a(
+        regions, VERZET_BSN, ["zvh-b"], "Ik maak bezwaar tegen het delen van mijn gegevens."
     )
     entry = _forwarding(filed, "zvh-b")
     assert entry["status"] == "forwarded", entry
@@ -255,17 +257,7 @@ def test_a_peer_files_once_per_request_and_only_it_reads_the_outcome(regions: Re
 
 
 def test_another_peer_cannot_read_a_request_a_filed(regions: Regions) -> None:
-    case_id = _case_at_a(regions, CORRECTIE_BSN, ["zvh-b"])
-    _query_b(regions, case_id)
-    filed = _file_at_a(
-        regions,
-        {
-            "type": "verzet",
-            "subject": {"bsn": CORRECTIE_BSN},
-            "cases": [case_id],
-            "details": "Bezwaar.",
-        },
-    )
+    filed = _verzet_at_a(regions, CORRECTIE_BSN, ["zvh-b"])
     peer_id = _forwarding(filed, "zvh-b")["peer_request"]
     response = regions.partner_b("zvh-x").call("GET", f"/v1/federation/rights-requests/{peer_id}")
     assert response.status_code == 404
@@ -274,17 +266,7 @@ def test_another_peer_cannot_read_a_request_a_filed(regions: Regions) -> None:
 def test_zz_a_peer_that_is_down_fails_the_forward_and_the_sync_survives(
     regions: Regions,
 ) -> None:
-    case_id = _case_at_a(regions, DOWN_BSN, ["zvh-b", "zvh-c"])
-    _query_b(regions, case_id)
-    filed = _file_at_a(
-        regions,
-        {
-            "type": "verzet",
-            "subject": {"bsn": DOWN_BSN},
-            "cases": [case_id],
-            "details": "Bezwaar.",
-        },
-    )
+    filed = _verzet_at_a(regions, DOWN_BSN, ["zvh-b", "zvh-c"])
     down = _forwarding(filed, "zvh-c")
     assert (down["status"], down["reason"]) == ("failed", "peer_unreachable")
     assert "peer_request" not in down or down["peer_request"] is None
