@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from hashlib import sha256
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import func, select
@@ -44,7 +45,7 @@ from gateway.audit.core.checkpoint_format import Checkpoint, CheckpointError, ve
 from gateway.audit.core.merkle import extend_edge
 from gateway.audit.core.offline_verify import VerifyResult
 from gateway.audit.derived import DerivedCheck
-from gateway.audit.entry_stream import entry_pages, node_level
+from gateway.audit.entry_stream import entry_pages, level_matches
 from gateway.audit.models import AuditEntry, AuditNode, AuditSubjectIndex
 from gateway.audit.snapshot import export_snapshot, read_snapshot
 from gateway.audit.store import head_size
@@ -55,6 +56,7 @@ SLICE_LEVEL = 16
 SLICE = 1 << SLICE_LEVEL
 PAGE = 20_000
 MIN_SLICES = 4
+_SEQ, _LEAF, _BODY = itemgetter(0), itemgetter(1), itemgetter(2)
 """Below ``MIN_SLICES`` slices a single process is as fast (workers cost ~1 s to start)."""
 
 
@@ -142,12 +144,15 @@ def _slice_edges(session: Session, job: SliceJob) -> dict[int, list[bytes]] | No
         if not derived.check(rows):
             return None
         first = lo + len(leaves)
-        if [row[0] for row in rows] != list(range(first, first + len(rows))):
+        if list(map(_SEQ, rows)) != list(range(first, first + len(rows))):
             return None
-        hashed = [sha(prefix + row[2]).digest() for row in rows]
-        if hashed != [row[1] for row in rows]:
+        bodies = list(map(_BODY, rows))
+        if type(bodies[0]) is str:  # SQLite hands text: its UTF-8 bytes are hashed
+            bodies = list(map(str.encode, bodies))
+        hashed = [sha(prefix + body).digest() for body in bodies]
+        if hashed != list(map(_LEAF, rows)):
             return None
-        leaves.extend(hashed)
+        leaves += hashed
     derived.done()
     if lo + len(leaves) != job.hi or derived.first is not None or derived.stopped:
         return None
@@ -158,9 +163,7 @@ def _slice_edges(session: Session, job: SliceJob) -> dict[int, list[bytes]] | No
         current = [
             sha(node + below[i] + below[i + 1]).digest() for i in range(0, len(below) - 1, 2)
         ]
-        first = lo >> level
-        indexes, hashes = node_level(session, level, first, job.hi >> level)
-        if hashes != current or indexes != list(range(first, first + len(current))):
+        if not level_matches(session, level, lo >> level, current):
             return None
         levels.append(current)
     stops = {int(h["size"]) for h in job.heads} | {job.hi}
