@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Generator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from hashlib import sha256
 from operator import itemgetter
@@ -106,19 +106,25 @@ def _database(url: str, timeout_s: float) -> Database:
 
 def _check_slice(job: SliceJob) -> SliceResult:
     """Runs in a worker process: see the module docstring for what is checked."""
+    return check_slice(_database(job.url, job.timeout_s), job)
+
+
+def check_slice(db: Database, job: SliceJob) -> SliceResult:
+    """One slice, in whichever process runs it (a worker, or the coordinator in between)."""
     failed = SliceResult(job.lo, job.hi, False, {})
     # The pages' parsed bodies and row tuples are acyclic: reference counting frees
     # them, while the cyclic collector, triggered by every few hundred of the
-    # ~10 objects per entry, cost almost half of the checks' CPU. Off in this
-    # worker process for the slice only.
+    # ~10 objects per entry, cost almost half of the checks' CPU. Off for the slice only.
+    collecting = gc.isenabled()
     gc.disable()
     try:
-        with read_snapshot(_database(job.url, job.timeout_s), shared=job.snapshot) as session:
+        with read_snapshot(db, shared=job.snapshot) as session:
             edges = _slice_edges(session, job)
             if edges is None:
                 return failed
     finally:
-        gc.enable()
+        if collecting:
+            gc.enable()
     for obj in job.heads:
         try:
             verify_checkpoint(Checkpoint.from_json(obj), job.jwks)
@@ -217,13 +223,48 @@ def verify_database_parallel(
             for lo in range(0, size, width)
         ]
         context = multiprocessing.get_context("spawn")  # the caller may run threads
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            results = pool.map(_check_slice, jobs)
-            verified = _chain(session, slice_level, every, results, on_progress)
+        with ProcessPoolExecutor(max_workers=max(1, workers - 1), mp_context=context) as pool:
+            results = _in_order(db, pool, max(1, workers - 1), jobs)
+            try:
+                verified = _chain(session, slice_level, every, results, on_progress)
+            finally:
+                results.close()
         if verified is None:
             return None
     result = VerifyResult(ok=True, entries=size, checkpoints=len(heads), verified_size=verified)
     return result, size
+
+
+def _in_order(
+    db: Database, pool: ProcessPoolExecutor, spawned: int, jobs: Sequence[SliceJob]
+) -> Generator[SliceResult, None, None]:
+    """Every job's result in job order, the pool's ``spawned`` processes and this one sharing them.
+
+    A spawned worker first imports the caller's main module (the whole CLI: ~4 CPU
+    seconds, more wall time on a busy machine) before its first slice; this process
+    is warm, so it checks slices itself whenever the pool has enough queued,
+    instead of waiting. Closing the generator cancels what has not started.
+    """
+    pending: dict[int, Future[SliceResult]] = {}
+    mine: dict[int, SliceResult] = {}
+    queued = done = 0
+    try:
+        while done < len(jobs):
+            while queued < len(jobs) and len(pending) < 2 * spawned:
+                pending[queued] = pool.submit(_check_slice, jobs[queued])
+                queued += 1
+            if done in mine:
+                yield mine.pop(done)
+            elif done in pending and (pending[done].done() or queued == len(jobs)):
+                yield pending.pop(done).result()
+            else:
+                mine[queued] = check_slice(db, jobs[queued])
+                queued += 1
+                continue
+            done += 1
+    finally:
+        for future in pending.values():
+            future.cancel()
 
 
 def _global_facts_hold(
