@@ -16,21 +16,36 @@ do the two conversions the checks need:
   1–9999 (which Python cannot hold, so the gateway never wrote it) comes back
   as ``NULL`` and counts as a mismatch.
 
-Elsewhere (SQLite) the rows come from :func:`gateway.audit.derived.entry_records`,
-their bodies encoded to UTF-8. Both give rows in the
+On SQLite the same through the ``sqlite3`` cursor: the body as the text the
+driver decodes (it raises on bytes that are not UTF-8, as before), and
+``time`` as stored with its one space made a ``T`` and a ``Z`` added, which is
+the body's form exactly when the stored text is ``YYYY-MM-DD HH:MM:SS.ffffff``
+(or with a ``T``), the text SQLAlchemy writes and parses back to that very
+moment. Each distinct value of a page is held to that form and to a real
+calendar moment in Python (a group commit shares one time, so this is done
+once per batch, not per row); a row whose value is not (or is ``NULL``) is
+read again through the model's column type, as the datetime the checks then
+compare as before. Other databases read through
+:func:`gateway.audit.derived.entry_records`. All give rows in the
 :data:`gateway.audit.derived.EntryRow` layout, in seq order, keyset-paged on
 the primary key, inside the caller's snapshot.
 """
 
 from __future__ import annotations
 
+import re
+import sqlite3
 from collections.abc import Iterator
+from datetime import datetime
+from operator import itemgetter
 from typing import Any, cast
 
 import psycopg
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.audit.derived import EntryRow, entry_records
+from gateway.audit.models import AuditEntry
 
 _PG_PAGE = (
     "SELECT seq, leaf_hash, convert_to(body, 'UTF8'), "
@@ -39,49 +54,115 @@ _PG_PAGE = (
     "kind, outcome, party, purpose, case_id, convenant "
     "FROM audit_entries WHERE seq > %s AND seq < %s ORDER BY seq LIMIT %s"
 )
+_SQLITE_PAGE = (
+    "SELECT seq, leaf_hash, body, "
+    "CASE WHEN typeof(time) = 'text' THEN replace(time, ' ', 'T') || 'Z' END, "
+    "kind, outcome, party, purpose, case_id, convenant "
+    "FROM audit_entries WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ?"
+)
+_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 _NO_END = 2**63 - 1
+_TIME = itemgetter(3)
 
 
 def entry_pages(
     session: Session, page: int, *, start: int = 0, below: int | None = None
 ) -> Iterator[list[EntryRow]]:
-    """Pages of ``(seq, leaf_hash, body bytes, time, kind, ...)``; ``time`` may be RFC 3339 text."""
+    """Pages of ``(seq, leaf_hash, body, time, kind, ...)``; ``time`` may be RFC 3339 text.
+
+    ``body`` is bytes on PostgreSQL and text on SQLite.
+    """
     connection = session.connection()
+    last = start - 1
+    end = _NO_END if below is None else below
+    if connection.dialect.name == "sqlite":
+        lite = cast("sqlite3.Connection", connection.connection.dbapi_connection)
+        plain: set[str] = set()
+        while True:
+            rows: list[EntryRow] = lite.execute(_SQLITE_PAGE, (last, end, page)).fetchall()
+            if not rows:
+                return
+            times = set(map(_TIME, rows))
+            odd = {t for t in times - plain if not _plain_moment(t)}
+            plain |= times - odd
+            if odd:
+                rows = _times_as_stored(session, rows, odd)
+            yield rows
+            last = int(rows[-1][0])
     if connection.dialect.name != "postgresql":
         for stored in entry_records(session, page, start=start, below=below):
             yield [(row[0], bytes(row[1]), row[2].encode(), *row[3:]) for row in stored]
         return
     driver = cast("psycopg.Connection[Any]", connection.connection.dbapi_connection)
-    last = start - 1
-    end = _NO_END if below is None else below
     with driver.cursor(binary=True) as cursor:
         while True:
             cursor.execute(_PG_PAGE, (last, end, page))
-            rows: list[EntryRow] = cursor.fetchall()
-            if not rows:
+            found: list[EntryRow] = cursor.fetchall()
+            if not found:
                 return
-            yield rows
-            last = int(rows[-1][0])
+            yield found
+            last = int(found[-1][0])
 
 
-def node_level(session: Session, level: int, lo: int, hi: int) -> tuple[list[int], list[bytes]]:
-    """Stored subtrees of ``level`` with ``lo <= idx < hi``: their indexes and hashes, by idx."""
+def _plain_moment(value: object) -> bool:
+    """``value`` is ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` naming a moment Python can hold."""
+    if type(value) is not str or not _RFC3339.fullmatch(value):
+        return False
+    try:
+        datetime.fromisoformat(value[:-1])
+    except ValueError:
+        return False
+    return True
+
+
+def _times_as_stored(session: Session, rows: list[EntryRow], odd: set[Any]) -> list[EntryRow]:
+    """Rows whose ``time`` is in ``odd``, with the datetime the model's column type reads."""
+    seqs = [int(row[0]) for row in rows if row[3] in odd]
+    query = select(AuditEntry.seq, AuditEntry.time).where(AuditEntry.seq.in_(seqs))
+    read = {int(seq): moment for seq, moment in session.execute(query)}
+    return [row if row[3] not in odd else (*row[:3], read[row[0]], *row[4:]) for row in rows]
+
+
+_PG_LEVEL = (
+    "SELECT count(*), count(DISTINCT idx), count(*) FILTER (WHERE length(hash) = 32), "
+    "min(idx), max(idx), string_agg(hash, ''::bytea ORDER BY idx) "
+    "FROM audit_nodes WHERE level = %s AND idx >= %s AND idx < %s"
+)
+
+
+def level_matches(session: Session, level: int, first: int, hashes: list[bytes]) -> bool:
+    """``audit_nodes`` holds exactly ``hashes`` at ``level``, idx ``first`` on, and no other
+    row in that idx range.
+
+    PostgreSQL sends one aggregate per level (the stored rows are scattered over the
+    table, so it still visits each, but hands over one byte string): distinct idxs
+    from ``first`` to the last, 32-byte hashes, whose concatenation is ``hashes``'.
+    """
     connection = session.connection()
+    end = first + len(hashes)
     if connection.dialect.name == "postgresql":
         driver = cast("psycopg.Connection[Any]", connection.connection.dbapi_connection)
         with driver.cursor(binary=True) as cursor:
-            cursor.execute(
-                "SELECT idx, hash FROM audit_nodes WHERE level = %s AND idx >= %s AND idx < %s "
-                "ORDER BY idx",
-                (level, lo, hi),
-            )
-            rows = cursor.fetchall()
-    else:
-        rows = list(
-            connection.exec_driver_sql(
-                "SELECT idx, hash FROM audit_nodes WHERE level = ? AND idx >= ? AND idx < ? "
-                "ORDER BY idx",
-                (level, lo, hi),
-            )
+            cursor.execute(_PG_LEVEL, (level, first, end))
+            found = cursor.fetchone()
+        if found is None:
+            return False
+        rows, distinct, sized, low, high, joined = found
+        if not hashes:
+            return bool(rows == 0)
+        return (
+            rows == distinct == sized == len(hashes)
+            and (low, high) == (first, end - 1)
+            and bytes(joined) == b"".join(hashes)
         )
-    return [int(idx) for idx, _h in rows], [bytes(h) for _idx, h in rows]
+    query = (
+        "SELECT idx, hash FROM audit_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx"
+    )
+    if connection.dialect.name == "sqlite":
+        lite = cast("sqlite3.Connection", connection.connection.dbapi_connection)
+        stored = lite.execute(query, (level, first, end)).fetchall()
+    else:
+        stored = list(connection.exec_driver_sql(query, (level, first, end)))
+    return [h for _idx, h in stored] == hashes and [idx for idx, _h in stored] == list(
+        range(first, end)
+    )

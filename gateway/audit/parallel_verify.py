@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Generator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from hashlib import sha256
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import func, select
@@ -44,7 +45,7 @@ from gateway.audit.core.checkpoint_format import Checkpoint, CheckpointError, ve
 from gateway.audit.core.merkle import extend_edge
 from gateway.audit.core.offline_verify import VerifyResult
 from gateway.audit.derived import DerivedCheck
-from gateway.audit.entry_stream import entry_pages, node_level
+from gateway.audit.entry_stream import entry_pages, level_matches
 from gateway.audit.models import AuditEntry, AuditNode, AuditSubjectIndex
 from gateway.audit.snapshot import export_snapshot, read_snapshot
 from gateway.audit.store import head_size
@@ -55,6 +56,7 @@ SLICE_LEVEL = 16
 SLICE = 1 << SLICE_LEVEL
 PAGE = 20_000
 MIN_SLICES = 4
+_SEQ, _LEAF, _BODY = itemgetter(0), itemgetter(1), itemgetter(2)
 """Below ``MIN_SLICES`` slices a single process is as fast (workers cost ~1 s to start)."""
 
 
@@ -104,19 +106,25 @@ def _database(url: str, timeout_s: float) -> Database:
 
 def _check_slice(job: SliceJob) -> SliceResult:
     """Runs in a worker process: see the module docstring for what is checked."""
+    return check_slice(_database(job.url, job.timeout_s), job)
+
+
+def check_slice(db: Database, job: SliceJob) -> SliceResult:
+    """One slice, in whichever process runs it (a worker, or the coordinator in between)."""
     failed = SliceResult(job.lo, job.hi, False, {})
     # The pages' parsed bodies and row tuples are acyclic: reference counting frees
     # them, while the cyclic collector, triggered by every few hundred of the
-    # ~10 objects per entry, cost almost half of the checks' CPU. Off in this
-    # worker process for the slice only.
+    # ~10 objects per entry, cost almost half of the checks' CPU. Off for the slice only.
+    collecting = gc.isenabled()
     gc.disable()
     try:
-        with read_snapshot(_database(job.url, job.timeout_s), shared=job.snapshot) as session:
+        with read_snapshot(db, shared=job.snapshot) as session:
             edges = _slice_edges(session, job)
             if edges is None:
                 return failed
     finally:
-        gc.enable()
+        if collecting:
+            gc.enable()
     for obj in job.heads:
         try:
             verify_checkpoint(Checkpoint.from_json(obj), job.jwks)
@@ -142,12 +150,15 @@ def _slice_edges(session: Session, job: SliceJob) -> dict[int, list[bytes]] | No
         if not derived.check(rows):
             return None
         first = lo + len(leaves)
-        if [row[0] for row in rows] != list(range(first, first + len(rows))):
+        if list(map(_SEQ, rows)) != list(range(first, first + len(rows))):
             return None
-        hashed = [sha(prefix + row[2]).digest() for row in rows]
-        if hashed != [row[1] for row in rows]:
+        bodies = list(map(_BODY, rows))
+        if type(bodies[0]) is str:  # SQLite hands text: its UTF-8 bytes are hashed
+            bodies = list(map(str.encode, bodies))
+        hashed = [sha(prefix + body).digest() for body in bodies]
+        if hashed != list(map(_LEAF, rows)):
             return None
-        leaves.extend(hashed)
+        leaves += hashed
     derived.done()
     if lo + len(leaves) != job.hi or derived.first is not None or derived.stopped:
         return None
@@ -158,9 +169,7 @@ def _slice_edges(session: Session, job: SliceJob) -> dict[int, list[bytes]] | No
         current = [
             sha(node + below[i] + below[i + 1]).digest() for i in range(0, len(below) - 1, 2)
         ]
-        first = lo >> level
-        indexes, hashes = node_level(session, level, first, job.hi >> level)
-        if hashes != current or indexes != list(range(first, first + len(current))):
+        if not level_matches(session, level, lo >> level, current):
             return None
         levels.append(current)
     stops = {int(h["size"]) for h in job.heads} | {job.hi}
@@ -214,13 +223,48 @@ def verify_database_parallel(
             for lo in range(0, size, width)
         ]
         context = multiprocessing.get_context("spawn")  # the caller may run threads
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            results = pool.map(_check_slice, jobs)
-            verified = _chain(session, slice_level, every, results, on_progress)
+        with ProcessPoolExecutor(max_workers=max(1, workers - 1), mp_context=context) as pool:
+            results = _in_order(db, pool, max(1, workers - 1), jobs)
+            try:
+                verified = _chain(session, slice_level, every, results, on_progress)
+            finally:
+                results.close()
         if verified is None:
             return None
     result = VerifyResult(ok=True, entries=size, checkpoints=len(heads), verified_size=verified)
     return result, size
+
+
+def _in_order(
+    db: Database, pool: ProcessPoolExecutor, spawned: int, jobs: Sequence[SliceJob]
+) -> Generator[SliceResult, None, None]:
+    """Every job's result in job order, the pool's ``spawned`` processes and this one sharing them.
+
+    A spawned worker first imports the caller's main module (the whole CLI: ~4 CPU
+    seconds, more wall time on a busy machine) before its first slice; this process
+    is warm, so it checks slices itself whenever the pool has enough queued,
+    instead of waiting. Closing the generator cancels what has not started.
+    """
+    pending: dict[int, Future[SliceResult]] = {}
+    mine: dict[int, SliceResult] = {}
+    queued = done = 0
+    try:
+        while done < len(jobs):
+            while queued < len(jobs) and len(pending) < 2 * spawned:
+                pending[queued] = pool.submit(_check_slice, jobs[queued])
+                queued += 1
+            if done in mine:
+                yield mine.pop(done)
+            elif done in pending and (pending[done].done() or queued == len(jobs)):
+                yield pending.pop(done).result()
+            else:
+                mine[queued] = check_slice(db, jobs[queued])
+                queued += 1
+                continue
+            done += 1
+    finally:
+        for future in pending.values():
+            future.cancel()
 
 
 def _global_facts_hold(

@@ -1,7 +1,8 @@
 """The driver-level entry pages give the same verdicts as the stored values.
 
-On PostgreSQL ``entry_pages`` lets the server format ``time`` as the body's
-RFC 3339 text; the checks then compare strings. That must equal what
+``entry_pages`` hands ``time`` as the body's RFC 3339 text (PostgreSQL formats
+it; SQLite's stored text is rewritten where it is SQLAlchemy's own form); the
+checks then compare strings. That must equal what
 ``rfc3339_micro`` wrote for every moment Python can hold (whole seconds, the
 first and last microsecond of the calendar), whatever the session's time
 zone, and a moment Python cannot hold must never pass.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import text
 
 from gateway.audit.derived import DerivedCheck
@@ -53,13 +55,40 @@ def test_time_as_the_server_formats_it_equals_the_body(
         check.done()
         assert check.finish() is None
     for row, moment in zip(rows, MOMENTS, strict=True):
-        assert type(row[2]) is bytes
+        body = row[2] if backend == "postgresql" else row[2].encode()
+        assert type(body) is bytes
         expected = moment.isoformat().replace("+00:00", "")
         if "." not in expected:
             expected += ".000000"
-        assert b'"time":"%s"' % (expected + "Z").encode() in row[2]
-        if backend == "postgresql":
-            assert row[3] == expected + "Z"
+        assert b'"time":"%s"' % (expected + "Z").encode() in body
+        assert row[3] == expected + "Z"
+
+
+@pytest.mark.parametrize(
+    ("stored", "same"),
+    [
+        ("2026-12-01T04:05:06.000000", True),  # the driver parses a T as it parses a space
+        ("2026-12-01 04:05:06", True),  # no fraction: the driver reads .000000
+        ("2026-12-01 04:05:06.000001", False),
+        ("2026-12-01 04:05:06.000000+01:00", False),
+    ],
+)
+def test_sqlite_time_text_gets_the_drivers_verdict(
+    backend: str, db: Database, audit_log: AuditLog, stored: str, same: bool
+) -> None:
+    """Stored text other than SQLAlchemy's own form is read as the driver reads it."""
+    if backend != "sqlite":
+        return
+    _write(db, audit_log)
+    with db.session() as session:
+        session.execute(text("UPDATE audit_entries SET time = :t WHERE seq = 0"), {"t": stored})
+    with read_snapshot(db) as session:
+        pages = list(entry_pages(session, 10))
+        check = DerivedCheck(session)
+        assert check.check(pages[0]) is same
+        if not same:
+            assert check.first is not None and check.first.seq == 0
+            assert "audit_entries.time" in check.first.problem
 
 
 def test_a_moment_python_cannot_hold_is_a_mismatch(
