@@ -69,7 +69,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self.send_400_response(_INVALID)
 
     def on_headers_complete(self) -> None:
-        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+        size = len(self.url)
+        for name, value in self.headers:  # a loop, not sum(genexpr): no frame per header
+            size += len(name) + len(value) + 4
         if size > MAX_HEAD_BYTES:
             raise HeadTooLarge(_INVALID)
         self._in_head = False
