@@ -109,15 +109,42 @@ def _client_request_hook(span: trace.Span, _request: Any) -> None:
     redact_span(span)
 
 
+_Entry = tuple[Any, frozenset[str] | None, bool, str | None]
+
+
+def _first_segments(path: str) -> tuple[str, ...]:
+    """``/v1/cases/c-1/queries`` -> ``("v1", "cases")``: the index key of a path or template."""
+    return tuple(path.split("/", 3)[1:3])
+
+
+def _index_key(template: str | None, mount: bool) -> tuple[str, ...] | None:
+    """The first segments every path this route matches starts with, or None (try it always).
+
+    Two literal segments fix them; a shorter template only when it is wholly
+    literal and not a mount (``/docs`` matches ``/docs`` alone, a mount at
+    ``/static`` matches ``/static/x/y``).
+    """
+    if not template:
+        return None
+    key = _first_segments(template)
+    if "{" in "/".join(key):
+        return None
+    if len(key) == 2 or ("{" not in template and not mount):
+        return key
+    return None
+
+
 class RouteNames:
     """The server span's name and ``http.route``, from a table of the app's routes made once.
 
     ``FastAPIInstrumentor`` finds the route of every request by building
     FastAPI's route contexts and calling ``matches`` on each of the app's ~85
-    routes in turn, before the router does the same scan again (~150 Python
-    calls per request). This gives the same answer (first full match, else the
-    last partial one, i.e. a known path with another method; the route's path
-    template, a mount's prefix) from one loop over precompiled patterns.
+    routes in turn, before the router does the same scan again (~0.5 ms of CPU
+    per request, measured in-process). This gives the same answer (first full
+    match, else the last partial one, i.e. a known path with another method;
+    the route's path template, a mount's prefix) from precompiled patterns,
+    trying only the routes whose first two path segments are literal and equal
+    to the request's, plus those that are not literal there, in app order.
     ``tests/foundation/test_route_names.py`` holds it equal to the
     instrumentation's own function for every route of the app. The table is
     rebuilt when routes were added after the first request (tests do that).
@@ -126,17 +153,20 @@ class RouteNames:
     def __init__(self, app: FastAPI) -> None:
         self._app = app
         self._size = -1
-        self._table: list[tuple[Any, frozenset[str] | None, bool, str | None]] = []
+        self._by_key: dict[tuple[str, ...], list[_Entry]] = {}
+        self._anywhere: list[_Entry] = []
 
     def _rebuild(self) -> None:
-        table = []
+        keyed: list[tuple[tuple[str, ...] | None, _Entry]] = []
         for context in iter_route_contexts(self._app.routes):
             methods = context.methods
             mount = isinstance(context.original_route, Mount)
-            table.append(
-                (context.path_regex, frozenset(methods) if methods else None, mount, context.path)
-            )
-        self._table = table
+            template = context.path
+            entry = (context.path_regex, frozenset(methods) if methods else None, mount, template)
+            keyed.append((_index_key(template, mount), entry))
+        keys = {key for key, _ in keyed if key is not None}
+        self._by_key = {key: [entry for k, entry in keyed if k is None or k == key] for key in keys}
+        self._anywhere = [entry for k, entry in keyed if k is None]
         self._size = len(self._app.routes)
 
     def route(self, scope: Scope) -> str | None:
@@ -146,7 +176,9 @@ class RouteNames:
         path = get_route_path(scope)
         method = scope.get("method")
         partial = None
-        for pattern, methods, mount, template in self._table:
+        for pattern, methods, mount, template in self._by_key.get(
+            _first_segments(path), self._anywhere
+        ):
             if not (http or mount) or pattern.match(path) is None:
                 continue
             if mount or methods is None or method in methods:

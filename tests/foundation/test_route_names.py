@@ -31,6 +31,17 @@ OTHER_PATHS = (
     "/static/webx/a",
     "/static/swagger/swagger-ui.css",
     "/health/live/",
+    "/health",
+    "/v1",
+    "/v1/",
+    "//v1/cases",
+    "/static",
+    "/static/web/",
+    "/static/web/a/b/c.js",
+    "/docs",
+    "/docs/",
+    "/openapi.json",
+    "/openapi.json/x",
 )
 
 
