@@ -4,7 +4,10 @@
 URLs as one JSON line; ``gateway`` serves the real gateway app (settings from
 ``KETENPOORT_*``, as ``ketenpoort serve`` does, but without uvicorn's access
 log); ``proxy`` is the bare FastAPI forwarding proxy the gateway is compared
-with. Separate processes keep the load generator off the servers' GIL.
+with. Separate processes keep the load generator off the servers' GIL. All
+three run on the server stack of ``ketenpoort serve`` (uvicorn on uvloop with
+httptools, gateway/httpserver.py; the sources through gateway/demo/serving.py),
+so the ratios compare like with like.
 """
 
 from __future__ import annotations
