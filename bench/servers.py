@@ -4,7 +4,10 @@
 URLs as one JSON line; ``gateway`` serves the real gateway app (settings from
 ``KETENPOORT_*``, as ``ketenpoort serve`` does, but without uvicorn's access
 log); ``proxy`` is the bare FastAPI forwarding proxy the gateway is compared
-with. Separate processes keep the load generator off the servers' GIL.
+with. Separate processes keep the load generator off the servers' GIL. All
+three run on the server stack of ``ketenpoort serve`` (uvicorn on uvloop with
+httptools, gateway/httpserver.py; the sources through gateway/demo/serving.py),
+so the ratios compare like with like.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 
 from gateway.demodata.people import DEMO_SOURCE_PARTIES
+from gateway.httpserver import server_config
 
 
 def proxy_app(upstream: str) -> FastAPI:
@@ -94,7 +98,10 @@ def run_gateway(port: int, profile: Path | None) -> None:
         count_calls(Path(os.environ["BENCH_COUNT_CALLS"]))
     settings = Settings()
     app = create_app(settings, prepare(settings))
-    config = uvicorn.Config(app, port=port, log_level="warning", access_log=False)
+    # proxy_headers off as in `ketenpoort serve` (uvicorn's default would add a middleware).
+    config = server_config(
+        app, port=port, log_level="warning", access_log=False, proxy_headers=False
+    )
     if profile is None:
         uvicorn.Server(config).run()
         return
@@ -121,7 +128,11 @@ def main() -> None:
     elif args.role == "gateway":
         run_gateway(args.port, args.profile)
     else:
-        uvicorn.run(proxy_app(args.upstream), port=args.port, log_level="warning", access_log=False)
+        proxy = proxy_app(args.upstream)
+        config = server_config(
+            proxy, port=args.port, log_level="warning", access_log=False, proxy_headers=False
+        )
+        uvicorn.Server(config).run()
 
 
 if __name__ == "__main__":

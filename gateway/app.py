@@ -21,9 +21,8 @@ from gateway.api import (
     rights,
     sources,
 )
-from gateway.api.contain import ContainUnexpected
 from gateway.api.docs import install_api_docs
-from gateway.api.edge import HostCheck, NoStore, allowed_hosts
+from gateway.api.edge import Edge, allowed_hosts
 from gateway.api.errors import install_error_handlers
 from gateway.api.limits import BodySizeLimit
 from gateway.api.openapi import install_openapi
@@ -72,6 +71,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # The SERVER span comes from instrument_app; FastAPI's own telemetry would cost a
+        # check per request, and its logs carry exception messages (which may hold a BSN).
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.runtime = runtime
     install_error_handlers(app)
@@ -90,8 +92,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_web(app, settings)
     install_api_docs(app, settings)
     install_openapi(app)
-    app.add_middleware(NoStore)
-    app.add_middleware(HostCheck, hosts=allowed_hosts(settings))
-    app.add_middleware(ContainUnexpected)  # outermost of ours: no exception text leaves
-    instrument_app(app, telemetry)
+    # Outermost of ours: no exception text leaves; then Host, then no-store (gateway/api/edge.py).
+    app.add_middleware(Edge, hosts=allowed_hosts(settings))
+    instrument_app(app, telemetry)  # the SERVER span, outside everything of ours
     return app

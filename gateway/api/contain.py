@@ -3,8 +3,9 @@
 Starlette answers an unhandled exception with the 500 handler and then
 re-raises it; the OpenTelemetry middleware records it on the span (message and
 stack trace, exported to the collector) and uvicorn logs the traceback. An
-exception message can carry request data (a BSN, a field value), so this
-middleware, the outermost of the app's own, catches it first: it answers the
+exception message can carry request data (a BSN, a field value), so the edge
+middleware (gateway/api/edge.py), the outermost of the app's own inside the
+telemetry, catches it first and hands it to :func:`contain`: it answers the
 RFC 9457 ``internal`` problem with a ``correlation_id``, logs one safe line
 (exception classes, route template, correlation id: gateway/api/safe_logging.py)
 plus the code locations (file, line, function; no message, no locals), marks the
@@ -20,7 +21,7 @@ import traceback
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from gateway.api.safe_logging import log_unexpected
 from gateway.problems import PROBLEM_MEDIA_TYPE, InternalError
@@ -49,32 +50,15 @@ async def _send_internal(send: Send, path: str, reference: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-class ContainUnexpected:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def watching(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watching)
-        except Exception as exc:  # noqa: BLE001 - contained on purpose; see the module doc
-            path = redact_path(str(scope.get("path", "")))
-            name = type(exc).__name__
-            reference = log_unexpected(Request(scope), exc)
-            log.error("correlation id %s happened at %s", reference, code_locations(exc))
-            span = trace.get_current_span()
-            if span.is_recording():
-                span.set_status(Status(StatusCode.ERROR, name))
-                span.add_event("exception", {"exception.type": name})
-            if not started:
-                await _send_internal(send, path, reference)
+async def contain(scope: Scope, send: Send, exc: Exception, *, started: bool) -> None:
+    """Answer and log an exception that reached the edge (gateway/api/edge.py); no re-raise."""
+    path = redact_path(str(scope.get("path", "")))
+    name = type(exc).__name__
+    reference = log_unexpected(Request(scope), exc)
+    log.error("correlation id %s happened at %s", reference, code_locations(exc))
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_status(Status(StatusCode.ERROR, name))
+        span.add_event("exception", {"exception.type": name})
+    if not started:
+        await _send_internal(send, path, reference)

@@ -1,4 +1,14 @@
-"""What every response crosses on its way out: the Host check and ``Cache-Control``.
+"""The app's outermost middleware: containment, the Host check and ``Cache-Control``.
+
+One pure-ASGI layer with three jobs, in this order (they were three middlewares
+until issue 16; each was one more coroutine frame that every resumption of a
+request's await chain passes through, ~9 per brokered query, and one more send
+wrapper):
+
+1. containment, outermost: whatever is raised inside leaves as the
+   ``internal`` problem, never with its text (gateway/api/contain.py);
+2. the Host check, before anything else answers;
+3. ``no-store`` on every answer that did not set its own cache policy.
 
 Host: pages and redirects build absolute URLs from the request's Host header,
 so a forged Host could plant links to an attacker's site (cache poisoning,
@@ -18,9 +28,10 @@ import json
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.api.contain import contain
 from gateway.problems import PROBLEM_MEDIA_TYPE, BadRequest
 from gateway.settings import Settings
 
@@ -45,50 +56,63 @@ def _host_name(value: str) -> str:
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
-class HostCheck:
+def _host_header(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"host":
+            return str(value.decode("latin-1"))
+    return ""
+
+
+async def _refuse_host(send: Send, path: str) -> None:
+    body = json.dumps(BadRequest(detail="Unknown Host header.").body(path)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 400,
+            "headers": [
+                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class Edge:
     def __init__(self, app: ASGIApp, hosts: Iterable[str]) -> None:
         self.app = app
         self.hosts = frozenset(hosts)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        path = str(scope.get("path", ""))
-        host = _host_name(Headers(scope=scope).get("host", ""))
-        if host in self.hosts or path.startswith(HOST_EXEMPT_PREFIXES):
-            await self.app(scope, receive, send)
-            return
-        if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008})
-            return
-        body = json.dumps(BadRequest(detail="Unknown Host header.").body(path)).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 400,
-                "headers": [
-                    (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"cache-control", b"no-store"),
-                ],
-            }
+    def _host_allowed(self, scope: Scope, path: str) -> bool:
+        return _host_name(_host_header(scope)) in self.hosts or path.startswith(
+            HOST_EXEMPT_PREFIXES
         )
-        await send({"type": "http.response.body", "body": body})
-
-
-class NoStore:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or str(scope.get("path", "")).startswith(CACHEABLE_PREFIXES):
+        kind = scope["type"]
+        path = str(scope.get("path", ""))
+        if kind != "http":
+            if kind == "websocket" and not self._host_allowed(scope, path):
+                await send({"type": "websocket.close", "code": 1008})
+                return
             await self.app(scope, receive, send)
             return
+        if not self._host_allowed(scope, path):
+            await _refuse_host(send, path)
+            return
+        no_store = not path.startswith(CACHEABLE_PREFIXES)
+        started = False
 
-        async def send_wrapper(message: Message) -> None:
+        async def edge_send(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).setdefault("Cache-Control", "no-store")
+                started = True
+                if no_store:
+                    MutableHeaders(scope=message).setdefault("Cache-Control", "no-store")
             await send(message)
 
-        await self.app(scope, receive, send_wrapper)
+        try:
+            await self.app(scope, receive, edge_send)
+        except Exception as exc:  # noqa: BLE001 - contained on purpose (gateway/api/contain.py)
+            await contain(scope, send, exc, started=started)

@@ -10,6 +10,7 @@ from gateway.audit.key_events import key_events
 from gateway.audit.keyfiles import KeyFileError
 from gateway.cli.console import console, err_console, fail
 from gateway.cli.keylog import log_key_events
+from gateway.httpserver import server_stack
 from gateway.keys import KeyStoreError
 from gateway.policy.errors import PolicyError
 from gateway.settings import Settings
@@ -65,7 +66,7 @@ def run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     runtime = prepare(settings)
     app = create_app(settings, runtime)
     console.print(f"Ketenpoort luistert op http://{host}:{port}  (issuer {settings.base_url})")
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, **server_stack())
 
 
 def _run_workers(settings: Settings, host: str, port: int, workers: int) -> None:

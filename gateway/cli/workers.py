@@ -50,11 +50,12 @@ def _worker(host: str, port: int) -> None:
     """One gateway process on its own SO_REUSEPORT socket (runs in a spawned child)."""
     from gateway.app import create_app
     from gateway.cli.serve import prepare
+    from gateway.httpserver import server_config
     from gateway.settings import Settings
 
     settings = Settings()
     app = create_app(settings, prepare(settings))
-    config = uvicorn.Config(app, log_level="info", proxy_headers=False)
+    config = server_config(app, log_level="info", proxy_headers=False)
     uvicorn.Server(config).run(sockets=[reuseport_socket(host, port)])
 
 

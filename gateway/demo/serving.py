@@ -16,6 +16,8 @@ from typing import Final
 import uvicorn
 from starlette.types import ASGIApp
 
+from gateway.httpserver import server_config
+
 _STARTUP_TIMEOUT_S: Final = 10.0
 _STOP_TIMEOUT_S: Final = 5.0
 
@@ -54,7 +56,7 @@ class BackgroundServer:
     ) -> None:
         self._socket = sock if sock is not None else bind_socket(host, port)
         self.base_url = url_of(self._socket)
-        config = uvicorn.Config(
+        config = server_config(
             app,
             log_level="warning",
             access_log=False,

@@ -29,6 +29,7 @@ from gateway.demo.partners import ensure_partner_keys
 from gateway.demo.runner import start_demo_sources
 from gateway.demo.serving import bind_socket, url_of
 from gateway.demo.stack import DEMO_COVENANT, Stack, copy_policies, start_stack
+from gateway.httpserver import server_config
 from gateway.policy.loader import load_policy_dir
 from gateway.rights.models import RightsRequest
 from gateway.settings import Settings
@@ -159,7 +160,7 @@ class LoggedServer:
 
     def __init__(self, app: Any, sock: socket.socket) -> None:
         self._socket = sock
-        config = uvicorn.Config(app, log_level="info", proxy_headers=False, lifespan="on")
+        config = server_config(app, log_level="info", proxy_headers=False, lifespan="on")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name="ketenpoort serve", daemon=True)
 

@@ -172,7 +172,7 @@ def test_an_unexpected_exception_leaves_no_message_in_logs_or_spans(
     from fastapi.testclient import TestClient
     from opentelemetry.trace import SpanKind, StatusCode
 
-    from gateway.api.contain import ContainUnexpected
+    from gateway.api.edge import Edge
     from gateway.api.errors import install_error_handlers
     from gateway.telemetry import instrument_app
 
@@ -183,7 +183,7 @@ def test_an_unexpected_exception_leaves_no_message_in_logs_or_spans(
     def boom(anything: str) -> None:
         raise ValueError(f"lookup failed for {SUBJECT} ({anything})")
 
-    app.add_middleware(ContainUnexpected)
+    app.add_middleware(Edge, hosts=["testserver"])
     instrument_app(app, setup_telemetry(Settings()))
     spans.clear()
     caplog.set_level(logging.DEBUG)
