@@ -248,7 +248,7 @@ class AuditLog:
             raise AuditUnavailable("no checkpoint signer configured")
         try:
             with self.db.session() as session:
-                return make_checkpoint(session, self.signer)
+                return make_checkpoint(session, self.signer, edge=self.frontier.current())
         except SQLAlchemyError as exc:
             raise AuditUnavailable(f"checkpoint not stored ({type(exc).__name__})") from None
         except KeyStoreError as exc:
