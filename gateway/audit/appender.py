@@ -8,7 +8,7 @@ a refusal whose own transaction was rolled back is written with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from sqlalchemy.orm import Session
@@ -27,4 +27,8 @@ class AuditAppender(Protocol):
 
     async def append(self, events: Sequence[AuditEvent]) -> list[int]:
         """Write ``events`` in a transaction of their own, from the event loop."""
+        ...
+
+    async def append_after(self, prepare: Callable[[Session], Sequence[AuditEvent]]) -> list[int]:
+        """Run ``prepare`` in the transaction that then commits the events it returns."""
         ...

@@ -87,7 +87,7 @@ class SubjectVault:
                 stamped = connection.execute(_STAMP_ONE, {"id": ids[0], "now": now})
             else:
                 stamped = connection.execute(_STAMP_LIVE, {"ids": ids, "now": now})
-            live = set(stamped.scalars())
+            live = {row[0] for row in stamped}
             for spec, key in cached.items():
                 if key.key_id in live:
                     found[spec] = key
