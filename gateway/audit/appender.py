@@ -3,7 +3,9 @@
 :class:`gateway.audit.log.AuditLog` is the one implementation. Desks use
 :meth:`append_in` (the entry commits with their change, in their session);
 a refusal whose own transaction was rolled back is written with
-:meth:`append_sync` (or :meth:`append` on the event loop).
+:meth:`append_sync` (or :meth:`append` on the event loop). The broker's
+post-answer checks run in the group commit's own transaction through
+:meth:`append_after`.
 """
 
 from __future__ import annotations

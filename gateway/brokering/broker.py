@@ -200,9 +200,9 @@ class Broker:
         """Ask the sources about one person of the case: ``subject`` (a ref), default ``s1``."""
         check_known_ids(self._policy(), actor.covenant, categories, sources)
         check_motivation(self._policy(), actor.covenant, categories, motivation)
-        # Attributes given at the start: one cleaning pass instead of a call chain each.
-        attributes = {"ketenpoort.case": case_id, "ketenpoort.purpose": actor.purpose}
-        with tracer.start_as_current_span("ketenpoort.query", attributes=attributes) as span:
+        with tracer.start_as_current_span("ketenpoort.query") as span:
+            span.set_attribute("ketenpoort.case", case_id)
+            span.set_attribute("ketenpoort.purpose", actor.purpose)
             plan = await offload.run_sync(
                 self._plan, actor, case_id, categories, sources, subject, motivation
             )
@@ -500,9 +500,8 @@ class Broker:
             phase=plan.case.phase,
             motivation=plan.motivation,
         )
-        with tracer.start_as_current_span(
-            "ketenpoort.source_lookup", attributes={"ketenpoort.source": source}
-        ):
+        with tracer.start_as_current_span("ketenpoort.source_lookup") as span:
+            span.set_attribute("ketenpoort.source", source)
             try:
                 return await asyncio.wait_for(connector.lookup(request), timeout)
             except TimeoutError:
