@@ -18,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from gateway.audit.core.checkpoint_format import Checkpoint, b64url, rfc3339_utc, signed_bytes
-from gateway.audit.core.merkle import consistency_proof, inclusion_proof, root
+from gateway.audit.core.merkle import TreeFrontier, consistency_proof, inclusion_proof, root
 from gateway.audit.models import AuditCheckpoint, AuditEntry
 from gateway.audit.signer import CheckpointSigner, KeyStoreSigner
 from gateway.audit.store import SqlNodeStore, head_size
@@ -66,17 +66,27 @@ def all_checkpoints(session: Session, up_to: int | None = None) -> list[Checkpoi
 
 
 def make_checkpoint(
-    session: Session, signer: CheckpointSigner, *, now: datetime | None = None
+    session: Session,
+    signer: CheckpointSigner,
+    *,
+    now: datetime | None = None,
+    edge: TreeFrontier | None = None,
 ) -> Checkpoint | None:
     """Sign the current size unless it already has a head; ``None`` when nothing is new.
 
+    ``edge``, a writer's committed right edge, gives the root without reading
+    the stored subtrees when it is at the head's size (leaves below a committed
+    size never change, so it is the stored tree); otherwise they are read.
     The caller commits. Returns the head stored for that size, ours or a racer's.
     """
     size = head_size(session)
     newest = session.scalar(select(func.max(AuditCheckpoint.size)))
     if size == 0 or (newest is not None and newest >= size):
         return None
-    root_hex = root(size, SqlNodeStore(session)).hex()
+    tree_root = (
+        edge.root() if edge is not None and edge.size == size else root(size, SqlNodeStore(session))
+    )
+    root_hex = tree_root.hex()
     stamp = rfc3339_utc(now)
     kid, signature = _sign(signer, signed_bytes(size, root_hex, stamp))
     values = {

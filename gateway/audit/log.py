@@ -10,10 +10,11 @@ for one fsync, and each still waits for the commit that holds its own entries.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from gateway import offload
 from gateway.audit.checkpoints import make_checkpoint
 from gateway.audit.core.checkpoint_format import Checkpoint
 from gateway.audit.events import AuditEvent
@@ -47,9 +49,32 @@ class AuditUnavailable(RuntimeError):
 
 
 @dataclass
+class _Prepare:
+    """Work that yields a request's events inside the group commit's transaction."""
+
+    function: Callable[[Session], Sequence[AuditEvent]]
+    context: contextvars.Context  # the caller's (trace, logging), for the work and its events
+    now: datetime
+    trace_id: str | None
+    span_id: str | None
+    caller: str | None
+
+
+@dataclass
 class _Request:
     entries: list[PendingEntry]
     done: Future[list[int]]
+    prepare: _Prepare | None = None
+
+
+class _PrepareFailed(Exception):
+    """A request's prepare raised something other than a storage error: that request
+    fails alone, the batch is rolled back (its other prepares may have written) and redone."""
+
+    def __init__(self, request: _Request, error: Exception) -> None:
+        super().__init__(type(error).__name__)
+        self.request = request
+        self.error = error
 
 
 _STOP = object()
@@ -68,6 +93,37 @@ def _unavailable_on_failure() -> Iterator[None]:
         raise AuditUnavailable(f"audit keys unavailable ({type(exc).__name__})") from None
     except LookupError as exc:
         raise AuditUnavailable("audit log schema missing") from exc
+
+
+def _stamped(
+    events: Sequence[AuditEvent],
+    now: datetime,
+    trace_id: str | None,
+    span_id: str | None,
+    caller: str | None,
+) -> list[PendingEntry]:
+    out = []
+    for event in events:
+        if not isinstance(event, AuditEvent):
+            raise TypeError("append takes AuditEvent objects")
+        if event.trace_id is not None:
+            out.append(PendingEntry(event, now, event.trace_id, event.span_id, caller))
+        else:
+            out.append(PendingEntry(event, now, trace_id, span_id, caller))
+    return out
+
+
+def _run_prepare(session: Session, request: _Request) -> list[PendingEntry]:
+    """The request's entries from its prepare, run in the caller's context."""
+    prepare = request.prepare
+    assert prepare is not None
+    try:
+        events = prepare.context.run(prepare.function, session)
+        return _stamped(events, prepare.now, prepare.trace_id, prepare.span_id, prepare.caller)
+    except (SQLAlchemyError, KeyFileError, VaultError):
+        raise  # storage in doubt: the whole batch fails closed
+    except Exception as exc:  # noqa: BLE001 - this request's failure, not the batch's
+        raise _PrepareFailed(request, exc) from None
 
 
 class AuditLog:
@@ -102,38 +158,51 @@ class AuditLog:
     # -- appending ---------------------------------------------------------
 
     def _pending(self, events: Sequence[AuditEvent]) -> list[PendingEntry]:
-        now = datetime.now(UTC)
         trace_id, span_id = current_trace_ids()
-        caller = caller_trace_id()
-        out = []
-        for event in events:
-            if not isinstance(event, AuditEvent):
-                raise TypeError("append takes AuditEvent objects")
-            if event.trace_id is not None:
-                out.append(PendingEntry(event, now, event.trace_id, event.span_id, caller))
-            else:
-                out.append(PendingEntry(event, now, trace_id, span_id, caller))
-        return out
+        return _stamped(events, datetime.now(UTC), trace_id, span_id, caller_trace_id())
 
     def _write_now(self, entries: list[PendingEntry]) -> list[int]:
-        with _unavailable_on_failure():
-            with self.db.session() as session:
-                seqs, edge = write_batch(
-                    session,
-                    entries,
-                    self.vault,
-                    lock_timeout_s=self.timeout_s,
-                    frontier=self.frontier,
-                )
+        return self._write_requests([_Request(entries, Future())])
+
+    def _write_requests(self, requests: list[_Request]) -> list[int]:
+        """One transaction for the batch: each request's prepare (in order), then its
+        entries; the seqs of all entries in request order. A prepare that fails with
+        anything but a storage error fails only its own request (set on its future)."""
+        while True:
+            try:
+                with _unavailable_on_failure(), self.db.session() as session:
+                    for request in requests:
+                        if request.prepare is not None:
+                            request.entries = _run_prepare(session, request)
+                    entries = [e for r in requests for e in r.entries]
+                    if not entries:  # nothing to log; a prepare's own writes still commit
+                        return []
+                    seqs, edge = write_batch(
+                        session,
+                        entries,
+                        self.vault,
+                        lock_timeout_s=self.timeout_s,
+                        frontier=self.frontier,
+                    )
+            except _PrepareFailed as failed:  # rolled back: the others are redone
+                requests = [r for r in requests if r is not failed.request]
+                failed.request.done.set_exception(failed.error)
+                if not requests:
+                    return []
+                continue
             self.frontier.committed(edge)  # only once the commit above returned
             return seqs
 
     def _submit(self, entries: list[PendingEntry]) -> Future[list[int]] | None:
+        request = _Request(entries, Future())
+        return request.done if self._enqueue(request) else None
+
+    def _enqueue(self, request: _Request) -> bool:
+        """Hand ``request`` to the writer thread; ``False`` when none is running."""
         if self._writer is None or not self._writer.is_alive() or self._stopping.is_set():
-            return None
-        done: Future[list[int]] = Future()
-        self._queue.put(_Request(entries, done))
-        return done
+            return False
+        self._queue.put(request)
+        return True
 
     def append_sync(self, events: Sequence[AuditEvent]) -> list[int]:
         """Commit ``events``; their seqs in order. Raises :class:`AuditUnavailable`."""
@@ -180,6 +249,45 @@ class AuditLog:
         except TimeoutError:
             raise AuditUnavailable("audit log did not commit in time") from None
 
+    async def append_after(self, prepare: Callable[[Session], Sequence[AuditEvent]]) -> list[int]:
+        """Run ``prepare`` in the group commit's transaction, then append the events it returns.
+
+        For the last checks before a disclosure (the broker's consent recheck,
+        contested records, withholdings): they read in the very transaction that
+        commits their entries, on the writer thread, with no thread hop and no
+        transaction of their own. ``prepare`` runs in the caller's context (trace);
+        its entries carry the moment of this call. An exception from ``prepare``
+        reaches this caller alone (the batch is redone without it); a storage error
+        fails the batch closed, as a failed write does. Returns once committed.
+        """
+        trace_id, span_id = current_trace_ids()
+        request = _Request(
+            [],
+            Future(),
+            _Prepare(
+                prepare,
+                contextvars.copy_context(),
+                datetime.now(UTC),
+                trace_id,
+                span_id,
+                caller_trace_id(),
+            ),
+        )
+        if not self._enqueue(request):
+            return await offload.run_sync(self._write_alone, request)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(request.done), self._wait_s)
+        except TimeoutError:
+            raise AuditUnavailable("audit log did not commit in time") from None
+
+    def _write_alone(self, request: _Request) -> list[int]:
+        """Without a running writer: the request in a transaction of its own, here."""
+        seqs = self._write_requests([request])
+        error = request.done.exception() if request.done.done() else None
+        if error is not None:
+            raise error
+        return seqs
+
     @property
     def _wait_s(self) -> float:
         """How long a caller waits for its commit: the database's own bound plus a little.
@@ -201,7 +309,7 @@ class AuditLog:
                 break
             assert isinstance(item, _Request)
             batch.append(item)
-            count += len(item.entries)
+            count += len(item.entries) or 1  # a prepared request's entries are not known yet
         return batch, stop
 
     def _write_loop(self) -> None:
@@ -213,20 +321,23 @@ class AuditLog:
             assert isinstance(item, _Request)
             batch, stop = self._gather(item)
             requests = [r for r in batch if r.done.set_running_or_notify_cancel()]
-            entries = [e for r in requests for e in r.entries]
             try:
-                seqs = self._write_now(entries)
+                seqs = self._write_requests(requests)
             except AuditUnavailable as exc:
                 for request in requests:
-                    request.done.set_exception(replace_exc(exc))
+                    if not request.done.done():
+                        request.done.set_exception(replace_exc(exc))
                 continue
             except Exception as exc:  # noqa: BLE001 - the writer must outlive a bad batch
                 log.error("audit append failed unexpectedly: %s", type(exc).__name__)
                 for request in requests:
-                    request.done.set_exception(AuditUnavailable(type(exc).__name__))
+                    if not request.done.done():
+                        request.done.set_exception(AuditUnavailable(type(exc).__name__))
                 continue
             pos = 0
             for request in requests:
+                if request.done.done():  # its prepare failed; it was left out
+                    continue
                 request.done.set_result(seqs[pos : pos + len(request.entries)])
                 pos += len(request.entries)
         self._fail_queued()
@@ -248,7 +359,7 @@ class AuditLog:
             raise AuditUnavailable("no checkpoint signer configured")
         try:
             with self.db.session() as session:
-                return make_checkpoint(session, self.signer)
+                return make_checkpoint(session, self.signer, edge=self.frontier.current())
         except SQLAlchemyError as exc:
             raise AuditUnavailable(f"checkpoint not stored ({type(exc).__name__})") from None
         except KeyStoreError as exc:

@@ -17,14 +17,16 @@ that read consistent, since no one else can append until this commit.
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import psycopg
 from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -263,9 +265,10 @@ def write_batch(
             index_rows.append((spec[0], seq, key.key_id))
     nodes = edge.extend_nodes(leaves)
     node_rows = [(level, idx, h) for (level, idx), h in nodes if level > 0]
-    _insert_rows(session, AuditEntry, _ENTRY_COLUMNS, entry_rows)
-    _insert_rows(session, AuditNode, _NODE_COLUMNS, node_rows)
-    _insert_rows(session, AuditSubjectIndex, _INDEX_COLUMNS, index_rows)
+    connection = session.connection()
+    _insert_rows(connection, AuditEntry, _ENTRY_COLUMNS, entry_rows)
+    _insert_rows(connection, AuditNode, _NODE_COLUMNS, node_rows)
+    _insert_rows(connection, AuditSubjectIndex, _INDEX_COLUMNS, index_rows)
     return list(range(start, start + len(batch))), edge
 
 
@@ -285,8 +288,21 @@ _NODE_COLUMNS = ("level", "idx", "hash")
 _INDEX_COLUMNS = ("pseudonym", "seq", "key_id")
 
 
+@functools.lru_cache(maxsize=64)
+def _bind_processors(
+    table: Table, columns: tuple[str, ...], dialect: Dialect
+) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    """The column types' own conversions (e.g. DateTime to SQLite's text form), where a
+    type has one; looked up once per table, column list and dialect, not per append."""
+    return tuple(
+        (i, proc)
+        for i, name in enumerate(columns)
+        if (proc := table.c[name].type._cached_bind_processor(dialect)) is not None
+    )
+
+
 def _insert_rows(
-    session: Session, model: type[Any], columns: Sequence[str], rows: list[tuple[Any, ...]]
+    connection: Connection, model: type[Any], columns: Sequence[str], rows: list[tuple[Any, ...]]
 ) -> None:
     """Bulk insert without the ORM: ``COPY`` on PostgreSQL, one driver ``executemany`` elsewhere.
 
@@ -296,17 +312,12 @@ def _insert_rows(
     if not rows:
         return
     table = model.__table__
-    connection = session.connection()
     names = ", ".join(columns)
     dialect = connection.dialect
     if dialect.name != "postgresql":
         # The column types' own conversions (e.g. DateTime to SQLite's text form),
         # applied only where a type has one.
-        processors = [
-            (i, proc)
-            for i, name in enumerate(columns)
-            if (proc := table.c[name].type._cached_bind_processor(dialect)) is not None
-        ]
+        processors = _bind_processors(table, tuple(columns), dialect)
         if processors:
             converted = []
             for row in rows:

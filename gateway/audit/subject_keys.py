@@ -35,6 +35,14 @@ _STAMP_LIVE = (
 _WRAPPED = select(_KEYS.c.key_id, _KEYS.c.wrapped).where(
     _KEYS.c.key_id.in_(bindparam("ids", expanding=True))
 )
+# The same for one key (a query's usual case): no post-compile of an expanding list.
+_STAMP_ONE = (
+    update(_KEYS)
+    .where(_KEYS.c.key_id == bindparam("id"), _KEYS.c.wrapped.is_not(None))
+    .values(last_used_at=bindparam("now"))
+    .returning(_KEYS.c.key_id)
+)
+_WRAPPED_ONE = select(_KEYS.c.key_id, _KEYS.c.wrapped).where(_KEYS.c.key_id == bindparam("id"))
 CACHE_SIZE = 50_000
 
 
@@ -74,8 +82,12 @@ class SubjectVault:
         cached = {spec: self._cache[spec] for spec in wanted if spec in self._cache}
         if cached:
             ids = [key.key_id for key in cached.values()]
-            stamped = session.connection().execute(_STAMP_LIVE, {"ids": ids, "now": now})
-            live = set(stamped.scalars())
+            connection = session.connection()
+            if len(ids) == 1:
+                stamped = connection.execute(_STAMP_ONE, {"id": ids[0], "now": now})
+            else:
+                stamped = connection.execute(_STAMP_LIVE, {"ids": ids, "now": now})
+            live = {row[0] for row in stamped}
             for spec, key in cached.items():
                 if key.key_id in live:
                     found[spec] = key
@@ -140,7 +152,11 @@ class SubjectVault:
         ids = sorted(set(key_ids))
         if not ids:
             return {}
-        rows = session.connection().execute(_WRAPPED, {"ids": ids})
+        connection = session.connection()
+        if len(ids) == 1:
+            rows = connection.execute(_WRAPPED_ONE, {"id": ids[0]})
+        else:
+            rows = connection.execute(_WRAPPED, {"ids": ids})
         wrapped_by_id: dict[str, str | None] = {key_id: wrapped for key_id, wrapped in rows}
         master = self.master()
         opened: dict[str, DataKey | None] = {}

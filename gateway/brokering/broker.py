@@ -29,6 +29,7 @@ from connectors import (
 )
 from gateway import offload
 from gateway.audit.appender import AuditAppender
+from gateway.audit.events import AuditEvent
 from gateway.brokering.audit_events import consent_requested_event, query_events
 from gateway.brokering.copying import keep_copies, serve_copies
 from gateway.brokering.known_ids import check_known_ids
@@ -212,8 +213,7 @@ class Broker:
             copies = self._copies if plan.case.subject_ref == "s1" else None
             if copies is not None:
                 results = await serve_copies(copies, plan.case, plan.items, results)
-            results = await offload.run_sync(self._settle, actor, plan, results)
-            await self._audit.append(query_events(actor, plan.case, plan.policy, results))
+            results = await self._settle_and_log(actor, plan, results)
             if copies is not None:
                 await keep_copies(copies, plan.policy, plan.case, plan.items, results, fetched_at)
             span.set_attribute("ketenpoort.results", len(results))
@@ -314,25 +314,47 @@ class Broker:
                 self._cases.touch(session, case)
         return _Plan(case, policy, items, bsn, new_request, given)
 
-    def _settle(self, actor: Actor, plan: _Plan, results: list[SourceResult]) -> list[SourceResult]:
-        """After the sources answered, in one thread hop and one transaction: recheck
-        consents, mark (or withhold) contested records, carry withholdings (in that order).
+    async def _settle_and_log(
+        self, actor: Actor, plan: _Plan, results: list[SourceResult]
+    ) -> list[SourceResult]:
+        """The post-answer checks and the audit entries, in the group commit's transaction.
+
+        :meth:`_settle` runs on the audit writer's thread inside the transaction that
+        commits this query's entries (``append_after``): the consent recheck reads as
+        late as anything can before the answer, a peer's withholding commits with the
+        disclosure entry it belongs to, and the checks need no thread hop and no
+        transaction of their own. Returns once the entries are durable (promise 5).
+        """
+        settled: list[list[SourceResult]] = []
+
+        def settle_and_events(session: Session) -> list[AuditEvent]:
+            checked = self._settle(session, actor, plan, results)
+            settled[:] = [checked]
+            return query_events(actor, plan.case, plan.policy, checked)
+
+        await self._audit.append_after(settle_and_events)
+        return settled[0]
+
+    def _settle(
+        self, session: Session, actor: Actor, plan: _Plan, results: list[SourceResult]
+    ) -> list[SourceResult]:
+        """After the sources answered, in the caller's transaction: recheck consents,
+        mark (or withhold) contested records, carry withholdings (in that order).
 
         The consent recheck comes first: a result whose consent was revoked meanwhile
         says ``consent_revoked`` and nothing more, never ``contested`` with a count
         (which would tell that recipient the source holds contested records).
         """
-        with self._db.session() as session:
-            results = self._recheck_consents(session, actor, plan, results)
-            if self._contested is not None and any(r.records for r in results):
-                covenant = plan.policy.covenant(actor.covenant)
-                results = self._contested.mark_in(
-                    session,
-                    plan.case.subject_pseudonym,
-                    results,
-                    withholding=covenant is not None and covenant.rights.contested == "withhold",
-                )
-            return self._withholdings(session, actor, plan, results)
+        results = self._recheck_consents(session, actor, plan, results)
+        if self._contested is not None and any(r.records for r in results):
+            covenant = plan.policy.covenant(actor.covenant)
+            results = self._contested.mark_in(
+                session,
+                plan.case.subject_pseudonym,
+                results,
+                withholding=covenant is not None and covenant.rights.contested == "withhold",
+            )
+        return self._withholdings(session, actor, plan, results)
 
     def _recheck_consents(
         self, session: Session, actor: Actor, plan: _Plan, results: list[SourceResult]

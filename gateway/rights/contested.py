@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from gateway.cases.models import case_ids_of
 from gateway.copies.models import CachedCopy
 from gateway.rights.models import RightsRequest
+from gateway.storage.constant_sql import one_of
 
 GRANTED = ("granted", "partially_granted")
 ANY_SOURCE = ""
@@ -83,7 +84,7 @@ _PENDING = select(_REQUESTS.c.source_party, _REQUESTS.c.records_json).where(
     or_(
         _REQUESTS.c.status == "pending",
         and_(
-            _REQUESTS.c.status.in_(GRANTED),
+            one_of(_REQUESTS.c.status, GRANTED),
             _REQUESTS.c.execute_by.is_not(None),
             _REQUESTS.c.executed_at.is_(None),
         ),

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from gateway.cases.models import Case
 from gateway.policy.compiled import CompiledPolicy
 from gateway.rights.models import RightsRequest
+from gateway.storage.constant_sql import one_of
 
 RESTRICTING_STATUSES = ("pending", "granted", "partially_granted")
 
@@ -35,7 +36,7 @@ _VERZETS = select(
 ).where(
     _REQUESTS.c.subject_pseudonym == bindparam("pseudonym"),
     _REQUESTS.c.type == "verzet",
-    _REQUESTS.c.status.in_((*RESTRICTING_STATUSES, "refused")),
+    one_of(_REQUESTS.c.status, (*RESTRICTING_STATUSES, "refused")),
 )
 _CASE_COVENANT = select(Case.__table__.c.convenant).where(
     Case.__table__.c.id == bindparam("case_id")

@@ -149,3 +149,26 @@ def test_a_rolled_back_append_in_does_not_advance_the_frontier(
     outcome = verify_database(db, signer.jwks())
     assert outcome.result.ok, outcome.result.problem
     assert outcome.head_size == 5
+
+
+def test_a_checkpoint_takes_its_root_from_the_committed_edge(
+    settings: Settings, db: Database, signer: Ed25519Signer
+) -> None:
+    """At the writer's own size the signed root comes from memory, no subtree read;
+    after another writer moved the head it is read from the store, and both verify."""
+    one = build_audit_log(settings, db, signer)
+    two = build_audit_log(settings, db, signer)
+    one.append_sync([event(n) for n in range(11)])
+    with recorded(db) as statements:
+        head = one.checkpoint_now()
+    assert head is not None
+    assert not [s for s in statements if reads_tree(s)], statements
+    assert (head.size, head.root_hash) == (11, stored_root(db)[1].hex())
+    two.append_sync([event(n) for n in range(6)])  # ``one``'s edge is now behind the head
+    with recorded(db) as statements:
+        head = one.checkpoint_now()
+    assert head is not None
+    assert [s for s in statements if reads_tree(s)], statements
+    assert (head.size, head.root_hash) == (17, stored_root(db)[1].hex())
+    outcome = verify_database(db, signer.jwks())
+    assert outcome.result.ok, outcome.result.problem

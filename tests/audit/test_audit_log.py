@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from gateway.audit.checkpoints import all_checkpoints, latest_checkpoint
 from gateway.audit.core.checkpoint_format import verify_checkpoint
@@ -188,3 +190,77 @@ def test_append_in_a_rolled_back_transaction_leaves_no_trace(
     outcome = verify_database(db, signer.jwks())
     assert outcome.result.ok, outcome.result.problem
     assert outcome.result.entries == 1
+
+
+def test_append_after_commits_the_prepared_events_in_one_batch_with_others(
+    audit_log: AuditLog, db: Database, signer: Ed25519Signer
+) -> None:
+    """The prepare reads in the writer's transaction; a prepare that raises fails its own
+    caller (with its own exception) and the rest of the batch still commits."""
+    audit_log.start()
+    seen: list[int] = []
+
+    def prepare(n: int) -> Callable[[Session], list[AuditEvent]]:
+        def run(session: Session) -> list[AuditEvent]:
+            seen.append(session.execute(text("SELECT 1")).scalar_one())
+            if n == 7:
+                raise ValueError("a bad request")
+            return [event(n), event(n + 100)]
+
+        return run
+
+    async def burst() -> list[list[int] | BaseException]:
+        return await asyncio.gather(
+            *(audit_log.append_after(prepare(n)) for n in range(20)),
+            *(audit_log.append([event(n)]) for n in range(200, 210)),
+            return_exceptions=True,
+        )
+
+    results = asyncio.run(burst())
+    audit_log.stop()
+    failed = results[7]
+    assert isinstance(failed, ValueError)
+    committed = [r for i, r in enumerate(results) if i != 7]
+    assert all(isinstance(r, list) for r in committed), committed
+    seqs = sorted(s for r in committed if isinstance(r, list) for s in r)
+    assert seqs == list(range(19 * 2 + 10))
+    assert len(seen) >= 20
+    audit_log.checkpoint_now()
+    outcome = verify_database(db, signer.jwks())
+    assert outcome.result.ok, outcome.result.problem
+    assert outcome.result.verified_size == 48
+
+
+def test_append_after_carries_the_callers_trace_and_works_without_a_writer(
+    audit_log: AuditLog, db: Database
+) -> None:
+    tracer = TracerProvider().get_tracer("test")
+
+    async def traced() -> tuple[list[int], int]:
+        with tracer.start_as_current_span("query") as span:
+            seqs = await audit_log.append_after(lambda _session: [event(3)])
+            return seqs, span.get_span_context().trace_id
+
+    seqs, trace_id = asyncio.run(traced())  # no writer started: its own transaction
+    assert seqs == [0]
+    with db.session() as session:
+        entry = json.loads(session.scalars(select(AuditEntry.body)).one())
+    assert entry["trace_id"] == format(trace_id, "032x")
+
+    def broken(_session: Session) -> list[AuditEvent]:
+        raise KeyError("not a schema problem")
+
+    with pytest.raises(KeyError):
+        asyncio.run(audit_log.append_after(broken))
+
+
+def test_append_after_fails_closed_on_a_storage_error(audit_log: AuditLog) -> None:
+    audit_log.start()
+
+    def storage_fails(session: Session) -> list[AuditEvent]:
+        session.execute(text("SELECT * FROM no_such_table"))
+        return [event(1)]
+
+    with pytest.raises(AuditUnavailable):
+        asyncio.run(audit_log.append_after(storage_fails))
+    assert asyncio.run(audit_log.append([event(2)])) == [0]  # the writer lives on
