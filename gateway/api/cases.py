@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import Field, StrictInt, field_validator
 
 from gateway.api.models import Id, StrictBody, SubjectIn, Text
-from gateway.api.openapi import partner_credentials
+from gateway.api.openapi import PartnerRoute
 from gateway.api.refusals import logging_refusals_async
 from gateway.api.schemas.cases import CaseOut, QueryOut, ReferralOut, SubjectAddedOut
 from gateway.auth.dependencies import current_principal, query_principal
@@ -28,7 +28,7 @@ from gateway.problems import Unprocessable
 from gateway.subjects.bsn import Bsn, InvalidBsnError
 from gateway.wiring import runtime_of
 
-router = APIRouter(prefix="/v1/cases", tags=["cases"], dependencies=[Depends(partner_credentials)])
+router = APIRouter(prefix="/v1/cases", tags=["cases"], route_class=PartnerRoute)
 CaseId = Annotated[str, Field(pattern=r"^c-[0-9a-z]{20}$")]
 SubjectRefId = Annotated[str, Field(pattern=r"^s[1-9][0-9]{0,2}$")]
 Municipality = Annotated[str, Field(pattern=r"^GM[0-9]{4}$")]

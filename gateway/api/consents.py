@@ -23,7 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import Field, StrictInt
 
 from gateway.api.models import Id, StrictBody, Text
-from gateway.api.openapi import partner_credentials
+from gateway.api.openapi import PartnerRoute
 from gateway.api.schemas.consents import ConsentListOut, ConsentOut
 from gateway.audit.officer import PRIVACY_OFFICER, officer_covenants
 from gateway.auth.dependencies import current_principal, refuse
@@ -32,9 +32,7 @@ from gateway.consent.desk import ConsentDesk
 from gateway.consent.service import NotOm, OmActor
 from gateway.wiring import runtime_of
 
-router = APIRouter(
-    prefix="/v1/consents", tags=["consent"], dependencies=[Depends(partner_credentials)]
-)
+router = APIRouter(prefix="/v1/consents", tags=["consent"], route_class=PartnerRoute)
 CONSENT_ID = r"^oc-[0-9a-f]{20}$"
 ConsentId = Annotated[str, Field(pattern=CONSENT_ID)]
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import AfterValidator, Field
 
 from gateway.api.models import Id, StrictBody, SubjectIn, Text
-from gateway.api.openapi import partner_credentials
+from gateway.api.openapi import PartnerRoute
 from gateway.api.refusals import logging_refusals_async
 from gateway.api.rights import RecordId, RequestId
 from gateway.api.schemas.federation import (
@@ -33,7 +33,7 @@ from gateway.rights.service import Application
 from gateway.subjects.bsn import Bsn, InvalidBsnError, holds_bsn
 from gateway.wiring import runtime_of
 
-router = APIRouter(tags=["federation"], dependencies=[Depends(partner_credentials)])
+router = APIRouter(tags=["federation"], route_class=PartnerRoute)
 CaseId = Annotated[str, Field(pattern=r"^c-[0-9a-z]{20}$")]
 
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
 from gateway.api.models import Id, StrictBody, Text
-from gateway.api.openapi import partner_credentials
+from gateway.api.openapi import PartnerRoute
 from gateway.api.refusals import logging_refusals
 from gateway.api.schemas.grounds import GroundListOut, GroundOut
 from gateway.auth.dependencies import current_principal
@@ -22,9 +22,7 @@ from gateway.cases.service import Actor
 from gateway.grounds.service import GroundIn
 from gateway.wiring import runtime_of
 
-router = APIRouter(
-    prefix="/v1/cases", tags=["grounds"], dependencies=[Depends(partner_credentials)]
-)
+router = APIRouter(prefix="/v1/cases", tags=["grounds"], route_class=PartnerRoute)
 CaseId = Annotated[str, Field(pattern=r"^c-[0-9a-z]{20}$")]
 GroundId = Annotated[str, Field(pattern=r"^gr-[0-9a-f]{20}$")]
 SubjectRef = Annotated[str, Field(pattern=r"^s[1-9][0-9]{0,3}$")]

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from gateway.api.models import Id
-from gateway.api.openapi import partner_credentials
+from gateway.api.openapi import PartnerRoute
 from gateway.api.schemas.reports import CaseListOut
 from gateway.auth.dependencies import current_principal
 from gateway.auth.principal import Principal
@@ -23,7 +23,7 @@ from gateway.reports.oversight import CaseFilter, NotOfficer
 from gateway.reports.period import EARLIEST, LATEST
 from gateway.wiring import runtime_of
 
-router = APIRouter(prefix="/v1/cases", tags=["cases"], dependencies=[Depends(partner_credentials)])
+router = APIRouter(prefix="/v1/cases", tags=["cases"], route_class=PartnerRoute)
 DETAIL = "this needs the role privacy_officer in the token's covenant"
 
 

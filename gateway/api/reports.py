@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from gateway.api.models import Id
-from gateway.api.openapi import partner_credentials
+from gateway.api.openapi import PartnerRoute
 from gateway.api.schemas.reports import RegisterOut, ReportOut
 from gateway.audit.officer import Reader
 from gateway.auth.dependencies import current_principal
@@ -27,7 +27,7 @@ from gateway.reports.model import REPORT_KINDS
 from gateway.reports.period import BadPeriod, Period
 from gateway.wiring import runtime_of
 
-router = APIRouter(tags=["reports"], dependencies=[Depends(partner_credentials)])
+router = APIRouter(tags=["reports"], route_class=PartnerRoute)
 DETAIL = "this needs the role stuurgroep or privacy_officer in the token's covenant"
 
 

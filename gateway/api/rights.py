@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, Field, JsonValue, StringConstraints
 
 from gateway.api.models import Id, StrictBody, SubjectIn, Text
-from gateway.api.openapi import partner_credentials
+from gateway.api.openapi import PartnerRoute
 from gateway.api.schemas.rights import (
     DisclosuresOut,
     NoticeOut,
@@ -36,7 +36,7 @@ from gateway.rights.service import Application, Filer, Viewer
 from gateway.subjects.bsn import Bsn, InvalidBsnError
 from gateway.wiring import runtime_of
 
-router = APIRouter(tags=["rights"], dependencies=[Depends(partner_credentials)])
+router = APIRouter(tags=["rights"], route_class=PartnerRoute)
 RequestId = Annotated[str, Field(pattern=r"^rr-[0-9a-f]{20}$")]
 CaseId = Annotated[str, StringConstraints(pattern=r"^c-[0-9a-z]{20}$")]
 # A record from a peer region is ``<peer source>/<record id>`` (docs/federation.md).
@@ -335,7 +335,13 @@ def record_notice(
     )
 
 
-@router.get("/v1/me/disclosures", response_model=DisclosuresOut, response_model_exclude_unset=True)
+# 422 as before (FastAPI listed it for the employee header parameter of the documentation).
+@router.get(
+    "/v1/me/disclosures",
+    response_model=DisclosuresOut,
+    response_model_exclude_unset=True,
+    responses={422: {"description": "Invalid request (problem details)"}},
+)
 def my_disclosures(request: Request, who: Annotated[Caller, Depends(caller)]) -> dict[str, Any]:
     if who.person is None:
         raise Forbidden(detail="Only the person concerned sees their own disclosures.")

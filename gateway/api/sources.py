@@ -23,7 +23,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 
 from connectors.source_api import MAX_PUSHED_DELETIONS, parse_pushed_deletions
-from gateway.api.openapi import partner_credentials
+from gateway.api.openapi import PartnerRoute
 from gateway.api.schemas.sources import DeletionsOut
 from gateway.auth.dependencies import current_principal
 from gateway.auth.principal import Principal
@@ -33,9 +33,7 @@ from gateway.wiring import runtime_of
 
 __all__ = ["NotThisSource", "UnknownDeletionCategory", "router"]
 
-router = APIRouter(
-    prefix="/v1/sources", tags=["sources"], dependencies=[Depends(partner_credentials)]
-)
+router = APIRouter(prefix="/v1/sources", tags=["sources"], route_class=PartnerRoute)
 
 
 def _too_many_events(error: ValidationError) -> bool:
