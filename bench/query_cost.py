@@ -12,10 +12,12 @@ checkpointer, the policy watcher) add a little, the same in every run.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -36,10 +38,43 @@ def _read(out: Path, pid: int, lines: int) -> int:
     raise RuntimeError("the gateway did not report its call count")
 
 
-def calls_per_query(database_url: str, queries: int) -> dict[str, float]:
+def _functions(out: Path, index: int) -> Counter[tuple[str, str]]:
+    line = Path(f"{out}.functions").read_text(encoding="utf-8").splitlines()[index]
+    return Counter({(callee, caller): n for callee, caller, n in json.loads(line)})
+
+
+def _short(name: str) -> str:
+    for marker in ("/site-packages/", "/hotpath2/", "/lib/python3"):
+        if marker in name:
+            return name.split(marker, 1)[1]
+    return name
+
+
+def by_function_lines(
+    name: str, calls: Counter[tuple[str, str]], queries: int, top: int
+) -> list[str]:
+    """The ``top`` functions by calls per query, each with its main callers."""
+    per_function: Counter[str] = Counter()
+    callers: dict[str, Counter[str]] = {}
+    for (callee, caller), n in calls.items():
+        per_function[callee] += n
+        callers.setdefault(callee, Counter())[caller] += n
+    lines = [f"## {name}: calls per query by function (top {top})", ""]
+    for callee, n in per_function.most_common(top):
+        via = ", ".join(f"{_short(c)} {k / queries:.1f}" for c, k in callers[callee].most_common(3))
+        lines.append(f"- {n / queries:7.1f}  {_short(callee)}  <- {via}")
+    return lines
+
+
+def calls_per_query(
+    database_url: str, queries: int, by_function: int = 0
+) -> tuple[dict[str, float], list[str]]:
+    detail: list[str] = []
     with tempfile.TemporaryDirectory() as work:
         out = Path(work) / "calls.txt"
         os.environ["BENCH_COUNT_CALLS"] = str(out)
+        if by_function:
+            os.environ["BENCH_COUNT_CALLS_BY_FUNCTION"] = "1"
         try:
             with query_bench.running_stack(database_url, Path(work), None) as stack:
                 figures: dict[str, float] = {}
@@ -62,15 +97,28 @@ def calls_per_query(database_url: str, queries: int) -> dict[str, float]:
                             ask()
                         after = _read(out, pid, lines + 1)
                         figures[target.name] = (after - before) / queries
-                return figures
+                        if by_function:
+                            diff = _functions(out, lines + 1)
+                            diff.subtract(_functions(out, lines))
+                            detail += by_function_lines(target.name, diff, queries, by_function)
+                return figures, detail
         finally:
             os.environ.pop("BENCH_COUNT_CALLS", None)
+            os.environ.pop("BENCH_COUNT_CALLS_BY_FUNCTION", None)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument(
+        "--by-function",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also print the N functions with the most calls per query, with their main "
+        "callers (the counts are the same; the gateway runs slower meanwhile)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url, drop = f"sqlite:///{Path(tmp) / 'cost.db'}", None
@@ -83,13 +131,17 @@ def main() -> None:
             lines = ["# Query cost, counted", "", *machine_lines(), ""]
             lines.append(f"`python -m bench.query_cost --queries {args.queries}`")
             lines.append("")
-            for name, calls in calls_per_query(url, args.queries).items():
+            figures, detail = calls_per_query(url, args.queries, args.by_function)
+            for name, calls in figures.items():
                 lines.append(
                     f"- {name}: {calls:,.0f} Python calls per query in the gateway process"
                 )
             text = "\n".join(lines)
             print(text)
-            write("query-cost.md", text)
+            if detail:
+                print("\n" + "\n".join(detail))
+            else:
+                write("query-cost.md", text)
         finally:
             if drop is not None:
                 drop()

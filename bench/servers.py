@@ -61,30 +61,58 @@ def run_sources() -> None:
     sources.stop()
 
 
-def count_calls(out: Path) -> None:
+def count_calls(out: Path, by_function: bool = False) -> None:
     """Count Python function calls in every thread; SIGUSR2 appends the count to ``out``.
 
     A cost figure that load on a shared machine cannot bend (bench.query_cost):
     the calls one brokered query makes are the same on a quiet and a busy box.
+    With ``by_function`` the calls are also counted per (function, caller), and
+    each SIGUSR2 writes that table as one JSON line to ``out`` + ``.functions``,
+    so ``bench.query_cost --by-function`` can say where a query's calls go.
     """
+    import json
     import signal
     import threading
-    from types import FrameType
+    from collections import Counter
+    from types import CodeType, FrameType
     from typing import Any
 
     counter = [0]
+    pairs: Counter[tuple[CodeType, CodeType | None]] = Counter()
 
     def hook(_frame: FrameType, event: str, _arg: Any) -> None:
         if event == "call":
             counter[0] += 1
 
-    def dump(_signum: int, _frame: FrameType | None) -> None:
-        with out.open("a", encoding="utf-8") as handle:
-            handle.write(f"{counter[0]}\n")
+    def detailed(frame: FrameType, event: str, _arg: Any) -> None:
+        if event == "call":
+            counter[0] += 1
+            back = frame.f_back
+            pairs[frame.f_code, back.f_code if back is not None else None] += 1
 
+    def name(code: CodeType | None) -> str:
+        if code is None:
+            return "-"
+        return f"{code.co_filename}:{code.co_firstlineno}:{code.co_qualname}"
+
+    def dump(_signum: int, _frame: FrameType | None) -> None:
+        # The handler runs on the main thread: it does not count its own calls.
+        sys.setprofile(None)
+        try:
+            count = counter[0]
+            if by_function:
+                table = [[name(c), name(b), n] for (c, b), n in list(pairs.items())]
+                with Path(f"{out}.functions").open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(table) + "\n")
+            with out.open("a", encoding="utf-8") as handle:
+                handle.write(f"{count}\n")
+        finally:
+            sys.setprofile(chosen)  # type: ignore[arg-type]
+
+    chosen = detailed if by_function else hook
     signal.signal(signal.SIGUSR2, dump)
-    threading.setprofile(hook)  # type: ignore[arg-type]
-    sys.setprofile(hook)  # type: ignore[arg-type]
+    threading.setprofile(chosen)  # type: ignore[arg-type]
+    sys.setprofile(chosen)  # type: ignore[arg-type]
 
 
 def run_gateway(port: int, profile: Path | None) -> None:
@@ -95,7 +123,8 @@ def run_gateway(port: int, profile: Path | None) -> None:
     from gateway.settings import Settings
 
     if os.environ.get("BENCH_COUNT_CALLS"):
-        count_calls(Path(os.environ["BENCH_COUNT_CALLS"]))
+        by_function = os.environ.get("BENCH_COUNT_CALLS_BY_FUNCTION") == "1"
+        count_calls(Path(os.environ["BENCH_COUNT_CALLS"]), by_function)
     settings = Settings()
     app = create_app(settings, prepare(settings))
     # proxy_headers off as in `ketenpoort serve` (uvicorn's default would add a middleware).
