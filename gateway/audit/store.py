@@ -37,6 +37,7 @@ from gateway.audit.events import AuditEvent
 from gateway.audit.models import AuditEntry, AuditHead, AuditNode, AuditSubjectIndex
 from gateway.audit.subject_keys import KeySpec, SubjectVault
 from gateway.audit.vault import DataKey, seal
+from gateway.storage.connection_of import connection_of
 
 HEAD_ID = 1
 
@@ -205,7 +206,7 @@ _MOVE_HEAD = (
 
 def _reserve(session: Session, count: int, now: datetime, lock_timeout_s: float) -> int:
     """Take the head lock and move the head by ``count``; returns the first new seq."""
-    connection = session.connection()
+    connection = connection_of(session)
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
     new_size = connection.execute(_MOVE_HEAD, {"count": count, "now": now}).scalar()
@@ -265,7 +266,7 @@ def write_batch(
             index_rows.append((spec[0], seq, key.key_id))
     nodes = edge.extend_nodes(leaves)
     node_rows = [(level, idx, h) for (level, idx), h in nodes if level > 0]
-    connection = session.connection()
+    connection = connection_of(session)
     _insert_rows(connection, AuditEntry, _ENTRY_COLUMNS, entry_rows)
     _insert_rows(connection, AuditNode, _NODE_COLUMNS, node_rows)
     _insert_rows(connection, AuditSubjectIndex, _INDEX_COLUMNS, index_rows)

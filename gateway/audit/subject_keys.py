@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from gateway.audit.models import AuditDataKey
 from gateway.audit.vault import DataKey
+from gateway.storage.connection_of import connection_of
 from gateway.subjects.bsn import random_id
 
 KeySpec = tuple[str, str, str]
@@ -82,7 +83,7 @@ class SubjectVault:
         cached = {spec: self._cache[spec] for spec in wanted if spec in self._cache}
         if cached:
             ids = [key.key_id for key in cached.values()]
-            connection = session.connection()
+            connection = connection_of(session)
             if len(ids) == 1:
                 stamped = connection.execute(_STAMP_ONE, {"id": ids[0], "now": now})
             else:
@@ -152,7 +153,7 @@ class SubjectVault:
         ids = sorted(set(key_ids))
         if not ids:
             return {}
-        connection = session.connection()
+        connection = connection_of(session)
         if len(ids) == 1:
             rows = connection.execute(_WRAPPED_ONE, {"id": ids[0]})
         else:

@@ -53,6 +53,7 @@ from gateway.policy.compiled import CompiledPolicy
 from gateway.policy.decision import CaseView as DecisionCase
 from gateway.policy.models import CLOSED, MAIN_SUBJECT_ROLE, PHASES, REFERRAL_PHASE, Covenant
 from gateway.problems import Conflict, Forbidden, NotFound, Unprocessable
+from gateway.storage.connection_of import connection_of
 from gateway.subjects.bsn import Bsn, Pseudonymizer
 
 
@@ -479,7 +480,7 @@ class CaseService:
     ) -> QueryCase:
         """``load_record(...).about(subject)`` plus that person's sealed BSN, in one
         statement (the query hot path)."""
-        rows = session.connection().execute(_CASE_FOR_QUERY, {"case_id": case_id}).all()
+        rows = connection_of(session).execute(_CASE_FOR_QUERY, {"case_id": case_id}).all()
         if not rows:
             raise NotFound(detail="No such case.")
         record, sealed = _query_record(rows)

@@ -45,6 +45,7 @@ from gateway.consent.withholdings import (
 from gateway.consent.withholdings import withheld_until as withheld_until_of
 from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import Conflict, Forbidden, NotFound, Unprocessable
+from gateway.storage.connection_of import connection_of
 
 ConsentDecision = Literal["granted", "refused"]
 OM_ROLE = "om"
@@ -412,7 +413,7 @@ class ConsentService:
         """One statement: every request of this (case, subject, recipient), for the plan
         and for the recheck after the sources answered."""
         params = {"case_id": case_id, "recipient": recipient, "subject_ref": subject_ref}
-        rows = session.connection().execute(_STANDING, params).all()
+        rows = connection_of(session).execute(_STANDING, params).all()
         return ConsentStanding(tuple(_decided(row) for row in rows), recipient, today)
 
     def request(

@@ -22,6 +22,7 @@ from sqlalchemy import BigInteger, Date, Index, Integer, String, bindparam, sele
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gateway.storage.base import Base
+from gateway.storage.connection_of import connection_of
 from gateway.storage.types import UtcDateTime
 
 # The ground codes API.md §6 names for a withholding; the OvJ's is always an investigation.
@@ -145,7 +146,7 @@ def withheld_until(
     partner withholds it from the person's inzage there as well (federation).
     """
     found: date | None = (
-        session.connection()
+        connection_of(session)
         .execute(
             _WITHHELD_UNTIL,
             {

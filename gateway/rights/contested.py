@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from gateway.cases.models import case_ids_of
 from gateway.copies.models import CachedCopy
 from gateway.rights.models import RightsRequest
+from gateway.storage.connection_of import connection_of
 from gateway.storage.constant_sql import one_of
 
 GRANTED = ("granted", "partially_granted")
@@ -98,7 +99,7 @@ def pending_correcties(session: Session, subject_pseudonym: str) -> Contested:
     A granted correctie the source has not yet reported carried out still
     contests its records: the source may serve the old value until then.
     """
-    rows = session.connection().execute(_PENDING, {"pseudonym": subject_pseudonym})
+    rows = connection_of(session).execute(_PENDING, {"pseudonym": subject_pseudonym})
     found: dict[str, frozenset[str] | None] = {}
     for source, records_json in rows:
         _merge(found, source or ANY_SOURCE, (str(r) for r in json.loads(records_json)))

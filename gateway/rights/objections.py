@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from gateway.cases.models import Case
 from gateway.policy.compiled import CompiledPolicy
 from gateway.rights.models import RightsRequest
+from gateway.storage.connection_of import connection_of
 from gateway.storage.constant_sql import one_of
 
 RESTRICTING_STATUSES = ("pending", "granted", "partially_granted")
@@ -72,7 +73,7 @@ class VerzetRegister:
         a refusal lifts it there and in covenants with that same controller,
         not in a covenant whose controller never decided it.
         """
-        connection = session.connection()
+        connection = connection_of(session)
         rows = connection.execute(_VERZETS, {"pseudonym": subject_pseudonym}).all()
         if not rows:
             return False
