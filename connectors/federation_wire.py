@@ -28,6 +28,11 @@ PeerRequestId = Annotated[
     str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$"), AfterValidator(_no_bsn)
 ]
 """A peer's rights request id: stored, logged and put in a URL path here."""
+PeerConsentId = Annotated[
+    str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}$"), AfterValidator(_no_bsn)
+]
+"""A peer OvJ's consent id: logged in clear in our audit entry and stored with a
+withholding (``withholdings.consent_id`` is ``String(40)``), so an id's shape, never a BSN."""
 PeerRightsStatus = Literal["pending", "granted", "partially_granted", "refused", "withdrawn"]
 """What a peer's request can stand at (``RightsRequest.status``); stored, logged, shown."""
 
@@ -48,7 +53,7 @@ class WireSourceResult(_Wire):
     category: Identifier
     status: Literal["ok", "denied", "pending_consent", "unavailable", "not_found"]
     reason: Reason
-    consent_id: Identifier | None = None
+    consent_id: PeerConsentId | None = None
     withheld_until: date | None = None
     records: list[WireRecordOut] | None = Field(default=None, max_length=10_000)
 

@@ -33,7 +33,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.semconv.attributes.http_attributes import HTTP_ROUTE
-from opentelemetry.util.http import sanitize_method
+from opentelemetry.util.http import ExcludeList, sanitize_method
 from starlette._utils import get_route_path
 from starlette.routing import Mount
 from starlette.types import Scope
@@ -46,7 +46,9 @@ from gateway.tracecontext import OwnTraceOnly, link_caller
 SERVICE_NAME = "ketenpoort"
 # The server spans' instrumentation scope, as opentelemetry-instrumentation-fastapi names it.
 SERVER_SCOPE = "opentelemetry.instrumentation.fastapi"
-EXCLUDED_URLS = "health/live,health/ready"
+# Only the probes' own paths: the instrumentation searches these in scheme://Host/path, so
+# a bare "health/live" let a caller drop the span of any request through its Host or path.
+EXCLUDED_URLS = ExcludeList([r"\A[a-z]+://[^/]*/health/(?:live|ready)\Z"])
 _lock = threading.Lock()
 _telemetry: Telemetry | None = None
 

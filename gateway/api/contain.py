@@ -45,6 +45,7 @@ async def _send_internal(send: Send, path: str, reference: str) -> None:
     headers = [
         (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
         (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),  # sent past the edge's no-store (gateway/api/edge.py)
     ]
     await send({"type": "http.response.start", "status": 500, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -50,10 +50,25 @@ def allowed_hosts(settings: Settings) -> frozenset[str]:
 
 
 def _host_name(value: str) -> str:
+    """The name in a Host header, ``""`` unless what follows it is nothing or ``:digits``.
+
+    Anything else after the name (``gateway.example:health/live``,
+    ``gateway.example:@evil.example``, ``[::1]x``) is not a Host (RFC 9110 §7.2)
+    and was taken as the name before it.
+    """
     value = value.strip().lower()
     if value.startswith("["):  # "[::1]:8080"
-        return value[1 : value.find("]")] if "]" in value else ""
-    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+        end = value.find("]")
+        name, rest = (value[1:end], value[end + 1 :]) if end > 0 else ("", "")
+    elif value.count(":") == 1:
+        name, rest = value.split(":")
+        rest = ":" + rest
+    else:  # no port, or an unbracketed IPv6 address
+        name, rest = value, ""
+    port = rest[1:]
+    if rest and not (rest[0] == ":" and (not port or (port.isascii() and port.isdigit()))):
+        return ""
+    return name
 
 
 def _host_header(scope: Scope) -> str:

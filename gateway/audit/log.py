@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gateway import offload
@@ -68,8 +68,9 @@ class _Request:
 
 
 class _PrepareFailed(Exception):
-    """A request's prepare raised something other than a storage error: that request
-    fails alone, the batch is rolled back (its other prepares may have written) and redone."""
+    """A request's prepare raised something other than a storage error, or a write the
+    database refused for its values: that request fails alone, the batch is rolled back
+    (its other prepares may have written) and redone."""
 
     def __init__(self, request: _Request, error: Exception) -> None:
         super().__init__(type(error).__name__)
@@ -120,6 +121,13 @@ def _run_prepare(session: Session, request: _Request) -> list[PendingEntry]:
     try:
         events = prepare.context.run(prepare.function, session)
         return _stamped(events, prepare.now, prepare.trace_id, prepare.span_id, prepare.caller)
+    except (DataError, IntegrityError) as exc:
+        # A value the database refuses (too long, NUL, a constraint) is this request's
+        # data, not storage in doubt: a peer whose answer carries one must not fail the
+        # other partners' queries of the batch. This request fails closed alone.
+        log.warning("audit append refused a request's write: %s", type(exc).__name__)
+        unavailable = AuditUnavailable(f"audit log refused the write ({type(exc).__name__})")
+        raise _PrepareFailed(request, unavailable) from None
     except (SQLAlchemyError, KeyFileError, VaultError):
         raise  # storage in doubt: the whole batch fails closed
     except Exception as exc:  # noqa: BLE001 - this request's failure, not the batch's
@@ -257,8 +265,10 @@ class AuditLog:
         commits their entries, on the writer thread, with no thread hop and no
         transaction of their own. ``prepare`` runs in the caller's context (trace);
         its entries carry the moment of this call. An exception from ``prepare``
-        reaches this caller alone (the batch is redone without it); a storage error
-        fails the batch closed, as a failed write does. Returns once committed.
+        reaches this caller alone (the batch is redone without it), and so does a
+        write of its that the database refuses for its values (as
+        :class:`AuditUnavailable`); any other storage error fails the batch closed,
+        as a failed write does. Returns once committed.
         """
         trace_id, span_id = current_trace_ids()
         request = _Request(

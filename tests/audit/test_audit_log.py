@@ -264,3 +264,52 @@ def test_append_after_fails_closed_on_a_storage_error(audit_log: AuditLog) -> No
     with pytest.raises(AuditUnavailable):
         asyncio.run(audit_log.append_after(storage_fails))
     assert asyncio.run(audit_log.append([event(2)])) == [0]  # the writer lives on
+
+
+def test_a_prepare_whose_write_the_database_refuses_fails_alone(
+    audit_log: AuditLog, db: Database
+) -> None:
+    """A value the database refuses (too long for its column, NUL on PostgreSQL, a
+    constraint) is the request's own data, not a database in doubt: a peer that can put
+    such a value into the post-answer checks (its answer's ``consent_id`` lands in a
+    withholding row) must not fail every other partner's query of the same group commit.
+    That request fails closed (``AuditUnavailable``, nothing committed for it); the rest
+    of the batch commits. Before: the whole batch got ``AuditUnavailable`` (branch review).
+    """
+    audit_log.start()
+    refused = "INSERT INTO withholdings (subject_pseudonym, case_id, category, recipient, "
+    refused += "ground, until, consent_id, created_by_party, created_at) VALUES "
+    refused += "(:pseudonym, 'c', 'x', 'y', 'z', '2030-01-01', :consent, 'p', '2030-01-01')"
+    # NOT NULL on both backends; on PostgreSQL also the peer's 41-character consent id
+    # (String(40)) and a NUL, as a peer's answer could once carry into this row.
+    bad: list[dict[str, str | None]] = [{"pseudonym": None, "consent": "oc-1"}]
+    if db.is_postgresql:
+        bad += [
+            {"pseudonym": "p", "consent": "oc-" + "a" * 38},
+            {"pseudonym": "p", "consent": "\x00"},
+        ]
+
+    def prepare(n: int, values: dict[str, str | None]) -> Callable[[Session], list[AuditEvent]]:
+        def run(session: Session) -> list[AuditEvent]:
+            if n == 3:
+                session.execute(text(refused), values)
+            return [event(n)]
+
+        return run
+
+    async def burst(values: dict[str, str | None]) -> list[list[int] | BaseException]:
+        return await asyncio.gather(
+            *(audit_log.append_after(prepare(n, values)) for n in range(8)),
+            return_exceptions=True,
+        )
+
+    size = 0
+    for values in bad:
+        results = asyncio.run(burst(values))
+        assert isinstance(results[3], AuditUnavailable), results[3]
+        committed = [r for i, r in enumerate(results) if i != 3]
+        assert all(isinstance(r, list) for r in committed), committed
+        seqs = sorted(s for r in committed if isinstance(r, list) for s in r)
+        assert seqs == list(range(size, size + 7))
+        size += 7
+    assert asyncio.run(audit_log.append([event(9)])) == [size]  # the writer lives on
