@@ -1,14 +1,15 @@
-"""One-off jobs from the command line (``retention run``, ``rights sync-peers``).
+"""One-off jobs from the command line (``retention run``, ``rights sync-peers``, reports).
 
-Both build the runtime, refuse an outdated schema, run one coroutine in their
-own event loop and turn the failures an operator can act on into one line and
-exit status 2, never a traceback (which could carry personal data).
+Each builds the runtime, refuses an outdated schema, does its work and turns
+the failures an operator can act on into one line and exit status 2, never a
+traceback (which could carry personal data).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,18 +23,28 @@ from gateway.wiring import Runtime
 T = TypeVar("T")
 
 
-def run_job(job: Callable[[Runtime], Awaitable[T]]) -> T:
-    """``job`` on a fresh runtime in its own event loop; closed whatever happens."""
+@contextmanager
+def job_runtime(stopped: str) -> Iterator[Runtime]:
+    """A fresh runtime on a current schema, closed whatever happens.
+
+    ``stopped`` ends each failure's line: what the operator may take as done.
+    """
     runtime = Runtime.build(load_settings())
     try:
         if not is_current(runtime.db.engine):
             fail("the database schema is not current", hint="Run `ketenpoort db upgrade` first.")
-        return asyncio.run(job(runtime))  # type: ignore[arg-type]
+        yield runtime
     except PolicyError as exc:
-        fail(f"the covenants have errors ({len(exc.problems)}); nothing was done.")
+        fail(f"the covenants have errors ({len(exc.problems)}); {stopped}.")
     except SQLAlchemyError as exc:
-        fail(f"database error ({type(exc).__name__}); the run stopped.")
+        fail(f"database error ({type(exc).__name__}); {stopped}.")
     except AuditUnavailable as exc:
-        fail(f"the audit log is not writable ({exc}); the run stopped.")
+        fail(f"the audit log is not writable ({exc}); {stopped}.")
     finally:
         runtime.close()
+
+
+def run_job(job: Callable[[Runtime], Awaitable[T]]) -> T:
+    """``job`` on a fresh runtime in its own event loop."""
+    with job_runtime("the run stopped") as runtime:
+        return asyncio.run(job(runtime))  # type: ignore[arg-type]

@@ -16,19 +16,16 @@ from typing import Annotated
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.audit.log import AuditUnavailable
 from gateway.audit.models import AuditEntry
 from gateway.audit.officer import Reader
 from gateway.cli.console import err_console, fail
-from gateway.policy.errors import PolicyError
+from gateway.cli.jobs import job_runtime
 from gateway.reports.desk import ReportDesk, UnknownReport
 from gateway.reports.logboek import logboek_records, to_jsonl
 from gateway.reports.model import Report
 from gateway.reports.output import register_html, to_csv, to_html, to_json
 from gateway.reports.period import BadPeriod, Period
-from gateway.storage.migrate import is_current
 from gateway.wiring import Runtime
 
 report_app = typer.Typer(help="Figures for the stuurgroep and the FG.", no_args_is_help=True)
@@ -40,25 +37,6 @@ class Format(StrEnum):
     csv = "csv"
     json = "json"
     html = "html"
-
-
-@contextmanager
-def _runtime() -> Iterator[Runtime]:
-    from gateway.cli.console import load_settings
-
-    runtime = Runtime.build(load_settings())
-    try:
-        if not is_current(runtime.db.engine):
-            fail("the database schema is not current", hint="Run `ketenpoort db upgrade` first.")
-        yield runtime
-    except PolicyError as exc:
-        fail(f"the covenants have errors ({len(exc.problems)}).")
-    except SQLAlchemyError as exc:
-        fail(f"database error ({type(exc).__name__}).")
-    except AuditUnavailable as exc:
-        fail(f"the audit log is not writable ({exc}); nothing was reported.")
-    finally:
-        runtime.close()
 
 
 @contextmanager
@@ -120,7 +98,7 @@ def _write(text: str, out: Path | None) -> None:
 
 
 def _run_report(kind: str, convenant: str, period: Period, fmt: Format, out: Path | None) -> None:
-    with _runtime() as runtime:
+    with job_runtime("nothing was reported") as runtime:
         desk: ReportDesk = runtime.report_desk
         total = _count(runtime, convenant, period)
         try:
@@ -177,7 +155,7 @@ def logboek(
 ) -> None:
     """The log of a period as Logboek Dataverwerkingen records (JSON Lines)."""
     period = _period(year, date_from, date_to)
-    with _runtime() as runtime:
+    with job_runtime("nothing was reported") as runtime:
         total = _count(runtime, convenant, period)
         lines: list[str] = []
         with _progress("Logboek Dataverwerkingen", total) as tick, runtime.db.session() as session:
@@ -202,7 +180,7 @@ def register_export(
 
     if fmt is Format.csv:
         fail("the register is exported as json or html")
-    with _runtime() as runtime:
+    with job_runtime("nothing was reported") as runtime:
         desk = runtime.report_desk
         ids = [convenant] if convenant else sorted(runtime.policy.current.covenants)
         try:
