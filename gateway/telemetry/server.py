@@ -66,7 +66,7 @@ def request_attributes(
     """
     hosts: list[bytes] = []
     agent = parent = None
-    for key, value in scope["headers"]:
+    for key, value in scope.get("headers") or ():
         if key == b"host":
             hosts.append(value)
         elif key == b"user-agent":
