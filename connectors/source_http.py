@@ -36,6 +36,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from yarl import URL
 
 from connectors.errors import SourceUnavailable, UnavailableReason
+from gateway.spans import CurrentSpan
 
 MAX_CONNECTIONS: Final = 200
 MAX_CONNECTIONS_PER_SOURCE: Final = 50
@@ -131,17 +132,16 @@ class SourceHttp:
         outside ``accept`` ``bad_status`` (its body is never read).
         """
         target = URL(url)
-        with _tracer.start_as_current_span(
+        with CurrentSpan(
+            _tracer,
             method,
-            kind=SpanKind.CLIENT,
-            attributes={
+            {
                 "http.request.method": method,
                 "server.address": target.host or "",
                 "server.port": target.port or 0,
                 "url.full": str(target.with_user(None).with_query(None).with_fragment(None)),
             },
-            record_exception=False,
-            set_status_on_exception=False,
+            kind=SpanKind.CLIENT,
         ) as span:
             propagate.inject(headers)  # the source sees this span as its parent
             try:

@@ -5,20 +5,24 @@ the OpenTelemetry span attributes (``http.url``, ``url.full``, ``url.query``)
 that go to a collector. No route takes personal data in a query string any more
 (a BSN search is a POST), but a caller can still send one, so the value of
 every query parameter is replaced by ``redacted`` before it is logged or
-exported; parameter names are kept for debugging. In the path, every run of
-eight or more digits (the shape of a BSN) is redacted too, since a caller may
-put one in a path that matches no route. The same digit rule covers span
-attributes copied from request headers a caller fills freely (User-Agent, Host,
-X-Forwarded-For); a caller's ``tracestate`` is not copied at all
-(gateway.tracecontext).
+exported; parameter names are kept for debugging, unless one holds a run of
+eight or more digits (the shape of a BSN), plain or percent-encoded. In the
+path and the host of a URL, every such run is redacted too, since a caller may
+put one in a path that matches no route or in its Host header. The same digit
+rule covers span attributes copied from request headers a caller fills freely
+(User-Agent, Host, X-Forwarded-For); a caller's ``tracestate`` is not copied at
+all (gateway.tracecontext). The gateway's own SERVER span is built with these
+values already redacted (gateway.telemetry.server); :func:`redact_span` is for
+spans made by an instrumentation (the httpx client's).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from opentelemetry.trace import Span
 
@@ -41,14 +45,24 @@ _LONG_DIGITS = re.compile(r"[0-9]{8,}")
 ACCESS_LOGGER = "uvicorn.access"
 
 
+def _name(name: str) -> str:
+    """A query parameter's name as shown: cut at 40 characters, ``redacted`` if it holds 8+ digits.
+
+    Checked decoded (``%31%32…`` is ``12…``) but shown as sent, so no decoded
+    control character reaches a log line.
+    """
+    if _LONG_DIGITS.search(name) or ("%" in name and _LONG_DIGITS.search(unquote_plus(name))):
+        return REDACTED
+    return name[:40]
+
+
 def redact_query(query: str) -> str:
     """``a=1&b=2`` becomes ``a=redacted&b=redacted``; names are cut at 40 characters."""
     if not query:
         return query
     parts = []
     for pair in query.split("&"):
-        name = pair.split("=", 1)[0][:40]
-        parts.append(f"{name}={REDACTED}" if pair else pair)
+        parts.append(f"{_name(pair.split('=', 1)[0])}={REDACTED}" if pair else pair)
     return "&".join(parts)
 
 
@@ -69,28 +83,45 @@ def redact_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return REDACTED
-    netloc = parts.netloc.rsplit("@", 1)[-1]
+    netloc = redact_path(parts.netloc.rsplit("@", 1)[-1])
     path = redact_path(parts.path)
     return urlunsplit((parts.scheme, netloc, path, redact_query(parts.query), ""))
 
 
+def redact_request_url(scheme: str, host: str, path: str, query: str) -> str:
+    """The URL of a request to this server from its parts, redacted as :func:`redact_url` does.
+
+    Put together rather than parsed: the parts are already apart in the ASGI scope.
+    """
+    url = f"{scheme}://{redact_path(host.rsplit('@', 1)[-1])}{redact_path(path)}"
+    return f"{url}?{redact_query(query)}" if query else url
+
+
+_REDACTORS: dict[str, Callable[[str], str]] = {
+    **dict.fromkeys(URL_ATTRIBUTES, redact_url),
+    **dict.fromkeys(TARGET_ATTRIBUTES, redact_target),
+    **dict.fromkeys(QUERY_ATTRIBUTES, redact_query),
+    **dict.fromkeys(HEADER_ATTRIBUTES, redact_path),
+}
+
+
 def redact_span(span: Span) -> None:
-    """Overwrite URL attributes that may carry a query string, on a recording span."""
+    """Overwrite URL and header attributes that may carry a query string or a BSN.
+
+    Only the names the span has are looked at (one pass over its keys), and a
+    value is written back only when redacting changed it.
+    """
     if not span.is_recording():
         return
-    attributes: Any = getattr(span, "attributes", None) or {}
-    for name in URL_ATTRIBUTES:
-        if isinstance(attributes.get(name), str):
-            span.set_attribute(name, redact_url(attributes[name]))
-    for name in TARGET_ATTRIBUTES:
-        if isinstance(attributes.get(name), str):
-            span.set_attribute(name, redact_target(attributes[name]))
-    for name in QUERY_ATTRIBUTES:
-        if isinstance(attributes.get(name), str):
-            span.set_attribute(name, redact_query(attributes[name]))
-    for name in HEADER_ATTRIBUTES:
-        if isinstance(attributes.get(name), str):
-            span.set_attribute(name, redact_path(attributes[name]))
+    attributes: Any = getattr(span, "attributes", None)
+    if not attributes:
+        return
+    for name in _REDACTORS.keys() & attributes.keys():
+        value = attributes[name]
+        if isinstance(value, str):
+            redacted = _REDACTORS[name](value)
+            if redacted != value:
+                span.set_attribute(name, redacted)
 
 
 class AccessLogRedaction(logging.Filter):

@@ -4,18 +4,17 @@ A partner's ``traceparent`` header would otherwise become the parent of the
 server span, and so the ``trace_id`` of every audit entry the request writes: a
 caller could choose or forge the trace id in the log. :class:`OwnTraceOnly` is
 the process-wide propagator: outbound it injects W3C trace context as usual (a
-source still sees the gateway's trace); for an inbound HTTP request (read
-through the ASGI instrumentation's getter) it never adopts the caller's trace
-as parent. It keeps the caller's span context aside in the request's context;
-the server span gets it as a *link* and the audit entry as ``caller_trace_id``
-(labelled as what the caller claimed, not as ours). Every other extraction (the
-gateway's own code continuing its own trace) is plain W3C.
+source still sees the gateway's trace). The gateway's server span
+(gateway.telemetry.server) reads an inbound ``traceparent`` with
+:func:`caller_link`: the caller's span context is kept aside in the request's
+context, never made the parent; the server span gets it as a *link* and the
+audit entry as ``caller_trace_id`` (labelled as what the caller claimed, not as
+ours). Should OpenTelemetry's ASGI middleware ever extract a request's context
+through the propagator again, :class:`OwnTraceOnly` does the same for it. Every
+other extraction (the gateway's own code continuing its own trace) is plain W3C.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
-from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -32,6 +31,30 @@ from opentelemetry.propagators.textmap import (
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 CALLER_SPAN_KEY = "ketenpoort.caller_span_context"
+CALLER_LINK_ATTRIBUTES = {"ketenpoort.link": "caller"}
+_W3C = TraceContextTextMapPropagator()
+
+
+def _claimed(extracted: Context) -> trace.SpanContext | None:
+    """The caller's span context in a W3C extraction, ids only, or None if it sent none valid."""
+    claimed = trace.get_current_span(extracted).get_span_context()
+    return _ids_only(claimed) if claimed.is_valid else None
+
+
+def caller_link(traceparent: str) -> tuple[Context, trace.Link] | None:
+    """For a request that sent ``traceparent``: its context and the server span's link.
+
+    The context (a fresh one) holds the caller's span context under
+    :data:`CALLER_SPAN_KEY` and no parent span; the link points at the caller's
+    trace by ids only. None when the header is not a valid W3C traceparent.
+    """
+    claimed = _claimed(_W3C.extract({"traceparent": traceparent}))
+    if claimed is None:
+        return None
+    return (
+        otel_context.set_value(CALLER_SPAN_KEY, claimed, Context()),
+        trace.Link(claimed, CALLER_LINK_ATTRIBUTES),
+    )
 
 
 class OwnTraceOnly(TextMapPropagator):
@@ -50,11 +73,10 @@ class OwnTraceOnly(TextMapPropagator):
         if not inbound:
             return self._w3c.extract(carrier, context, getter)
         base = context if context is not None else Context()
-        claimed = trace.get_current_span(self._w3c.extract(carrier, Context(), getter))
-        span_context = claimed.get_span_context()
-        if not span_context.is_valid:
+        claimed = _claimed(self._w3c.extract(carrier, Context(), getter))
+        if claimed is None:
             return base
-        return otel_context.set_value(CALLER_SPAN_KEY, span_context, base)
+        return otel_context.set_value(CALLER_SPAN_KEY, claimed, base)
 
     def inject(
         self,
@@ -79,13 +101,6 @@ def caller_trace_id() -> str | None:
     """The caller's claimed trace id as lowercase hex, for the log's ``caller_trace_id``."""
     claimed = caller_span_context()
     return format(claimed.trace_id, "032x") if claimed is not None else None
-
-
-def link_caller(span: trace.Span, _scope: Mapping[str, Any] | None = None) -> None:
-    """Server request hook: link the server span to the caller's trace (not its parent)."""
-    claimed = caller_span_context()
-    if claimed is not None and span.is_recording():
-        span.add_link(_ids_only(claimed), {"ketenpoort.link": "caller"})
 
 
 def _ids_only(claimed: trace.SpanContext) -> trace.SpanContext:

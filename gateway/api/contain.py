@@ -1,8 +1,9 @@
 """Keep an unexpected exception's message and traceback inside the process.
 
 Starlette answers an unhandled exception with the 500 handler and then
-re-raises it; the OpenTelemetry middleware records it on the span (message and
-stack trace, exported to the collector) and uvicorn logs the traceback. An
+re-raises it; uvicorn logs the traceback, and a tracing middleware may record
+it on the span (OpenTelemetry's ASGI middleware did, message and stack trace;
+the gateway's own, gateway/telemetry/server.py, names the type only). An
 exception message can carry request data (a BSN, a field value), so the edge
 middleware (gateway/api/edge.py), the outermost of the app's own inside the
 telemetry, catches it first and hands it to :func:`contain`: it answers the

@@ -44,6 +44,7 @@ from gateway.grounds.service import in_force
 from gateway.grounds.subjects import MAIN_SUBJECT
 from gateway.policy.compiled import CompiledCovenant, CompiledPolicy
 from gateway.policy.decision import Decision, DecisionRequest, Outcome, Reason, decide
+from gateway.spans import CurrentSpan
 from gateway.storage.db import Database
 from gateway.subjects.bsn import Bsn, random_id
 from gateway.telemetry import current_trace_ids
@@ -200,9 +201,8 @@ class Broker:
         """Ask the sources about one person of the case: ``subject`` (a ref), default ``s1``."""
         check_known_ids(self._policy(), actor.covenant, categories, sources)
         check_motivation(self._policy(), actor.covenant, categories, motivation)
-        with tracer.start_as_current_span("ketenpoort.query") as span:
-            span.set_attribute("ketenpoort.case", case_id)
-            span.set_attribute("ketenpoort.purpose", actor.purpose)
+        started = {"ketenpoort.case": case_id, "ketenpoort.purpose": actor.purpose}
+        with CurrentSpan(tracer, "ketenpoort.query", started) as span:
             plan = await offload.run_sync(
                 self._plan, actor, case_id, categories, sources, subject, motivation
             )
@@ -500,8 +500,7 @@ class Broker:
             phase=plan.case.phase,
             motivation=plan.motivation,
         )
-        with tracer.start_as_current_span("ketenpoort.source_lookup") as span:
-            span.set_attribute("ketenpoort.source", source)
+        with CurrentSpan(tracer, "ketenpoort.source_lookup", {"ketenpoort.source": source}):
             try:
                 return await asyncio.wait_for(connector.lookup(request), timeout)
             except TimeoutError:

@@ -33,6 +33,7 @@ from gateway.cases.service import Actor, CaseRecord, CaseService
 from gateway.federation.rules import KNOWN_CATEGORY
 from gateway.policy.compiled import CompiledPolicy
 from gateway.policy.decision import DecisionRequest, decide
+from gateway.spans import CurrentSpan
 from gateway.storage.db import Database
 from gateway.subjects.bsn import Bsn
 from gateway.telemetry import current_trace_ids
@@ -79,8 +80,7 @@ class KnownElsewhere:
 
     async def ask(self, actor: Actor, case_id: str) -> tuple[list[PeerAnswer], str | None]:
         """One answer per peer gateway of the covenant, and the trace id that ties the logs."""
-        with tracer.start_as_current_span("ketenpoort.known_elsewhere") as span:
-            span.set_attribute("ketenpoort.case", case_id)
+        with CurrentSpan(tracer, "ketenpoort.known_elsewhere", {"ketenpoort.case": case_id}):
             plan = await anyio.to_thread.run_sync(self._plan, actor, case_id)
             if plan.bsn is not None:
                 asked = await asyncio.gather(
@@ -146,8 +146,7 @@ class KnownElsewhere:
             phase=plan.case.phase,
             requester=Requester(actor.party, actor.employee),
         )
-        with tracer.start_as_current_span("ketenpoort.peer_known") as span:
-            span.set_attribute("ketenpoort.peer", peer)
+        with CurrentSpan(tracer, "ketenpoort.peer_known", {"ketenpoort.peer": peer}):
             try:
                 return await asyncio.wait_for(connector.known(query), timeout)
             except TimeoutError:

@@ -1,0 +1,167 @@
+"""The SERVER span and the request-duration metric of every request, in one pure-ASGI layer.
+
+OpenTelemetry's ASGI middleware cost ~700 Python calls per brokered query
+(``python -m bench.query_cost --by-function``): it decoded every request header
+once per header it looked up, built its attributes through the semantic-convention
+helpers (each asking which convention set is in force), set them on the span a
+second time one by one, recorded four metric instruments per request with a
+trace-based exemplar filter, and our hooks then read its attributes back to link
+the caller's trace and to redact. This layer makes the same span with the OTel
+API directly: one pass over the raw header list, one attributes dict built (and
+redacted, ``gateway.redaction``) before the span starts, the caller's
+``traceparent`` parsed only when one was sent, and one histogram record.
+
+What a span carries is what the instrumentation carried in its default mode (the
+HTTP conventions of schema 1.11.0, scope ``opentelemetry.instrumentation.fastapi``):
+the name and ``http.route`` from :class:`RouteNames`; ``http.method``,
+``http.scheme``, ``http.flavor``, ``http.host`` and ``net.host.port`` (the server
+socket), ``http.server_name`` (the Host headers), ``http.target`` (the path),
+``http.url``, ``http.user_agent``, ``net.peer.ip`` and ``net.peer.port``; at the end
+``http.status_code``, and status ERROR for a 5xx. Every value a caller chooses
+has its query values and BSN-shaped digit runs redacted; a caller's trace is a
+link holding its ids only (``gateway.tracecontext``). The metric is
+``http.server.duration`` (ms) with the instrumentation's attributes for it
+(method, scheme, flavor, host, port, server name, status code and, for a
+matched route, the route template as ``http.target``). The size histograms and
+the active-requests counter are not kept (opt-in metrics in the stable HTTP
+conventions; nothing here reads them), nor ``user_agent.synthetic.type`` (an
+experimental attribute of recent instrumentation versions), nor header capture,
+nor the ``OTEL_SEMCONV_STABILITY_OPT_IN`` switch. ``tests/foundation/test_server_spans.py``
+pins all of it.
+"""
+
+from __future__ import annotations
+
+from timeit import default_timer
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.metrics import Meter
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from opentelemetry.util.types import AttributeValue
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.redaction import redact_path, redact_request_url, redact_target
+from gateway.spans import mark_failed, status_set
+from gateway.telemetry.routes import RouteNames, sanitized_method
+from gateway.tracecontext import caller_link
+
+# Not traced: the probes' own paths exactly (a load balancer asks them every few seconds).
+PROBES = frozenset({"/health/live", "/health/ready"})
+DURATION_METRIC = "http.server.duration"
+_ROOT = Context()  # every server span starts a trace of the gateway's own
+_DEFAULT_SERVER = ("0.0.0.0", 80)  # noqa: S104 - what the instrumentation reports without one
+
+Attributes = dict[str, AttributeValue]
+
+
+def request_attributes(
+    scope: Scope, method: str, route: str | None
+) -> tuple[Attributes, Attributes, bytes | None]:
+    """(span attributes, metric attributes, the caller's ``traceparent`` or None).
+
+    One pass over the raw header list; only what the span shows is decoded, as
+    latin-1 (what ASGI says header bytes are; no byte can fail to decode).
+    """
+    hosts: list[bytes] = []
+    agent = parent = None
+    for key, value in scope.get("headers") or ():
+        if key == b"host":
+            hosts.append(value)
+        elif key == b"user-agent":
+            agent = value if agent is None else agent
+        elif key == b"traceparent":
+            parent = value if parent is None else parent
+    server_ip, port = scope.get("server") or _DEFAULT_SERVER
+    server = f"{server_ip}:{port}" if str(port) != "80" else str(server_ip)
+    scheme = scope.get("scheme") or "http"
+    path = scope.get("path") or ""
+    query = scope.get("query_string") or b""
+    common: Attributes = {"http.scheme": scheme, "http.host": redact_path(server)}
+    if port:
+        common["net.host.port"] = int(port)
+    flavor = scope.get("http_version")
+    if flavor:
+        common["http.flavor"] = flavor
+    if scope.get("method"):
+        common["http.method"] = method
+    if hosts:
+        shown = b",".join(hosts) if len(hosts) > 1 else hosts[0]
+        common["http.server_name"] = redact_path(shown.decode("latin-1"))
+    attributes = common.copy()
+    url_host = hosts[0].decode("latin-1") if hosts else server
+    attributes["http.url"] = redact_request_url(scheme, url_host, path, query.decode("latin-1"))
+    if path:
+        attributes["http.target"] = redact_target(path)
+    if agent:
+        attributes["http.user_agent"] = redact_path(agent.decode("latin-1"))
+    client = scope.get("client")
+    if client:
+        if client[0]:
+            attributes["net.peer.ip"] = redact_path(str(client[0]))
+        if client[1]:
+            attributes["net.peer.port"] = int(client[1])
+    if route:
+        attributes["http.route"] = route
+        common["http.target"] = f"{scope.get('root_path', '')}{route}"
+    return attributes, common, parent
+
+
+class ServerSpans:
+    """Pure-ASGI middleware: a SERVER span per request (but the probes), current while it runs."""
+
+    def __init__(self, app: ASGIApp, *, names: RouteNames, tracer: Tracer, meter: Meter) -> None:
+        self.app = app
+        self._names = names
+        self._tracer = tracer
+        self._duration = meter.create_histogram(
+            name=DURATION_METRIC,
+            unit="ms",
+            description="Measures the duration of inbound HTTP requests.",
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if (kind != "http" and kind != "websocket") or scope["path"] in PROBES:  # noqa: PLR1714
+            await self.app(scope, receive, send)
+            return
+        start = default_timer()
+        method = sanitized_method(scope)
+        name, route = self._names.describe(scope, method)
+        attributes, measured, traceparent = request_attributes(scope, method, route)
+        parent, links = _ROOT, None
+        if traceparent is not None:
+            caller = caller_link(traceparent.decode("latin-1"))
+            if caller is not None:
+                parent, link = caller
+                links = (link,)
+        span = self._tracer.start_span(
+            name, parent, kind=SpanKind.SERVER, attributes=attributes, links=links
+        )
+        current = trace.set_span_in_context(span, parent)
+        token = otel_context.attach(current)
+        status = 0
+
+        async def traced_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, traced_send)
+        except BaseException as exc:
+            mark_failed(span, type(exc).__name__)
+            raise
+        finally:
+            otel_context.detach(token)
+            if status:
+                span.set_attribute("http.status_code", status)
+                measured["http.status_code"] = status
+                if (status >= 500 or status < 100) and not status_set(span):
+                    span.set_status(Status(StatusCode.ERROR))
+            span.end()
+            if kind == "http":
+                elapsed = max(round((default_timer() - start) * 1000), 0)
+                self._duration.record(elapsed, measured, context=current)

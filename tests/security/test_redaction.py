@@ -1,0 +1,108 @@
+"""gateway.redaction: what a caller writes into a URL or a header reaches no log or span as a BSN.
+
+Query values always go; a query parameter *name* holding a BSN (plain,
+percent-encoded or after a ``+``) went out in clear in the access log and in
+``http.url`` until the names got the digit rule too, and so did a BSN in the
+host part of a URL. :func:`redact_span` looks only at the attributes a span has,
+and still redacts every one it covers.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+
+from gateway.redaction import (
+    HEADER_ATTRIBUTES,
+    QUERY_ATTRIBUTES,
+    TARGET_ATTRIBUTES,
+    URL_ATTRIBUTES,
+    AccessLogRedaction,
+    redact_query,
+    redact_request_url,
+    redact_span,
+    redact_url,
+)
+
+BSN = "111222333"
+PERCENT = "".join(f"%{byte:02X}" for byte in BSN.encode())
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("a=1&b=2", "a=redacted&b=redacted"),
+        (f"subject={BSN}", "subject=redacted"),
+        (f"{BSN}=1", "redacted=redacted"),
+        (f"{PERCENT}=1", "redacted=redacted"),
+        (f"{PERCENT.lower()}", "redacted=redacted"),
+        (f"x+{BSN}=1&y", "redacted=redacted&y=redacted"),
+        ("page=3&&cursor=", "page=redacted&&cursor=redacted"),
+        ("a%20b=1", "a%20b=redacted"),  # a name is shown as sent, not decoded
+        ("n" * 50 + "=1", "n" * 40 + "=redacted"),
+        ("id1234567=1", "id1234567=redacted"),  # seven digits: not a BSN's shape
+    ],
+)
+def test_query_values_go_and_names_with_a_bsn_too(query: str, expected: str) -> None:
+    assert redact_query(query) == expected
+
+
+def test_a_url_loses_user_info_query_values_and_digit_runs_in_host_and_path() -> None:
+    url = f"https://user:pw@dossier{BSN}.example:8443/v1/x/{BSN}?{BSN}=1&a=2#frag"
+    assert (
+        redact_url(url)
+        == "https://dossierredacted.example:8443/v1/x/redacted?redacted=redacted&a=redacted"
+    )
+    assert (
+        redact_request_url("https", f"u@dossier{BSN}.example:8443", f"/v1/x/{BSN}", f"{BSN}=1&a=2")
+        == "https://dossierredacted.example:8443/v1/x/redacted?redacted=redacted&a=redacted"
+    )
+    assert redact_request_url("http", "h", "/p", "") == "http://h/p"
+
+
+def test_the_access_log_line_loses_a_bsn_in_a_query_name() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", f"/v1/cases/{BSN}?{PERCENT}=1&q={BSN}", "1.1", 404),
+        None,
+    )
+    assert AccessLogRedaction().filter(record)
+    line = record.getMessage()
+    assert (
+        line
+        == '127.0.0.1:5000 - "GET /v1/cases/redacted?redacted=redacted&q=redacted HTTP/1.1" 404'
+    )
+
+
+def test_redact_span_redacts_every_attribute_it_covers_and_nothing_else() -> None:
+    tracer = TracerProvider().get_tracer("test")
+    covered = (*URL_ATTRIBUTES, *TARGET_ATTRIBUTES, *QUERY_ATTRIBUTES, *HEADER_ATTRIBUTES)
+    values = {name: f"https://h/{BSN}?subject={BSN}" for name in URL_ATTRIBUTES}
+    values |= {name: f"/p/{BSN}?subject={BSN}" for name in TARGET_ATTRIBUTES}
+    values |= {name: f"subject={BSN}" for name in QUERY_ATTRIBUTES}
+    values |= {name: f"agent ({BSN})" for name in HEADER_ATTRIBUTES}
+    span = tracer.start_span("s", attributes={**values, "ketenpoort.case": "c-1", "n": 123456789})
+    redact_span(span)
+    attributes = dict(span.attributes or {})  # type: ignore[attr-defined]
+    span.end()
+    assert set(covered) <= set(attributes)
+    for name in covered:
+        assert BSN not in str(attributes[name]), name
+    assert attributes["ketenpoort.case"] == "c-1" and attributes["n"] == 123456789
+    assert attributes["url.query"] == "subject=redacted"
+    assert attributes["user_agent.original"] == "agent (redacted)"
+
+
+def test_redact_span_leaves_a_span_without_those_attributes_alone() -> None:
+    tracer = TracerProvider().get_tracer("test")
+    bare = tracer.start_span("bare")
+    redact_span(bare)
+    assert not bare.attributes  # type: ignore[attr-defined]
+    bare.end()
+    redact_span(bare)  # an ended span is not recording: nothing to do, no error
