@@ -8,7 +8,7 @@ said: the body of an error answer is never read into an exception or a log.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from json import dumps as json_dumps
+from json import JSONEncoder
 from typing import Final, TypeVar
 
 from opentelemetry import context as otel_context
@@ -33,6 +33,9 @@ from connectors.source_api import (
 from connectors.source_http import SourceHttp
 
 DEFAULT_MAX_RESPONSE_BYTES: Final = 5 * 1024 * 1024
+# Serialised as httpx did: compact UTF-8, no NaN. One encoder for every call (it keeps
+# no state between calls); json.dumps with these options would build one per call.
+_JSON: Final = JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 _Model = TypeVar("_Model", bound=BaseModel)
 
 
@@ -155,10 +158,7 @@ class RestConnector:
     ) -> bytes:
         body = None
         if json is not None:
-            # Serialised as httpx did: compact UTF-8, no NaN.
-            body = json_dumps(
-                json, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-            ).encode()
+            body = _JSON.encode(json).encode()
             headers["Content-Type"] = "application/json"
         return await self._http.exchange(
             method,
