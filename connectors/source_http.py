@@ -124,14 +124,16 @@ class SourceHttp:
         timeout_s: float,
         max_bytes: int,
         accept: range = range(200, 201),
+        source: str | None = None,
     ) -> bytes:
         """One exchange bounded by ``timeout_s`` from connect to the last byte read.
 
         Returns the (decoded) body of an answer whose status is in ``accept``, at
         most ``max_bytes`` of it. 401/403 are ``unauthorized``, any other status
-        outside ``accept`` ``bad_status`` (its body is never read).
+        outside ``accept`` ``bad_status`` (its body is never read). ``source``
+        (a party id) is named on the CLIENT span as ``ketenpoort.source``.
         """
-        target, attributes = _target(method, url)
+        target, attributes = _target(method, url, source)
         # start_span + use_span is what start_as_current_span does, without the proxy
         # tracer's context-manager layer around it (_tracer is made at import).
         client_span = _tracer.start_span(
@@ -228,8 +230,8 @@ class SourceHttp:
 
 
 @functools.lru_cache(maxsize=1024)
-def _target(method: str, url: str) -> tuple[URL, Mapping[str, str | int]]:
-    """The parsed URL and the CLIENT span's attributes for (method, url).
+def _target(method: str, url: str, source: str | None) -> tuple[URL, Mapping[str, str | int]]:
+    """The parsed URL and the CLIENT span's attributes for (method, url, source party).
 
     A connector asks the same few URLs (``/lookup`` and friends) on every query;
     parsing them and building the attributes once keeps that work off each call.
@@ -242,6 +244,8 @@ def _target(method: str, url: str) -> tuple[URL, Mapping[str, str | int]]:
         "server.port": target.port or 0,
         "url.full": str(target.with_user(None).with_query(None).with_fragment(None)),
     }
+    if source is not None:
+        attributes["ketenpoort.source"] = source
     return target, MappingProxyType(attributes)
 
 

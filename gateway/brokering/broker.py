@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Protocol
@@ -24,6 +25,7 @@ from connectors import (
     LookupRequest,
     LookupResult,
     Requester,
+    RestConnector,
     SourceUnavailable,
     UnsupportedSourceError,
 )
@@ -568,9 +570,19 @@ class Broker:
             phase=plan.case.phase,
             motivation=plan.motivation,
         )
-        lookup_span = tracer.start_span("ketenpoort.source_lookup")
-        with trace.use_span(lookup_span, end_on_exit=True) as span:
-            span.set_attribute("ketenpoort.source", source)
+        # A rest connector's CLIENT span names the source: a span of ours around it
+        # would only repeat that (and cost a span per source per query).
+        own_span = not (isinstance(connector, RestConnector) and connector.source_party == source)
+        with (
+            trace.use_span(
+                tracer.start_span(
+                    "ketenpoort.source_lookup", attributes={"ketenpoort.source": source}
+                ),
+                end_on_exit=True,
+            )
+            if own_span
+            else nullcontext()
+        ):
             try:
                 async with asyncio.timeout(timeout):
                     return await connector.lookup(request)
