@@ -140,41 +140,32 @@ class RestConnector:
         """One bounded exchange: connect, send and read together fit in timeout_s."""
         token = await self._token_provider(self.audience)
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        body = None
+        if json is not None:
+            body = _JSON.encode(json).encode()
+            headers["Content-Type"] = "application/json"
         # Outside a span, continue the caller's trace: the client span of the
         # exchange is then a child of it, so the source still sees the same trace id.
         attached = None
         if traceparent is not None and not trace.get_current_span().get_span_context().is_valid:
             attached = otel_context.attach(propagate.extract({"traceparent": traceparent}))
         try:
-            return await self._send(method, path, headers, json, params, accept)
+            # Awaited here, not in a helper coroutine: every coroutine frame between the
+            # broker and aiohttp is resumed again each time the exchange wakes up.
+            return await self._http.exchange(
+                method,
+                self.base_url + path,
+                headers=headers,
+                body=body,
+                params=params,
+                timeout_s=self._timeout_s,
+                max_bytes=self._max_response_bytes,
+                accept=accept,
+                source=self.source_party,
+            )
         finally:
             if attached is not None:
                 otel_context.detach(attached)
-
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        headers: dict[str, str],
-        json: object,
-        params: Mapping[str, str] | None,
-        accept: range,
-    ) -> bytes:
-        body = None
-        if json is not None:
-            body = _JSON.encode(json).encode()
-            headers["Content-Type"] = "application/json"
-        return await self._http.exchange(
-            method,
-            self.base_url + path,
-            headers=headers,
-            body=body,
-            params=params,
-            timeout_s=self._timeout_s,
-            max_bytes=self._max_response_bytes,
-            accept=accept,
-            source=self.source_party,
-        )
 
 
 def _parse(model: type[_Model], content: bytes) -> _Model:
