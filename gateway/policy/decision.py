@@ -119,14 +119,7 @@ _NEEDS_CONSENT = Decision(Outcome.NEEDS_CONSENT, Reason.CONSENT_REQUIRED, _NONE,
 
 def decide(policy: CompiledPolicy, today: date, req: DecisionRequest) -> Decision:
     """Decide one (requester, purpose, case, source, category) request; see POLICY.md."""
-    return Decider(
-        policy,
-        today,
-        token_covenant=req.token_covenant,
-        token_purpose=req.token_purpose,
-        requester_party=req.requester_party,
-        case=req.case,
-    ).decide(
+    return Decider.of_request(policy, today, req).decide(
         req.source_party,
         req.category,
         has_covering_consent=req.has_covering_consent,
@@ -182,6 +175,18 @@ class Decider:
         elif case.status != "open":
             denial = Reason.CASE_CLOSED
         self._case_denial = denial
+
+    @classmethod
+    def of_request(cls, policy: CompiledPolicy, today: date, req: DecisionRequest) -> Decider:
+        """The decider for ``req``'s token and case (its source and category aside)."""
+        return cls(
+            policy,
+            today,
+            token_covenant=req.token_covenant,
+            token_purpose=req.token_purpose,
+            requester_party=req.requester_party,
+            case=req.case,
+        )
 
     def decide(
         self,

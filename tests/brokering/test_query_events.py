@@ -88,90 +88,88 @@ RESULTS = [
 ]
 
 
+def _disclosed(policy: CompiledPolicy, source: str, category: str, **values: object) -> AuditEvent:
+    return _event(
+        policy,
+        kind="disclosure",
+        outcome="ok",
+        reason="permitted",
+        source=source,
+        category=category,
+        **values,
+    )
+
+
+def _decided(
+    policy: CompiledPolicy, status: tuple[str, str], source: str, category: str, **values: object
+) -> AuditEvent:
+    outcome, reason = status
+    return _event(
+        policy,
+        kind="decision",
+        outcome=outcome,
+        reason=reason,
+        source=source,
+        category=category,
+        **values,
+    )
+
+
 def _expected(policy: CompiledPolicy, subject: dict[str, object]) -> list[AuditEvent]:
     return [
-        _event(
-            policy,
-            kind="disclosure",
-            outcome="ok",
-            reason="permitted",
-            source="gemeente-demo",
-            category="huisvesting",
-            records=1,
-            trimmed_fields=2,
-            details=subject,
+        _disclosed(
+            policy, "gemeente-demo", "huisvesting", records=1, trimmed_fields=2, details=subject
         ),
-        _event(  # criminal data disclosed: its entry is sealed under the strafrechtelijk key
+        # Criminal data disclosed: its entry is sealed under the strafrechtelijk key.
+        _disclosed(
             policy,
-            kind="disclosure",
-            outcome="ok",
-            reason="permitted",
-            source="politie-demo",
-            category="politie_contacten",
+            "politie-demo",
+            "politie_contacten",
             consent_id="c-9",
             records=2,
             trimmed_fields=0,
             subject_scope="strafrechtelijk",
             details=subject,
         ),
-        _event(
+        _disclosed(
             policy,
-            kind="disclosure",
-            outcome="ok",
-            reason="permitted",
-            source="ggz-demo",
-            category="psychisch_welzijn",
+            "ggz-demo",
+            "psychisch_welzijn",
             records=0,
             trimmed_fields=0,
             details={**subject, "ground": "gr-1"},
         ),
-        _event(
+        _disclosed(
             policy,
-            kind="disclosure",
-            outcome="ok",
-            reason="permitted",
-            source="woningcorporatie-demo",
-            category="huisvesting",
+            "woningcorporatie-demo",
+            "huisvesting",
             records=1,
             trimmed_fields=0,
             details={**subject, "contested_withheld": 2},
         ),
-        _event(  # not disclosed: the case's key, whatever the category
+        # Not disclosed: the case's key, whatever the category.
+        _decided(
             policy,
-            kind="decision",
-            outcome="pending_consent",
-            reason="consent_required",
-            source="politie-demo",
-            category="justitiele_gegevens",
+            ("pending_consent", "consent_required"),
+            "politie-demo",
+            "justitiele_gegevens",
             consent_id="c-8",
             details=subject,
         ),
-        _event(
+        _decided(
             policy,
-            kind="decision",
-            outcome="denied",
-            reason="consent_revoked",
-            source="politie-demo",
-            category="detentie",
+            ("denied", "consent_revoked"),
+            "politie-demo",
+            "detentie",
             consent_id="c-7",
             details=subject,
         ),
-        _event(
+        _decided(policy, ("unavailable", "timeout"), "ggz-demo", "huisvesting", details=subject),
+        _decided(
             policy,
-            kind="decision",
-            outcome="unavailable",
-            reason="timeout",
-            source="ggz-demo",
-            category="huisvesting",
-            details=subject,
-        ),
-        _event(
-            policy,
-            kind="decision",
-            outcome="not_found",
-            reason="subject_unknown",
-            source="reclassering-demo",
-            category="huisvesting",
+            ("not_found", "subject_unknown"),
+            "reclassering-demo",
+            "huisvesting",
             details=subject,
         ),
         _event(  # the plain denials, in one entry, last

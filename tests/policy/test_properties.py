@@ -220,14 +220,7 @@ def test_one_decider_for_a_whole_query_agrees_pair_by_pair(
         )
     compiled = CompiledPolicy(policy)
     by_id = {covenant.id: covenant for covenant in policy}
-    decider = Decider(
-        compiled,
-        today,
-        token_covenant=req.token_covenant,
-        token_purpose=req.token_purpose,
-        requester_party=req.requester_party,
-        case=req.case,
-    )
+    decider = Decider.of_request(compiled, today, req)
     for source, category, consent, objection in batch:
         decision = decider.decide(
             source, category, has_covering_consent=consent, objection_active=objection
