@@ -34,8 +34,12 @@ def build_connector(
     *,
     default_timeout_s: float = DEFAULT_SOURCE_TIMEOUT_S,
     peer_tokens: PeerTokens | None = None,
+    source_party: str | None = None,
 ) -> SourceConnector:
     """The connector for ``source``; ``default_timeout_s`` applies when it sets no timeout.
+
+    ``source_party`` is the covenant party the source belongs to; a rest
+    connector names it on its CLIENT spans.
 
     A rest source is reached over ``sources`` (aiohttp, the hot path), a peer
     gateway over ``client`` (httpx, shared with the peer-token client).
@@ -45,7 +49,12 @@ def build_connector(
     timeout_s = source.timeout_or(default_timeout_s)
     if isinstance(source, RestSource):
         return RestConnector(
-            source.base_url, sources, timeout_s, token_provider, audience=source.audience
+            source.base_url,
+            sources,
+            timeout_s,
+            token_provider,
+            audience=source.audience,
+            source_party=source_party,
         )
     if isinstance(source, SqlSource):
         return SqlConnector(

@@ -9,7 +9,7 @@ from gateway.audit.events import AuditEvent, DetailValue, processing_activity_ur
 from gateway.brokering.results import SourceResult
 from gateway.cases.service import Actor, CaseRecord
 from gateway.consent.events import motivation_details
-from gateway.policy.compiled import CompiledPolicy
+from gateway.policy.compiled import CompiledCategory, CompiledPolicy
 
 
 def consent_requested_event(
@@ -59,14 +59,24 @@ def query_events(
     """
     version = policy.covenant_version(actor.covenant)
     activity = processing_activity_uri(actor.covenant, actor.purpose)
+    compiled = policy.covenants.get(actor.covenant)
+    categories = compiled.categories if compiled is not None else _NO_CATEGORIES
+    # Worked out once per query, not per result: the subject's details (no dict
+    # is shared between entries) and each category's sensitivity.
+    subject = _subject_details(case)
     events: list[AuditEvent] = []
-    denied = [result for result in results if _aggregated(result)]
+    denied: list[SourceResult] = []
     for result in results:
-        if _aggregated(result):
+        if result.status == "denied" and result.consent_id is None:  # aggregated below
+            denied.append(result)
             continue
-        category = policy.category(actor.covenant, result.category)
+        category = categories.get(result.category)
         criminal = category is not None and category.sensitivity == "strafrechtelijk"
         disclosed = result.status == "ok"
+        if result.ground is None and not result.contested_withheld:
+            details: Mapping[str, DetailValue] = {**subject} if subject else _NO_DETAILS
+        else:
+            details = _result_details(subject, result)
         events.append(
             AuditEvent(
                 kind="disclosure" if disclosed else "decision",
@@ -86,7 +96,7 @@ def query_events(
                 subject_scope="strafrechtelijk" if criminal and disclosed else "case",
                 covenant_version=version,
                 processing_activity=activity,
-                details=_result_details(case, result),
+                details=details,
             )
         )
     if denied:
@@ -95,15 +105,18 @@ def query_events(
 
 
 _NO_DETAILS: Mapping[str, DetailValue] = MappingProxyType({})
+_NO_CATEGORIES: Mapping[str, CompiledCategory] = MappingProxyType({})
 
 
-def _result_details(case: CaseRecord, result: SourceResult) -> dict[str, DetailValue]:
+def _result_details(
+    subject: Mapping[str, DetailValue], result: SourceResult
+) -> dict[str, DetailValue]:
     """The subject, and the recorded legal ground a disclosure rests on (API.md §2b)."""
-    details = _subject_details(case)
+    details = {**subject}
     if result.ground is not None:
-        details = {**details, "ground": result.ground}
+        details["ground"] = result.ground
     if result.contested_withheld:
-        details = {**details, "contested_withheld": result.contested_withheld}
+        details["contested_withheld"] = result.contested_withheld
     return details
 
 
@@ -112,10 +125,6 @@ def _subject_details(case: CaseRecord) -> dict[str, DetailValue]:
     if case.subject_ref == "s1":
         return {}
     return {"subject_ref": case.subject_ref, "subject_role": case.subject_role}
-
-
-def _aggregated(result: SourceResult) -> bool:
-    return result.status == "denied" and result.consent_id is None
 
 
 def pair_key(source: str | None, category: str) -> str:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Protocol
@@ -24,6 +25,7 @@ from connectors import (
     LookupRequest,
     LookupResult,
     Requester,
+    RestConnector,
     SourceUnavailable,
     UnsupportedSourceError,
 )
@@ -43,12 +45,15 @@ from gateway.copies import CopyStore
 from gateway.grounds.service import in_force
 from gateway.grounds.subjects import MAIN_SUBJECT
 from gateway.policy.compiled import CompiledCovenant, CompiledPolicy
-from gateway.policy.decision import Decision, DecisionRequest, Outcome, Reason, decide
+from gateway.policy.decision import Decider, Decision, Outcome, Reason, RecordedGround
 from gateway.spans import CurrentSpan
 from gateway.storage.db import Database
 from gateway.subjects.bsn import Bsn, random_id
 from gateway.telemetry import current_trace_ids
 
+# Spans are started with ``use_span(tracer.start_span(...), end_on_exit=True)``: what the
+# SDK's ``start_as_current_span`` does, without the proxy tracer's extra context-manager
+# layer around it (this tracer is made at import, before the provider is installed).
 tracer = trace.get_tracer("ketenpoort.brokering")
 log = logging.getLogger("ketenpoort.brokering")
 
@@ -143,6 +148,15 @@ class _Planned:
     category: str
     decision: Decision | None
     consent_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """What the query asked for: categories, sources (none: every holder), motivation."""
+
+    categories: Sequence[str]
+    sources: Sequence[str] | None
+    motivation: Motivation | None
 
 
 @dataclass
@@ -263,56 +277,91 @@ class Broker:
                 if compiled is not None and _needs_grounds(compiled, actor, case, categories)
                 else {}
             )
-            items: list[_Planned] = []
-            for category in dict.fromkeys(categories):
-                targets = (
-                    list(dict.fromkeys(sources))
-                    if sources
-                    else list(policy.holders(actor.covenant, category))
-                )
-                if not targets:
-                    items.append(_Planned(None, category, None))
-                    continue
-                for source in targets:
-                    remote = self._connectors.consent_is_remote(policy, actor.covenant, source)
-                    cover = None if remote or standing is None else standing.cover(category, source)
-                    consent_id = cover.consent_id if cover is not None else None
-                    refused = (
-                        standing.refused(category, motivation)
-                        if cover is None and not remote and standing is not None
-                        else None
-                    )
-                    decision = decide(
-                        policy,
-                        today,
-                        DecisionRequest(
-                            token_covenant=actor.covenant,
-                            token_purpose=actor.purpose,
-                            requester_party=actor.party,
-                            case=view,
-                            source_party=source,
-                            category=category,
-                            has_covering_consent=remote or consent_id is not None,
-                            objection_active=objection,
-                            consent_decided_by=cover.decided_by if cover is not None else None,
-                            consent_fields=cover.fields if cover is not None else None,
-                            consent_refused=refused is not None,
-                            grounds=grounds.get(category, ()),
-                        ),
-                    )
-                    if decision.reason is Reason.CONSENT_REFUSED:
-                        consent_id = refused
-                    items.append(_Planned(source, category, decision, consent_id))
+            items, permitted = self._decide_all(
+                policy,
+                Decider(
+                    policy,
+                    today,
+                    token_covenant=actor.covenant,
+                    token_purpose=actor.purpose,
+                    requester_party=actor.party,
+                    case=view,
+                ),
+                actor,
+                _Asked(categories, sources, motivation),
+                objection=objection,
+                standing=standing if standing is not None and standing.requests else None,
+                grounds=grounds,
+            )
             given = (motivation.code, motivation.text) if motivation is not None else None
             new_request = self._request_consents(session, actor, case, items, motivation)
             if new_request is not None:  # the request and its entry commit together
                 event = consent_requested_event(actor, case, policy, new_request, given)
                 self._audit.append_in(session, [event])
-            permitted = any(i.decision is not None and i.decision.permitted for i in items)
             bsn = self._cases.open_subject(session, loaded) if permitted else None
             if permitted:
                 self._cases.touch(session, case)
         return _Plan(case, policy, items, bsn, new_request, given)
+
+    def _decide_all(
+        self,
+        policy: CompiledPolicy,
+        decider: Decider,
+        actor: Actor,
+        asked: _Asked,
+        *,
+        objection: bool,
+        standing: ConsentStanding | None,
+        grounds: Mapping[str, tuple[RecordedGround, ...]],
+    ) -> tuple[list[_Planned], bool]:
+        """One decision per (category, source) asked, and whether any of them permits.
+
+        What does not depend on the pair is worked out once: the case-level
+        conditions (``decider``), whether a source's consent is a peer's (per
+        source), a standing refusal (per category; only when a refusal can
+        matter). ``standing`` is ``None`` when no consent request exists at all,
+        which answers every pair as an empty standing would (no cover, no refusal).
+        """
+        items: list[_Planned] = []
+        permitted = False
+        remote_of: dict[str, bool] = {}
+        for category in dict.fromkeys(asked.categories):
+            targets = (
+                list(dict.fromkeys(asked.sources))
+                if asked.sources
+                else list(policy.holders(actor.covenant, category))
+            )
+            if not targets:
+                items.append(_Planned(None, category, None))
+                continue
+            recorded = grounds.get(category, ())
+            refused: str | None = None
+            refusal_read = False
+            for source in targets:
+                remote = remote_of.get(source)
+                if remote is None:
+                    remote = remote_of[source] = self._connectors.consent_is_remote(
+                        policy, actor.covenant, source
+                    )
+                cover = None if remote or standing is None else standing.cover(category, source)
+                consent_id = cover.consent_id if cover is not None else None
+                if cover is None and not remote and standing is not None and not refusal_read:
+                    refused, refusal_read = standing.refused(category, asked.motivation), True
+                decision = decider.decide(
+                    source,
+                    category,
+                    has_covering_consent=remote or consent_id is not None,
+                    objection_active=objection,
+                    consent_decided_by=cover.decided_by if cover is not None else None,
+                    consent_fields=cover.fields if cover is not None else None,
+                    consent_refused=cover is None and not remote and refused is not None,
+                    grounds=recorded,
+                )
+                if decision.reason is Reason.CONSENT_REFUSED:
+                    consent_id = refused
+                permitted = permitted or decision.permitted
+                items.append(_Planned(source, category, decision, consent_id))
+        return items, permitted
 
     async def _settle_and_log(
         self, actor: Actor, plan: _Plan, results: list[SourceResult]
@@ -408,23 +457,28 @@ class Broker:
         today = self._today()
         # Without a peer's withholding nothing is written here, so one read per category
         # answers every source of it; with one, each result is read after the last write.
-        reads_only = all(result.withheld_until is None for _, result in ok)
+        reads_only = True
+        for _, result in ok:
+            if result.withheld_until is not None:
+                reads_only = False
+                break
         known: dict[str, date | None] = {}
         for index, result in ok:
             if reads_only and result.category in known:
-                checked[index] = replace(result, withheld_until=known[result.category])
-                continue
-            until = known[result.category] = self._consents.withheld_until(
-                session,
-                case=plan.case,
-                category=result.category,
-                recipient=actor.party,
-                source=result.source or "",
-                consent_id=result.consent_id,
-                peer_until=result.withheld_until,
-                today=today,
-            )
-            checked[index] = replace(result, withheld_until=until)
+                until = known[result.category]
+            else:
+                until = known[result.category] = self._consents.withheld_until(
+                    session,
+                    case=plan.case,
+                    category=result.category,
+                    recipient=actor.party,
+                    source=result.source or "",
+                    consent_id=result.consent_id,
+                    peer_until=result.withheld_until,
+                    today=today,
+                )
+            if until != result.withheld_until:  # most disclosures are not withheld
+                checked[index] = replace(result, withheld_until=until)
         return checked
 
     def _request_consents(
@@ -460,13 +514,18 @@ class Broker:
     async def _fan_out(self, actor: Actor, plan: _Plan) -> list[SourceResult]:
         by_source: dict[str, dict[str, frozenset[str]]] = {}
         for item in plan.items:
-            if item.source is not None and item.decision is not None and item.decision.permitted:
-                by_source.setdefault(item.source, {})[item.category] = item.decision.fields
+            decision = item.decision
+            if item.source is not None and decision is not None and decision.permitted:
+                by_source.setdefault(item.source, {})[item.category] = decision.fields
         answers: dict[str, LookupResult | str] = {}
         if by_source and plan.bsn is not None:
             sources = list(by_source)
+            requester = Requester(actor.party, actor.employee)
             outcomes = await asyncio.gather(
-                *(self._ask(actor, plan, s, tuple(by_source[s]), plan.bsn) for s in sources)
+                *[
+                    self._ask(actor, plan, s, tuple(by_source[s]), plan.bsn, requester)
+                    for s in sources
+                ]
             )
             answers = dict(zip(sources, outcomes, strict=True))
         minimised = {
@@ -477,9 +536,20 @@ class Broker:
         return [self._result(item, by_source, answers, minimised) for item in plan.items]
 
     async def _ask(
-        self, actor: Actor, plan: _Plan, source: str, categories: tuple[str, ...], bsn: Bsn
+        self,
+        actor: Actor,
+        plan: _Plan,
+        source: str,
+        categories: tuple[str, ...],
+        bsn: Bsn,
+        requester: Requester,
     ) -> LookupResult | str:
-        """The source's answer, or the short reason it is unavailable."""
+        """The source's answer, or the short reason it is unavailable.
+
+        The bound is an ``asyncio.timeout`` around the call in this task (no task of
+        its own per source, as ``wait_for`` makes): on expiry the call is cancelled
+        and the answer is ``timeout``, as before.
+        """
         try:
             connector = self._connectors.get(plan.policy, actor.covenant, source)
         except (ConnectorConfigError, UnsupportedSourceError) as error:
@@ -496,13 +566,21 @@ class Broker:
             convenant=actor.covenant,
             purpose=actor.purpose,
             case=plan.case.id,
-            requester=Requester(actor.party, actor.employee),
+            requester=requester,
             phase=plan.case.phase,
             motivation=plan.motivation,
         )
-        with CurrentSpan(tracer, "ketenpoort.source_lookup", {"ketenpoort.source": source}):
+        # A rest connector's CLIENT span names the source: a span of ours around it
+        # would only repeat that (and cost a span per source per query).
+        own_span = not (isinstance(connector, RestConnector) and connector.source_party == source)
+        with (
+            CurrentSpan(tracer, "ketenpoort.source_lookup", {"ketenpoort.source": source})
+            if own_span
+            else nullcontext()
+        ):
             try:
-                return await asyncio.wait_for(connector.lookup(request), timeout)
+                async with asyncio.timeout(timeout):
+                    return await connector.lookup(request)
             except TimeoutError:
                 return "timeout"
             except SourceUnavailable as exc:

@@ -23,17 +23,9 @@ class Planned(Protocol):
     def consent_id(self) -> str | None: ...
 
 
-def _slots(items: Sequence[Planned], results: Sequence[SourceResult]) -> list[CopySlot]:
-    return [
-        CopySlot(
-            result.source,
-            result.category,
-            result.status,
-            result.records,
-            item.decision.fields if item.decision is not None and item.decision.permitted else None,
-        )
-        for item, result in zip(items, results, strict=True)
-    ]
+def _permitted_fields(item: Planned) -> frozenset[str] | None:
+    decision = item.decision
+    return decision.fields if decision is not None and decision.permitted else None
 
 
 async def serve_copies(
@@ -41,26 +33,18 @@ async def serve_copies(
 ) -> list[SourceResult]:
     """An unavailable source's unexpired copy, only where the decision permits it now."""
     served = list(results)
-    for index, slot in enumerate(_slots(items, results)):
-        if slot.status != "unavailable" or slot.permitted_fields is None or not slot.source:
+    for index, (item, result) in enumerate(zip(items, results, strict=True)):
+        if result.status != "unavailable" or not result.source:
+            continue
+        fields = _permitted_fields(item)
+        if fields is None:
             continue
         records = await offload.run_sync(
-            store.serve,
-            case.id,
-            case.subject_pseudonym,
-            slot.source,
-            slot.category,
-            slot.permitted_fields,
+            store.serve, case.id, case.subject_pseudonym, result.source, result.category, fields
         )
         if records is not None:
             served[index] = SourceResult(
-                slot.source,
-                slot.category,
-                "ok",
-                "cached_copy",
-                items[index].consent_id,
-                records,
-                0,
+                result.source, result.category, "ok", "cached_copy", item.consent_id, records, 0
             )
     return served
 
@@ -73,15 +57,30 @@ async def keep_copies(
     results: Sequence[SourceResult],
     fetched_at: datetime | None = None,
 ) -> None:
-    """After the log commit: keep fresh answers as copies when the covenant sets ``copies``."""
+    """After the log commit: keep fresh answers as copies when the covenant sets ``copies``.
+
+    Only an ``ok`` answer from a named source with records can become a copy
+    (``CopyStore.keep`` skips every other slot), so only those are handed over.
+    """
     fresh = [
-        slot
-        for slot, result in zip(_slots(items, results), results, strict=True)
+        CopySlot(
+            result.source,
+            result.category,
+            result.status,
+            result.records,
+            # What _permitted_fields says, inline: it runs for every answer kept.
+            item.decision.fields if item.decision is not None and item.decision.permitted else None,
+        )
+        for item, result in zip(items, results, strict=True)
+        if result.status == "ok"
+        and result.source
+        and result.records is not None
         # A slot with contested records left out is not a whole answer: the old
         # copy stays until an answer can be kept whole (rights.contested: withhold).
-        if result.reason != "cached_copy" and not result.contested_withheld
+        and result.reason != "cached_copy"
+        and not result.contested_withheld
     ]
-    if not store.would_keep(policy, case.convenant, case.id, fresh):
+    if not fresh or not store.would_keep(policy, case.convenant, case.id, fresh):
         return
     await offload.run_sync(
         store.keep, policy, case.convenant, case.id, case.subject_pseudonym, fresh, fetched_at

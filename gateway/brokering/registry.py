@@ -71,6 +71,7 @@ class ConnectorRegistry:
                 self._token_provider,
                 default_timeout_s=self._default_timeout_s,
                 peer_tokens=self._peer_tokens,
+                source_party=party_id,
             )
             self._connectors[key] = connector
             return connector

@@ -93,7 +93,10 @@ class KeyStore:
                 "KETENPOORT_KEY_PASSPHRASE is required to protect the gateway's private keys "
                 "(only dev mode may keep them unencrypted)"
             )
-        self.directory = key_dir / "gateway"
+        self._directory = key_dir / "gateway"
+        # Stat on every signing-key lookup (a source call asks once per source): the
+        # manifest's path as a plain string, not a Path joined and converted each time.
+        self._manifest_file = os.fspath(self._directory / MANIFEST_FILE)
         self._passphrase = passphrase.encode("utf-8") if passphrase else None
         self._clock = clock
         self._lock = Lock()
@@ -200,12 +203,17 @@ class KeyStore:
             self.current(use)
 
     @property
+    def directory(self) -> Path:
+        """Where this gateway's keys and their manifest live (fixed for the store's life)."""
+        return self._directory
+
+    @property
     def _manifest_path(self) -> Path:
-        return self.directory / MANIFEST_FILE
+        return self._directory / MANIFEST_FILE
 
     def _refresh(self) -> None:
         try:
-            stat = self._manifest_path.stat()
+            stat = os.stat(self._manifest_file)
         except FileNotFoundError:
             stamp = None
         except OSError as error:

@@ -1,12 +1,14 @@
 """Covenants (convenanten) and the policy decision: deny unless an active covenant permits.
 
 Load with :func:`load_policy_dir`, compile with :func:`compile_policy` (or hold
-and hot-reload with :class:`PolicyHolder`), decide with :func:`decide`.
+and hot-reload with :class:`PolicyHolder`), decide with :func:`decide` (or, for the
+many (source, category) pairs of one query, a :class:`Decider`).
 """
 
 from gateway.policy.compiled import CompiledPolicy, compile_policy
 from gateway.policy.decision import (
     CaseView,
+    Decider,
     Decision,
     DecisionRequest,
     Outcome,
@@ -40,6 +42,7 @@ __all__ = [
     "Category",
     "CompiledPolicy",
     "Covenant",
+    "Decider",
     "Decision",
     "DecisionRequest",
     "DurationError",

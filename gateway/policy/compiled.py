@@ -42,6 +42,10 @@ class CompiledCovenant:
     grants: Mapping[GrantKey, Mapping[str, frozenset[str]]]
     # The same index per (phase, subject role): rules name the subject roles they cover.
     role_grants: Mapping[GrantKey, RoleGrants]
+    # The covenant's parties and categories by id (the first of an id, as
+    # ``Covenant.party``/``category`` find it): a query looks them up per source.
+    parties_by_id: Mapping[str, Party]
+    categories_by_id: Mapping[str, Category]
     # Per grant and phase, the grounds of which one must be recorded; only where every
     # rule permitting that grant in that phase requires one (a rule without is the ground).
     required_grounds: Mapping[GrantKey, Mapping[str, frozenset[str]]] = field(default_factory=dict)
@@ -96,8 +100,8 @@ class CompiledPolicy:
         return compiled.covenant.covenant_version if compiled is not None else None
 
     def party(self, covenant_id: str, party_id: str) -> Party | None:
-        covenant = self.covenant(covenant_id)
-        return covenant.party(party_id) if covenant is not None else None
+        compiled = self.covenants.get(covenant_id)
+        return compiled.parties_by_id.get(party_id) if compiled is not None else None
 
     def has_role(self, covenant_id: str, party_id: str, role: str) -> bool:
         party = self.party(covenant_id, party_id)
@@ -111,8 +115,8 @@ class CompiledPolicy:
         return any(role in party.roles for role in covenant.case_opening_roles)
 
     def category(self, covenant_id: str, category_id: str) -> Category | None:
-        covenant = self.covenant(covenant_id)
-        return covenant.category(category_id) if covenant is not None else None
+        compiled = self.covenants.get(covenant_id)
+        return compiled.categories_by_id.get(category_id) if compiled is not None else None
 
     def holders(self, covenant_id: str, category_id: str) -> tuple[str, ...]:
         """The parties whose bronregistratie holds the category (default query sources).
@@ -208,6 +212,8 @@ def compile_covenant(cov: Covenant) -> CompiledCovenant:
         },
         grants=grants,
         role_grants=role_grants,
+        parties_by_id={party.id: party for party in reversed(cov.parties)},
+        categories_by_id=categories,
         required_grounds=required,
         party_roles={party.id: frozenset(party.roles) for party in cov.parties},
         motivation_codes=frozenset(cov.motivation_codes or ()),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -118,3 +120,38 @@ def party_block(document: dict[str, Any], party_id: str) -> dict[str, Any]:
 def is_problem(response: httpx.Response) -> bool:
     content_type: str = response.headers.get("content-type", "")
     return content_type.startswith("application/problem+json")
+
+
+def sqlite_partner(path: Path) -> str:
+    """A partner's own SQLite database for an ``sql`` source: ``woning`` rows of two people."""
+    with sqlite3.connect(path) as connection:
+        connection.executescript(
+            """
+            CREATE TABLE woning (id TEXT, bsn TEXT, updated TEXT, woonsituatie TEXT,
+                                 sinds TEXT, adres TEXT, interne_notitie TEXT);
+            """
+        )
+        connection.executemany(
+            "INSERT INTO woning VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    "w-1",
+                    BSN,
+                    "2026-10-02T08:00:00+00:00",
+                    "huurwoning",
+                    "2020-01-01",
+                    "Dorpsstraat 1",
+                    "achterstand, niet delen",
+                ),
+                (
+                    "w-2",
+                    "999990019",
+                    "2026-10-02T08:00:00+00:00",
+                    "begeleid",
+                    "2021-01-01",
+                    "Kerkplein 2",
+                    "iemand anders",
+                ),
+            ],
+        )
+    return f"sqlite:///{path}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import uuid
 from pathlib import Path
@@ -24,6 +23,7 @@ from tests.brokering.support import (
     open_case,
     party_block,
     results,
+    sqlite_partner,
 )
 
 HUISVESTING_FIELDS = {"woonsituatie", "sinds", "adres", "huurachterstand", "dreigende_uitzetting"}
@@ -118,40 +118,6 @@ def test_no_disclosure_when_the_audit_log_cannot_be_written(stack: Stack) -> Non
     assert after[("gemeente-demo", "huisvesting")]["status"] == "ok"
 
 
-def _sqlite_partner(path: Path) -> str:
-    with sqlite3.connect(path) as connection:
-        connection.executescript(
-            """
-            CREATE TABLE woning (id TEXT, bsn TEXT, updated TEXT, woonsituatie TEXT,
-                                 sinds TEXT, adres TEXT, interne_notitie TEXT);
-            """
-        )
-        connection.executemany(
-            "INSERT INTO woning VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    "w-1",
-                    BSN,
-                    "2026-10-02T08:00:00+00:00",
-                    "huurwoning",
-                    "2020-01-01",
-                    "Dorpsstraat 1",
-                    "achterstand, niet delen",
-                ),
-                (
-                    "w-2",
-                    "999990019",
-                    "2026-10-02T08:00:00+00:00",
-                    "begeleid",
-                    "2021-01-01",
-                    "Kerkplein 2",
-                    "iemand anders",
-                ),
-            ],
-        )
-    return f"sqlite:///{path}"
-
-
 def _postgres_partner(gateway_url: str) -> str:
     schema = f"partner_{uuid.uuid4().hex[:10]}"
     base = make_url(gateway_url)
@@ -183,7 +149,7 @@ def test_sql_connector_against_a_real_partner_database(
     stack: Stack, backend: str, migrated_url: str, tmp_path: Path
 ) -> None:
     url = (
-        _sqlite_partner(tmp_path / "woningcorporatie.db")
+        sqlite_partner(tmp_path / "woningcorporatie.db")
         if backend == "sqlite"
         else _postgres_partner(migrated_url)
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.policy import PHASES, CaseView, Covenant, DecisionRequest, decide
+from gateway.policy import PHASES, CaseView, Covenant, Decider, DecisionRequest, Outcome, decide
 from gateway.policy.compiled import CompiledPolicy
 from tests.policy.naive import naive_decide
 
@@ -175,3 +176,79 @@ def test_requests_built_from_a_rule_agree_too(
     decision = decide(CompiledPolicy(policy), today, aligned)
     got = (decision.outcome.value, decision.reason.value, decision.fields, decision.sensitivity)
     assert got == naive_decide({c.id: c for c in policy}, today, aligned)
+
+
+pairs = st.lists(
+    st.tuples(
+        parties_or_strangers,
+        st.sampled_from([*CATEGORY_IDS, "c9"]),
+        st.booleans(),
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(policy=policies, today=days, req=requests, batch=pairs, data=st.data())
+def test_one_decider_for_a_whole_query_agrees_pair_by_pair(
+    policy: tuple[Covenant, ...],
+    today: date,
+    req: DecisionRequest,
+    batch: list[tuple[str, str, bool, bool]],
+    data: st.DataObject,
+) -> None:
+    """The broker makes one Decider per query and asks it for every (source, category):
+    the case-level checks it makes once, and the permits it shares, must give each pair
+    what the literal reading (and a fresh ``decide``) gives it alone."""
+    if data.draw(st.booleans()):  # often a case the token fits, so later steps run too
+        covenant = policy[0]
+        purpose = covenant.purposes[0].id
+        today = covenant.valid_from
+        req = replace(
+            req,
+            token_covenant=covenant.id,
+            token_purpose=purpose,
+            case=replace(
+                req.case,
+                convenant=covenant.id,
+                purpose=purpose,
+                status="open",
+                participants=req.case.participants | {req.requester_party},
+            ),
+        )
+    compiled = CompiledPolicy(policy)
+    by_id = {covenant.id: covenant for covenant in policy}
+    decider = Decider.of_request(compiled, today, req)
+    for source, category, consent, objection in batch:
+        decision = decider.decide(
+            source, category, has_covering_consent=consent, objection_active=objection
+        )
+        alone = replace(
+            req,
+            source_party=source,
+            category=category,
+            has_covering_consent=consent,
+            objection_active=objection,
+        )
+        got = (decision.outcome.value, decision.reason.value, decision.fields, decision.sensitivity)
+        assert got == naive_decide(by_id, today, alone), alone
+        assert decision == decide(compiled, today, alone)
+        assert decision.permitted is (decision.outcome is Outcome.PERMIT)
+
+
+@settings(max_examples=100, deadline=None)
+@given(policy=policies)
+def test_compiled_party_and_category_lookups_are_the_covenants(
+    policy: tuple[Covenant, ...],
+) -> None:
+    """The per-id indexes answer what ``Covenant.party``/``category`` answer (first of an id)."""
+    compiled = CompiledPolicy(policy)
+    for covenant in policy:
+        for party_id in [*PARTY_IDS, "p9"]:
+            assert compiled.party(covenant.id, party_id) is covenant.party(party_id)
+        for category_id in [*CATEGORY_IDS, "c9"]:
+            assert compiled.category(covenant.id, category_id) is covenant.category(category_id)
+    assert compiled.party("k9", "p0") is None
+    assert compiled.category("k9", "c0") is None
