@@ -61,7 +61,8 @@ def wire_round_trips(engine: Engine, *, ignore_threads: Sequence[str] = ()) -> I
     def start(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         if threading.current_thread().name in ignore_threads:
             return
-        trace = tempfile.TemporaryFile("w+", encoding="utf-8")
+        # Closed on checkin (or at the end): it outlives this listener.
+        trace = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
         with lock:
             traces[id(dbapi_connection)] = trace
         dbapi_connection.pgconn.trace(trace.fileno())
