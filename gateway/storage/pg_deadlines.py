@@ -47,6 +47,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError, InvalidatePoolError
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from gateway.storage.pg_cursor import LazyDescriptionCursor
+
 # A server-side timeout answers first on a live server; the client's own bound
 # is only a little longer so that it catches a frozen one.
 CLIENT_MARGIN_S = 0.25
@@ -170,6 +172,7 @@ def postgresql_engine(url: str, timeout_s: float, *, fresh_s: float = FRESH_S) -
         connection = DeadlineConnection.connect(*cargs, **cparams)
         connection.wait_timeout_s = client_deadline
         connection.lock_timeout_ms = lock_timeout_ms
+        connection.cursor_factory = LazyDescriptionCursor
         record.info["fresh"] = True
         return connection
 
