@@ -24,10 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-import psycopg
 from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from gateway.audit.core.canonical import leaf_hash_of_bytes
@@ -38,6 +36,7 @@ from gateway.audit.models import AuditEntry, AuditHead, AuditNode, AuditSubjectI
 from gateway.audit.subject_keys import KeySpec, SubjectVault
 from gateway.audit.vault import DataKey, seal
 from gateway.storage.connection_of import connection_of
+from gateway.storage.pg_deadlines import DeadlineConnection, lock_timeout_millis
 
 HEAD_ID = 1
 
@@ -208,7 +207,13 @@ def _reserve(session: Session, count: int, now: datetime, lock_timeout_s: float)
     """Take the head lock and move the head by ``count``; returns the first new seq."""
     connection = connection_of(session)
     if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
+        millis = lock_timeout_millis(lock_timeout_s)
+        driver = connection.connection.dbapi_connection
+        # Our engine opens every connection with lock_timeout = its db timeout, the
+        # same setting the writer gets: a SET LOCAL to that value was a round trip
+        # per batch that changed nothing.
+        if not isinstance(driver, DeadlineConnection) or driver.lock_timeout_ms != millis:
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{millis}ms'")
     new_size = connection.execute(_MOVE_HEAD, {"count": count, "now": now}).scalar()
     if new_size is None:
         raise LookupError("audit_head has no row; is the schema migrated?")
@@ -267,9 +272,12 @@ def write_batch(
     nodes = edge.extend_nodes(leaves)
     node_rows = [(level, idx, h) for (level, idx), h in nodes if level > 0]
     connection = connection_of(session)
-    _insert_rows(connection, AuditEntry, _ENTRY_COLUMNS, entry_rows)
-    _insert_rows(connection, AuditNode, _NODE_COLUMNS, node_rows)
-    _insert_rows(connection, AuditSubjectIndex, _INDEX_COLUMNS, index_rows)
+    if connection.dialect.name == "postgresql":
+        _insert_all_pg(connection, entry_rows, node_rows, index_rows)
+    else:
+        _insert_rows(connection, AuditEntry, _ENTRY_COLUMNS, entry_rows)
+        _insert_rows(connection, AuditNode, _NODE_COLUMNS, node_rows)
+        _insert_rows(connection, AuditSubjectIndex, _INDEX_COLUMNS, index_rows)
     return list(range(start, start + len(batch))), edge
 
 
@@ -305,7 +313,7 @@ def _bind_processors(
 def _insert_rows(
     connection: Connection, model: type[Any], columns: Sequence[str], rows: list[tuple[Any, ...]]
 ) -> None:
-    """Bulk insert without the ORM: ``COPY`` on PostgreSQL, one driver ``executemany`` elsewhere.
+    """Bulk insert without the ORM (SQLite): one driver ``executemany``.
 
     Rows are plain tuples in ``columns`` order: no per-row compilation or
     parameter dictionaries (that was a third of an append's CPU).
@@ -315,37 +323,62 @@ def _insert_rows(
     table = model.__table__
     names = ", ".join(columns)
     dialect = connection.dialect
-    if dialect.name != "postgresql":
-        # The column types' own conversions (e.g. DateTime to SQLite's text form),
-        # applied only where a type has one.
-        processors = _bind_processors(table, tuple(columns), dialect)
-        if processors:
-            converted = []
-            for row in rows:
-                values = list(row)
-                for i, proc in processors:
-                    values[i] = proc(values[i])
-                converted.append(tuple(values))
-            rows = converted
-        marks = ", ".join("?" * len(columns))
-        # Table and column names come from the models above, never from input.
-        sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608
-        connection.exec_driver_sql(sql, rows)
-        return
-    pg = cast("psycopg.Connection[Any]", connection.connection.dbapi_connection)
-    statement = f"COPY {table.name} ({names}) FROM STDIN"
-    try:
-        with pg.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
-    except psycopg.Error as exc:
-        # COPY runs on the driver connection, outside SQLAlchemy's error handling:
-        # translate here so callers see the same SQLAlchemyError (and fail closed,
-        # as they do for every other statement), and drop a dead connection from
-        # the pool instead of handing it to the next request.
-        lost = dialect.is_disconnect(exc, connection.connection, None)  # type: ignore[arg-type]
-        if lost:
-            connection.invalidate(exc)
-        raise DBAPIError.instance(
-            statement, None, exc, psycopg.Error, connection_invalidated=lost
-        ) from None
+    # The column types' own conversions (e.g. DateTime to SQLite's text form),
+    # applied only where a type has one.
+    processors = _bind_processors(table, tuple(columns), dialect)
+    if processors:
+        converted = []
+        for row in rows:
+            values = list(row)
+            for i, proc in processors:
+                values[i] = proc(values[i])
+            converted.append(tuple(values))
+        rows = converted
+    marks = ", ".join("?" * len(columns))
+    # Table and column names come from the models above, never from input.
+    sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608
+    connection.exec_driver_sql(sql, rows)
+
+
+def _unnest(table: str, columns: Sequence[str], types: Sequence[str]) -> str:
+    """``INSERT`` of rows given as one array parameter per column."""
+    arrays = ", ".join(f"%b::{kind}[]" for kind in types)
+    # Table and column names come from the models above, never from input.
+    return f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"  # noqa: S608
+
+
+# The three inserts of a batch as one statement: data-modifying CTEs all run, in
+# one round trip, with each table's rows as one array per column (empty arrays
+# insert nothing). Three COPYs took two round trips each (COPY, then its end).
+_PG_INSERT_ALL = (
+    "WITH entries AS ("
+    + _unnest(
+        AuditEntry.__tablename__,
+        _ENTRY_COLUMNS,
+        ("bigint", "timestamptz", "text", "text", "text", "text", "text", "text", "bytea", "text"),
+    )
+    + "), nodes AS ("
+    + _unnest(AuditNode.__tablename__, _NODE_COLUMNS, ("smallint", "bigint", "bytea"))
+    + ") "
+    + _unnest(AuditSubjectIndex.__tablename__, _INDEX_COLUMNS, ("text", "bigint", "text"))
+)
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows as one list per column (``width`` empty lists for no rows)."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
+
+
+def _insert_all_pg(
+    connection: Connection,
+    entry_rows: list[tuple[Any, ...]],
+    node_rows: list[tuple[Any, ...]],
+    index_rows: list[tuple[Any, ...]],
+) -> None:
+    """A batch's entries, nodes and index rows in one statement (PostgreSQL)."""
+    parameters = (
+        *_columns(entry_rows, len(_ENTRY_COLUMNS)),
+        *_columns(node_rows, len(_NODE_COLUMNS)),
+        *_columns(index_rows, len(_INDEX_COLUMNS)),
+    )
+    connection.exec_driver_sql(_PG_INSERT_ALL, parameters)

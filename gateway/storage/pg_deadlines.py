@@ -17,24 +17,47 @@ A request must get its 503 in time when the database is gone, slow or frozen
 * the liveness check on checkout (what ``pool_pre_ping`` did) gets a short
   bound of its own, so that a pooled connection to a frozen server costs a
   fraction of the budget before a fresh connect is tried.
+
+The liveness check is a round trip only where it can tell something: a
+connection that came back to the pool less than ``fresh_s`` ago, idle and
+healthy as far as libpq knows, with nothing waiting on its socket, is handed
+out as it is. A server that restarted or ended the backend closed the socket
+(or sent its FATAL first), which makes it readable: such a connection still
+gets the ping, fails it and takes the pool with it, as before. What only a
+round trip would find, a peer that vanished without a word, does not happen
+to a connection that finished a round trip a moment ago; one idle longer is
+pinged. Under load every checkout is such a moment-old connection, so the
+ping was one round trip per transaction, two per brokered query (issue 16).
+The pool hands out the most recently returned connection first (LIFO), so a
+lightly loaded gateway keeps reusing a warm connection (and its prepared
+statements) instead of cycling through idle ones that then need a ping.
 """
 
 from __future__ import annotations
 
+import select
+import time
 from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg import pq
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError, InvalidatePoolError
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from gateway.storage.pg_cursor import LazyDescriptionCursor
 
 # A server-side timeout answers first on a live server; the client's own bound
 # is only a little longer so that it catches a frozen one.
 CLIENT_MARGIN_S = 0.25
 PING_SHARE = 0.25
 PING_MAX_S = 1.0
+# A connection back in the pool for less than this, with nothing on its socket,
+# is not pinged on checkout: it finished a round trip that recently.
+FRESH_S = 1.0
+_RETURNED = "ketenpoort.returned_at"
 
 
 class DatabaseDeadlineExceeded(psycopg.OperationalError):
@@ -45,6 +68,8 @@ class DeadlineConnection(psycopg.Connection[Any]):
     """A psycopg connection whose every wait is bounded by :attr:`wait_timeout_s`."""
 
     wait_timeout_s: float | None = None
+    lock_timeout_ms: int | None = None
+    """The ``lock_timeout`` the connection was opened with (its options), if ours."""
 
     def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
         if timeout is None:
@@ -56,6 +81,25 @@ class DeadlineConnection(psycopg.Connection[Any]):
             # would go to the same unresponsive server.
             self.pgconn.finish()
             raise DatabaseDeadlineExceeded("database did not answer in time") from None
+
+    def quiet(self) -> bool:
+        """Idle and healthy as libpq sees it, and nothing from the server on the socket.
+
+        No round trip: a server that closed the connection (restart, terminated
+        backend) left an end-of-file or its error message to read, which this sees.
+        """
+        pgconn = self.pgconn
+        if (
+            pgconn.status != pq.ConnStatus.OK
+            or pgconn.transaction_status != pq.TransactionStatus.IDLE
+        ):
+            return False
+        try:
+            poller = select.poll()
+            poller.register(pgconn.socket, select.POLLIN)  # POLLERR/POLLHUP always reported
+            return not poller.poll(0)
+        except (OSError, psycopg.Error):
+            return False
 
     def ping(self, timeout_s: float) -> None:
         """A trivial round trip within ``timeout_s``; on any failure the connection is closed."""
@@ -75,13 +119,18 @@ class DeadlineConnection(psycopg.Connection[Any]):
             self.wait_timeout_s = previous
 
 
+def lock_timeout_millis(timeout_s: float) -> int:
+    """``timeout_s`` as PostgreSQL's ``statement_timeout``/``lock_timeout`` in ms."""
+    return max(1, int(timeout_s * 1000))
+
+
 def connect_args(timeout_s: float, url_options: str = "") -> dict[str, Any]:
     """libpq parameters: connect, keepalive and server-side statement/lock bounds.
 
     ``options`` here would replace one given in the URL (e.g. a ``search_path``),
     so the URL's own options come first and the timeouts are appended.
     """
-    millis = max(1, int(timeout_s * 1000))
+    millis = lock_timeout_millis(timeout_s)
     idle = max(1, int(timeout_s))
     return {
         # libpq and psycopg round up to whole seconds, at least 2.
@@ -95,8 +144,12 @@ def connect_args(timeout_s: float, url_options: str = "") -> dict[str, Any]:
     }
 
 
-def postgresql_engine(url: str, timeout_s: float) -> Engine:
-    """A pooled engine whose checkout, connect, statement and lock waits are all bounded."""
+def postgresql_engine(url: str, timeout_s: float, *, fresh_s: float = FRESH_S) -> Engine:
+    """A pooled engine whose checkout, connect, statement and lock waits are all bounded.
+
+    ``fresh_s``: how recently a pooled connection must have been returned to be
+    handed out without a ping (when it is also :meth:`DeadlineConnection.quiet`).
+    """
     options = make_url(url).query.get("options", "")
     url_options = options if isinstance(options, str) else " ".join(options)
     engine = create_engine(
@@ -105,9 +158,11 @@ def postgresql_engine(url: str, timeout_s: float) -> Engine:
         pool_size=10,
         max_overflow=20,
         pool_timeout=timeout_s,
+        pool_use_lifo=True,
         connect_args=connect_args(timeout_s, url_options),
     )
     client_deadline = timeout_s + CLIENT_MARGIN_S
+    lock_timeout_ms = lock_timeout_millis(timeout_s)
     ping_s = min(PING_MAX_S, timeout_s * PING_SHARE)
 
     @event.listens_for(engine, "do_connect")
@@ -116,14 +171,27 @@ def postgresql_engine(url: str, timeout_s: float) -> Engine:
     ) -> DeadlineConnection:
         connection = DeadlineConnection.connect(*cargs, **cparams)
         connection.wait_timeout_s = client_deadline
+        connection.lock_timeout_ms = lock_timeout_ms
+        connection.cursor_factory = LazyDescriptionCursor
         record.info["fresh"] = True
         return connection
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_RETURNED] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
     def _ping(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
         # What pool_pre_ping does, with a short bound: after a restart the stale
         # connections are dropped (the whole pool with them) and a fresh one made.
         if record.info.pop("fresh", False):
+            return
+        returned = record.info.get(_RETURNED)
+        if (
+            returned is not None
+            and time.monotonic() - returned < fresh_s
+            and dbapi_connection.quiet()
+        ):
             return
         try:
             dbapi_connection.ping(ping_s)

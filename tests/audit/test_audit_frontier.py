@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import event as sa_event
+from sqlalchemy import text
 
 from gateway.audit.core import merkle
 from gateway.audit.integrity import verify_database
@@ -25,9 +27,9 @@ from gateway.storage.db import Database
 from gateway.wiring.audit_log import build_audit_log
 from tests.audit.conftest import event
 
-# UPDATE head (+ SET LOCAL lock_timeout on PostgreSQL), the data-key check,
-# and three inserts (on PostgreSQL the inserts are COPY, outside the listener).
-STATEMENTS_PER_APPEND = 6
+# UPDATE head, the data-key check, and the inserts: one per table on SQLite, one
+# statement for all three on PostgreSQL.
+STATEMENTS_PER_APPEND = {"sqlite": 5, "postgresql": 3}
 
 
 @contextmanager
@@ -74,7 +76,7 @@ def test_steady_state_appends_read_no_subtrees(audit_log: AuditLog, db: Database
             audit_log.append_sync([event(n) for n in range(size)])
             batch = statements[before:]
             assert not [s for s in batch if reads_tree(s)], batch
-            assert len(batch) <= STATEMENTS_PER_APPEND, "\n".join(batch)
+            assert len(batch) <= STATEMENTS_PER_APPEND[db.engine.dialect.name], "\n".join(batch)
     assert audit_log.frontier.rebuilds == 1
     assert_frontier_is_stored_tree(audit_log, db)
 
@@ -172,3 +174,23 @@ def test_a_checkpoint_takes_its_root_from_the_committed_edge(
     assert (head.size, head.root_hash) == (17, stored_root(db)[1].hex())
     outcome = verify_database(db, signer.jwks())
     assert outcome.result.ok, outcome.result.problem
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+@pytest.mark.parametrize("same_as_connection", [True, False])
+def test_the_head_lock_waits_at_most_the_writers_timeout(
+    audit_log: AuditLog, db: Database, settings: Settings, same_as_connection: bool
+) -> None:
+    """The append's head lock is bounded by the writer's own timeout. Every connection
+    is opened with ``lock_timeout`` = the database timeout: when the writer's is the
+    same, no ``SET LOCAL`` is sent (a round trip per batch saved); otherwise it is."""
+    timeout_s = settings.db_timeout_s if same_as_connection else settings.db_timeout_s / 4
+    writer = AuditLog(db, audit_log.vault, None, timeout_s=timeout_s)
+    with db.session() as session, recorded(db) as statements:
+        writer.append_in(session, [event(1)])
+        in_force = session.execute(
+            text("SELECT extract(epoch FROM current_setting('lock_timeout')::interval)")
+        ).scalar_one()
+    assert float(in_force) == pytest.approx(timeout_s)
+    sets = [s for s in statements if s.startswith("set local lock_timeout")]
+    assert len(sets) == (0 if same_as_connection else 1), statements

@@ -5,6 +5,12 @@ commit the query causes (on the request's worker threads and the audit
 writer), and :mod:`gateway.offload` counts hops off the event loop. The
 budget is what the lean hot path reaches (docs/performance.md); a change that
 adds a statement or a hop to every query fails here, on any machine.
+
+On PostgreSQL the round trips on the wire are counted too (libpq's trace,
+:mod:`tests.support.pg_wire`): each must be a counted statement or a
+transaction's ``BEGIN`` or ``COMMIT``. That is what SQLite costs in-process and
+what PostgreSQL pays a network wait for; a per-checkout ping, a ``SET`` or a
+``COPY`` per query (issue 16: nine such round trips per query) fails here.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from sqlalchemy import event
 from gateway import offload
 from gateway.demo.people import demo_people
 from gateway.demo.stack import Stack
+from tests.support.pg_wire import Wire, wire_round_trips
 
 # The budget for one source, one category, a case already open, a warm process:
 # statements of the plan (case with participants, subjects and sealed BSN; verzet; the
@@ -30,8 +37,7 @@ from gateway.demo.stack import Stack
 # recheck when a consent is used, withholdings once per category) and the append itself:
 # with the in-memory Merkle frontier (issue 16) it reads no nodes: head, data-key use,
 # then one bulk insert each for entries, nodes (when a subtree completes) and the subject
-# index; on PostgreSQL SET LOCAL lock_timeout, and the inserts are COPY, which does not
-# pass the cursor hook.
+# index (on PostgreSQL the three in one statement).
 MAX_STATEMENTS = 4
 MAX_STATEMENTS_FOUR = 4  # two categories from four sources: the same plan
 MAX_SETTLE_STATEMENTS = 2  # correcties, withholdings
@@ -50,6 +56,19 @@ class Counts:
     audit_statements: list[str] = field(default_factory=list)
     commits: int = 0
     hops: int = 0
+    wire: Wire | None = None  # PostgreSQL only
+
+    def assert_round_trips(self) -> None:
+        """Every round trip is a counted statement, or a transaction's BEGIN or COMMIT.
+
+        The liveness ping is left out: it is sent only for a connection idle for a
+        while (tests/foundation/test_pg_checkout.py), which a loaded machine can make
+        of any checkout; never per query in steady state.
+        """
+        if self.wire is None:
+            return
+        expected = len(self.statements) + len(self.audit_statements) + 2 * self.commits
+        assert self.wire.round_trips - self.wire.pings == expected, self.wire.sent
 
 
 @contextmanager
@@ -75,7 +94,11 @@ def counting(stack: Stack) -> Iterator[Counts]:
     event.listen(engine, "commit", on_commit)
     hops = offload.hops()
     try:
-        yield counts
+        if engine.dialect.name == "postgresql":
+            with wire_round_trips(engine, ignore_threads=_BACKGROUND) as counts.wire:
+                yield counts
+        else:
+            yield counts
     finally:
         counts.hops = offload.hops() - hops
         event.remove(engine, "before_cursor_execute", on_execute)
@@ -125,6 +148,7 @@ def test_one_source_query_within_budget(stack: Stack) -> None:
     assert len(counts.audit_statements) <= audit_budget, counts.audit_statements
     assert counts.commits <= MAX_COMMITS
     assert counts.hops <= MAX_HOPS
+    counts.assert_round_trips()
 
 
 FOUR_SOURCES = ["gemeente-demo", "woningcorporatie-demo", "reclassering-demo", "ggz-demo"]
@@ -142,3 +166,4 @@ def test_four_source_query_within_budget(stack: Stack) -> None:
     assert len(counts.audit_statements) <= audit_budget, counts.audit_statements
     assert counts.commits <= MAX_COMMITS
     assert counts.hops <= MAX_HOPS
+    counts.assert_round_trips()
