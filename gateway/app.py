@@ -26,6 +26,7 @@ from gateway.api.edge import Edge, allowed_hosts
 from gateway.api.errors import install_error_handlers
 from gateway.api.limits import BodySizeLimit
 from gateway.api.openapi import install_openapi
+from gateway.api.route_dispatch import install_route_dispatch
 from gateway.policy.watch import PolicyReloading
 from gateway.retention.background import RetentionJob
 from gateway.rights.peer_outcomes import PeerOutcomeJob
@@ -92,6 +93,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_web(app, settings)
     install_api_docs(app, settings)
     install_openapi(app)
+    # Hot routes (the partner API) without the router's scan: gateway/api/route_dispatch.py.
+    install_route_dispatch(app)
     # Outermost of ours: no exception text leaves; then Host, then no-store (gateway/api/edge.py).
     app.add_middleware(Edge, hosts=allowed_hosts(settings))
     instrument_app(app, telemetry)  # the SERVER span, outside everything of ours

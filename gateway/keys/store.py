@@ -187,7 +187,7 @@ class KeyStore:
         changes, and importing the set anew cost every request a key parse.
         """
         published = self.published(use)
-        kids = tuple(r.kid for r in published)
+        kids = tuple([r.kid for r in published])
         with self._lock:
             cached = self._keysets.get(use)
         if cached is not None and cached[0] == kids:

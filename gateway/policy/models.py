@@ -275,14 +275,25 @@ class Covenant(_Frozen):
     def is_active(self, today: date) -> bool:
         return self.signatures_ok and self.valid_from <= today <= self.valid_until
 
+    # Plain loops, not next(generator): every partner request asks party and purpose
+    # (gateway/auth/dependencies.py) and a generator costs a Python call per item it passes.
     def party(self, party_id: str) -> Party | None:
-        return next((party for party in self.parties if party.id == party_id), None)
+        for party in self.parties:
+            if party.id == party_id:
+                return party
+        return None
 
     def category(self, category_id: str) -> Category | None:
-        return next((cat for cat in self.categories if cat.id == category_id), None)
+        for category in self.categories:
+            if category.id == category_id:
+                return category
+        return None
 
     def purpose(self, purpose_id: str) -> Purpose | None:
-        return next((purpose for purpose in self.purposes if purpose.id == purpose_id), None)
+        for purpose in self.purposes:
+            if purpose.id == purpose_id:
+                return purpose
+        return None
 
     def may_refer(self, party_id: str) -> bool:
         """A referral role by role name or party id; the role ``aanmelder`` always refers."""
