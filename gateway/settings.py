@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     otlp_endpoint: str | None = Field(
         default=None, description="OTLP/HTTP collector base URL, e.g. http://127.0.0.1:4318."
     )
+    metric_exemplars: bool = Field(
+        default=False,
+        description="Attach trace-based exemplars to metrics (a span lookup per measurement).",
+    )
     dev_mode: bool = Field(
         default=False,
         description="Dev conveniences (plain dev keys, demo login); never in production.",

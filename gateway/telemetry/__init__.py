@@ -11,7 +11,6 @@ request is made by :class:`gateway.telemetry.server.ServerSpans`.
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +21,11 @@ from opentelemetry.instrumentation.fastapi.version import (
     __version__ as fastapi_instrumentation_version,
 )
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-from opentelemetry.sdk.environment_variables import OTEL_METRICS_EXEMPLAR_FILTER
-from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, MeterProvider
+from opentelemetry.sdk.metrics import (
+    AlwaysOffExemplarFilter,
+    MeterProvider,
+    TraceBasedExemplarFilter,
+)
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
@@ -63,18 +65,19 @@ class Telemetry:
     meter_provider: MeterProvider
 
 
-def new_meter_provider(resource: Resource, readers: list[MetricReader]) -> MeterProvider:
-    """The meter provider, without exemplars unless ``OTEL_METRICS_EXEMPLAR_FILTER`` asks for them.
+def new_meter_provider(
+    resource: Resource, readers: list[MetricReader], *, exemplars: bool = False
+) -> MeterProvider:
+    """The meter provider, without exemplars unless ``KETENPOORT_METRIC_EXEMPLARS`` asks for them.
 
     The SDK's default (trace-based) filter looks up the current span on every
     recorded measurement to decide whether to keep it as an exemplar; nothing
     here reads exemplars (the compose collector writes metrics to a file).
     """
-    chosen = os.environ.get(OTEL_METRICS_EXEMPLAR_FILTER)
     return MeterProvider(
         resource=resource,
         metric_readers=readers,
-        exemplar_filter=None if chosen else AlwaysOffExemplarFilter(),
+        exemplar_filter=TraceBasedExemplarFilter() if exemplars else AlwaysOffExemplarFilter(),
     )
 
 
@@ -109,7 +112,7 @@ def setup_telemetry(
             )
         for processor in extra_span_processors:
             tracer_provider.add_span_processor(processor)
-        meter_provider = new_meter_provider(resource, readers)
+        meter_provider = new_meter_provider(resource, readers, exemplars=settings.metric_exemplars)
         trace.set_tracer_provider(tracer_provider)
         metrics.set_meter_provider(meter_provider)
         propagate.set_global_textmap(OwnTraceOnly())
