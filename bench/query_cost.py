@@ -129,7 +129,8 @@ def main() -> None:
             url, drop = pg
         try:
             lines = ["# Query cost, counted", "", *machine_lines(), ""]
-            lines.append(f"`python -m bench.query_cost --queries {args.queries}`")
+            flag = " --postgres" if args.postgres else ""
+            lines.append(f"`python -m bench.query_cost --queries {args.queries}{flag}`")
             lines.append("")
             figures, detail = calls_per_query(url, args.queries, args.by_function)
             for name, calls in figures.items():
@@ -141,7 +142,7 @@ def main() -> None:
             if detail:
                 print("\n" + "\n".join(detail))
             else:
-                write("query-cost.md", text)
+                write("query-cost-postgres.md" if args.postgres else "query-cost.md", text)
         finally:
             if drop is not None:
                 drop()
