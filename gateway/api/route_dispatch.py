@@ -136,11 +136,14 @@ def _candidates(router: routing.APIRouter, routers: list[Any]) -> Iterator[_Cand
                 routers.append(getattr(candidate, "original_router", None))
                 yield _Candidate(None, None, None)
             elif isinstance(original, routing.APIRoute):
+                # A route class with a ``matches`` of its own (by header, by host) decides
+                # more than the pattern says: only FastAPI's scan asks it.
+                own_matches = type(original).matches is not routing.APIRoute.matches
                 target = _target(candidate, original, route)
                 yield _Candidate(
                     _literal_prefix(candidate.path),
                     _methods(candidate),
-                    target if runnable else None,
+                    target if runnable and not own_matches else None,
                 )
             else:
                 effective = candidate.starlette_route or original

@@ -86,10 +86,14 @@ def request_attributes(
         common["http.flavor"] = flavor
     if scope.get("method"):
         common["http.method"] = method
-    if hosts:
-        shown = b",".join(hosts) if len(hosts) > 1 else hosts[0]
-        common["http.server_name"] = redact_path(shown.decode("latin-1"))
     attributes = common.copy()
+    if hosts:
+        # On the span only: the metric's series are keyed by its attributes, and a
+        # caller could otherwise mint a series per Host it sends (Edge refuses the
+        # host inside this middleware) until the SDK's 2,000-series cap folds the
+        # real ones into its overflow series.
+        shown = b",".join(hosts) if len(hosts) > 1 else hosts[0]
+        attributes["http.server_name"] = redact_path(shown.decode("latin-1"))
     url_host = hosts[0].decode("latin-1") if hosts else server
     attributes["http.url"] = redact_request_url(scheme, url_host, path, query.decode("latin-1"))
     if path:

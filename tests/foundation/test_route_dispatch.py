@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
-from fastapi.routing import iter_route_contexts
+from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import Match
 from starlette.types import Message, Scope
 
@@ -294,6 +294,37 @@ def test_a_key_a_mount_or_a_starlette_route_may_take_is_left_to_fastapi() -> Non
     assert dispatch is not None
     assert not _same_or_left(app, dispatch, "/v1/m/x")
     assert not _same_or_left(app, dispatch, "/v1/p/q")
+    assert _same_or_left(app, dispatch, "/v1/free/z")
+
+
+def test_a_route_class_that_matches_on_its_own_is_left_to_fastapi() -> None:
+    """A route whose class decides in ``matches`` (here: only with a header) is
+    never picked by the table's pattern match, nor is any key it could share."""
+
+    class HeaderOnly(APIRoute):
+        def matches(self, scope: Scope) -> tuple[Match, Scope]:
+            if (b"x-only", b"1") not in scope.get("headers", []):
+                return Match.NONE, {}
+            return super().matches(scope)
+
+    app = FastAPI()
+    guarded = APIRouter(route_class=HeaderOnly)
+
+    @guarded.get("/v1/guarded/thing")
+    def thing() -> str:
+        return "thing"
+
+    plain = APIRouter()
+
+    @plain.get("/v1/free/z")
+    def free() -> str:
+        return "z"
+
+    app.include_router(guarded)
+    app.include_router(plain)
+    dispatch = install_route_dispatch(app)
+    assert dispatch is not None
+    assert not _same_or_left(app, dispatch, "/v1/guarded/thing")
     assert _same_or_left(app, dispatch, "/v1/free/z")
 
 

@@ -231,7 +231,6 @@ def test_one_duration_record_per_request_without_exemplars(served: Served) -> No
         "http.host": "127.0.0.1:8000",
         "net.host.port": 8000,
         "http.flavor": "1.1",
-        "http.server_name": f"{HOST}:8443",
     }
     points = {
         json.dumps(dict(p.attributes or {}), sort_keys=True): p for p in served.duration_points()
@@ -241,6 +240,18 @@ def test_one_duration_record_per_request_without_exemplars(served: Served) -> No
     assert set(points) == {json.dumps(a, sort_keys=True) for a in (routed, unrouted)}
     assert points[json.dumps(routed, sort_keys=True)].count == 2
     assert all(not p.exemplars for p in points.values())
+
+
+def test_a_caller_cannot_mint_metric_series_with_the_host_it_sends(served: Served) -> None:
+    """Each Host a caller sends (refused by the Host check or not) is on its span,
+    never a series of the duration metric: 50 made-up hosts, one series."""
+    for n in range(50):
+        served.call("GET", "/nothing/here", host=f"h{n}.example")
+    points = served.duration_points()
+    assert len(points) == 1 and points[0].count == 50
+    assert "http.server_name" not in dict(points[0].attributes or {})
+    names = {dict(s.attributes or {}).get("http.server_name") for s in served.server_spans()}
+    assert {f"h{n}.example" for n in range(50)} <= names
 
 
 def test_an_exception_is_an_error_by_type_name_only(served: Served) -> None:
