@@ -93,9 +93,14 @@ def test_a_query_is_one_trace_of_server_broker_and_client_spans(
     }
     assert set(calls) == set(sources)
     assert not [s for s in ours if s.name == "ketenpoort.source_lookup"]
-    for call in calls.values():
+    # A source that timed out on a loaded machine answered nothing: its span is an error.
+    answered = {r["source"]: r["status"] for r in answer.json()["results"]}
+    for source, call in calls.items():
         assert call.parent is not None and call.parent.span_id == query.context.span_id
-        assert dict(call.attributes or {})["http.response.status_code"] == 200
+        if answered[source] == "ok":
+            assert dict(call.attributes or {})["http.response.status_code"] == 200
+        else:
+            assert call.status.status_code is StatusCode.ERROR
         assert "?" not in str(dict(call.attributes or {})["url.full"])
     for span in found:
         assert person not in span.to_json(), span.name
