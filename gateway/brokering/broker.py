@@ -51,9 +51,6 @@ from gateway.storage.db import Database
 from gateway.subjects.bsn import Bsn, random_id
 from gateway.telemetry import current_trace_ids
 
-# Spans are started with ``use_span(tracer.start_span(...), end_on_exit=True)``: what the
-# SDK's ``start_as_current_span`` does, without the proxy tracer's extra context-manager
-# layer around it (this tracer is made at import, before the provider is installed).
 tracer = trace.get_tracer("ketenpoort.brokering")
 log = logging.getLogger("ketenpoort.brokering")
 
@@ -457,11 +454,7 @@ class Broker:
         today = self._today()
         # Without a peer's withholding nothing is written here, so one read per category
         # answers every source of it; with one, each result is read after the last write.
-        reads_only = True
-        for _, result in ok:
-            if result.withheld_until is not None:
-                reads_only = False
-                break
+        reads_only = all(result.withheld_until is None for _, result in ok)
         known: dict[str, date | None] = {}
         for index, result in ok:
             if reads_only and result.category in known:

@@ -68,8 +68,7 @@ async def keep_copies(
             result.category,
             result.status,
             result.records,
-            # What _permitted_fields says, inline: it runs for every answer kept.
-            item.decision.fields if item.decision is not None and item.decision.permitted else None,
+            _permitted_fields(item),
         )
         for item, result in zip(items, results, strict=True)
         if result.status == "ok"

@@ -21,8 +21,9 @@ socket), ``http.server_name`` (the Host headers), ``http.target`` (the path),
 has its query values and BSN-shaped digit runs redacted; a caller's trace is a
 link holding its ids only (``gateway.tracecontext``). The metric is
 ``http.server.duration`` (ms) with the instrumentation's attributes for it
-(method, scheme, flavor, host, port, server name, status code and, for a
-matched route, the route template as ``http.target``). The size histograms and
+(method, scheme, flavor, host, port, status code and, for a matched route, the
+route template as ``http.target``) but the server name: that is the caller's
+Host, on the span only, so a caller cannot mint a metric series per host. The size histograms and
 the active-requests counter are not kept (opt-in metrics in the stable HTTP
 conventions; nothing here reads them), nor ``user_agent.synthetic.type`` (an
 experimental attribute of recent instrumentation versions), nor header capture,
