@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -54,12 +53,12 @@ def test_extra_source_fields_never_leave_and_the_trimming_is_logged(stack: Stack
 
 def test_a_slow_source_is_unavailable_within_its_timeout(stack: Stack) -> None:
     gemeente, case_id = open_case(stack, consent=True)
-    stack.sources.source("ggz-demo").delay_s = 4.0  # the covenant gives it 2.0 s
-    started = time.monotonic()
+    # The covenant gives it 2.0 s; it would answer after 4.0 s. Had the gateway waited
+    # past its timeout, the answer would be "ok": the status proves the cut-off without
+    # a clock in the test (a wall-clock bound flakes on a loaded machine).
+    stack.sources.source("ggz-demo").delay_s = 4.0
     response = gemeente.query(case_id, ["psychisch_welzijn", "huisvesting"])
-    elapsed = time.monotonic() - started
     found = results(response)
-    assert elapsed < 2.0 + 1.5, elapsed
     slow = found[("ggz-demo", "psychisch_welzijn")]
     assert (slow["status"], slow["reason"]) == ("unavailable", "timeout")
     assert "records" not in slow
