@@ -132,6 +132,14 @@ def _run_prepare(session: Session, request: _Request) -> list[PendingEntry]:
         raise  # storage in doubt: the whole batch fails closed
     except Exception as exc:  # noqa: BLE001 - this request's failure, not the batch's
         raise _PrepareFailed(request, exc) from None
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - e.g. a CancelledError raised in the checks
+        # Not this process ending: this request's failure. Handed on as it is, a
+        # CancelledError would read as the caller's task cancelled, and uncaught it
+        # ended the writer thread with the whole batch waiting out its timeout.
+        unavailable = AuditUnavailable(f"audit checks did not complete ({type(exc).__name__})")
+        raise _PrepareFailed(request, unavailable) from None
 
 
 class AuditLog:
@@ -344,6 +352,16 @@ class AuditLog:
                     if not request.done.done():
                         request.done.set_exception(AuditUnavailable(type(exc).__name__))
                 continue
+            except BaseException as exc:
+                # The process is ending (KeyboardInterrupt, SystemExit): nobody waits
+                # out a timeout for an answer that cannot come; later appends, if any,
+                # find no writer and commit in their own transaction.
+                log.error("audit writer stopped: %s", type(exc).__name__)
+                for request in requests:
+                    if not request.done.done():
+                        request.done.set_exception(AuditUnavailable("audit writer stopped"))
+                self._fail_queued()
+                raise
             pos = 0
             for request in requests:
                 if request.done.done():  # its prepare failed; it was left out

@@ -231,6 +231,59 @@ def test_append_after_commits_the_prepared_events_in_one_batch_with_others(
     assert outcome.result.verified_size == 48
 
 
+def test_a_prepare_that_raises_a_base_exception_fails_alone_and_the_writer_lives_on(
+    audit_log: AuditLog,
+) -> None:
+    """A ``CancelledError`` (a ``BaseException``, not an ``Exception``) out of the checks
+    is that request's failure: it gets ``AuditUnavailable`` at once, the rest of its
+    batch commits and the writer keeps group-committing. Before: the exception ended the
+    writer thread, every request of the batch waited out its timeout and each later
+    append ran alone, without group commit."""
+    audit_log.start()
+
+    def prepare(n: int) -> Callable[[Session], list[AuditEvent]]:
+        def run(_session: Session) -> list[AuditEvent]:
+            if n == 3:
+                raise asyncio.CancelledError
+            return [event(n)]
+
+        return run
+
+    async def burst() -> list[list[int] | BaseException]:
+        return await asyncio.gather(
+            *(audit_log.append_after(prepare(n)) for n in range(8)),
+            return_exceptions=True,
+        )
+
+    results = asyncio.run(burst())
+    assert isinstance(results[3], AuditUnavailable), results[3]
+    assert "CancelledError" in str(results[3])
+    committed = [r for i, r in enumerate(results) if i != 3]
+    assert all(isinstance(r, list) for r in committed), committed
+    assert audit_log._writer is not None and audit_log._writer.is_alive()
+    assert asyncio.run(audit_log.append([event(9)])) == [7]
+    audit_log.stop()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_when_the_writer_thread_ends_its_callers_are_told_at_once(audit_log: AuditLog) -> None:
+    """``SystemExit`` in the writer (the process ending) fails its batch and the queue
+    closed at once ("audit writer stopped") instead of leaving each caller to wait out
+    its timeout; a later append finds no writer and commits in its own transaction."""
+    audit_log.start()
+
+    def ending(_session: Session) -> list[AuditEvent]:
+        raise SystemExit
+
+    with pytest.raises(AuditUnavailable, match="writer stopped"):
+        asyncio.run(audit_log.append_after(ending))
+    assert audit_log._writer is not None
+    audit_log._writer.join(timeout=5)
+    assert not audit_log._writer.is_alive()
+    assert asyncio.run(audit_log.append([event(1)])) == [0]
+    audit_log.stop()
+
+
 def test_append_after_carries_the_callers_trace_and_works_without_a_writer(
     audit_log: AuditLog, db: Database
 ) -> None:
