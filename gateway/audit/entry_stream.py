@@ -19,13 +19,15 @@ do the two conversions the checks need:
 On SQLite the same through the ``sqlite3`` cursor: the body as the text the
 driver decodes (it raises on bytes that are not UTF-8, as before), and
 ``time`` as stored with its one space made a ``T`` and a ``Z`` added, which is
-the body's form exactly when the stored text is ``YYYY-MM-DD HH:MM:SS.ffffff``
-(or with a ``T``), the text SQLAlchemy writes and parses back to that very
-moment. Each distinct value of a page is held to that form and to a real
-calendar moment in Python (a group commit shares one time, so this is done
-once per batch, not per row); a row whose value is not (or is ``NULL``) is
-read again through the model's column type, as the datetime the checks then
-compare as before. Other databases read through
+the body's form exactly when the stored text is ``YYYY-MM-DD HH:MM:SS.ffffff``,
+the one text SQLAlchemy writes for a moment. Each distinct value of a page is
+held to that form and to a real calendar moment in Python (a group commit
+shares one time, so this is done once per batch, not per row); any other
+text is a mismatch, even one the driver would parse to the same moment
+(``2026-12-01T04:05:06.000000``, no fraction): SQLite compares the column as
+text, so such a rewrite moves the entry out of the officer's time-window
+search (``time < :to``) while the body still says the same moment. Other
+databases read through
 :func:`gateway.audit.derived.entry_records`. All give rows in the
 :data:`gateway.audit.derived.EntryRow` layout, in seq order, keyset-paged on
 the primary key, inside the caller's snapshot.
@@ -41,11 +43,9 @@ from operator import itemgetter
 from typing import Any, cast
 
 import psycopg
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.audit.derived import EntryRow, entry_records
-from gateway.audit.models import AuditEntry
 
 _PG_PAGE = (
     "SELECT seq, leaf_hash, convert_to(body, 'UTF8'), "
@@ -56,7 +56,11 @@ _PG_PAGE = (
 )
 _SQLITE_PAGE = (
     "SELECT seq, leaf_hash, body, "
-    "CASE WHEN typeof(time) = 'text' THEN replace(time, ' ', 'T') || 'Z' END, "
+    # YYYY-MM-DD HH:MM:SS.ffffff, the one text SQLAlchemy writes for a moment on SQLite
+    "CASE WHEN typeof(time) = 'text' AND time GLOB "
+    "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]"
+    ".[0-9][0-9][0-9][0-9][0-9][0-9]' "
+    "THEN replace(time, ' ', 'T') || 'Z' END, "
     "kind, outcome, party, purpose, case_id, convenant "
     "FROM audit_entries WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ?"
 )
@@ -85,8 +89,8 @@ def entry_pages(
             times = set(map(_TIME, rows))
             odd = {t for t in times - plain if not _plain_moment(t)}
             plain |= times - odd
-            if odd:
-                rows = _times_as_stored(session, rows, odd)
+            if odd:  # not the form the gateway writes: a mismatch, whatever it parses to
+                rows = [row if row[3] not in odd else (*row[:3], None, *row[4:]) for row in rows]
             yield rows
             last = int(rows[-1][0])
     if connection.dialect.name != "postgresql":
@@ -113,14 +117,6 @@ def _plain_moment(value: object) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _times_as_stored(session: Session, rows: list[EntryRow], odd: set[Any]) -> list[EntryRow]:
-    """Rows whose ``time`` is in ``odd``, with the datetime the model's column type reads."""
-    seqs = [int(row[0]) for row in rows if row[3] in odd]
-    query = select(AuditEntry.seq, AuditEntry.time).where(AuditEntry.seq.in_(seqs))
-    read = {int(seq): moment for seq, moment in session.execute(query)}
-    return [row if row[3] not in odd else (*row[:3], read[row[0]], *row[4:]) for row in rows]
 
 
 _PG_LEVEL = (

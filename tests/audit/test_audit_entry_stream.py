@@ -1,7 +1,7 @@
 """The driver-level entry pages give the same verdicts as the stored values.
 
 ``entry_pages`` hands ``time`` as the body's RFC 3339 text (PostgreSQL formats
-it; SQLite's stored text is rewritten where it is SQLAlchemy's own form); the
+it; SQLite's stored text is rewritten only where it is SQLAlchemy's own form); the
 checks then compare strings. That must equal what
 ``rfc3339_micro`` wrote for every moment Python can hold (whole seconds, the
 first and last microsecond of the calendar), whatever the session's time
@@ -13,11 +13,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from gateway.audit.derived import DerivedCheck
 from gateway.audit.entry_stream import entry_pages
 from gateway.audit.log import AuditLog
+from gateway.audit.models import AuditEntry
 from gateway.audit.snapshot import read_snapshot
 from gateway.audit.store import PendingEntry, write_batch
 from gateway.storage.db import Database
@@ -67,20 +68,29 @@ def test_time_as_the_server_formats_it_equals_the_body(
 @pytest.mark.parametrize(
     ("stored", "same"),
     [
-        ("2026-12-01T04:05:06.000000", True),  # the driver parses a T as it parses a space
-        ("2026-12-01 04:05:06", True),  # no fraction: the driver reads .000000
+        ("2026-12-01 04:05:06.000000", True),  # SQLAlchemy's own form: as written
+        # The same moment to the driver, but other text: SQLite compares the column
+        # as text, so each moves the entry in a time-window search.
+        ("2026-12-01T04:05:06.000000", False),
+        ("2026-12-01 04:05:06", False),
+        ("2026-12-01 04:05:06.0000000", False),
+        (" 2026-12-01 04:05:06.000000", False),
         ("2026-12-01 04:05:06.000001", False),
         ("2026-12-01 04:05:06.000000+01:00", False),
+        ("2026-02-30 04:05:06.000000", False),  # the right shape, not a calendar day
     ],
 )
-def test_sqlite_time_text_gets_the_drivers_verdict(
+def test_sqlite_time_must_be_the_text_the_gateway_writes(
     backend: str, db: Database, audit_log: AuditLog, stored: str, same: bool
 ) -> None:
-    """Stored text other than SQLAlchemy's own form is read as the driver reads it."""
+    """Only SQLAlchemy's own form of the body's moment passes. Before, any text the
+    driver parsed to the same moment passed (``T`` for the space, no fraction)."""
     if backend != "sqlite":
         return
     _write(db, audit_log)
     with db.session() as session:
+        moment = session.execute(text("SELECT time FROM audit_entries WHERE seq = 0")).scalar()
+        assert moment == "2026-12-01 04:05:06.000000"  # MOMENTS[0], as SQLAlchemy writes it
         session.execute(text("UPDATE audit_entries SET time = :t WHERE seq = 0"), {"t": stored})
     with read_snapshot(db) as session:
         pages = list(entry_pages(session, 10))
@@ -89,6 +99,30 @@ def test_sqlite_time_text_gets_the_drivers_verdict(
         if not same:
             assert check.first is not None and check.first.seq == 0
             assert "audit_entries.time" in check.first.problem
+
+
+def test_a_time_rewritten_to_other_text_hides_an_entry_from_a_time_window(
+    backend: str, db: Database, audit_log: AuditLog
+) -> None:
+    """Why the form matters: the officer's search bounds ``time`` with a bound moment,
+    which SQLite compares as text. With a ``T`` for the space the entry falls out of a
+    window that holds its moment, and the body (and so the Merkle tree) is unchanged:
+    only the column check can catch it, and now does."""
+    if backend != "sqlite":
+        return
+    _write(db, audit_log)
+    window_end = datetime(2026, 12, 1, 5, 0, tzinfo=UTC)
+    in_window = select(AuditEntry.seq).where(AuditEntry.seq == 0, AuditEntry.time < window_end)
+    with db.session() as session:
+        assert session.scalars(in_window).all() == [0]
+        session.execute(
+            text("UPDATE audit_entries SET time = '2026-12-01T04:05:06.000000' WHERE seq = 0")
+        )
+        assert session.scalars(in_window).all() == []
+    with read_snapshot(db) as session:
+        check = DerivedCheck(session)
+        assert not check.check(next(iter(entry_pages(session, 10))))
+        assert check.first is not None and check.first.seq == 0
 
 
 def test_a_moment_python_cannot_hold_is_a_mismatch(
