@@ -9,12 +9,15 @@ back to the slow stack. ``ketenpoort serve``, its workers, the demo and test
 servers (gateway/demo/serving.py) and the benchmark's proxy and source all
 build their uvicorn config here, so they are measured on one stack.
 
+A request the parser refuses gets RFC 9457 problem+json like every other
+error (``urn:ketenpoort:problem:bad-request``, ``no-store``, connection
+closed), not uvicorn's plain-text ``Invalid HTTP request received.``.
+
 What h11 enforced and httptools does not: a bound on the request head. h11
 refuses a request line plus headers above 16 KiB; llhttp has no limit and
 uvicorn adds none, so one endless header would grow in memory until the
 connection dies. :class:`BoundedHttpToolsProtocol` keeps h11's bound with
-h11's answer (``400 Invalid HTTP request received.``, connection closed)
-before the app sees anything. Everything else hostile (conflicting
+the same 400 (connection closed) before the app sees anything. Everything else hostile (conflicting
 ``Content-Length``/``Transfer-Encoding``, bad chunk sizes, control characters
 in headers, obsolete line folding) llhttp refuses in its strict mode, which
 uvicorn uses; ``tests/security/test_http_edge.py`` holds the list.
@@ -22,17 +25,29 @@ uvicorn uses; ``tests/security/test_http_edge.py`` holds the list.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Final
 
 import httptools
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from gateway.problems import PROBLEM_MEDIA_TYPE, BadRequest
 
 LOOP: Final = "uvloop"
 MAX_HEAD_BYTES: Final = 16 * 1024  # h11's default limit, which uvicorn applied before
 # Everything in one request that is not body: the head, chunk sizes and trailers.
 MAX_FRAMING_BYTES: Final = 64 * 1024
 _INVALID: Final = "Invalid HTTP request received."
+_REFUSED_BODY: Final = json.dumps(
+    BadRequest(detail="The HTTP request could not be parsed.").body(), separators=(",", ":")
+).encode("ascii")
+_REFUSED_HEADERS: Final = (
+    b"content-type: " + PROBLEM_MEDIA_TYPE.encode("ascii") + b"\r\n"
+    b"cache-control: no-store\r\n"
+    b"content-length: " + str(len(_REFUSED_BODY)).encode("ascii") + b"\r\n"
+    b"connection: close\r\n\r\n"
+)
 
 
 class HeadTooLarge(httptools.HttpParserError):
@@ -67,6 +82,15 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if too_large and not self.transport.is_closing():
             self.logger.warning(_INVALID)
             self.send_400_response(_INVALID)
+
+    def send_400_response(self, msg: str) -> None:
+        """The parser's refusal as problem+json; ``msg`` (the parser's words) is not sent."""
+        content = [STATUS_LINE[400]]
+        for name, value in self.server_state.default_headers:
+            content.extend([name, b": ", value, b"\r\n"])
+        content.extend([_REFUSED_HEADERS, _REFUSED_BODY])
+        self.transport.write(b"".join(content))
+        self.transport.close()
 
     def on_headers_complete(self) -> None:
         size = len(self.url)
