@@ -32,17 +32,18 @@ from typing import Final, Self
 
 import aiohttp
 import httpx
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from yarl import URL
 
 from connectors.errors import SourceUnavailable, UnavailableReason
 from gateway.spans import CurrentSpan
+from gateway.tracecontext import inject_span
 
 MAX_CONNECTIONS: Final = 200
 MAX_CONNECTIONS_PER_SOURCE: Final = 50
 
-_tracer = trace.get_tracer("ketenpoort.sources")
+TRACER = "ketenpoort.sources"  # the CLIENT spans' instrumentation scope
 
 
 def default_tls_context() -> ssl.SSLContext:
@@ -81,6 +82,9 @@ class SourceHttp:
         self._limit = limit
         self._limit_per_host = limit_per_host
         self._tls = tls if tls is not None else default_tls_context()
+        # A ProxyTracer until the process's provider is set (``exchange`` asks again);
+        # then the provider's own, without the proxy's two calls per span.
+        self._tracer = trace.get_tracer(TRACER)
         self._lock = threading.Lock()  # loops of several threads (TestClient portals) share us
         self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSession] = (
             weakref.WeakKeyDictionary()
@@ -135,8 +139,13 @@ class SourceHttp:
         (a party id) is named on the CLIENT span as ``ketenpoort.source``.
         """
         target, attributes = _target(method, url, source)
-        with CurrentSpan(_tracer, method, attributes, kind=SpanKind.CLIENT) as span:
-            propagate.inject(headers)  # the source sees this span as its parent
+        tracer = self._tracer
+        if type(tracer) is trace.ProxyTracer:
+            tracer = self._tracer = trace.get_tracer(TRACER)
+        # Not made current: nothing in the exchange looks it up (no log line, no
+        # audit entry, no span of its own), and the traceparent is built from it.
+        with CurrentSpan(tracer, method, attributes, kind=SpanKind.CLIENT, current=False) as span:
+            inject_span(span, headers)  # the source sees this span as its parent
             try:
                 async with asyncio.timeout(timeout_s):
                     return await self._send(

@@ -49,7 +49,7 @@ from gateway.policy.decision import Decider, Decision, Outcome, Reason, Recorded
 from gateway.spans import CurrentSpan
 from gateway.storage.db import Database
 from gateway.subjects.bsn import Bsn, random_id
-from gateway.telemetry import current_trace_ids
+from gateway.telemetry import trace_ids
 
 tracer = trace.get_tracer("ketenpoort.brokering")
 log = logging.getLogger("ketenpoort.brokering")
@@ -228,7 +228,7 @@ class Broker:
             if copies is not None:
                 await keep_copies(copies, plan.policy, plan.case, plan.items, results, fetched_at)
             span.set_attribute("ketenpoort.results", len(results))
-            trace_id, _ = current_trace_ids()
+            trace_id, _ = trace_ids(span)  # the current span: no look-up
             return QueryOutcome(
                 new_query_id(), results, trace_id, plan.case.subject_ref, plan.case.subject_role
             )

@@ -35,6 +35,7 @@ from gateway import __version__
 from gateway.redaction import install_access_log_redaction, redact_span
 from gateway.settings import Settings
 from gateway.telemetry.routes import RouteNames
+from gateway.telemetry.sampling import lean_sampler
 from gateway.telemetry.server import ServerSpans
 from gateway.tracecontext import OwnTraceOnly
 
@@ -48,6 +49,7 @@ __all__ = [
     "instrument_app",
     "new_meter_provider",
     "setup_telemetry",
+    "trace_ids",
 ]
 
 SERVICE_NAME = "ketenpoort"
@@ -96,6 +98,8 @@ def setup_telemetry(
             return _telemetry
         resource = Resource.create({"service.name": SERVICE_NAME, "service.version": __version__})
         tracer_provider = TracerProvider(resource=resource)
+        # The sampler the SDK chose from OTEL_TRACES_SAMPLER; its default, leaner.
+        tracer_provider.sampler = lean_sampler(tracer_provider.sampler)
         readers: list[MetricReader] = list(extra_metric_readers)
         if settings.otlp_endpoint:
             from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
@@ -165,7 +169,16 @@ def instrument_app(app: FastAPI, telemetry: Telemetry) -> None:
 
 def current_trace_ids() -> tuple[str | None, str | None]:
     """(trace_id, span_id) of the active span as lowercase hex, or Nones."""
-    context = trace.get_current_span().get_span_context()
-    if not context.is_valid:
+    return trace_ids(trace.get_current_span())
+
+
+def trace_ids(span: trace.Span) -> tuple[str | None, str | None]:
+    """(trace_id, span_id) of ``span`` as lowercase hex, or Nones: for a span at hand.
+
+    A SpanContext is the tuple (trace id, span id, remote, flags, state, valid):
+    unpacked, its fields cost no property call each.
+    """
+    trace_id, span_id, _, _, _, valid = span.get_span_context()
+    if not valid:
         return None, None
-    return format(context.trace_id, "032x"), format(context.span_id, "016x")
+    return format(trace_id, "032x"), format(span_id, "016x")

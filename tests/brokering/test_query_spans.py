@@ -97,10 +97,37 @@ def test_a_query_is_one_trace_of_server_broker_and_client_spans(
     answered = {r["source"]: r["status"] for r in answer.json()["results"]}
     for source, call in calls.items():
         assert call.parent is not None and call.parent.span_id == query.context.span_id
+        attributes = dict(call.attributes or {})
         if answered[source] == "ok":
-            assert dict(call.attributes or {})["http.response.status_code"] == 200
+            assert attributes.pop("http.response.status_code") == 200
+            assert call.status.status_code is StatusCode.UNSET
+            # The traceparent the source got names this span, as W3C's propagator writes it.
+            ids = call.context
+            assert stack.sources.source(source).last_traceparent == (
+                f"00-{ids.trace_id:032x}-{ids.span_id:016x}-{ids.trace_flags:02x}"
+            )
         else:
             assert call.status.status_code is StatusCode.ERROR
-        assert "?" not in str(dict(call.attributes or {})["url.full"])
+        assert set(attributes) == {
+            "http.request.method",
+            "server.address",
+            "server.port",
+            "url.full",
+            "ketenpoort.source",
+        }
+        assert attributes["http.request.method"] == "POST"
+        assert str(attributes["url.full"]).endswith("/lookup") and "?" not in attributes["url.full"]
+        assert _scope(call) == "ketenpoort.sources"
+    assert query.kind is SpanKind.INTERNAL and _scope(query) == "ketenpoort.brokering"
+    assert query.status.status_code is StatusCode.UNSET
+    for span in (server, query, *calls.values()):
+        assert span.context.trace_flags.sampled and not span.events, span.name
+        assert span.resource.attributes["service.name"] == "ketenpoort", span.name
+    # The test client's own trace (httpx is instrumented) is the SERVER span's one link.
+    assert [dict(link.attributes or {}) for link in server.links] in (
+        [],
+        [{"ketenpoort.link": "caller"}],
+    )
+    assert not query.links and not [c for c in calls.values() if c.links]
     for span in found:
         assert person not in span.to_json(), span.name

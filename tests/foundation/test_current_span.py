@@ -76,3 +76,19 @@ def test_a_status_set_in_the_block_is_kept(traced: tuple[Tracer, InMemorySpanExp
         raise RuntimeError("unavailable")
     [ended] = spans.get_finished_spans()
     assert ended.status.description == "timeout"
+
+
+def test_a_span_not_made_current_is_a_child_that_leaves_the_current_span_alone(
+    traced: tuple[Tracer, InMemorySpanExporter],
+) -> None:
+    tracer, spans = traced
+    with CurrentSpan(tracer, "outer") as outer:
+        around = current_trace_ids()
+        with pytest.raises(KeyError), CurrentSpan(tracer, "GET", {"k": "v"}, current=False):
+            assert current_trace_ids() == around
+            raise KeyError(BSN)
+    call, _ = spans.get_finished_spans()
+    assert call.parent is not None and call.parent.span_id == outer.get_span_context().span_id
+    assert dict(call.attributes or {}) == {"k": "v"}
+    assert call.status.status_code is StatusCode.ERROR and call.status.description == "KeyError"
+    assert current_trace_ids() == (None, None)
