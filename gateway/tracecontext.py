@@ -37,6 +37,9 @@ TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
 CALLER_LINK_ATTRIBUTES = {"ketenpoort.link": "caller"}
 _W3C = TraceContextTextMapPropagator()
+# The W3C propagator ignores a longer traceparent but logs a warning each time:
+# a caller could write the gateway's log full with one header. Refused here first.
+MAX_TRACEPARENT = TraceContextTextMapPropagator._TRACEPARENT_MAXIMUM_LENGTH
 
 
 def _claimed(extracted: Context) -> trace.SpanContext | None:
@@ -52,6 +55,8 @@ def caller_link(traceparent: str) -> tuple[Context, trace.Link] | None:
     :data:`CALLER_SPAN_KEY` and no parent span; the link points at the caller's
     trace by ids only. None when the header is not a valid W3C traceparent.
     """
+    if len(traceparent) > MAX_TRACEPARENT:
+        return None  # what the W3C propagator answers too, without its warning per request
     claimed = _claimed(_W3C.extract({"traceparent": traceparent}))
     if claimed is None:
         return None
@@ -77,6 +82,9 @@ class OwnTraceOnly(TextMapPropagator):
         if not inbound:
             return self._w3c.extract(carrier, context, getter)
         base = context if context is not None else Context()
+        sent = getter.get(carrier, TRACEPARENT)
+        if sent and len(sent[0]) > MAX_TRACEPARENT:
+            return base
         claimed = _claimed(self._w3c.extract(carrier, Context(), getter))
         if claimed is None:
             return base

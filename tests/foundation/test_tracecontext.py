@@ -102,3 +102,19 @@ def test_another_propagator_is_asked_with_the_span_current() -> None:
         "traceparent": f"00-{ids.trace_id:032x}-{ids.span_id:016x}-{ids.trace_flags:02x}",
         "baggage": "team=zvh",
     }
+
+
+def test_an_overlong_traceparent_is_ignored_without_a_log_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The W3C propagator ignores a ``traceparent`` over 512 characters but logs a
+    warning for each: a caller could flood the gateway's log with one header. Ours
+    ignores it quietly (no link, no caller trace id). Before: one warning per request."""
+    from gateway.tracecontext import caller_link
+
+    valid = "00-" + "ab" * 16 + "-" + "cd" * 8 + "-01"
+    assert caller_link(valid) is not None
+    overlong = valid + "-" + "x" * 512
+    with caplog.at_level("DEBUG"):
+        assert caller_link(overlong) is None
+    assert caplog.records == []
