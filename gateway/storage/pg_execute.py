@@ -193,14 +193,11 @@ class LeanCursor(LazyDescriptionCursor):
         cursor._adapters = None  # type: ignore[assignment]
         cursor.arraysize = 1
         cursor._closed = False
-        cursor._last_query = None
+        cursor._last_query = cursor._query = cursor.pgresult = None
+        cursor._statusmessage = cursor._execmany_returning = None
         cursor._results = []
-        cursor.pgresult = None
         cursor._pos = cursor._iresult = 0
         cursor._rowcount = -1
-        cursor._statusmessage = None
-        cursor._execmany_returning = None
-        cursor._query = None
         cursor._row_factory = conn.row_factory
         return cursor
 
@@ -353,11 +350,9 @@ class LeanCursor(LazyDescriptionCursor):
             self._give_back()
         # psycopg's Cursor.close(): _close() and its _reset(reset_query=False), inline.
         self._results = []
-        self.pgresult = None
+        self.pgresult = self._statusmessage = self._execmany_returning = None
         self._pos = self._iresult = 0
         self._rowcount = -1
-        self._statusmessage = None
-        self._execmany_returning = None
         self._closed = True
 
     def fetchone(self) -> Any:
