@@ -70,6 +70,8 @@ _TEXT = pq.Format.TEXT
 _IDLE = pq.TransactionStatus.IDLE
 _GOOD = (_TUPLES_OK, _COMMAND_OK, pq.ExecStatus.EMPTY_QUERY, pq.ExecStatus.COPY_BOTH)
 _NOT_PREPARED = (Prepare.NO, b"")
+# libpq 14+ (psycopg's binary wheels bundle a newer one); without it psycopg's execute runs.
+_PIPELINES = psycopg.Pipeline.is_supported()
 
 # psycopg's own limits for caching a converted query.
 _MAX_QUERY_LENGTH = 4096
@@ -223,6 +225,7 @@ class LeanCursor(LazyDescriptionCursor):
         conn = self._conn
         if (
             not params
+            or not _PIPELINES
             or self._adapters is not None
             or prepare is not None
             or binary is not None
