@@ -127,6 +127,17 @@ def _prepared(manager: PrepareManager, pgq: PostgresQuery) -> tuple[Prepare, byt
     return manager.get(pgq)
 
 
+def _left_pipeline(pgconn: pq.abc.PGconn) -> bool:
+    """Leave pipeline mode; where results are left unread (after a failure) the
+    protocol state is unknown, so the connection is closed (and leaves the pool)."""
+    try:
+        pgconn.exit_pipeline_mode()
+    except psycopg.Error:
+        pgconn.finish()
+        return False
+    return True
+
+
 def _in_one_round_trip(
     conn: psycopg.Connection[Any],
     query: bytes,
@@ -161,13 +172,9 @@ def _in_one_round_trip(
         pgconn.pipeline_sync()
         answered = conn.wait(_pipelined(pgconn, sets))
     finally:
-        if pgconn.pipeline_status != pq.PipelineStatus.OFF:
-            try:
-                pgconn.exit_pipeline_mode()
-            except psycopg.Error:
-                # Results left unread after a failure: the protocol state is
-                # unknown, so the connection is closed (and leaves the pool).
-                pgconn.finish()
+        stuck = pgconn.pipeline_status != pq.PipelineStatus.OFF and not _left_pipeline(pgconn)
+    if stuck:
+        raise e.OperationalError("the connection could not leave pipeline mode; it was closed")
     for earlier in answered[: sets - 1]:
         for result in earlier:
             if result.status == _FATAL_ERROR:
