@@ -36,6 +36,13 @@ from gateway.audit.models import AuditEntry, AuditHead, AuditNode, AuditSubjectI
 from gateway.audit.subject_keys import KeySpec, SubjectVault
 from gateway.audit.vault import DataKey, seal
 from gateway.storage.connection_of import connection_of
+from gateway.storage.pg_arrays import (
+    ByteaArray,
+    Int2Array,
+    Int8Array,
+    TextArray,
+    TimestamptzArray,
+)
 from gateway.storage.pg_deadlines import DeadlineConnection, lock_timeout_millis
 
 HEAD_ID = 1
@@ -364,9 +371,30 @@ _PG_INSERT_ALL = (
 )
 
 
-def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
-    """Rows as one list per column (``width`` empty lists for no rows)."""
-    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
+# Each column's array type, in the statement's parameter order: psycopg dumps these
+# typed lists with the array's fixed oid instead of scanning every list for its
+# element type (gateway/storage/pg_arrays.py; issue 16).
+_ENTRY_ARRAYS: tuple[type[list[Any]], ...] = (
+    Int8Array,
+    TimestamptzArray,
+    TextArray,
+    TextArray,
+    TextArray,
+    TextArray,
+    TextArray,
+    TextArray,
+    ByteaArray,
+    TextArray,
+)
+_NODE_ARRAYS: tuple[type[list[Any]], ...] = (Int2Array, Int8Array, ByteaArray)
+_INDEX_ARRAYS: tuple[type[list[Any]], ...] = (TextArray, Int8Array, TextArray)
+
+
+def _columns(rows: list[tuple[Any, ...]], arrays: Sequence[type[list[Any]]]) -> list[list[Any]]:
+    """Rows as one typed list per column (empty lists for no rows)."""
+    if not rows:
+        return [array() for array in arrays]
+    return [array(column) for array, column in zip(arrays, zip(*rows, strict=True), strict=True)]
 
 
 def _insert_all_pg(
@@ -376,9 +404,14 @@ def _insert_all_pg(
     index_rows: list[tuple[Any, ...]],
 ) -> None:
     """A batch's entries, nodes and index rows in one statement (PostgreSQL)."""
+    entries = _columns(entry_rows, _ENTRY_ARRAYS)
+    if None in [moment.tzinfo for moment in entries[1]]:
+        # A naive time goes as psycopg sends it (``timestamp``, read in the session's
+        # zone by the cast); the entries the log stamps itself are all UTC.
+        entries[1] = list(entries[1])
     parameters = (
-        *_columns(entry_rows, len(_ENTRY_COLUMNS)),
-        *_columns(node_rows, len(_NODE_COLUMNS)),
-        *_columns(index_rows, len(_INDEX_COLUMNS)),
+        *entries,
+        *_columns(node_rows, _NODE_ARRAYS),
+        *_columns(index_rows, _INDEX_ARRAYS),
     )
     connection.exec_driver_sql(_PG_INSERT_ALL, parameters)

@@ -36,10 +36,12 @@ class _ResultOf:
 class LazyDescription(Sequence[psycopg.Column]):
     """``cursor.description``: same length and columns, each made when first read."""
 
-    __slots__ = ("_columns", "_source")
+    __slots__ = ("_columns", "_cursor", "_result", "_source")
 
     def __init__(self, cursor: psycopg.Cursor[Any], result: pq.abc.PGresult) -> None:
-        self._source = _ResultOf(cursor, result)
+        self._cursor = cursor
+        self._result = result
+        self._source: _ResultOf | None = None  # made with the first column
         self._columns: list[psycopg.Column | None] = [None] * result.nfields
 
     def __len__(self) -> int:
@@ -57,7 +59,10 @@ class LazyDescription(Sequence[psycopg.Column]):
         position = range(len(self._columns))[index]  # IndexError as a list raises it
         column = self._columns[position]
         if column is None:
-            column = psycopg.Column(self._source, position)  # type: ignore[arg-type]
+            source = self._source
+            if source is None:
+                source = self._source = _ResultOf(self._cursor, self._result)
+            column = psycopg.Column(source, position)  # type: ignore[arg-type]
             self._columns[position] = column
         return column
 

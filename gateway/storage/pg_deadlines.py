@@ -47,7 +47,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError, InvalidatePoolError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from gateway.storage.pg_cursor import LazyDescriptionCursor
+from gateway.storage import pg_arrays
+from gateway.storage.pg_execute import LeanCursor
 
 # A server-side timeout answers first on a live server; the client's own bound
 # is only a little longer so that it catches a frozen one.
@@ -58,6 +59,7 @@ PING_MAX_S = 1.0
 # is not pinged on checkout: it finished a round trip that recently.
 FRESH_S = 1.0
 _RETURNED = "ketenpoort.returned_at"
+_OK = pq.ConnStatus.OK
 
 
 class DatabaseDeadlineExceeded(psycopg.OperationalError):
@@ -81,6 +83,12 @@ class DeadlineConnection(psycopg.Connection[Any]):
             # would go to the same unresponsive server.
             self.pgconn.finish()
             raise DatabaseDeadlineExceeded("database did not answer in time") from None
+
+    def cursor(self, *args: Any, **kwargs: Any) -> Any:
+        """A :class:`LeanCursor` made in one call when asked for plainly (as SQLAlchemy does)."""
+        if args or kwargs or self.cursor_factory is not LeanCursor or self.pgconn.status != _OK:
+            return super().cursor(*args, **kwargs)
+        return LeanCursor.fresh(self)
 
     def quiet(self) -> bool:
         """Idle and healthy as libpq sees it, and nothing from the server on the socket.
@@ -172,7 +180,8 @@ def postgresql_engine(url: str, timeout_s: float, *, fresh_s: float = FRESH_S) -
         connection = DeadlineConnection.connect(*cargs, **cparams)
         connection.wait_timeout_s = client_deadline
         connection.lock_timeout_ms = lock_timeout_ms
-        connection.cursor_factory = LazyDescriptionCursor
+        connection.cursor_factory = LeanCursor
+        pg_arrays.register(connection)
         record.info["fresh"] = True
         return connection
 

@@ -1,0 +1,384 @@
+"""A psycopg cursor whose ``execute`` takes the short road, and sends ``BEGIN`` with the statement.
+
+psycopg's ``Cursor.execute`` is general: it converts the query text on every
+call, builds a new :class:`~psycopg.adapt.Transformer` (whose dumper and
+loader caches start empty) for every query a cursor has not just run, and
+walks a stack of generators for a statement that needs one round trip. That
+was ~60 Python calls per statement, nine statements per brokered query
+(issue 16). And before the first statement of a transaction it sends
+``BEGIN`` as a round trip of its own: two per brokered query (the plan's
+transaction and the audit writer's), ~110 µs of gateway CPU each.
+
+:class:`LeanCursor` does the same work for the statements SQLAlchemy sends
+(a ``str`` with parameters, text results, no pipeline of the caller's):
+
+* the converted query (placeholders, parameter order) and a Transformer per
+  query are kept per connection, so a repeated statement only dumps its
+  parameters. A Transformer serves one cursor at a time: it holds the result
+  being read, so a cursor takes it and gives it back when it is closed or
+  runs its next statement; a second cursor running the same query meanwhile
+  gets a new one;
+* prepared statements follow psycopg's own :class:`PrepareManager` (same
+  threshold, names, eviction and invalidation), so the server sees the same
+  ``Parse``/``Bind`` as before;
+* when the connection is idle outside a transaction (and not autocommit),
+  ``BEGIN`` (exactly psycopg's, with the isolation level it was given) and
+  the statement go in one pipeline with one ``Sync``: one round trip. The
+  server runs them as before — ``BEGIN`` opens the transaction, the
+  statement runs in it, an error in it leaves the transaction failed, and
+  ``statement_timeout`` times each separately — and the error raised is the
+  statement's own. A statement psycopg would prepare now is folded the same
+  way (``Parse`` in the same round trip instead of one before it).
+
+Anything else (no parameters, which psycopg sends by the simple protocol
+that allows several statements; ``prepare=``/``binary=``; a pipeline the
+caller opened; a ``sql.Composable``; a very long query) goes through
+psycopg's own ``execute`` unchanged. Every wait still goes through the
+connection's :meth:`~gateway.storage.pg_deadlines.DeadlineConnection.wait`,
+so the deadline on a frozen server is the same.
+
+This leans on psycopg's cursor internals (``_results``, ``_rowcount``,
+``_tx`` …) as of psycopg 3.3; ``tests/foundation/test_pg_execute.py`` holds
+the cursor's observable state equal to psycopg's for the same statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Mapping, Sequence
+from functools import partial
+from operator import itemgetter
+from typing import Any
+from weakref import ref
+
+import psycopg
+from psycopg import errors as e
+from psycopg import pq
+from psycopg._preparing import Prepare, PrepareManager
+from psycopg._queries import PostgresQuery, _query2pg
+from psycopg.abc import Buffer
+from psycopg.abc import Transformer as AnyTransformer
+from psycopg.adapt import AdaptersMap, Transformer
+from psycopg.generators import execute, fetch_many, send
+from psycopg.rows import tuple_row
+
+from gateway.storage.pg_cursor import LazyDescriptionCursor
+
+_TUPLES_OK = pq.ExecStatus.TUPLES_OK
+_COMMAND_OK = pq.ExecStatus.COMMAND_OK
+_FATAL_ERROR = pq.ExecStatus.FATAL_ERROR
+_TEXT = pq.Format.TEXT
+_IDLE = pq.TransactionStatus.IDLE
+_GOOD = (_TUPLES_OK, _COMMAND_OK, pq.ExecStatus.EMPTY_QUERY, pq.ExecStatus.COPY_BOTH)
+_NOT_PREPARED = (Prepare.NO, b"")
+# libpq 14+ (psycopg's binary wheels bundle a newer one); without it psycopg's execute runs.
+_PIPELINES = psycopg.Pipeline.is_supported()
+
+# psycopg's own limits for caching a converted query.
+_MAX_QUERY_LENGTH = 4096
+_MAX_PARAMS = 50
+# Distinct statements kept per connection; the query path has a few dozen.
+_MAX_ENTRIES = 256
+
+
+class _Statement:
+    """One query text as converted for one connection, and its spare Transformer."""
+
+    __slots__ = ("encoding", "formats", "getter", "nparams", "pgq", "query", "spare")
+
+    def __init__(self, connection: psycopg.Connection[Any], query: str) -> None:
+        tx = Transformer(connection)
+        self.encoding = tx.encoding
+        pgq = PostgresQuery(tx)
+        self.query, self.formats, order, parts = _query2pg(query.encode(tx.encoding), tx.encoding)
+        pgq.query = self.query
+        self.pgq = pgq  # what psycopg's PrepareManager reads: query and types
+        self.nparams = len(parts) - 1
+        # Named placeholders: the values in order, in one C call; positional: as given.
+        self.getter: Callable[[Mapping[str, Any]], Any] | None
+        if order is None:
+            self.getter = None
+        elif len(order) == 1:
+            single = itemgetter(order[0])
+            self.getter = lambda params: (single(params),)
+        else:
+            self.getter = itemgetter(*order)
+        self.spare: AnyTransformer | None = tx
+
+
+def _pipelined(pgconn: pq.abc.PGconn, sets: int) -> Generator[Any, Any, list[list[Any]]]:
+    """Flush a pipeline and read its ``sets`` result sets and the ``Sync`` that ends it."""
+    yield from send(pgconn)
+    out = []
+    for _ in range(sets + 1):
+        out.append((yield from fetch_many(pgconn)))
+    return out
+
+
+def _prepared(manager: PrepareManager, pgq: PostgresQuery) -> tuple[Prepare, bytes]:
+    """psycopg's ``PrepareManager.get``; for a statement already prepared, its
+    ``maybe_add_to_cache`` too (which for one only moves it to the end)."""
+    key = (pgq.query, pgq.types)
+    name = manager._names.get(key)
+    if name is not None:
+        manager._names.move_to_end(key)
+        return Prepare.YES, name
+    if manager.prepare_threshold is None:
+        return _NOT_PREPARED
+    return manager.get(pgq)
+
+
+def _left_pipeline(pgconn: pq.abc.PGconn) -> bool:
+    """Leave pipeline mode; where results are left unread (after a failure) the
+    protocol state is unknown, so the connection is closed (and leaves the pool)."""
+    try:
+        pgconn.exit_pipeline_mode()
+    except psycopg.Error:
+        pgconn.finish()
+        return False
+    return True
+
+
+def _in_one_round_trip(
+    conn: psycopg.Connection[Any],
+    query: bytes,
+    dumped: Sequence[Buffer | None] | None,
+    formats: Sequence[pq.Format] | None,
+    types: Sequence[int],
+    prep: Prepare,
+    name: bytes,
+    *,
+    begin: bool,
+) -> list[Any]:
+    """``BEGIN`` and/or ``Parse`` and the statement in one pipeline, one ``Sync``: its results.
+
+    An error of ``BEGIN`` or ``Parse`` is raised as it is (the statement after it
+    was skipped by the server); the statement's own results are returned to be
+    checked as any statement's.
+    """
+    pgconn = conn.pgconn
+    pgconn.enter_pipeline_mode()
+    try:
+        sets = 1
+        if begin:
+            pgconn.send_query_params(conn._get_tx_start_command(), None)
+            sets += 1
+        if prep is Prepare.SHOULD:
+            pgconn.send_prepare(name, query, param_types=types)
+            sets += 1
+        if prep is Prepare.NO:
+            pgconn.send_query_params(query, dumped, param_formats=formats, param_types=types)
+        else:
+            pgconn.send_query_prepared(name, dumped, param_formats=formats)
+        pgconn.pipeline_sync()
+        answered = conn.wait(_pipelined(pgconn, sets))
+    finally:
+        stuck = pgconn.pipeline_status != pq.PipelineStatus.OFF and not _left_pipeline(pgconn)
+    if stuck:
+        raise e.OperationalError("the connection could not leave pipeline mode; it was closed")
+    for earlier in answered[: sets - 1]:
+        for result in earlier:
+            if result.status == _FATAL_ERROR:
+                raise e.error_from_result(result, encoding=pgconn._encoding)
+    return answered[-2]
+
+
+class LeanCursor(LazyDescriptionCursor):
+    """A client-side cursor with the short ``execute`` described above."""
+
+    _statement: _Statement | None = None
+
+    @classmethod
+    def fresh(cls, conn: psycopg.Connection[Any]) -> LeanCursor:
+        """What ``conn.cursor()`` returns, in one call instead of eight.
+
+        The state psycopg's ``Cursor.__init__`` sets, except the cursor's own
+        adapters map: it is made when first asked for (:attr:`adapters`), so
+        that a statement that needs none dumps and loads with the connection's.
+        """
+        cursor = cls.__new__(cls)
+        cursor._conn = conn
+        cursor.format = _TEXT
+        cursor._pgconn = conn.pgconn
+        cursor._adapters = None  # type: ignore[assignment]
+        cursor.arraysize = 1
+        cursor._closed = False
+        cursor._last_query = cursor._query = cursor.pgresult = None
+        cursor._statusmessage = cursor._execmany_returning = None
+        cursor._results = []
+        cursor._pos = cursor._iresult = 0
+        cursor._rowcount = -1
+        cursor._row_factory = conn.row_factory
+        return cursor
+
+    @property
+    def adapters(self) -> AdaptersMap:
+        adapters = self._adapters
+        if adapters is None:
+            # As psycopg's Cursor.__init__ makes it.
+            adapters = self._adapters = AdaptersMap(self._conn.adapters)
+            adapters._register_loader_callback = partial(self._loaders_changed, ref(self))
+        return adapters
+
+    def execute(
+        self,
+        query: Any,
+        params: Any = None,
+        *,
+        prepare: bool | None = None,
+        binary: bool | None = None,
+    ) -> LeanCursor:
+        if self._statement is not None:
+            self._give_back()
+        conn = self._conn
+        if (
+            not params
+            or not _PIPELINES
+            or self._adapters is not None
+            or prepare is not None
+            or binary is not None
+            or type(query) is not str
+            or conn._pipeline is not None
+            or self._closed
+            or self.format != _TEXT
+            or len(query) > _MAX_QUERY_LENGTH
+            or len(params) > _MAX_PARAMS
+        ):
+            return super().execute(query, params, prepare=prepare, binary=binary)
+        pgconn = self._pgconn
+        cache: dict[str, _Statement] | None = getattr(conn, "_ketenpoort_statements", None)
+        if cache is None:
+            cache = conn._ketenpoort_statements = {}
+        statement = cache.get(query)
+        if statement is None or statement.encoding != pgconn._encoding:
+            if len(cache) >= _MAX_ENTRIES:
+                cache.clear()
+            statement = cache[query] = _Statement(conn, query)
+        getter = statement.getter
+        if type(params) is dict:
+            if getter is None:
+                return super().execute(query, params)
+            try:
+                values = getter(params)
+            except KeyError:
+                return super().execute(query, params)  # psycopg names the missing one
+        elif (type(params) is tuple or type(params) is list) and getter is None:
+            values = params
+            if len(values) != statement.nparams:
+                return super().execute(query, params)
+        else:
+            return super().execute(query, params)
+        if statement.nparams == 0:
+            return super().execute(query, params)  # psycopg sends it by the simple protocol
+        try:
+            with conn.lock:
+                self._run(conn, pgconn, statement, values, query)
+        except e._NO_TRACEBACK as ex:
+            raise ex.with_traceback(None) from None
+        return self
+
+    def _run(
+        self,
+        conn: psycopg.Connection[Any],
+        pgconn: pq.abc.PGconn,
+        statement: _Statement,
+        values: Sequence[Any],
+        query: str,
+    ) -> None:
+        if pgconn.status != pq.ConnStatus.OK:
+            conn._check_connection_ok()
+        tx = statement.spare
+        if tx is None:
+            tx = Transformer(conn)
+        else:
+            statement.spare = None
+        self._statement = statement
+        self._tx = tx
+        self._last_query = query
+        # The state psycopg's _reset() starts a statement from.
+        self.pgresult = None
+        self._results = []
+        self._pos = self._iresult = 0
+        self._rowcount = -1
+        self._statusmessage = self._execmany_returning = self._query = None
+
+        dumped = tx.dump_sequence(values, statement.formats)
+        pgq = statement.pgq
+        pgq.types = types = tx.types or ()
+        formats = tx.formats
+        manager = conn._prepared
+        prep, name = _prepared(manager, pgq)
+        begin = not conn._autocommit and pgconn.transaction_status == _IDLE
+        if not begin and prep is not Prepare.SHOULD:
+            if prep is Prepare.NO:
+                pgconn.send_query_params(
+                    statement.query, dumped, param_formats=formats, param_types=types
+                )
+            else:
+                pgconn.send_query_prepared(name, dumped, param_formats=formats)
+            results = conn.wait(execute(pgconn))
+        else:
+            results = _in_one_round_trip(
+                conn, statement.query, dumped, formats, types, prep, name, begin=begin
+            )
+        if prep is not Prepare.YES and manager.prepare_threshold is not None:
+            key = manager.maybe_add_to_cache(pgq, prep, name)
+            if key is not None:
+                manager.validate(key, prep, name, results)
+        if not results:
+            raise e.InternalError("got no result from the query")
+        for result in results:
+            if result.status not in _GOOD:
+                self._raise_for_result(result)
+        # psycopg's _set_results() and _select_current_result(0).
+        self._results = results
+        result = self.pgresult = results[0]
+        tx.set_pgresult(result)
+        if result.status == _TUPLES_OK:
+            self._rowcount = result.ntuples
+        else:
+            rows = result.command_tuples
+            self._rowcount = rows if rows is not None else -1
+        self._statusmessage = result.command_status
+        # tuple_row() returns ``tuple`` itself (psycopg's C code fast-paths on it).
+        self._make_row = tuple if self._row_factory is tuple_row else self._make_row_maker()
+        if manager._to_flush:
+            conn.wait(manager.maintain_gen(conn))
+
+    def _give_back(self) -> None:
+        """Return the Transformer taken for the last statement to its query's spare slot."""
+        statement = self._statement
+        if statement is not None:
+            self._statement = None
+            self._last_query = None  # psycopg's own path must not reuse it either
+            tx = self._tx
+            tx.set_pgresult(None)
+            if statement.spare is None:
+                statement.spare = tx
+
+    def close(self) -> None:
+        if self._statement is not None:
+            self._give_back()
+        # psycopg's Cursor.close(): _close() and its _reset(reset_query=False), inline.
+        self._results = []
+        self.pgresult = self._statusmessage = self._execmany_returning = None
+        self._pos = self._iresult = 0
+        self._rowcount = -1
+        self._closed = True
+
+    def fetchone(self) -> Any:
+        result = self.pgresult
+        if self._closed or result is None or result.status != _TUPLES_OK:
+            return super().fetchone()  # its errors, and a pipeline's pending result
+        position = self._pos
+        if position < result.ntuples:
+            self._pos = position + 1
+            return self._tx.load_row(position, self._make_row)
+        return None
+
+    def fetchall(self) -> list[Any]:
+        result = self.pgresult
+        if self._closed or result is None or result.status != _TUPLES_OK:
+            return super().fetchall()
+        records = self._tx.load_rows(self._pos, result.ntuples, self._make_row)
+        self._pos = result.ntuples
+        return records
