@@ -43,9 +43,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from fastapi import params
+from fastapi._compat import field_annotation_is_sequence
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import Dependant
-from fastapi._compat import field_annotation_is_sequence
 from fastapi.dependencies.utils import (
     _get_form_models,
     _get_param_aliases,
@@ -199,6 +199,34 @@ def _content_type(scope: Scope) -> bytes | None:
     return None
 
 
+async def _read_json(receive: Receive) -> tuple[Any, bytes, list[Message], BaseException | None]:
+    """(parsed body or _UNREAD, the bytes, the messages read, the read's error) of a request.
+
+    ``_UNREAD`` where FastAPI must see the request itself: a disconnect, an error
+    while reading (the body limit's), an empty body, or one ``json.loads`` refuses.
+    """
+    messages: list[Message] = []
+    chunks: list[bytes] = []
+    try:
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                return _UNREAD, b"", messages, None
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+    except Exception as error:  # noqa: BLE001 - FastAPI meets it again, at the same read
+        return _UNREAD, b"", messages, error
+    raw = b"".join(chunks)
+    if not raw:
+        return _UNREAD, raw, messages, None
+    try:
+        return json.loads(raw), raw, messages, None
+    except Exception:  # noqa: BLE001 - FastAPI parses it again and answers as always
+        return _UNREAD, raw, messages, None
+
+
 class _Replay:
     """``receive`` for the fallback: the messages already read, then the read's error or more."""
 
@@ -236,36 +264,15 @@ class LeanRoute:
             return
         body: Any = None
         raw = b""
+        replay: list[Message] = []
         if plan.body_fields:
             if _content_type(scope) != JSON_TYPE:
                 await self.fallback(scope, receive, send)
                 return
-            messages: list[Message] = []
-            chunks: list[bytes] = []
-            try:
-                while True:
-                    message = await receive()
-                    messages.append(message)
-                    if message["type"] != "http.request":
-                        await self.fallback(scope, _Replay(messages, None, receive), send)
-                        return
-                    chunks.append(message.get("body", b""))
-                    if not message.get("more_body", False):
-                        break
-            except Exception as error:  # noqa: BLE001 - FastAPI meets it again, at the same read
-                await self.fallback(scope, _Replay(messages, error, receive), send)
-                return
-            raw = b"".join(chunks)
-            try:
-                body = json.loads(raw) if raw else _UNREAD
-            except Exception:  # noqa: BLE001 - FastAPI parses it again and answers as always
-                body = _UNREAD
+            body, raw, replay, error = await _read_json(receive)
             if body is _UNREAD:
-                await self.fallback(scope, _Replay(messages, None, receive), send)
+                await self.fallback(scope, _Replay(replay, error, receive), send)
                 return
-            replay = messages
-        else:
-            replay = []
         values, errors = self._path_values(scope["path_params"])
         if not errors and plan.single_body is not None:
             field = plan.single_body

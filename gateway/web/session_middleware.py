@@ -61,11 +61,8 @@ def _snapshot(data: dict[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def _has_cookie_header(scope: Scope) -> bool:
-    for name, _value in scope["headers"]:
-        if name == b"cookie":
-            return True
-    return False
+def has_cookie_header(scope: Scope) -> bool:
+    return any(name == b"cookie" for name, _value in scope["headers"])
 
 
 class ServerSessionMiddleware:
@@ -94,7 +91,7 @@ class ServerSessionMiddleware:
         # id: found in the raw headers, without building a connection and a cookie jar.
         session_id = (
             HTTPConnection(scope).cookies.get(SESSION_COOKIE) or None
-            if _has_cookie_header(scope)
+            if has_cookie_header(scope)
             else None
         )
         loaded = None
@@ -173,4 +170,4 @@ class ServerSessionMiddleware:
             headers.append("Set-Cookie", self._cookie("", 0))
 
 
-__all__ = ["SESSION_COOKIE", "ServerSessionMiddleware", "rotate_session_id"]
+__all__ = ["SESSION_COOKIE", "ServerSessionMiddleware", "has_cookie_header", "rotate_session_id"]

@@ -127,10 +127,10 @@ def _requests(
 
     return [
         ("plain", query, BODY, plain),
-        ("charset", query, BODY, auth + [("content-type", "application/json; charset=utf-8")]),
-        ("upper case type", query, BODY, auth + [("content-type", "Application/JSON")]),
-        ("problem+json", query, BODY, auth + [("content-type", "application/problem+json")]),
-        ("text/plain", query, BODY, auth + [("content-type", "text/plain")]),
+        ("charset", query, BODY, [*auth, ("content-type", "application/json; charset=utf-8")]),
+        ("upper case type", query, BODY, [*auth, ("content-type", "Application/JSON")]),
+        ("problem+json", query, BODY, [*auth, ("content-type", "application/problem+json")]),
+        ("text/plain", query, BODY, [*auth, ("content-type", "text/plain")]),
         ("no type", query, BODY, auth),
         ("two types", query, BODY, [*auth, ("content-type", "text/plain"), *json_type]),
         ("empty", query, b"", plain),
