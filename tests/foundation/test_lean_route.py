@@ -30,10 +30,9 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.api.lean_route import LeanRoute
 from gateway.api.route_dispatch import RouteDispatch
-from gateway.demo.partner_client import PartnerClient
-from gateway.demo.stack import DEMO_COVENANT, Stack
-from gateway.demodata.people import demo_people
+from gateway.demo.stack import Stack
 from tests.brokering.support import audit_entries
+from tests.support.stack import open_demo_case
 
 MASKED = ("query_id", "trace_id", "correlation_id")
 # Plain requests: the lean route answers them (a refusal included) without FastAPI's handler.
@@ -78,17 +77,6 @@ def _answer(response: httpx.Response) -> tuple[int, list[tuple[str, str]], Any]:
     if any(k in MASKED for k in (body if isinstance(body, dict) else {})):
         headers = [(k, v) for k, v in headers if k != "content-length"]
     return response.status_code, headers, body
-
-
-def _open_case(stack: Stack) -> tuple[PartnerClient, str]:
-    partner = stack.client("gemeente-demo")
-    partner.login(DEMO_COVENANT, "pga-casusoverleg")
-    bsn = demo_people()[0].bsn.reveal()
-    opened = partner.open_case(
-        DEMO_COVENANT, "pga-casusoverleg", bsn, ["gemeente-demo"], "casusoverleg"
-    )
-    assert opened.status_code == 201, opened.text
-    return partner, str(opened.json()["id"])
 
 
 class _Counting:
@@ -163,7 +151,7 @@ def _requests(
 
 
 def test_plain_and_hostile_requests_answer_as_fastapi_does(stack: Stack) -> None:
-    partner, case_id = _open_case(stack)
+    partner, case_id = open_demo_case(stack)
     query = f"/v1/cases/{case_id}/queries"
     lean = _lean_query_route(stack.app, query)
     counting = _Counting(lean.fallback)
@@ -207,7 +195,7 @@ def test_the_same_audit_entries_either_way(
     stack: Stack, body: bytes, expected: list[tuple[str, str, str]], routing: str
 ) -> None:
     """Each on a stack of its own: a repeated refusal is not logged twice."""
-    partner, case_id = _open_case(stack)
+    partner, case_id = open_demo_case(stack)
     headers = {**partner.headers(), "content-type": "application/json"}
     seen = len(audit_entries(stack, case_id))
     path = f"/v1/cases/{case_id}/queries"
