@@ -28,7 +28,6 @@ import json
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.api.contain import contain
@@ -94,6 +93,19 @@ async def _refuse_host(send: Send, path: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _no_store_unless_set(start: Message) -> None:
+    """``MutableHeaders(scope=start).setdefault("Cache-Control", "no-store")``, without the object.
+
+    The same effect (the headers become a list, the header is appended only when no
+    ``cache-control`` is there) for two Python calls less on every answer.
+    """
+    headers = start["headers"] = list(start["headers"])
+    for name, _value in headers:
+        if name == b"cache-control":
+            return
+    headers.append((b"cache-control", b"no-store"))
+
+
 class Edge:
     def __init__(self, app: ASGIApp, hosts: Iterable[str]) -> None:
         self.app = app
@@ -124,7 +136,7 @@ class Edge:
             if message["type"] == "http.response.start":
                 started = True
                 if no_store:
-                    MutableHeaders(scope=message).setdefault("Cache-Control", "no-store")
+                    _no_store_unless_set(message)
             await send(message)
 
         try:

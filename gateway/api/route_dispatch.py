@@ -21,7 +21,10 @@ where FastAPI sends a route it picked in an included router: the scope gets
 convertors), ``route`` and the route's effective context and included router
 under ``scope["fastapi"]``, and the APIRoute's own ``handle`` runs it. So
 dependencies, body, validation, response and exception handling are
-FastAPI's own, unchanged.
+FastAPI's own, unchanged, except that a route that fits
+:func:`gateway.api.lean_route.lean_plan` runs a plain JSON request through
+:class:`gateway.api.lean_route.LeanRoute` (FastAPI's own steps without its
+general machinery; anything else still goes to the route's own app).
 
 Everything else goes to FastAPI's router as before: a path no indexed route
 matches (404, 405 with ``Allow``, the slash redirect), websockets, mounts,
@@ -45,6 +48,8 @@ from fastapi import FastAPI, routing
 from starlette._utils import get_route_path
 from starlette.convertors import Convertor
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway.api.lean_route import LeanRoute, lean_plan
 
 # FastAPI's own names for what a route it picked finds in the scope, and its
 # classes for included routers and their routes (private: looked up, not imported).
@@ -91,6 +96,8 @@ def _target(context: Any, route: routing.APIRoute, included: Any) -> _Target:
     """
     own_handle = type(route).handle is not routing.APIRoute.handle
     app = route.handle if own_handle or context.app is None else context.app
+    if app is context.app and (plan := lean_plan(context)) is not None:
+        app = LeanRoute(plan, app)  # the plain JSON case without FastAPI's machinery
     return _Target(context.path_regex, context.param_convertors, context, route, included, app)
 
 

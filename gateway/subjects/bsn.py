@@ -20,6 +20,7 @@ from typing import Final
 
 _WEIGHTS: Final = (9, 8, 7, 6, 5, 4, 3, 2, -1)
 _MIN_SECRET_BYTES: Final = 16
+_DIGIT_RUNS: Final = re.compile(r"[0-9]+")
 
 
 def is_valid_bsn(value: object) -> bool:
@@ -30,7 +31,15 @@ def is_valid_bsn(value: object) -> bool:
         return False
     if value == "000000000":
         return False
-    total = sum(int(digit) * weight for digit, weight in zip(value, _WEIGHTS, strict=True))
+    # Written out, not summed over a generator: this runs on every request (employee
+    # header, subject) and a generator costs a Python call per digit. Weights _WEIGHTS;
+    # each byte is its digit plus 48, and 48 times the weights' sum (43) is 2064.
+    d = value.encode("ascii")
+    total = (
+        (9 * d[0] + 8 * d[1] + 7 * d[2] + 6 * d[3] + 5 * d[4] + 4 * d[5] + 3 * d[6] + 2 * d[7])
+        - d[8]
+        - 2064
+    )
     return total % 11 == 0
 
 
@@ -41,8 +50,10 @@ def holds_bsn(text: str) -> bool:
     employee id, a peer's case id): a BSN there would sit outside the vault.
     Eight digits count too, as a BSN written without its leading zero.
     """
-    runs = re.findall(r"[0-9]+", text)
-    return any(len(run) in (8, 9) and is_valid_bsn(run.zfill(9)) for run in runs)
+    for run in _DIGIT_RUNS.findall(text):  # a loop, not any(<generator>): a call per run less
+        if len(run) in (8, 9) and is_valid_bsn(run.zfill(9)):
+            return True
+    return False
 
 
 def random_id(prefix: str, nbytes: int = 10, alphabet: str | None = None) -> str:

@@ -91,8 +91,12 @@ def prefers_html(accept: str | None) -> bool:
     return html > 0 and all(html > _quality(accept, other) for other in JSON_TYPES)
 
 
+_API_DIRS: Final = tuple(prefix + "/" for prefix in API_PREFIXES)
+
+
 def is_api_path(path: str) -> bool:
-    return any(path == prefix or path.startswith(prefix + "/") for prefix in API_PREFIXES)
+    # One prefix, or below one: no generator (a call per prefix) on every API request.
+    return path in API_PREFIXES or path.startswith(_API_DIRS)
 
 
 def page_text(status: int) -> tuple[str, str]:

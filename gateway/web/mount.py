@@ -22,15 +22,15 @@ from gateway.auth.web_sessions import SessionStore
 from gateway.rights.overdue import watch_overdue
 from gateway.settings import Settings
 from gateway.web import devidp, login
-from gateway.web.html_errors import HtmlErrorPages
 from gateway.web.landing import build_router as build_landing_router
 from gateway.web.mijn.routes import build_router as build_mijn_router
 from gateway.web.ovj.routes import build_router as build_ovj_router
 from gateway.web.privacy.routes import build_router as build_privacy_router
 from gateway.web.rapportage.routes import build_router as build_rapportage_router
 from gateway.web.session import CsrfFailed, LoginRequired, RoleMissing
-from gateway.web.session_middleware import SESSION_COOKIE, ServerSessionMiddleware
+from gateway.web.session_middleware import SESSION_COOKIE
 from gateway.web.templating import STATIC_DIR, render
+from gateway.web.web_layers import WebLayers
 
 SESSION_SECRET_NAME = "session.key"  # noqa: S105 (a file name)
 __all__ = ["SESSION_COOKIE", "OidcMisconfigured", "install_web"]
@@ -160,10 +160,9 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     """Add the session middleware and every web route to ``app``; touches no file yet."""
     if settings.oidc_issuer and settings.oidc_client_secret is None:
         raise OidcMisconfigured()
-    # Inside the session middleware: the error page shows who is logged in.
-    app.add_middleware(HtmlErrorPages)
+    # Session and error pages, not on a cookie-less API request (gateway/web/web_layers.py).
     app.add_middleware(
-        ServerSessionMiddleware,
+        WebLayers,
         store=session_store_factory(app, settings),
         https_only=settings.base_url.startswith("https://"),
     )

@@ -61,6 +61,15 @@ def _snapshot(data: dict[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def has_cookie_header(scope: Scope) -> bool:
+    """Whether the request sent a ``Cookie`` header at all (runs on every request)."""
+    # A loop rather than any(<generator>): a generator costs a Python call per header.
+    for name, _value in scope["headers"]:  # noqa: SIM110
+        if name == b"cookie":
+            return True
+    return False
+
+
 class ServerSessionMiddleware:
     def __init__(
         self,
@@ -83,7 +92,13 @@ class ServerSessionMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        session_id = HTTPConnection(scope).cookies.get(SESSION_COOKIE) or None
+        # A request without any Cookie header (every partner API call) has no session
+        # id: found in the raw headers, without building a connection and a cookie jar.
+        session_id = (
+            HTTPConnection(scope).cookies.get(SESSION_COOKIE) or None
+            if has_cookie_header(scope)
+            else None
+        )
         loaded = None
         if session_id:
             store = self._usable_store()
@@ -94,7 +109,8 @@ class ServerSessionMiddleware:
                     await _unavailable(send, scope)
                     return
         scope["session"] = dict(loaded.data) if loaded is not None else {}
-        before = _snapshot(scope["session"])
+        # Compared with only for a loaded session (in _persist): not made for the rest.
+        before = _snapshot(scope["session"]) if loaded is not None else ""
         replaced = False
 
         async def send_wrapper(message: Message) -> None:
@@ -159,4 +175,4 @@ class ServerSessionMiddleware:
             headers.append("Set-Cookie", self._cookie("", 0))
 
 
-__all__ = ["SESSION_COOKIE", "ServerSessionMiddleware", "rotate_session_id"]
+__all__ = ["SESSION_COOKIE", "ServerSessionMiddleware", "has_cookie_header", "rotate_session_id"]

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from gateway.cli.serve import prepare
-from gateway.demo.stack import Stack, start_stack
+from gateway.demo.partner_client import PartnerClient
+from gateway.demo.stack import DEMO_COVENANT, Stack, start_stack
+from gateway.demodata.people import demo_people
 
 REPO_POLICIES = Path(__file__).resolve().parents[2] / "policies"
 
@@ -29,3 +31,15 @@ def stack(migrated_url: str, tmp_path: Path) -> Iterator[Stack]:
         delays={},
     ) as running:
         yield running
+
+
+def open_demo_case(stack: Stack) -> tuple[PartnerClient, str]:
+    """A logged-in ``gemeente-demo`` client and a case it opened about the first demo person."""
+    partner = stack.client("gemeente-demo")
+    partner.login(DEMO_COVENANT, "pga-casusoverleg")
+    bsn = demo_people()[0].bsn.reveal()
+    opened = partner.open_case(
+        DEMO_COVENANT, "pga-casusoverleg", bsn, ["gemeente-demo"], "casusoverleg"
+    )
+    assert opened.status_code == 201, opened.text
+    return partner, str(opened.json()["id"])
