@@ -107,13 +107,14 @@ class Database:
             try:
                 yield session
                 if _in_use(session):
+                    session.connection()  # joins this transaction if it has not yet
                     session.commit()
                 else:
                     transaction.commit()
             except BaseException:
                 if _in_use(session):
                     session.rollback()
-                else:
+                if transaction.is_active:
                     transaction.rollback()
                 raise
             finally:
