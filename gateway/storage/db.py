@@ -104,21 +104,24 @@ class Database:
         try:
             transaction = connection.begin()
             session = self.sessions(bind=connection, join_transaction_mode="control_fully")
+            used = False
             try:
                 yield session
-                if _in_use(session):
+                used = _in_use(session)
+                if used:
                     session.connection()  # joins this transaction if it has not yet
                     session.commit()
                 else:
                     transaction.commit()
             except BaseException:
-                if _in_use(session):
+                used = used or _in_use(session)
+                if used:
                     session.rollback()
                 if transaction.is_active:
                     transaction.rollback()
                 raise
             finally:
-                if _in_use(session):
+                if used:
                     session.close()
         finally:
             connection.close()
