@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import threading
 from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -122,13 +122,13 @@ def _processed(
     processors: tuple[tuple[int, _Processor], ...],
     rows: list[Any],
 ) -> list[Any]:
-    out = []
-    for row in rows:
-        values = list(row)
-        for index, processor in processors:
-            values[index] = processor(values[index])
-        out.append(make(values))
-    return out
+    """Column by column: each processed column mapped through its processor."""
+    if not rows:
+        return []
+    columns: list[Iterable[Any]] = list(zip(*rows, strict=True))
+    for index, processor in processors:
+        columns[index] = map(processor, columns[index])
+    return list(map(make, zip(*columns, strict=True)))
 
 
 class Precompiled:
