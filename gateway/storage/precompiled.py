@@ -46,12 +46,22 @@ from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
 _Processor = Callable[[Any], Any]
+_DIALECTS = 8
 
 
 class _Form:
     """What executing one statement needs on one dialect, worked out once."""
 
-    __slots__ = ("compiled", "keys", "make", "positional", "processors", "result_types", "sql")
+    __slots__ = (
+        "columns",
+        "compiled",
+        "keys",
+        "make",
+        "positional",
+        "processors",
+        "result_types",
+        "sql",
+    )
 
     def __init__(self, statement: Executable, dialect: Dialect) -> None:
         if not isinstance(statement, ClauseElement):
@@ -72,6 +82,13 @@ class _Form:
         names = [column[0] for column in compiled._result_columns]
         row = namedtuple("Row", names, rename=True) if names else tuple
         self.make: Callable[[Sequence[Any]], Any] = partial(tuple.__new__, row)
+        # SQLAlchemy adds ``SET column = :column`` to an UPDATE (or a value to an
+        # INSERT) for a parameter named like a column of its table: such calls go
+        # through its own execution, which compiles for them.
+        target = (
+            getattr(statement, "table", None) if compiled.isupdate or compiled.isinsert else None
+        )
+        self.columns = frozenset(target.c.keys()) if target is not None else frozenset()
 
     def parameters(self, params: Mapping[str, Any], dialect: Dialect) -> Any:
         """What SQLAlchemy's execution context would pass to ``cursor.execute``."""
@@ -159,6 +176,9 @@ class Precompiled:
         if form is None:
             with self._lock:
                 form = self._forms.get(dialect) or _Form(self.statement, dialect)
+                if len(self._forms) >= _DIALECTS:  # one engine in a process; tests make many
+                    self._forms.clear()
+                    self._readers.clear()
                 self._forms[dialect] = form
         return form
 
@@ -172,6 +192,8 @@ class Precompiled:
         ):
             return list(connection.execute(self.statement, params).all())
         form = self._form(dialect)
+        if form.columns and not form.columns.isdisjoint(params):
+            return list(connection.execute(self.statement, params).all())
         if connection._transaction is None:
             connection._autobegin()
         fairy = connection._dbapi_connection

@@ -202,3 +202,11 @@ def test_expanding_parameters_are_refused(database: Database) -> None:
     )
     with database.engine.connect() as connection, pytest.raises(ValueError, match="expanding"):
         expanding.all(connection, {"ids": ["a-1"]})
+
+
+def test_a_parameter_named_like_a_column_sets_it_as_sqlalchemy_does(database: Database) -> None:
+    with database.engine.connect() as connection:
+        params = {"key": "a-1", "by": 1, "now": _NOON, "flag": False}
+        assert [tuple(r) for r in Precompiled(_BUMP).all(connection, params)] == [(2, _NOON)]
+        flag = connection.execute(select(_THINGS.c.flag).where(_THINGS.c.id == "a-1")).scalar()
+        assert flag is False
