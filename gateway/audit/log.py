@@ -186,7 +186,7 @@ class AuditLog:
         anything but a storage error fails only its own request (set on its future)."""
         while True:
             try:
-                with _unavailable_on_failure(), self.db.session() as session:
+                with _unavailable_on_failure(), self.db.transaction() as session:
                     for request in requests:
                         if request.prepare is not None:
                             request.entries = _run_prepare(session, request)

@@ -44,6 +44,7 @@ from gateway.storage.pg_arrays import (
     TimestamptzArray,
 )
 from gateway.storage.pg_deadlines import DeadlineConnection, lock_timeout_millis
+from gateway.storage.precompiled import Precompiled
 
 HEAD_ID = 1
 
@@ -202,7 +203,7 @@ def build_entry(seq: int, pending: PendingEntry, key: DataKey | None) -> dict[st
 _HEAD = cast(Table, AuditHead.__table__)
 # Built once: a Core statement (no ORM bulk-update machinery) whose compiled form
 # SQLAlchemy caches; only the parameters change per append.
-_MOVE_HEAD = (
+_MOVE_HEAD = Precompiled(
     update(_HEAD)
     .where(_HEAD.c.id == HEAD_ID)
     .values(size=_HEAD.c.size + bindparam("count"), updated_at=bindparam("now"))
@@ -221,7 +222,7 @@ def _reserve(session: Session, count: int, now: datetime, lock_timeout_s: float)
         # per batch that changed nothing.
         if not isinstance(driver, DeadlineConnection) or driver.lock_timeout_ms != millis:
             connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{millis}ms'")
-    new_size = connection.execute(_MOVE_HEAD, {"count": count, "now": now}).scalar()
+    new_size = _MOVE_HEAD.scalar(connection, {"count": count, "now": now})
     if new_size is None:
         raise LookupError("audit_head has no row; is the schema migrated?")
     return int(new_size) - count

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from gateway.audit.models import AuditDataKey
 from gateway.audit.vault import DataKey
 from gateway.storage.connection_of import connection_of
+from gateway.storage.precompiled import Precompiled
 from gateway.subjects.bsn import random_id
 
 KeySpec = tuple[str, str, str]
@@ -37,13 +38,15 @@ _WRAPPED = select(_KEYS.c.key_id, _KEYS.c.wrapped).where(
     _KEYS.c.key_id.in_(bindparam("ids", expanding=True))
 )
 # The same for one key (a query's usual case): no post-compile of an expanding list.
-_STAMP_ONE = (
+_STAMP_ONE = Precompiled(
     update(_KEYS)
     .where(_KEYS.c.key_id == bindparam("id"), _KEYS.c.wrapped.is_not(None))
     .values(last_used_at=bindparam("now"))
     .returning(_KEYS.c.key_id)
 )
-_WRAPPED_ONE = select(_KEYS.c.key_id, _KEYS.c.wrapped).where(_KEYS.c.key_id == bindparam("id"))
+_WRAPPED_ONE = Precompiled(
+    select(_KEYS.c.key_id, _KEYS.c.wrapped).where(_KEYS.c.key_id == bindparam("id"))
+)
 CACHE_SIZE = 50_000
 
 
@@ -84,8 +87,9 @@ class SubjectVault:
         if cached:
             ids = [key.key_id for key in cached.values()]
             connection = connection_of(session)
+            stamped: Iterable[Any]
             if len(ids) == 1:
-                stamped = connection.execute(_STAMP_ONE, {"id": ids[0], "now": now})
+                stamped = _STAMP_ONE.all(connection, {"id": ids[0], "now": now})
             else:
                 stamped = connection.execute(_STAMP_LIVE, {"ids": ids, "now": now})
             live = {row[0] for row in stamped}
@@ -154,8 +158,9 @@ class SubjectVault:
         if not ids:
             return {}
         connection = connection_of(session)
+        rows: Iterable[Any]
         if len(ids) == 1:
-            rows = connection.execute(_WRAPPED_ONE, {"id": ids[0]})
+            rows = _WRAPPED_ONE.all(connection, {"id": ids[0]})
         else:
             rows = connection.execute(_WRAPPED, {"ids": ids})
         wrapped_by_id: dict[str, str | None] = {key_id: wrapped for key_id, wrapped in rows}

@@ -244,7 +244,7 @@ class Broker:
     ) -> _Plan:
         policy = self._policy()
         today = self._today()
-        with self._db.session() as session:
+        with self._db.transaction() as session:
             loaded = self._cases.load_for_query(session, case_id, subject)
             case = loaded.record
             view = case.decision_view()

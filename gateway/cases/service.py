@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from gateway.cases.household import (
@@ -54,6 +54,7 @@ from gateway.policy.decision import CaseView as DecisionCase
 from gateway.policy.models import CLOSED, MAIN_SUBJECT_ROLE, PHASES, REFERRAL_PHASE, Covenant
 from gateway.problems import Conflict, Forbidden, NotFound, Unprocessable
 from gateway.storage.connection_of import connection_of
+from gateway.storage.precompiled import Precompiled
 from gateway.subjects.bsn import Bsn, Pseudonymizer
 
 
@@ -193,7 +194,7 @@ _MAIN_SEALED = CaseSubject.__table__.alias("main_sealed")
 # compiled form), no ORM identity map. One row per (participant, subject ref), each
 # subject's sealed BSN alongside (and the case's own subject's, should it have no ref),
 # so whichever person the query is about needs no second read.
-_CASE_FOR_QUERY = (
+_CASE_FOR_QUERY = Precompiled(
     select(
         *_CASES.c,
         _PARTICIPANTS.c.party,
@@ -224,7 +225,7 @@ class QueryCase:
     sealed_bsn: str | None
 
 
-def _query_record(rows: Sequence[Row[*tuple[Any, ...]]]) -> tuple[CaseRecord, dict[str, str]]:
+def _query_record(rows: Sequence[Any]) -> tuple[CaseRecord, dict[str, str]]:
     """The :func:`_record` of the joined rows, and the sealed BSN per living pseudonym."""
     first = rows[0]
     refs: dict[str, tuple[int, SubjectRef]] = {}
@@ -480,7 +481,7 @@ class CaseService:
     ) -> QueryCase:
         """``load_record(...).about(subject)`` plus that person's sealed BSN, in one
         statement (the query hot path)."""
-        rows = connection_of(session).execute(_CASE_FOR_QUERY, {"case_id": case_id}).all()
+        rows = _CASE_FOR_QUERY.all(connection_of(session), {"case_id": case_id})
         if not rows:
             raise NotFound(detail="No such case.")
         record, sealed = _query_record(rows)

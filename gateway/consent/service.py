@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
@@ -46,6 +46,7 @@ from gateway.consent.withholdings import withheld_until as withheld_until_of
 from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import Conflict, Forbidden, NotFound, Unprocessable
 from gateway.storage.connection_of import connection_of
+from gateway.storage.precompiled import Precompiled
 
 ConsentDecision = Literal["granted", "refused"]
 OM_ROLE = "om"
@@ -56,23 +57,25 @@ _CONSENTS = ConsentRequest.__table__
 # The broker's one read of the register per query (and one more after the answers):
 # every request of (case, subject, recipient), as a Core statement built once (its
 # compiled form cached by SQLAlchemy), without ORM objects or an identity map.
-_STANDING = select(
-    _CONSENTS.c.id,
-    _CONSENTS.c.status,
-    _CONSENTS.c.categories_json,
-    _CONSENTS.c.granted_categories_json,
-    _CONSENTS.c.granted_recipients_json,
-    _CONSENTS.c.granted_sources_json,
-    _CONSENTS.c.granted_fields_json,
-    _CONSENTS.c.valid_until,
-    _CONSENTS.c.decided_by_party,
-    _CONSENTS.c.motivation_code,
-    _CONSENTS.c.motivation_text,
-    _CONSENTS.c.created_at,
-).where(
-    _CONSENTS.c.case_id == bindparam("case_id"),
-    _CONSENTS.c.recipient == bindparam("recipient"),
-    _CONSENTS.c.subject_ref == bindparam("subject_ref"),
+_STANDING = Precompiled(
+    select(
+        _CONSENTS.c.id,
+        _CONSENTS.c.status,
+        _CONSENTS.c.categories_json,
+        _CONSENTS.c.granted_categories_json,
+        _CONSENTS.c.granted_recipients_json,
+        _CONSENTS.c.granted_sources_json,
+        _CONSENTS.c.granted_fields_json,
+        _CONSENTS.c.valid_until,
+        _CONSENTS.c.decided_by_party,
+        _CONSENTS.c.motivation_code,
+        _CONSENTS.c.motivation_text,
+        _CONSENTS.c.created_at,
+    ).where(
+        _CONSENTS.c.case_id == bindparam("case_id"),
+        _CONSENTS.c.recipient == bindparam("recipient"),
+        _CONSENTS.c.subject_ref == bindparam("subject_ref"),
+    )
 )
 
 
@@ -349,7 +352,7 @@ def _json_set(text: str | None) -> frozenset[str]:
     return frozenset(json.loads(text)) if text else frozenset()
 
 
-def _decided(row: Row[*tuple[Any, ...]]) -> _Decided:
+def _decided(row: Any) -> _Decided:
     fields: dict[str, list[str]] | None = (
         json.loads(row.granted_fields_json) if row.granted_fields_json is not None else None
     )
@@ -413,7 +416,7 @@ class ConsentService:
         """One statement: every request of this (case, subject, recipient), for the plan
         and for the recheck after the sources answered."""
         params = {"case_id": case_id, "recipient": recipient, "subject_ref": subject_ref}
-        rows = connection_of(session).execute(_STANDING, params).all()
+        rows = _STANDING.all(connection_of(session), params)
         return ConsentStanding(tuple(_decided(row) for row in rows), recipient, today)
 
     def request(

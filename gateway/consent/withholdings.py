@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gateway.storage.base import Base
 from gateway.storage.connection_of import connection_of
+from gateway.storage.precompiled import Precompiled
 from gateway.storage.types import UtcDateTime
 
 # The ground codes API.md §6 names for a withholding; the OvJ's is always an investigation.
@@ -117,7 +118,7 @@ def active_withholdings(session: Session, pseudonym: str, today: date) -> list[A
 
 _WITHHOLDINGS = Withholding.__table__
 # Asked for every result of a query: built once (Core, compiled form cached).
-_WITHHELD_UNTIL = (
+_WITHHELD_UNTIL = Precompiled(
     select(_WITHHOLDINGS.c.until)
     .where(
         _WITHHOLDINGS.c.subject_pseudonym == bindparam("pseudonym"),  # ix_withholdings_subject
@@ -145,19 +146,15 @@ def withheld_until(
     Travels with the answer, so a peer gateway that passes the data on to its own
     partner withholds it from the person's inzage there as well (federation).
     """
-    found: date | None = (
-        connection_of(session)
-        .execute(
-            _WITHHELD_UNTIL,
-            {
-                "pseudonym": subject_pseudonym,
-                "case_id": case_id,
-                "category": category,
-                "recipient": recipient,
-                "today": today,
-            },
-        )
-        .scalar()
+    found: date | None = _WITHHELD_UNTIL.scalar(
+        connection_of(session),
+        {
+            "pseudonym": subject_pseudonym,
+            "case_id": case_id,
+            "category": category,
+            "recipient": recipient,
+            "today": today,
+        },
     )
     return found
 

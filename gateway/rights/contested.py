@@ -29,6 +29,7 @@ from gateway.copies.models import CachedCopy
 from gateway.rights.models import RightsRequest
 from gateway.storage.connection_of import connection_of
 from gateway.storage.constant_sql import one_of
+from gateway.storage.precompiled import Precompiled
 
 GRANTED = ("granted", "partially_granted")
 ANY_SOURCE = ""
@@ -79,17 +80,19 @@ def _merge(into: dict[str, frozenset[str] | None], source: str, records: Iterabl
 
 _REQUESTS = RightsRequest.__table__
 # Asked on every query answer with records: built once (Core, compiled form cached).
-_PENDING = select(_REQUESTS.c.source_party, _REQUESTS.c.records_json).where(
-    _REQUESTS.c.subject_pseudonym == bindparam("pseudonym"),
-    _REQUESTS.c.type == "correctie",
-    or_(
-        _REQUESTS.c.status == "pending",
-        and_(
-            one_of(_REQUESTS.c.status, GRANTED),
-            _REQUESTS.c.execute_by.is_not(None),
-            _REQUESTS.c.executed_at.is_(None),
+_PENDING = Precompiled(
+    select(_REQUESTS.c.source_party, _REQUESTS.c.records_json).where(
+        _REQUESTS.c.subject_pseudonym == bindparam("pseudonym"),
+        _REQUESTS.c.type == "correctie",
+        or_(
+            _REQUESTS.c.status == "pending",
+            and_(
+                one_of(_REQUESTS.c.status, GRANTED),
+                _REQUESTS.c.execute_by.is_not(None),
+                _REQUESTS.c.executed_at.is_(None),
+            ),
         ),
-    ),
+    )
 )
 
 
@@ -99,7 +102,7 @@ def pending_correcties(session: Session, subject_pseudonym: str) -> Contested:
     A granted correctie the source has not yet reported carried out still
     contests its records: the source may serve the old value until then.
     """
-    rows = connection_of(session).execute(_PENDING, {"pseudonym": subject_pseudonym})
+    rows = _PENDING.all(connection_of(session), {"pseudonym": subject_pseudonym})
     found: dict[str, frozenset[str] | None] = {}
     for source, records_json in rows:
         _merge(found, source or ANY_SOURCE, (str(r) for r in json.loads(records_json)))

@@ -22,25 +22,28 @@ from gateway.policy.compiled import CompiledPolicy
 from gateway.rights.models import RightsRequest
 from gateway.storage.connection_of import connection_of
 from gateway.storage.constant_sql import one_of
+from gateway.storage.precompiled import Precompiled
 
 RESTRICTING_STATUSES = ("pending", "granted", "partially_granted")
 
 
 _REQUESTS = RightsRequest.__table__
 # Asked on every query: built once (Core, compiled form cached by SQLAlchemy).
-_VERZETS = select(
-    _REQUESTS.c.cases_json,
-    _REQUESTS.c.convenant,
-    _REQUESTS.c.filed_by_party,
-    _REQUESTS.c.status,
-    _REQUESTS.c.decided_by_party,
-).where(
-    _REQUESTS.c.subject_pseudonym == bindparam("pseudonym"),
-    _REQUESTS.c.type == "verzet",
-    one_of(_REQUESTS.c.status, (*RESTRICTING_STATUSES, "refused")),
+_VERZETS = Precompiled(
+    select(
+        _REQUESTS.c.cases_json,
+        _REQUESTS.c.convenant,
+        _REQUESTS.c.filed_by_party,
+        _REQUESTS.c.status,
+        _REQUESTS.c.decided_by_party,
+    ).where(
+        _REQUESTS.c.subject_pseudonym == bindparam("pseudonym"),
+        _REQUESTS.c.type == "verzet",
+        one_of(_REQUESTS.c.status, (*RESTRICTING_STATUSES, "refused")),
+    )
 )
-_CASE_COVENANT = select(Case.__table__.c.convenant).where(
-    Case.__table__.c.id == bindparam("case_id")
+_CASE_COVENANT = Precompiled(
+    select(Case.__table__.c.convenant).where(Case.__table__.c.id == bindparam("case_id"))
 )
 
 
@@ -74,10 +77,10 @@ class VerzetRegister:
         not in a covenant whose controller never decided it.
         """
         connection = connection_of(session)
-        rows = connection.execute(_VERZETS, {"pseudonym": subject_pseudonym}).all()
+        rows = _VERZETS.all(connection, {"pseudonym": subject_pseudonym})
         if not rows:
             return False
-        case_covenant = connection.execute(_CASE_COVENANT, {"case_id": case_id}).scalar()
+        case_covenant = _CASE_COVENANT.scalar(connection, {"case_id": case_id})
         for cases_json, convenant, filed_by, status, decided_by in rows:
             named = json.loads(cases_json)
             if status == "refused":

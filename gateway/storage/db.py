@@ -53,6 +53,13 @@ def create_db_engine(url: str, *, timeout_s: float = 5.0) -> Engine:
     return postgresql_engine(url, timeout_s)
 
 
+def _in_use(session: Session) -> bool:
+    """Whether the Session has begun a transaction or waits for one to commit."""
+    return session._transaction is not None or bool(
+        session.dispatch.before_commit or session.dispatch.after_commit
+    )
+
+
 class Database:
     """One engine and its session factory; shared by every capability."""
 
@@ -77,6 +84,47 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """:meth:`session` for the query path: the Session's machinery only if it is used.
+
+        The connection and its transaction are begun here, and the Session is bound
+        to that connection (``control_fully``: its commit or rollback is the
+        transaction's). Core statements reach the connection without the Session
+        (:func:`~gateway.storage.connection_of.connection_of`), so a unit that runs
+        only those never begins an ORM transaction, and ends with the connection's
+        own commit: no ORM transaction state, snapshot, flush check or identity-map
+        teardown (~70 Python calls a unit, issue 16). Once the Session has begun
+        (any ORM read or write, e.g. a new consent request) or has commit listeners,
+        it commits, rolls back and closes as in :meth:`session`. Same connection,
+        same transaction, same locks, same commit either way.
+        """
+        connection = self.engine.connect()
+        try:
+            transaction = connection.begin()
+            session = self.sessions(bind=connection, join_transaction_mode="control_fully")
+            used = False
+            try:
+                yield session
+                used = _in_use(session)
+                if used:
+                    session.connection()  # joins this transaction if it has not yet
+                    session.commit()
+                else:
+                    transaction.commit()
+            except BaseException:
+                used = used or _in_use(session)
+                if used:
+                    session.rollback()
+                if transaction.is_active:
+                    transaction.rollback()
+                raise
+            finally:
+                if used:
+                    session.close()
+        finally:
+            connection.close()
 
     def ping(self) -> None:
         """Raise :class:`DatabaseUnavailable` unless a trivial query succeeds."""

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from gateway import offload
 from gateway.demo.people import demo_people
@@ -47,6 +48,9 @@ MAX_SETTLE_STATEMENTS_FOUR = 3  # withholdings once per category
 MAX_AUDIT_STATEMENTS = {"sqlite": 5, "postgresql": 3}
 MAX_COMMITS = 2  # the plan, the audit group commit (with the post-answer checks)
 MAX_HOPS = 1  # the plan (the post-answer checks and the append run on the audit writer)
+# Both transactions run Core statements only (``Database.transaction``): no ORM session
+# transaction, snapshot or identity map per query (issue 16).
+MAX_ORM_TRANSACTIONS = 0
 # Background threads with their own schedule, not caused by the query.
 _BACKGROUND = ("audit-checkpointer",)
 _AUDIT_WRITER = "audit-writer"
@@ -58,6 +62,7 @@ class Counts:
     audit_statements: list[str] = field(default_factory=list)
     commits: int = 0
     hops: int = 0
+    orm_transactions: int = 0
     wire: Wire | None = None  # PostgreSQL only
 
     def assert_round_trips(self) -> None:
@@ -94,8 +99,13 @@ def counting(stack: Stack) -> Iterator[Counts]:
         if ours():
             counts.commits += 1
 
+    def on_orm_transaction(_session: Any, _transaction: Any) -> None:
+        if ours():
+            counts.orm_transactions += 1
+
     event.listen(engine, "before_cursor_execute", on_execute)
     event.listen(engine, "commit", on_commit)
+    event.listen(Session, "after_transaction_create", on_orm_transaction)
     hops = offload.hops()
     try:
         if engine.dialect.name == "postgresql":
@@ -107,6 +117,7 @@ def counting(stack: Stack) -> Iterator[Counts]:
         counts.hops = offload.hops() - hops
         event.remove(engine, "before_cursor_execute", on_execute)
         event.remove(engine, "commit", on_commit)
+        event.remove(Session, "after_transaction_create", on_orm_transaction)
 
 
 def _open(stack: Stack) -> tuple[Any, str]:
@@ -152,6 +163,7 @@ def test_one_source_query_within_budget(stack: Stack) -> None:
     assert len(counts.audit_statements) <= audit_budget, counts.audit_statements
     assert counts.commits <= MAX_COMMITS
     assert counts.hops <= MAX_HOPS
+    assert counts.orm_transactions <= MAX_ORM_TRANSACTIONS
     counts.assert_round_trips()
 
 
@@ -170,4 +182,5 @@ def test_four_source_query_within_budget(stack: Stack) -> None:
     assert len(counts.audit_statements) <= audit_budget, counts.audit_statements
     assert counts.commits <= MAX_COMMITS
     assert counts.hops <= MAX_HOPS
+    assert counts.orm_transactions <= MAX_ORM_TRANSACTIONS
     counts.assert_round_trips()

@@ -1,0 +1,225 @@
+"""Constant Core statements compiled once per dialect and run on the driver's cursor.
+
+The statements a brokered query runs on every call (the case, verzet, consents,
+data keys, correcties, withholdings) are built once at import with bound
+parameters. SQLAlchemy caches their compiled form, but each execution still
+walks its whole execution pipeline: the compiled-cache lookup, an execution
+context (cursor, ``pre_exec``/``post_exec``, result set-up), a
+``CursorResult`` with its metadata and fetch strategy, then ``Row`` objects:
+~35 Python calls per statement before any row is read, ~10 statements per
+query (issue 16). :class:`Precompiled` keeps what that pipeline computes once
+per compiled form (the SQL string, the parameter order, the bind and result
+processors) and per execution does only what it must: the same parameters the
+pipeline would build, ``cursor.execute``, ``fetchall``, the result processors.
+
+Kept as SQLAlchemy does it, on the same :class:`~sqlalchemy.engine.Connection`
+(its transaction, its pooled driver connection, its locks):
+
+* ``before_cursor_execute``/``after_cursor_execute`` listeners see every
+  statement with its SQL and driver parameters (their ``context`` is ``None``,
+  which the event's contract allows); ``tests/brokering/test_query_budget.py``
+  counts statements that way;
+* a driver error goes through ``Connection._handle_dbapi_exception``: the same
+  wrapped :class:`~sqlalchemy.exc.DBAPIError` (so the same fail-closed 503s),
+  ``handle_error`` hooks, and invalidation of a connection that was lost;
+* parameters are built by the compiled form's own ``construct_params`` and
+  bind processors; values read pass the column types' result processors.
+
+What this does not handle falls back to ``connection.execute``, whole: a
+statement with post-compile (expanding) parameters or Python-side defaults is
+refused when compiled here, and a connection with logging (``echo``),
+execution options or ``do_execute`` hooks runs the statement through
+SQLAlchemy, as do dialects that bind with ``setinputsizes``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import namedtuple
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
+from typing import Any
+
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine.interfaces import BindTyping
+from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+
+_Processor = Callable[[Any], Any]
+_DIALECTS = 8
+
+
+class _Form:
+    """What executing one statement needs on one dialect, worked out once."""
+
+    __slots__ = (
+        "columns",
+        "compiled",
+        "keys",
+        "make",
+        "positional",
+        "processors",
+        "result_types",
+        "sql",
+    )
+
+    def __init__(self, statement: Executable, dialect: Dialect) -> None:
+        if not isinstance(statement, ClauseElement):
+            raise TypeError("Precompiled takes SQL statements")
+        compiled = statement.compile(dialect=dialect)
+        if not isinstance(compiled, SQLCompiler):
+            raise TypeError("Precompiled takes SQL statements")
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            raise ValueError("Precompiled takes no expanding or literal-execute parameters")
+        if compiled.insert_prefetch or compiled.update_prefetch or compiled.schema_translate_map:
+            raise ValueError("Precompiled takes no Python-side defaults or schema translation")
+        self.compiled = compiled
+        self.sql = compiled.string
+        self.positional = compiled.positional
+        self.keys = tuple(compiled.positiontup or ()) if compiled.positional else ()
+        self.processors: Mapping[str, _Processor] = dict(compiled._bind_processors)  # type: ignore[arg-type]
+        self.result_types = [column[3] for column in compiled._result_columns]
+        names = [column[0] for column in compiled._result_columns]
+        row = namedtuple("Row", names, rename=True) if names else tuple
+        self.make: Callable[[Sequence[Any]], Any] = partial(tuple.__new__, row)
+        # SQLAlchemy adds ``SET column = :column`` to an UPDATE (or a value to an
+        # INSERT) for a parameter named like a column of its table: such calls go
+        # through its own execution, which compiles for them.
+        target = (
+            getattr(statement, "table", None) if compiled.isupdate or compiled.isinsert else None
+        )
+        self.columns = frozenset(target.c.keys()) if target is not None else frozenset()
+
+    def parameters(self, params: Mapping[str, Any], dialect: Dialect) -> Any:
+        """What SQLAlchemy's execution context would pass to ``cursor.execute``."""
+        values = self.compiled.construct_params(params, escape_names=False)
+        assert values is not None
+        processors = self.processors
+        if self.positional:
+            return dialect.execute_sequence_format(
+                [
+                    processors[key](values[key]) if key in processors else values[key]
+                    for key in self.keys
+                ]
+            )
+        escaped = self.compiled.escaped_bind_names
+        return {
+            escaped.get(key, key): processors[key](value) if key in processors else value
+            for key, value in values.items()
+        }
+
+
+class _Reader:
+    """Rows as tuples with the statement's column names, values through the result
+    processors the column types give for the driver's column types (worked out on the
+    first execution, from its cursor description, as SQLAlchemy does)."""
+
+    __slots__ = ("convert",)
+
+    def __init__(self, form: _Form, description: Sequence[Any] | None, dialect: Dialect) -> None:
+        processors: list[tuple[int, _Processor]] = []
+        for index, type_ in enumerate(form.result_types):
+            coltype = description[index][1] if description is not None else None
+            processor = type_._cached_result_processor(dialect, coltype)
+            if processor is not None:
+                processors.append((index, processor))
+        make = form.make
+        if not processors:
+            self.convert: Callable[[list[Any]], list[Any]] = partial(_plain, make)
+        else:
+            self.convert = partial(_processed, make, tuple(processors))
+
+
+def _plain(make: Callable[[Sequence[Any]], Any], rows: list[Any]) -> list[Any]:
+    return list(map(make, rows))
+
+
+def _processed(
+    make: Callable[[Sequence[Any]], Any],
+    processors: tuple[tuple[int, _Processor], ...],
+    rows: list[Any],
+) -> list[Any]:
+    """Column by column: each processed column mapped through its processor."""
+    if not rows:
+        return []
+    columns: list[Iterable[Any]] = list(zip(*rows, strict=True))
+    for index, processor in processors:
+        columns[index] = map(processor, columns[index])
+    return list(map(make, zip(*columns, strict=True)))
+
+
+class Precompiled:
+    """A constant Core statement, executed without SQLAlchemy's per-call pipeline.
+
+    Rows are tuples with attribute access by column name (like ``Row``).
+    """
+
+    __slots__ = ("_forms", "_lock", "_readers", "statement")
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._forms: dict[Dialect, _Form] = {}
+        self._readers: dict[Dialect, _Reader] = {}
+        self._lock = threading.Lock()
+
+    def all(self, connection: Connection, params: Mapping[str, Any]) -> list[Any]:
+        """Every row the statement returns."""
+        return self._run(connection, params)
+
+    def scalar(self, connection: Connection, params: Mapping[str, Any]) -> Any:
+        """The first column of the first row, or ``None`` without rows."""
+        rows = self._run(connection, params)
+        return rows[0][0] if rows else None
+
+    def _form(self, dialect: Dialect) -> _Form:
+        form = self._forms.get(dialect)
+        if form is None:
+            with self._lock:
+                form = self._forms.get(dialect) or _Form(self.statement, dialect)
+                if len(self._forms) >= _DIALECTS:  # one engine in a process; tests make many
+                    self._forms.clear()
+                    self._readers.clear()
+                self._forms[dialect] = form
+        return form
+
+    def _run(self, connection: Connection, params: Mapping[str, Any]) -> list[Any]:
+        dialect = connection.dialect
+        if (
+            connection._echo
+            or connection._execution_options
+            or (dialect._has_events and dialect.dispatch.do_execute)
+            or dialect.bind_typing is BindTyping.SETINPUTSIZES
+        ):
+            return list(connection.execute(self.statement, params).all())
+        form = self._form(dialect)
+        if form.columns and not form.columns.isdisjoint(params):
+            return list(connection.execute(self.statement, params).all())
+        if connection._transaction is None:
+            connection._autobegin()
+        fairy = connection._dbapi_connection
+        if fairy is None:
+            fairy = connection.connection  # revalidates, or raises as execute would
+        sql = form.sql
+        parameters: Any = None
+        cursor: Any = None
+        try:
+            parameters = form.parameters(params, dialect)
+            cursor = fairy.dbapi_connection.cursor()  # type: ignore[union-attr]
+            events = connection._has_events or connection.engine._has_events
+            if events:
+                for before in connection.dispatch.before_cursor_execute:
+                    sql, parameters = before(connection, cursor, sql, parameters, None, False)
+            cursor.execute(sql, parameters)
+            if events:
+                connection.dispatch.after_cursor_execute(
+                    connection, cursor, sql, parameters, None, False
+                )
+            description = cursor.description
+            rows = cursor.fetchall() if description is not None else []
+            cursor.close()
+        except BaseException as error:  # noqa: BLE001 - as SQLAlchemy: wrapped, or re-raised as is
+            connection._handle_dbapi_exception(error, sql, parameters, cursor, None)
+        reader = self._readers.get(dialect)
+        if reader is None:
+            reader = self._readers[dialect] = _Reader(form, description, dialect)
+        return reader.convert(rows)

@@ -1,0 +1,212 @@
+"""``Precompiled``: the same rows, parameters, events and errors as SQLAlchemy's own execution.
+
+Each statement runs both ways on the same connection (SQLite and PostgreSQL)
+and must give equal rows: values through the column types' result processors
+(aware UTC moments, dates, bytes, booleans), parameters through their bind
+processors, names for attribute access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    event,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from gateway.storage.db import Database
+from gateway.storage.precompiled import Precompiled
+from gateway.storage.types import UtcDateTime
+
+_META = MetaData()
+_THINGS = Table(
+    "precompiled_things",
+    _META,
+    Column("id", String(20), primary_key=True),
+    Column("moment", UtcDateTime, nullable=False),
+    Column("day", Date, nullable=True),
+    Column("blob", LargeBinary, nullable=True),
+    Column("count", Integer, nullable=False),
+    Column("flag", Boolean, nullable=False),
+)
+_BY_OWNER = select(
+    _THINGS.c.id,
+    _THINGS.c.moment,
+    _THINGS.c.day,
+    _THINGS.c.blob,
+    _THINGS.c.count.label("how_many"),
+    _THINGS.c.flag,
+).where(
+    _THINGS.c.id.like(bindparam("prefix")),
+    _THINGS.c.moment > bindparam("after"),
+    _THINGS.c.flag == True,  # noqa: E712 - a constant bound parameter with a value
+)
+_BUMP = (
+    update(_THINGS)
+    .where(_THINGS.c.id == bindparam("key"))
+    .values(count=_THINGS.c.count + bindparam("by"), moment=bindparam("now"))
+    .returning(_THINGS.c.count, _THINGS.c.moment)
+)
+_NOON = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def database(migrated_url: str) -> Iterator[Database]:
+    database = Database(migrated_url)
+    _META.create_all(database.engine)
+    with database.engine.begin() as connection:
+        connection.execute(
+            _THINGS.insert(),
+            [
+                {
+                    "id": f"a-{n}",
+                    "moment": _NOON + timedelta(minutes=n),
+                    "day": date(2026, 1, n + 1) if n % 2 else None,
+                    "blob": bytes([n, 0, 255]) if n % 3 else None,
+                    "count": n,
+                    "flag": n != 2,
+                }
+                for n in range(5)
+            ],
+        )
+    try:
+        yield database
+    finally:
+        _META.drop_all(database.engine)
+        database.dispose()
+
+
+def _both(connection: Connection, statement: Any, params: dict[str, Any]) -> tuple[Any, Any]:
+    return Precompiled(statement).all(connection, params), connection.execute(
+        statement, params
+    ).all()
+
+
+def test_rows_equal_sqlalchemys_with_processed_values_and_names(database: Database) -> None:
+    with database.engine.connect() as connection:
+        params = {"prefix": "a-%", "after": _NOON}
+        ours, theirs = _both(connection, _BY_OWNER, params)
+        assert [tuple(row) for row in ours] == [tuple(row) for row in theirs]
+        assert len(ours) == 3  # a-1, a-3, a-4: after noon and flagged
+        for row, reference in zip(ours, theirs, strict=True):
+            assert row.moment.tzinfo is not None  # UtcDateTime's own processor ran
+            assert row.how_many == reference.how_many
+            assert row.blob == reference.blob
+            assert row.day == reference.day
+        assert any(isinstance(row.day, date) for row in ours)
+        assert any(isinstance(row.blob, bytes) for row in ours)
+
+
+def test_update_returning_and_scalar(database: Database) -> None:
+    later = _NOON + timedelta(days=1)
+    with database.engine.connect() as connection:
+        bumped = Precompiled(_BUMP).all(connection, {"key": "a-3", "by": 10, "now": later})
+        assert [tuple(row) for row in bumped] == [(13, later)]
+        assert Precompiled(_BUMP).scalar(connection, {"key": "none", "by": 1, "now": later}) is None
+        connection.commit()
+        stored = connection.execute(
+            select(_THINGS.c.count, _THINGS.c.moment).where(_THINGS.c.id == "a-3")
+        ).one()
+        assert tuple(stored) == (13, later)
+
+
+def test_a_missing_parameter_is_refused_as_sqlalchemy_refuses_it(database: Database) -> None:
+    with database.engine.connect() as connection, pytest.raises(SQLAlchemyError):
+        Precompiled(_BY_OWNER).all(connection, {"prefix": "a-%"})
+
+
+def test_cursor_execute_listeners_see_every_statement(database: Database) -> None:
+    seen: list[tuple[str, Any, str]] = []
+
+    def before(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        seen.append(("before", parameters, statement))
+
+    def after(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        seen.append(("after", parameters, statement))
+
+    statement = Precompiled(_BY_OWNER)
+    event.listen(database.engine, "before_cursor_execute", before)
+    event.listen(database.engine, "after_cursor_execute", after)
+    try:
+        with database.engine.connect() as connection:
+            statement.all(connection, {"prefix": "a-%", "after": _NOON})
+            connection.execute(_BY_OWNER, {"prefix": "a-%", "after": _NOON})
+    finally:
+        event.remove(database.engine, "before_cursor_execute", before)
+        event.remove(database.engine, "after_cursor_execute", after)
+    assert [kind for kind, _, _ in seen] == ["before", "after", "before", "after"]
+    # The same SQL and the same driver parameters as SQLAlchemy's own execution.
+    assert seen[0][1:] == seen[2][1:]
+
+
+def test_a_driver_error_is_sqlalchemys_error_without_the_parameters(database: Database) -> None:
+    statement = Precompiled(_BY_OWNER)
+    secret = "a-999999990-%"
+    with database.engine.connect() as connection:
+        statement.all(connection, {"prefix": "a-%", "after": _NOON})  # compiled, read once
+        connection.rollback()
+        _THINGS.drop(connection)
+        with pytest.raises(DBAPIError) as raised:
+            statement.all(connection, {"prefix": secret, "after": _NOON})
+        assert "999999990" not in str(raised.value)
+        connection.rollback()
+        _THINGS.create(connection, checkfirst=True)  # PostgreSQL rolled the drop back
+        connection.commit()
+
+
+def test_a_lost_connection_is_invalidated(database: Database) -> None:
+    if not database.is_postgresql:
+        pytest.skip("a server that ends the connection: PostgreSQL")
+    statement = Precompiled(_BY_OWNER)
+    with database.engine.connect() as connection:
+        pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        connection.rollback()
+        with database.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(DBAPIError) as raised:
+            statement.all(connection, {"prefix": "a-%", "after": _NOON})
+        assert raised.value.connection_invalidated
+        assert connection.invalidated
+
+
+def test_execution_options_take_sqlalchemys_own_path(database: Database) -> None:
+    with database.engine.connect() as plain:
+        expected = [
+            tuple(r) for r in Precompiled(_BY_OWNER).all(plain, {"prefix": "a-%", "after": _NOON})
+        ]
+    with database.engine.connect().execution_options(logging_token="x") as optioned:
+        rows = Precompiled(_BY_OWNER).all(optioned, {"prefix": "a-%", "after": _NOON})
+    assert [tuple(r) for r in rows] == expected
+
+
+def test_expanding_parameters_are_refused(database: Database) -> None:
+    expanding = Precompiled(
+        select(_THINGS.c.id).where(_THINGS.c.id.in_(bindparam("ids", expanding=True)))
+    )
+    with database.engine.connect() as connection, pytest.raises(ValueError, match="expanding"):
+        expanding.all(connection, {"ids": ["a-1"]})
+
+
+def test_a_parameter_named_like_a_column_sets_it_as_sqlalchemy_does(database: Database) -> None:
+    with database.engine.connect() as connection:
+        params = {"key": "a-1", "by": 1, "now": _NOON, "flag": False}
+        assert [tuple(r) for r in Precompiled(_BUMP).all(connection, params)] == [(2, _NOON)]
+        flag = connection.execute(select(_THINGS.c.flag).where(_THINGS.c.id == "a-1")).scalar()
+        assert flag is False
