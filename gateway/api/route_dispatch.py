@@ -96,7 +96,10 @@ def _target(context: Any, route: routing.APIRoute, included: Any) -> _Target:
     """
     own_handle = type(route).handle is not routing.APIRoute.handle
     app = route.handle if own_handle or context.app is None else context.app
-    if app is context.app and (plan := lean_plan(context)) is not None:
+    # A route class that builds its own handler (FastAPI's documented way to put a
+    # check in front of a route) keeps it: the lean path would run without it.
+    own_handler = type(route).get_route_handler is not routing.APIRoute.get_route_handler
+    if app is context.app and not own_handler and (plan := lean_plan(context)) is not None:
         app = LeanRoute(plan, app)  # the plain JSON case without FastAPI's machinery
     return _Target(context.path_regex, context.param_convertors, context, route, included, app)
 

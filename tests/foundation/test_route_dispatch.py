@@ -21,8 +21,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
 from starlette.routing import Match
 from starlette.types import Message, Scope
 
@@ -332,6 +334,47 @@ def test_a_route_class_that_matches_on_its_own_is_left_to_fastapi() -> None:
     assert dispatch is not None
     assert not _same_or_left(app, dispatch, "/v1/guarded/thing")
     assert _same_or_left(app, dispatch, "/v1/free/z")
+
+
+class _Guarded(APIRoute):
+    """A route class with a check in front of FastAPI's handler."""
+
+    def get_route_handler(self) -> Any:
+        inner = super().get_route_handler()
+
+        async def handler(request: Request) -> Any:
+            if request.headers.get("x-api-key") != "k":
+                raise HTTPException(401, "guard")
+            return await inner(request)
+
+        return handler
+
+
+class _In(BaseModel):
+    a: int
+
+
+class _Out(BaseModel):
+    x: int
+
+
+def test_a_route_class_with_its_own_handler_keeps_it_on_the_lean_path() -> None:
+    """A route class that wraps FastAPI's handler (its documented way to put a check
+    in front of a route) keeps that check for a plain JSON request. Before: the lean
+    path ran the endpoint without it (attacker's review: 200 instead of 401)."""
+    router = APIRouter(route_class=_Guarded)
+
+    @router.post("/v1/g/{n}", response_model=_Out)
+    async def guarded(n: int, body: _In) -> dict[str, int]:
+        return {"x": body.a + n}
+
+    app = FastAPI()
+    app.include_router(router)
+    assert install_route_dispatch(app) is not None
+    client = TestClient(app)
+    assert client.post("/v1/g/1", json={"a": 1}).status_code == 401
+    answer = client.post("/v1/g/1", json={"a": 1}, headers={"x-api-key": "k"})
+    assert answer.status_code == 200 and answer.json() == {"x": 2}
 
 
 def test_a_nested_include_leaves_every_key_to_fastapi() -> None:
