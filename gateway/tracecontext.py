@@ -83,9 +83,11 @@ class OwnTraceOnly(TextMapPropagator):
             return self._w3c.extract(carrier, context, getter)
         base = context if context is not None else Context()
         sent = getter.get(carrier, TRACEPARENT)
-        if sent and len(sent[0]) > MAX_TRACEPARENT:
+        if not sent or len(sent[0]) > MAX_TRACEPARENT:
             return base
-        claimed = _claimed(self._w3c.extract(carrier, Context(), getter))
+        # The traceparent alone: the caller's tracestate is never a parent here, and the
+        # W3C parser logs each bad tracestate member word for word (caller text in the log).
+        claimed = _claimed(self._w3c.extract({TRACEPARENT: sent[0]}, Context()))
         if claimed is None:
             return base
         return otel_context.set_value(CALLER_SPAN_KEY, claimed, base)

@@ -23,7 +23,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, Trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from gateway.telemetry.sampling import ParentBasedAlwaysOn
-from gateway.tracecontext import OwnTraceOnly, inject_span
+from gateway.tracecontext import CALLER_SPAN_KEY, OwnTraceOnly, inject_span
 
 W3C = TraceContextTextMapPropagator()
 STATE = TraceState([("vendor", "value"), ("other", "x")])
@@ -118,3 +118,23 @@ def test_an_overlong_traceparent_is_ignored_without_a_log_line(
     with caplog.at_level("DEBUG"):
         assert caller_link(overlong) is None
     assert caplog.records == []
+
+
+def test_an_inbound_tracestate_is_not_parsed_or_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """Inbound, only the caller's ``traceparent`` is read: its ``tracestate`` is never a
+    parent, and OpenTelemetry's parser logs a bad member word for word (caller text,
+    possibly a BSN, in the log). Before: one warning with the text per request."""
+    from opentelemetry.instrumentation.asgi import asgi_getter
+
+    scope = {
+        "headers": [
+            (b"traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+            (b"tracestate", b"x=1,999999990 is here"),
+        ]
+    }
+    with caplog.at_level("DEBUG"):
+        extracted = OwnTraceOnly().extract(scope, getter=asgi_getter)
+    assert "999999990" not in caplog.text
+    assert caplog.records == []
+    claimed = extracted.get(CALLER_SPAN_KEY)
+    assert claimed is not None and claimed.trace_id == 0x0AF7651916CD43DD8448EB211C80319C
