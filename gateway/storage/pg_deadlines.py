@@ -48,7 +48,8 @@ from sqlalchemy.exc import DisconnectionError, InvalidatePoolError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from gateway.storage import pg_arrays
-from gateway.storage.pg_execute import LeanCursor
+from gateway.storage.pg_cursor import LazyDescriptionCursor
+from gateway.storage.pg_execute import INTERNALS_MATCH, LeanCursor
 
 # A server-side timeout answers first on a live server; the client's own bound
 # is only a little longer so that it catches a frozen one.
@@ -180,7 +181,9 @@ def postgresql_engine(url: str, timeout_s: float, *, fresh_s: float = FRESH_S) -
         connection = DeadlineConnection.connect(*cargs, **cparams)
         connection.wait_timeout_s = client_deadline
         connection.lock_timeout_ms = lock_timeout_ms
-        connection.cursor_factory = LeanCursor
+        # psycopg's own (lazy-description) cursor if its internals are not the ones
+        # LeanCursor was written against (pg_execute.INTERNALS_MATCH).
+        connection.cursor_factory = LeanCursor if INTERNALS_MATCH else LazyDescriptionCursor
         pg_arrays.register(connection)
         record.info["fresh"] = True
         return connection

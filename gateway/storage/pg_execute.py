@@ -73,6 +73,60 @@ _NOT_PREPARED = (Prepare.NO, b"")
 # libpq 14+ (psycopg's binary wheels bundle a newer one); without it psycopg's execute runs.
 _PIPELINES = psycopg.Pipeline.is_supported()
 
+# The cursor state psycopg 3.3 keeps (its ``__slots__``): what :meth:`LeanCursor.fresh`
+# sets or leaves for ``execute`` to set. Another set means another psycopg inside.
+_CURSOR_STATE = frozenset(
+    {
+        "__weakref__",
+        "_adapters",
+        "_closed",
+        "_conn",
+        "_execmany_returning",
+        "_iresult",
+        "_last_query",
+        "_make_row",
+        "_pgconn",
+        "_pos",
+        "_query",
+        "_results",
+        "_row_factory",
+        "_rowcount",
+        "_statusmessage",
+        "_tx",
+        "arraysize",
+        "format",
+        "pgresult",
+    }
+)
+
+
+def _internals_match() -> bool:
+    """psycopg's private names this module uses exist, and its cursor holds exactly the
+    state :meth:`LeanCursor.fresh` sets.
+
+    Several are only reached on an error or a rare path (``_NO_TRACEBACK`` when a
+    statement fails): a rename would turn a database error into an ``AttributeError``
+    while every answered query still passes. So they are checked once, here, and
+    without a match the engine keeps psycopg's own cursor (gateway/storage/pg_deadlines.py).
+    """
+    state: set[str] = set()
+    for klass in psycopg.Cursor.__mro__:
+        slots = getattr(klass, "__slots__", ())
+        state.update((slots,) if isinstance(slots, str) else slots)
+    manager = PrepareManager()
+    return (
+        state == _CURSOR_STATE
+        and isinstance(getattr(e, "_NO_TRACEBACK", None), tuple)
+        and callable(getattr(psycopg.Connection, "_get_tx_start_command", None))
+        and callable(getattr(psycopg.Cursor, "_raise_for_result", None))
+        and callable(getattr(psycopg.Cursor, "_make_row_maker", None))
+        and hasattr(manager, "_names")
+        and hasattr(manager, "_to_flush")
+    )
+
+
+INTERNALS_MATCH = _internals_match()
+
 # psycopg's own limits for caching a converted query.
 _MAX_QUERY_LENGTH = 4096
 _MAX_PARAMS = 50

@@ -237,3 +237,33 @@ def test_the_engines_connections_run_it(database_url: str) -> None:
             assert value == 2
     finally:
         engine.dispose()
+
+
+def test_the_installed_psycopg_is_the_one_it_was_written_against(database_url: str) -> None:
+    """The private names it uses (some only on an error path) and the cursor state
+    ``fresh`` sets all match; otherwise the engine would quietly run psycopg's cursor."""
+    from gateway.storage.pg_execute import INTERNALS_MATCH
+
+    assert INTERNALS_MATCH
+    with _connect(database_url) as connection:
+        assert type(connection.cursor()) is LeanCursor
+
+
+def test_without_matching_internals_the_engine_keeps_psycopgs_cursor(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A psycopg whose internals moved (a renamed ``_NO_TRACEBACK`` would turn every
+    database error into an ``AttributeError``) gets psycopg's own cursor, and works."""
+    from gateway.storage import pg_deadlines
+    from gateway.storage.pg_cursor import LazyDescriptionCursor
+
+    monkeypatch.setattr(pg_deadlines, "INTERNALS_MATCH", False)
+    engine = pg_deadlines.postgresql_engine(database_url, 5.0)
+    try:
+        with engine.begin() as connection:
+            cursor = connection.connection.dbapi_connection.cursor()
+            assert type(cursor) is LazyDescriptionCursor
+            value = connection.execute(text("SELECT CAST(:a AS int) + 1"), {"a": 1}).scalar()
+            assert value == 2
+    finally:
+        engine.dispose()
