@@ -44,6 +44,7 @@ MAX_CONNECTIONS: Final = 200
 MAX_CONNECTIONS_PER_SOURCE: Final = 50
 
 TRACER = "ketenpoort.sources"  # the CLIENT spans' instrumentation scope
+_NO_TIMEOUT: Final = aiohttp.ClientTimeout()  # every aiohttp timer off: see ``_session``
 
 
 def default_tls_context() -> ssl.SSLContext:
@@ -149,7 +150,7 @@ class SourceHttp:
             try:
                 async with asyncio.timeout(timeout_s):
                     return await self._send(
-                        span, method, target, headers, body, params, timeout_s, max_bytes, accept
+                        span, method, target, headers, body, params, max_bytes, accept
                     )
             except SourceUnavailable as exc:
                 span.set_status(Status(StatusCode.ERROR, exc.reason))
@@ -169,7 +170,6 @@ class SourceHttp:
         headers: dict[str, str],
         body: bytes | None,
         params: Mapping[str, str] | None,
-        timeout_s: float,
         max_bytes: int,
         accept: range,
     ) -> bytes:
@@ -181,7 +181,6 @@ class SourceHttp:
             data=body,
             params=params or None,
             allow_redirects=False,
-            timeout=_total_timeout(timeout_s),
         ) as response:
             status = response.status
             span.set_attribute("http.response.status_code", status)
@@ -217,6 +216,11 @@ class SourceHttp:
                 ),
                 trust_env=False,
                 auto_decompress=True,
+                # ``exchange``'s own ``asyncio.timeout`` bounds connect to last byte;
+                # aiohttp's timers would repeat it on every call (issue 16).
+                timeout=_NO_TIMEOUT,
+                # A source cannot set state that rides along on later requests.
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
             guard = loop.create_task(_close_at_loop_end(session), name="source-http-session")
             self._sessions[loop] = _LoopSession(session, guard)
@@ -246,12 +250,6 @@ def _target(method: str, url: str, source: str | None) -> tuple[URL, Mapping[str
     if source is not None:
         attributes["ketenpoort.source"] = source
     return target, MappingProxyType(attributes)
-
-
-@functools.lru_cache(maxsize=64)
-def _total_timeout(timeout_s: float) -> aiohttp.ClientTimeout:
-    """One (immutable) timeout object per bound, not one per call."""
-    return aiohttp.ClientTimeout(total=timeout_s)
 
 
 def _failed(span: trace.Span, reason: UnavailableReason) -> SourceUnavailable:

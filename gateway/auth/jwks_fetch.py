@@ -23,6 +23,8 @@ from typing import Any
 
 import httpx
 
+from gateway.outbound import cookieless_jar
+
 log = logging.getLogger("ketenpoort.auth.jwks")
 
 MAX_JWKS_BYTES = 64 * 1024
@@ -59,7 +61,9 @@ class JwksFetcher:
     ) -> None:
         self._ttl_s = ttl_s
         self._min_refetch_s = min_refetch_s
-        self._client = client or httpx.Client(timeout=timeout_s, follow_redirects=False)
+        self._client = client or httpx.Client(
+            timeout=timeout_s, follow_redirects=False, cookies=cookieless_jar()
+        )
         self._clock = clock
         self._lock = threading.Lock()
         self._cache: dict[str, _Entry] = {}

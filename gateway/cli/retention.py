@@ -24,6 +24,7 @@ from rich.table import Table
 from connectors import SourceHttp
 from gateway.cli.console import console, err_console
 from gateway.cli.jobs import run_job
+from gateway.outbound import cookieless_jar
 from gateway.retention import Progress as RunProgress
 from gateway.retention import RunReport
 from gateway.wiring import Runtime
@@ -51,7 +52,10 @@ class _Bars(RunProgress):
 
 
 async def _run(runtime: Runtime, dry_run: bool) -> RunReport:
-    async with SourceHttp() as sources, httpx.AsyncClient(follow_redirects=False) as client:
+    async with (
+        SourceHttp() as sources,
+        httpx.AsyncClient(follow_redirects=False, cookies=cookieless_jar()) as client,
+    ):
         registry = build_source_registry(runtime.foundations, runtime.auth, sources, client)
         runner = build_retention_runner(runtime.foundations, registry)
         columns = (

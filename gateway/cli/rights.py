@@ -14,6 +14,7 @@ import typer
 from connectors import SourceHttp
 from gateway.cli.console import console
 from gateway.cli.jobs import run_job
+from gateway.outbound import cookieless_jar
 from gateway.rights.peer_outcomes import SyncReport
 from gateway.wiring import Runtime
 from gateway.wiring.parts import build_peer_outcomes, build_peer_registry
@@ -22,7 +23,10 @@ rights_app = typer.Typer(help="Rights requests: correctie and verzet across regi
 
 
 async def _sync(runtime: Runtime) -> SyncReport:
-    async with SourceHttp() as sources, httpx.AsyncClient(follow_redirects=False) as client:
+    async with (
+        SourceHttp() as sources,
+        httpx.AsyncClient(follow_redirects=False, cookies=cookieless_jar()) as client,
+    ):
         registry = build_peer_registry(runtime.foundations, runtime.auth, sources, client)
         outcomes = build_peer_outcomes(runtime.foundations, runtime.pseudonymizer, registry)
         return await outcomes.sync()

@@ -30,6 +30,7 @@ from joserfc import jwt
 
 from gateway.consent.service import ConsentNotice
 from gateway.keys import KeyStore, KeyStoreError
+from gateway.outbound import cookieless_jar
 from gateway.policy.compiled import CompiledPolicy
 from gateway.policy.models import ConsentWebhook
 
@@ -145,7 +146,9 @@ class ConsentWebhooks:
 
     def _deliver(self, notice: ConsentNotice, party: str, hook: ConsentWebhook) -> None:
         try:
-            with httpx.Client(timeout=hook.timeout_s, follow_redirects=False) as client:
+            with httpx.Client(
+                timeout=hook.timeout_s, follow_redirects=False, cookies=cookieless_jar()
+            ) as client:
                 for attempt in range(1, hook.max_attempts + 1):
                     outcome = self._attempt(client, hook, notice)
                     if outcome == "done":

@@ -42,6 +42,7 @@ from gateway.federation.mirror import MirrorCases
 from gateway.federation.rights import PeerRights
 from gateway.federation.tokens import PeerTokenClient
 from gateway.keys import KeyStore
+from gateway.outbound import cookieless_jar
 from gateway.policy import PolicyHolder
 from gateway.policy.compiled import CompiledPolicy
 from gateway.retention.deletions import DeletionFeeds
@@ -145,6 +146,7 @@ def build_brokering(
     client = httpx.AsyncClient(
         limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         follow_redirects=False,
+        cookies=cookieless_jar(),
     )
     sources = SourceHttp()
     registry = ConnectorRegistry(

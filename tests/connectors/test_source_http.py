@@ -10,6 +10,10 @@ import pytest
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from connectors import LookupResult, RestConnector, SourceHttp, SourceUnavailable
 from gateway.settings import Settings
@@ -18,6 +22,7 @@ from gateway.telemetry import setup_telemetry
 from tests.connectors.conftest import GatewaySigner, RunningSource
 from tests.connectors.test_rest_connector import AUDIENCE, lookup_request
 from tests.reliability.rawserver import Mode, raw_server
+from tests.support.loopback import serve_app
 
 
 def test_one_source_http_serves_several_event_loops(
@@ -139,3 +144,52 @@ async def test_each_source_call_is_a_client_span_the_source_sees_as_parent(
     assert (failed.attributes or {})["http.response.status_code"] == 500
     exported = "\n".join(s.to_json(indent=None) for s in calls)
     assert person_a.reveal() not in exported and "demo-db-secret" not in exported
+
+
+async def test_a_cookie_set_by_one_source_never_reaches_another() -> None:
+    """Sources on one host (cookies ignore ports) must not pass state through the gateway.
+
+    Cookies are kept per host name, so the sources are asked as ``localhost``
+    (aiohttp's jar already refuses cookies for bare IP addresses).
+    """
+    seen: list[str | None] = []
+
+    async def setter(request: Request) -> Response:
+        return Response(b"{}", headers={"set-cookie": "k=from-a; Path=/; Max-Age=600"})
+
+    async def reader(request: Request) -> Response:
+        seen.append(request.headers.get("cookie"))
+        return Response(b"{}")
+
+    a = Starlette(routes=[Route("/lookup", setter, methods=["POST"])])
+    b = Starlette(routes=[Route("/lookup", reader, methods=["POST"])])
+    async with SourceHttp() as sources:
+        with serve_app(a) as url_a, serve_app(b) as url_b:
+            for url in (url_a, url_b, url_a, url_b):
+                await sources.exchange(
+                    "POST",
+                    url.replace("127.0.0.1", "localhost") + "/lookup",
+                    headers={"content-type": "application/json"},
+                    body=b"{}",
+                    timeout_s=5.0,
+                    max_bytes=1024,
+                )
+
+    assert seen == [None, None]
+
+
+async def test_a_source_slower_than_the_bound_is_a_timeout() -> None:
+    """aiohttp's own timers are off: ``exchange``'s bound alone ends a slow answer."""
+
+    async def slow(request: Request) -> Response:
+        await asyncio.sleep(5)
+        return Response(b"{}")
+
+    app = Starlette(routes=[Route("/lookup", slow, methods=["POST"])])
+    async with SourceHttp() as sources:
+        with serve_app(app) as url, pytest.raises(SourceUnavailable) as caught:
+            await sources.exchange(
+                "POST", url + "/lookup", headers={}, body=b"{}", timeout_s=0.3, max_bytes=1024
+            )
+
+    assert caught.value.reason == "timeout"
