@@ -90,6 +90,10 @@ class SourceHttp:
         self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSession] = (
             weakref.WeakKeyDictionary()
         )
+        # The session asked for last, with its loop: a query's call finds it without the
+        # lock and the weak-key lookup (a weakref made per ``get``). The session holds
+        # its loop anyway, so this keeps nothing alive that the table does not.
+        self._last: tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession] | None = None
 
     async def __aenter__(self) -> Self:
         return self
@@ -112,6 +116,7 @@ class SourceHttp:
         loop = asyncio.get_running_loop()
         with self._lock:
             held = self._sessions.pop(loop, None)
+            self._last = None
             self._forget_closed_loops()
         if held is None:
             return
@@ -205,9 +210,13 @@ class SourceHttp:
 
     def _session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
+        last = self._last
+        if last is not None and last[0] is loop and not last[1].closed:
+            return last[1]
         with self._lock:
             held = self._sessions.get(loop)
             if held is not None and not held.session.closed:
+                self._last = (loop, held.session)
                 return held.session
             self._forget_closed_loops()
             session = aiohttp.ClientSession(
@@ -224,6 +233,7 @@ class SourceHttp:
             )
             guard = loop.create_task(_close_at_loop_end(session), name="source-http-session")
             self._sessions[loop] = _LoopSession(session, guard)
+            self._last = (loop, session)
             return session
 
     def _forget_closed_loops(self) -> None:
