@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors import LookupRequest, Requester
-from gateway.subjects.bsn import Bsn, InvalidBsnError, Pseudonymizer, is_valid_bsn
+from gateway.subjects.bsn import Bsn, InvalidBsnError, Pseudonymizer, holds_bsn, is_valid_bsn
 
 VALID_IN_TEST_RANGE = [
     "999990007", "999990019", "999990020", "999990032", "999990044",
@@ -105,3 +105,44 @@ def test_short_secrets_are_refused_and_never_shown() -> None:
     with pytest.raises(ValueError):
         Pseudonymizer(b"short")
     assert "k" * 32 not in repr(Pseudonymizer(b"k" * 32))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "BSN 999990007 dubbel",
+        "bsn:99990003",  # without its leading zero
+        "BSN 9999 90 007 dubbel",
+        "BSN 9999.90.007 dubbel",
+        "BSN 9999-90-007",
+        "BSN 999 990 007",
+        "BSN 9999\u00a090\u00a0007",
+        "zaak 12 999990007",  # a number beside it does not hide it
+        "zaak 12 9999 90 007",
+        "\u0669\u0669\u0669\u0669\u0669\u0660\u0660\u0660\u0667",  # Arabic-Indic digits
+        "m.jansen.9999.90.007",
+    ],
+)
+def test_holds_bsn_finds_a_bsn_as_people_write_it(text: str) -> None:
+    assert holds_bsn(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "afspraak 01-12-2026 om 14.30",
+        "bel 06-1234 5678",
+        "0612345678",
+        "bedrag 1.250.000 euro",
+        "9999 90 008",  # nine digits, but not 11-proof
+        "1999990007",  # ten digits in one run: not a BSN
+        "",
+    ],
+)
+def test_holds_bsn_leaves_other_numbers_alone(text: str) -> None:
+    assert not holds_bsn(text)
+
+
+@given(st.text())
+def test_holds_bsn_never_raises(text: str) -> None:
+    holds_bsn(text)

@@ -16,11 +16,15 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from typing import Final
 
 _WEIGHTS: Final = (9, 8, 7, 6, 5, 4, 3, 2, -1)
 _MIN_SECRET_BYTES: Final = 16
-_DIGIT_RUNS: Final = re.compile(r"[0-9]+")
+# Digits (any script's: ``\d`` on ``str``) in groups joined by one space, dot or hyphen
+# (or a no-break space): "999990007", "9999 90 007", "9999.90.007", "٩٩٩٩٩٠٠٠٧".
+_NUMBERS: Final = re.compile(r"\d+(?:[ .\-\u00a0\u202f]\d+)*")
+_SEPARATORS: Final = re.compile(r"[ .\-\u00a0\u202f]")
 
 
 def is_valid_bsn(value: object) -> bool:
@@ -44,16 +48,38 @@ def is_valid_bsn(value: object) -> bool:
 
 
 def holds_bsn(text: str) -> bool:
-    """True if ``text`` contains a BSN: a run of 8 or 9 ASCII digits passing the 11-proof.
+    """True if ``text`` contains a BSN as people write one.
 
-    For free identifiers a caller chooses that the gateway writes in clear (an
-    employee id, a peer's case id): a BSN there would sit outside the vault.
-    Eight digits count too, as a BSN written without its leading zero.
+    A run of 8 or 9 digits passing the 11-proof (eight: a BSN written without
+    its leading zero), or nine digits in groups joined by a space, dot or
+    hyphen ("9999 90 007", "9999.90.007"), digits of any script included.
+    For free identifiers and free text that the gateway writes in clear (an
+    employee id, a peer's case id, a reason or note): a BSN there would sit
+    outside the vault. Grouped numbers count only at exactly nine digits, so a
+    date ("01-12-2026") or a phone number ("06-1234 5678") is not taken for one.
     """
-    for run in _DIGIT_RUNS.findall(text):  # a loop, not any(<generator>): a call per run less
-        if len(run) in (8, 9) and is_valid_bsn(run.zfill(9)):
-            return True
+    for number in _NUMBERS.findall(text):  # loops, not any(<generator>): this runs per request
+        if number.isdigit():  # one run, the common case
+            if len(number) in (8, 9) and _passes(number):
+                return True
+            continue
+        groups = _SEPARATORS.split(number)
+        for start in range(len(groups)):
+            digits = ""
+            for group in groups[start:]:
+                digits += group
+                if len(digits) >= 9:
+                    if len(digits) == 9 and _passes(digits):
+                        return True
+                    break
     return False
+
+
+def _passes(digits: str) -> bool:
+    """The 11-proof for 8 or 9 digits of any script (``is_valid_bsn`` takes ASCII only)."""
+    if not digits.isascii():
+        digits = "".join(str(unicodedata.decimal(digit)) for digit in digits)
+    return is_valid_bsn(digits.zfill(9))
 
 
 def random_id(prefix: str, nbytes: int = 10, alphabet: str | None = None) -> str:
