@@ -1,4 +1,10 @@
-"""Partner keys published at a ``jwks_uri``: fetched with a timeout, cached with a TTL.
+"""Partner keys published at a ``jwks_uri``: fetched within a bound, cached with a TTL.
+
+A fetch is bounded in all (``gateway.outbound.bounded_exchange``): ``timeout_s``
+from connect to the last byte however slowly the server drips, at most 64 KiB,
+never inflated from gzip. A per-read timeout alone let a server that sent a byte
+a second hold every token request for its party, and then the worker threads of
+every other request, for as long as it liked (review).
 
 A partner rotates by publishing a new key; we notice when an assertion names a
 ``kid`` we do not hold, but refetch at most every ``min_refetch_s`` so a
@@ -14,16 +20,17 @@ worker threads (review-auth).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from gateway.outbound import cookieless_jar
+from gateway.outbound import Answer, OutboundRefused, bounded_exchange, run_exchange
 
 log = logging.getLogger("ketenpoort.auth.jwks")
 
@@ -56,14 +63,11 @@ class JwksFetcher:
         ttl_s: float = 300.0,
         timeout_s: float = 3.0,
         min_refetch_s: float = 10.0,
-        client: httpx.Client | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._ttl_s = ttl_s
+        self._timeout_s = timeout_s
         self._min_refetch_s = min_refetch_s
-        self._client = client or httpx.Client(
-            timeout=timeout_s, follow_redirects=False, cookies=cookieless_jar()
-        )
         self._clock = clock
         self._lock = threading.Lock()
         self._cache: dict[str, _Entry] = {}
@@ -103,16 +107,28 @@ class JwksFetcher:
         return document
 
     def _fetch(self, uri: str) -> dict[str, Any]:
+        def exchange(client: httpx.AsyncClient) -> Awaitable[Answer]:
+            return bounded_exchange(
+                client,
+                "GET",
+                uri,
+                headers={"Accept": "application/json"},
+                timeout_s=self._timeout_s,
+                max_bytes=MAX_JWKS_BYTES,
+            )
+
         try:
-            response = self._client.get(uri, headers={"Accept": "application/json"})
-            response.raise_for_status()
-        except httpx.HTTPError as error:
-            log.warning("jwks_uri %s not reachable (%s)", uri, type(error).__name__)
+            answer = run_exchange(exchange)
+        except OutboundRefused as refused:
+            log.warning("jwks_uri %s not fetched (%s)", uri, refused.reason)
+            if refused.reason == "too_large":
+                raise JwksUnavailable("partner key set too large") from None
             raise JwksUnavailable("partner keys unavailable") from None
-        if len(response.content) > MAX_JWKS_BYTES:
-            raise JwksUnavailable("partner key set too large")
+        if not 200 <= answer.status < 300:
+            log.warning("jwks_uri %s answered %s", uri, answer.status)
+            raise JwksUnavailable("partner keys unavailable")
         try:
-            document = response.json()
+            document = json.loads(answer.body)
         except ValueError:
             raise JwksUnavailable("partner key set is not JSON") from None
         if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
@@ -122,4 +138,4 @@ class JwksFetcher:
         return document
 
     def close(self) -> None:
-        self._client.close()
+        """Nothing to release: each fetch has a client of its own (fetches are rare)."""

@@ -23,14 +23,14 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import httpx
 from joserfc import jwt
 
 from gateway.consent.service import ConsentNotice
 from gateway.keys import KeyStore, KeyStoreError
-from gateway.outbound import cookieless_jar
+from gateway.outbound import Answer, OutboundRefused, bounded_exchange, run_exchange
 from gateway.policy.compiled import CompiledPolicy
 from gateway.policy.models import ConsentWebhook
 
@@ -120,8 +120,13 @@ class ConsentWebhooks:
         header = {"alg": current.alg, "kid": current.kid, "typ": JWT_TYPE}
         return "Bearer " + jwt.encode(header, claims, current.jwk, algorithms=[current.alg])
 
-    def _attempt(self, client: httpx.Client, hook: ConsentWebhook, notice: ConsentNotice) -> str:
-        """``done``, ``retry`` or ``give_up``."""
+    def _attempt(self, hook: ConsentWebhook, notice: ConsentNotice) -> str:
+        """``done``, ``retry`` or ``give_up``.
+
+        Bounded in all by the hook's ``timeout_s`` (a receiver that drips its answer
+        byte by byte is abandoned), and the receiver's body is never read: only
+        its status counts.
+        """
         body = json.dumps(notice_body(notice), sort_keys=True).encode()
         try:
             headers = {
@@ -129,36 +134,46 @@ class ConsentWebhooks:
                 "Content-Type": "application/json",
                 "Idempotency-Key": idempotency_key(notice),
             }
-            response = client.post(hook.url, content=body, headers=headers)
         except KeyStoreError:
             log.error("consent notice %s not signed: no usable token key", notice.id)
             return "retry"
-        except httpx.HTTPError as error:
-            log.warning("consent notice %s not delivered: %s", notice.id, type(error).__name__)
+
+        def exchange(client: httpx.AsyncClient) -> Awaitable[Answer]:
+            return bounded_exchange(
+                client,
+                "POST",
+                hook.url,
+                headers=headers,
+                content=body,
+                timeout_s=hook.timeout_s,
+                max_bytes=0,
+            )
+
+        try:
+            status = run_exchange(exchange).status
+        except OutboundRefused as refused:
+            log.warning("consent notice %s not delivered: %s", notice.id, refused.reason)
             return "retry"
-        if response.is_success:
+        if 200 <= status < 300:
             return "done"
-        if response.status_code >= 500 or response.status_code in _RETRY_STATUSES:
-            log.warning("consent notice %s: receiver said %s", notice.id, response.status_code)
+        if status >= 500 or status in _RETRY_STATUSES:
+            log.warning("consent notice %s: receiver said %s", notice.id, status)
             return "retry"
-        log.error("consent notice %s refused with %s", notice.id, response.status_code)
+        log.error("consent notice %s refused with %s", notice.id, status)
         return "give_up"
 
     def _deliver(self, notice: ConsentNotice, party: str, hook: ConsentWebhook) -> None:
         try:
-            with httpx.Client(
-                timeout=hook.timeout_s, follow_redirects=False, cookies=cookieless_jar()
-            ) as client:
-                for attempt in range(1, hook.max_attempts + 1):
-                    outcome = self._attempt(client, hook, notice)
-                    if outcome == "done":
-                        log.info("consent notice %s delivered to %s", notice.id, party)
-                        return
-                    if outcome == "give_up":
-                        return
-                    if attempt < hook.max_attempts:
-                        self._sleep(min(hook.backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S))
-                log.error("consent notice %s to %s: attempts exhausted", notice.id, party)
+            for attempt in range(1, hook.max_attempts + 1):
+                outcome = self._attempt(hook, notice)
+                if outcome == "done":
+                    log.info("consent notice %s delivered to %s", notice.id, party)
+                    return
+                if outcome == "give_up":
+                    return
+                if attempt < hook.max_attempts:
+                    self._sleep(min(hook.backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S))
+            log.error("consent notice %s to %s: attempts exhausted", notice.id, party)
         finally:
             with self._lock:
                 self._threads.discard(threading.current_thread())

@@ -27,6 +27,7 @@ from connectors import PeerDenied, PeerDown, PeerScope
 from connectors.peer_http import Budget
 from gateway.auth.assertion import ASSERTION_TYPE
 from gateway.keys import KeyStore, KeyStoreError
+from gateway.outbound import OutboundRefused, bounded_exchange
 
 ASSERTION_LIFETIME_S: Final = 60
 REFRESH_MARGIN_S: Final = 30.0
@@ -108,21 +109,21 @@ class PeerTokenClient:
         if timeout <= 0:
             raise PeerDown("peer_timeout")
         try:
-            response = await self._client.post(
+            answer = await bounded_exchange(
+                self._client,
+                "POST",
                 scope.base_url + "/oauth/token",
                 data=form,
                 headers={"Accept": "application/json"},
-                timeout=timeout,
-                follow_redirects=False,
+                timeout_s=timeout,
+                max_bytes=MAX_TOKEN_ANSWER_BYTES,
             )
-        except httpx.TimeoutException:
-            raise _Transient("peer_timeout") from None
-        except httpx.TransportError:
-            raise _Transient("peer_unreachable") from None
-        if response.status_code in (429, 502, 503, 504):
+        except OutboundRefused as refused:
+            raise _refused(refused) from None
+        if answer.status in (429, 502, 503, 504):
             raise _Transient("peer_unavailable")
-        body = _json(response)
-        if response.status_code != 200:
+        body = _json(answer.body)
+        if answer.status != 200:
             if body.get("error") in _REFUSALS:
                 raise PeerDenied("peer_token_refused")
             raise PeerDown("peer_bad_status")
@@ -139,11 +140,24 @@ class _Transient(Exception):
         self.reason = reason
 
 
-def _json(response: httpx.Response) -> dict[str, object]:
-    if len(response.content) > MAX_TOKEN_ANSWER_BYTES:
-        raise PeerDown("peer_too_large")
+def _refused(refused: OutboundRefused) -> Exception:
+    """A token exchange cut short: too large or compressed is the peer's fault, the rest may pass.
+
+    The answer is read raw up to the bound, never inflated first: a gzip bomb
+    of a few hundred kilobytes once took ~300 MB and stalled the loop (review).
+    """
+    if refused.reason == "too_large":
+        return PeerDown("peer_too_large")
+    if refused.reason == "encoded":
+        return PeerDown("peer_malformed")
+    if refused.reason == "timeout":
+        return _Transient("peer_timeout")
+    return _Transient("peer_unreachable")
+
+
+def _json(content: bytes) -> dict[str, object]:
     try:
-        body = json.loads(response.content)
+        body = json.loads(content)
     except ValueError:
         raise PeerDown("peer_malformed") from None
     if not isinstance(body, dict):

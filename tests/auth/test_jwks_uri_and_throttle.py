@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import tracemalloc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from gateway.auth.jwks_fetch import JwksFetcher, JwksUnavailable
 from gateway.runtime import Runtime
 from tests.auth.conftest import gateway_settings, token_request
 from tests.auth.partners import Partner, write_policy_dir
+from tests.reliability.rawserver import Mode, ends_within, gzip_bomb, raw_server
 from tests.support.loopback import serve_app
 
 
@@ -152,3 +154,28 @@ def test_success_resets_the_failure_count(client: TestClient, partners: dict[str
     for _ in range(4):
         token_request(client, politie.assertion(aud="https://wrong.test"))
     assert token_request(client, politie.assertion()).status_code == 200
+
+
+@pytest.mark.parametrize("mode", ["drip_head", "drip_body"])
+def test_fetcher_bounds_a_dripping_key_server_in_all(mode: Mode) -> None:
+    """A byte every 0.1 s never trips a per-read timeout; the fetch's bound is for the whole."""
+    fetcher = JwksFetcher(timeout_s=0.5)
+    with raw_server(mode) as url:
+        outcome = ends_within(lambda: fetcher.get(url + "/jwks"), 10.0)
+
+    assert isinstance(outcome, JwksUnavailable)
+
+
+def test_fetcher_refuses_a_compressed_key_set_without_inflating_it() -> None:
+    gzip_bomb()  # made before measuring: the server runs in this process
+    fetcher = JwksFetcher()
+    with raw_server("gzip_bomb") as url:
+        tracemalloc.start()
+        try:
+            with pytest.raises(JwksUnavailable):
+                fetcher.get(url + "/jwks")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+
+    assert peak < 8 * 1024 * 1024  # 50 MB if inflated

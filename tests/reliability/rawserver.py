@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import gzip
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Literal
 
-Mode = Literal["reset", "garbage", "not_http", "short_body", "bad_gzip"]
+Mode = Literal[
+    "reset", "garbage", "not_http", "short_body", "bad_gzip", "drip_head", "drip_body", "gzip_bomb"
+]
+DRIP_INTERVAL_S = 0.1
+DRIP_FOR_S = 30.0
 GARBAGE = b'{"subject_known": true, "records": [{"id": '
+
+
+@functools.cache
+def gzip_bomb() -> bytes:
+    return gzip.compress(b"\0" * 50_000_000, compresslevel=9)
 
 
 def _serve_one(conn: socket.socket, mode: Mode) -> None:
@@ -28,6 +41,29 @@ def _serve_one(conn: socket.socket, mode: Mode) -> None:
                 return
             if mode == "short_body":  # promises 1000 bytes, sends 10, closes
                 conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n" + GARBAGE[:10])
+                return
+            if mode in (
+                "drip_head",
+                "drip_body",
+            ):  # a byte at a time, each well within a read timeout
+                head = b"HTTP/1.1 200 OK\r\n"
+                if mode == "drip_body":
+                    head += b"content-type: application/json\r\ncontent-length: 4000\r\n\r\n"
+                else:
+                    head += b"x-drip: "
+                conn.sendall(head)
+                for _ in range(int(DRIP_FOR_S / DRIP_INTERVAL_S)):
+                    time.sleep(DRIP_INTERVAL_S)
+                    conn.sendall(b" ")
+                return
+            if mode == "gzip_bomb":  # 50 MB of zeros in ~50 kB, declared honestly
+                bomb = gzip_bomb()
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                    b"content-encoding: gzip\r\n"
+                    + f"content-length: {len(bomb)}\r\nconnection: close\r\n\r\n".encode()
+                    + bomb
+                )
                 return
             if mode == "bad_gzip":
                 conn.sendall(
@@ -58,6 +94,9 @@ def raw_server(mode: Mode) -> Iterator[str]:
                 conn, _ = listener.accept()
             except OSError:
                 return
+            if stopping.is_set():  # the wake-up connection below
+                conn.close()
+                return
             threading.Thread(target=_serve_one, args=(conn, mode), daemon=True).start()
 
     thread = threading.Thread(target=accept, daemon=True)
@@ -66,5 +105,29 @@ def raw_server(mode: Mode) -> Iterator[str]:
         yield f"http://127.0.0.1:{listener.getsockname()[1]}"
     finally:
         stopping.set()
-        listener.close()
+        # accept() does not return when another thread closes the socket: wake it.
+        with contextlib.suppress(OSError):
+            socket.create_connection(listener.getsockname(), timeout=1).close()
         thread.join(5)
+        listener.close()
+
+
+def ends_within(call: Callable[[], object], seconds: float) -> object:
+    """What ``call`` returned or raised, run in a thread; fails if it runs past ``seconds``.
+
+    For exchanges with a misbehaving server that would otherwise go on for
+    ``DRIP_FOR_S``: a liveness check with a wide margin, not a timing.
+    """
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "still running: the exchange outlived its bound"
+    return outcome[0]

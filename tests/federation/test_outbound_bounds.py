@@ -1,0 +1,81 @@
+"""Exchanges with a peer's token endpoint and an OvJ's webhook are bounded in all (review).
+
+A peer's token answer was inflated whole from gzip before its 64 KiB bound was
+checked (~300 MB for a few hundred kB); a webhook receiver that dripped its
+answer held the delivery thread for as long as it liked, so threads piled up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tracemalloc
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from connectors import PeerDown, PeerScope
+from gateway.consent.service import ConsentNotice
+from gateway.consent.webhook import ConsentWebhooks
+from gateway.federation.tokens import PeerTokenClient
+from gateway.keys import KeyStore
+from gateway.outbound import cookieless_jar
+from gateway.policy.models import ConsentWebhook
+from tests.reliability.rawserver import Mode, ends_within, gzip_bomb, raw_server
+
+PASSPHRASE = "correct horse battery staple"
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> KeyStore:
+    store = KeyStore(tmp_path, PASSPHRASE)
+    store.ensure()
+    return store
+
+
+def test_a_compressed_peer_token_answer_is_refused_before_it_is_inflated(keys: KeyStore) -> None:
+    gzip_bomb()  # made before measuring: the server runs in this process
+
+    async def ask(base_url: str) -> str:
+        async with httpx.AsyncClient(cookies=cookieless_jar()) as client:
+            tokens = PeerTokenClient(keys, client)
+            scope = PeerScope(base_url, "gateway-a", "zvh-demo", "pga-casusoverleg")
+            return await tokens.access_token(scope, timeout_s=5.0)
+
+    with raw_server("gzip_bomb") as url:
+        tracemalloc.start()
+        try:
+            with pytest.raises(PeerDown) as caught:
+                asyncio.run(ask(url))
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+
+    assert peak < 8 * 1024 * 1024  # 50 MB if inflated
+    assert caught.value.reason == "peer_malformed"
+
+
+@pytest.mark.parametrize("mode", ["drip_head", "drip_body"])
+def test_a_dripping_webhook_receiver_is_abandoned_at_the_hooks_timeout(
+    keys: KeyStore, mode: Mode
+) -> None:
+    webhooks = ConsentWebhooks(keys, "https://gateway.test", lambda: None)  # type: ignore[arg-type,return-value]
+    notice = ConsentNotice(
+        id="oc-test",
+        convenant="zvh-demo",
+        case="c-test",
+        categories=("strafrechtelijk",),
+        recipient="gemeente-demo",
+        purpose="pga-casusoverleg",
+        case_phase="casusoverleg",
+        requested_by_employee="m.jansen",
+        created_at=datetime.now(UTC),
+    )
+    with raw_server(mode) as url:
+        hook = ConsentWebhook(url=url + "/hook", timeout_s=0.5, max_attempts=1)
+        ends_within(lambda: webhooks._deliver(notice, "om-demo", hook), 10.0)
+        assert webhooks._attempt(hook, notice) == ("done" if mode == "drip_body" else "retry")
+
+    # The head of a dripping body says 200, and only the status counts; a dripping head
+    # never completes and is given up on at the bound, to be tried again later.
