@@ -76,14 +76,14 @@ class _Workers:
                 spawn = self.threads < MAX_THREADS
                 if spawn:
                     self.threads += 1
-        self.jobs.put(job)
-        if spawn:
+        if spawn:  # before the job is queued: a thread that cannot start leaves no job behind
             try:
                 threading.Thread(target=self._serve, name="ketenpoort-offload", daemon=True).start()
             except BaseException:
                 with self.lock:
                     self.threads -= 1
                 raise
+        self.jobs.put(job)
 
     def _serve(self) -> None:
         jobs, lock = self.jobs, self.lock
