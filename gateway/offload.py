@@ -16,7 +16,7 @@ its idle-worker ``Semaphore`` (another Condition, on submit and after every
 job) were ~25 Python calls and several futex wake-ups per hop (issue 16). Here
 a job is a tuple on a ``queue.SimpleQueue`` (C), the pool's bookkeeping is an
 integer under a ``threading.Lock`` (entered in C), and the result goes back
-with one ``call_soon_threadsafe``: two Python calls per hop besides the work.
+with one ``call_soon_threadsafe``: three Python calls per hop besides the work.
 What anyio gave is kept: the caller's context variables (the trace) go with
 the call, at most :data:`MAX_THREADS` threads run at once (anyio's default;
 further jobs wait in the queue), and a cancelled caller still waits until the
@@ -93,11 +93,15 @@ class _Workers:
                 outcome: tuple[bool, Any] = (True, context.run(function, *args))
             except BaseException as exc:  # noqa: BLE001 - handed to the awaiting caller
                 outcome = (False, exc)
-            with contextlib.suppress(RuntimeError):  # the loop closed while the thread ran
-                loop.call_soon_threadsafe(_deliver, future, state, *outcome)
-            del function, args, context, loop, future, state, outcome
+            # Idle from here on, before the caller hears back: its next job must
+            # find this thread waiting rather than start another one.
             with lock:
                 self.idle += 1
+            try:  # noqa: SIM105 - contextlib.suppress is three Python calls per hop
+                loop.call_soon_threadsafe(_deliver, future, state, *outcome)
+            except RuntimeError:  # the loop closed while the thread ran
+                pass
+            del function, args, context, loop, future, state, outcome
 
 
 _workers = _Workers()
