@@ -7,7 +7,7 @@ commit must reach the disk.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sized
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.storage.lean_pool import pool_class
 from gateway.storage.pg_deadlines import postgresql_engine
 
 
@@ -46,6 +47,7 @@ def create_db_engine(url: str, *, timeout_s: float = 5.0) -> Engine:
         engine = create_engine(
             url,
             connect_args={"timeout": timeout_s, "check_same_thread": False},
+            poolclass=pool_class(),  # QueuePool, as SQLAlchemy picks for a file, on a leaner queue
             hide_parameters=True,  # parameters are data; never in error text or logs
         )
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -53,11 +55,38 @@ def create_db_engine(url: str, *, timeout_s: float = 5.0) -> Engine:
     return postgresql_engine(url, timeout_s)
 
 
-def _in_use(session: Session) -> bool:
-    """Whether the Session has begun a transaction or waits for one to commit."""
-    return session._transaction is not None or bool(
-        session.dispatch.before_commit or session.dispatch.after_commit
-    )
+_Listeners = tuple[Sized, Sized]
+
+
+def _class_commit_listeners(session: Session) -> _Listeners | None:
+    """The live lists of ``before_commit``/``after_commit`` listeners of ``session``'s class.
+
+    Read from an unused Session of that class, whose dispatch shows only the
+    class-level listeners (SQLAlchemy's ``_EmptyListener.parent_listeners``, the
+    very list a later ``event.listen`` on the class or sessionmaker appends to).
+    ``None`` when that attribute is not there (another SQLAlchemy): then every
+    check asks the Session's own dispatch.
+    """
+    before = getattr(session.dispatch.before_commit, "parent_listeners", None)
+    after = getattr(session.dispatch.after_commit, "parent_listeners", None)
+    if before is None or after is None or session.dispatch.before_commit.listeners:
+        return None
+    return before, after
+
+
+def _in_use(session: Session, class_listeners: _Listeners | None = None) -> bool:
+    """Whether the Session has begun a transaction or waits for one to commit.
+
+    A Session's instance-level dispatch is made (and kept in its ``__dict__``) the
+    first time anything looks at it, e.g. to add an instance listener; one that
+    never had it can only have class-level listeners, checked on their lists
+    (``class_listeners``) without building a dispatch for every unit (~9 calls).
+    """
+    if session._transaction is not None:
+        return True
+    if class_listeners is not None and "dispatch" not in session.__dict__:
+        return bool(class_listeners[0] or class_listeners[1])
+    return bool(session.dispatch.before_commit or session.dispatch.after_commit)
 
 
 class Database:
@@ -67,6 +96,7 @@ class Database:
         self.url = url
         self.engine = create_db_engine(url, timeout_s=timeout_s)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._commit_listeners = _class_commit_listeners(self.sessions())
 
     @property
     def is_postgresql(self) -> bool:
@@ -107,14 +137,14 @@ class Database:
             used = False
             try:
                 yield session
-                used = _in_use(session)
+                used = _in_use(session, self._commit_listeners)
                 if used:
                     session.connection()  # joins this transaction if it has not yet
                     session.commit()
                 else:
                     transaction.commit()
             except BaseException:
-                used = used or _in_use(session)
+                used = used or _in_use(session, self._commit_listeners)
                 if used:
                     session.rollback()
                 if transaction.is_active:

@@ -48,6 +48,7 @@ from sqlalchemy.exc import DisconnectionError, InvalidatePoolError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from gateway.storage import pg_arrays
+from gateway.storage.lean_pool import pool_class
 from gateway.storage.pg_cursor import LazyDescriptionCursor
 from gateway.storage.pg_execute import INTERNALS_MATCH, LeanCursor
 
@@ -61,6 +62,7 @@ PING_MAX_S = 1.0
 FRESH_S = 1.0
 _RETURNED = "ketenpoort.returned_at"
 _OK = pq.ConnStatus.OK
+_IDLE = pq.TransactionStatus.IDLE
 
 
 class DatabaseDeadlineExceeded(psycopg.OperationalError):
@@ -168,6 +170,8 @@ def postgresql_engine(url: str, timeout_s: float, *, fresh_s: float = FRESH_S) -
         max_overflow=20,
         pool_timeout=timeout_s,
         pool_use_lifo=True,
+        poolclass=pool_class(),  # QueuePool on a leaner queue (lean_pool.py)
+        pool_reset_on_return=None,  # the "reset" listener below rolls back instead
         connect_args=connect_args(timeout_s, url_options),
     )
     client_deadline = timeout_s + CLIENT_MARGIN_S
@@ -187,6 +191,16 @@ def postgresql_engine(url: str, timeout_s: float, *, fresh_s: float = FRESH_S) -
         pg_arrays.register(connection)
         record.info["fresh"] = True
         return connection
+
+    @event.listens_for(engine, "reset")
+    def _reset(dbapi_connection: Any, _record: ConnectionPoolEntry, _state: Any) -> None:
+        # What reset_on_return="rollback" does, without its layers (and psycopg's
+        # rollback machinery) for a connection libpq already reports idle: every
+        # committed transaction comes back so. In a transaction, failed, closed or
+        # broken, it is rolled back as before; a rollback that raises makes the pool
+        # invalidate the connection, as before.
+        if dbapi_connection.pgconn.transaction_status != _IDLE:
+            dbapi_connection.rollback()
 
     @event.listens_for(engine, "checkin")
     def _returned(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:

@@ -77,6 +77,26 @@ def test_commit_listeners_run_even_without_orm_work(database: Database) -> None:
     assert _head(database)[0] == 44
 
 
+def test_commit_listeners_on_the_session_class_added_later_run(database: Database) -> None:
+    """The class-level listener lists are read once (``Database.__init__``) and stay live."""
+    committed: list[str] = []
+
+    def listener(_session: object) -> None:
+        committed.append("after")
+
+    event.listen(database.sessions, "after_commit", listener)
+    try:
+        with database.transaction() as session:
+            connection_of(session).execute(update(_HEAD).values(size=45))
+        assert committed == ["after"]
+    finally:
+        event.remove(database.sessions, "after_commit", listener)
+    with database.transaction() as session:  # removed: unused again, the connection commits
+        connection_of(session).execute(update(_HEAD).values(size=46))
+    assert committed == ["after"]
+    assert _head(database)[0] == 46
+
+
 class _no_error:
     def __enter__(self) -> None:
         return None

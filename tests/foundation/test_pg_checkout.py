@@ -96,3 +96,31 @@ def test_connections_whose_backends_ended_are_replaced_on_checkout(
         }
     assert len(after) == 2
     assert not after & pids
+
+
+def test_a_connection_returned_in_a_transaction_is_rolled_back(engine: Engine) -> None:
+    """The pool's reset (a ``reset`` listener, ``pool_reset_on_return=None``) still rolls back.
+
+    Only a connection libpq reports idle skips the rollback; one handed back with
+    its transaction open (here through the raw DBAPI connection) is rolled back
+    before anyone else gets it, and a committed one is handed out idle.
+    """
+    from psycopg import pq
+
+    raw = engine.raw_connection()
+    raw.cursor().execute("CREATE TEMPORARY TABLE IF NOT EXISTS reset_probe (x int)")
+    raw.commit()
+    raw.cursor().execute("INSERT INTO reset_probe VALUES (1)")
+    driver = raw.driver_connection
+    assert driver is not None
+    assert driver.pgconn.transaction_status == pq.TransactionStatus.INTRANS
+    raw.close()  # back to the pool mid-transaction
+    assert driver.pgconn.transaction_status == pq.TransactionStatus.IDLE
+    again = engine.raw_connection()
+    try:
+        assert again.driver_connection is driver  # LIFO: the same connection
+        cursor = again.cursor()
+        cursor.execute("SELECT count(*) FROM reset_probe")
+        assert cursor.fetchone() == (0,)  # the insert was rolled back
+    finally:
+        again.close()
