@@ -5,11 +5,14 @@ committed, and raises :class:`AuditUnavailable` on any storage failure, so the
 caller discloses nothing. Concurrent appends in one process are gathered by
 one writer thread into a single transaction (group commit): many callers pay
 for one fsync, and each still waits for the commit that holds its own entries.
+The writer hands a batch's outcomes to each waiting event loop in one call
+(one wake-up of the loop per commit, not one per caller).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import queue
@@ -60,11 +63,78 @@ class _Prepare:
     caller: str | None
 
 
-@dataclass
+@dataclass(eq=False)
 class _Request:
+    """One caller's entries (or its prepare) on the way to a group commit.
+
+    A thread waits on ``done``; a coroutine waits on ``waiter``, a future of its
+    own ``loop``. The writer records the ``outcome`` (the seqs, or the error) and
+    then settles the waits: the coroutines' in one call per loop and batch.
+    """
+
     entries: list[PendingEntry]
-    done: Future[list[int]]
     prepare: _Prepare | None = None
+    done: Future[list[int]] | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+    waiter: asyncio.Future[list[int]] | None = None
+    # Set by the waiting coroutine when it stops waiting (timed out, cancelled): a
+    # request the writer has not taken yet is then left out, as a cancelled ``done``.
+    abandoned: bool = False
+    outcome: list[int] | BaseException | None = None
+
+    def take(self) -> bool:
+        """Whether its caller still waits (the writer commits it); once per request."""
+        if self.done is not None:
+            return self.done.set_running_or_notify_cancel()
+        return not self.abandoned
+
+    @property
+    def finished(self) -> bool:
+        return self.outcome is not None
+
+    def finish(self, outcome: list[int] | BaseException) -> None:
+        """Record the outcome; the first one stands."""
+        if self.outcome is None:
+            self.outcome = outcome
+
+
+def _settle(requests: list[_Request]) -> None:
+    """On the callers' loop: hand each waiting coroutine its outcome."""
+    for request in requests:
+        waiter, outcome = request.waiter, request.outcome
+        if waiter is None or waiter.done() or outcome is None:  # cancelled or timed out
+            continue
+        if isinstance(outcome, BaseException):
+            waiter.set_exception(outcome)
+        else:
+            waiter.set_result(outcome)
+
+
+def _deliver(requests: list[_Request]) -> None:
+    """Settle the finished requests' waits: threads one by one, each loop once."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Request]] = {}
+    for request in requests:
+        outcome = request.outcome
+        if outcome is None:
+            continue
+        if request.done is not None:
+            if isinstance(outcome, BaseException):
+                request.done.set_exception(outcome)
+            else:
+                request.done.set_result(outcome)
+        elif request.loop is not None:
+            by_loop.setdefault(request.loop, []).append(request)
+    for loop, waiting in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+            loop.call_soon_threadsafe(_settle, waiting)
+
+
+def _expire(request: _Request) -> None:
+    """On the caller's loop, when its wait ran out: it fails closed (skipped if still queued)."""
+    request.abandoned = True
+    waiter = request.waiter
+    if waiter is not None and not waiter.done():
+        waiter.set_exception(AuditUnavailable("audit log did not commit in time"))
 
 
 class _PrepareFailed(Exception):
@@ -178,7 +248,7 @@ class AuditLog:
         return _stamped(events, datetime.now(UTC), trace_id, span_id, caller_trace_id())
 
     def _write_now(self, entries: list[PendingEntry]) -> list[int]:
-        return self._write_requests([_Request(entries, Future())])
+        return self._write_requests([_Request(entries)])
 
     def _write_requests(self, requests: list[_Request]) -> list[int]:
         """One transaction for the batch: each request's prepare (in order), then its
@@ -202,16 +272,12 @@ class AuditLog:
                     )
             except _PrepareFailed as failed:  # rolled back: the others are redone
                 requests = [r for r in requests if r is not failed.request]
-                failed.request.done.set_exception(failed.error)
+                failed.request.finish(failed.error)
                 if not requests:
                     return []
                 continue
             self.frontier.committed(edge)  # only once the commit above returned
             return seqs
-
-    def _submit(self, entries: list[PendingEntry]) -> Future[list[int]] | None:
-        request = _Request(entries, Future())
-        return request.done if self._enqueue(request) else None
 
     def _enqueue(self, request: _Request) -> bool:
         """Hand ``request`` to the writer thread; ``False`` when none is running."""
@@ -225,8 +291,8 @@ class AuditLog:
         entries = self._pending(events)
         if not entries:
             return []
-        done = self._submit(entries)
-        if done is None:
+        done: Future[list[int]] = Future()
+        if not self._enqueue(_Request(entries, done=done)):
             return self._write_now(entries)
         try:
             return done.result(timeout=self._wait_s)
@@ -257,13 +323,23 @@ class AuditLog:
         entries = self._pending(events)
         if not entries:
             return []
-        done = self._submit(entries)
-        if done is None:
+        loop = asyncio.get_running_loop()
+        request = _Request(entries, loop=loop, waiter=loop.create_future())
+        if not self._enqueue(request):
             return await asyncio.to_thread(self._write_now, entries)
+        return await self._wait(request)
+
+    async def _wait(self, request: _Request) -> list[int]:
+        """Until the writer settles ``request``, at most :attr:`_wait_s` (then fail closed)."""
+        assert request.loop is not None and request.waiter is not None
+        timer = request.loop.call_later(self._wait_s, _expire, request)
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(done), self._wait_s)
-        except TimeoutError:
-            raise AuditUnavailable("audit log did not commit in time") from None
+            return await request.waiter
+        except BaseException:
+            request.abandoned = True  # timed out or cancelled: not taken yet, not written
+            raise
+        finally:
+            timer.cancel()
 
     async def append_after(self, prepare: Callable[[Session], Sequence[AuditEvent]]) -> list[int]:
         """Run ``prepare`` in the group commit's transaction, then append the events it returns.
@@ -279,9 +355,9 @@ class AuditLog:
         as a failed write does. Returns once committed.
         """
         trace_id, span_id = current_trace_ids()
+        loop = asyncio.get_running_loop()
         request = _Request(
             [],
-            Future(),
             _Prepare(
                 prepare,
                 contextvars.copy_context(),
@@ -290,20 +366,18 @@ class AuditLog:
                 span_id,
                 caller_trace_id(),
             ),
+            loop=loop,
+            waiter=loop.create_future(),
         )
         if not self._enqueue(request):
             return await offload.run_sync(self._write_alone, request)
-        try:
-            return await asyncio.wait_for(asyncio.wrap_future(request.done), self._wait_s)
-        except TimeoutError:
-            raise AuditUnavailable("audit log did not commit in time") from None
+        return await self._wait(request)
 
     def _write_alone(self, request: _Request) -> list[int]:
         """Without a running writer: the request in a transaction of its own, here."""
         seqs = self._write_requests([request])
-        error = request.done.exception() if request.done.done() else None
-        if error is not None:
-            raise error
+        if isinstance(request.outcome, BaseException):
+            raise request.outcome
         return seqs
 
     @property
@@ -338,19 +412,19 @@ class AuditLog:
                 break
             assert isinstance(item, _Request)
             batch, stop = self._gather(item)
-            requests = [r for r in batch if r.done.set_running_or_notify_cancel()]
+            requests = [r for r in batch if r.take()]
             try:
                 seqs = self._write_requests(requests)
             except AuditUnavailable as exc:
                 for request in requests:
-                    if not request.done.done():
-                        request.done.set_exception(replace_exc(exc))
+                    request.finish(replace_exc(exc))
+                _deliver(requests)
                 continue
             except Exception as exc:  # noqa: BLE001 - the writer must outlive a bad batch
                 log.error("audit append failed unexpectedly: %s", type(exc).__name__)
                 for request in requests:
-                    if not request.done.done():
-                        request.done.set_exception(AuditUnavailable(type(exc).__name__))
+                    request.finish(AuditUnavailable(type(exc).__name__))
+                _deliver(requests)
                 continue
             except BaseException as exc:
                 # The process is ending (KeyboardInterrupt, SystemExit): nobody waits
@@ -358,16 +432,17 @@ class AuditLog:
                 # find no writer and commit in their own transaction.
                 log.error("audit writer stopped: %s", type(exc).__name__)
                 for request in requests:
-                    if not request.done.done():
-                        request.done.set_exception(AuditUnavailable("audit writer stopped"))
+                    request.finish(AuditUnavailable("audit writer stopped"))
+                _deliver(requests)
                 self._fail_queued()
                 raise
             pos = 0
             for request in requests:
-                if request.done.done():  # its prepare failed; it was left out
+                if request.finished:  # its prepare failed; it was left out
                     continue
-                request.done.set_result(seqs[pos : pos + len(request.entries)])
+                request.finish(seqs[pos : pos + len(request.entries)])
                 pos += len(request.entries)
+            _deliver(requests)
         self._fail_queued()
 
     def _fail_queued(self) -> None:
@@ -376,8 +451,9 @@ class AuditLog:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if isinstance(item, _Request) and item.done.set_running_or_notify_cancel():
-                item.done.set_exception(AuditUnavailable("audit log is stopping"))
+            if isinstance(item, _Request) and item.take():
+                item.finish(AuditUnavailable("audit log is stopping"))
+                _deliver([item])
 
     # -- checkpoints -------------------------------------------------------
 

@@ -160,8 +160,13 @@ def entry_aad(seq: int, name: str) -> bytes:
     return b"ketenpoort/audit:%d:%s" % (seq, name.encode("ascii"))
 
 
-def build_entry(seq: int, pending: PendingEntry, key: DataKey | None) -> dict[str, Any]:
-    """The stored entry: exactly what is canonicalised and hashed into leaf ``seq``."""
+def build_entry(
+    seq: int, pending: PendingEntry, key: DataKey | None, time_text: str | None = None
+) -> dict[str, Any]:
+    """The stored entry: exactly what is canonicalised and hashed into leaf ``seq``.
+
+    ``time_text`` is ``rfc3339_micro(pending.time)`` when the caller has it already.
+    """
     event = pending.event
     subject: dict[str, str] | None = None
     employee, employee_sealed = event.employee, None
@@ -173,7 +178,7 @@ def build_entry(seq: int, pending: PendingEntry, key: DataKey | None) -> dict[st
             employee = None
     entry: dict[str, Any] = {
         "seq": seq,
-        "time": rfc3339_micro(pending.time),
+        "time": rfc3339_micro(pending.time) if time_text is None else time_text,
         "kind": event.kind,
         "outcome": event.outcome,
         "party": event.party,
@@ -251,27 +256,41 @@ def write_batch(
     )
     specs = [key_spec(p.event) for p in batch]
     keys = vault.keys_for(session, [s for s in specs if s is not None], now)
+    connection = connection_of(session)
+    postgres = connection.dialect.name == "postgresql"
+    # The time column's own conversion (SQLite's text form) and the entry's RFC 3339
+    # text, once per moment: a request's entries (a batch of 1,000) share theirs.
+    time_processor, leaf_processor = (
+        (_NO_CONVERSION, _NO_CONVERSION) if postgres else _entry_processors(connection.dialect)
+    )
+    moment: datetime | None = None
+    moment_text, moment_value, naive = "", None, False
     entry_rows: list[tuple[Any, ...]] = []
     index_rows: list[tuple[Any, ...]] = []
     leaves: list[bytes] = []
     for offset, (pending, spec) in enumerate(zip(batch, specs, strict=True)):
         seq = start + offset
         key = keys[spec] if spec is not None else None
-        body = entry_bytes(build_entry(seq, pending, key))
+        if pending.time is not moment:
+            moment = pending.time
+            moment_text = rfc3339_micro(moment)
+            moment_value = time_processor(moment)
+            naive = naive or moment.tzinfo is None
+        body = entry_bytes(build_entry(seq, pending, key, moment_text))
         leaf = leaf_hash_of_bytes(body)
         leaves.append(leaf)
         event = pending.event
         entry_rows.append(
             (
                 seq,
-                pending.time,
+                moment_value,
                 event.kind,
                 event.outcome,
                 event.party,
                 event.purpose,
                 event.case,
                 event.convenant,
-                leaf,
+                leaf_processor(leaf),
                 body.decode("utf-8"),
             )
         )
@@ -279,11 +298,10 @@ def write_batch(
             index_rows.append((spec[0], seq, key.key_id))
     nodes = edge.extend_nodes(leaves)
     node_rows = [(level, idx, h) for (level, idx), h in nodes if level > 0]
-    connection = connection_of(session)
-    if connection.dialect.name == "postgresql":
-        _insert_all_pg(connection, entry_rows, node_rows, index_rows)
+    if postgres:
+        _insert_all_pg(connection, entry_rows, node_rows, index_rows, naive_times=naive)
     else:
-        _insert_rows(connection, AuditEntry, _ENTRY_COLUMNS, entry_rows)
+        _insert_rows(connection, AuditEntry, _ENTRY_COLUMNS, entry_rows, converted=True)
         _insert_rows(connection, AuditNode, _NODE_COLUMNS, node_rows)
         _insert_rows(connection, AuditSubjectIndex, _INDEX_COLUMNS, index_rows)
     return list(range(start, start + len(batch))), edge
@@ -318,13 +336,34 @@ def _bind_processors(
     )
 
 
+_NO_CONVERSION: Callable[[Any], Any] = lambda value: value  # noqa: E731
+
+
+@functools.lru_cache(maxsize=8)
+def _entry_processors(dialect: Dialect) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    """The conversions of the entry columns ``time`` and ``leaf_hash`` on ``dialect``
+    (identity where a type has none); no other entry column has one (checked)."""
+    table = cast(Table, AuditEntry.__table__)
+    found = dict(_bind_processors(table, _ENTRY_COLUMNS, dialect))
+    time, leaf = _ENTRY_COLUMNS.index("time"), _ENTRY_COLUMNS.index("leaf_hash")
+    if found.keys() - {time, leaf}:
+        raise TypeError("audit_entries: a column other than time and leaf_hash converts values")
+    return found.get(time, _NO_CONVERSION), found.get(leaf, _NO_CONVERSION)
+
+
 def _insert_rows(
-    connection: Connection, model: type[Any], columns: Sequence[str], rows: list[tuple[Any, ...]]
+    connection: Connection,
+    model: type[Any],
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    *,
+    converted: bool = False,
 ) -> None:
     """Bulk insert without the ORM (SQLite): one driver ``executemany``.
 
     Rows are plain tuples in ``columns`` order: no per-row compilation or
-    parameter dictionaries (that was a third of an append's CPU).
+    parameter dictionaries (that was a third of an append's CPU). With
+    ``converted`` the rows already hold the column types' conversions.
     """
     if not rows:
         return
@@ -333,15 +372,15 @@ def _insert_rows(
     dialect = connection.dialect
     # The column types' own conversions (e.g. DateTime to SQLite's text form),
     # applied only where a type has one.
-    processors = _bind_processors(table, tuple(columns), dialect)
+    processors = () if converted else _bind_processors(table, tuple(columns), dialect)
     if processors:
-        converted = []
+        processed = []
         for row in rows:
             values = list(row)
             for i, proc in processors:
                 values[i] = proc(values[i])
-            converted.append(tuple(values))
-        rows = converted
+            processed.append(tuple(values))
+        rows = processed
     marks = ", ".join("?" * len(columns))
     # Table and column names come from the models above, never from input.
     sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608
@@ -403,12 +442,18 @@ def _insert_all_pg(
     entry_rows: list[tuple[Any, ...]],
     node_rows: list[tuple[Any, ...]],
     index_rows: list[tuple[Any, ...]],
+    *,
+    naive_times: bool = False,
 ) -> None:
-    """A batch's entries, nodes and index rows in one statement (PostgreSQL)."""
+    """A batch's entries, nodes and index rows in one statement (PostgreSQL).
+
+    ``naive_times``: some entry time has no zone (``write_batch`` notes it once per
+    distinct moment, not per row); the entries the log stamps itself are all UTC.
+    """
     entries = _columns(entry_rows, _ENTRY_ARRAYS)
-    if None in [moment.tzinfo for moment in entries[1]]:
+    if naive_times:
         # A naive time goes as psycopg sends it (``timestamp``, read in the session's
-        # zone by the cast); the entries the log stamps itself are all UTC.
+        # zone by the cast): the typed dumper refuses one.
         entries[1] = list(entries[1])
     parameters = (
         *entries,

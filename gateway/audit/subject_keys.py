@@ -8,17 +8,21 @@ so two writers can never race to create the same key.
 
 from __future__ import annotations
 
+import functools
+import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 
 from gateway.audit.models import AuditDataKey
 from gateway.audit.vault import DataKey
 from gateway.storage.connection_of import connection_of
+from gateway.storage.pg_arrays import TextArray
 from gateway.storage.precompiled import Precompiled
 from gateway.subjects.bsn import random_id
 
@@ -28,11 +32,15 @@ KeySpec = tuple[str, str, str]
 
 _KEYS = cast(Table, AuditDataKey.__table__)
 # The per-append statements, built once (Core, compiled form cached by SQLAlchemy).
-_STAMP_LIVE = (
-    update(_KEYS)
-    .where(_KEYS.c.key_id.in_(bindparam("ids", expanding=True)), _KEYS.c.wrapped.is_not(None))
-    .values(last_used_at=bindparam("now"))
-    .returning(_KEYS.c.key_id)
+# Several keys at once go to the driver as one list parameter: an expanding IN
+# re-rendered the statement with a bind per key on every batch (~0.5 ms for 40 keys).
+_STAMP_LIVE_PG = (
+    "UPDATE audit_data_keys SET last_used_at = %s"
+    " WHERE key_id = ANY(%b::text[]) AND wrapped IS NOT NULL RETURNING key_id"
+)
+_STAMP_LIVE_SQLITE = (
+    "UPDATE audit_data_keys SET last_used_at = ?"
+    " WHERE key_id IN (SELECT value FROM json_each(?)) AND wrapped IS NOT NULL RETURNING key_id"
 )
 _WRAPPED = select(_KEYS.c.key_id, _KEYS.c.wrapped).where(
     _KEYS.c.key_id.in_(bindparam("ids", expanding=True))
@@ -48,6 +56,28 @@ _WRAPPED_ONE = Precompiled(
     select(_KEYS.c.key_id, _KEYS.c.wrapped).where(_KEYS.c.key_id == bindparam("id"))
 )
 CACHE_SIZE = 50_000
+
+
+def _stamp_live(connection: Connection, ids: list[str], now: datetime) -> list[Any]:
+    """Mark the live keys among ``ids`` used ``now``; their ids (erased ones are not)."""
+    dialect = connection.dialect
+    moment = _bind_moment(dialect)(now)
+    if dialect.name == "postgresql":
+        result = connection.exec_driver_sql(_STAMP_LIVE_PG, (moment, TextArray(ids)))
+    else:
+        result = connection.exec_driver_sql(_STAMP_LIVE_SQLITE, (moment, json.dumps(ids)))
+    return list(result)
+
+
+@functools.lru_cache(maxsize=8)
+def _bind_moment(dialect: Dialect) -> Callable[[Any], Any]:
+    """``last_used_at``'s own conversion on ``dialect`` (SQLite's text form, UTC)."""
+    processor = _KEYS.c.last_used_at.type._cached_bind_processor(dialect)
+    return processor if processor is not None else _same
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def new_key_id() -> str:
@@ -91,7 +121,7 @@ class SubjectVault:
             if len(ids) == 1:
                 stamped = _STAMP_ONE.all(connection, {"id": ids[0], "now": now})
             else:
-                stamped = connection.execute(_STAMP_LIVE, {"ids": ids, "now": now})
+                stamped = _stamp_live(connection, ids, now)
             live = {row[0] for row in stamped}
             for spec, key in cached.items():
                 if key.key_id in live:
