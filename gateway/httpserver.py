@@ -26,6 +26,7 @@ uvicorn uses; ``tests/security/test_http_edge.py`` holds the list.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any, Final
 
 import httptools
@@ -33,6 +34,20 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from gateway.problems import PROBLEM_MEDIA_TYPE, BadRequest
+
+
+def has_header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bool:
+    """Whether a raw ASGI header list (a request's or a response start's) holds ``name``.
+
+    ``name`` in lower case, as ASGI servers give request header names and as the
+    gateway writes response ones. A loop rather than ``any(<generator>)``: a
+    generator costs a Python call per header, and this runs on every request.
+    """
+    for key, _value in headers:  # noqa: SIM110
+        if key == name:
+            return True
+    return False
+
 
 LOOP: Final = "uvloop"
 MAX_HEAD_BYTES: Final = 16 * 1024  # h11's default limit, which uvicorn applied before

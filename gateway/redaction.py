@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
@@ -66,9 +67,10 @@ def redact_query(query: str) -> str:
     return "&".join(parts)
 
 
-def redact_path(path: str) -> str:
-    """A path with every run of 8+ digits (a BSN's shape) replaced."""
-    return _LONG_DIGITS.sub(REDACTED, path)
+# ``redact_path(path)``: a path (or header value) with every run of 8+ digits (a
+# BSN's shape) replaced. A C partial rather than a ``def``: the SERVER span asks it
+# for ~5 values per request, and this way it costs no Python frame each.
+redact_path: Callable[[str], str] = partial(_LONG_DIGITS.sub, REDACTED)
 
 
 def redact_target(target: str) -> str:

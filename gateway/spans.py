@@ -23,6 +23,25 @@ from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import Attributes
 
+# The context key the OTel API keeps the current span under (``get_current_span``'s),
+# found through the public API rather than imported by its private name.
+SPAN_KEY = next(iter(trace.set_span_in_context(trace.INVALID_SPAN, Context())))
+SPAN_TYPES: set[type] = set()
+"""Concrete classes seen to be :class:`opentelemetry.trace.Span` (filled by :func:`is_span`).
+
+``Span`` is an ABC, so ``isinstance`` against it runs Python code each time; a
+hot path checks ``type(value) in SPAN_TYPES`` and asks :func:`is_span` only
+for a class it has not seen.
+"""
+
+
+def is_span(value: object) -> bool:
+    """Whether ``get_current_span`` would take ``value`` as the span (remembering its class)."""
+    if isinstance(value, trace.Span):
+        SPAN_TYPES.add(type(value))
+        return True
+    return False
+
 
 class CurrentSpan:
     """``with CurrentSpan(tracer, name, attributes) as span:`` — started, current, then ended.

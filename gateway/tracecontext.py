@@ -30,6 +30,7 @@ from opentelemetry.propagators.textmap import (
     default_getter,
     default_setter,
 )
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 CALLER_SPAN_KEY = "ketenpoort.caller_span_context"
@@ -118,7 +119,8 @@ def inject_span(span: trace.Span, headers: MutableMapping[str, str]) -> None:
     if type(textmap) is not OwnTraceOnly:
         textmap.inject(headers, trace.set_span_in_context(span))
         return
-    context = span.get_span_context()
+    # An SDK span's context as ReadableSpan.context: get_span_context adds a typing.cast call.
+    context = span.context if isinstance(span, ReadableSpan) else span.get_span_context()
     if context == trace.INVALID_SPAN_CONTEXT:
         return
     # A SpanContext is the tuple (trace id, span id, remote, flags, state, valid).

@@ -53,8 +53,10 @@ class AccessTokenVerifier:
         A token verified before is answered from memory until its ``exp`` (not
         ``exp`` plus the clock-skew leeway: the cache only ever shortens a
         token's life) and only while the published key set is the one that
-        verified it: a rotation or a retired key's grace ending re-verifies at
-        once, so a token whose key is withdrawn fails as before. Only tokens
+        verified it: a retired key's grace ending re-verifies at once, and a
+        rotation or a key taken out of the manifest as soon as the key store
+        sees it (at once for its own, within ``MANIFEST_RECHECK_S`` for another
+        process's), so a token whose key is withdrawn fails as before. Only tokens
         that passed every check are kept; a refusal is never cached.
         """
         if not token or len(token) > MAX_TOKEN_CHARS:

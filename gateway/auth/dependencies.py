@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from fastapi import Request
-from starlette.datastructures import Headers
 
 from gateway.auth.bearer import AccessTokenVerifier, InvalidToken
 from gateway.auth.denials import Denial, DenialAudit
@@ -25,10 +24,32 @@ from gateway.subjects.bsn import holds_bsn
 
 EMPLOYEE_HEADER = "X-Ketenpoort-Employee"
 _EMPLOYEE = re.compile(r"[\w.@:+-]{1,128}")
+_AUTHORIZATION_KEY = b"authorization"
+_EMPLOYEE_KEY = EMPLOYEE_HEADER.lower().encode("latin-1")
 
 
-def _bearer(headers: Headers) -> str:
-    header = headers.get("Authorization", "")
+def _credentials(request: Request) -> tuple[str, str]:
+    """(Authorization, employee header) as sent, each ``""`` when absent: the first of each.
+
+    Read from the ASGI scope's raw header list in one pass, as
+    ``request.headers.get`` would answer (ASGI servers give the names in lower
+    case; values are latin-1) but without building starlette's ``Headers`` for
+    two look-ups on every request of the partner API.
+    """
+    authorization = employee = None
+    for key, value in request.scope["headers"]:
+        if key == _AUTHORIZATION_KEY:
+            if authorization is None:
+                authorization = value
+        elif key == _EMPLOYEE_KEY and employee is None:
+            employee = value
+    return (
+        authorization.decode("latin-1") if authorization is not None else "",
+        employee.decode("latin-1") if employee is not None else "",
+    )
+
+
+def _bearer(header: str) -> str:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized(
@@ -133,8 +154,8 @@ async def _principal(request: Request, *, inactive_ok: bool) -> Principal:
     # Every request of the partner API comes through here (a brokered query too):
     # the door and the headers are looked up once, and no generator runs per role.
     door = _door(request)
-    headers = request.headers
-    token = _bearer(headers)
+    authorization, employee = _credentials(request)
+    token = _bearer(authorization)
     try:
         claims = door.auth.verifier.verify(token)
     except InvalidToken as error:
@@ -144,7 +165,7 @@ async def _principal(request: Request, *, inactive_ok: bool) -> Principal:
         ) from None
     except KeyStoreError:
         raise ServiceUnavailable(detail="the gateway's keys are unavailable") from None
-    employee = headers.get(EMPLOYEE_HEADER, "").strip()
+    employee = employee.strip()
     if not employee:
         raise BadRequest(detail=f"the {EMPLOYEE_HEADER} header is required")
     # The employee id is logged in clear: one holding a BSN is refused (docs/auth.md).

@@ -3,6 +3,7 @@
 from gateway.keys.manifest import KEY_USES, KeyRecord, KeyStoreError, KeyUse
 from gateway.keys.store import (
     ALGORITHMS,
+    MANIFEST_RECHECK_S,
     MAX_TOKEN_LIFETIME,
     TOKEN_KEY_GRACE,
     KeyStore,
@@ -12,6 +13,7 @@ from gateway.keys.store import (
 __all__ = [
     "ALGORITHMS",
     "KEY_USES",
+    "MANIFEST_RECHECK_S",
     "MAX_TOKEN_LIFETIME",
     "TOKEN_KEY_GRACE",
     "KeyRecord",

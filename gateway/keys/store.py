@@ -16,10 +16,12 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from threading import Lock
 from typing import Any, cast
@@ -48,6 +50,15 @@ MAX_TOKEN_LIFETIME = timedelta(seconds=900)
 CLOCK_LEEWAY = timedelta(seconds=60)
 # A retired token key is listed until every token it signed has expired.
 TOKEN_KEY_GRACE = MAX_TOKEN_LIFETIME + CLOCK_LEEWAY
+MANIFEST_RECHECK_S = 1.0
+"""A store looks at its manifest (one ``stat``) at most once per this many seconds.
+
+So a key rotated in or removed from the manifest by another process takes
+effect in a running gateway within this bound (docs/operations.md), and a
+brokered query no longer stats the file once for its token check and again for
+its source token. The store's own ``ensure``/``rotate`` take effect at once.
+"""
+_FOREVER = datetime.max.replace(tzinfo=UTC)
 
 PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 JoseKey = ECKey | OKPKey
@@ -73,12 +84,16 @@ def _public_jwk(key: JoseKey, kid: str, alg: str) -> dict[str, Any]:
     return document
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
+# ``datetime.now(UTC)`` without a Python frame of its own (a C partial): asked per query.
+_utcnow: Callable[[], datetime] = partial(datetime.now, UTC)
 
 
 class KeyStore:
-    """Reads the manifest again whenever it changes, so ``keys rotate`` needs no restart."""
+    """Reads the manifest again whenever it changes, so ``keys rotate`` needs no restart.
+
+    A change is noticed within :data:`MANIFEST_RECHECK_S` (``monotonic`` is the
+    clock that bound is measured with; tests inject one).
+    """
 
     def __init__(
         self,
@@ -87,6 +102,7 @@ class KeyStore:
         *,
         dev_mode: bool = False,
         clock: Callable[[], datetime] = _utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if not passphrase and not dev_mode:
             raise KeyStoreError(
@@ -99,12 +115,18 @@ class KeyStore:
         self._manifest_file = os.fspath(self._directory / MANIFEST_FILE)
         self._passphrase = passphrase.encode("utf-8") if passphrase else None
         self._clock = clock
+        self._monotonic = monotonic
         self._lock = Lock()
         self._stamp: tuple[int, int] | None = None
+        self._recheck_at = float("-inf")  # monotonic time of the next look at the manifest
+        self._generation = 0  # bumped whenever the records are read anew
         self._records: list[KeyRecord] = []
         self._private: dict[str, SigningKey] = {}
         self._public: dict[str, JoseKey] = {}
-        self._keysets: dict[KeyUse, tuple[tuple[str, ...], KeySet]] = {}
+        # use -> (generation, current key): the signing key without a search per call
+        self._current: dict[KeyUse, tuple[int, SigningKey]] = {}
+        # use -> (generation, published until, kids, key set)
+        self._keysets: dict[KeyUse, tuple[int, datetime, tuple[str, ...], KeySet]] = {}
         if self._passphrase is None:
             log.warning("dev mode: gateway private keys are stored WITHOUT encryption")
 
@@ -129,6 +151,7 @@ class KeyStore:
                     created.append(record)
             if created:
                 write_manifest(self._manifest_path, records)
+                self._invalidate()
         return created
 
     def rotate(self, use: KeyUse) -> KeyRecord:
@@ -141,6 +164,7 @@ class KeyStore:
             record = self._create_locked(use)
             records.append(record)
             write_manifest(self._manifest_path, records)
+            self._invalidate()
         log.info("rotated %s key; new kid %s", use, record.kid)
         return record
 
@@ -150,8 +174,14 @@ class KeyStore:
 
     def current(self, use: KeyUse) -> SigningKey:
         """The key that signs now; raises :class:`KeyStoreError` if there is none or it is bad."""
-        self._refresh()
-        candidates = [r for r in self._records if r.use == use and r.is_current]
+        if self._monotonic() >= self._recheck_at:  # _refresh's own test, without its call
+            self._refresh()
+        with self._lock:
+            generation, records = self._generation, self._records
+            known = self._current.get(use)
+        if known is not None and known[0] == generation:
+            return known[1]
+        candidates = [r for r in records if r.use == use and r.is_current]
         if not candidates:
             raise KeyStoreError(f"no current {use} key; run `ketenpoort keys generate`")
         record = max(candidates, key=lambda r: r.created)
@@ -160,18 +190,13 @@ class KeyStore:
             if cached is None:
                 cached = self._load_private(record)
                 self._private[record.kid] = cached
+            self._current[use] = (generation, cached)
             return cached
 
     def published(self, use: KeyUse) -> list[KeyRecord]:
         """Current keys plus retired ones whose signatures may still be presented."""
         self._refresh()
-        now = self._clock()
-        return [
-            r
-            for r in self._records
-            if r.use == use
-            and (r.retired_at is None or use == "audit" or now < r.retired_at + TOKEN_KEY_GRACE)
-        ]
+        return _published(self._records, use, self._clock())
 
     def jwks(self, use: KeyUse) -> dict[str, Any]:
         """The public JWKS for ``use`` (what ``/oauth/jwks`` and ``/v1/audit/jwks`` serve)."""
@@ -183,18 +208,36 @@ class KeyStore:
     def verification_keys(self, use: KeyUse) -> KeySet:
         """The published public keys, ready for :func:`joserfc.jwt.decode`.
 
-        Kept while the set of published kids is unchanged: a kid's key never
-        changes, and importing the set anew cost every request a key parse.
+        Kept while the manifest is unchanged and no retired key's grace has
+        ended (the earliest such end is kept with the set), so a request does
+        not filter the records again; and kept across a manifest change while
+        the set of published kids is unchanged: a kid's key never changes, and
+        importing the set anew cost every request a key parse.
         """
-        published = self.published(use)
-        kids = tuple([r.kid for r in published])
+        if self._monotonic() >= self._recheck_at:  # _refresh's own test, without its call
+            self._refresh()
+        now = self._clock()
         with self._lock:
+            generation, records = self._generation, self._records
             cached = self._keysets.get(use)
-        if cached is not None and cached[0] == kids:
-            return cached[1]
-        keyset = KeySet.import_key_set(cast(KeySetSerialization, self._jwks_of(published)))
+        if cached is not None and cached[0] == generation and now < cached[1]:
+            return cached[3]
+        published = _published(records, use, now)
+        until = min(
+            [
+                r.retired_at + TOKEN_KEY_GRACE
+                for r in published
+                if r.retired_at is not None and use != "audit"
+            ],
+            default=_FOREVER,
+        )
+        kids = tuple([r.kid for r in published])
+        if cached is not None and cached[2] == kids:
+            keyset = cached[3]
+        else:
+            keyset = KeySet.import_key_set(cast(KeySetSerialization, self._jwks_of(published)))
         with self._lock:
-            self._keysets[use] = (kids, keyset)
+            self._keysets[use] = (generation, until, kids, keyset)
         return keyset
 
     def check(self) -> None:
@@ -212,6 +255,14 @@ class KeyStore:
         return self._directory / MANIFEST_FILE
 
     def _refresh(self) -> None:
+        """Read the manifest again if it changed; looked at once per :data:`MANIFEST_RECHECK_S`.
+
+        A failed look (the file unreadable, the manifest corrupt) sets no next
+        time: every call looks again and fails closed until it is fixed.
+        """
+        now = self._monotonic()
+        if now < self._recheck_at:
+            return
         try:
             stat = os.stat(self._manifest_file)
         except FileNotFoundError:
@@ -221,13 +272,20 @@ class KeyStore:
         else:
             stamp = (stat.st_mtime_ns, stat.st_size)
         with self._lock:
-            if stamp is not None and stamp == self._stamp:
-                return
-            self._records = read_manifest(self._manifest_path)
-            self._stamp = stamp
+            if stamp is None or stamp != self._stamp:
+                self._records = read_manifest(self._manifest_path)
+                self._stamp = stamp
+                self._generation += 1
+            self._recheck_at = now + MANIFEST_RECHECK_S
+
+    def _invalidate(self) -> None:
+        """After this store wrote the manifest: the next look reads it, whatever the clock says."""
+        with self._lock:
+            self._stamp = None
+            self._recheck_at = float("-inf")
 
     def _load_locked(self) -> list[KeyRecord]:
-        self._stamp = None
+        self._invalidate()
         return read_manifest(self._manifest_path)
 
     @contextmanager
@@ -296,6 +354,15 @@ class KeyStore:
         with self._lock:
             self._public[record.kid] = public
         return public
+
+
+def _published(records: list[KeyRecord], use: KeyUse, now: datetime) -> list[KeyRecord]:
+    return [
+        r
+        for r in records
+        if r.use == use
+        and (r.retired_at is None or use == "audit" or now < r.retired_at + TOKEN_KEY_GRACE)
+    ]
 
 
 def _to_jose(private: PrivateKey, kid: str | None = None) -> JoseKey:

@@ -19,8 +19,10 @@ kept as it is. ``tests/foundation/test_sampling.py`` holds it equal to
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from opentelemetry.context import Context
+from opentelemetry.context import Context, get_current
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.sampling import (
     ALWAYS_ON,
     DEFAULT_ON,
@@ -29,8 +31,10 @@ from opentelemetry.sdk.trace.sampling import (
     Sampler,
     SamplingResult,
 )
-from opentelemetry.trace import Link, SpanKind, TraceFlags, TraceState, get_current_span
+from opentelemetry.trace import Link, SpanKind, TraceFlags, TraceState
 from opentelemetry.util.types import Attributes
+
+from gateway.spans import SPAN_KEY, SPAN_TYPES, is_span
 
 _SAMPLED = TraceFlags.SAMPLED
 
@@ -51,7 +55,14 @@ class ParentBasedAlwaysOn(ParentBased):
         links: Sequence[Link] | None = None,
         trace_state: TraceState | None = None,
     ) -> SamplingResult:
-        parent = get_current_span(parent_context).get_span_context()
+        # get_current_span(parent_context) inlined (gateway.spans.span_of): no span, or
+        # none that is a Span, is the SDK's INVALID_SPAN, whose context is not valid.
+        context = parent_context if parent_context is not None else get_current()
+        span: Any = context.get(SPAN_KEY)  # a Span once checked below
+        if span is None or (type(span) not in SPAN_TYPES and not is_span(span)):
+            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes, None)
+        # An SDK span's context as ReadableSpan.context: get_span_context adds a typing.cast call.
+        parent = span.context if isinstance(span, ReadableSpan) else span.get_span_context()
         if parent is None:
             return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes, None)
         # A SpanContext is the tuple (trace id, span id, remote, flags, state, valid):

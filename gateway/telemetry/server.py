@@ -43,7 +43,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.redaction import redact_path, redact_request_url, redact_target
+from gateway.redaction import redact_path, redact_query, redact_target
 from gateway.spans import mark_failed, status_set
 from gateway.telemetry.routes import RouteNames, sanitized_method
 from gateway.tracecontext import caller_link
@@ -79,7 +79,8 @@ def request_attributes(
     scheme = scope.get("scheme") or "http"
     path = scope.get("path") or ""
     query = scope.get("query_string") or b""
-    common: Attributes = {"http.scheme": scheme, "http.host": redact_path(server)}
+    shown_server = redact_path(server)
+    common: Attributes = {"http.scheme": scheme, "http.host": shown_server}
     if port:
         common["net.host.port"] = int(port)
     flavor = scope.get("http_version")
@@ -88,17 +89,22 @@ def request_attributes(
     if scope.get("method"):
         common["http.method"] = method
     attributes = common.copy()
+    # Each value redacted once and reused: the URL's host is the (first) Host header
+    # or the server, its path the target's (redact_request_url's parts, not re-redacted).
     if hosts:
         # On the span only: the metric's series are keyed by its attributes, and a
         # caller could otherwise mint a series per Host it sends (Edge refuses the
         # host inside this middleware) until the SDK's 2,000-series cap folds the
         # real ones into its overflow series.
-        shown = b",".join(hosts) if len(hosts) > 1 else hosts[0]
-        attributes["http.server_name"] = redact_path(shown.decode("latin-1"))
-    url_host = hosts[0].decode("latin-1") if hosts else server
-    attributes["http.url"] = redact_request_url(scheme, url_host, path, query.decode("latin-1"))
+        attributes["http.server_name"], url_host = _shown_hosts(hosts)
+    else:
+        url_host = _url_host(server) if "@" in server else shown_server
+    shown_path = redact_path(path)
+    url = f"{scheme}://{url_host}{shown_path}"
+    attributes["http.url"] = f"{url}?{redact_query(query.decode('latin-1'))}" if query else url
     if path:
-        attributes["http.target"] = redact_target(path)
+        # A percent-encoded "?" is one in the decoded scope path: cut as a target would be.
+        attributes["http.target"] = shown_path if "?" not in path else redact_target(path)
     if agent:
         attributes["http.user_agent"] = redact_path(agent.decode("latin-1"))
     client = scope.get("client")
@@ -111,6 +117,20 @@ def request_attributes(
         attributes["http.route"] = route
         common["http.target"] = f"{scope.get('root_path', '')}{route}"
     return attributes, common, parent
+
+
+def _url_host(host: str) -> str:
+    """A host as :func:`gateway.redaction.redact_request_url` shows it: no user info, redacted."""
+    return redact_path(host.rsplit("@", 1)[-1])
+
+
+def _shown_hosts(hosts: list[bytes]) -> tuple[str, str]:
+    """(``http.server_name``, the URL's host) from the Host headers sent, each redacted once."""
+    first = hosts[0].decode("latin-1")
+    if len(hosts) > 1:
+        return redact_path(b",".join(hosts).decode("latin-1")), _url_host(first)
+    shown = redact_path(first)
+    return shown, (shown if "@" not in first else _url_host(first))
 
 
 class ServerSpans:

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.audit.keyfiles import KeyFileError
 from gateway.auth.portal import LOGGED_IN_KEY
 from gateway.auth.web_sessions import SessionStore
+from gateway.httpserver import has_header
 from gateway.problems import PROBLEM_MEDIA_TYPE, RETRY_AFTER_S, ServiceUnavailable
 from gateway.redaction import redact_path
 from gateway.storage.db import DatabaseUnavailable
@@ -62,12 +63,8 @@ def _snapshot(data: dict[str, Any]) -> str:
 
 
 def has_cookie_header(scope: Scope) -> bool:
-    """Whether the request sent a ``Cookie`` header at all (runs on every request)."""
-    # A loop rather than any(<generator>): a generator costs a Python call per header.
-    for name, _value in scope["headers"]:  # noqa: SIM110
-        if name == b"cookie":
-            return True
-    return False
+    """Whether the request sent a ``Cookie`` header at all."""
+    return has_header(scope["headers"], b"cookie")
 
 
 class ServerSessionMiddleware:

@@ -21,8 +21,9 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.auth.web_sessions import SessionStore
+from gateway.httpserver import has_header
 from gateway.web.html_errors import HtmlErrorPages, is_api_path
-from gateway.web.session_middleware import ServerSessionMiddleware, has_cookie_header
+from gateway.web.session_middleware import ServerSessionMiddleware
 
 
 class WebLayers:
@@ -39,7 +40,7 @@ class WebLayers:
         if (
             scope["type"] == "http"
             and is_api_path(str(scope.get("path", "")))
-            and not has_cookie_header(scope)
+            and not has_header(scope["headers"], b"cookie")
         ):
             scope["session"] = {}
             await self.app(scope, receive, send)

@@ -26,6 +26,21 @@ from tests.auth.partners import (
 )
 
 EMPLOYEE = {"X-Ketenpoort-Employee": "agent-4711"}
+
+
+class Ticks:
+    """A monotonic clock for a KeyStore that moves only when told (its manifest recheck bound)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 OM_ONLY = require_role("om")
 
 

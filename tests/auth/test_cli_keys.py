@@ -16,9 +16,10 @@ from gateway.audit.models import AuditEntry
 from gateway.cli.main import app
 from gateway.cli.serve import prepare
 from gateway.demo.partners import ensure_partner_keys
-from gateway.keys import KeyStore
+from gateway.keys import MANIFEST_RECHECK_S, KeyStore
 from gateway.policy.loader import load_policy_dir
 from gateway.settings import Settings
+from tests.auth.conftest import Ticks
 
 runner = CliRunner()
 REPO_POLICIES = Path(__file__).resolve().parents[2] / "policies"
@@ -37,7 +38,8 @@ def key_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) 
 def test_generate_rotate_list(key_env: Path) -> None:
     generated = runner.invoke(app, ["keys", "generate"])
     assert generated.exit_code == 0, generated.output
-    store = KeyStore(key_env, PASSPHRASE)
+    ticks = Ticks()  # the CLI is another writer: this store sees it within the recheck bound
+    store = KeyStore(key_env, PASSPHRASE, monotonic=ticks)
     token_kid = store.current("token").kid
     first_kids = {r.kid for r in store.records()}
     assert token_kid[:8] in generated.output
@@ -45,6 +47,7 @@ def test_generate_rotate_list(key_env: Path) -> None:
 
     rotated = runner.invoke(app, ["keys", "rotate"])
     assert rotated.exit_code == 0, rotated.output
+    ticks.advance(MANIFEST_RECHECK_S)
     assert store.current("token").kid != token_kid
     listing = runner.invoke(app, ["keys", "list"], terminal_width=200)
     assert listing.exit_code == 0
@@ -52,6 +55,7 @@ def test_generate_rotate_list(key_env: Path) -> None:
     assert listing.output.count("audit") == 1
 
     assert runner.invoke(app, ["keys", "rotate", "--use", "all"]).exit_code == 0
+    ticks.advance(MANIFEST_RECHECK_S)
     assert len(store.records("audit")) == 2 and len(store.records("token")) == 3
 
     # Every creation and rotation is an audit entry naming use and kid (never key material).

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from joserfc import jws
 
 from gateway.auth.bearer import AccessTokenVerifier, InvalidToken
-from gateway.keys import TOKEN_KEY_GRACE, KeyStore
+from gateway.keys import MANIFEST_RECHECK_S, TOKEN_KEY_GRACE, KeyStore
 from gateway.runtime import Runtime
-from tests.auth.conftest import EMPLOYEE
+from tests.auth.conftest import EMPLOYEE, Ticks
 from tests.auth.partners import ISSUER, Partner
 
 
@@ -49,10 +50,17 @@ def test_rotation_by_another_process_is_seen_without_restart(
     runtime: Runtime,
     partners: dict[str, Partner],
     get_token: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    ticks = Ticks()  # the running gateway's clock for its manifest recheck
+    monkeypatch.setattr(runtime.keys, "_monotonic", ticks)
     before = _kid(get_token(partners["politie-t"]))
     other_process = KeyStore(runtime.settings.key_dir, None, dev_mode=True)
     rotated = other_process.rotate("token")
+    # Within the bound the gateway has not looked at the manifest again (no stat per request) ...
+    assert _kid(get_token(partners["politie-t"])) == before
+    ticks.advance(MANIFEST_RECHECK_S)
+    # ... and once it has passed, the other process's rotation is in force.
     after = _kid(get_token(partners["politie-t"]))
     assert before != after == rotated.kid
 

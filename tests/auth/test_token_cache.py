@@ -15,8 +15,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gateway.auth.bearer import CLOCK_SKEW_S, AccessTokenVerifier, InvalidToken
-from gateway.keys import TOKEN_KEY_GRACE, KeyStore
+from gateway.keys import MANIFEST_RECHECK_S, TOKEN_KEY_GRACE, KeyStore
+from gateway.keys.manifest import read_manifest, write_manifest
 from gateway.runtime import Runtime
+from tests.auth.conftest import Ticks
 from tests.auth.partners import ISSUER, Partner
 
 
@@ -57,6 +59,36 @@ def test_a_cached_token_is_refused_when_its_key_is_withdrawn(
     key_clock.now += TOKEN_KEY_GRACE + timedelta(seconds=1)
     with pytest.raises(InvalidToken):
         verifier.verify(token)
+
+
+def test_a_key_removed_by_another_process_stops_verifying_within_the_recheck_bound(
+    runtime: Runtime, partners: dict[str, Partner], get_token: Callable[..., str]
+) -> None:
+    """An operator withdrawing a (compromised) key from the manifest: revoked after the bound.
+
+    The store looks at its manifest at most once per MANIFEST_RECHECK_S
+    (docs/operations.md), so a cached token of a removed key is refused once
+    that bound has passed, with no restart and although the token is unexpired.
+    """
+    token = get_token(partners["politie-t"])
+    ticks = Ticks()
+    keys = KeyStore(runtime.settings.key_dir, None, dev_mode=True, monotonic=ticks)
+    verifier = AccessTokenVerifier(keys, ISSUER)
+    assert verifier.verify(token)["party"] == "politie-t"
+    # Another process: a new current key, then the old one taken out of the manifest.
+    other = KeyStore(runtime.settings.key_dir, None, dev_mode=True)
+    other.rotate("token")
+    manifest = other.directory / "manifest.json"
+    revoked = {record.kid for record in keys.records("token")}
+    write_manifest(manifest, [r for r in read_manifest(manifest) if r.kid not in revoked])
+    ticks.advance(MANIFEST_RECHECK_S)
+    with pytest.raises(InvalidToken):
+        verifier.verify(token)
+    # Refused for the key, not the token: the same token on a fresh store fails too.
+    with pytest.raises(InvalidToken):
+        AccessTokenVerifier(KeyStore(runtime.settings.key_dir, None, dev_mode=True), ISSUER).verify(
+            token
+        )
 
 
 def test_callers_cannot_change_the_cached_claims(

@@ -36,6 +36,7 @@ from gateway.telemetry import (
     instrument_app,
     new_meter_provider,
 )
+from gateway.telemetry.server import request_attributes
 from gateway.tracecontext import caller_trace_id
 
 HOST = "gateway.example"
@@ -297,3 +298,58 @@ def test_no_bsn_a_caller_sends_reaches_a_span_or_a_metric(
     for form in (BSN, PERCENT, PERCENT.lower()):
         assert form not in exported, (where, exported)
         assert form not in measured, (where, measured)
+
+
+@pytest.mark.parametrize(
+    ("hosts", "path", "query", "url", "server_name", "target"),
+    [
+        # One Host: redacted once, shown as server name and as the URL's host.
+        (
+            [b"h123456789.example"],
+            "/v1/x",
+            b"",
+            "http://hredacted.example/v1/x",
+            "hredacted.example",
+            "/v1/x",
+        ),
+        # User info in the Host: the server name keeps what was sent, the URL drops it.
+        (
+            [b"u12345678@h.example"],
+            "/p",
+            b"a=1",
+            "http://h.example/p?a=redacted",
+            "uredacted@h.example",
+            "/p",
+        ),
+        # Two Host headers: both in the server name, the first in the URL.
+        (
+            [b"a.example", b"b12345678"],
+            "/p",
+            b"",
+            "http://a.example/p",
+            "a.example,bredacted",
+            "/p",
+        ),
+        # A percent-encoded "?" is one in the scope's (decoded) path: the target is cut there.
+        ([b"h"], "/p?123456789=1", b"", "http://h/p?redacted=1", "h", "/p?redacted=redacted"),
+    ],
+)
+def test_each_value_is_redacted_once_and_shown_where_the_instrumentation_showed_it(
+    hosts: list[bytes], path: str, query: bytes, url: str, server_name: str, target: str
+) -> None:
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "scheme": "http",
+        "http_version": "1.1",
+        "path": path,
+        "query_string": query,
+        "headers": [(b"host", host) for host in hosts],
+        "server": ("10.0.0.1", 8000),
+        "client": ("10.0.0.2", 5000),
+    }
+    attributes, _, _ = request_attributes(scope, "GET", None)
+    assert attributes["http.url"] == url
+    assert attributes["http.server_name"] == server_name
+    assert attributes["http.target"] == target
+    assert attributes["http.host"] == "10.0.0.1:8000"
