@@ -60,6 +60,9 @@ def _in_use(session: Session) -> bool:
     )
 
 
+session_in_use = _in_use  # also for gateway/storage/commit_ahead.py
+
+
 class Database:
     """One engine and its session factory; shared by every capability."""
 
