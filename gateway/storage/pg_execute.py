@@ -540,10 +540,12 @@ def execute_together(
     transaction failed, the server skips the rest, and its error is raised as its
     own ``execute`` would raise it. Where any of them would take psycopg's own
     ``execute`` (or the transaction's ``COMMIT`` is asked to ride with the next
-    statement) they run one by one instead.
+    statement, or a query comes twice) they run one by one instead.
     """
     leans = []
-    if getattr(conn, AHEAD, None) is None:
+    # The same query twice would be prepared twice under two names (psycopg's
+    # PrepareManager counts a run only once it answered): those run one by one.
+    if getattr(conn, AHEAD, None) is None and len({query for _, query, _ in calls}) == len(calls):
         for cursor, query, params in calls:
             if cursor._statement is not None:
                 cursor._give_back()
