@@ -269,6 +269,7 @@ class AuditLog:
                         self.vault,
                         lock_timeout_s=self.timeout_s,
                         frontier=self.frontier,
+                        last=True,  # its COMMIT in the insert's round trip (PostgreSQL)
                     )
             except _PrepareFailed as failed:  # rolled back: the others are redone
                 requests = [r for r in requests if r is not failed.request]

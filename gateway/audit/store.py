@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -35,6 +36,7 @@ from gateway.audit.events import AuditEvent
 from gateway.audit.models import AuditEntry, AuditHead, AuditNode, AuditSubjectIndex
 from gateway.audit.subject_keys import KeySpec, SubjectVault
 from gateway.audit.vault import DataKey, seal
+from gateway.storage.commit_ahead import commit_with_last
 from gateway.storage.connection_of import connection_of
 from gateway.storage.pg_arrays import (
     ByteaArray,
@@ -240,12 +242,17 @@ def write_batch(
     *,
     lock_timeout_s: float = 5.0,
     frontier: WriterFrontier | None = None,
+    last: bool = False,
 ) -> tuple[list[int], TreeFrontier]:
     """Append ``batch`` in the caller's transaction; the seqs in order and the new right edge.
 
     With ``frontier`` the edge comes from memory when the head is where this
     writer left it; the caller passes the returned edge to
     :meth:`WriterFrontier.committed` once its commit succeeded.
+
+    ``last``: the caller commits right after this; on PostgreSQL the ``COMMIT``
+    goes with the insert, and this returns once it was answered
+    (gateway/storage/commit_ahead.py).
     """
     now = datetime.now(UTC)
     start = _reserve(session, len(batch), now, lock_timeout_s)
@@ -299,7 +306,8 @@ def write_batch(
     nodes = edge.extend_nodes(leaves)
     node_rows = [(level, idx, h) for (level, idx), h in nodes if level > 0]
     if postgres:
-        _insert_all_pg(connection, entry_rows, node_rows, index_rows, naive_times=naive)
+        with commit_with_last(session) if last else nullcontext():
+            _insert_all_pg(connection, entry_rows, node_rows, index_rows, naive_times=naive)
     else:
         _insert_rows(connection, AuditEntry, _ENTRY_COLUMNS, entry_rows, converted=True)
         _insert_rows(connection, AuditNode, _NODE_COLUMNS, node_rows)

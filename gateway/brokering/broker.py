@@ -47,7 +47,9 @@ from gateway.grounds.subjects import MAIN_SUBJECT
 from gateway.policy.compiled import CompiledCovenant, CompiledPolicy
 from gateway.policy.decision import Decider, Decision, Outcome, Reason, RecordedGround
 from gateway.spans import CurrentSpan
+from gateway.storage.commit_ahead import commit_with_last
 from gateway.storage.db import Database
+from gateway.storage.reads import Read, read_together
 from gateway.subjects.bsn import Bsn, random_id
 from gateway.telemetry import trace_ids
 
@@ -83,6 +85,11 @@ class ConsentPort(Protocol):
     ) -> ConsentStanding:
         """Every request of (case, subject, recipient): coverage and standing refusals."""
 
+    def standing_read(
+        self, *, case_id: str, subject_ref: str, recipient: str, today: date
+    ) -> Read[ConsentStanding]:
+        """:meth:`standing` as a read to send with others."""
+
     def request(
         self,
         session: Session,
@@ -116,6 +123,9 @@ class ObjectionPort(Protocol):
     """Pending or granted *verzet* (promise 1, POLICY.md condition 6)."""
 
     def active(self, session: Session, *, subject_pseudonym: str, case_id: str) -> bool: ...
+
+    def active_read(self, *, subject_pseudonym: str, case_id: str) -> Read[bool]:
+        """:meth:`active` as a read to send with others."""
 
 
 class ContestedPort(Protocol):
@@ -253,20 +263,24 @@ class Broker:
             loaded = self._cases.load_for_query(session, case_id, subject)
             case = loaded.record
             view = case.decision_view()
-            objection = self._objections is not None and self._objections.active(
-                session, subject_pseudonym=case.subject_pseudonym, case_id=case.id
-            )
-            standing = (
-                self._consents.standing(
-                    session,
+            # Independent reads of the loaded case: one round trip on PostgreSQL.
+            objected, standing = read_together(
+                session,
+                self._objections.active_read(
+                    subject_pseudonym=case.subject_pseudonym, case_id=case.id
+                )
+                if self._objections is not None
+                else None,
+                self._consents.standing_read(
                     case_id=case.id,
                     subject_ref=case.subject_ref,
                     recipient=actor.party,
                     today=today,
                 )
                 if self._consents is not None
-                else None
+                else None,
             )
+            objection = objected is True
             compiled = policy.covenants.get(actor.covenant)
             grounds = (
                 in_force(
@@ -300,9 +314,15 @@ class Broker:
             if new_request is not None:  # the request and its entry commit together
                 event = consent_requested_event(actor, case, policy, new_request, given)
                 self._audit.append_in(session, [event])
-            bsn = self._cases.open_subject(session, loaded) if permitted else None
+            bsn = None
             if permitted:
-                self._cases.touch(session, case)
+                # Opening the BSN reads its key: the transaction's last statement unless
+                # the daily touch is due, so on PostgreSQL its COMMIT rides along.
+                due = self._cases.touch_due(case)
+                with nullcontext() if due else commit_with_last(session):
+                    bsn = self._cases.open_subject(session, loaded)
+                if due:
+                    self._cases.touch(session, case)
         return _Plan(case, policy, items, bsn, new_request, given)
 
     def _decide_all(

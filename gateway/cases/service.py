@@ -723,12 +723,17 @@ class CaseService:
         and a query then needs no write (and no fsync) of its own besides the audit log.
         The record just loaded says whether it is due, so most queries read nothing more.
         """
-        now = _now()
-        if record.last_contact_at is not None and now - record.last_contact_at < TOUCH_GRANULARITY:
+        if not self.touch_due(record):
             return
+        now = _now()
         case = session.get(Case, record.id)
         if case is not None and now - case.last_contact_at >= TOUCH_GRANULARITY:
             case.last_contact_at = now
+
+    def touch_due(self, record: CaseRecord) -> bool:
+        """Whether :meth:`touch` would read and write (no statement to tell)."""
+        last = record.last_contact_at
+        return last is None or _now() - last >= TOUCH_GRANULARITY
 
     def subject_bsn(self, session: Session, case: CaseRecord) -> Bsn:
         """The BSN of the person ``case`` is about (see :meth:`CaseRecord.about`)."""

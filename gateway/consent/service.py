@@ -27,10 +27,12 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any, Literal
 
 from sqlalchemy import bindparam, select
 from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from gateway.audit.appender import AuditAppender
@@ -45,8 +47,8 @@ from gateway.consent.withholdings import (
 from gateway.consent.withholdings import withheld_until as withheld_until_of
 from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import Conflict, Forbidden, NotFound, Unprocessable
-from gateway.storage.connection_of import connection_of
 from gateway.storage.precompiled import Precompiled
+from gateway.storage.reads import Read, read
 
 ConsentDecision = Literal["granted", "refused"]
 OM_ROLE = "om"
@@ -352,6 +354,12 @@ def _json_set(text: str | None) -> frozenset[str]:
     return frozenset(json.loads(text)) if text else frozenset()
 
 
+def _standing_of(
+    recipient: str, today: date, _connection: Connection, rows: list[Any]
+) -> ConsentStanding:
+    return ConsentStanding(tuple(_decided(row) for row in rows), recipient, today)
+
+
 def _decided(row: Any) -> _Decided:
     fields: dict[str, list[str]] | None = (
         json.loads(row.granted_fields_json) if row.granted_fields_json is not None else None
@@ -415,9 +423,19 @@ class ConsentService:
     ) -> ConsentStanding:
         """One statement: every request of this (case, subject, recipient), for the plan
         and for the recheck after the sources answered."""
+        return read(
+            session,
+            self.standing_read(
+                case_id=case_id, subject_ref=subject_ref, recipient=recipient, today=today
+            ),
+        )
+
+    def standing_read(
+        self, *, case_id: str, subject_ref: str, recipient: str, today: date
+    ) -> Read[ConsentStanding]:
+        """:meth:`standing` as a read to send with others (gateway/storage/reads.py)."""
         params = {"case_id": case_id, "recipient": recipient, "subject_ref": subject_ref}
-        rows = _STANDING.all(connection_of(session), params)
-        return ConsentStanding(tuple(_decided(row) for row in rows), recipient, today)
+        return Read(_STANDING, params, partial(_standing_of, recipient, today))
 
     def request(
         self,

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from gateway.cases.models import Case
 from gateway.policy.compiled import CompiledPolicy
 from gateway.rights.models import RightsRequest
-from gateway.storage.connection_of import connection_of
 from gateway.storage.constant_sql import one_of
 from gateway.storage.precompiled import Precompiled
+from gateway.storage.reads import Read, read
 
 RESTRICTING_STATUSES = ("pending", "granted", "partially_granted")
 
@@ -76,8 +79,14 @@ class VerzetRegister:
         a refusal lifts it there and in covenants with that same controller,
         not in a covenant whose controller never decided it.
         """
-        connection = connection_of(session)
-        rows = _VERZETS.all(connection, {"pseudonym": subject_pseudonym})
+        return read(session, self.active_read(subject_pseudonym=subject_pseudonym, case_id=case_id))
+
+    def active_read(self, *, subject_pseudonym: str, case_id: str) -> Read[bool]:
+        """:meth:`active` as a read to send with others (gateway/storage/reads.py)."""
+        return Read(_VERZETS, {"pseudonym": subject_pseudonym}, partial(self._covers, case_id))
+
+    def _covers(self, case_id: str, connection: Connection, rows: list[Any]) -> bool:
+        """Whether one of the person's verzets (``rows``) covers the case (see :meth:`active`)."""
         if not rows:
             return False
         case_covenant = _CASE_COVENANT.scalar(connection, {"case_id": case_id})

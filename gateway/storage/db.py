@@ -89,6 +89,9 @@ def _in_use(session: Session, class_listeners: _Listeners | None = None) -> bool
     return bool(session.dispatch.before_commit or session.dispatch.after_commit)
 
 
+session_in_use = _in_use  # also for gateway/storage/commit_ahead.py
+
+
 class Database:
     """One engine and its session factory; shared by every capability."""
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import select
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -50,7 +51,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from gateway.storage import pg_arrays
 from gateway.storage.lean_pool import pool_class
 from gateway.storage.pg_cursor import LazyDescriptionCursor
-from gateway.storage.pg_execute import INTERNALS_MATCH, LeanCursor
+from gateway.storage.pg_execute import AHEAD, INTERNALS_MATCH, LeanCursor, execute_together
 
 # A server-side timeout answers first on a live server; the client's own bound
 # is only a little longer so that it catches a frozen one.
@@ -86,6 +87,26 @@ class DeadlineConnection(psycopg.Connection[Any]):
             # would go to the same unresponsive server.
             self.pgconn.finish()
             raise DatabaseDeadlineExceeded("database did not answer in time") from None
+
+    def commit(self) -> None:
+        """psycopg's; after a ``COMMIT`` sent with the last statement (the connection is
+        then idle) psycopg sends nothing, and statements may run again."""
+        self.__dict__.pop(AHEAD, None)
+        super().commit()
+
+    def rollback(self) -> None:
+        """psycopg's; also ends a transaction committed with its last statement."""
+        self.__dict__.pop(AHEAD, None)
+        super().rollback()
+
+    def execute_together(self, calls: Sequence[tuple[Any, str, Any]]) -> None:
+        """Each of our cursors runs its query; with :class:`LeanCursor` all in one round
+        trip (:func:`~gateway.storage.pg_execute.execute_together`)."""
+        if self.cursor_factory is LeanCursor and all(type(c[0]) is LeanCursor for c in calls):
+            execute_together(self, calls)
+            return
+        for cursor, query, params in calls:
+            cursor.execute(query, params)
 
     def cursor(self, *args: Any, **kwargs: Any) -> Any:
         """A :class:`LeanCursor` made in one call when asked for plainly (as SQLAlchemy does)."""

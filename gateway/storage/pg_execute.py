@@ -30,6 +30,16 @@ transaction and the audit writer's), ~110 µs of gateway CPU each.
   statement's own. A statement psycopg would prepare now is folded the same
   way (``Parse`` in the same round trip instead of one before it).
 
+Two more ways to save a round trip, both asked for by the caller:
+
+* ``COMMIT`` with the transaction's last statement
+  (:mod:`gateway.storage.commit_ahead` sets :data:`AHEAD` on the connection):
+  the statement and ``COMMIT`` in one pipeline; the statement's error, else
+  ``COMMIT``'s, is raised, and until the connection's ``commit()`` or
+  ``rollback()`` no further statement runs on it;
+* independent statements on several cursors in one pipeline
+  (:func:`execute_together`, for :mod:`gateway.storage.reads`).
+
 Anything else (no parameters, which psycopg sends by the simple protocol
 that allows several statements; ``prepare=``/``binary=``; a pipeline the
 caller opened; a ``sql.Composable``; a very long query) goes through
@@ -72,6 +82,12 @@ _GOOD = (_TUPLES_OK, _COMMAND_OK, pq.ExecStatus.EMPTY_QUERY, pq.ExecStatus.COPY_
 _NOT_PREPARED = (Prepare.NO, b"")
 # libpq 14+ (psycopg's binary wheels bundle a newer one); without it psycopg's execute runs.
 _PIPELINES = psycopg.Pipeline.is_supported()
+
+# The connection attribute that asks for ``COMMIT`` with the next statement
+# (gateway/storage/commit_ahead.py), and what it holds then and after.
+AHEAD = "_ketenpoort_ahead"
+COMMIT_NEXT = "commit with the next statement"
+ENDED = "committed with its last statement"
 
 # The cursor state psycopg 3.3 keeps (its ``__slots__``): what :meth:`LeanCursor.fresh`
 # sets or leaves for ``execute`` to set. Another set means another psycopg inside.
@@ -202,12 +218,18 @@ def _in_one_round_trip(
     name: bytes,
     *,
     begin: bool,
+    commit: bool = False,
 ) -> list[Any]:
-    """``BEGIN`` and/or ``Parse`` and the statement in one pipeline, one ``Sync``: its results.
+    """``BEGIN`` and/or ``Parse``, the statement and/or ``COMMIT`` in one pipeline, one
+    ``Sync``: the statement's results.
 
     An error of ``BEGIN`` or ``Parse`` is raised as it is (the statement after it
     was skipped by the server); the statement's own results are returned to be
-    checked as any statement's.
+    checked as any statement's, and only then an error of ``COMMIT`` is raised (a
+    failed statement aborts the pipeline: the server skips the ``COMMIT`` and the
+    transaction is left failed, to be rolled back as before). A failed ``COMMIT``
+    ended the transaction on the server (rolled back); its error is raised here,
+    so nothing that follows the statement can take it for committed.
     """
     pgconn = conn.pgconn
     pgconn.enter_pipeline_mode()
@@ -223,17 +245,32 @@ def _in_one_round_trip(
             pgconn.send_query_params(query, dumped, param_formats=formats, param_types=types)
         else:
             pgconn.send_query_prepared(name, dumped, param_formats=formats)
+        if commit:
+            pgconn.send_query_params(b"COMMIT", None)
+            sets += 1
         pgconn.pipeline_sync()
         answered = conn.wait(_pipelined(pgconn, sets))
     finally:
         stuck = pgconn.pipeline_status != pq.PipelineStatus.OFF and not _left_pipeline(pgconn)
     if stuck:
         raise e.OperationalError("the connection could not leave pipeline mode; it was closed")
-    for earlier in answered[: sets - 1]:
+    statement = sets - 2 if commit else sets - 1
+    for earlier in answered[:statement]:
         for result in earlier:
             if result.status == _FATAL_ERROR:
                 raise e.error_from_result(result, encoding=pgconn._encoding)
-    return answered[-2]
+    if commit:
+        for result in answered[statement]:
+            if result.status not in _GOOD:
+                return answered[statement]  # the statement's own error, raised by the caller
+        ended = answered[statement + 1]
+        for result in ended:
+            if result.status == _FATAL_ERROR:
+                raise e.error_from_result(result, encoding=pgconn._encoding)
+        # A transaction that had failed before answers COMMIT with ROLLBACK.
+        if [result.command_status for result in ended] != [b"COMMIT"]:
+            raise e.OperationalError("the transaction was not committed")
+    return answered[statement]
 
 
 class LeanCursor(LazyDescriptionCursor):
@@ -284,12 +321,32 @@ class LeanCursor(LazyDescriptionCursor):
         if self._statement is not None:
             self._give_back()
         conn = self._conn
+        if getattr(conn, AHEAD, None) is ENDED:
+            raise e.ProgrammingError(
+                "the transaction was committed with its last statement; end it first"
+            )
+        lean = (
+            self._lean(conn, query, params)
+            if prepare is None and binary is None and params
+            else None
+        )
+        if lean is None:
+            return super().execute(query, params, prepare=prepare, binary=binary)
+        statement, values = lean
+        try:
+            with conn.lock:
+                self._run(conn, conn.pgconn, statement, values, query)
+        except e._NO_TRACEBACK as ex:
+            raise ex.with_traceback(None) from None
+        return self
+
+    def _lean(
+        self, conn: psycopg.Connection[Any], query: Any, params: Any
+    ) -> tuple[_Statement, Sequence[Any]] | None:
+        """The converted statement and the values in order, or ``None`` for psycopg's execute."""
         if (
-            not params
-            or not _PIPELINES
+            not _PIPELINES
             or self._adapters is not None
-            or prepare is not None
-            or binary is not None
             or type(query) is not str
             or conn._pipeline is not None
             or self._closed
@@ -297,7 +354,7 @@ class LeanCursor(LazyDescriptionCursor):
             or len(query) > _MAX_QUERY_LENGTH
             or len(params) > _MAX_PARAMS
         ):
-            return super().execute(query, params, prepare=prepare, binary=binary)
+            return None
         pgconn = self._pgconn
         cache: dict[str, _Statement] | None = getattr(conn, "_ketenpoort_statements", None)
         if cache is None:
@@ -310,25 +367,20 @@ class LeanCursor(LazyDescriptionCursor):
         getter = statement.getter
         if type(params) is dict:
             if getter is None:
-                return super().execute(query, params)
+                return None
             try:
                 values = getter(params)
             except KeyError:
-                return super().execute(query, params)  # psycopg names the missing one
+                return None  # psycopg names the missing one
         elif (type(params) is tuple or type(params) is list) and getter is None:
             values = params
             if len(values) != statement.nparams:
-                return super().execute(query, params)
+                return None
         else:
-            return super().execute(query, params)
+            return None
         if statement.nparams == 0:
-            return super().execute(query, params)  # psycopg sends it by the simple protocol
-        try:
-            with conn.lock:
-                self._run(conn, pgconn, statement, values, query)
-        except e._NO_TRACEBACK as ex:
-            raise ex.with_traceback(None) from None
-        return self
+            return None  # psycopg sends it by the simple protocol
+        return statement, values
 
     def _run(
         self,
@@ -340,29 +392,16 @@ class LeanCursor(LazyDescriptionCursor):
     ) -> None:
         if pgconn.status != pq.ConnStatus.OK:
             conn._check_connection_ok()
-        tx = statement.spare
-        if tx is None:
-            tx = Transformer(conn)
-        else:
-            statement.spare = None
-        self._statement = statement
-        self._tx = tx
-        self._last_query = query
-        # The state psycopg's _reset() starts a statement from.
-        self.pgresult = None
-        self._results = []
-        self._pos = self._iresult = 0
-        self._rowcount = -1
-        self._statusmessage = self._execmany_returning = self._query = None
-
-        dumped = tx.dump_sequence(values, statement.formats)
-        pgq = statement.pgq
-        pgq.types = types = tx.types or ()
-        formats = tx.formats
-        manager = conn._prepared
-        prep, name = _prepared(manager, pgq)
-        begin = not conn._autocommit and pgconn.transaction_status == _IDLE
-        if not begin and prep is not Prepare.SHOULD:
+        sending = self._dump(conn, statement, values, query)
+        autocommit = conn._autocommit
+        begin = not autocommit and pgconn.transaction_status == _IDLE
+        commit = not autocommit and getattr(conn, AHEAD, None) is COMMIT_NEXT
+        if commit:
+            # From here on (whatever the outcome) nothing more runs in this
+            # transaction: the caller's commit or rollback ends it (DeadlineConnection).
+            setattr(conn, AHEAD, ENDED)
+        dumped, types, formats, prep, name = sending
+        if not begin and not commit and prep is not Prepare.SHOULD:
             if prep is Prepare.NO:
                 pgconn.send_query_params(
                     statement.query, dumped, param_formats=formats, param_types=types
@@ -372,10 +411,63 @@ class LeanCursor(LazyDescriptionCursor):
             results = conn.wait(execute(pgconn))
         else:
             results = _in_one_round_trip(
-                conn, statement.query, dumped, formats, types, prep, name, begin=begin
+                conn,
+                statement.query,
+                dumped,
+                formats,
+                types,
+                prep,
+                name,
+                begin=begin,
+                commit=commit,
             )
+        self._answered(conn, statement, prep, name, results)
+        if conn._prepared._to_flush:
+            conn.wait(conn._prepared.maintain_gen(conn))
+
+    def _dump(
+        self,
+        conn: psycopg.Connection[Any],
+        statement: _Statement,
+        values: Sequence[Any],
+        query: str,
+    ) -> tuple[
+        Sequence[Buffer | None] | None, Sequence[int], Sequence[pq.Format] | None, Prepare, bytes
+    ]:
+        """Take a Transformer, reset the cursor's state, dump the parameters: what to send."""
+        tx = statement.spare
+        if tx is None:
+            tx = Transformer(conn)
+        else:
+            statement.spare = None
+        # The state psycopg's _reset() starts a statement from, and this one's.
+        self._statement = statement
+        self._tx = tx
+        self._last_query = query
+        self.pgresult = None
+        self._results = []
+        self._pos = self._iresult = 0
+        self._rowcount = -1
+        self._statusmessage = self._execmany_returning = self._query = None
+        dumped = tx.dump_sequence(values, statement.formats)
+        pgq = statement.pgq
+        pgq.types = types = tx.types or ()
+        prep, name = _prepared(conn._prepared, pgq)
+        return dumped, types, tx.formats, prep, name
+
+    def _answered(
+        self,
+        conn: psycopg.Connection[Any],
+        statement: _Statement,
+        prep: Prepare,
+        name: bytes,
+        results: list[Any],
+    ) -> None:
+        """The statement's results, as psycopg takes them: prepared-statement
+        bookkeeping, its error raised, or the cursor set to its first result."""
+        manager = conn._prepared
         if prep is not Prepare.YES and manager.prepare_threshold is not None:
-            key = manager.maybe_add_to_cache(pgq, prep, name)
+            key = manager.maybe_add_to_cache(statement.pgq, prep, name)
             if key is not None:
                 manager.validate(key, prep, name, results)
         if not results:
@@ -386,7 +478,7 @@ class LeanCursor(LazyDescriptionCursor):
         # psycopg's _set_results() and _select_current_result(0).
         self._results = results
         result = self.pgresult = results[0]
-        tx.set_pgresult(result)
+        self._tx.set_pgresult(result)
         if result.status == _TUPLES_OK:
             self._rowcount = result.ntuples
         else:
@@ -395,8 +487,6 @@ class LeanCursor(LazyDescriptionCursor):
         self._statusmessage = result.command_status
         # tuple_row() returns ``tuple`` itself (psycopg's C code fast-paths on it).
         self._make_row = tuple if self._row_factory is tuple_row else self._make_row_maker()
-        if manager._to_flush:
-            conn.wait(manager.maintain_gen(conn))
 
     def _give_back(self) -> None:
         """Return the Transformer taken for the last statement to its query's spare slot."""
@@ -436,3 +526,95 @@ class LeanCursor(LazyDescriptionCursor):
         records = self._tx.load_rows(self._pos, result.ntuples, self._make_row)
         self._pos = result.ntuples
         return records
+
+
+def execute_together(
+    conn: psycopg.Connection[Any], calls: Sequence[tuple[LeanCursor, str, Any]]
+) -> None:
+    """Each cursor runs its query, all of them in one pipeline with one ``Sync``: one round trip.
+
+    For reads that do not depend on each other. ``BEGIN`` (where the connection is
+    idle outside a transaction) and psycopg's ``Parse`` of a statement it prepares
+    go in the same round trip, as in :meth:`LeanCursor.execute`. The server runs
+    the statements in order, in the transaction; the first that fails leaves the
+    transaction failed, the server skips the rest, and its error is raised as its
+    own ``execute`` would raise it. Where any of them would take psycopg's own
+    ``execute`` (or the transaction's ``COMMIT`` is asked to ride with the next
+    statement, or a query comes twice) they run one by one instead.
+    """
+    leans = []
+    # The same query twice would be prepared twice under two names (psycopg's
+    # PrepareManager counts a run only once it answered): those run one by one.
+    if getattr(conn, AHEAD, None) is None and len({query for _, query, _ in calls}) == len(calls):
+        for cursor, query, params in calls:
+            if cursor._statement is not None:
+                cursor._give_back()
+            lean = cursor._lean(conn, query, params) if params else None
+            if lean is None:
+                break
+            leans.append(lean)
+    if len(leans) < len(calls):
+        for cursor, query, params in calls:
+            cursor.execute(query, params)
+        return
+    try:
+        with conn.lock:
+            _run_together(conn, calls, leans)
+    except e._NO_TRACEBACK as ex:
+        raise ex.with_traceback(None) from None
+
+
+def _run_together(
+    conn: psycopg.Connection[Any],
+    calls: Sequence[tuple[LeanCursor, str, Any]],
+    leans: Sequence[tuple[_Statement, Sequence[Any]]],
+) -> None:
+    pgconn = conn.pgconn
+    if pgconn.status != pq.ConnStatus.OK:
+        conn._check_connection_ok()
+    sending = [
+        cursor._dump(conn, statement, values, query)
+        for (cursor, query, _), (statement, values) in zip(calls, leans, strict=True)
+    ]
+    begin = not conn._autocommit and pgconn.transaction_status == _IDLE
+    pgconn.enter_pipeline_mode()
+    try:
+        sets: list[str] = []  # what each result set answers, in order
+        if begin:
+            pgconn.send_query_params(conn._get_tx_start_command(), None)
+            sets.append("begin")
+        for (statement, _), (dumped, types, formats, prep, name) in zip(
+            leans, sending, strict=True
+        ):
+            if prep is Prepare.SHOULD:
+                pgconn.send_prepare(name, statement.query, param_types=types)
+                sets.append("parse")
+            if prep is Prepare.NO:
+                pgconn.send_query_params(
+                    statement.query, dumped, param_formats=formats, param_types=types
+                )
+            else:
+                pgconn.send_query_prepared(name, dumped, param_formats=formats)
+            sets.append("statement")
+        pgconn.pipeline_sync()
+        answered = conn.wait(_pipelined(pgconn, len(sets)))
+    finally:
+        stuck = pgconn.pipeline_status != pq.PipelineStatus.OFF and not _left_pipeline(pgconn)
+    if stuck:
+        raise e.OperationalError("the connection could not leave pipeline mode; it was closed")
+    statements = []
+    for kind, results in zip(sets, answered, strict=False):
+        if kind == "statement":
+            statements.append(results)
+        elif any(result.status == _FATAL_ERROR for result in results):
+            # BEGIN's or a Parse's error: the statements after it were skipped.
+            failed = next(result for result in results if result.status == _FATAL_ERROR)
+            raise e.error_from_result(failed, encoding=pgconn._encoding)
+    # In order: the first failed statement raises its error (the ones after it
+    # were skipped by the server, their results say so).
+    for (cursor, _, _), (statement, _), (_, _, _, prep, name), results in zip(
+        calls, leans, sending, statements, strict=True
+    ):
+        cursor._answered(conn, statement, prep, name, results)
+    if conn._prepared._to_flush:
+        conn.wait(conn._prepared.maintain_gen(conn))

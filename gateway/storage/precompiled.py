@@ -182,9 +182,15 @@ class Precompiled:
                 self._forms[dialect] = form
         return form
 
+    def _rows(self, dialect: Dialect, form: _Form, description: Any, rows: list[Any]) -> list[Any]:
+        reader = self._readers.get(dialect)
+        if reader is None:
+            reader = self._readers[dialect] = _Reader(form, description, dialect)
+        return reader.convert(rows)
+
     def _run(self, connection: Connection, params: Mapping[str, Any]) -> list[Any]:
         dialect = connection.dialect
-        if (
+        if (  # _driver_ready(), inline: this runs for every statement of a query
             connection._echo
             or connection._execution_options
             or (dialect._has_events and dialect.dispatch.do_execute)
@@ -210,16 +216,99 @@ class Precompiled:
                 for before in connection.dispatch.before_cursor_execute:
                     sql, parameters = before(connection, cursor, sql, parameters, None, False)
             cursor.execute(sql, parameters)
-            if events:
-                connection.dispatch.after_cursor_execute(
-                    connection, cursor, sql, parameters, None, False
-                )
-            description = cursor.description
-            rows = cursor.fetchall() if description is not None else []
-            cursor.close()
+            description, rows = _fetched(connection, cursor, sql, parameters, events=events)
         except BaseException as error:  # noqa: BLE001 - as SQLAlchemy: wrapped, or re-raised as is
             connection._handle_dbapi_exception(error, sql, parameters, cursor, None)
         reader = self._readers.get(dialect)
         if reader is None:
             reader = self._readers[dialect] = _Reader(form, description, dialect)
         return reader.convert(rows)
+
+
+def _fetched(
+    connection: Connection, cursor: Any, sql: str, parameters: Any, *, events: bool
+) -> tuple[Any, list[Any]]:
+    """After a statement ran: the listeners told, its description and rows, the cursor closed."""
+    if events:
+        connection.dispatch.after_cursor_execute(connection, cursor, sql, parameters, None, False)
+    description = cursor.description
+    rows = cursor.fetchall() if description is not None else []
+    cursor.close()
+    return description, rows
+
+
+def _driver_ready(connection: Connection) -> bool:
+    """No logging, execution options, ``do_execute`` hooks or ``setinputsizes`` binding:
+    what :class:`Precompiled` runs on the driver's cursor itself."""
+    dialect = connection.dialect
+    return not (
+        connection._echo
+        or connection._execution_options
+        or (dialect._has_events and dialect.dispatch.do_execute)
+        or dialect.bind_typing is BindTyping.SETINPUTSIZES
+    )
+
+
+def _begun(connection: Connection) -> Any:
+    """The connection's pooled driver connection, its transaction begun as execute begins it."""
+    if connection._transaction is None:
+        connection._autobegin()
+    fairy = connection._dbapi_connection
+    if fairy is None:
+        fairy = connection.connection  # revalidates, or raises as execute would
+    return fairy
+
+
+def run_together(
+    connection: Connection, calls: Sequence[tuple[Precompiled, Mapping[str, Any]]]
+) -> list[list[Any]]:
+    """Each statement's rows, as :meth:`Precompiled.all` returns them, for reads that do
+    not depend on each other: on our PostgreSQL engine all in one round trip
+    (``DeadlineConnection.execute_together``), elsewhere one after the other.
+
+    Listeners see each statement as with ``all``; a driver error is wrapped as
+    SQLAlchemy wraps it (the same fail-closed 503s; a lost connection invalidated).
+    """
+    dialect = connection.dialect
+    forms = [precompiled._form(dialect) for precompiled, _ in calls]
+    if (
+        len(calls) < 2
+        or not _driver_ready(connection)
+        or any(
+            form.columns and not form.columns.isdisjoint(params)
+            for form, (_, params) in zip(forms, calls, strict=True)
+        )
+    ):
+        return [precompiled.all(connection, params) for precompiled, params in calls]
+    fairy = _begun(connection)
+    driver = fairy.dbapi_connection
+    together = getattr(driver, "execute_together", None)
+    if together is None:
+        return [precompiled.all(connection, params) for precompiled, params in calls]
+    sent: list[tuple[Any, str, Any]] = []
+    events = connection._has_events or connection.engine._has_events
+    results: list[tuple[Any, list[Any]]] = []
+    try:
+        for form, (_, params) in zip(forms, calls, strict=True):
+            sql = form.sql
+            parameters = form.parameters(params, dialect)
+            cursor = driver.cursor()
+            if events:
+                for before in connection.dispatch.before_cursor_execute:
+                    sql, parameters = before(connection, cursor, sql, parameters, None, False)
+            sent.append((cursor, sql, parameters))
+        together(sent)
+        results = [
+            _fetched(connection, cursor, sql, parameters, events=events)
+            for cursor, sql, parameters in sent
+        ]
+    except BaseException as error:  # noqa: BLE001 - as SQLAlchemy: wrapped, or re-raised as is
+        for cursor, _, _ in sent[:-1]:
+            cursor.close()
+        last = sent[-1] if sent else (None, "", None)
+        statements = ";\n".join(sql for _, sql, _ in sent)
+        connection._handle_dbapi_exception(error, statements, last[2], last[0], None)
+    return [
+        precompiled._rows(dialect, form, description, rows)
+        for (precompiled, _), form, (description, rows) in zip(calls, forms, results, strict=True)
+    ]

@@ -9,6 +9,7 @@ processors, names for attribute access.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     event,
+    func,
     select,
     text,
     update,
@@ -32,8 +34,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from gateway.storage.db import Database
-from gateway.storage.precompiled import Precompiled
+from gateway.storage.precompiled import Precompiled, run_together
 from gateway.storage.types import UtcDateTime
+from tests.support.pg_wire import wire_round_trips
 
 _META = MetaData()
 _THINGS = Table(
@@ -210,3 +213,99 @@ def test_a_parameter_named_like_a_column_sets_it_as_sqlalchemy_does(database: Da
         assert [tuple(r) for r in Precompiled(_BUMP).all(connection, params)] == [(2, _NOON)]
         flag = connection.execute(select(_THINGS.c.flag).where(_THINGS.c.id == "a-1")).scalar()
         assert flag is False
+
+
+# -- run_together: independent reads in one round trip (gateway/storage/reads.py) ----------
+
+_ONE = select(_THINGS.c.id, _THINGS.c.count).where(_THINGS.c.id == bindparam("key"))
+_AS_NUMBER = select(_THINGS.c.id).where(_THINGS.c.count == func.cast(bindparam("n"), Integer))
+
+
+def _together_calls() -> list[tuple[Precompiled, dict[str, Any]]]:
+    return [
+        (Precompiled(_BY_OWNER), {"prefix": "a-%", "after": _NOON}),
+        (Precompiled(_ONE), {"key": "a-3"}),
+        (Precompiled(_ONE.where(_THINGS.c.flag == True)), {"key": "none"}),  # noqa: E712
+    ]
+
+
+def test_run_together_gives_each_statement_its_own_rows_in_one_round_trip(
+    database: Database,
+) -> None:
+    calls = _together_calls()
+    with database.engine.connect() as connection:
+        alone = [precompiled.all(connection, params) for precompiled, params in calls]
+    # Seven times: psycopg prepares a statement on its fifth run, in the same pipeline.
+    for _ in range(7):
+        counted = wire_round_trips(database.engine) if database.is_postgresql else nullcontext()
+        with counted as wire, database.engine.connect() as connection:
+            together = run_together(connection, calls)
+        assert [[tuple(r) for r in rows] for rows in together] == [
+            [tuple(r) for r in rows] for rows in alone
+        ]
+        assert together[1][0].count == 3  # names as with all()
+        if wire is not None:
+            # BEGIN and the three reads; the pool's ROLLBACK on return (and psycopg's
+            # DEALLOCATE ALL after it, once it prepared something on this connection).
+            assert wire.round_trips - wire.sent.count('"DEALLOCATE ALL"') == 2, wire.sent
+
+
+def test_run_together_listeners_see_every_statement(database: Database) -> None:
+    seen: list[str] = []
+
+    def before(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        seen.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", before)
+    try:
+        with database.engine.connect() as connection:
+            run_together(connection, _together_calls())
+    finally:
+        event.remove(database.engine, "before_cursor_execute", before)
+    assert len(seen) == 3
+
+
+@pytest.mark.parametrize("failing", [0, 1])
+def test_an_error_run_together_is_wrapped_and_the_transaction_ends(
+    database: Database, failing: int
+) -> None:
+    calls: list[tuple[Precompiled, dict[str, Any]]] = [
+        (Precompiled(_ONE), {"key": "a-1"}),
+        (Precompiled(_ONE), {"key": "a-2"}),
+    ]
+    calls[failing] = (Precompiled(_AS_NUMBER), {"n": "not a number"})
+    with database.engine.connect() as connection:
+        if database.is_postgresql:
+            with pytest.raises(DBAPIError) as raised:
+                run_together(connection, calls)
+            assert "parameters hidden" in str(raised.value)  # as for any statement
+            connection.rollback()
+        else:  # SQLite compares the text as it is: no error to raise
+            run_together(connection, calls)
+        rows = run_together(connection, _together_calls())  # the connection serves on
+        assert len(rows[0]) == 3
+
+
+def test_a_lost_connection_run_together_is_invalidated(database: Database) -> None:
+    if not database.is_postgresql:
+        pytest.skip("PostgreSQL's connections")
+    with database.engine.connect() as connection:
+        pid = connection.execute(text("SELECT pg_backend_pid()")).scalar()
+        with database.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(DBAPIError) as raised:
+            run_together(connection, _together_calls())
+        assert raised.value.connection_invalidated
+
+
+def test_the_same_query_twice_runs_one_by_one(database: Database) -> None:
+    """psycopg's PrepareManager would prepare it twice under two names in one pipeline."""
+    calls = [(Precompiled(_ONE), {"key": "a-1"}), (Precompiled(_ONE), {"key": "a-2"})]
+    counted = wire_round_trips(database.engine) if database.is_postgresql else nullcontext()
+    with counted as wire, database.engine.connect() as connection:
+        rows = run_together(connection, calls)
+    assert [[tuple(r) for r in found] for found in rows] == [[("a-1", 1)], [("a-2", 2)]]
+    if wire is not None:
+        # Two statements, the pool's ROLLBACK (and psycopg's DEALLOCATE ALL after it,
+        # once it prepared something on this connection).
+        assert wire.round_trips - wire.sent.count('"DEALLOCATE ALL"') == 3, wire.sent
