@@ -17,6 +17,7 @@ from typing import Final, Protocol
 import httpx
 
 from connectors.models import Requester
+from gateway.outbound import IDENTITY
 
 MAX_ANSWER_BYTES: Final = 5 * 1024 * 1024
 MAX_PROBLEM_BYTES: Final = 16 * 1024
@@ -25,6 +26,7 @@ BASE_DELAY_S: Final = 0.05
 _REASON = re.compile(r"[a-z_]{1,40}")
 _EMPLOYEE_MAX: Final = 128
 _RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
+_RAW: Final = {"Accept-Encoding": IDENTITY}  # see _bounded
 
 
 class PeerDenied(Exception):
@@ -127,7 +129,9 @@ async def _once(
     try:
         async with asyncio.timeout(timeout):
             response = await client.send(
-                client.build_request(method, url, json=body, headers=headers, timeout=timeout),
+                client.build_request(
+                    method, url, json=body, headers={**headers, **_RAW}, timeout=timeout
+                ),
                 stream=True,
                 follow_redirects=False,
             )
@@ -163,8 +167,17 @@ async def _read(response: httpx.Response) -> bytes:
 
 
 async def _bounded(response: httpx.Response, limit: int, reason: str) -> bytes:
+    """At most ``limit`` bytes of the answer as sent: a compressed answer is refused unread.
+
+    Read decoded, one network chunk of gzip (64 KiB) inflated to ~64 MB before
+    the bound was looked at. A peer is another Ketenpoort, which never
+    compresses, and we ask it not to (``Accept-Encoding: identity``).
+    """
+    encoding = response.headers.get("content-encoding", IDENTITY).strip().lower()
+    if encoding not in ("", IDENTITY):
+        raise PeerDown("peer_malformed")
     content = bytearray()
-    async for chunk in response.aiter_bytes():
+    async for chunk in response.aiter_raw():
         content += chunk
         if len(content) > limit:
             raise PeerDown(reason)

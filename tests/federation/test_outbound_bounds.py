@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from connectors import PeerDown, PeerScope
+from connectors.peer_http import Budget, call_peer
 from gateway.consent.service import ConsentNotice
 from gateway.consent.webhook import ConsentWebhooks
 from gateway.federation.tokens import PeerTokenClient
@@ -79,3 +80,24 @@ def test_a_dripping_webhook_receiver_is_abandoned_at_the_hooks_timeout(
 
     # The head of a dripping body says 200, and only the status counts; a dripping head
     # never completes and is given up on at the bound, to be tried again later.
+
+
+def test_a_compressed_peer_answer_is_refused_before_it_is_inflated() -> None:
+    """A peer (another Ketenpoort) never compresses; gzip was inflated a chunk at a time."""
+    gzip_bomb()  # made before measuring: the server runs in this process
+
+    async def ask(url: str) -> bytes:
+        async with httpx.AsyncClient(cookies=cookieless_jar()) as client:
+            return await call_peer(client, "GET", url, None, {}, Budget(5.0), retry=False)
+
+    with raw_server("gzip_bomb") as url:
+        tracemalloc.start()
+        try:
+            with pytest.raises(PeerDown) as caught:
+                asyncio.run(ask(url + "/v1/peer/known"))
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+
+    assert peak < 8 * 1024 * 1024  # ~50 MB if inflated
+    assert caught.value.reason == "peer_malformed"
