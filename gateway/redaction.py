@@ -7,7 +7,8 @@ that go to a collector. No route takes personal data in a query string any more
 every query parameter is replaced by ``redacted`` before it is logged or
 exported; parameter names are kept for debugging, unless one holds a run of
 eight or more digits (the shape of a BSN), plain or percent-encoded. In the
-path and the host of a URL, every such run is redacted too, since a caller may
+path and the host of a URL, every such run is redacted too, and so is a BSN
+written in groups or in another script's digits ("9999 90 007"), since a caller may
 put one in a path that matches no route or in its Host header. The same digit
 rule covers span attributes copied from request headers a caller fills freely
 (User-Agent, Host, X-Forwarded-For); a caller's ``tracestate`` is not copied at
@@ -27,6 +28,8 @@ from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from opentelemetry.trace import Span
 
+from gateway.subjects.bsn import holds_bsn
+
 REDACTED = "redacted"
 URL_ATTRIBUTES = ("http.url", "url.full")
 QUERY_ATTRIBUTES = ("url.query",)
@@ -43,6 +46,9 @@ HEADER_ATTRIBUTES = (
     "client.address",
 )
 _LONG_DIGITS = re.compile(r"[0-9]{8,}")
+# A number as people write one: a run of eight or more digits of any script, or
+# digits in groups joined by one space, dot or hyphen ("9999 90 007").
+_NUMBERS = re.compile(r"\d+(?:[ .\-\u00a0\u202f]\d+)+|\d{8,}")
 ACCESS_LOGGER = "uvicorn.access"
 
 
@@ -67,10 +73,20 @@ def redact_query(query: str) -> str:
     return "&".join(parts)
 
 
+def _number(match: re.Match[str]) -> str:
+    """A run of 8+ ASCII digits always goes; any other number when it holds a BSN."""
+    number = match.group()
+    if number.isascii() and number.isdigit():
+        return REDACTED
+    return REDACTED if holds_bsn(number) else number
+
+
 # ``redact_path(path)``: a path (or header value) with every run of 8+ digits (a
-# BSN's shape) replaced. A C partial rather than a ``def``: the SERVER span asks it
-# for ~5 values per request, and this way it costs no Python frame each.
-redact_path: Callable[[str], str] = partial(_LONG_DIGITS.sub, REDACTED)
+# BSN's shape) replaced, and every other number that holds a BSN as people write
+# one (``holds_bsn``: grouped, any script's digits). A C partial rather than a
+# ``def``: the SERVER span asks it for ~5 values per request; Python runs only for
+# a number it finds.
+redact_path: Callable[[str], str] = partial(_NUMBERS.sub, _number)
 
 
 def redact_target(target: str) -> str:

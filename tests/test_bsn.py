@@ -121,6 +121,10 @@ def test_short_secrets_are_refused_and_never_shown() -> None:
         "zaak 12 9999 90 007",
         "\u0669\u0669\u0669\u0669\u0669\u0660\u0660\u0660\u0667",  # Arabic-Indic digits
         "m.jansen.9999.90.007",
+        "2026-10000008",  # a run of eight (010000008) inside a grouped number
+        "1.10000008",
+        "x 10000008-2",
+        "1 2 3 4 5 6 7 " * 2000 + "9999 90 007",  # found at the end of a long list
     ],
 )
 def test_holds_bsn_finds_a_bsn_as_people_write_it(text: str) -> None:

@@ -64,14 +64,16 @@ def holds_bsn(text: str) -> bool:
                 return True
             continue
         groups = _SEPARATORS.split(number)
-        for start in range(len(groups)):
-            digits = ""
-            for group in groups[start:]:
-                digits += group
+        for start, group in enumerate(groups):
+            if len(group) in (8, 9) and _passes(group):  # one run inside a grouped number
+                return True
+            digits = group
+            for following in range(start + 1, len(groups)):  # at most nine joins: linear
                 if len(digits) >= 9:
-                    if len(digits) == 9 and _passes(digits):
-                        return True
                     break
+                digits += groups[following]
+                if len(digits) == 9 and _passes(digits):
+                    return True
     return False
 
 

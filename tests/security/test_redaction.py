@@ -17,14 +17,18 @@ from opentelemetry.sdk.trace import TracerProvider
 from gateway.redaction import (
     HEADER_ATTRIBUTES,
     QUERY_ATTRIBUTES,
+    REDACTED,
     TARGET_ATTRIBUTES,
     URL_ATTRIBUTES,
     AccessLogRedaction,
+    redact_path,
     redact_query,
     redact_request_url,
     redact_span,
     redact_url,
 )
+from gateway.subjects.bsn import holds_bsn
+from gateway.telemetry.server import request_attributes
 
 BSN = "111222333"
 PERCENT = "".join(f"%{byte:02X}" for byte in BSN.encode())
@@ -106,3 +110,37 @@ def test_redact_span_leaves_a_span_without_those_attributes_alone() -> None:
     assert not bare.attributes  # type: ignore[attr-defined]
     bare.end()
     redact_span(bare)  # an ended span is not recording: nothing to do, no error
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "9999 90 007",
+        "9999.90.007",
+        "999-990-007",
+        "\u0669\u0669\u0669\u0669\u0669\u0660\u0660\u0660\u0667",  # Arabic-Indic digits
+        "2026-10000008",  # 010000008 without its leading zero, in a grouped number
+    ],
+)
+def test_a_bsn_written_as_people_write_it_never_reaches_a_span(written: str) -> None:
+    """The path, Host and User-Agent a caller sends reach span attributes as sent, redacted."""
+    scope = {
+        "type": "http",
+        "scheme": "http",
+        "path": f"/v1/cases/{written}/queries",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"gateway.test"),
+            (b"user-agent", f"x {written}".encode()),
+        ],
+    }
+    attributes, metric_attributes, _ = request_attributes(scope, "GET", None)  # type: ignore[arg-type]
+
+    shown = " ".join(str(value) for value in {**attributes, **metric_attributes}.values())
+    assert not holds_bsn(shown), shown
+    assert redact_path(f"a {written} b") == f"a {REDACTED} b"
+
+
+def test_other_numbers_stay_readable() -> None:
+    for kept in ("127.0.0.1:8000", "01-12-2026", "/v1/cases/c-123/queries", "v1.2.3"):
+        assert redact_path(kept) == kept
