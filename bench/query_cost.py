@@ -18,6 +18,8 @@ import signal
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -107,6 +109,23 @@ def calls_per_query(
             os.environ.pop("BENCH_COUNT_CALLS_BY_FUNCTION", None)
 
 
+@contextmanager
+def bench_database(postgres: bool, sqlite_file: str) -> Iterator[str]:
+    """A fresh database for one benchmark run: a SQLite file, or a PostgreSQL one dropped after."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if not postgres:
+            yield f"sqlite:///{Path(tmp) / sqlite_file}"
+            return
+        pg = _pg_database(os.environ.get("KETENPOORT_TEST_POSTGRES_URL", DEFAULT_PG))
+        if pg is None:
+            raise SystemExit("PostgreSQL not reachable")
+        url, drop = pg
+        try:
+            yield url
+        finally:
+            drop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--queries", type=int, default=50)
@@ -120,32 +139,20 @@ def main() -> None:
         "callers (the counts are the same; the gateway runs slower meanwhile)",
     )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url, drop = f"sqlite:///{Path(tmp) / 'cost.db'}", None
-        if args.postgres:
-            pg = _pg_database(os.environ.get("KETENPOORT_TEST_POSTGRES_URL", DEFAULT_PG))
-            if pg is None:
-                raise SystemExit("PostgreSQL not reachable")
-            url, drop = pg
-        try:
-            lines = ["# Query cost, counted", "", *machine_lines(), ""]
-            flag = " --postgres" if args.postgres else ""
-            lines.append(f"`python -m bench.query_cost --queries {args.queries}{flag}`")
-            lines.append("")
-            figures, detail = calls_per_query(url, args.queries, args.by_function)
-            for name, calls in figures.items():
-                lines.append(
-                    f"- {name}: {calls:,.0f} Python calls per query in the gateway process"
-                )
-            text = "\n".join(lines)
-            print(text)
-            if detail:
-                print("\n" + "\n".join(detail))
-            else:
-                write("query-cost-postgres.md" if args.postgres else "query-cost.md", text)
-        finally:
-            if drop is not None:
-                drop()
+    with bench_database(args.postgres, "cost.db") as url:
+        lines = ["# Query cost, counted", "", *machine_lines(), ""]
+        flag = " --postgres" if args.postgres else ""
+        lines.append(f"`python -m bench.query_cost --queries {args.queries}{flag}`")
+        lines.append("")
+        figures, detail = calls_per_query(url, args.queries, args.by_function)
+        for name, calls in figures.items():
+            lines.append(f"- {name}: {calls:,.0f} Python calls per query in the gateway process")
+        text = "\n".join(lines)
+        print(text)
+        if detail:
+            print("\n" + "\n".join(detail))
+        else:
+            write("query-cost-postgres.md" if args.postgres else "query-cost.md", text)
 
 
 if __name__ == "__main__":

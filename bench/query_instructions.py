@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 
 from bench import processes, query_bench, wrk
-from bench.audit_bench import DEFAULT_PG, _pg_database
+from bench.query_cost import bench_database
 from bench.report import machine_lines, write
 
 WARM_UP = 5
@@ -115,26 +115,16 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("valgrind is not installed (Debian package valgrind)")
-    with tempfile.TemporaryDirectory() as tmp:
-        url, drop = f"sqlite:///{Path(tmp) / 'instructions.db'}", None
-        if args.postgres:
-            pg = _pg_database(os.environ.get("KETENPOORT_TEST_POSTGRES_URL", DEFAULT_PG))
-            if pg is None:
-                raise SystemExit("PostgreSQL not reachable")
-            url, drop = pg
-        try:
-            flag = " --postgres" if args.postgres else ""
-            lines = ["# Query cost in instructions (callgrind)", "", *machine_lines(), ""]
-            lines += [f"`python -m bench.query_instructions --queries {args.queries}{flag}`", ""]
-            for name, count in instructions_per_query(url, args.queries).items():
-                lines.append(f"- {name}: {count / 1e6:.2f} M user-space instructions per query")
-            text = "\n".join(lines)
-            print(text)
-            suffix = "-postgres" if args.postgres else ""
-            write(f"query-instructions{suffix}.md", text)
-        finally:
-            if drop is not None:
-                drop()
+    with bench_database(args.postgres, "instructions.db") as url:
+        flag = " --postgres" if args.postgres else ""
+        lines = ["# Query cost in instructions (callgrind)", "", *machine_lines(), ""]
+        lines += [f"`python -m bench.query_instructions --queries {args.queries}{flag}`", ""]
+        for name, count in instructions_per_query(url, args.queries).items():
+            lines.append(f"- {name}: {count / 1e6:.2f} M user-space instructions per query")
+        text = "\n".join(lines)
+        print(text)
+        suffix = "-postgres" if args.postgres else ""
+        write(f"query-instructions{suffix}.md", text)
 
 
 if __name__ == "__main__":
