@@ -17,7 +17,7 @@ from typing import Final, Protocol
 import httpx
 
 from connectors.models import Requester
-from gateway.outbound import IDENTITY
+from gateway.outbound import IDENTITY, sent_as_is
 
 MAX_ANSWER_BYTES: Final = 5 * 1024 * 1024
 MAX_PROBLEM_BYTES: Final = 16 * 1024
@@ -173,8 +173,7 @@ async def _bounded(response: httpx.Response, limit: int, reason: str) -> bytes:
     the bound was looked at. A peer is another Ketenpoort, which never
     compresses, and we ask it not to (``Accept-Encoding: identity``).
     """
-    encoding = response.headers.get("content-encoding", IDENTITY).strip().lower()
-    if encoding not in ("", IDENTITY):
+    if not sent_as_is(response):
         raise PeerDown("peer_malformed")
     content = bytearray()
     async for chunk in response.aiter_raw():

@@ -94,9 +94,14 @@ async def bounded_exchange(
         raise OutboundRefused("unreachable") from None
 
 
-async def _read_raw(response: httpx.Response, max_bytes: int) -> bytes:
+def sent_as_is(response: httpx.Response) -> bool:
+    """Whether the answer is uncompressed (no ``Content-Encoding`` but ``identity``)."""
     encoding = response.headers.get("content-encoding", IDENTITY).strip().lower()
-    if encoding not in ("", IDENTITY):
+    return encoding in ("", IDENTITY)
+
+
+async def _read_raw(response: httpx.Response, max_bytes: int) -> bytes:
+    if not sent_as_is(response):
         raise OutboundRefused("encoded")
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
