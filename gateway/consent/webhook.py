@@ -1,9 +1,17 @@
 """Telling the OM's system that a consent request waits (optional, per covenant).
 
 An OM party may name ``consent_webhook: {url, timeout_s, max_attempts,
-backoff_s}`` in the covenant. Each new request is POSTed there from a
-background thread, so a query never waits for the OM's system; failures are
-retried with exponential backoff. The body holds identifiers only (never the
+backoff_s}`` in the covenant. Each new request is POSTed there by a few
+background delivery threads, so a query never waits for the OM's system;
+failures are retried with exponential backoff. A delivery waiting for its
+retry holds no thread: it waits in a schedule the threads take from, and that
+schedule is bounded, so a receiver that is down or drips its answers while a
+partner makes request after request costs at most ``DELIVERY_THREADS``
+threads and ``MAX_WAITING`` scheduled deliveries (one thread per delivery, as
+before, let every new request add a thread living for minutes). A notice that
+finds the schedule full is not sent and logged: the request itself waits in
+the gateway as always, and the OM finds it through ``GET /v1/consents``.
+The body holds identifiers only (never the
 BSN). ``Authorization: Bearer`` carries a JWT signed with the gateway's
 current ``token`` key (verifiable with ``/oauth/jwks``) whose ``aud`` is the
 webhook URL and whose ``body_sha256`` binds it to this very body.
@@ -18,12 +26,15 @@ so a receiver that de-duplicates still sees every change.
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import json
 import logging
 import secrets
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 import httpx
 from joserfc import jwt
@@ -41,6 +52,8 @@ TOKEN_LIFETIME_S = 300
 MAX_BACKOFF_S = 300.0
 JWT_TYPE = "ketenpoort-consent-notice+jwt"
 _RETRY_STATUSES = frozenset({408, 425, 429})
+DELIVERY_THREADS = 4
+MAX_WAITING = 10_000
 
 
 def notice_body(notice: ConsentNotice) -> dict[str, object]:
@@ -64,6 +77,18 @@ def idempotency_key(notice: ConsentNotice) -> str:
     return notice.id if notice.version == 1 else f"{notice.id}.v{notice.version}"
 
 
+@dataclass(order=True)
+class _Delivery:
+    """One notice for one OM party, due at ``due`` (``time.monotonic``), on its ``attempt``."""
+
+    due: float
+    order: int
+    notice: ConsentNotice = field(compare=False)
+    party: str = field(compare=False)
+    hook: ConsentWebhook = field(compare=False)
+    attempt: int = field(compare=False, default=1)
+
+
 class ConsentWebhooks:
     """The ``notifier`` of :class:`ConsentService`; safe to call from any thread."""
 
@@ -73,26 +98,91 @@ class ConsentWebhooks:
         issuer: str,
         policy: Callable[[], CompiledPolicy],
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        threads: int = DELIVERY_THREADS,
+        max_waiting: int = MAX_WAITING,
     ) -> None:
         self._keys = keys
         self._issuer = issuer
         self._policy = policy
-        self._sleep = sleep
-        self._threads: set[threading.Thread] = set()
-        self._lock = threading.Lock()
+        self._threads = threads
+        self._max_waiting = max_waiting
+        self._waiting: list[_Delivery] = []
+        self._order = itertools.count()
+        self._started = 0
+        self._busy = 0
+        self._changed = threading.Condition(threading.Lock())
 
     def __call__(self, notice: ConsentNotice) -> None:
         for party, hook in self._targets(notice.convenant):
-            thread = threading.Thread(
-                target=self._deliver,
-                args=(notice, party, hook),
-                name=f"consent-webhook-{notice.id}",
-                daemon=True,
-            )
-            with self._lock:
-                self._threads.add(thread)
-            thread.start()
+            self._schedule(_Delivery(time.monotonic(), next(self._order), notice, party, hook))
+
+    def _schedule(self, delivery: _Delivery) -> None:
+        with self._changed:
+            if len(self._waiting) >= self._max_waiting:
+                log.error(
+                    "consent notice %s to %s not announced: %d deliveries already wait",
+                    delivery.notice.id,
+                    delivery.party,
+                    len(self._waiting),
+                )
+                return
+            heapq.heappush(self._waiting, delivery)
+            if self._started < self._threads and self._started - self._busy < len(self._waiting):
+                self._started += 1
+                threading.Thread(target=self._work, name="consent-webhook", daemon=True).start()
+            self._changed.notify()
+
+    def _next_due(self) -> _Delivery:
+        """Wait for the earliest delivery to come due and take it (holding the lock)."""
+        while True:
+            if not self._waiting:
+                self._changed.wait()
+                continue
+            wait = self._waiting[0].due - time.monotonic()
+            if wait <= 0:
+                self._busy += 1
+                return heapq.heappop(self._waiting)
+            self._changed.wait(wait)
+
+    def _work(self) -> None:
+        """A delivery thread: for the life of the process, take what is due and try it once."""
+        while True:
+            with self._changed:
+                delivery = self._next_due()
+            try:
+                again = self._try(delivery)
+            except Exception:  # a thread that died would leave every later notice unsent
+                log.exception("consent notice %s: delivery failed", delivery.notice.id)
+                again = None
+            with self._changed:
+                self._busy -= 1
+                if again is not None and len(self._waiting) < self._max_waiting:
+                    heapq.heappush(self._waiting, again)
+                elif again is not None:
+                    log.error("consent notice %s: retry dropped, schedule full", delivery.notice.id)
+                self._changed.notify_all()
+
+    def _try(self, delivery: _Delivery) -> _Delivery | None:
+        """One attempt; the delivery's next attempt when it is to be tried again."""
+        notice, party, hook = delivery.notice, delivery.party, delivery.hook
+        outcome = self._attempt(hook, notice)
+        if outcome == "done":
+            log.info("consent notice %s delivered to %s", notice.id, party)
+            return None
+        if outcome == "give_up":
+            return None
+        if delivery.attempt >= hook.max_attempts:
+            log.error("consent notice %s to %s: attempts exhausted", notice.id, party)
+            return None
+        backoff = min(hook.backoff_s * 2 ** (delivery.attempt - 1), MAX_BACKOFF_S)
+        return _Delivery(
+            time.monotonic() + backoff,
+            next(self._order),
+            notice,
+            party,
+            hook,
+            delivery.attempt + 1,
+        )
 
     def _targets(self, convenant: str) -> list[tuple[str, ConsentWebhook]]:
         covenant = self._policy().covenant(convenant)
@@ -162,31 +252,13 @@ class ConsentWebhooks:
         log.error("consent notice %s refused with %s", notice.id, status)
         return "give_up"
 
-    def _deliver(self, notice: ConsentNotice, party: str, hook: ConsentWebhook) -> None:
-        try:
-            for attempt in range(1, hook.max_attempts + 1):
-                outcome = self._attempt(hook, notice)
-                if outcome == "done":
-                    log.info("consent notice %s delivered to %s", notice.id, party)
-                    return
-                if outcome == "give_up":
-                    return
-                if attempt < hook.max_attempts:
-                    self._sleep(min(hook.backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S))
-            log.error("consent notice %s to %s: attempts exhausted", notice.id, party)
-        finally:
-            with self._lock:
-                self._threads.discard(threading.current_thread())
-
     def wait_idle(self, timeout_s: float) -> bool:
-        """Wait for deliveries in flight (shutdown, tests); False if some still run."""
+        """Wait until nothing is scheduled or in flight (shutdown, tests); False if some is."""
         deadline = time.monotonic() + timeout_s
-        while True:
-            with self._lock:
-                running = list(self._threads)
-            if not running:
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            running[0].join(remaining)
+        with self._changed:
+            while self._waiting or self._busy:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(remaining)
+            return True

@@ -75,7 +75,7 @@ def test_a_dripping_webhook_receiver_is_abandoned_at_the_hooks_timeout(
     )
     with raw_server(mode) as url:
         hook = ConsentWebhook(url=url + "/hook", timeout_s=0.5, max_attempts=1)
-        ends_within(lambda: webhooks._deliver(notice, "om-demo", hook), 10.0)
+        ends_within(lambda: webhooks._attempt(hook, notice), 10.0)
         assert webhooks._attempt(hook, notice) == ("done" if mode == "drip_body" else "retry")
 
     # The head of a dripping body says 200, and only the status counts; a dripping head
