@@ -113,8 +113,12 @@ def _run_report(kind: str, convenant: str, period: Period, fmt: Format, out: Pat
 
 CovenantOpt = Annotated[str, typer.Option("--convenant", help="Covenant id.")]
 YearOpt = Annotated[int | None, typer.Option("--year", min=2000, max=2100)]
-FromOpt = Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD).")]
-ToOpt = Annotated[str | None, typer.Option("--to", help="Last day (YYYY-MM-DD).")]
+FromOpt = Annotated[
+    str | None, typer.Option("--from", help="First day (YYYY-MM-DD); from the 1st of its month.")
+]
+ToOpt = Annotated[
+    str | None, typer.Option("--to", help="Last day (YYYY-MM-DD); to the end of its month.")
+]
 FormatOpt = Annotated[Format, typer.Option("--format", help="csv, json or html.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="File to write (default stdout).")]
 

@@ -1,7 +1,17 @@
-"""A report period: whole days ``[from, to]`` in UTC, bounded before it reaches the database."""
+"""A report period: whole months ``[from, to]`` in UTC, bounded before it reaches the database.
+
+Whole months, because the figures of two periods that differ by one day tell
+what happened on that day: a reader who asks for 1 March to 15 March and then
+to 16 March learns whether a case was referred, or a disclosure made, on the
+16th, below the small-count protection of either report (one person, singled
+out by a date). Months are the grain the stuurgroep and the FG report in, so
+any ``from`` is taken back to the first of its month and any ``to`` forward to
+the last of its month; the report names the period it covers.
+"""
 
 from __future__ import annotations
 
+from calendar import monthrange
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -27,7 +37,7 @@ class Period:
             raise BadPeriod("'to' lies before 'from'")
         if (last - first).days + 1 > MAX_DAYS:
             raise BadPeriod("a report covers at most three years")
-        return cls(first, last)
+        return cls(first.replace(day=1), last.replace(day=monthrange(last.year, last.month)[1]))
 
     @classmethod
     def year(cls, year: int) -> Period:

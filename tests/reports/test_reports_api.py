@@ -87,6 +87,22 @@ def test_hostile_parameters_are_problem_json(stack: Stack, path: str) -> None:
     assert "Traceback" not in response.text
 
 
+def test_periods_one_day_apart_give_the_same_whole_month_report(
+    simulated: tuple[Stack, Simulated],
+) -> None:
+    """Differencing two reports a day apart would single out what happened on that day."""
+    stack, _ = simulated
+    client = _client(stack, "fg-demo")
+    bodies = []
+    for last in ("2026-03-15", "2026-03-16"):
+        for kind in ("annual", "privacy"):
+            response = client.call("GET", f"/v1/reports/{kind}?from=2026-01-14&to={last}")  # type: ignore[attr-defined]
+            assert response.status_code == 200, response.text
+            bodies.append(response.json())
+    assert bodies[0]["from"] == "2026-01-01" and bodies[0]["to"] == "2026-03-31"
+    assert bodies[0] == bodies[2] and bodies[1] == bodies[3]
+
+
 def test_every_report_read_is_an_audit_entry(stack: Stack) -> None:
     client = _client(stack, "stuurgroep-demo")
     assert client.call("GET", "/v1/reports/annual").status_code == 200  # type: ignore[attr-defined]
