@@ -415,18 +415,7 @@ class AuditLog:
             batch, stop = self._gather(item)
             requests = [r for r in batch if r.take()]
             try:
-                seqs = self._write_requests(requests)
-            except AuditUnavailable as exc:
-                for request in requests:
-                    request.finish(replace_exc(exc))
-                _deliver(requests)
-                continue
-            except Exception as exc:  # noqa: BLE001 - the writer must outlive a bad batch
-                log.error("audit append failed unexpectedly: %s", type(exc).__name__)
-                for request in requests:
-                    request.finish(AuditUnavailable(type(exc).__name__))
-                _deliver(requests)
-                continue
+                self._commit_batch(requests)
             except BaseException as exc:
                 # The process is ending (KeyboardInterrupt, SystemExit): nobody waits
                 # out a timeout for an answer that cannot come; later appends, if any,
@@ -437,14 +426,39 @@ class AuditLog:
                 _deliver(requests)
                 self._fail_queued()
                 raise
-            pos = 0
-            for request in requests:
-                if request.finished:  # its prepare failed; it was left out
-                    continue
-                request.finish(seqs[pos : pos + len(request.entries)])
-                pos += len(request.entries)
             _deliver(requests)
         self._fail_queued()
+
+    def _commit_batch(self, requests: list[_Request]) -> None:
+        """Commit ``requests`` in one transaction and record each one's outcome.
+
+        A failure that is not the storage's (an entry the encoder refuses, a bug)
+        belongs to one request, not to the batch: the requests are then written one
+        by one, so a bad one fails alone instead of turning every other caller's
+        query in the same group commit into a 503. A storage failure fails them
+        all at once (writing them one by one would only wait for it again).
+        """
+        try:
+            seqs = self._write_requests(requests)
+        except AuditUnavailable as exc:
+            for request in requests:
+                request.finish(replace_exc(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - the writer must outlive a bad batch
+            log.error("audit append failed unexpectedly: %s", type(exc).__name__)
+            if len(requests) == 1:
+                requests[0].finish(AuditUnavailable(type(exc).__name__))
+                return
+            for request in requests:
+                if not request.finished:
+                    self._commit_batch([request])
+            return
+        pos = 0
+        for request in requests:
+            if request.finished:  # its prepare failed; it was left out
+                continue
+            request.finish(seqs[pos : pos + len(request.entries)])
+            pos += len(request.entries)
 
     def _fail_queued(self) -> None:
         while True:

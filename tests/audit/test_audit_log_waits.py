@@ -96,3 +96,31 @@ def test_a_caller_that_stops_waiting_before_its_batch_is_not_written(
     audit_log.stop()
     with db.session() as session:
         assert head_size(session) == 2  # the held entry and event 2; not event 1
+
+
+def test_an_entry_the_encoder_refuses_fails_alone_not_its_whole_batch(
+    audit_log: AuditLog, db: Database
+) -> None:
+    """An entry that cannot be written for what it holds (an integer beyond JSON's safe
+    range) failed every request of its group commit: other callers' queries got a 503."""
+    audit_log.start()
+    release, started = threading.Event(), threading.Event()
+
+    async def run() -> list[object]:
+        held = asyncio.ensure_future(audit_log.append_after(_holding(release, started)))
+        while not started.is_set():
+            await asyncio.sleep(0.01)
+        good = [asyncio.ensure_future(audit_log.append([event(n)])) for n in range(3)]
+        bad = asyncio.ensure_future(audit_log.append([event(9, details={"n": 2**60})]))
+        more = asyncio.ensure_future(audit_log.append([event(10)]))
+        await asyncio.sleep(0.05)  # all queued behind the held batch: one batch
+        release.set()
+        return await asyncio.gather(held, *good, bad, more, return_exceptions=True)
+
+    results = asyncio.run(run())
+    audit_log.stop()
+    assert isinstance(results[4], AuditUnavailable)
+    written = [r for i, r in enumerate(results) if i != 4]
+    assert all(isinstance(r, list) and len(r) == 1 for r in written), results
+    with db.session() as session:
+        assert head_size(session) == 5
