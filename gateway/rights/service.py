@@ -152,8 +152,12 @@ def inzage_targets(
 ) -> tuple[tuple[str, str], ...]:
     """Every party with a source in the covenant of each case (the named ones, else all).
 
+    All the person's cases in any role (``case_ids_of``): a household member
+    (``partner``, ``kind``) is as much a person concerned as the main person,
+    and their inzage must reach the joint controllers of those cases too.
     All joint controllers (WGS), not only those that disclosed: a party may
-    hold records about the person that it never shared. A peer region's
+    hold records about the person that it never shared. No one else: the
+    BSN goes to no party outside the covenants of the person's cases. A peer region's
     gateway is none of them: under the WGS the contact point is per
     partnership, so the person asks the other region's own contact point.
     """
@@ -161,7 +165,7 @@ def inzage_targets(
     if not named:
         covenants = set(
             session.scalars(
-                select(Case.convenant).where(Case.subject_pseudonym == pseudonym).distinct()
+                select(Case.convenant).where(Case.id.in_(case_ids_of(pseudonym))).distinct()
             )
         )
     targets: dict[str, str] = {}

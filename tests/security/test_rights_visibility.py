@@ -1,0 +1,58 @@
+"""An attacker's review of the rights desk (second round): who sees whom an inzage reached.
+
+1. A partner filing an inzage "on behalf of" the person read every joint
+   controller's record count: a count above zero at GGZ is health data.
+2. A household member's inzage reached no organisation (only the main
+   person's cases were looked at).
+3. A representative without the right lifted the person's verzet
+   (withdrawal), or withdrew the person's consent on /mijn.
+
+Each test runs on a real stack (gateway, demo sources over HTTP, real keys)
+and was seen to fail on the code before the fix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.demo.people import demo_people
+from gateway.demo.stack import Stack
+from tests.brokering.support import (
+    TEAM,
+    logged_in,
+)
+from tests.rights.conftest import person_login
+from tests.rights.support import (
+    SOURCE_PARTIES,
+    file_as_person,
+    patient_sources,
+)
+
+FILER = "woningcorporatie-demo"  # a participant with no rule for GGZ data
+PERSON_B = demo_people()[1]  # gemachtigde.demo acts for persoon-b
+
+
+def _parties(body: dict[str, Any]) -> set[str]:
+    return {item["party"] for item in body["sources"]}
+
+
+def test_a_household_members_inzage_reaches_the_joint_controllers_of_their_case(
+    stack: Stack,
+) -> None:
+    patient_sources(stack)
+    main, member = demo_people()[0].bsn.reveal(), PERSON_B.bsn.reveal()
+    gemeente = logged_in(stack, "gemeente-demo")
+    opened = gemeente.call(
+        "POST",
+        "/v1/cases",
+        {
+            "convenant": "zvh-demo",
+            "purpose": "pga-casusoverleg",
+            "subjects": [{"bsn": main, "role": "hoofdpersoon"}, {"bsn": member, "role": "partner"}],
+            "participants": TEAM,
+            "phase": "casusoverleg",
+        },
+    )
+    assert opened.status_code == 201, opened.text
+    body = file_as_person(person_login(stack, "persoon-b"), {"type": "inzage", "details": "wat?"})
+    assert _parties(body) == SOURCE_PARTIES
