@@ -47,7 +47,7 @@ from gateway.rights.peers import (
 from gateway.rights.refusals import FilingRefused, refusal_event
 from gateway.rights.sealing import RequestSealer
 from gateway.rights.steps import AnswerRefused, ExecutionRefused, NotPending, check_extension
-from gateway.rights.views import Forwarding, RequestView, view_of
+from gateway.rights.views import Forwarding, RequestView, for_partner, view_of
 from gateway.subjects.bsn import Bsn, Pseudonymizer
 
 RightsDecision = Literal["granted", "partially_granted", "refused"]
@@ -178,6 +178,11 @@ def inzage_targets(
     return tuple(sorted((convenant, party) for party, convenant in targets.items()))
 
 
+def _as_viewer(filer: Filer) -> Viewer:
+    """The filer reading what it filed: the person, or a partner without the officer's role."""
+    return Viewer(party=filer.party, covenant=filer.covenant)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -262,7 +267,8 @@ class RightsService:
             targets = inzage_targets(session, policy, pseudonym, cases)
         else:
             targets = tuple((row.convenant, p) for p in self._forward_targets(policy, row, cases))
-        return Filed(view_of(session, self._sealer, row), targets, purpose_of(covenant, cases))
+        view = self.seen_by(_as_viewer(filer), row, view_of(session, self._sealer, row))
+        return Filed(view, targets, purpose_of(covenant, cases))
 
     def file_for_peer(self, session: Session, filer: Filer, application: Application) -> Filed:
         """A peer region's correctie/verzet, filed here as the peer party's request.
@@ -546,7 +552,7 @@ class RightsService:
                     records=len(item.records),
                 )
         session.flush()
-        return view_of(session, self._sealer, row)
+        return self.seen_by(_as_viewer(filer), row, view_of(session, self._sealer, row))
 
     def record_peer_outcome(
         self,
@@ -617,6 +623,20 @@ class RightsService:
             return False
         return viewer.party in (row.filed_by_party, row.responsible_party, row.source_party)
 
+    @staticmethod
+    def seen_by(viewer: Viewer, row: RightsRequest, view: RequestView) -> RequestView:
+        """What ``viewer`` may see of an inzage's sources (``views.for_partner``).
+
+        All of them: the person (or their representative) and the privacy
+        officer of a covenant the request concerns. Any other partner: its own
+        entry only — who holds records about the person is not its business.
+        """
+        if viewer.party is None:
+            return view
+        if PRIVACY_OFFICER in viewer.roles and viewer.covenant in row.covenants:
+            return view
+        return for_partner(view, viewer.party)
+
     def get(self, session: Session, viewer: Viewer, request_id: str) -> RequestView:
         """Unknown and not-yours look the same (404): ids confirm nothing to outsiders."""
         row = self._load(session, request_id)
@@ -625,7 +645,7 @@ class RightsService:
         view = view_of(session, self._sealer, row)
         if viewer.party is not None:
             self._log(session, self._policy(), view, "viewed", viewer.party, viewer.employee)
-        return view
+        return self.seen_by(viewer, row, view)
 
     def peer_status(self, session: Session, reader: Filer, request_id: str) -> RequestView:
         """A peer's own request, for that peer only; any other caller: 404 (no oracle)."""
@@ -698,7 +718,7 @@ class RightsService:
         )
         self._drop_corrected_copies(session, row)
         session.flush()
-        return view_of(session, self._sealer, row)
+        return self.seen_by(actor, row, view_of(session, self._sealer, row))
 
     # --- extension, withdrawal, answers, execution -----------------------------------
 
@@ -729,7 +749,7 @@ class RightsService:
         session.flush()
         view = view_of(session, self._sealer, row, with_text=False)
         self._log(session, policy, view, "extended", actor.party, actor.employee)
-        return view_of(session, self._sealer, row)
+        return self.seen_by(actor, row, view_of(session, self._sealer, row))
 
     def withdraw(self, session: Session, actor: Viewer, request_id: str) -> RequestView:
         """By the person (or their representative); others get the same 404 as for a stranger."""
@@ -779,7 +799,7 @@ class RightsService:
             reason="late" if late else None,
             records=len(records),
         )
-        return view_of(session, self._sealer, row)
+        return self.seen_by(actor, row, view_of(session, self._sealer, row))
 
     def executed(self, session: Session, actor: Viewer, request_id: str) -> RequestView:
         """The source party reports a granted correctie carried out (by ``execute_by``)."""
@@ -805,7 +825,7 @@ class RightsService:
             actor.employee,
             reason="late" if late else None,
         )
-        return view_of(session, self._sealer, row)
+        return self.seen_by(actor, row, view_of(session, self._sealer, row))
 
     def _log_person(self, session: Session, view: RequestView, outcome: str, actor: Viewer) -> None:
         self._log(

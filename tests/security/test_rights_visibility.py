@@ -18,8 +18,10 @@ from typing import Any
 from gateway.demo.people import demo_people
 from gateway.demo.stack import Stack
 from tests.brokering.support import (
+    BSN,
     TEAM,
     logged_in,
+    open_case,
 )
 from tests.rights.conftest import person_login
 from tests.rights.support import (
@@ -34,6 +36,36 @@ PERSON_B = demo_people()[1]  # gemachtigde.demo acts for persoon-b
 
 def _parties(body: dict[str, Any]) -> set[str]:
     return {item["party"] for item in body["sources"]}
+
+
+def test_a_filing_partner_does_not_learn_who_holds_records_about_the_person(
+    stack: Stack,
+) -> None:
+    patient_sources(stack)
+    gemeente, case_id = open_case(stack)
+    woning = logged_in(stack, FILER)
+    filed = woning.call(
+        "POST",
+        "/v1/rights-requests",
+        {"type": "inzage", "subject": {"bsn": BSN}, "details": "namens", "cases": [case_id]},
+    )
+    assert filed.status_code == 201, filed.text
+    request_id = filed.json()["id"]
+    for body in (filed.json(), woning.call("GET", f"/v1/rights-requests/{request_id}").json()):
+        assert _parties(body) == {FILER}  # its own part only: no ggz-demo, no count
+        assert {item["party"] for item in body["forwarded"]} == {FILER}
+        assert body["status"] == "pending" and body["deadline"]
+
+    # The controller that decides it sees no more of who holds what than the filer.
+    controller = gemeente.call("GET", f"/v1/rights-requests/{request_id}").json()
+    assert _parties(controller) == {"gemeente-demo"}
+
+    # The privacy officer and the person see every joint controller and its count.
+    officer = logged_in(stack, "fg-demo").call("GET", f"/v1/rights-requests/{request_id}")
+    assert _parties(officer.json()) == SOURCE_PARTIES
+    person = person_login(stack, "persoon-a").get(f"/v1/rights-requests/{request_id}").json()
+    counts = {item["party"]: item["records"] for item in person["sources"]}
+    assert set(counts) == SOURCE_PARTIES and counts["ggz-demo"] is not None
 
 
 def test_a_household_members_inzage_reaches_the_joint_controllers_of_their_case(
