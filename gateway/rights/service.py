@@ -473,6 +473,7 @@ class RightsService:
             covenant=actor.covenant,
             channel="portal" if actor.party is None else "partner",
             request_id=request_id,
+            representative=actor.representative,
         )
         self._audit.append_in(session, [event])
 
@@ -752,10 +753,21 @@ class RightsService:
         return self.seen_by(actor, row, view_of(session, self._sealer, row))
 
     def withdraw(self, session: Session, actor: Viewer, request_id: str) -> RequestView:
-        """By the person (or their representative); others get the same 404 as for a stranger."""
+        """By the person (or their representative); others get the same 404 as for a stranger.
+
+        A representative withdraws only a type it may file
+        (``rights.representatives`` of every covenant the request concerns):
+        withdrawing a verzet lifts the person's objection, which a mandate for
+        inzage alone does not cover. Refused like a filing
+        (:class:`FilingRefused`, reason ``representative_not_allowed``).
+        """
         row = self._load(session, request_id, lock=True)
         if actor.pseudonym is None or actor.pseudonym != row.subject_pseudonym:
             raise NotFound(detail="No such rights request.")
+        if actor.representative is not None and not self._representative_may(
+            actor.representative, row
+        ):
+            raise FilingRefused("representative_not_allowed")
         if row.status != "pending":
             raise NotPending()
         now = _now()
@@ -766,6 +778,18 @@ class RightsService:
         view = view_of(session, self._sealer, row, with_text=False)
         self._log_person(session, view, "withdrawn", actor)
         return view_of(session, self._sealer, row)
+
+    def _representative_may(self, relation: str, row: RightsRequest) -> bool:
+        """Whether every covenant the request concerns allows it (unknown covenant: no).
+
+        A person's own verzet covers several covenants; withdrawing it lifts it in each.
+        """
+        policy = self._policy()
+        for convenant in row.covenants:
+            covenant = policy.covenant(convenant)
+            if covenant is None or not covenant.rights.representative_may(relation, row.type):
+                return False
+        return True
 
     def answer(
         self,

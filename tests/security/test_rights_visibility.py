@@ -20,12 +20,16 @@ from gateway.demo.stack import Stack
 from tests.brokering.support import (
     BSN,
     TEAM,
+    audit_entries,
+    change_covenant,
     logged_in,
     open_case,
 )
-from tests.rights.conftest import person_login
+from tests.grounds.support import recorded
+from tests.rights.conftest import csrf_of, person_login
 from tests.rights.support import (
     SOURCE_PARTIES,
+    denied_entries,
     file_as_person,
     patient_sources,
 )
@@ -88,3 +92,54 @@ def test_a_household_members_inzage_reaches_the_joint_controllers_of_their_case(
     assert opened.status_code == 201, opened.text
     body = file_as_person(person_login(stack, "persoon-b"), {"type": "inzage", "details": "wat?"})
     assert _parties(body) == SOURCE_PARTIES
+
+
+def _only_inzage_for_the_gemachtigde(document: dict[str, Any]) -> None:
+    document["rights"]["representatives"] = {"gemachtigde": ["inzage"]}
+
+
+def test_a_representative_without_the_right_cannot_lift_the_persons_verzet(
+    stack: Stack,
+) -> None:
+    change_covenant(stack, _only_inzage_for_the_gemachtigde)
+    gemeente, _ = open_case(stack, bsn=PERSON_B.bsn.reveal())
+    verzet = file_as_person(person_login(stack, "persoon-b"), {"type": "verzet", "details": "nee"})
+    rep = person_login(stack, "gemachtigde.demo")
+    path = f"/v1/rights-requests/{verzet['id']}/withdraw"
+
+    refused = rep.post(path, headers={"X-Ketenpoort-CSRF": csrf_of(rep)})
+    assert refused.status_code == 422, refused.text  # as filing a verzet would be
+    assert refused.json()["type"] == "urn:ketenpoort:problem:rights-request-refused"
+    page = rep.post(f"/mijn/verzoeken/{verzet['id']}/intrekken", data={"csrf_token": csrf_of(rep)})
+    assert page.status_code == 403
+    still = gemeente.call("GET", f"/v1/rights-requests/{verzet['id']}").json()
+    assert still["status"] == "pending"
+    reasons = [(e["reason"], e["details"]["action"]) for e in denied_entries(stack, verzet["id"])]
+    assert reasons == [("representative_not_allowed", "withdraw")] * 2
+
+
+def test_a_representatives_consent_withdrawal_needs_the_right_and_says_so_in_the_log(
+    stack: Stack,
+) -> None:
+    change_covenant(stack, _only_inzage_for_the_gemachtigde)
+    gemeente, case_id = open_case(stack, bsn=PERSON_B.bsn.reveal())
+    ground = recorded(gemeente, case_id)
+    rep = person_login(stack, "gemachtigde.demo")
+    path = f"/mijn/toestemmingen/{ground['id']}/intrekken"
+
+    refused = rep.post(path, data={"csrf_token": csrf_of(rep)})
+    assert refused.status_code == 403
+    assert "Ingetrokken" not in person_login(stack, "persoon-b").get("/mijn").text
+
+    def toestemming_too(document: dict[str, Any]) -> None:
+        document["rights"]["representatives"] = {"gemachtigde": ["inzage", "toestemming"]}
+
+    change_covenant(stack, toestemming_too)
+    done = rep.post(path, data={"csrf_token": csrf_of(rep)})
+    assert done.status_code == 200, done.text  # the redirect to /mijn, followed
+    withdrawn = [
+        e
+        for e in audit_entries(stack, case_id)
+        if (e["kind"], e["outcome"]) == ("ground", "withdrawn")
+    ]
+    assert [e["details"].get("representative") for e in withdrawn] == ["gemachtigde"]
