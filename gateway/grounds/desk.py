@@ -13,7 +13,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from gateway.audit.events import AuditEvent, processing_activity_uri
+from gateway.audit.events import AuditEvent, DetailValue, processing_activity_uri
 from gateway.cases.service import Actor, CaseRecord
 from gateway.grounds.service import PERSON, GroundIn, GroundService, GroundView
 from gateway.policy.compiled import CompiledPolicy
@@ -58,11 +58,24 @@ class GroundDesk:
             return self._grounds.of_person(session, pseudonyms)
 
     def withdraw_by_person(
-        self, pseudonyms: Sequence[str], ground_id: str, reason: str
+        self,
+        pseudonyms: Sequence[str],
+        ground_id: str,
+        reason: str,
+        *,
+        representative: str | None = None,
     ) -> GroundView:
-        """The person's own withdrawal; the entry names no employee (the person acted)."""
+        """The person's own withdrawal; the entry names no employee (the person acted).
+
+        ``representative``: the relation of a representative's login acting for
+        the person, recorded as ``details.representative`` like every entry a
+        representative causes (docs/rights.md); never who the representative is.
+        """
         with self._db.session() as session:
             view = self._grounds.withdraw_by_person(session, pseudonyms, ground_id, reason)
+            details: dict[str, DetailValue] = {**self._details(view)}
+            if representative is not None:
+                details["representative"] = representative
             event = AuditEvent(
                 kind="ground",
                 outcome="withdrawn",
@@ -70,7 +83,7 @@ class GroundDesk:
                 party=PERSON,
                 case=view.case,
                 subject_pseudonym=view.subject_pseudonym,
-                details=self._details(view),
+                details=details,
             )
             self._audit.append_in(session, [event])
         return view

@@ -171,13 +171,14 @@ WITHHELD_MAX_DEFAULT = "P4Y"
 
 
 RepresentativeRelation = Literal["ouder", "voogd", "gemachtigde"]
-RepresentativeRight = Literal["inzage", "correctie", "verzet", "source_answers"]
+RepresentativeRight = Literal["inzage", "correctie", "verzet", "source_answers", "toestemming"]
 ContestedHandling = Literal["mark", "withhold"]
 ALL_REPRESENTATIVE_RIGHTS: tuple[RepresentativeRight, ...] = (
     "inzage",
     "correctie",
     "verzet",
     "source_answers",
+    "toestemming",
 )
 
 
@@ -199,7 +200,8 @@ class Rights(_Frozen):
     correctie (AVG art. 18(1)(a)): ``mark`` it ``contested: true`` (default) or
     ``withhold`` it until the correctie is decided.
     ``representatives``: per relation what a representative may do and see
-    (``source_answers``: the copies of records the sources sent in an inzage).
+    (``source_answers``: the copies of records the sources sent in an inzage;
+    ``toestemming``: withdraw the person's consent on /mijn).
     """
 
     inzage: Duration

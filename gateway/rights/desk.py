@@ -190,7 +190,13 @@ class RightsDesk:
         return self._step(actor, "extend", request_id, self.service.extend, until, reason)
 
     def withdraw(self, actor: Viewer, request_id: str) -> RequestView:
-        return self._step(actor, "withdraw", request_id, self.service.withdraw)
+        """A representative without the right gets the filing's uniform refusal (logged)."""
+        try:
+            return self._step(actor, "withdraw", request_id, self.service.withdraw)
+        except FilingRefused as refused:
+            with self.db.session() as session:
+                self.service.log_denied(session, actor, "withdraw", request_id, refused.reason)
+            raise uniform_refusal() from None
 
     def answer(
         self, actor: Viewer, request_id: str, records: Sequence[dict[str, Any]]

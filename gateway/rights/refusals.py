@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gateway.audit.events import AuditEvent
+from gateway.audit.events import AuditEvent, DetailValue
 from gateway.problems import Unprocessable
 
 FILING_REFUSED_DETAIL = (
@@ -56,8 +56,21 @@ def refusal_event(
     channel: str | None = None,
     cases: Sequence[str] = (),
     request_id: str | None = None,
+    representative: str | None = None,
 ) -> AuditEvent:
-    """``kind=rights``, ``outcome=denied``: who tried which step, and why it was refused."""
+    """``kind=rights``, ``outcome=denied``: who tried which step, and why it was refused.
+
+    ``representative``: the relation of a representative's login (never who it is).
+    """
+    details: dict[str, DetailValue] = {
+        "action": action,
+        "type": request_type,
+        "channel": channel,
+        "cases": ",".join(cases) or None,
+        "request": request_id,
+    }
+    if representative is not None:
+        details["representative"] = representative
     return AuditEvent(
         kind="rights",
         outcome="denied",
@@ -65,11 +78,5 @@ def refusal_event(
         party=party,
         employee=employee,
         convenant=covenant,
-        details={
-            "action": action,
-            "type": request_type,
-            "channel": channel,
-            "cases": ",".join(cases) or None,
-            "request": request_id,
-        },
+        details=details,
     )

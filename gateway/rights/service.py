@@ -47,7 +47,7 @@ from gateway.rights.peers import (
 from gateway.rights.refusals import FilingRefused, refusal_event
 from gateway.rights.sealing import RequestSealer
 from gateway.rights.steps import AnswerRefused, ExecutionRefused, NotPending, check_extension
-from gateway.rights.views import Forwarding, RequestView, view_of
+from gateway.rights.views import Forwarding, RequestView, for_partner, view_of
 from gateway.subjects.bsn import Bsn, Pseudonymizer
 
 RightsDecision = Literal["granted", "partially_granted", "refused"]
@@ -152,8 +152,12 @@ def inzage_targets(
 ) -> tuple[tuple[str, str], ...]:
     """Every party with a source in the covenant of each case (the named ones, else all).
 
+    All the person's cases in any role (``case_ids_of``): a household member
+    (``partner``, ``kind``) is as much a person concerned as the main person,
+    and their inzage must reach the joint controllers of those cases too.
     All joint controllers (WGS), not only those that disclosed: a party may
-    hold records about the person that it never shared. A peer region's
+    hold records about the person that it never shared. No one else: the
+    BSN goes to no party outside the covenants of the person's cases. A peer region's
     gateway is none of them: under the WGS the contact point is per
     partnership, so the person asks the other region's own contact point.
     """
@@ -161,7 +165,7 @@ def inzage_targets(
     if not named:
         covenants = set(
             session.scalars(
-                select(Case.convenant).where(Case.subject_pseudonym == pseudonym).distinct()
+                select(Case.convenant).where(Case.id.in_(case_ids_of(pseudonym))).distinct()
             )
         )
     targets: dict[str, str] = {}
@@ -172,6 +176,11 @@ def inzage_targets(
         for party_id in own_sources(covenant):
             targets.setdefault(party_id, convenant)
     return tuple(sorted((convenant, party) for party, convenant in targets.items()))
+
+
+def _as_viewer(filer: Filer) -> Viewer:
+    """The filer reading what it filed: the person, or a partner without the officer's role."""
+    return Viewer(party=filer.party, covenant=filer.covenant)
 
 
 def _now() -> datetime:
@@ -258,7 +267,8 @@ class RightsService:
             targets = inzage_targets(session, policy, pseudonym, cases)
         else:
             targets = tuple((row.convenant, p) for p in self._forward_targets(policy, row, cases))
-        return Filed(view_of(session, self._sealer, row), targets, purpose_of(covenant, cases))
+        view = self.seen_by(_as_viewer(filer), row, view_of(session, self._sealer, row))
+        return Filed(view, targets, purpose_of(covenant, cases))
 
     def file_for_peer(self, session: Session, filer: Filer, application: Application) -> Filed:
         """A peer region's correctie/verzet, filed here as the peer party's request.
@@ -463,6 +473,7 @@ class RightsService:
             covenant=actor.covenant,
             channel="portal" if actor.party is None else "partner",
             request_id=request_id,
+            representative=actor.representative,
         )
         self._audit.append_in(session, [event])
 
@@ -542,7 +553,7 @@ class RightsService:
                     records=len(item.records),
                 )
         session.flush()
-        return view_of(session, self._sealer, row)
+        return self.seen_by(_as_viewer(filer), row, view_of(session, self._sealer, row))
 
     def record_peer_outcome(
         self,
@@ -613,6 +624,20 @@ class RightsService:
             return False
         return viewer.party in (row.filed_by_party, row.responsible_party, row.source_party)
 
+    @staticmethod
+    def seen_by(viewer: Viewer, row: RightsRequest, view: RequestView) -> RequestView:
+        """What ``viewer`` may see of an inzage's sources (``views.for_partner``).
+
+        All of them: the person (or their representative) and the privacy
+        officer of a covenant the request concerns. Any other partner: its own
+        entry only — who holds records about the person is not its business.
+        """
+        if viewer.party is None:
+            return view
+        if PRIVACY_OFFICER in viewer.roles and viewer.covenant in row.covenants:
+            return view
+        return for_partner(view, viewer.party)
+
     def get(self, session: Session, viewer: Viewer, request_id: str) -> RequestView:
         """Unknown and not-yours look the same (404): ids confirm nothing to outsiders."""
         row = self._load(session, request_id)
@@ -621,7 +646,7 @@ class RightsService:
         view = view_of(session, self._sealer, row)
         if viewer.party is not None:
             self._log(session, self._policy(), view, "viewed", viewer.party, viewer.employee)
-        return view
+        return self.seen_by(viewer, row, view)
 
     def peer_status(self, session: Session, reader: Filer, request_id: str) -> RequestView:
         """A peer's own request, for that peer only; any other caller: 404 (no oracle)."""
@@ -694,7 +719,7 @@ class RightsService:
         )
         self._drop_corrected_copies(session, row)
         session.flush()
-        return view_of(session, self._sealer, row)
+        return self.seen_by(actor, row, view_of(session, self._sealer, row))
 
     # --- extension, withdrawal, answers, execution -----------------------------------
 
@@ -725,13 +750,24 @@ class RightsService:
         session.flush()
         view = view_of(session, self._sealer, row, with_text=False)
         self._log(session, policy, view, "extended", actor.party, actor.employee)
-        return view_of(session, self._sealer, row)
+        return self.seen_by(actor, row, view_of(session, self._sealer, row))
 
     def withdraw(self, session: Session, actor: Viewer, request_id: str) -> RequestView:
-        """By the person (or their representative); others get the same 404 as for a stranger."""
+        """By the person (or their representative); others get the same 404 as for a stranger.
+
+        A representative withdraws only a type it may file
+        (``rights.representatives`` of every covenant the request concerns):
+        withdrawing a verzet lifts the person's objection, which a mandate for
+        inzage alone does not cover. Refused like a filing
+        (:class:`FilingRefused`, reason ``representative_not_allowed``).
+        """
         row = self._load(session, request_id, lock=True)
         if actor.pseudonym is None or actor.pseudonym != row.subject_pseudonym:
             raise NotFound(detail="No such rights request.")
+        if actor.representative is not None and not self._representative_may(
+            actor.representative, row
+        ):
+            raise FilingRefused("representative_not_allowed")
         if row.status != "pending":
             raise NotPending()
         now = _now()
@@ -742,6 +778,18 @@ class RightsService:
         view = view_of(session, self._sealer, row, with_text=False)
         self._log_person(session, view, "withdrawn", actor)
         return view_of(session, self._sealer, row)
+
+    def _representative_may(self, relation: str, row: RightsRequest) -> bool:
+        """Whether every covenant the request concerns allows it (unknown covenant: no).
+
+        A person's own verzet covers several covenants; withdrawing it lifts it in each.
+        """
+        policy = self._policy()
+        for convenant in row.covenants:
+            covenant = policy.covenant(convenant)
+            if covenant is None or not covenant.rights.representative_may(relation, row.type):
+                return False
+        return True
 
     def answer(
         self,
@@ -775,7 +823,7 @@ class RightsService:
             reason="late" if late else None,
             records=len(records),
         )
-        return view_of(session, self._sealer, row)
+        return self.seen_by(actor, row, view_of(session, self._sealer, row))
 
     def executed(self, session: Session, actor: Viewer, request_id: str) -> RequestView:
         """The source party reports a granted correctie carried out (by ``execute_by``)."""
@@ -801,7 +849,7 @@ class RightsService:
             actor.employee,
             reason="late" if late else None,
         )
-        return view_of(session, self._sealer, row)
+        return self.seen_by(actor, row, view_of(session, self._sealer, row))
 
     def _log_person(self, session: Session, view: RequestView, outcome: str, actor: Viewer) -> None:
         self._log(

@@ -7,7 +7,7 @@ person has been erased; the pseudonym never leaves in JSON.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -120,6 +120,28 @@ class RequestView:
     @property
     def late_sources(self) -> int:
         return sum(1 for source in self.sources if source.status == "late")
+
+
+def for_partner(view: RequestView, party: str) -> RequestView:
+    """An inzage as a partner sees it: its own organisation's part, not who holds what.
+
+    Which joint controller answered with how many records is personal data in
+    itself: a count above zero at a GGZ or DJI source tells the reader the
+    person is in care or in custody. So only the person (or their
+    representative) and the covenant's privacy officer see every source and
+    forwarding; a partner — one that filed on the person's behalf, the
+    deciding controller, a source answering — sees the request's own status
+    and deadline and its own entry (whether it was reached, whether it
+    answered), and ``late_sources`` counts only that entry. Other types keep
+    their forwardings: they go only to sources of the named cases.
+    """
+    if view.type != "inzage":
+        return view
+    return replace(
+        view,
+        sources=tuple(item for item in view.sources if item.party == party),
+        forwarded=tuple(item for item in view.forwarded if item.party == party),
+    )
 
 
 def forwardings(row: RightsRequest) -> tuple[Forwarding, ...]:

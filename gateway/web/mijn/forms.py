@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from gateway.problems import Problem
 from gateway.rights.desk import RightsDesk
+from gateway.rights.refusals import RightsRequestRefused
 from gateway.rights.service import Application, Filer, Viewer
 from gateway.subjects.bsn import Bsn
 from gateway.web.glossary import label
@@ -44,6 +45,9 @@ INZAGE_DEFAULT = "Verzoek om inzage en een kopie van mijn gegevens (AVG artikel 
 
 
 NOT_WITHDRAWN = "Dit verzoek is al afgehandeld en kan niet meer worden ingetrokken."
+NOT_YOURS_TO_WITHDRAW = (
+    "U mag dit verzoek niet namens de betrokkene intrekken: uw machtiging geeft daar geen recht op."
+)
 
 
 def add_request_routes(router: APIRouter) -> None:
@@ -83,6 +87,9 @@ def add_request_routes(router: APIRouter) -> None:
         except Problem as error:
             if error.status == 404:
                 return render(request, "not_found.html", status_code=404)
+            if isinstance(error, RightsRequestRefused):  # a representative without the right
+                context = {"message": NOT_YOURS_TO_WITHDRAW}
+                return render(request, "mijn/niet_gelukt.html", context, status_code=403)
             context = {"message": NOT_WITHDRAWN}
             return render(request, "mijn/niet_gelukt.html", context, status_code=409)
         return RedirectResponse(f"/mijn/verzoeken/{request_id}", status_code=303)

@@ -35,6 +35,10 @@ from gateway.web.templating import inline_stylesheet, render
 from gateway.wiring import runtime_of
 
 Person = Annotated[Bsn, Depends(require_person)]
+NO_CONSENT_RIGHT = (
+    "U mag deze toestemming niet namens de betrokkene intrekken: "
+    "uw machtiging geeft daar geen recht op."
+)
 
 
 def _desk(request: Request) -> RightsDesk:
@@ -56,6 +60,7 @@ def _inzage_context(request: Request, bsn: Bsn, cases: dict[str, str]) -> dict[s
         "representative": relation,
         "may_inzage": representative_may(request, bsn, "inzage"),
         "may_answers": representative_may(request, bsn, "source_answers"),
+        "may_consent": representative_may(request, bsn, "toestemming"),
     }
     if not base["may_inzage"]:
         return {**base, "disclosures": [], "withheld_count": 0, "withheld": [], "answers": []}
@@ -104,11 +109,23 @@ def build_router() -> APIRouter:
         bsn: Person,
         ground_id: Annotated[str, Path(pattern=r"^gr-[0-9a-f]{20}$")],
     ) -> Response:
-        """The person withdraws their own consent; from the next query it covers nothing."""
+        """The person withdraws their own consent; from the next query it covers nothing.
+
+        A representative needs the covenant's ``toestemming`` right for it
+        (``rights.representatives``): withdrawing consent changes what the
+        partners may share, which a mandate for inzage alone does not cover.
+        """
+        relation = representative_of(request)
+        if not representative_may(request, bsn, "toestemming"):
+            context = {"message": NO_CONSENT_RIGHT}
+            return render(request, "mijn/niet_gelukt.html", context, status_code=403)
         pseudonym = _desk(request).service.pseudonym(bsn)
         try:
             runtime_of(request).ground_desk.withdraw_by_person(
-                [pseudonym], ground_id, "ingetrokken door betrokkene via /mijn"
+                [pseudonym],
+                ground_id,
+                "ingetrokken door betrokkene via /mijn",
+                representative=relation,
             )
         except AlreadyWithdrawn:
             pass  # a second click changes nothing
