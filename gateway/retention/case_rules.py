@@ -185,7 +185,7 @@ def purge_cases(session: Session, ctx: RuleContext, cases: Sequence[Case]) -> Co
             shredded = shred_case(session, pseudonym, case.id, ctx.now, criminal)
             counts["keys_shredded"] += shredded.keys
             counts["criminal_keys_kept"] += shredded.criminal_kept
-        counts["withholdings"] += _drop_withholdings(session, ctx, case)
+        counts["withholdings"] += _drop_withholdings(session, ctx, case, people[case.id])
     for pseudonym in sorted({p for found in people.values() for p in found}):
         if _erase_person_if_done(session, pseudonym, ctx.now):
             counts["subjects_erased"] += 1
@@ -193,7 +193,9 @@ def purge_cases(session: Session, ctx: RuleContext, cases: Sequence[Case]) -> Co
     return counts
 
 
-def _drop_withholdings(session: Session, ctx: RuleContext, case: Case) -> int:
+def _drop_withholdings(
+    session: Session, ctx: RuleContext, case: Case, pseudonyms: Sequence[str]
+) -> int:
     """A source's withholdings of this case go with it, unless they still hide something.
 
     Once the case's keys are shredded its log entries no longer open, so a
@@ -209,6 +211,7 @@ def _drop_withholdings(session: Session, ctx: RuleContext, case: Case) -> int:
     readable = session.scalar(
         select(AuditDataKey.key_id)
         .where(
+            AuditDataKey.subject_pseudonym.in_(list(pseudonyms)),
             AuditDataKey.case_id == case.id,
             AuditDataKey.scope == "strafrechtelijk",
             AuditDataKey.wrapped.is_not(None),
