@@ -342,10 +342,16 @@ def record_notice(
     response_model_exclude_unset=True,
     responses={422: {"description": "Invalid request (problem details)"}},
 )
-def my_disclosures(request: Request, who: Annotated[Caller, Depends(caller)]) -> dict[str, Any]:
+def my_disclosures(
+    request: Request,
+    who: Annotated[Caller, Depends(caller)],
+    before: Annotated[int | None, Query(ge=1, description="next_before of the last answer")] = None,
+) -> dict[str, Any]:
+    """The person's inzage; ``summary`` accounts for every disclosure, ``before`` pages the rest."""
     if who.person is None:
         raise Forbidden(detail="Only the person concerned sees their own disclosures.")
     desk = runtime_of(request).rights_desk
     if not desk.representative_may(who.person, who.representative, "inzage"):
         raise Forbidden(detail="The covenant does not let this representative see the inzage.")
-    return desk.inzage(who.person, "api", representative=who.representative).as_json()
+    found = desk.inzage(who.person, "api", representative=who.representative, before=before)
+    return found.as_json()

@@ -43,7 +43,7 @@ from gateway.retention.shredding import (
     shred_keys,
     shred_subject_key,
 )
-from gateway.rights.models import RightsRequest
+from gateway.rights.models import PartnerWithholding, RightsRequest
 from gateway.rights.notices import Notice
 
 
@@ -158,7 +158,7 @@ class StaleCases(_CaseRule):
 def purge_cases(session: Session, ctx: RuleContext, cases: Sequence[Case]) -> Counts:
     """Delete these cases with everything derived from them; shred their keys."""
     counts: Counts = {"rows": 0, "copies": 0, "consents": 0, "keys_shredded": 0}
-    counts.update({"criminal_keys_kept": 0, "subjects_erased": 0})
+    counts.update({"criminal_keys_kept": 0, "subjects_erased": 0, "withholdings": 0})
     if not cases:
         return counts
     ids = [case.id for case in cases]
@@ -174,7 +174,6 @@ def purge_cases(session: Session, ctx: RuleContext, cases: Sequence[Case]) -> Co
     # The recorded legal grounds (document references, who recorded them) go with the case.
     session.execute(delete(CaseGround).where(CaseGround.case_id.in_(ids)))
     # The informatieplicht statements name the case and its subject refs: they go with it.
-    # (A source's withholdings stay: they protect someone in the log, which outlives the case.)
     session.execute(delete(Notice).where(Notice.case_id.in_(ids)))
     session.execute(delete(CaseParticipant).where(CaseParticipant.case_id.in_(ids)))
     session.execute(delete(CaseSubjectRef).where(CaseSubjectRef.case_id.in_(ids)))
@@ -186,11 +185,46 @@ def purge_cases(session: Session, ctx: RuleContext, cases: Sequence[Case]) -> Co
             shredded = shred_case(session, pseudonym, case.id, ctx.now, criminal)
             counts["keys_shredded"] += shredded.keys
             counts["criminal_keys_kept"] += shredded.criminal_kept
+        counts["withholdings"] += _drop_withholdings(session, ctx, case, people[case.id])
     for pseudonym in sorted({p for found in people.values() for p in found}):
         if _erase_person_if_done(session, pseudonym, ctx.now):
             counts["subjects_erased"] += 1
     session.expunge_all()
     return counts
+
+
+def _drop_withholdings(
+    session: Session, ctx: RuleContext, case: Case, pseudonyms: Sequence[str]
+) -> int:
+    """A source's withholdings of this case go with it, unless they still hide something.
+
+    Once the case's keys are shredded its log entries no longer open, so a
+    withholding of them protects nobody and only keeps pseudonym, case,
+    category, source, ground and employee linkable. The exception is a
+    ``strafrechtelijk`` category still in force while a criminal key of the
+    case is kept (the Wjsg floor): those entries still show in the inzage, and
+    the withholding stays until its ``until`` day (``partner_withholdings`` rule, at most
+    ``rights.withheld_max`` after the first one). Runs after ``shred_case``.
+    """
+    query = delete(PartnerWithholding).where(PartnerWithholding.case_id == case.id)
+    in_force = PartnerWithholding.until > ctx.now.date()
+    readable = session.scalar(
+        select(AuditDataKey.key_id)
+        .where(
+            AuditDataKey.subject_pseudonym.in_(list(pseudonyms)),
+            AuditDataKey.case_id == case.id,
+            AuditDataKey.scope == "strafrechtelijk",
+            AuditDataKey.wrapped.is_not(None),
+        )
+        .limit(1)
+    )
+    covenant = ctx.policy.covenant(case.convenant)
+    if readable is not None:
+        if covenant is None:  # which categories are criminal is unknown: keep them all
+            return 0
+        criminal = [c.id for c in covenant.categories if c.sensitivity == "strafrechtelijk"]
+        query = query.where(~(in_force & PartnerWithholding.category.in_(criminal)))
+    return rowcount(session.execute(query))
 
 
 def _subject_pseudonyms(session: Session, case_id: str) -> list[str]:
@@ -344,6 +378,11 @@ class OrphanSubjectKeys:
             ~select(CaseSubjectRef.case_id).where(CaseSubjectRef.pseudonym == pseudonym).exists(),
             ~select(RightsRequest.id).where(RightsRequest.subject_pseudonym == pseudonym).exists(),
             ~select(CaseSubject.pseudonym).where(CaseSubject.pseudonym == pseudonym).exists(),
+            # A source's withholding still names the person (it hides readable criminal
+            # entries): the key is not orphaned until the withholding ends.
+            ~select(PartnerWithholding.id)
+            .where(PartnerWithholding.subject_pseudonym == pseudonym)
+            .exists(),
         )
 
     def _candidates(self, ctx: RuleContext, term: IsoDuration) -> Select[str]:

@@ -40,7 +40,7 @@ from gateway.retention.rules import (
     Rule,
     RuleContext,
 )
-from gateway.retention.withholding_rule import ExpiredWithholdings
+from gateway.retention.withholding_rule import ExpiredPartnerWithholdings, ExpiredWithholdings
 from gateway.storage.db import Database
 
 log = logging.getLogger("ketenpoort.retention")
@@ -48,7 +48,11 @@ SOURCE_DELETIONS = "source_deletions"
 
 
 def default_rules() -> list[Rule]:
-    """Order matters little; source deletions run first, before anything else is judged."""
+    """Order matters little; source deletions run first, before anything else is judged.
+
+    Expired partner withholdings go before the orphan-key rule, which counts a
+    withholding as something that still ties a person's key (same run).
+    """
     return [
         ExpiredCopies(),
         ClosedCases(),
@@ -56,6 +60,7 @@ def default_rules() -> list[Rule]:
         ExpiredConsents(),
         DecidedRightsRequests(),
         CriminalLogKeys(),
+        ExpiredPartnerWithholdings(),
         OrphanSubjectKeys(),
         ReplayLeftovers(),
         ExpiredWithholdings(),

@@ -4,12 +4,30 @@ Their own rule, not part of the consent or case rules: a withholding must
 outlive the consent row (deleted after ``valid_until``) and the case (the
 criminal log entries it hides stay readable for at least four years), and
 must go as soon as it no longer applies, so the person sees every disclosure.
+
+The same holds for a source's own withholdings (``rights_withholdings``,
+gateway/rights/withholding.py): they name the person's pseudonym, the case,
+category, source, ground and employee in clear, so once the limitation ends
+nothing justifies keeping them (AVG art. 5(1)(e); the covenant keeps nothing
+longer than needed, art. 9.1). Before, no rule removed them at all and they
+stayed linkable after the person was erased. When their case is purged they
+go with it (see ``purge_cases``): only one still in force that hides readable
+criminal log entries (a kept ``strafrechtelijk`` key) stays until its day.
+While the case lives an expired one is kept: it is where the cap on renewals
+starts (``rights.withheld_max`` after the *first* withholding), and dropping
+it would let a source restart the term by letting it lapse for a day. It
+hides nothing then (only ``until > today`` counts) and names nothing the
+case row itself does not.
 """
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from gateway.cases.models import Case
 from gateway.consent.withholdings import Withholding
 from gateway.retention.rules import ExpiredRows
+from gateway.rights.models import PartnerWithholding
 
 
 class ExpiredWithholdings(ExpiredRows):
@@ -18,4 +36,19 @@ class ExpiredWithholdings(ExpiredRows):
     def __init__(self) -> None:
         super().__init__(
             "withholdings", Withholding.id, int, lambda ctx: Withholding.until <= ctx.now.date()
+        )
+
+
+class ExpiredPartnerWithholdings(ExpiredRows):
+    """A source's withholding past its ``until`` day whose case is gone (see above)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "partner_withholdings",
+            PartnerWithholding.id,
+            int,
+            lambda ctx: (
+                (PartnerWithholding.until <= ctx.now.date())
+                & ~select(Case.id).where(Case.id == PartnerWithholding.case_id).exists()
+            ),
         )

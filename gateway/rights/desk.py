@@ -314,12 +314,28 @@ class RightsDesk:
                 return False
         return True
 
-    def inzage(self, bsn: Bsn, channel: str, *, representative: str | None = None) -> Inzage:
-        """The person's disclosures; showing them is itself logged (under their key)."""
+    def inzage(
+        self,
+        bsn: Bsn,
+        channel: str,
+        *,
+        representative: str | None = None,
+        before: int | None = None,
+    ) -> Inzage:
+        """The person's disclosures; showing them is itself logged (under their key).
+
+        ``before`` pages the itemised list to older entries (``next_before`` of
+        the previous answer); the summary always accounts for all of them.
+        """
         pseudonym = self.service.pseudonym(bsn)
         with self.db.session() as session:
             found = assemble_inzage(
-                session, self._vault, self._policy(), pseudonym, datetime.now(UTC).date()
+                session,
+                self._vault,
+                self._policy(),
+                pseudonym,
+                datetime.now(UTC).date(),
+                before=before,
             )
             self._log_inzage(session, pseudonym, found, channel, representative)
         return found
@@ -340,7 +356,7 @@ class RightsDesk:
             outcome="inzage_shown",
             subject_pseudonym=pseudonym,
             subject_scope="subject",
-            records=len(found.disclosures),
+            records=found.total,
             details=details,
         )
         self._audit.append_in(session, [event])

@@ -11,12 +11,25 @@ given (AVG art. 23, UAVG art. 41 lid 1 sub d), as the law requires for every
 limitation. Withholdings are read from their own table
 (gateway/consent/withholdings.py), never from the consent row, which expires
 and is deleted long before the criminal log entries are.
+
+Nothing drops out silently. Every disclosure entry about the person is read,
+in keyset pages of ``PAGE_SIZE`` (seq descending), so memory stays bounded
+however long the log. The answer accounts for all of them in ``summary`` —
+one line per recipient, source, category, purpose and case with a count and
+the first and last time — which stays small (parties x categories x cases)
+while complete. Only the itemised list ``disclosures`` is bounded, at
+``MAX_ENTRIES`` newest first; when it is cut the answer says so
+(``complete: false``) and gives the cursor for the older ones (``before``).
+Before, the 5,000 newest entries were all that was read: a partner repeating
+a permitted query 5,000 times erased an earlier disclosure to the police
+from the person's view without a trace.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -37,11 +50,14 @@ from gateway.policy.compiled import CompiledPolicy
 from gateway.rights.withholding import GROUND_TEXTS as PARTNER_GROUND_TEXTS
 from gateway.rights.withholding import PartnerHold, partner_holds
 
+# At most this many disclosures are itemised in one answer; ``summary`` counts them all.
 MAX_ENTRIES = 5000
 GROUND_CRIMINAL_INVESTIGATION = (
     "UAVG art. 41 lid 1 sub d: voorkoming, onderzoek, opsporing en vervolging van "
     "strafbare feiten (uitstel op verzoek van de Officier van Justitie)"
 )
+# How many log entries one page of the keyset scan reads (seq descending).
+PAGE_SIZE = 1000
 # The legal text the person reads for each withholding ground code.
 GROUND_TEXTS = {GROUND_INVESTIGATION: GROUND_CRIMINAL_INVESTIGATION}
 
@@ -74,13 +90,57 @@ class Disclosure:
         }
 
 
+@dataclass
+class DisclosureGroup:
+    """All shown disclosures of one recipient, source, category, purpose and case."""
+
+    recipient: str
+    recipient_name: str
+    source: str | None
+    source_name: str | None
+    category: str | None
+    purpose: str | None
+    purpose_description: str | None
+    case: str | None
+    count: int
+    records: int | None
+    first: str
+    last: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "recipient": self.recipient,
+            "recipient_name": self.recipient_name,
+            "source": self.source,
+            "source_name": self.source_name,
+            "category": self.category,
+            "purpose": self.purpose,
+            "purpose_description": self.purpose_description,
+            "case": self.case,
+            "count": self.count,
+            "records": self.records,
+            "first": self.first,
+            "last": self.last,
+        }
+
+
 @dataclass(frozen=True)
 class Inzage:
-    """``withheld`` counts per ground; ``withheld_until`` the last date per ground."""
+    """``withheld`` counts per ground; ``withheld_until`` the last date per ground.
+
+    ``disclosures`` is the itemised list (newest first, at most ``MAX_ENTRIES``,
+    older than ``before`` when paging); ``summary`` accounts for every shown
+    disclosure and ``total`` counts them; ``next_before`` is the cursor for the
+    itemised entries that did not fit (None: nothing older left).
+    """
 
     disclosures: list[Disclosure]
     withheld: Counter[str]
     withheld_until: dict[str, date] = field(default_factory=dict)
+    summary: list[DisclosureGroup] = field(default_factory=list)
+    total: int = 0
+    before: int | None = None
+    next_before: int | None = None
 
     @property
     def withheld_count(self) -> int:
@@ -89,6 +149,11 @@ class Inzage:
     @property
     def withheld_latest(self) -> date | None:
         return max(self.withheld_until.values(), default=None)
+
+    @property
+    def complete(self) -> bool:
+        """True when ``disclosures`` itemises every disclosure shown to the person."""
+        return len(self.disclosures) == self.total
 
     def as_json(self) -> dict[str, Any]:
         withheld: dict[str, Any] = {
@@ -102,7 +167,16 @@ class Inzage:
         latest = self.withheld_latest
         if latest is not None:  # only when something is withheld: the last date of all
             withheld["until"] = latest.isoformat()
-        return {"disclosures": [item.as_json() for item in self.disclosures], "withheld": withheld}
+        answer: dict[str, Any] = {
+            "disclosures": [item.as_json() for item in self.disclosures],
+            "withheld": withheld,
+            "complete": self.complete,
+            "total": self.total,
+            "summary": [group.as_json() for group in self.summary],
+        }
+        if self.next_before is not None:
+            answer["next_before"] = self.next_before
+        return answer
 
     def _until(self, ground: str) -> str | None:
         day = self.withheld_until.get(ground)
@@ -149,50 +223,146 @@ def _names(policy: CompiledPolicy, entry: dict[str, Any]) -> tuple[str, str | No
     )
 
 
+def _pages(session: Session, pseudonym: str) -> Iterator[list[tuple[int, str]]]:
+    """Every disclosure entry indexed under the pseudonym, newest first, a page at a time.
+
+    Keyset paging on the subject index's primary key (pseudonym, seq): each
+    page is one index range scan, however many entries came before it.
+    """
+    below: int | None = None
+    while True:
+        query = (
+            select(AuditSubjectIndex.seq, AuditEntry.body)
+            .join(AuditEntry, AuditEntry.seq == AuditSubjectIndex.seq)
+            .where(AuditSubjectIndex.pseudonym == pseudonym, AuditEntry.kind == "disclosure")
+        )
+        if below is not None:
+            query = query.where(AuditSubjectIndex.seq < below)
+        rows = [
+            (int(seq), str(body))
+            for seq, body in session.execute(
+                query.order_by(AuditSubjectIndex.seq.desc()).limit(PAGE_SIZE)
+            )
+        ]
+        if rows:
+            yield rows
+        if len(rows) < PAGE_SIZE:
+            return
+        below = rows[-1][0]
+
+
+def _group_key(entry: dict[str, Any]) -> tuple[str | None, ...]:
+    return tuple(
+        None if entry.get(name) is None else str(entry.get(name))
+        for name in ("party", "source", "category", "purpose", "case")
+    )
+
+
+class _Tally:
+    """Folds the shown disclosures, newest first, into the bounded list and the summary."""
+
+    def __init__(self, policy: CompiledPolicy, before: int | None) -> None:
+        self._policy = policy
+        self._before = before
+        self.shown: list[Disclosure] = []
+        self.groups: dict[tuple[str | None, ...], DisclosureGroup] = {}
+        self.total = 0
+        self.next_before: int | None = None
+
+    def add(self, seq: int, entry: dict[str, Any]) -> None:
+        self.total += 1
+        item = self._disclosure(entry)
+        self._summarise(entry, item)
+        if self._before is not None and seq >= self._before:
+            return
+        if len(self.shown) < MAX_ENTRIES:
+            self.shown.append(item)
+        elif self.next_before is None:
+            self.next_before = seq + 1  # the first entry that did not fit is below this
+
+    def _disclosure(self, entry: dict[str, Any]) -> Disclosure:
+        recipient_name, source_name, purpose_description = _names(self._policy, entry)
+        return Disclosure(
+            time=str(entry["time"]),
+            recipient=str(entry.get("party") or ""),
+            recipient_name=recipient_name,
+            source=entry.get("source"),
+            source_name=source_name,
+            category=entry.get("category"),
+            purpose=entry.get("purpose"),
+            purpose_description=purpose_description,
+            case=entry.get("case"),
+            records=entry.get("records"),
+        )
+
+    def _summarise(self, entry: dict[str, Any], item: Disclosure) -> None:
+        key = _group_key(entry)
+        group = self.groups.get(key)
+        if group is None:
+            self.groups[key] = DisclosureGroup(
+                recipient=item.recipient,
+                recipient_name=item.recipient_name,
+                source=item.source,
+                source_name=item.source_name,
+                category=item.category,
+                purpose=item.purpose,
+                purpose_description=item.purpose_description,
+                case=item.case,
+                count=1,
+                records=item.records,
+                first=item.time,
+                last=item.time,
+            )
+            return
+        group.count += 1
+        group.first = item.time  # newest first: each later one is older
+        if item.records is not None:
+            group.records = (group.records or 0) + item.records
+
+
 def assemble_inzage(
-    session: Session, vault: SubjectVault, policy: CompiledPolicy, pseudonym: str, today: date
+    session: Session,
+    vault: SubjectVault,
+    policy: CompiledPolicy,
+    pseudonym: str,
+    today: date,
+    *,
+    before: int | None = None,
 ) -> Inzage:
-    rows = session.execute(
-        select(AuditEntry.body)
-        .join(AuditSubjectIndex, AuditSubjectIndex.seq == AuditEntry.seq)
-        .where(AuditSubjectIndex.pseudonym == pseudonym, AuditEntry.kind == "disclosure")
-        .order_by(AuditEntry.seq.desc())
-        .limit(MAX_ENTRIES)
-    ).scalars()
-    entries = [json.loads(body) for body in rows]
-    key_ids = [
-        str(entry["subject"]["key"]) for entry in entries if isinstance(entry.get("subject"), dict)
-    ]
-    keys = dict(vault.open_keys(session, key_ids))
-    mine = [entry for entry in entries if _about(entry, keys, pseudonym)]
+    """Every disclosure entry about the person, read page by page; see the module docstring."""
     withholdings: list[ActiveWithholding | PartnerHold] = [
         *active_withholdings(session, pseudonym, today),
         *partner_holds(session, pseudonym, today),
     ]
     withheld: Counter[str] = Counter()
     until: dict[str, date] = {}
-    shown: list[Disclosure] = []
-    for entry in mine:
-        holding = _withholding_of(entry, withholdings)
-        if holding is not None:
-            texts = PARTNER_GROUND_TEXTS if isinstance(holding, PartnerHold) else GROUND_TEXTS
-            ground = texts.get(holding.ground, holding.ground)
-            withheld[ground] += 1
-            until[ground] = max(until.get(ground, holding.until), holding.until)
-            continue
-        recipient_name, source_name, purpose_description = _names(policy, entry)
-        shown.append(
-            Disclosure(
-                time=str(entry["time"]),
-                recipient=str(entry.get("party") or ""),
-                recipient_name=recipient_name,
-                source=entry.get("source"),
-                source_name=source_name,
-                category=entry.get("category"),
-                purpose=entry.get("purpose"),
-                purpose_description=purpose_description,
-                case=entry.get("case"),
-                records=entry.get("records"),
-            )
-        )
-    return Inzage(shown, withheld, until)
+    keys: dict[str, DataKey | None] = {}
+    tally = _Tally(policy, before)
+    for page in _pages(session, pseudonym):
+        entries = [(seq, json.loads(body)) for seq, body in page]
+        wanted = {
+            str(entry["subject"]["key"])
+            for _, entry in entries
+            if isinstance(entry.get("subject"), dict)
+        } - keys.keys()
+        keys.update(vault.open_keys(session, sorted(wanted)))
+        for seq, entry in entries:
+            if not _about(entry, keys, pseudonym):
+                continue
+            holding = _withholding_of(entry, withholdings)
+            if holding is not None:
+                texts = PARTNER_GROUND_TEXTS if isinstance(holding, PartnerHold) else GROUND_TEXTS
+                ground = texts.get(holding.ground, holding.ground)
+                withheld[ground] += 1
+                until[ground] = max(until.get(ground, holding.until), holding.until)
+                continue
+            tally.add(seq, entry)
+    return Inzage(
+        tally.shown,
+        withheld,
+        until,
+        summary=sorted(tally.groups.values(), key=lambda g: g.last, reverse=True),
+        total=tally.total,
+        before=before,
+        next_before=tally.next_before,
+    )

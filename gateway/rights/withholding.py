@@ -7,9 +7,12 @@ victim (``bescherming_slachtoffer``), to protect a reporter
 (``bescherming_melder``) or for a running investigation
 (``lopend_onderzoek``). Only its own data: the party must be a participant
 of the case and hold the category in its source. The end date is required
-and at most the covenant's ``rights.withheld_max`` away; the inzage counts
-the withheld entries and names the ground (the law asks that every
-limitation is recorded and the person told of it).
+and at most the covenant's ``rights.withheld_max`` after the *first*
+withholding of the same person, case, category and source: a renewal does
+not restart the term. Before, each new row was capped from its own day, so a
+source re-posting just before expiry hid its disclosures for ever. The
+inzage counts the withheld entries and names the ground (the law asks that
+every limitation is recorded and the person told of it).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.audit.events import AuditEvent
@@ -49,6 +52,8 @@ class NotOwnData(Forbidden):
 
 
 class UntilOutOfRange(Unprocessable):
+    """``latest``: the last allowed date; ``since``: the first withholding it counts from."""
+
     slug = "withholding-until"
     title = "The end date must lie in the future and within the covenant's withheld_max"
 
@@ -92,10 +97,14 @@ def record_partner_withholding(
         raise NotOwnData(extensions={"reason": "not_source_of_category"})
     found = policy.covenant(covenant)
     assert found is not None
-    today = datetime.now(UTC).date()
-    latest = found.rights.withheld_max.add_to(datetime.now(UTC)).date()
-    if until <= today or until > latest:
-        raise UntilOutOfRange(extensions={"latest": latest.isoformat()})
+    now = datetime.now(UTC)
+    first = _first_withheld(session, case.subject_pseudonym, case_id, category, party)
+    latest = found.rights.withheld_max.add_to(first or now).date()
+    if until <= now.date() or until > latest:
+        extensions = {"latest": latest.isoformat()}
+        if first is not None:  # the term runs from the first withholding, not this one
+            extensions["since"] = first.date().isoformat()
+        raise UntilOutOfRange(extensions=extensions)
     row = PartnerWithholding(
         subject_pseudonym=case.subject_pseudonym,
         convenant=covenant,
@@ -125,6 +134,28 @@ def record_partner_withholding(
         details={"until": until.isoformat(), "withholding": row.id},
     )
     return row, event
+
+
+def _first_withheld(
+    session: Session, pseudonym: str, case_id: str, category: str, source: str
+) -> datetime | None:
+    """When this source first withheld this category of this person's case (the cap's start).
+
+    Expired rows count too: retention keeps them while their case lives
+    (gateway/retention/withholding_rule.py), so letting one lapse and posting
+    again does not restart the term either.
+    """
+    first = session.scalar(
+        select(func.min(PartnerWithholding.created_at)).where(
+            PartnerWithholding.subject_pseudonym == pseudonym,
+            PartnerWithholding.case_id == case_id,
+            PartnerWithholding.category == category,
+            PartnerWithholding.source == source,
+        )
+    )
+    if first is None:
+        return None
+    return first if first.tzinfo is not None else first.replace(tzinfo=UTC)
 
 
 def partner_holds(session: Session, pseudonym: str, today: date) -> list[PartnerHold]:

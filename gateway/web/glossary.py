@@ -256,6 +256,7 @@ REASON: Final[Mapping[str, str]] = MappingProxyType(
         "valid_until_passed": "Geldigheid verlopen",
         # retention rules
         "withholdings": "Uitstel van inzage",
+        "partner_withholdings": "Uitstel van inzage door een bron",
         "copies": "Bewaarde kopieën",
         "replay_store": "Gebruikte inlogbewijzen",
         "consents": "Toestemmingen OvJ",

@@ -15,7 +15,7 @@ from gateway.cases.models import Case, CaseParticipant, CaseSubject
 from gateway.consent.models import ConsentRequest
 from gateway.copies.models import CachedCopy
 from gateway.retention import RetentionRunner, RunReport
-from gateway.rights.models import RightsRequest
+from gateway.rights.models import PartnerWithholding, RightsRequest
 from gateway.runtime import Runtime
 from gateway.wiring.parts import build_retention_runner
 
@@ -109,6 +109,24 @@ def add_copy(session: Session, case_id: str, record_id: str, expires_at: datetim
             sealed="sealed",
             stored_at=T0,
             expires_at=expires_at,
+        )
+    )
+
+
+def add_partner_withholding(
+    session: Session, case_id: str, subject: str, category: str, until: date
+) -> None:
+    session.add(
+        PartnerWithholding(
+            subject_pseudonym=subject,
+            convenant=COVENANT,
+            case_id=case_id,
+            category=category,
+            source="politie-demo",
+            ground="bescherming_melder",
+            until=until,
+            created_by_employee="e",
+            created_at=T0,
         )
     )
 

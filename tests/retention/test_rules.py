@@ -18,7 +18,7 @@ from gateway.cases.models import Case, CaseParticipant, CaseSubject, CaseSubject
 from gateway.consent.models import ConsentRequest
 from gateway.copies.models import CachedCopy
 from gateway.policy.durations import IsoDuration
-from gateway.rights.models import RightsRequest
+from gateway.rights.models import PartnerWithholding, RightsRequest
 from gateway.rights.notices import Notice
 from gateway.runtime import Runtime
 from gateway.settings import Settings
@@ -30,6 +30,7 @@ from tests.retention.support import (
     add_consent,
     add_copy,
     add_key,
+    add_partner_withholding,
     add_rights_request,
     count,
     pseudonym,
@@ -81,6 +82,13 @@ BOUNDARIES: dict[str, tuple[Setup, datetime, Present]] = {
         lambda s: add_copy(s, "c-any", "rec-1", T0 + timedelta(days=30)),
         T0 + timedelta(days=30),
         lambda s: count(s, CachedCopy) == 1,
+    ),
+    "partner_withholdings": (
+        lambda s: add_partner_withholding(
+            s, "c-any", pseudonym(4), "huisvesting", date(2027, 6, 30)
+        ),
+        datetime(2027, 6, 30, tzinfo=T0.tzinfo),  # withheld while today < until
+        lambda s: count(s, PartnerWithholding) == 1,
     ),
     "rights_requests": (
         lambda s: add_rights_request(s, "rr-1", pseudonym(3), T0),
@@ -309,3 +317,50 @@ def test_informatieplicht_statements_go_with_their_case(runtime: Runtime) -> Non
     with runtime.db.session() as session:
         left = session.scalars(select(Notice.case_id)).all()
     assert left == ["c-open"]
+
+
+def _held(session: Session) -> set[str]:
+    return set(session.scalars(select(PartnerWithholding.category)))
+
+
+def test_a_sources_withholdings_go_with_their_case_unless_they_hide_kept_criminal_entries(
+    runtime: Runtime,
+) -> None:
+    """No withholding outlives what it hides: rows named the person in clear after erasure.
+
+    The case's own entries no longer open once it is purged, so their
+    withholding goes with it; one of a criminal category stays while the
+    criminal key is kept (Wjsg) and until its day, and meanwhile it still
+    ties the person's key (``orphan_subject_keys`` leaves a later key alone).
+    """
+    person = pseudonym(30)
+    purged = IsoDuration(years=2).add_to(T0) + SECOND
+    visit_checked = IsoDuration(years=4, days=1).add_to(T0) + timedelta(days=1)
+    until = visit_checked.date() + timedelta(days=10)
+    with runtime.db.session() as session:
+        add_case(session, "c-held", person, closed_at=T0, last_contact_at=T0)
+        add_key(session, "dk-case", person, "case", "c-held", T0)
+        add_key(session, "dk-crim", person, "strafrechtelijk", "c-held", T0 + timedelta(days=1))
+        add_partner_withholding(session, "c-held", person, "huisvesting", until)
+        add_partner_withholding(session, "c-held", person, "justitiele_gegevens", until)
+
+    report = run(runner_at(runtime, purged))
+    assert report.rule("case_after_close").counts["withholdings"] == 1
+    with runtime.db.session() as session:
+        assert session.get(Case, "c-held") is None
+        assert _held(session) == {"justitiele_gegevens"}
+        # A /mijn visit after erasure: a new key of the person's own.
+        add_key(session, "dk-visit", person, "subject", "", purged)
+
+    run(runner_at(runtime, visit_checked))
+    with runtime.db.session() as session:
+        assert _held(session) == {"justitiele_gegevens"}
+        assert _key(session, "dk-visit").wrapped is not None  # still tied by the withholding
+
+    ended = datetime(until.year, until.month, until.day, tzinfo=T0.tzinfo) + SECOND
+    report = run(runner_at(runtime, ended))
+    assert report.rule("partner_withholdings").rows == 1
+    assert report.rule("orphan_subject_keys").rows == 1  # the same run: nothing ties it now
+    with runtime.db.session() as session:
+        assert _held(session) == set()
+        assert _key(session, "dk-visit").wrapped is None

@@ -153,9 +153,38 @@ class WithheldOut(Out):
     until: str | None = Field(default=None, description="Present only when something is withheld.")
 
 
+class DisclosureGroupOut(Out):
+    recipient: str
+    recipient_name: str
+    source: str | None
+    source_name: str | None
+    category: str | None
+    purpose: str | None
+    purpose_description: str | None
+    case: str | None
+    count: int = Field(description="How many disclosures of this kind (none left out).")
+    records: int | None
+    first: str = Field(description="Time of the oldest of them.")
+    last: str = Field(description="Time of the newest of them.")
+
+
 class DisclosuresOut(Out):
-    disclosures: list[DisclosureOut]
+    disclosures: list[DisclosureOut] = Field(
+        description="Itemised, newest first, at most 5,000 per answer (see complete)."
+    )
     withheld: WithheldOut
+    complete: bool = Field(
+        description="False when disclosures does not itemise every one; summary counts all."
+    )
+    total: int = Field(description="Every disclosure shown to the person (not withheld).")
+    summary: list[DisclosureGroupOut] = Field(
+        description="Every shown disclosure, grouped by recipient, source, category, "
+        "purpose and case."
+    )
+    next_before: int | None = Field(
+        default=None,
+        description="Present when older disclosures did not fit: ask again with ?before=.",
+    )
 
 
 class WithholdingOut(Out):

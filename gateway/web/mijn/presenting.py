@@ -11,7 +11,7 @@ from gateway.grounds.service import GroundView
 from gateway.policy.compiled import CompiledPolicy
 from gateway.rights.answers import SourceAnswers
 from gateway.rights.desk import CaseChoice
-from gateway.rights.inzage import Disclosure
+from gateway.rights.inzage import Disclosure, DisclosureGroup
 from gateway.rights.views import RequestView
 from gateway.web.glossary import FORWARD_STATUS, RIGHTS_STATUS, RIGHTS_TYPE, label
 from gateway.web.timefmt import nl_date, nl_time
@@ -62,6 +62,20 @@ def disclosure_row(item: Disclosure, cases: CaseLabels) -> dict[str, Any]:
         "purpose": item.purpose_description or item.purpose or "—",
         "case": case_label(cases, item.case),
         "records": item.records,
+    }
+
+
+def summary_row(group: DisclosureGroup, cases: CaseLabels) -> dict[str, Any]:
+    """One line of the complete overview: how many times, and from when to when."""
+    return {
+        "count": group.count,
+        "first": nl_time(group.first),
+        "last": nl_time(group.last),
+        "recipient": group.recipient_name,
+        "source": group.source_name or "—",
+        "category": category_label(group.category),
+        "purpose": group.purpose_description or group.purpose or "—",
+        "case": case_label(cases, group.case),
     }
 
 

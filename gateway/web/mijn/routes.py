@@ -29,6 +29,7 @@ from gateway.web.mijn.presenting import (
     nl_time,
     privacy_officer_names,
     request_row,
+    summary_row,
 )
 from gateway.web.session import verify_csrf
 from gateway.web.templating import inline_stylesheet, render
@@ -63,13 +64,26 @@ def _inzage_context(request: Request, bsn: Bsn, cases: dict[str, str]) -> dict[s
         "may_consent": representative_may(request, bsn, "toestemming"),
     }
     if not base["may_inzage"]:
-        return {**base, "disclosures": [], "withheld_count": 0, "withheld": [], "answers": []}
+        return {
+            **base,
+            "disclosures": [],
+            "withheld_count": 0,
+            "withheld": [],
+            "answers": [],
+            "complete": True,
+            "total": 0,
+            "summary": [],
+        }
     answers = _desk(request).source_answers(bsn) if base["may_answers"] else []
     found = _desk(request).inzage(bsn, "portal", representative=relation)
     return {
         **base,
         "answers": answers_rows(policy, answers),
         "disclosures": [disclosure_row(item, cases) for item in found.disclosures],
+        # Cut list: the overview of every disclosure is shown with it (nothing dropped silently).
+        "complete": found.complete,
+        "total": found.total,
+        "summary": [summary_row(group, cases) for group in found.summary],
         "withheld_count": found.withheld_count,
         "withheld": [
             (ground, count, nl_date(found.withheld_until[ground]))
