@@ -9,7 +9,9 @@ from, against its children. Every query of one run reads the same snapshot
 (:mod:`gateway.audit.snapshot`), so it can run next to live appends: entries
 committed after the snapshot are simply not part of this run, never an alarm.
 Alongside the leaves, :mod:`gateway.audit.derived` checks the query columns
-and the subject index that inzage and the FG search read against the bodies.
+and the subject index that inzage and the FG search read against the bodies,
+and :mod:`gateway.audit.withholding_check` every inzage withholding row
+against the entry that logged it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from gateway.audit.parallel_verify import MIN_SLICES, SLICE_LEVEL, verify_databa
 from gateway.audit.snapshot import read_snapshot
 from gateway.audit.store import head_size
 from gateway.audit.subject_keys import SubjectVault
+from gateway.audit.withholding_check import unbacked_withholding
 from gateway.storage.db import Database
 
 PAGE = 5000
@@ -172,7 +175,8 @@ def verify_database(
     slice_level: int = SLICE_LEVEL,
 ) -> DatabaseVerifyResult:
     """Recompute every leaf, root and stored subtree; check every checkpoint signature,
-    every derived column and every subject-index row; all in one read snapshot.
+    every derived column, every subject-index row and every inzage withholding row
+    (each backed by a logged entry); all in one read snapshot.
 
     Cutting off the tail together with its checkpoints, subtrees and head is
     only visible against a head published earlier: pass it as ``expected_head``.
@@ -220,6 +224,10 @@ def verify_database(
         for found in (check_nodes(session, min(size, result.entries)), _as_pair(derived)):
             if found is not None:
                 result = _earliest(result, *found)
+        if result.ok:  # rows are matched against bodies only once those verified
+            unbacked = unbacked_withholding(session, size)
+            if unbacked is not None:
+                result = _failed(result, None, unbacked)
     return DatabaseVerifyResult(result=result, head_size=size)
 
 
@@ -235,7 +243,8 @@ def _earliest(result: VerifyResult, bad_seq: int, reason: str) -> VerifyResult:
     return result
 
 
-def _failed(base: VerifyResult, seq: int, problem: str) -> VerifyResult:
+def _failed(base: VerifyResult, seq: int | None, problem: str) -> VerifyResult:
+    """``seq`` ``None``: the problem lies outside the log (a withholding row no entry backs)."""
     return VerifyResult(
         ok=False,
         entries=base.entries,

@@ -16,7 +16,9 @@ sees the same rows below the head because entries are never rewritten) and:
 
 The coordinator chains the slice roots in order, recomputes every checkpoint's
 root from the edges, checks the subtrees above the slices, and the global
-facts (no entry, subtree or index row past the head, the expected head).
+facts (no entry, subtree or index row past the head, the expected head, every
+inzage withholding row backed by an entry: :mod:`gateway.audit.withholding_check`,
+in the coordinator's snapshot, whose entries below the head the slices verify).
 
 It gives no diagnosis: on any doubt it answers ``None`` and
 :func:`gateway.audit.integrity.verify_database` runs the sequential check in
@@ -50,6 +52,7 @@ from gateway.audit.models import AuditEntry, AuditNode, AuditSubjectIndex
 from gateway.audit.snapshot import export_snapshot, read_snapshot
 from gateway.audit.store import head_size
 from gateway.audit.subject_keys import SubjectVault
+from gateway.audit.withholding_check import unbacked_withholding
 from gateway.storage.db import Database
 
 SLICE_LEVEL = 16
@@ -204,6 +207,8 @@ def verify_database_parallel(
         heads = all_checkpoints(session)
         if not _global_facts_hold(session, size, heads, expected_head, jwks):
             return None
+        if unbacked_withholding(session, size) is not None:
+            return None  # the sequential check names the table and the row
         snapshot = export_snapshot(session)
         master = vault.master() if vault is not None else None
         every = [*heads, *([expected_head] if expected_head is not None else [])]

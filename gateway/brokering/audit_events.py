@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
 from gateway.audit.events import AuditEvent, DetailValue, processing_activity_uri
+from gateway.audit.withholding_check import KEPT as WITHHOLDING_KEPT
 from gateway.brokering.results import SourceResult
 from gateway.cases.service import Actor, CaseRecord
 from gateway.consent.events import motivation_details
@@ -73,7 +74,7 @@ def query_events(
         category = categories.get(result.category)
         criminal = category is not None and category.sensitivity == "strafrechtelijk"
         disclosed = result.status == "ok"
-        if result.ground is None and not result.contested_withheld:
+        if result.ground is None and not result.contested_withheld and not result.withholding_kept:
             details: Mapping[str, DetailValue] = {**subject} if subject else _NO_DETAILS
         else:
             details = _result_details(subject, result)
@@ -111,12 +112,15 @@ _NO_CATEGORIES: Mapping[str, CompiledCategory] = MappingProxyType({})
 def _result_details(
     subject: Mapping[str, DetailValue], result: SourceResult
 ) -> dict[str, DetailValue]:
-    """The subject, and the recorded legal ground a disclosure rests on (API.md §2b)."""
+    """The subject, the recorded legal ground a disclosure rests on (API.md §2b), records
+    left out while contested, and the day a peer's withholding recorded with it runs to."""
     details = {**subject}
     if result.ground is not None:
         details["ground"] = result.ground
     if result.contested_withheld:
         details["contested_withheld"] = result.contested_withheld
+    if result.withholding_kept is not None:
+        details[WITHHOLDING_KEPT] = result.withholding_kept.isoformat()
     return details
 
 

@@ -115,8 +115,11 @@ class ConsentPort(Protocol):
         consent_id: str | None,
         peer_until: date | None,
         today: date,
-    ) -> date | None:
-        """Until when this disclosure is withheld from inzage; a peer's is recorded here."""
+    ) -> tuple[date | None, date | None]:
+        """Until when this disclosure is withheld from inzage; a peer's is recorded here.
+
+        The second day is that of a peer's withholding recorded by this call (else ``None``).
+        """
 
 
 class ObjectionPort(Protocol):
@@ -482,10 +485,11 @@ class Broker:
         reads_only = all(result.withheld_until is None for _, result in ok)
         known: dict[str, date | None] = {}
         for index, result in ok:
+            kept = None
             if reads_only and result.category in known:
                 until = known[result.category]
             else:
-                until = known[result.category] = self._consents.withheld_until(
+                until, kept = self._consents.withheld_until(
                     session,
                     case=plan.case,
                     category=result.category,
@@ -495,8 +499,9 @@ class Broker:
                     peer_until=result.withheld_until,
                     today=today,
                 )
-            if until != result.withheld_until:  # most disclosures are not withheld
-                checked[index] = replace(result, withheld_until=until)
+                known[result.category] = until
+            if until != result.withheld_until or kept is not None:  # most are not withheld
+                checked[index] = replace(result, withheld_until=until, withholding_kept=kept)
         return checked
 
     def _request_consents(

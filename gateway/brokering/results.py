@@ -28,6 +28,10 @@ class SourceResult:
     # Records left out because a pending correctie contests them and the covenant
     # withholds contested records (``rights.contested: withhold``, AVG art. 18(1)(a)).
     contested_withheld: int | None = None
+    # A peer's withholding recorded here with this answer, up to this day: named in the
+    # disclosure's log entry (``withholding_kept``), which backs the row in ``audit verify``.
+    # Not part of the answer.
+    withholding_kept: date | None = None
 
     def as_json(self) -> dict[str, object]:
         body: dict[str, object] = {

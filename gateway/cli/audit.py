@@ -93,8 +93,9 @@ def _report(result: VerifyResult) -> None:
             f"signed up to size {result.verified_size}."
         )
         return
-    where = f"first bad seq {result.first_bad_seq}" if result.first_bad_seq is not None else ""
-    err_console.print(f"[bold red]NOT OK[/] {where}: {result.problem}", highlight=False)
+    # No seq when the problem lies outside the log (a withholding row no entry backs).
+    where = f" first bad seq {result.first_bad_seq}" if result.first_bad_seq is not None else ""
+    err_console.print(f"[bold red]NOT OK[/]{where}: {result.problem}", highlight=False)
     raise typer.Exit(1)
 
 
@@ -111,8 +112,9 @@ def verify(
         typer.Option("--public-key", help="JWKS with the audit public keys (default: key store)."),
     ] = None,
 ) -> None:
-    """Recompute every leaf and the tree; check every checkpoint signature and every
-    derived column and subject-index row. Safe while the gateway runs."""
+    """Recompute every leaf and the tree; check every checkpoint signature, every
+    derived column and subject-index row, and that every inzage withholding row is
+    backed by a logged entry. Safe while the gateway runs."""
     if from_export is not None:
         if public_key is None:
             fail("--from-export needs --public-key JWKS")

@@ -499,19 +499,22 @@ class ConsentService:
         consent_id: str | None,
         peer_until: date | None,
         today: date,
-    ) -> date | None:
+    ) -> tuple[date | None, date | None]:
         """Our withholding of (case, category, recipient), or the peer's, now recorded here.
 
         A peer gateway's answer carries its OvJ's ``withheld_until``; without keeping it
         here the person would read in our inzage what the peer's OvJ withheld. It is
         capped by our covenant's ``rights.withheld_max`` (a peer cannot hide a
         disclosure here for longer than our covenant allows); a past date is ignored.
+        Returns (until when it is withheld, the day a row recorded now runs to): the
+        second goes into the disclosure's log entry, which backs that row in verify.
         """
+        kept: date | None = None
         if peer_until is not None and peer_until > today:
             covenant = self._policy().covenant(case.convenant)
             if covenant is not None:
                 peer_until = min(peer_until, covenant.rights.withheld_max.add_to(today))
-            keep_peer_withholding(
+            kept = keep_peer_withholding(
                 session,
                 subject_pseudonym=case.subject_pseudonym,
                 case_id=case.id,
@@ -521,7 +524,7 @@ class ConsentService:
                 consent_id=consent_id,
                 party=source,
             )
-        return withheld_until_of(
+        until = withheld_until_of(
             session,
             subject_pseudonym=case.subject_pseudonym,
             case_id=case.id,
@@ -529,6 +532,7 @@ class ConsentService:
             recipient=recipient,
             today=today,
         )
+        return until, kept
 
     def _widen(
         self,

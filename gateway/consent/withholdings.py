@@ -169,8 +169,13 @@ def keep_peer_withholding(
     until: date,
     consent_id: str | None,
     party: str,
-) -> None:
-    """Record a peer OvJ's withholding here once (a later query repeats it)."""
+) -> date | None:
+    """Record a peer OvJ's withholding here once (a later query repeats it).
+
+    Returns ``until`` when this call wrote the row, ``None`` when one already covered it:
+    the disclosure entry of this answer then names the day, so ``audit verify``
+    (gateway/audit/withholding_check.py) finds the entry that backs the row.
+    """
     known = session.scalar(
         select(Withholding.id).where(
             Withholding.subject_pseudonym == subject_pseudonym,
@@ -180,14 +185,16 @@ def keep_peer_withholding(
             Withholding.until >= until,
         )
     )
-    if known is None:
-        record_withholdings(
-            session,
-            subject_pseudonym=subject_pseudonym,
-            case_id=case_id,
-            categories=[category],
-            recipients=[recipient],
-            until=until,
-            consent_id=consent_id,
-            party=party,
-        )
+    if known is not None:
+        return None
+    record_withholdings(
+        session,
+        subject_pseudonym=subject_pseudonym,
+        case_id=case_id,
+        categories=[category],
+        recipients=[recipient],
+        until=until,
+        consent_id=consent_id,
+        party=party,
+    )
+    return until

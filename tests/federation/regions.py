@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +244,18 @@ class GatewayProcess:
                 self.process.kill()
                 self.process.wait(5)
 
+    def cli(self, *args: str, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
+        """``ketenpoort <args>`` against this gateway's database, keys and covenants."""
+        return subprocess.run(
+            [sys.executable, "-m", "gateway.cli.main", *args],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+
     def client(self, party: str, key: ECKey, employee: str = "t.tester") -> PartnerClient:
         client = PartnerClient(self.base_url, party, key, employee=employee)
         client.login(str(self.env["X_COVENANT"]), PURPOSE)
@@ -268,6 +281,22 @@ def gateway_env(
     )
     env.update(extra)
     return env
+
+
+def grant_criminal(om: PartnerClient, consent_id: str, **extra: str) -> None:
+    """The OvJ grants ``justitiele_gegevens`` for 30 days (``extra``: more of the decision)."""
+    decided = om.call(
+        "POST",
+        f"/v1/consents/{consent_id}/decision",
+        {
+            "decision": "granted",
+            "valid_until": (datetime.now(UTC).date() + timedelta(days=30)).isoformat(),
+            "reason": "nodig voor plan",
+            "categories": ["justitiele_gegevens"],
+            **extra,
+        },
+    )
+    assert decided.status_code == 200, decided.text
 
 
 def audit_entries(officer: PartnerClient, **filters: str) -> list[dict[str, Any]]:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+
+from sqlalchemy import create_engine, text
 
 from gateway.demodata.people import demo_people
 from tests.brokering.support import MOTIVATION
 from tests.federation.conftest import Regions
-from tests.federation.regions import PURPOSE, audit_entries
+from tests.federation.regions import PURPOSE, audit_entries, grant_criminal
 
 BSN = demo_people()[0].bsn.reveal()  # persoon-a: known to the demo police and housing
 OTHER_BSN = "999990019"
@@ -82,18 +85,7 @@ def test_criminal_data_behind_the_peer_waits_for_the_peer_ovj(regions: Regions) 
     local = audit_entries(regions.partner_a("fg-a"), case=case_id)
     assert any(e["consent_id"] == consent_id and e["outcome"] == "pending_consent" for e in local)
 
-    valid_until = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
-    decided = om.call(
-        "POST",
-        f"/v1/consents/{consent_id}/decision",
-        {
-            "decision": "granted",
-            "valid_until": valid_until,
-            "reason": "nodig voor plan",
-            "categories": ["justitiele_gegevens"],
-        },
-    )
-    assert decided.status_code == 200, decided.text
+    grant_criminal(regions.partner_b("om-b"), consent_id)
 
     second = _results(
         gemeente.query(case_id, ["justitiele_gegevens"], ["zvh-b"], motivation=MOTIVATION)
@@ -104,6 +96,56 @@ def test_criminal_data_behind_the_peer_waits_for_the_peer_ovj(regions: Regions) 
     assert granted["records"]
     assert all(r["id"].startswith("politie-demo/") for r in granted["records"])
     assert all(set(r["fields"]) <= {"lopende_zaken", "proeftijd_tot"} for r in granted["records"])
+
+
+def _verify_a(regions: Regions) -> subprocess.CompletedProcess[str]:
+    """``ketenpoort audit verify`` on region A's database, with A's keys."""
+    return regions.a.cli("audit", "verify", timeout_s=120)
+
+
+def _set_a_withholding_until(regions: Regions, case_id: str, until: date) -> None:
+    engine = create_engine(regions.a.env["KETENPOORT_DATABASE_URL"])
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE withholdings SET until = :until WHERE case_id = :case"),
+                {"until": until, "case": case_id},
+            )
+    finally:
+        engine.dispose()
+
+
+def test_a_peer_ovj_withholding_is_recorded_here_logged_and_verified(regions: Regions) -> None:
+    """The peer OvJ's ``withheld_until`` becomes a row of A's ``withholdings``; A's
+    disclosure entry names the day it was recorded to, so A's ``audit verify`` finds the
+    entry behind the row, and a row moved later is named (review round 3).
+
+    Another person than the module's other tests: their grant (without a withholding)
+    would still cover this query."""
+    case_id = _open_case(regions, "casusoverleg", bsn=demo_people()[2].bsn.reveal())
+    gemeente = regions.partner_a("gemeente-a")
+    first = _results(
+        gemeente.query(case_id, ["justitiele_gegevens"], ["zvh-b"], motivation=MOTIVATION)
+    )
+    consent_id = first[("zvh-b", "justitiele_gegevens")]["consent_id"]
+    withheld = datetime.now(UTC).date() + timedelta(days=60)
+    grant_criminal(regions.partner_b("om-b"), consent_id, withheld_until=withheld.isoformat())
+    second = _results(
+        gemeente.query(case_id, ["justitiele_gegevens"], ["zvh-b"], motivation=MOTIVATION)
+    )
+    granted = second[("zvh-b", "justitiele_gegevens")]
+    assert (granted["status"], granted["withheld_until"]) == ("ok", withheld.isoformat())
+
+    verified = _verify_a(regions)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    _set_a_withholding_until(regions, case_id, withheld + timedelta(days=1))
+    try:
+        extended = _verify_a(regions)
+        assert extended.returncode == 1, extended.stdout + extended.stderr
+        assert "withholdings row" in extended.stderr, extended.stderr
+    finally:
+        _set_a_withholding_until(regions, case_id, withheld)
+    assert _verify_a(regions).returncode == 0
 
 
 def test_when_our_covenant_says_no_the_peer_is_never_asked(regions: Regions) -> None:

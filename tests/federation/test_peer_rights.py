@@ -10,7 +10,6 @@ command pull B's outcome back onto A's forwarding entry.
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -18,7 +17,7 @@ from typing import Any
 
 from gateway.demo.partner_client import PartnerClient
 from tests.federation.conftest import Regions
-from tests.federation.regions import PURPOSE, REPO, audit_entries
+from tests.federation.regions import PURPOSE, audit_entries
 
 CORRECTIE_BSN = "999990019"  # persoon-b: known to the demo housing corporation behind B
 VERZET_BSN = "999990044"
@@ -81,15 +80,7 @@ def _wait_for(check: Callable[[], dict[str, Any] | None], seconds: float = 20) -
 
 def _sync_peers(regions: Regions) -> subprocess.CompletedProcess[str]:
     """``ketenpoort rights sync-peers`` against region A's database and covenants."""
-    return subprocess.run(
-        [sys.executable, "-m", "gateway.cli.main", "rights", "sync-peers"],
-        cwd=REPO,
-        env=regions.a.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return regions.a.cli("rights", "sync-peers")
 
 
 def _housing_at_b(regions: Regions, bsn: str) -> list[dict[str, Any]]:

@@ -29,7 +29,7 @@ from tests.brokering.support import (
 )
 from tests.consent.support import CRIMINAL, ask, in_days, om, pending_id
 from tests.federation.conftest import Regions, regions  # noqa: F401  (module fixture)
-from tests.federation.regions import PURPOSE
+from tests.federation.regions import PURPOSE, grant_criminal
 from tests.web.conftest import hidden_fields, login
 
 PROBLEM = "urn:ketenpoort:problem:"
@@ -107,18 +107,12 @@ def test_peer_ovj_withholding_holds_in_the_requesting_region_inzage(regions: Reg
     pending = ask_b()
     assert pending["status"] == "pending_consent", pending
     withheld_until = (datetime.now(UTC).date() + timedelta(days=60)).isoformat()
-    decided = regions.partner_b("om-b").call(
-        "POST",
-        f"/v1/consents/{pending['consent_id']}/decision",
-        {
-            "decision": "granted",
-            "valid_until": (datetime.now(UTC).date() + timedelta(days=30)).isoformat(),
-            "reason": "lopend onderzoek",
-            "categories": ["justitiele_gegevens"],
-            "withheld_until": withheld_until,
-        },
+    grant_criminal(
+        regions.partner_b("om-b"),
+        pending["consent_id"],
+        reason="lopend onderzoek",
+        withheld_until=withheld_until,
     )
-    assert decided.status_code == 200, decided.text
     disclosed = ask_b()
     assert disclosed["status"] == "ok" and disclosed["records"], disclosed
     ask_b()  # a second disclosure: withheld as well, one withholding kept
