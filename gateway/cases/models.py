@@ -168,6 +168,17 @@ def main_subject(pseudonym: str, added_by: str, now: datetime) -> CaseSubjectRef
     )
 
 
+def subject_of(case_id: str, ref: str) -> Select[str | None]:
+    """The pseudonym of a case's subject ``ref`` (``s1``, ``s2`` …); null once shredded.
+
+    What is about one person of a household case (a consent request, its
+    withholding, its log entries) must follow that person, not the hoofdpersoon.
+    """
+    return select(CaseSubjectRef.pseudonym).where(
+        CaseSubjectRef.case_id == case_id, CaseSubjectRef.ref == ref
+    )
+
+
 def case_ids_of(pseudonym: str) -> Select[str]:
     """The ids of every case the person is a subject of, in any role (households too)."""
     return select(CaseSubjectRef.case_id).where(CaseSubjectRef.pseudonym == pseudonym)

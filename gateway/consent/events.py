@@ -11,7 +11,7 @@ import hashlib
 from sqlalchemy.orm import Session
 
 from gateway.audit.events import AuditEvent, processing_activity_uri
-from gateway.cases.models import Case
+from gateway.cases.models import subject_of
 from gateway.consent.service import ConsentView
 from gateway.policy.compiled import CompiledPolicy
 
@@ -27,7 +27,8 @@ def consent_event(
     reason: str | None = None,
 ) -> AuditEvent:
     """``outcome``: requested, granted, refused, revoked or expired."""
-    case = session.get(Case, view.case)
+    # The person the request is about (a household member's, not always the hoofdpersoon).
+    person = session.scalar(subject_of(view.case, view.subject_ref))
     categories = view.granted_categories if view.status != "refused" else ()
     return AuditEvent(
         kind="consent",
@@ -39,7 +40,7 @@ def consent_event(
         purpose=view.purpose,
         case=view.case,
         consent_id=view.id,
-        subject_pseudonym=case.subject_pseudonym if case is not None else None,
+        subject_pseudonym=person,
         covenant_version=policy.covenant_version(view.convenant),
         processing_activity=processing_activity_uri(view.convenant, view.purpose),
         details={

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from gateway.audit.appender import AuditAppender
 from gateway.audit.events import AuditEvent, processing_activity_uri
-from gateway.cases.models import Case
+from gateway.cases.models import subject_of
 from gateway.cases.service import CaseRecord
 from gateway.consent.models import ConsentRequest, new_consent_id
 from gateway.consent.withholdings import (
@@ -675,7 +675,7 @@ class ConsentService:
         view = view_of(row)
         objection = False
         if self._objection is not None:
-            pseudonym = session.scalar(select(Case.subject_pseudonym).where(Case.id == row.case_id))
+            pseudonym = session.scalar(subject_of(row.case_id, row.subject_ref))
             objection = pseudonym is not None and self._objection(session, pseudonym, row.case_id)
         return replace(view, sources=self.answering_sources(row), objection_pending=objection)
 
@@ -782,13 +782,14 @@ class ConsentService:
         recipients: Sequence[str],
         party: str,
     ) -> None:
-        """The withholding outlives this row (expiry, retention): it lives with the person."""
-        case = session.get(Case, row.case_id)
-        if case is None or row.withheld_until is None:
-            raise NotFound(detail="The case of this consent request no longer exists.")
+        """The withholding outlives this row (expiry, retention): it lives with the person
+        the request is about, whose inzage must not show it (a household member's too)."""
+        person = session.scalar(subject_of(row.case_id, row.subject_ref))
+        if person is None or row.withheld_until is None:
+            raise NotFound(detail="The person of this consent request is no longer in its case.")
         record_withholdings(
             session,
-            subject_pseudonym=case.subject_pseudonym,
+            subject_pseudonym=person,
             case_id=row.case_id,
             categories=categories,
             recipients=recipients,
