@@ -1,9 +1,11 @@
-"""Promise 10 for what people type.
+"""Promise 10 and "no input gives a 500" for what people type and what sources send.
 
 Free text (a query's motivation, a ground's reference, a withdrawal or decision
 reason, a rights request's details) is stored and shown in clear: one holding a
 BSN as people write it is refused (422 ``unprocessable``, as a workflow reason
-is) and nothing is stored.
+is) and nothing is stored. A string that is not valid UTF-8 (a lone surrogate,
+``"\\udfff"`` in JSON) is refused in any request body (422 ``validation``), so a
+source cannot make the person's /mijn page fail for good.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from gateway.demo.stack import Stack
-from tests.brokering.support import BSN, open_case
+from tests.brokering.support import BSN, logged_in, open_case
 from tests.grounds.support import recorded
 from tests.rights.conftest import csrf_of, person_login
 from tests.rights.support import file_as_person, patient_sources
@@ -123,3 +125,55 @@ def test_a_withdrawal_or_decision_reason_holding_a_bsn_is_refused(stack: Stack) 
     )
     _refused_for_bsn(decided, "reason")
     assert person.get(f"/v1/rights-requests/{filed['id']}").json().get("decision") is None
+
+
+# As JSON escapes, and as raw CESU-8 bytes (json.loads reads bytes with "surrogatepass").
+@pytest.mark.parametrize(
+    "fields",
+    [
+        b'{"naam": "x\\udfff"}',
+        b'{"\\udfff": "x"}',
+        b'{"lijst": [{"diep": ["\\ud800"]}]}',
+        b'{"naam": "x\xed\xbf\xbf"}',
+    ],
+)
+def test_a_lone_surrogate_in_an_answer_is_refused_and_mijn_still_shows(
+    stack: Stack, fields: bytes
+) -> None:
+    """A source answering an inzage with ``"x\\udfff"`` (valid JSON, not UTF-8) in a field
+    value or key was stored, and every later /mijn visit failed on encoding it (500). Now
+    the answer is 422 ``validation`` and not stored; /mijn stays 200."""
+    patient_sources(stack)
+    open_case(stack)
+    stack.sources.source("woningcorporatie-demo").answer_inzage_later = True
+    person = person_login(stack, "persoon-a")
+    filed = file_as_person(person, {"type": "inzage", "details": "graag"})
+    woning = logged_in(stack, "woningcorporatie-demo")
+    body = (
+        b'{"records": [{"id": "woni-9", "category": "huisvesting",'
+        b' "updated": "2026-10-01T09:00:00Z", "fields": ' + fields + b"}]}"
+    )
+    answer = woning.http.post(
+        f"/v1/rights-requests/{filed['id']}/answer",
+        content=body,
+        headers={**woning.headers(), "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["type"] == "urn:ketenpoort:problem:validation"
+    seen = person.get(f"/v1/rights-requests/{filed['id']}").json()
+    assert {s["party"]: s["status"] for s in seen["sources"]}["woningcorporatie-demo"] == "sent"
+    assert person.get("/mijn").status_code == 200
+
+
+@pytest.mark.parametrize("content_type", CONTENT_TYPES)
+def test_a_lone_surrogate_is_refused_alike_on_both_paths(stack: Stack, content_type: str) -> None:
+    """The lean route parses partner bodies itself; a lone surrogate anywhere (here a field
+    pydantic takes as it comes, and an unknown key) is the same 422 on both paths."""
+    gemeente, case_id = open_case(stack)
+    for body in (
+        {"categories": ["huisvesting"], "x\udfff": 1},
+        {"categories": ["huisvesting"], "motivation": {"code": "x\udfff", "text": "t"}},
+    ):
+        answer = _post(gemeente, f"/v1/cases/{case_id}/queries", body, content_type)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["type"] == "urn:ketenpoort:problem:validation"
