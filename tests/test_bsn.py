@@ -12,7 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors import LookupRequest, Requester
-from gateway.subjects.bsn import Bsn, InvalidBsnError, Pseudonymizer, holds_bsn, is_valid_bsn
+from gateway.subjects.bsn import (
+    Bsn,
+    InvalidBsnError,
+    Pseudonymizer,
+    holds_bsn,
+    holds_long_number,
+    is_valid_bsn,
+)
 
 VALID_IN_TEST_RANGE = [
     "999990007", "999990019", "999990020", "999990032", "999990044",
@@ -125,6 +132,21 @@ def test_short_secrets_are_refused_and_never_shown() -> None:
         "1.10000008",
         "x 10000008-2",
         "1 2 3 4 5 6 7 " * 2000 + "9999 90 007",  # found at the end of a long list
+        # Any one or two characters that are neither letter nor digit join groups:
+        "999_990_007",
+        "9999900_07",
+        "999:990:007",
+        "999+990+007",
+        "999/990/007",
+        "BSN: 999, 990, 007",
+        "mw-¹²³45672",  # superscripts (NFKC digits), the leading zero dropped
+        "\u2079\u2079\u2079\u2079\u2079\u2070\u2070\u2070\u2077",  # superscript digits
+        "\u2468\u2468\u2468\u2468\u2468\u24ea\u24ea\u24ea\u2466",  # circled digits
+        "\uff19\uff19\uff19\uff19\uff19\uff10\uff10\uff10\uff17",  # full-width digits
+        "999\u200b990\u200b007",  # zero-width spaces: invisible, so no separator at all
+        "99999\u00ad0007",  # a soft hyphen
+        "9\u20e39\u20e39\u20e39\u20e39\u20e30\u20e30\u20e30\u20e37\u20e3",  # keycaps
+        "9\u200b\u200b\u200b99990007",  # invisible characters do not count toward the two
     ],
 )
 def test_holds_bsn_finds_a_bsn_as_people_write_it(text: str) -> None:
@@ -140,11 +162,31 @@ def test_holds_bsn_finds_a_bsn_as_people_write_it(text: str) -> None:
         "bedrag 1.250.000 euro",
         "9999 90 008",  # nine digits, but not 11-proof
         "1999990007",  # ten digits in one run: not a BSN
+        "afspraak op 01-12-2026, 14:30 uur; daarna 15:00",
+        "bel 06-1234 5678 of 020/123 45 67",
+        "zaak 2026/123, kamer 4.05, bedrag € 1.250,00 per maand",
+        "afspraak op ¹ december om ¹⁴:³⁰",
         "",
     ],
 )
 def test_holds_bsn_leaves_other_numbers_alone(text: str) -> None:
     assert not holds_bsn(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "long"),
+    [
+        ("12345@politie", False),
+        ("t-1234-567", False),
+        ("mw.jansen", False),
+        ("1234.5678", True),
+        ("123_456_78", True),
+        ("¹²³45678", True),
+        ("ab12345678", True),
+    ],
+)
+def test_holds_long_number_counts_digits_across_separators(text: str, long: bool) -> None:
+    assert holds_long_number(text) is long
 
 
 @given(st.text())

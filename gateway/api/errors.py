@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gateway.api.models import BSN_IN_TEXT
 from gateway.api.safe_logging import install_safe_logging, log_unexpected
 from gateway.audit.log import AuditUnavailable
 from gateway.problems import (
@@ -27,6 +28,7 @@ from gateway.problems import (
     MalformedJson,
     Problem,
     ServiceUnavailable,
+    Unprocessable,
     ValidationFailed,
     problem_for_status,
 )
@@ -63,11 +65,23 @@ def _safe_errors(errors: Any) -> list[dict[str, Any]]:
     return safe[:50]
 
 
+def _field(error: Any) -> str:
+    """``motivation.text`` for the loc ``("body", "motivation", "text")``."""
+    loc = [redact_path(str(part)) for part in error.get("loc", ())]
+    return ".".join(loc[1:] if loc[:1] == ["body"] else loc) or "body"
+
+
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     if any(error.get("type") == "json_invalid" for error in errors):
         return problem_response(MalformedJson(), request)
+    with_bsn = [error for error in errors if error.get("type") == BSN_IN_TEXT]
+    if with_bsn:
+        # The problem a workflow reason holding a BSN gets (gateway.cases.workflow): one
+        # answer for free text wherever it is checked. The field, never the value.
+        fields = ", ".join(_field(error) for error in with_bsn[:10])
+        return problem_response(Unprocessable(detail=f"{fields} must not contain a BSN."), request)
     return problem_response(ValidationFailed(extensions={"errors": _safe_errors(errors)}), request)
 
 

@@ -30,7 +30,7 @@ from gateway.cases.service import Actor
 from gateway.policy.models import Phase
 from gateway.problems import Unprocessable
 from gateway.rights.service import Application
-from gateway.subjects.bsn import Bsn, InvalidBsnError, holds_bsn
+from gateway.subjects.bsn import Bsn, InvalidBsnError, holds_bsn, holds_long_number
 from gateway.wiring import runtime_of
 
 router = APIRouter(tags=["federation"], route_class=PartnerRoute)
@@ -44,12 +44,19 @@ def _no_bsn(value: str) -> str:
     return value
 
 
+def _employee_id(value: str) -> str:
+    """An employee id is refused as the X-Ketenpoort-Employee header is (docs/auth.md)."""
+    if holds_long_number(value):
+        raise ValueError("must not hold 8 or more digits")
+    return _no_bsn(value)
+
+
 PeerId = Annotated[Id, AfterValidator(_no_bsn)]
 
 
 class PeerRequesterIn(StrictBody):
     party: Id
-    employee: Annotated[str, Field(pattern=r"^[\w.@:+-]{1,128}$"), AfterValidator(_no_bsn)]
+    employee: Annotated[str, Field(pattern=r"^[\w.@:+-]{1,128}$"), AfterValidator(_employee_id)]
 
 
 class MirrorIn(StrictBody):

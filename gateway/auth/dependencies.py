@@ -20,7 +20,7 @@ from gateway.auth.principal import Principal
 from gateway.keys import KeyStoreError
 from gateway.policy import PolicyHolder
 from gateway.problems import BadRequest, Forbidden, ServiceUnavailable, Unauthorized
-from gateway.subjects.bsn import holds_bsn
+from gateway.subjects.bsn import holds_bsn, holds_long_number
 
 EMPLOYEE_HEADER = "X-Ketenpoort-Employee"
 _EMPLOYEE = re.compile(r"[\w.@:+-]{1,128}")
@@ -168,8 +168,10 @@ async def _principal(request: Request, *, inactive_ok: bool) -> Principal:
     employee = employee.strip()
     if not employee:
         raise BadRequest(detail=f"the {EMPLOYEE_HEADER} header is required")
-    # The employee id is logged in clear: one holding a BSN is refused (docs/auth.md).
-    if not _EMPLOYEE.fullmatch(employee) or holds_bsn(employee):
+    # The employee id is logged in clear: one holding a BSN is refused (docs/auth.md), and
+    # so is one holding 8+ digits once separators are out ("123_456_782", "¹²³456782"):
+    # an id needs no number that long, and the refusal needs no guess at what it is.
+    if not _EMPLOYEE.fullmatch(employee) or holds_long_number(employee) or holds_bsn(employee):
         raise BadRequest(detail=f"the {EMPLOYEE_HEADER} header is not a valid employee id")
     refusal, roles = _roles_in_force(door, claims, inactive_ok=inactive_ok)
     principal = Principal(

@@ -21,10 +21,18 @@ from typing import Final
 
 _WEIGHTS: Final = (9, 8, 7, 6, 5, 4, 3, 2, -1)
 _MIN_SECRET_BYTES: Final = 16
-# Digits (any script's: ``\d`` on ``str``) in groups joined by one space, dot or hyphen
-# (or a no-break space): "999990007", "9999 90 007", "9999.90.007", "٩٩٩٩٩٠٠٠٧".
-_NUMBERS: Final = re.compile(r"\d+(?:[ .\-\u00a0\u202f]\d+)*")
-_SEPARATORS: Final = re.compile(r"[ .\-\u00a0\u202f]")
+# Digits (any script's: ``\d`` on ``str`` is Unicode category Nd) in groups joined by a
+# short run (one or two characters) of anything but a letter or a digit: "999990007",
+# "9999 90 007", "9999.90.007", "999_990_007", "999/990/007", "999, 990, 007",
+# "٩٩٩٩٩٠٠٠٧". Linear: a separator never holds a digit, so each try backs off at most
+# one character.
+_NUMBERS: Final = re.compile(r"\d+(?:[\W_]{1,2}\d+)*")
+_SEPARATORS: Final = re.compile(r"[\W_]+")
+_LONG_NUMBER: Final = re.compile(r"\d{8}")  # a BSN's length, less its leading zero
+# Characters that show as nothing, or only on the character before them: format
+# characters (zero-width space U+200B, soft hyphen U+00AD, word joiner, bidi marks) and
+# combining marks (a keycap U+20E3 or an enclosing circle U+20DD drawn around a digit).
+_INVISIBLE: Final = frozenset({"Cf", "Mn", "Me"})
 
 
 def is_valid_bsn(value: object) -> bool:
@@ -47,17 +55,37 @@ def is_valid_bsn(value: object) -> bool:
     return total % 11 == 0
 
 
+def scan_form(text: str) -> str:
+    """``text`` as a reader sees its digits: NFKC-normalised, invisible characters dropped.
+
+    NFKC turns superscript, circled, full-width and mathematical digits ("¹²³",
+    "①", "１") into ASCII ones; the invisible characters (``_INVISIBLE``) would
+    otherwise split a number that shows whole. ASCII text is already in this
+    form and is handed back as is (the common case, per request).
+    """
+    if text.isascii():
+        return text
+    text = unicodedata.normalize("NFKC", text)
+    if text.isascii():
+        return text
+    return "".join(char for char in text if unicodedata.category(char) not in _INVISIBLE)
+
+
 def holds_bsn(text: str) -> bool:
     """True if ``text`` contains a BSN as people write one.
 
     A run of 8 or 9 digits passing the 11-proof (eight: a BSN written without
-    its leading zero), or nine digits in groups joined by a space, dot or
-    hyphen ("9999 90 007", "9999.90.007"), digits of any script included.
+    its leading zero), or nine digits in groups joined by one or two characters
+    that are neither letter nor digit ("9999 90 007", "9999.90.007",
+    "999_990_007", "123:456:782"), digits of any script included, looked at in
+    :func:`scan_form` (so "¹²³456782" and a zero-width space inside count too).
     For free identifiers and free text that the gateway writes in clear (an
     employee id, a peer's case id, a reason or note): a BSN there would sit
     outside the vault. Grouped numbers count only at exactly nine digits, so a
-    date ("01-12-2026") or a phone number ("06-1234 5678") is not taken for one.
+    date ("01-12-2026") or a phone number ("06-1234 5678") is not taken for one;
+    the 11-proof turns away ten in eleven of the nine-digit joins that remain.
     """
+    text = scan_form(text)
     for number in _NUMBERS.findall(text):  # loops, not any(<generator>): this runs per request
         if number.isdigit():  # one run, the common case
             if len(number) in (8, 9) and _passes(number):
@@ -75,6 +103,18 @@ def holds_bsn(text: str) -> bool:
                 if len(digits) == 9 and _passes(digits):
                     return True
     return False
+
+
+def holds_long_number(text: str) -> bool:
+    """True if ``text`` holds eight or more digits in a row once separators are removed.
+
+    For identifiers that carry no number of that length by design (an employee
+    id): read in :func:`scan_form` with every character that is neither letter
+    nor digit taken out, so "123_456_782", "12.34.56.78" and "¹²³456782" all
+    count as one run. Stricter than :func:`holds_bsn` (no 11-proof): an id
+    refused by it never needs the guess whether a number is a BSN.
+    """
+    return _LONG_NUMBER.search(_SEPARATORS.sub("", scan_form(text))) is not None
 
 
 def _passes(digits: str) -> bool:

@@ -140,15 +140,30 @@ def test_a_refused_log_search_names_its_reason(stack: Stack) -> None:
 
 
 # 012345672 is a BSN; written without its leading zero it is one too.
-@pytest.mark.parametrize("employee", [BSN, f"mw-{BSN}", "mw.12345672"])
+@pytest.mark.parametrize(
+    "employee",
+    [
+        BSN,
+        f"mw-{BSN}",
+        "mw.12345672",
+        # Separators the header lets through ("_" is \w) and superscripts (latin-1 \xb9\xb2\xb3,
+        # \w but not \d): each read as a BSN once NFKC and the separators are out.
+        "999_990_007",
+        "9999900_07",
+        "999:990:007",
+        "999+990+007",
+        "\u00b9\u00b2\u00b345672",
+    ],
+)
 def test_an_employee_id_holding_a_bsn_is_refused(stack: Stack, employee: str) -> None:
     """Promise 7 (no BSN outside the vault): the X-Ketenpoort-Employee value is written in
     clear into audit entries; one that holds a BSN (9 digits, or 8 with the leading zero
-    dropped, passing the 11-proof) is refused as an invalid employee id (400) and no entry
-    carries it."""
+    dropped, passing the 11-proof, in groups joined by any separator, any digit NFKC makes
+    one) is refused as an invalid employee id (400) and no entry carries it."""
     gemeente = stack.client("gemeente-demo")
     gemeente.login(DEMO_COVENANT, PURPOSE)
-    headers = {**gemeente.headers(), "X-Ketenpoort-Employee": employee}
+    # Sent as latin-1 bytes, as a partner's HTTP library puts "¹²³" on the wire.
+    headers = {**gemeente.headers(), "X-Ketenpoort-Employee": employee.encode("latin-1")}
     answer = gemeente.http.get("/v1/audit/entries", headers=headers)
     with stack.runtime.db.engine.connect() as connection:
         bodies = [row[0] for row in connection.exec_driver_sql("SELECT body FROM audit_entries")]

@@ -11,7 +11,7 @@ from gateway.problems import Problem
 from gateway.rights.desk import RightsDesk
 from gateway.rights.refusals import RightsRequestRefused
 from gateway.rights.service import Application, Filer, Viewer
-from gateway.subjects.bsn import Bsn
+from gateway.subjects.bsn import Bsn, holds_bsn
 from gateway.web.glossary import label
 from gateway.web.mijn.person import representative_of, require_person
 from gateway.web.mijn.presenting import case_labels, nl_date, source_choices
@@ -21,6 +21,9 @@ from gateway.wiring import runtime_of
 
 Person = Annotated[Bsn, Depends(require_person)]
 MAX_DETAILS = 4000
+# The details are kept and shown in clear (the request, the audit log): no BSN in them,
+# as the API's ``Text`` refuses one (promise 10). The request itself already names who.
+NO_BSN = "Schrijf hier geen burgerservicenummer (BSN): wij weten al wie u bent."
 
 
 def _desk(request: Request) -> RightsDesk:
@@ -33,6 +36,8 @@ def _details(form: Any) -> tuple[str, str | None]:
         return text, "Vul in wat u wilt vragen."
     if len(text) > MAX_DETAILS or "\x00" in text:
         return text, f"Gebruik hoogstens {MAX_DETAILS} tekens."
+    if holds_bsn(text):
+        return text, NO_BSN
     return text, None
 
 
@@ -60,6 +65,8 @@ def add_request_routes(router: APIRouter) -> None:
         details = str(form.get("details", "")).strip() or INZAGE_DEFAULT
         if len(details) > MAX_DETAILS or "\x00" in details:
             details = INZAGE_DEFAULT
+        if holds_bsn(details):
+            return render(request, "mijn/niet_gelukt.html", {"message": NO_BSN}, status_code=400)
         application = Application(type="inzage", bsn=bsn, details=details)
         try:
             view = await _desk(request).file(_filer(request), application)

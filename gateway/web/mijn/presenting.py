@@ -196,7 +196,7 @@ def answers_rows(policy: CompiledPolicy, found: list[SourceAnswers]) -> list[dic
                             "category": category_label(record.category),
                             "updated": nl_time(record.updated),
                             "fields": [
-                                (name.replace("_", " "), _field_text(value))
+                                (_shown(name.replace("_", " ")), _field_text(value))
                                 for name, value in sorted(record.fields.items())
                             ],
                         }
@@ -210,6 +210,18 @@ def answers_rows(policy: CompiledPolicy, found: list[SourceAnswers]) -> list[dic
     ]
 
 
+def _shown(text: str) -> str:
+    """``text`` with anything UTF-8 cannot hold (a lone surrogate) shown as ``?``.
+
+    A source's answer is refused at the API when it holds one (``StrictBody``);
+    this is the second layer, so a value that got in another way costs one
+    character on the page, not every later /mijn visit (a 500 on encoding).
+    """
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def _field_text(value: Any) -> str:
     if value is None:
         return "—"
@@ -217,7 +229,7 @@ def _field_text(value: Any) -> str:
         return "ja" if value else "nee"
     if isinstance(value, list):
         return ", ".join(_field_text(item) for item in value)
-    return str(value)
+    return _shown(str(value))
 
 
 def privacy_officer_names(policy: CompiledPolicy) -> list[str]:

@@ -14,6 +14,8 @@ from typing import Literal
 
 from starlette.datastructures import FormData
 
+from gateway.subjects.bsn import holds_bsn
+
 MAX_REASON = 4000
 
 
@@ -51,6 +53,8 @@ def reason_error(text: str) -> str | None:
         return "Vul de reden van het besluit in."
     if len(text) > MAX_REASON or "\x00" in text:
         return f"Gebruik hoogstens {MAX_REASON} tekens."
+    if holds_bsn(text):  # kept and shown in clear, as the API's Text refuses one
+        return "Schrijf in de reden geen burgerservicenummer (BSN)."
     return None
 
 
