@@ -8,8 +8,11 @@ every query parameter is replaced by ``redacted`` before it is logged or
 exported; parameter names are kept for debugging, unless one holds a run of
 eight or more digits (the shape of a BSN), plain or percent-encoded. In the
 path and the host of a URL, every such run is redacted too, and so is a BSN
-written in groups or in another script's digits ("9999 90 007"), since a caller may
-put one in a path that matches no route or in its Host header. The same digit
+written as people write one (``holds_bsn``: in groups joined by one or two
+characters that are neither letter nor digit, "9999 90 007", "999_990_007",
+"999/990/007"; in another script's digits; with invisible characters or
+superscript digits, which are read as NFKC without the invisible ones), since a
+caller may put one in a path that matches no route or in its Host header. The same digit
 rule covers span attributes copied from request headers a caller fills freely
 (User-Agent, Host, X-Forwarded-For); a caller's ``tracestate`` is not copied at
 all (gateway.tracecontext). The gateway's own SERVER span is built with these
@@ -28,7 +31,7 @@ from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from opentelemetry.trace import Span
 
-from gateway.subjects.bsn import holds_bsn
+from gateway.subjects.bsn import holds_bsn, scan_form
 
 REDACTED = "redacted"
 URL_ATTRIBUTES = ("http.url", "url.full")
@@ -47,8 +50,9 @@ HEADER_ATTRIBUTES = (
 )
 _LONG_DIGITS = re.compile(r"[0-9]{8,}")
 # A number as people write one: a run of eight or more digits of any script, or
-# digits in groups joined by one space, dot or hyphen ("9999 90 007").
-_NUMBERS = re.compile(r"\d+(?:[ .\-\u00a0\u202f]\d+)+|\d{8,}")
+# digits in groups joined by one or two characters that are neither letter nor digit
+# ("9999 90 007", "999_990_007"), as ``holds_bsn`` reads them.
+_NUMBERS = re.compile(r"\d+(?:[\W_]{1,2}\d+)+|\d{8,}")
 ACCESS_LOGGER = "uvicorn.access"
 
 
@@ -81,12 +85,20 @@ def _number(match: re.Match[str]) -> str:
     return REDACTED if holds_bsn(number) else number
 
 
-# ``redact_path(path)``: a path (or header value) with every run of 8+ digits (a
-# BSN's shape) replaced, and every other number that holds a BSN as people write
-# one (``holds_bsn``: grouped, any script's digits). A C partial rather than a
-# ``def``: the SERVER span asks it for ~5 values per request; Python runs only for
-# a number it finds.
-redact_path: Callable[[str], str] = partial(_NUMBERS.sub, _number)
+_redact_numbers: Callable[[str], str] = partial(_NUMBERS.sub, _number)
+
+
+def redact_path(value: str) -> str:
+    """A path (or header value) with every run of 8+ digits (a BSN's shape) replaced, and
+    every other number that holds a BSN as people write one (``holds_bsn``).
+
+    A value that is not ASCII is first read as ``holds_bsn`` reads text (NFKC, invisible
+    characters dropped), so superscript digits or a zero-width space inside a number
+    cannot hide it; ASCII (nearly every value) goes straight to the C substitution.
+    """
+    if not value.isascii():
+        value = scan_form(value)
+    return _redact_numbers(value)
 
 
 def redact_target(target: str) -> str:

@@ -169,9 +169,16 @@ async def _principal(request: Request, *, inactive_ok: bool) -> Principal:
     if not employee:
         raise BadRequest(detail=f"the {EMPLOYEE_HEADER} header is required")
     # The employee id is logged in clear: one holding a BSN is refused (docs/auth.md), and
-    # so is one holding 8+ digits once separators are out ("123_456_782", "¹²³456782"):
-    # an id needs no number that long, and the refusal needs no guess at what it is.
-    if not _EMPLOYEE.fullmatch(employee) or holds_long_number(employee) or holds_bsn(employee):
+    # so is one with a part holding 8+ digits once separators are out ("123_456_782",
+    # "¹²³456782"): an id needs no number that long, and the refusal needs no guess at
+    # what it is. Parts are split at ":", because a peer gateway sends its own party and
+    # employee as "<party>:<employee>" (a party "gm0363" and an employee "1234" are no
+    # long number together); a BSN across parts ("999:990:007") is still a BSN.
+    if (
+        not _EMPLOYEE.fullmatch(employee)
+        or any(holds_long_number(part) for part in employee.split(":"))
+        or holds_bsn(employee)
+    ):
         raise BadRequest(detail=f"the {EMPLOYEE_HEADER} header is not a valid employee id")
     refusal, roles = _roles_in_force(door, claims, inactive_ok=inactive_ok)
     principal = Principal(

@@ -173,6 +173,17 @@ def test_an_employee_id_holding_a_bsn_is_refused(stack: Stack, employee: str) ->
     assert employee not in answer.text
 
 
+@pytest.mark.parametrize("employee", ["gm0363:1234", "gemeente-0363:t-1234-567", "mw.1234567"])
+def test_an_employee_id_with_short_numbers_passes(stack: Stack, employee: str) -> None:
+    """A peer gateway sends ``<party>:<employee>``: digits in the party id and in the
+    employee id are counted apart, so a CBS-coded party's employees are not refused."""
+    gemeente = stack.client("gemeente-demo")
+    gemeente.login(DEMO_COVENANT, PURPOSE)
+    headers = {**gemeente.headers(), "X-Ketenpoort-Employee": employee}
+    answer = gemeente.http.get("/v1/audit/entries", headers=headers)
+    assert answer.status_code != 400, answer.text
+
+
 def test_a_peer_case_id_holding_a_bsn_is_refused(stack: Stack) -> None:
     """Promise 7 (no BSN outside the vault): the federation routes log the peer's case id
     (``details.peer_case``) in clear, even on a refusal; a ``peer_case`` or a requester's

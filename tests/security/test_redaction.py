@@ -120,6 +120,11 @@ def test_redact_span_leaves_a_span_without_those_attributes_alone() -> None:
         "999-990-007",
         "\u0669\u0669\u0669\u0669\u0669\u0660\u0660\u0660\u0667",  # Arabic-Indic digits
         "2026-10000008",  # 010000008 without its leading zero, in a grouped number
+        "999_990_007",
+        "999/990/007",
+        "999:990:007",
+        "999\u200b990\u00ad007",  # zero-width space and soft hyphen inside
+        "\u00b9\u00b2\u00b345672",  # superscript digits: 012345672 without its zero
     ],
 )
 def test_a_bsn_written_as_people_write_it_never_reaches_a_span(written: str) -> None:
