@@ -110,6 +110,8 @@ def test_a_representative_without_the_right_cannot_lift_the_persons_verzet(
     refused = rep.post(path, headers={"X-Ketenpoort-CSRF": csrf_of(rep)})
     assert refused.status_code == 422, refused.text  # as filing a verzet would be
     assert refused.json()["type"] == "urn:ketenpoort:problem:rights-request-refused"
+    shown = rep.get(f"/mijn/verzoeken/{verzet['id']}")
+    assert shown.status_code == 200 and 'id="intrekken"' not in shown.text  # no button to press
     page = rep.post(f"/mijn/verzoeken/{verzet['id']}/intrekken", data={"csrf_token": csrf_of(rep)})
     assert page.status_code == 403
     still = gemeente.call("GET", f"/v1/rights-requests/{verzet['id']}").json()

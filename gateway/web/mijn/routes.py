@@ -185,6 +185,8 @@ def build_router() -> APIRouter:
             "sent": request.query_params.get("verstuurd") == "1",
             "privacy_officers": privacy_officer_names(policy),
             "representative": representative_of(request),
+            # The button only where withdrawing is allowed (the POST checks it again).
+            "may_withdraw": representative_may(request, bsn, view.type),
         }
         return render(request, "mijn/verzoek.html", context)
 
