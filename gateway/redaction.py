@@ -31,7 +31,7 @@ from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from opentelemetry.trace import Span
 
-from gateway.subjects.bsn import holds_bsn, scan_form
+from gateway.subjects.bsn import FEW_ASCII_DIGITS, holds_bsn, scan_form
 
 REDACTED = "redacted"
 URL_ATTRIBUTES = ("http.url", "url.full")
@@ -80,8 +80,11 @@ def redact_query(query: str) -> str:
 def _number(match: re.Match[str]) -> str:
     """A run of 8+ ASCII digits always goes; any other number when it holds a BSN."""
     number = match.group()
-    if number.isascii() and number.isdigit():
-        return REDACTED
+    if number.isascii():
+        if number.isdigit():
+            return REDACTED
+        if FEW_ASCII_DIGITS.fullmatch(number):  # "127.0.0.1": too few digits for a BSN
+            return number
     return REDACTED if holds_bsn(number) else number
 
 

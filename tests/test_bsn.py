@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from connectors import LookupRequest, Requester
 from gateway.subjects.bsn import (
+    FEW_ASCII_DIGITS,
     Bsn,
     InvalidBsnError,
     Pseudonymizer,
@@ -192,3 +193,12 @@ def test_holds_long_number_counts_digits_across_separators(text: str, long: bool
 @given(st.text())
 def test_holds_bsn_never_raises(text: str) -> None:
     holds_bsn(text)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
+def test_few_ascii_digits_spares_only_text_that_can_hold_no_bsn(text: str) -> None:
+    """The pre-check before the scans (employee header, span redaction) never lets one through."""
+    few = sum(ch.isdigit() for ch in text) <= 7
+    assert (FEW_ASCII_DIGITS.fullmatch(text) is not None) == few
+    if few:
+        assert not holds_bsn(text) and not holds_long_number(text)

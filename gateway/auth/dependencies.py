@@ -20,7 +20,7 @@ from gateway.auth.principal import Principal
 from gateway.keys import KeyStoreError
 from gateway.policy import PolicyHolder
 from gateway.problems import BadRequest, Forbidden, ServiceUnavailable, Unauthorized
-from gateway.subjects.bsn import holds_bsn, holds_long_number
+from gateway.subjects.bsn import FEW_ASCII_DIGITS, holds_bsn, holds_long_number
 
 EMPLOYEE_HEADER = "X-Ketenpoort-Employee"
 _EMPLOYEE = re.compile(r"[\w.@:+-]{1,128}")
@@ -174,10 +174,10 @@ async def _principal(request: Request, *, inactive_ok: bool) -> Principal:
     # what it is. Parts are split at ":", because a peer gateway sends its own party and
     # employee as "<party>:<employee>" (a party "gm0363" and an employee "1234" are no
     # long number together); a BSN across parts ("999:990:007") is still a BSN.
-    if (
-        not _EMPLOYEE.fullmatch(employee)
-        or any(holds_long_number(part) for part in employee.split(":"))
-        or holds_bsn(employee)
+    # An ASCII id with at most 7 digits in all can hold neither (nearly every id, per call).
+    if not _EMPLOYEE.fullmatch(employee) or (
+        not (employee.isascii() and FEW_ASCII_DIGITS.fullmatch(employee))
+        and (any(holds_long_number(part) for part in employee.split(":")) or holds_bsn(employee))
     ):
         raise BadRequest(detail=f"the {EMPLOYEE_HEADER} header is not a valid employee id")
     refusal, roles = _roles_in_force(door, claims, inactive_ok=inactive_ok)
