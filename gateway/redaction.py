@@ -8,7 +8,7 @@ every query parameter is replaced by ``redacted`` before it is logged or
 exported; parameter names are kept for debugging, unless one holds a run of
 eight or more digits (the shape of a BSN), plain or percent-encoded. In the
 path and the host of a URL, every such run is redacted too, and so is a BSN
-written as people write one (``holds_bsn``: in groups joined by one or two
+written as people write one (``holds_bsn``: in groups joined by one to three
 characters that are neither letter nor digit, "9999 90 007", "999_990_007",
 "999/990/007"; in another script's digits; with invisible characters or
 superscript digits, which are read as NFKC without the invisible ones), since a
@@ -50,9 +50,10 @@ HEADER_ATTRIBUTES = (
 )
 _LONG_DIGITS = re.compile(r"[0-9]{8,}")
 # A number as people write one: a run of eight or more digits of any script, or
-# digits in groups joined by one or two characters that are neither letter nor digit
-# ("9999 90 007", "999_990_007"), as ``holds_bsn`` reads them.
-_NUMBERS = re.compile(r"\d+(?:[\W_]{1,2}\d+)+|\d{8,}")
+# digits in groups joined by one to three characters that are neither letter nor digit
+# ("9999 90 007", "999_990_007", "999 - 990 - 007"), as ``holds_bsn`` reads them.
+_NUMBERS = re.compile(r"\d+(?:[\W_]{1,3}\d+)+|\d{8,}")
+_LONG_RUN = re.compile(r"\d{8,}")
 ACCESS_LOGGER = "uvicorn.access"
 
 
@@ -78,13 +79,13 @@ def redact_query(query: str) -> str:
 
 
 def _number(match: re.Match[str]) -> str:
-    """A run of 8+ ASCII digits always goes; any other number when it holds a BSN."""
+    """A run of 8+ digits always goes, inside a grouped number too; any other number when
+    it holds a BSN."""
     number = match.group()
-    if number.isascii():
-        if number.isdigit():
-            return REDACTED
-        if FEW_ASCII_DIGITS.fullmatch(number):  # "127.0.0.1": too few digits for a BSN
-            return number
+    if _LONG_RUN.search(number):  # a run of 8+ digits, alone or inside groups ("12345678/1")
+        return REDACTED
+    if number.isascii() and FEW_ASCII_DIGITS.fullmatch(number):  # "127.0.0.1": too few
+        return number
     return REDACTED if holds_bsn(number) else number
 
 

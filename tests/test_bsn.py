@@ -133,7 +133,10 @@ def test_short_secrets_are_refused_and_never_shown() -> None:
         "1.10000008",
         "x 10000008-2",
         "1 2 3 4 5 6 7 " * 2000 + "9999 90 007",  # found at the end of a long list
-        # Any one or two characters that are neither letter nor digit join groups:
+        # Any one to three characters that are neither letter nor digit join groups:
+        "999 - 990 - 007",
+        "999 / 990 / 007",
+        "999...990...007",
         "999_990_007",
         "9999900_07",
         "999:990:007",

@@ -22,11 +22,11 @@ from typing import Final
 _WEIGHTS: Final = (9, 8, 7, 6, 5, 4, 3, 2, -1)
 _MIN_SECRET_BYTES: Final = 16
 # Digits (any script's: ``\d`` on ``str`` is Unicode category Nd) in groups joined by a
-# short run (one or two characters) of anything but a letter or a digit: "999990007",
+# short run (one to three characters) of anything but a letter or a digit: "999990007",
 # "9999 90 007", "9999.90.007", "999_990_007", "999/990/007", "999, 990, 007",
-# "٩٩٩٩٩٠٠٠٧". Linear: a separator never holds a digit, so each try backs off at most
-# one character.
-_NUMBERS: Final = re.compile(r"\d+(?:[\W_]{1,2}\d+)*")
+# "999 - 990 - 007", "٩٩٩٩٩٠٠٠٧". Linear: a separator never holds a digit, so each try
+# backs off at most two characters.
+_NUMBERS: Final = re.compile(r"\d+(?:[\W_]{1,3}\d+)*")
 _SEPARATORS: Final = re.compile(r"[\W_]+")
 _LONG_NUMBER: Final = re.compile(r"\d{8}")  # a BSN's length, less its leading zero
 # ASCII text with at most seven digits in all, which can hold neither a BSN nor a long
@@ -78,9 +78,9 @@ def holds_bsn(text: str) -> bool:
     """True if ``text`` contains a BSN as people write one.
 
     A run of 8 or 9 digits passing the 11-proof (eight: a BSN written without
-    its leading zero), or nine digits in groups joined by one or two characters
+    its leading zero), or nine digits in groups joined by one to three characters
     that are neither letter nor digit ("9999 90 007", "9999.90.007",
-    "999_990_007", "123:456:782"), digits of any script included, looked at in
+    "999_990_007", "123:456:782", "999 - 990 - 007"), digits of any script included, looked at in
     :func:`scan_form` (so "¹²³456782" and a zero-width space inside count too).
     For free identifiers and free text that the gateway writes in clear (an
     employee id, a peer's case id, a reason or note): a BSN there would sit

@@ -25,6 +25,7 @@ from gateway.redaction import (
     redact_query,
     redact_request_url,
     redact_span,
+    redact_target,
     redact_url,
 )
 from gateway.subjects.bsn import holds_bsn
@@ -124,6 +125,7 @@ def test_redact_span_leaves_a_span_without_those_attributes_alone() -> None:
         "999/990/007",
         "999:990:007",
         "999\u200b990\u00ad007",  # zero-width space and soft hyphen inside
+        "999 - 990 - 007",
         "\u00b9\u00b2\u00b345672",  # superscript digits: 012345672 without its zero
     ],
 )
@@ -144,6 +146,14 @@ def test_a_bsn_written_as_people_write_it_never_reaches_a_span(written: str) -> 
     shown = " ".join(str(value) for value in {**attributes, **metric_attributes}.values())
     assert not holds_bsn(shown), shown
     assert redact_path(f"a {written} b") == f"a {REDACTED} b"
+
+
+@pytest.mark.parametrize("path", ["/v1/cases/12345678/1", "/v1/cases/31999990007/2"])
+def test_a_long_run_inside_a_grouped_number_is_redacted(path: str) -> None:
+    """Once ``/`` joined groups, a long run beside a short one went through the 11-proof
+    only and reached spans as sent (review): any run of 8+ digits goes, as before."""
+    shown = redact_target(path)
+    assert "12345678" not in shown and "999990007" not in shown, shown
 
 
 def test_other_numbers_stay_readable() -> None:
