@@ -73,3 +73,13 @@ def test_a_short_inzage_is_complete_and_its_summary_matches_the_list(stack: Stac
     assert (group["recipient"], group["count"], group["records"]) == ("politie-demo", 2, 2)
     assert group["first"] <= group["last"]
     assert 'id="niet-alles-getoond"' not in person.get("/mijn").text
+
+
+def test_a_bad_before_is_a_422_not_a_guess(stack: Stack) -> None:
+    """ASCII digits only, as the audit API's numbers ("1_0", " 5", "+5" were taken as numbers)."""
+    person = person_login(stack, "persoon-a")
+    for bad in (" 5", "1_0", "1.0", "+5", "0", "-1", "²", "9" * 40):
+        answer = person.get("/v1/me/disclosures", params={"before": bad})
+        assert answer.status_code == 422, (bad, answer.text)
+        assert answer.headers["content-type"].startswith("application/problem+json")
+    assert person.get("/v1/me/disclosures", params={"before": "5"}).status_code == 200
