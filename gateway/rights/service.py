@@ -47,7 +47,7 @@ from gateway.rights.peers import (
 from gateway.rights.refusals import FilingRefused, refusal_event
 from gateway.rights.sealing import RequestSealer
 from gateway.rights.steps import AnswerRefused, ExecutionRefused, NotPending, check_extension
-from gateway.rights.views import Forwarding, RequestView, for_partner, view_of
+from gateway.rights.views import Forwarding, RequestView, for_parties, view_of
 from gateway.subjects.bsn import Bsn, Pseudonymizer
 
 RightsDecision = Literal["granted", "partially_granted", "refused"]
@@ -624,19 +624,21 @@ class RightsService:
             return False
         return viewer.party in (row.filed_by_party, row.responsible_party, row.source_party)
 
-    @staticmethod
-    def seen_by(viewer: Viewer, row: RightsRequest, view: RequestView) -> RequestView:
-        """What ``viewer`` may see of an inzage's sources (``views.for_partner``).
+    def seen_by(self, viewer: Viewer, row: RightsRequest, view: RequestView) -> RequestView:
+        """What ``viewer`` may see of an inzage's sources (``views.for_parties``).
 
-        All of them: the person (or their representative) and the privacy
-        officer of a covenant the request concerns. Any other partner: its own
-        entry only — who holds records about the person is not its business.
+        All of them: the person (or their representative). The privacy officer
+        of a covenant the request concerns: its own covenant's parties. Any other
+        partner: its own entry only — who holds records about the person is not
+        its business.
         """
         if viewer.party is None:
             return view
         if PRIVACY_OFFICER in viewer.roles and viewer.covenant in row.covenants:
-            return view
-        return for_partner(view, viewer.party)
+            covenant = self._policy().covenant(viewer.covenant or "")
+            parties = {party.id for party in covenant.parties} if covenant is not None else set()
+            return for_parties(view, parties)
+        return for_parties(view, {viewer.party})
 
     def get(self, session: Session, viewer: Viewer, request_id: str) -> RequestView:
         """Unknown and not-yours look the same (404): ids confirm nothing to outsiders."""

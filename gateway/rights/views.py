@@ -7,6 +7,7 @@ person has been erased; the pseudonym never leaves in JSON.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -122,25 +123,28 @@ class RequestView:
         return sum(1 for source in self.sources if source.status == "late")
 
 
-def for_partner(view: RequestView, party: str) -> RequestView:
-    """An inzage as a partner sees it: its own organisation's part, not who holds what.
+def for_parties(view: RequestView, parties: Collection[str]) -> RequestView:
+    """An inzage as a partner or an officer sees it: the part of ``parties``, not who holds what.
 
     Which joint controller answered with how many records is personal data in
     itself: a count above zero at a GGZ or DJI source tells the reader the
     person is in care or in custody. So only the person (or their
-    representative) and the covenant's privacy officer see every source and
-    forwarding; a partner — one that filed on the person's behalf, the
-    deciding controller, a source answering — sees the request's own status
-    and deadline and its own entry (whether it was reached, whether it
-    answered), and ``late_sources`` counts only that entry. Other types keep
-    their forwardings: they go only to sources of the named cases.
+    representative) sees every source and forwarding; a covenant's privacy
+    officer sees those of its own covenant's parties (a person with cases in
+    two covenants has their inzage sent to both: the other covenant's sources
+    are not this officer's business); a partner — one that filed on the
+    person's behalf, the deciding controller, a source answering — sees the
+    request's own status and deadline and its own entry (whether it was
+    reached, whether it answered), and ``late_sources`` counts only what is
+    shown. Other types keep their forwardings: they go only to sources of the
+    named cases.
     """
     if view.type != "inzage":
         return view
     return replace(
         view,
-        sources=tuple(item for item in view.sources if item.party == party),
-        forwarded=tuple(item for item in view.forwarded if item.party == party),
+        sources=tuple(item for item in view.sources if item.party in parties),
+        forwarded=tuple(item for item in view.forwarded if item.party in parties),
     )
 
 

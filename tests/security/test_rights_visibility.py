@@ -13,10 +13,16 @@ and was seen to fail on the code before the fix.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
+
+from sqlalchemy import select
 
 from gateway.demo.people import demo_people
 from gateway.demo.stack import Stack
+from gateway.rights.models import RightsRequest
+from gateway.rights.service import Viewer
+from gateway.rights.views import view_of
 from tests.brokering.support import (
     BSN,
     TEAM,
@@ -145,3 +151,25 @@ def test_a_representatives_consent_withdrawal_needs_the_right_and_says_so_in_the
         if (e["kind"], e["outcome"]) == ("ground", "withdrawn")
     ]
     assert [e["details"].get("representative") for e in withdrawn] == ["gemachtigde"]
+
+
+def test_a_privacy_officer_sees_only_its_own_covenants_sources_of_an_inzage(
+    stack: Stack,
+) -> None:
+    """A person with cases in two covenants has the inzage sent to both covenants' sources;
+    the officer of one saw the other's too (review), i.e. who outside its covenant holds
+    records about the person."""
+    patient_sources(stack)
+    open_case(stack)
+    body = file_as_person(person_login(stack, "persoon-a"), {"type": "inzage", "details": "?"})
+    service = stack.runtime.rights_desk.service
+    with stack.runtime.db.session() as session:
+        row = session.scalar(select(RightsRequest).where(RightsRequest.id == body["id"]))
+        assert row is not None
+        view = view_of(session, service._sealer, row)
+    elsewhere = replace(view.sources[0], party="ggz-in-een-ander-convenant")
+    view = replace(view, sources=(*view.sources, elsewhere))
+    officer = Viewer(party="fg-demo", covenant=row.convenant, roles=("privacy_officer",))
+    seen = service.seen_by(officer, row, view)
+    assert {item.party for item in seen.sources} == SOURCE_PARTIES
+    assert service.seen_by(Viewer(pseudonym=row.subject_pseudonym), row, view) == view
