@@ -8,10 +8,27 @@ retry holds no thread: it waits in a schedule the threads take from, and that
 schedule is bounded, so a receiver that is down or drips its answers while a
 partner makes request after request costs at most ``DELIVERY_THREADS``
 threads and ``MAX_WAITING`` scheduled deliveries (one thread per delivery, as
-before, let every new request add a thread living for minutes). A notice that
-finds the schedule full is not sent and logged: the request itself waits in
-the gateway as always, and the OM finds it through ``GET /v1/consents``.
-The body holds identifiers only (never the
+before, let every new request add a thread living for minutes).
+
+The threads and the schedule serve every OM party of every covenant, so one
+receiver (an OM party at one URL) that stalls must not take them from the
+others (review: with one shared heap, a receiver that ran into its 60 s
+timeout on every attempt held all four threads and filled the schedule, so
+other covenants' notices, ``widened``/``changed`` ones too, waited minutes and
+then were dropped). Hence per receiver:
+
+* at most ``MAX_IN_FLIGHT_PER_RECEIVER`` (one) delivery is in flight; a thread
+  takes the earliest due delivery whose receiver has none in flight, so a
+  stalled receiver holds one thread and its backlog waits in the schedule;
+* at most its share of the schedule is taken (waiting and in flight):
+  ``MAX_WAITING`` divided by the number of receivers the policy names, at most
+  ``MAX_WAITING_PER_RECEIVER``. The shares add up to no more than the whole, so
+  a receiver below its share always finds room, whatever the others do.
+
+A notice that finds its receiver's share full is not sent and logged: the
+request itself waits in the gateway as always, and the OM finds it through
+``GET /v1/consents``. A retry keeps the place its delivery held, so it is
+never dropped. The body holds identifiers only (never the
 BSN). ``Authorization: Bearer`` carries a JWT signed with the gateway's
 current ``token`` key (verifiable with ``/oauth/jwks``) whose ``aud`` is the
 webhook URL and whose ``body_sha256`` binds it to this very body.
@@ -54,6 +71,11 @@ JWT_TYPE = "ketenpoort-consent-notice+jwt"
 _RETRY_STATUSES = frozenset({408, 425, 429})
 DELIVERY_THREADS = 4
 MAX_WAITING = 10_000
+MAX_WAITING_PER_RECEIVER = 1_000
+MAX_IN_FLIGHT_PER_RECEIVER = 1
+
+Receiver = tuple[str, str]
+"""An OM party at one webhook URL: the unit that gets its own share of threads and schedule."""
 
 
 def notice_body(notice: ConsentNotice) -> dict[str, object]:
@@ -88,6 +110,34 @@ class _Delivery:
     hook: ConsentWebhook = field(compare=False)
     attempt: int = field(compare=False, default=1)
 
+    @property
+    def receiver(self) -> Receiver:
+        return (self.party, self.hook.url)
+
+
+@dataclass
+class _Line:
+    """One receiver's part of the schedule: its waiting deliveries and how many are in flight."""
+
+    waiting: list[_Delivery] = field(default_factory=list)
+    in_flight: int = 0
+
+    @property
+    def held(self) -> int:
+        return len(self.waiting) + self.in_flight
+
+
+def webhook_receivers(policy: CompiledPolicy) -> int:
+    """How many receivers (OM party, URL) the policy names: the schedule is shared among them."""
+    return len(
+        {
+            (party.id, party.consent_webhook.url)
+            for compiled in policy.covenants.values()
+            for party in compiled.covenant.parties
+            if OM_ROLE in party.roles and party.consent_webhook is not None
+        }
+    )
+
 
 class ConsentWebhooks:
     """The ``notifier`` of :class:`ConsentService`; safe to call from any thread."""
@@ -100,48 +150,90 @@ class ConsentWebhooks:
         *,
         threads: int = DELIVERY_THREADS,
         max_waiting: int = MAX_WAITING,
+        max_waiting_per_receiver: int = MAX_WAITING_PER_RECEIVER,
+        in_flight_per_receiver: int = MAX_IN_FLIGHT_PER_RECEIVER,
     ) -> None:
         self._keys = keys
         self._issuer = issuer
         self._policy = policy
         self._threads = threads
         self._max_waiting = max_waiting
-        self._waiting: list[_Delivery] = []
+        self._max_per_receiver = max_waiting_per_receiver
+        self._in_flight_limit = in_flight_per_receiver
+        # Receivers with deliveries waiting or in flight; a line leaves when it holds none.
+        self._lines: dict[Receiver, _Line] = {}
+        self._held = 0
+        self._counted: tuple[CompiledPolicy, int] | None = None
         self._order = itertools.count()
         self._started = 0
         self._busy = 0
         self._changed = threading.Condition(threading.Lock())
 
     def __call__(self, notice: ConsentNotice) -> None:
-        for party, hook in self._targets(notice.convenant):
-            self._schedule(_Delivery(time.monotonic(), next(self._order), notice, party, hook))
+        policy = self._policy()
+        share = self._share(policy)
+        for party, hook in self._targets(policy, notice.convenant):
+            self._schedule(
+                _Delivery(time.monotonic(), next(self._order), notice, party, hook), share
+            )
 
-    def _schedule(self, delivery: _Delivery) -> None:
+    def _share(self, policy: CompiledPolicy) -> int:
+        """How many deliveries one receiver may hold (waiting and in flight).
+
+        The whole schedule divided among the policy's receivers: the shares add
+        up to at most ``max_waiting``, so one receiver's backlog never takes
+        the room another's notices need.
+        """
+        counted = self._counted
+        if counted is None or counted[0] is not policy:
+            counted = (policy, max(1, webhook_receivers(policy)))
+            self._counted = counted
+        return max(1, min(self._max_per_receiver, self._max_waiting // counted[1]))
+
+    def _schedule(self, delivery: _Delivery, share: int) -> None:
         with self._changed:
-            if len(self._waiting) >= self._max_waiting:
+            line = self._lines.get(delivery.receiver)
+            held = 0 if line is None else line.held
+            if held >= share or self._held >= self._max_waiting:
                 log.error(
-                    "consent notice %s to %s not announced: %d deliveries already wait",
+                    "consent notice %s to %s not announced: %d deliveries already wait for it",
                     delivery.notice.id,
                     delivery.party,
-                    len(self._waiting),
+                    held,
                 )
                 return
-            heapq.heappush(self._waiting, delivery)
-            if self._started < self._threads and self._started - self._busy < len(self._waiting):
+            if line is None:
+                line = self._lines[delivery.receiver] = _Line()
+            heapq.heappush(line.waiting, delivery)
+            self._held += 1
+            if self._started < self._threads and self._started - self._busy < len(self._lines):
                 self._started += 1
                 threading.Thread(target=self._work, name="consent-webhook", daemon=True).start()
-            self._changed.notify()
+            # Every idle thread looks again: one woken alone may take this delivery and
+            # leave another receiver's, due sooner than it waited for, without a waiter.
+            self._changed.notify_all()
 
     def _next_due(self) -> _Delivery:
-        """Wait for the earliest delivery to come due and take it (holding the lock)."""
+        """Wait for a delivery to come due and take it (holding the lock).
+
+        The earliest due delivery of a receiver with room for one more in
+        flight: a receiver that keeps a thread busy (a stalled one) has the rest
+        of its deliveries wait their turn without holding up anyone else's.
+        """
         while True:
-            if not self._waiting:
+            first: _Line | None = None
+            for line in self._lines.values():
+                free = line.waiting and line.in_flight < self._in_flight_limit
+                if free and (first is None or line.waiting[0] < first.waiting[0]):
+                    first = line
+            if first is None:
                 self._changed.wait()
                 continue
-            wait = self._waiting[0].due - time.monotonic()
+            wait = first.waiting[0].due - time.monotonic()
             if wait <= 0:
+                first.in_flight += 1
                 self._busy += 1
-                return heapq.heappop(self._waiting)
+                return heapq.heappop(first.waiting)
             self._changed.wait(wait)
 
     def _work(self) -> None:
@@ -156,10 +248,14 @@ class ConsentWebhooks:
                 again = None
             with self._changed:
                 self._busy -= 1
-                if again is not None and len(self._waiting) < self._max_waiting:
-                    heapq.heappush(self._waiting, again)
-                elif again is not None:
-                    log.error("consent notice %s: retry dropped, schedule full", delivery.notice.id)
+                line = self._lines[delivery.receiver]
+                line.in_flight -= 1
+                if again is not None:  # keeps the place its first attempt took
+                    heapq.heappush(line.waiting, again)
+                else:
+                    self._held -= 1
+                    if not line.held:
+                        del self._lines[delivery.receiver]
                 self._changed.notify_all()
 
     def _try(self, delivery: _Delivery) -> _Delivery | None:
@@ -184,8 +280,8 @@ class ConsentWebhooks:
             delivery.attempt + 1,
         )
 
-    def _targets(self, convenant: str) -> list[tuple[str, ConsentWebhook]]:
-        covenant = self._policy().covenant(convenant)
+    def _targets(self, policy: CompiledPolicy, convenant: str) -> list[tuple[str, ConsentWebhook]]:
+        covenant = policy.covenant(convenant)
         if covenant is None:
             return []
         return [
@@ -256,7 +352,7 @@ class ConsentWebhooks:
         """Wait until nothing is scheduled or in flight (shutdown, tests); False if some is."""
         deadline = time.monotonic() + timeout_s
         with self._changed:
-            while self._waiting or self._busy:
+            while self._lines:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
