@@ -13,7 +13,7 @@ before, let every new request add a thread living for minutes).
 The threads and the schedule serve every OM party of every covenant, so one
 receiver (an OM party at one URL) that stalls must not take them from the
 others (review: with one shared heap, a receiver that ran into its 60 s
-timeout on every attempt held all four threads and filled the schedule, so
+timeout on every attempt held all (then four) threads and filled the schedule, so
 other covenants' notices, ``widened``/``changed`` ones too, waited minutes and
 then were dropped). Hence per receiver:
 
@@ -69,7 +69,7 @@ TOKEN_LIFETIME_S = 300
 MAX_BACKOFF_S = 300.0
 JWT_TYPE = "ketenpoort-consent-notice+jwt"
 _RETRY_STATUSES = frozenset({408, 425, 429})
-DELIVERY_THREADS = 4
+DELIVERY_THREADS = 8  # started only as needed; a stalled receiver holds one
 MAX_WAITING = 10_000
 MAX_WAITING_PER_RECEIVER = 1_000
 MAX_IN_FLIGHT_PER_RECEIVER = 1
