@@ -269,6 +269,8 @@ class WithholdingIn(StrictBody):
     category: Id
     ground: Literal["bescherming_slachtoffer", "bescherming_melder", "lopend_onderzoek"]
     until: date
+    # Which person of the case (a household member's disclosures are logged under her own).
+    subject: Annotated[str, StringConstraints(pattern=r"^s[1-9][0-9]{0,2}$")] = "s1"
 
 
 @router.post("/v1/withholdings", status_code=201, response_model=WithholdingOut)
@@ -279,11 +281,12 @@ def withhold(
 ) -> WithholdingOut:
     """The source party of a disclosure withholds it from the person's inzage until a date."""
     row = runtime_of(request).rights_desk.withhold(
-        _actor(principal), body.case, body.category, body.ground, body.until
+        _actor(principal), body.case, body.category, body.ground, body.until, body.subject
     )
     return WithholdingOut(
         id=row.id,
         case=row.case_id,
+        subject=body.subject,
         category=row.category,
         ground=row.ground,
         until=row.until.isoformat(),

@@ -5,7 +5,8 @@ not, ``after_last_contact`` after the last query (the 5-year hard limit).
 With the case go its participants, consent requests and copies, and its data
 keys are shredded, so its log entries can no longer name the person (promise
 7) while the tree still verifies. When it was the person's last case and no
-rights request of theirs is kept, their sealed BSN and own key go too.
+rights request or source withholding of theirs is kept, their sealed BSN and
+own key go too.
 Criminal-disclosure log keys are kept for the Wjsg floor (see shredding.py).
 
 A case whose covenant is no longer loaded is left alone: its time limits are
@@ -187,7 +188,7 @@ def purge_cases(session: Session, ctx: RuleContext, cases: Sequence[Case]) -> Co
             counts["criminal_keys_kept"] += shredded.criminal_kept
         counts["withholdings"] += _drop_withholdings(session, ctx, case, people[case.id])
     for pseudonym in sorted({p for found in people.values() for p in found}):
-        if _erase_person_if_done(session, pseudonym, ctx.now):
+        if erase_person_if_done(session, pseudonym, ctx.now):
             counts["subjects_erased"] += 1
     session.expunge_all()
     return counts
@@ -237,15 +238,31 @@ def _subject_pseudonyms(session: Session, case_id: str) -> list[str]:
     ]
 
 
-def _erase_person_if_done(session: Session, pseudonym: str, now: datetime) -> bool:
-    """The person's sealed BSN and own key go with their last case and rights request."""
+def erase_person_if_done(session: Session, pseudonym: str, now: datetime) -> bool:
+    """The person's sealed BSN and own key go with their last case, rights request and
+    source withholding.
+
+    A source's withholding kept past its case (in force on a criminal category
+    whose key the Wjsg floor keeps) still names the person and hides entries
+    from her inzage; its ``rights``/``withheld`` entry is sealed under her own
+    key, which ``audit verify`` opens to match the row to its person. Before,
+    the key and the sealed BSN went at the case purge while the row stayed,
+    although the row counted as tying the key for ``orphan_subject_keys``. Now
+    the row holds the person like a rights request does, and the
+    ``partner_withholdings`` rule erases her in the run that removes her last row.
+    """
     other_case = session.scalar(
         select(CaseSubjectRef.case_id).where(CaseSubjectRef.pseudonym == pseudonym).limit(1)
     ) or session.scalar(select(Case.id).where(Case.subject_pseudonym == pseudonym).limit(1))
     request = session.scalar(
         select(RightsRequest.id).where(RightsRequest.subject_pseudonym == pseudonym).limit(1)
     )
-    if other_case is not None or request is not None:
+    withholding = session.scalar(
+        select(PartnerWithholding.id)
+        .where(PartnerWithholding.subject_pseudonym == pseudonym)
+        .limit(1)
+    )
+    if other_case is not None or request is not None or withholding is not None:
         return False
     session.execute(delete(CaseSubject).where(CaseSubject.pseudonym == pseudonym))
     shred_subject_key(session, pseudonym, now)
@@ -299,7 +316,7 @@ class DecidedRightsRequests:
         )
         erased = 0
         for pseudonym in sorted({row.subject_pseudonym for row in due}):
-            if _erase_person_if_done(session, pseudonym, ctx.now):
+            if erase_person_if_done(session, pseudonym, ctx.now):
                 erased += 1
         session.expunge_all()
         return {"rows": gone, "subjects_erased": erased}

@@ -18,15 +18,23 @@ starts (``rights.withheld_max`` after the *first* withholding), and dropping
 it would let a source restart the term by letting it lapse for a day. It
 hides nothing then (only ``until > today`` counts) and names nothing the
 case row itself does not.
+
+A row kept past its case holds the person (sealed BSN, own key) as a rights
+request does (``erase_person_if_done``): when this rule removes a person's
+last one, and nothing else holds her, she is erased in the same run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from gateway.cases.models import Case
 from gateway.consent.withholdings import Withholding
-from gateway.retention.rules import ExpiredRows
+from gateway.retention.case_rules import erase_person_if_done
+from gateway.retention.rules import Counts, ExpiredRows, Key, RuleContext
 from gateway.rights.models import PartnerWithholding
 
 
@@ -52,3 +60,20 @@ class ExpiredPartnerWithholdings(ExpiredRows):
                 & ~select(Case.id).where(Case.id == PartnerWithholding.case_id).exists()
             ),
         )
+
+    def purge(self, session: Session, ctx: RuleContext, keys: Sequence[Key]) -> Counts:
+        """Remove the rows, then erase each person no case, request or row holds any more."""
+        people = sorted(
+            set(
+                session.scalars(
+                    select(PartnerWithholding.subject_pseudonym).where(
+                        PartnerWithholding.id.in_([int(k) for k in keys])
+                    )
+                )
+            )
+        )
+        counts = super().purge(session, ctx, keys)
+        counts["subjects_erased"] = sum(
+            erase_person_if_done(session, person, ctx.now) for person in people
+        )
+        return counts

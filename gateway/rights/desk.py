@@ -223,9 +223,16 @@ class RightsDesk:
             raise
 
     def withhold(
-        self, actor: Viewer, case_id: str, category: str, ground: str, until: date
+        self,
+        actor: Viewer,
+        case_id: str,
+        category: str,
+        ground: str,
+        until: date,
+        subject: str = "s1",
     ) -> PartnerWithholding:
-        """A source party limits the inzage of its own disclosures (UAVG art. 41)."""
+        """A source party limits the inzage of its own disclosures (UAVG art. 41) about
+        one subject of the case (``s1`` the hoofdpersoon, ``s2``… a household member)."""
         assert actor.party is not None and actor.covenant is not None
         try:
             with self.db.session() as session:
@@ -239,6 +246,7 @@ class RightsDesk:
                     category=category,
                     ground=ground,
                     until=until,
+                    subject=subject,
                 )
                 self._audit.append_in(session, [event])
                 session.expunge(row)

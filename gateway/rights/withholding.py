@@ -13,6 +13,15 @@ not restart the term. Before, each new row was capped from its own day, so a
 source re-posting just before expiry hid its disclosures for ever. The
 inzage counts the withheld entries and names the ground (the law asks that
 every limitation is recorded and the person told of it).
+
+A withholding is about one person of the case: ``subject`` (``s1``, the
+hoofdpersoon, when left out, as for queries) names which. A query about a
+household member logs its disclosures under *that* member's pseudonym, so a
+row written under the hoofdpersoon's never matched them: the member's inzage
+showed exactly what the source withheld. The row, the cap and the log entry
+now all follow the named subject; a source withholding for several members
+posts once per member (a limitation of one person's right is not silently
+extended to the others).
 """
 
 from __future__ import annotations
@@ -24,11 +33,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.audit.events import AuditEvent
+from gateway.cases.household import UnknownSubject
 from gateway.cases.models import Case
+from gateway.cases.sealing import SubjectErased
 from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import Forbidden, NotFound, Unprocessable
 from gateway.rights.models import PartnerWithholding
 
+MAIN_SUBJECT = "s1"
 GROUNDS = ("bescherming_slachtoffer", "bescherming_melder", "lopend_onderzoek")
 GROUND_TEXTS = {
     "bescherming_slachtoffer": (
@@ -87,18 +99,20 @@ def record_partner_withholding(
     category: str,
     ground: str,
     until: date,
+    subject: str = MAIN_SUBJECT,
 ) -> tuple[PartnerWithholding, AuditEvent]:
     case = session.get(Case, case_id)
     if case is None or case.convenant != covenant:
         raise NotFound(detail="No such case.")
     if party not in {p.party for p in case.participants}:
         raise NotFound(detail="No such case.")
+    person = _person(case, subject)
     if party not in policy.holders(covenant, category):
         raise NotOwnData(extensions={"reason": "not_source_of_category"})
     found = policy.covenant(covenant)
     assert found is not None
     now = datetime.now(UTC)
-    first = _first_withheld(session, case.subject_pseudonym, case_id, category, party)
+    first = _first_withheld(session, person, case_id, category, party)
     latest = found.rights.withheld_max.add_to(first or now).date()
     if until <= now.date() or until > latest:
         extensions = {"latest": latest.isoformat()}
@@ -106,7 +120,7 @@ def record_partner_withholding(
             extensions["since"] = first.date().isoformat()
         raise UntilOutOfRange(extensions=extensions)
     row = PartnerWithholding(
-        subject_pseudonym=case.subject_pseudonym,
+        subject_pseudonym=person,
         convenant=covenant,
         case_id=case_id,
         category=category,
@@ -118,6 +132,9 @@ def record_partner_withholding(
     )
     session.add(row)
     session.flush()
+    details: dict[str, str | int] = {"until": until.isoformat(), "withholding": row.id}
+    if subject != MAIN_SUBJECT:  # which household member, as a query's entries name it
+        details["subject_ref"] = subject
     event = AuditEvent(
         kind="rights",
         outcome="withheld",
@@ -129,11 +146,27 @@ def record_partner_withholding(
         category=category,
         source=party,
         reason=ground,
-        subject_pseudonym=case.subject_pseudonym,
+        subject_pseudonym=person,
         subject_scope="subject",
-        details={"until": until.isoformat(), "withholding": row.id},
+        # Under the same person's key as the row: verify matches the two.
+        details=details,
     )
     return row, event
+
+
+def _person(case: Case, ref: str) -> str:
+    """The pseudonym of the case's subject ``ref``: 404 ``unknown-subject``/``subject-erased``.
+
+    ``s1`` of a case without subject refs (the hoofdpersoon only) is the case row's own.
+    """
+    found = next((s for s in case.subjects if s.ref == ref), None)
+    if found is None:
+        if ref == MAIN_SUBJECT:
+            return case.subject_pseudonym
+        raise UnknownSubject(extensions={"reason": "unknown_subject"})
+    if found.pseudonym is None:
+        raise SubjectErased()
+    return found.pseudonym
 
 
 def _first_withheld(

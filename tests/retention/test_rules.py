@@ -323,6 +323,26 @@ def _held(session: Session) -> set[str]:
     return set(session.scalars(select(PartnerWithholding.category)))
 
 
+def _case_with_kept_withholding(session: Session, case_id: str, person: str, until: date) -> None:
+    """A case closed at T0 with a criminal key (kept for the Wjsg floor) and a source's
+    withholding of a criminal category in force until ``until``."""
+    add_case(session, case_id, person, closed_at=T0, last_contact_at=T0)
+    add_key(session, f"dk-case-{case_id}", person, "case", case_id, T0)
+    add_key(session, f"dk-crim-{case_id}", person, "strafrechtelijk", case_id, T0 + SECOND)
+    add_partner_withholding(session, case_id, person, "justitiele_gegevens", until)
+
+
+def _erased_with_the_row(runtime: Runtime, until: date, key_id: str) -> None:
+    """The run after ``until``: the row goes, and with it the person it held (same run)."""
+    ended = datetime(until.year, until.month, until.day, tzinfo=T0.tzinfo) + SECOND
+    report = run(runner_at(runtime, ended))
+    assert report.rule("partner_withholdings").rows == 1
+    assert report.rule("partner_withholdings").counts["subjects_erased"] == 1
+    with runtime.db.session() as session:
+        assert _held(session) == set()
+        assert _key(session, key_id).wrapped is None
+
+
 def test_a_sources_withholdings_go_with_their_case_unless_they_hide_kept_criminal_entries(
     runtime: Runtime,
 ) -> None:
@@ -338,11 +358,8 @@ def test_a_sources_withholdings_go_with_their_case_unless_they_hide_kept_crimina
     visit_checked = IsoDuration(years=4, days=1).add_to(T0) + timedelta(days=1)
     until = visit_checked.date() + timedelta(days=10)
     with runtime.db.session() as session:
-        add_case(session, "c-held", person, closed_at=T0, last_contact_at=T0)
-        add_key(session, "dk-case", person, "case", "c-held", T0)
-        add_key(session, "dk-crim", person, "strafrechtelijk", "c-held", T0 + timedelta(days=1))
+        _case_with_kept_withholding(session, "c-held", person, until)
         add_partner_withholding(session, "c-held", person, "huisvesting", until)
-        add_partner_withholding(session, "c-held", person, "justitiele_gegevens", until)
 
     report = run(runner_at(runtime, purged))
     assert report.rule("case_after_close").counts["withholdings"] == 1
@@ -357,10 +374,30 @@ def test_a_sources_withholdings_go_with_their_case_unless_they_hide_kept_crimina
         assert _held(session) == {"justitiele_gegevens"}
         assert _key(session, "dk-visit").wrapped is not None  # still tied by the withholding
 
-    ended = datetime(until.year, until.month, until.day, tzinfo=T0.tzinfo) + SECOND
-    report = run(runner_at(runtime, ended))
-    assert report.rule("partner_withholdings").rows == 1
-    assert report.rule("orphan_subject_keys").rows == 1  # the same run: nothing ties it now
+    # The same run: the person's last row gone, nothing ties her key (erased with the row).
+    _erased_with_the_row(runtime, until, "dk-visit")
+
+
+def test_a_kept_sources_withholding_holds_the_person_until_it_goes(runtime: Runtime) -> None:
+    """Review S4: the case purge shredded the person's own key and sealed BSN while her
+    source withholding stayed (in force, criminal key kept), though the row counted as
+    tying her key. The row now holds the person like a rights request; she is erased in
+    the run that removes it. Fails before: ``dk-own`` was shredded at the purge."""
+    person = pseudonym(31)
+    purged = IsoDuration(years=2).add_to(T0) + SECOND
+    until = purged.date() + timedelta(days=30)
     with runtime.db.session() as session:
-        assert _held(session) == set()
-        assert _key(session, "dk-visit").wrapped is None
+        _case_with_kept_withholding(session, "c-kept", person, until)
+        add_key(session, "dk-own", person, "subject", "", T0)
+
+    report = run(runner_at(runtime, purged))
+    assert report.rule("case_after_close").counts["subjects_erased"] == 0
+    with runtime.db.session() as session:
+        assert session.get(Case, "c-kept") is None
+        assert _held(session) == {"justitiele_gegevens"}
+        assert _key(session, "dk-own").wrapped is not None  # tied by the withholding
+        assert session.get(CaseSubject, person) is not None
+
+    _erased_with_the_row(runtime, until, "dk-own")
+    with runtime.db.session() as session:
+        assert session.get(CaseSubject, person) is None

@@ -190,6 +190,9 @@ class DisclosuresOut(Out):
 class WithholdingOut(Out):
     id: int
     case: str
+    subject: str = Field(
+        default="s1", description="The person of the case it is about: s1 (hoofdpersoon), s2…"
+    )
     category: str
     source: str
     ground: str = Field(
