@@ -5,8 +5,8 @@ not, ``after_last_contact`` after the last query (the 5-year hard limit).
 With the case go its participants, consent requests and copies, and its data
 keys are shredded, so its log entries can no longer name the person (promise
 7) while the tree still verifies. When it was the person's last case and no
-rights request or source withholding of theirs is kept, their sealed BSN and
-own key go too.
+rights request or withholding of theirs (the OvJ's or a source's) is kept,
+their sealed BSN and own key go too.
 Criminal-disclosure log keys are kept for the Wjsg floor (see shredding.py).
 
 A case whose covenant is no longer loaded is left alone: its time limits are
@@ -32,6 +32,7 @@ from gateway.cases.models import (
     CaseSubjectRef,
 )
 from gateway.consent.models import ConsentRequest
+from gateway.consent.withholdings import Withholding
 from gateway.copies.store import delete_case_copies
 from gateway.grounds.models import CaseGround
 from gateway.policy.durations import IsoDuration
@@ -197,18 +198,18 @@ def purge_cases(session: Session, ctx: RuleContext, cases: Sequence[Case]) -> Co
 def _drop_withholdings(
     session: Session, ctx: RuleContext, case: Case, pseudonyms: Sequence[str]
 ) -> int:
-    """A source's withholdings of this case go with it, unless they still hide something.
+    """Withholdings of this case go with it, unless they still hide something.
 
-    Once the case's keys are shredded its log entries no longer open, so a
-    withholding of them protects nobody and only keeps pseudonym, case,
-    category, source, ground and employee linkable. The exception is a
-    ``strafrechtelijk`` category still in force while a criminal key of the
-    case is kept (the Wjsg floor): those entries still show in the inzage, and
-    the withholding stays until its ``until`` day (``partner_withholdings`` rule, at most
-    ``rights.withheld_max`` after the first one). Runs after ``shred_case``.
+    Both tables: a source's own (``rights_withholdings``) and the OvJ's
+    (``withholdings``, ours or a peer's kept here). Once the case's keys are
+    shredded its log entries no longer open, so a withholding of them protects
+    nobody and only keeps pseudonym, case, category and recipient or source
+    linkable. The exception is a ``strafrechtelijk`` category still in force
+    while a criminal key of the case is kept (the Wjsg floor): those entries
+    still show in the inzage, and the withholding stays until its ``until`` day
+    (rules ``partner_withholdings`` and ``withholdings``). Before, the OvJ's rows
+    were never dropped with the case, whatever they hid. Runs after ``shred_case``.
     """
-    query = delete(PartnerWithholding).where(PartnerWithholding.case_id == case.id)
-    in_force = PartnerWithholding.until > ctx.now.date()
     readable = session.scalar(
         select(AuditDataKey.key_id)
         .where(
@@ -220,12 +221,20 @@ def _drop_withholdings(
         .limit(1)
     )
     covenant = ctx.policy.covenant(case.convenant)
-    if readable is not None:
-        if covenant is None:  # which categories are criminal is unknown: keep them all
-            return 0
-        criminal = [c.id for c in covenant.categories if c.sensitivity == "strafrechtelijk"]
-        query = query.where(~(in_force & PartnerWithholding.category.in_(criminal)))
-    return rowcount(session.execute(query))
+    if readable is not None and covenant is None:
+        return 0  # which categories are criminal is unknown: keep them all
+    criminal = (
+        [c.id for c in covenant.categories if c.sensitivity == "strafrechtelijk"]
+        if readable is not None and covenant is not None
+        else None
+    )
+    dropped = 0
+    for model in (PartnerWithholding, Withholding):
+        query = delete(model).where(model.case_id == case.id)
+        if criminal is not None:
+            query = query.where(~((model.until > ctx.now.date()) & model.category.in_(criminal)))
+        dropped += rowcount(session.execute(query))
+    return dropped
 
 
 def _subject_pseudonyms(session: Session, case_id: str) -> list[str]:
@@ -240,7 +249,7 @@ def _subject_pseudonyms(session: Session, case_id: str) -> list[str]:
 
 def erase_person_if_done(session: Session, pseudonym: str, now: datetime) -> bool:
     """The person's sealed BSN and own key go with their last case, rights request and
-    source withholding.
+    withholding (a source's or the OvJ's).
 
     A source's withholding kept past its case (in force on a criminal category
     whose key the Wjsg floor keeps) still names the person and hides entries
@@ -250,6 +259,9 @@ def erase_person_if_done(session: Session, pseudonym: str, now: datetime) -> boo
     although the row counted as tying the key for ``orphan_subject_keys``. Now
     the row holds the person like a rights request does, and the
     ``partner_withholdings`` rule erases her in the run that removes her last row.
+    The OvJ's withholdings (``withholdings``) kept past their case do the same,
+    with the ``withholdings`` rule erasing her: before, they were not counted,
+    and a row outlived the person's erasure with her pseudonym in clear.
     """
     other_case = session.scalar(
         select(CaseSubjectRef.case_id).where(CaseSubjectRef.pseudonym == pseudonym).limit(1)
@@ -261,6 +273,8 @@ def erase_person_if_done(session: Session, pseudonym: str, now: datetime) -> boo
         select(PartnerWithholding.id)
         .where(PartnerWithholding.subject_pseudonym == pseudonym)
         .limit(1)
+    ) or session.scalar(
+        select(Withholding.id).where(Withholding.subject_pseudonym == pseudonym).limit(1)
     )
     if other_case is not None or request is not None or withholding is not None:
         return False
@@ -395,11 +409,12 @@ class OrphanSubjectKeys:
             ~select(CaseSubjectRef.case_id).where(CaseSubjectRef.pseudonym == pseudonym).exists(),
             ~select(RightsRequest.id).where(RightsRequest.subject_pseudonym == pseudonym).exists(),
             ~select(CaseSubject.pseudonym).where(CaseSubject.pseudonym == pseudonym).exists(),
-            # A source's withholding still names the person (it hides readable criminal
-            # entries): the key is not orphaned until the withholding ends.
+            # A withholding (a source's or the OvJ's) still names the person (it hides
+            # readable criminal entries): the key is not orphaned until it ends.
             ~select(PartnerWithholding.id)
             .where(PartnerWithholding.subject_pseudonym == pseudonym)
             .exists(),
+            ~select(Withholding.id).where(Withholding.subject_pseudonym == pseudonym).exists(),
         )
 
     def _candidates(self, ctx: RuleContext, term: IsoDuration) -> Select[str]:

@@ -50,8 +50,8 @@ SOURCE_DELETIONS = "source_deletions"
 def default_rules() -> list[Rule]:
     """Order matters little; source deletions run first, before anything else is judged.
 
-    Expired partner withholdings go before the orphan-key rule, which counts a
-    withholding as something that still ties a person's key (same run).
+    Expired withholdings (a source's, the OvJ's) go before the orphan-key rule,
+    which counts a withholding as something that still ties a person's key (same run).
     """
     return [
         ExpiredCopies(),
@@ -61,9 +61,9 @@ def default_rules() -> list[Rule]:
         DecidedRightsRequests(),
         CriminalLogKeys(),
         ExpiredPartnerWithholdings(),
+        ExpiredWithholdings(),
         OrphanSubjectKeys(),
         ReplayLeftovers(),
-        ExpiredWithholdings(),
     ]
 
 

@@ -13,6 +13,7 @@ from gateway.audit.models import AuditDataKey
 from gateway.auth.replay import UsedAssertion
 from gateway.cases.models import Case, CaseParticipant, CaseSubject
 from gateway.consent.models import ConsentRequest
+from gateway.consent.withholdings import Withholding
 from gateway.copies.models import CachedCopy
 from gateway.retention import RetentionRunner, RunReport
 from gateway.rights.models import PartnerWithholding, RightsRequest
@@ -126,6 +127,25 @@ def add_partner_withholding(
             ground="bescherming_melder",
             until=until,
             created_by_employee="e",
+            created_at=T0,
+        )
+    )
+
+
+def add_withholding(
+    session: Session, case_id: str, subject: str, category: str, until: date
+) -> None:
+    """An OvJ's withholding (``withholdings``), as a grant with ``withheld_until`` writes it."""
+    session.add(
+        Withholding(
+            subject_pseudonym=subject,
+            case_id=case_id,
+            category=category,
+            recipient="gemeente-demo",
+            ground="lopend_onderzoek",
+            until=until,
+            consent_id=f"cr-{case_id}",
+            created_by_party="om-demo",
             created_at=T0,
         )
     )

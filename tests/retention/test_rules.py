@@ -4,6 +4,7 @@ change nothing; Wjsg art. 39j keeps criminal-disclosure log keys four years."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from gateway.audit.store import head_size
 from gateway.auth.replay import UsedAssertion
 from gateway.cases.models import Case, CaseParticipant, CaseSubject, CaseSubjectRef
 from gateway.consent.models import ConsentRequest
+from gateway.consent.withholdings import Withholding
 from gateway.copies.models import CachedCopy
 from gateway.policy.durations import IsoDuration
 from gateway.rights.models import PartnerWithholding, RightsRequest
@@ -32,6 +34,7 @@ from tests.retention.support import (
     add_key,
     add_partner_withholding,
     add_rights_request,
+    add_withholding,
     count,
     pseudonym,
     run,
@@ -319,28 +322,93 @@ def test_informatieplicht_statements_go_with_their_case(runtime: Runtime) -> Non
     assert left == ["c-open"]
 
 
-def _held(session: Session) -> set[str]:
-    return set(session.scalars(select(PartnerWithholding.category)))
+@dataclass(frozen=True)
+class _Table:
+    """A withholding table: how a row is added, the model, and the rule that ends it."""
+
+    add: Callable[[Session, str, str, str, date], None]
+    model: type[PartnerWithholding] | type[Withholding]
+    rule: str
 
 
-def _case_with_kept_withholding(session: Session, case_id: str, person: str, until: date) -> None:
-    """A case closed at T0 with a criminal key (kept for the Wjsg floor) and a source's
+SOURCES = _Table(add_partner_withholding, PartnerWithholding, "partner_withholdings")
+OVJ = _Table(add_withholding, Withholding, "withholdings")
+
+
+def _held(session: Session, table: _Table) -> set[str]:
+    return set(session.scalars(select(table.model.category)))
+
+
+def _case_with_kept_withholding(
+    session: Session, table: _Table, case_id: str, person: str, until: date
+) -> None:
+    """A case closed at T0 with a criminal key (kept for the Wjsg floor) and a
     withholding of a criminal category in force until ``until``."""
     add_case(session, case_id, person, closed_at=T0, last_contact_at=T0)
     add_key(session, f"dk-case-{case_id}", person, "case", case_id, T0)
     add_key(session, f"dk-crim-{case_id}", person, "strafrechtelijk", case_id, T0 + SECOND)
-    add_partner_withholding(session, case_id, person, "justitiele_gegevens", until)
+    table.add(session, case_id, person, "justitiele_gegevens", until)
 
 
-def _erased_with_the_row(runtime: Runtime, until: date, key_id: str) -> None:
+def _erased_with_the_row(runtime: Runtime, table: _Table, until: date, key_id: str) -> None:
     """The run after ``until``: the row goes, and with it the person it held (same run)."""
     ended = datetime(until.year, until.month, until.day, tzinfo=T0.tzinfo) + SECOND
     report = run(runner_at(runtime, ended))
-    assert report.rule("partner_withholdings").rows == 1
-    assert report.rule("partner_withholdings").counts["subjects_erased"] == 1
+    assert report.rule(table.rule).rows == 1
+    assert report.rule(table.rule).counts["subjects_erased"] == 1
     with runtime.db.session() as session:
-        assert _held(session) == set()
+        assert _held(session, SOURCES) == set()
+        assert _held(session, OVJ) == set()
         assert _key(session, key_id).wrapped is None
+
+
+def _withholdings_go_with_their_case(runtime: Runtime, table: _Table, person: str) -> None:
+    """One hiding entries that no longer open goes with the case; one of a criminal
+    category stays while the criminal key is kept and until its day, ties a later key
+    of the person's, and its rule erases her in the run that removes it."""
+    purged = IsoDuration(years=2).add_to(T0) + SECOND
+    visit_checked = IsoDuration(years=4, days=1).add_to(T0) + timedelta(days=1)
+    until = visit_checked.date() + timedelta(days=10)
+    with runtime.db.session() as session:
+        _case_with_kept_withholding(session, table, "c-held", person, until)
+        table.add(session, "c-held", person, "huisvesting", until)
+
+    report = run(runner_at(runtime, purged))
+    assert report.rule("case_after_close").counts["withholdings"] == 1
+    with runtime.db.session() as session:
+        assert session.get(Case, "c-held") is None
+        assert _held(session, table) == {"justitiele_gegevens"}
+        # A /mijn visit after erasure: a new key of the person's own.
+        add_key(session, "dk-visit", person, "subject", "", purged)
+
+    run(runner_at(runtime, visit_checked))
+    with runtime.db.session() as session:
+        assert _held(session, table) == {"justitiele_gegevens"}
+        assert _key(session, "dk-visit").wrapped is not None  # still tied by the withholding
+
+    # The same run: the person's last row gone, nothing ties her key (erased with the row).
+    _erased_with_the_row(runtime, table, until, "dk-visit")
+
+
+def _a_kept_withholding_holds_the_person(runtime: Runtime, table: _Table, person: str) -> None:
+    """Not erased at the case purge while a kept row names her; erased when it goes."""
+    purged = IsoDuration(years=2).add_to(T0) + SECOND
+    until = purged.date() + timedelta(days=30)
+    with runtime.db.session() as session:
+        _case_with_kept_withholding(session, table, "c-kept", person, until)
+        add_key(session, "dk-own", person, "subject", "", T0)
+
+    report = run(runner_at(runtime, purged))
+    assert report.rule("case_after_close").counts["subjects_erased"] == 0
+    with runtime.db.session() as session:
+        assert session.get(Case, "c-kept") is None
+        assert _held(session, table) == {"justitiele_gegevens"}
+        assert _key(session, "dk-own").wrapped is not None  # tied by the withholding
+        assert session.get(CaseSubject, person) is not None
+
+    _erased_with_the_row(runtime, table, until, "dk-own")
+    with runtime.db.session() as session:
+        assert session.get(CaseSubject, person) is None
 
 
 def test_a_sources_withholdings_go_with_their_case_unless_they_hide_kept_criminal_entries(
@@ -353,29 +421,7 @@ def test_a_sources_withholdings_go_with_their_case_unless_they_hide_kept_crimina
     criminal key is kept (Wjsg) and until its day, and meanwhile it still
     ties the person's key (``orphan_subject_keys`` leaves a later key alone).
     """
-    person = pseudonym(30)
-    purged = IsoDuration(years=2).add_to(T0) + SECOND
-    visit_checked = IsoDuration(years=4, days=1).add_to(T0) + timedelta(days=1)
-    until = visit_checked.date() + timedelta(days=10)
-    with runtime.db.session() as session:
-        _case_with_kept_withholding(session, "c-held", person, until)
-        add_partner_withholding(session, "c-held", person, "huisvesting", until)
-
-    report = run(runner_at(runtime, purged))
-    assert report.rule("case_after_close").counts["withholdings"] == 1
-    with runtime.db.session() as session:
-        assert session.get(Case, "c-held") is None
-        assert _held(session) == {"justitiele_gegevens"}
-        # A /mijn visit after erasure: a new key of the person's own.
-        add_key(session, "dk-visit", person, "subject", "", purged)
-
-    run(runner_at(runtime, visit_checked))
-    with runtime.db.session() as session:
-        assert _held(session) == {"justitiele_gegevens"}
-        assert _key(session, "dk-visit").wrapped is not None  # still tied by the withholding
-
-    # The same run: the person's last row gone, nothing ties her key (erased with the row).
-    _erased_with_the_row(runtime, until, "dk-visit")
+    _withholdings_go_with_their_case(runtime, SOURCES, pseudonym(30))
 
 
 def test_a_kept_sources_withholding_holds_the_person_until_it_goes(runtime: Runtime) -> None:
@@ -383,21 +429,24 @@ def test_a_kept_sources_withholding_holds_the_person_until_it_goes(runtime: Runt
     source withholding stayed (in force, criminal key kept), though the row counted as
     tying her key. The row now holds the person like a rights request; she is erased in
     the run that removes it. Fails before: ``dk-own`` was shredded at the purge."""
-    person = pseudonym(31)
-    purged = IsoDuration(years=2).add_to(T0) + SECOND
-    until = purged.date() + timedelta(days=30)
-    with runtime.db.session() as session:
-        _case_with_kept_withholding(session, "c-kept", person, until)
-        add_key(session, "dk-own", person, "subject", "", T0)
+    _a_kept_withholding_holds_the_person(runtime, SOURCES, pseudonym(31))
 
-    report = run(runner_at(runtime, purged))
-    assert report.rule("case_after_close").counts["subjects_erased"] == 0
-    with runtime.db.session() as session:
-        assert session.get(Case, "c-kept") is None
-        assert _held(session) == {"justitiele_gegevens"}
-        assert _key(session, "dk-own").wrapped is not None  # tied by the withholding
-        assert session.get(CaseSubject, person) is not None
 
-    _erased_with_the_row(runtime, until, "dk-own")
-    with runtime.db.session() as session:
-        assert session.get(CaseSubject, person) is None
+def test_the_ovjs_withholdings_go_with_their_case_unless_they_hide_kept_criminal_entries(
+    runtime: Runtime,
+) -> None:
+    """The OvJ's withholdings (``withholdings``) as a source's: none outlives what it hides.
+
+    Before, a case purge left every OvJ row until its day, naming pseudonym,
+    case, category and recipient after the person was erased, and no rule
+    counted it as tying her key. Fails before: the ``huisvesting`` row stayed.
+    """
+    _withholdings_go_with_their_case(runtime, OVJ, pseudonym(32))
+
+
+def test_a_kept_ovj_withholding_holds_the_person_until_it_goes(runtime: Runtime) -> None:
+    """The case purge erased the person (own key, sealed BSN) while the OvJ's withholding
+    of her stayed in force with her pseudonym in clear, and nothing erased her when it
+    went. The row now holds her like a source's; the ``withholdings`` rule erases her in
+    the run that removes it. Fails before: ``dk-own`` was shredded at the purge."""
+    _a_kept_withholding_holds_the_person(runtime, OVJ, pseudonym(33))
