@@ -83,7 +83,7 @@ def _number(match: re.Match[str]) -> str:
     it holds a BSN."""
     number = match.group()
     if _LONG_RUN.search(number):  # a run of 8+ digits, alone or inside groups ("12345678/1")
-        return REDACTED
+        number = _LONG_RUN.sub(REDACTED, number)
     if number.isascii() and FEW_ASCII_DIGITS.fullmatch(number):  # "127.0.0.1": too few
         return number
     return REDACTED if holds_bsn(number) else number
