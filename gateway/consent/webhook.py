@@ -243,8 +243,11 @@ class ConsentWebhooks:
                 delivery = self._next_due()
             try:
                 again = self._try(delivery)
-            except Exception:  # a thread that died would leave every later notice unsent
-                log.exception("consent notice %s: delivery failed", delivery.notice.id)
+            except Exception as exc:  # noqa: BLE001 - a dead thread would leave later notices unsent
+                # The type only, no traceback: logs carry no stack traces (docs/security.md).
+                log.error(
+                    "consent notice %s: delivery failed: %s", delivery.notice.id, type(exc).__name__
+                )
                 again = None
             with self._changed:
                 self._busy -= 1
