@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
@@ -76,18 +76,8 @@ class Disclosure:
     records: int | None
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "time": self.time,
-            "recipient": self.recipient,
-            "recipient_name": self.recipient_name,
-            "source": self.source,
-            "source_name": self.source_name,
-            "category": self.category,
-            "purpose": self.purpose,
-            "purpose_description": self.purpose_description,
-            "case": self.case,
-            "records": self.records,
-        }
+        """Every field, in declaration order (the JSON keys are the field names)."""
+        return asdict(self)
 
 
 @dataclass
@@ -108,20 +98,8 @@ class DisclosureGroup:
     last: str
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "recipient": self.recipient,
-            "recipient_name": self.recipient_name,
-            "source": self.source,
-            "source_name": self.source_name,
-            "category": self.category,
-            "purpose": self.purpose,
-            "purpose_description": self.purpose_description,
-            "case": self.case,
-            "count": self.count,
-            "records": self.records,
-            "first": self.first,
-            "last": self.last,
-        }
+        """Every field, in declaration order (the JSON keys are the field names)."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)
