@@ -17,9 +17,11 @@ What stays as it was:
   before; a failed ``COMMIT`` (the server rolled back) raises its error from
   the statement, wrapped by SQLAlchemy like any statement's error (so the
   same fail-closed 503s), and a lost connection is invalidated;
-* once the ``COMMIT`` was sent, any further statement on the connection is
-  refused until the transaction is ended by its commit or rollback: nothing
-  can run outside the transaction it was written for.
+* once the ``COMMIT`` was sent, anything further on the connection (a
+  statement by ``execute`` or any other of psycopg's ways: ``executemany``,
+  ``copy``, ``stream``, a server-side cursor, ``transaction()``,
+  ``pipeline()``) is refused until the transaction is ended by its commit or
+  rollback: nothing can run outside the transaction it was written for.
 
 It is only used where it cannot change what commits: with the ORM Session of
 :meth:`~gateway.storage.db.Database.transaction` unused (no pending ORM work

@@ -51,7 +51,14 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from gateway.storage import pg_arrays
 from gateway.storage.lean_pool import pool_class
 from gateway.storage.pg_cursor import LazyDescriptionCursor
-from gateway.storage.pg_execute import AHEAD, INTERNALS_MATCH, LeanCursor, execute_together
+from gateway.storage.pg_execute import (
+    AHEAD,
+    ENDED,
+    INTERNALS_MATCH,
+    REFUSED,
+    LeanCursor,
+    execute_together,
+)
 
 # A server-side timeout answers first on a live server; the client's own bound
 # is only a little longer so that it catches a frozen one.
@@ -78,6 +85,17 @@ class DeadlineConnection(psycopg.Connection[Any]):
     """The ``lock_timeout`` the connection was opened with (its options), if ours."""
 
     def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        """psycopg's wait, bounded; refused after a ``COMMIT`` sent with the last statement.
+
+        Every way psycopg sends something on the connection (``execute``,
+        ``executemany``, ``copy``, ``stream``, a server-side cursor, ``transaction()``,
+        ``pipeline()``, two-phase commit, another cursor class) runs a generator
+        through here before it sends anything; until :meth:`commit` or
+        :meth:`rollback`, none may run outside the transaction it was written for.
+        (libpq itself, ``pgconn``, is below this and not held.)
+        """
+        if self.__dict__.get(AHEAD) is ENDED:
+            raise pg_errors.ProgrammingError(REFUSED)
         if timeout is None:
             timeout = self.wait_timeout_s
         try:

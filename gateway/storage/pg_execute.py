@@ -20,7 +20,12 @@ transaction and the audit writer's), ~110 µs of gateway CPU each.
   gets a new one;
 * prepared statements follow psycopg's own :class:`PrepareManager` (same
   threshold, names, eviction and invalidation), so the server sees the same
-  ``Parse``/``Bind`` as before;
+  ``Parse``/``Bind`` as before. After a failed round trip the manager holds
+  the names the server holds: a named statement the server parsed outlives
+  any error after it (even a rollback), so every statement the server ran is
+  booked before an error is raised (one psycopg forgets because it failed its
+  first run is deallocated at the next maintenance), and one it skipped or
+  whose ``Parse`` failed is not (:func:`_book`);
 * when the connection is idle outside a transaction (and not autocommit),
   ``BEGIN`` (exactly psycopg's, with the isolation level it was given) and
   the statement go in one pipeline with one ``Sync``: one round trip. The
@@ -36,7 +41,12 @@ Two more ways to save a round trip, both asked for by the caller:
   (:mod:`gateway.storage.commit_ahead` sets :data:`AHEAD` on the connection):
   the statement and ``COMMIT`` in one pipeline; the statement's error, else
   ``COMMIT``'s, is raised, and until the connection's ``commit()`` or
-  ``rollback()`` no further statement runs on it;
+  ``rollback()`` nothing more is sent on it by any path: ``execute`` refuses
+  here (the lean path sends before it waits), every other (``executemany``,
+  ``copy``, ``stream``, a server-side cursor, ``transaction()``,
+  ``pipeline()``, two-phase commit, another cursor class) in
+  :meth:`~gateway.storage.pg_deadlines.DeadlineConnection.wait`, which each
+  passes through before it sends;
 * independent statements on several cursors in one pipeline
   (:func:`execute_together`, for :mod:`gateway.storage.reads`).
 
@@ -76,6 +86,7 @@ from gateway.storage.pg_cursor import LazyDescriptionCursor
 _TUPLES_OK = pq.ExecStatus.TUPLES_OK
 _COMMAND_OK = pq.ExecStatus.COMMAND_OK
 _FATAL_ERROR = pq.ExecStatus.FATAL_ERROR
+_PIPELINE_ABORTED = pq.ExecStatus.PIPELINE_ABORTED
 _TEXT = pq.Format.TEXT
 _IDLE = pq.TransactionStatus.IDLE
 _GOOD = (_TUPLES_OK, _COMMAND_OK, pq.ExecStatus.EMPTY_QUERY, pq.ExecStatus.COPY_BOTH)
@@ -88,6 +99,7 @@ _PIPELINES = psycopg.Pipeline.is_supported()
 AHEAD = "_ketenpoort_ahead"
 COMMIT_NEXT = "commit with the next statement"
 ENDED = "committed with its last statement"
+REFUSED = "the transaction was committed with its last statement; end it first"
 
 # The cursor state psycopg 3.3 keeps (its ``__slots__``): what :meth:`LeanCursor.fresh`
 # sets or leaves for ``execute`` to set. Another set means another psycopg inside.
@@ -219,17 +231,19 @@ def _in_one_round_trip(
     *,
     begin: bool,
     commit: bool = False,
-) -> list[Any]:
+) -> tuple[list[Any], psycopg.Error | None]:
     """``BEGIN`` and/or ``Parse``, the statement and/or ``COMMIT`` in one pipeline, one
-    ``Sync``: the statement's results.
+    ``Sync``: the statement's results, and ``COMMIT``'s error if it failed.
 
     An error of ``BEGIN`` or ``Parse`` is raised as it is (the statement after it
-    was skipped by the server); the statement's own results are returned to be
-    checked as any statement's, and only then an error of ``COMMIT`` is raised (a
-    failed statement aborts the pipeline: the server skips the ``COMMIT`` and the
-    transaction is left failed, to be rolled back as before). A failed ``COMMIT``
-    ended the transaction on the server (rolled back); its error is raised here,
-    so nothing that follows the statement can take it for committed.
+    was skipped by the server, and nothing was prepared); the statement's own
+    results are returned to be checked as any statement's (a failed statement
+    aborts the pipeline: the server skips the ``COMMIT`` and the transaction is
+    left failed, to be rolled back as before). A failed ``COMMIT`` ended the
+    transaction on the server (rolled back); its error is returned for the caller
+    to raise once the statement's prepared-statement bookkeeping is done (a
+    ``Parse`` before it stands), so nothing that follows the statement can take
+    it for committed.
     """
     pgconn = conn.pgconn
     pgconn.enter_pipeline_mode()
@@ -262,15 +276,36 @@ def _in_one_round_trip(
     if commit:
         for result in answered[statement]:
             if result.status not in _GOOD:
-                return answered[statement]  # the statement's own error, raised by the caller
+                return answered[statement], None  # the statement's own error, raised by the caller
         ended = answered[statement + 1]
         for result in ended:
             if result.status == _FATAL_ERROR:
-                raise e.error_from_result(result, encoding=pgconn._encoding)
+                return answered[statement], e.error_from_result(result, encoding=pgconn._encoding)
         # A transaction that had failed before answers COMMIT with ROLLBACK.
         if [result.command_status for result in ended] != [b"COMMIT"]:
-            raise e.OperationalError("the transaction was not committed")
-    return answered[statement]
+            return answered[statement], e.OperationalError("the transaction was not committed")
+    return answered[statement], None
+
+
+def _book(
+    manager: PrepareManager, pgq: PostgresQuery, prep: Prepare, name: bytes, results: list[Any]
+) -> None:
+    """psycopg's prepared-statement bookkeeping for a statement the server ran (after its
+    ``Parse``, where one was sent, succeeded), whatever its outcome.
+
+    psycopg forgets a statement that failed the first time it ran (``validate``), but
+    the server keeps what it parsed, through any error or rollback: that name is
+    deallocated at the next maintenance (psycopg's own ``_to_flush``), so the
+    manager's names stay the server's.
+    """
+    if prep is Prepare.YES or manager.prepare_threshold is None:
+        return
+    key = manager.maybe_add_to_cache(pgq, prep, name)
+    if key is None:
+        return
+    manager.validate(key, prep, name, results)
+    if prep is Prepare.SHOULD and manager._names.get(key) != name and None not in manager._to_flush:
+        manager._to_flush.append(name)
 
 
 class LeanCursor(LazyDescriptionCursor):
@@ -322,9 +357,9 @@ class LeanCursor(LazyDescriptionCursor):
             self._give_back()
         conn = self._conn
         if getattr(conn, AHEAD, None) is ENDED:
-            raise e.ProgrammingError(
-                "the transaction was committed with its last statement; end it first"
-            )
+            # Here, as the lean path sends before it waits; psycopg's others wait
+            # first, and DeadlineConnection.wait refuses there.
+            raise e.ProgrammingError(REFUSED)
         lean = (
             self._lean(conn, query, params)
             if prepare is None and binary is None and params
@@ -395,13 +430,32 @@ class LeanCursor(LazyDescriptionCursor):
         sending = self._dump(conn, statement, values, query)
         autocommit = conn._autocommit
         begin = not autocommit and pgconn.transaction_status == _IDLE
-        commit = not autocommit and getattr(conn, AHEAD, None) is COMMIT_NEXT
-        if commit:
-            # From here on (whatever the outcome) nothing more runs in this
-            # transaction: the caller's commit or rollback ends it (DeadlineConnection).
-            setattr(conn, AHEAD, ENDED)
         dumped, types, formats, prep, name = sending
-        if not begin and not commit and prep is not Prepare.SHOULD:
+        if not autocommit and getattr(conn, AHEAD, None) is COMMIT_NEXT:
+            try:
+                results, not_committed = _in_one_round_trip(
+                    conn,
+                    statement.query,
+                    dumped,
+                    formats,
+                    types,
+                    prep,
+                    name,
+                    begin=begin,
+                    commit=True,
+                )
+                _book(conn._prepared, statement.pgq, prep, name, results)
+                if not_committed is not None:
+                    raise not_committed
+                self._take(results)
+                if conn._prepared._to_flush:
+                    conn.wait(conn._prepared.maintain_gen(conn))
+            finally:
+                # From here on (whatever the outcome) nothing more runs on the
+                # connection: the caller's commit or rollback ends it (DeadlineConnection).
+                setattr(conn, AHEAD, ENDED)
+            return
+        if not begin and prep is not Prepare.SHOULD:
             if prep is Prepare.NO:
                 pgconn.send_query_params(
                     statement.query, dumped, param_formats=formats, param_types=types
@@ -411,17 +465,11 @@ class LeanCursor(LazyDescriptionCursor):
             results = conn.wait(execute(pgconn))
         else:
             results = _in_one_round_trip(
-                conn,
-                statement.query,
-                dumped,
-                formats,
-                types,
-                prep,
-                name,
-                begin=begin,
-                commit=commit,
-            )
-        self._answered(conn, statement, prep, name, results)
+                conn, statement.query, dumped, formats, types, prep, name, begin=begin
+            )[0]
+        if prep is not Prepare.YES:
+            _book(conn._prepared, statement.pgq, prep, name, results)
+        self._take(results)
         if conn._prepared._to_flush:
             conn.wait(conn._prepared.maintain_gen(conn))
 
@@ -455,21 +503,9 @@ class LeanCursor(LazyDescriptionCursor):
         prep, name = _prepared(conn._prepared, pgq)
         return dumped, types, tx.formats, prep, name
 
-    def _answered(
-        self,
-        conn: psycopg.Connection[Any],
-        statement: _Statement,
-        prep: Prepare,
-        name: bytes,
-        results: list[Any],
-    ) -> None:
-        """The statement's results, as psycopg takes them: prepared-statement
-        bookkeeping, its error raised, or the cursor set to its first result."""
-        manager = conn._prepared
-        if prep is not Prepare.YES and manager.prepare_threshold is not None:
-            key = manager.maybe_add_to_cache(statement.pgq, prep, name)
-            if key is not None:
-                manager.validate(key, prep, name, results)
+    def _take(self, results: list[Any]) -> None:
+        """The statement's results, as psycopg takes them (after :func:`_book`): its
+        error raised, or the cursor set to its first result."""
         if not results:
             raise e.InternalError("got no result from the query")
         for result in results:
@@ -579,42 +615,55 @@ def _run_together(
     begin = not conn._autocommit and pgconn.transaction_status == _IDLE
     pgconn.enter_pipeline_mode()
     try:
-        sets: list[str] = []  # what each result set answers, in order
+        sets: list[tuple[str, int]] = []  # what each result set answers, in order
         if begin:
             pgconn.send_query_params(conn._get_tx_start_command(), None)
-            sets.append("begin")
-        for (statement, _), (dumped, types, formats, prep, name) in zip(
-            leans, sending, strict=True
+            sets.append(("begin", -1))
+        for i, ((statement, _), (dumped, types, formats, prep, name)) in enumerate(
+            zip(leans, sending, strict=True)
         ):
             if prep is Prepare.SHOULD:
                 pgconn.send_prepare(name, statement.query, param_types=types)
-                sets.append("parse")
+                sets.append(("parse", i))
             if prep is Prepare.NO:
                 pgconn.send_query_params(
                     statement.query, dumped, param_formats=formats, param_types=types
                 )
             else:
                 pgconn.send_query_prepared(name, dumped, param_formats=formats)
-            sets.append("statement")
+            sets.append(("statement", i))
         pgconn.pipeline_sync()
         answered = conn.wait(_pipelined(pgconn, len(sets)))
     finally:
         stuck = pgconn.pipeline_status != pq.PipelineStatus.OFF and not _left_pipeline(pgconn)
     if stuck:
         raise e.OperationalError("the connection could not leave pipeline mode; it was closed")
-    statements = []
-    for kind, results in zip(sets, answered, strict=False):
-        if kind == "statement":
-            statements.append(results)
-        elif any(result.status == _FATAL_ERROR for result in results):
-            # BEGIN's or a Parse's error: the statements after it were skipped.
-            failed = next(result for result in results if result.status == _FATAL_ERROR)
-            raise e.error_from_result(failed, encoding=pgconn._encoding)
-    # In order: the first failed statement raises its error (the ones after it
-    # were skipped by the server, their results say so).
-    for (cursor, _, _), (statement, _), (_, _, _, prep, name), results in zip(
-        calls, leans, sending, statements, strict=True
+    parsed: list[list[Any] | None] = [None] * len(calls)
+    statements: list[list[Any]] = [[] for _ in calls]
+    for (kind, i), results in zip(sets, answered, strict=False):
+        if kind == "begin":
+            for result in results:
+                if result.status == _FATAL_ERROR:  # nothing after it ran
+                    raise e.error_from_result(result, encoding=pgconn._encoding)
+        elif kind == "parse":
+            parsed[i] = results
+        else:
+            statements[i] = results
+    # The bookkeeping of every statement the server ran, failed or not, before any
+    # error is raised. One it skipped (after a failure: its own Parse's or an
+    # earlier statement's) is left out: its Parse, if any, prepared nothing.
+    manager = conn._prepared
+    for (statement, _), (_, _, _, prep, name), results in zip(
+        leans, sending, statements, strict=True
     ):
-        cursor._answered(conn, statement, prep, name, results)
-    if conn._prepared._to_flush:
-        conn.wait(conn._prepared.maintain_gen(conn))
+        if prep is not Prepare.YES and all(r.status != _PIPELINE_ABORTED for r in results):
+            _book(manager, statement.pgq, prep, name, results)
+    # In order: the first failure raises its error (a Parse's, or the statement's
+    # own as its execute would raise it); the server skipped all after it.
+    for (cursor, _, _), parse, results in zip(calls, parsed, statements, strict=True):
+        for result in parse or ():
+            if result.status == _FATAL_ERROR:
+                raise e.error_from_result(result, encoding=pgconn._encoding)
+        cursor._take(results)
+    if manager._to_flush:
+        conn.wait(manager.maintain_gen(conn))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -21,10 +20,11 @@ import psycopg
 import pytest
 from psycopg import pq
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from gateway.storage.pg_deadlines import DatabaseDeadlineExceeded, DeadlineConnection
+from gateway.storage.pg_deadlines import DatabaseDeadlineExceeded
 from gateway.storage.pg_execute import LeanCursor
+from tests.support.pg_connect import lean_connection as _connect
+from tests.support.pg_connect import libpq_trace
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
 
@@ -33,30 +33,16 @@ _INERROR = pq.TransactionStatus.INERROR
 _IDLE = pq.TransactionStatus.IDLE
 
 
-def _connect(database_url: str, **kwargs: Any) -> DeadlineConnection:
-    conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(False)
-    connection = DeadlineConnection.connect(conninfo, **kwargs)
-    connection.cursor_factory = LeanCursor
-    connection.wait_timeout_s = 10.0
-    return connection
-
-
 @contextmanager
 def _wire(connection: psycopg.Connection[Any]) -> Iterator[list[str]]:
     """The frontend messages and ``ReadyForQuery`` lines sent meanwhile."""
     lines: list[str] = []
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as trace:
-        connection.pgconn.trace(trace.fileno())
-        connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-        try:
-            yield lines
-        finally:
-            connection.pgconn.untrace()
-            trace.seek(0)
-            for line in trace.read().splitlines():
-                parts = line.split("\t")
-                if len(parts) > 2 and (parts[0] == "F" or parts[2] == "ReadyForQuery"):
-                    lines.append(" ".join(p.strip() for p in (parts[0], *parts[2:])))
+    with libpq_trace(connection) as trace:
+        yield lines
+    for line in trace:
+        parts = line.split("\t")
+        if len(parts) > 2 and (parts[0] == "F" or parts[2] == "ReadyForQuery"):
+            lines.append(" ".join(p.strip() for p in (parts[0], *parts[2:])))
 
 
 def _round_trips(lines: list[str]) -> int:
