@@ -74,8 +74,17 @@ class Caller:
     def viewer(self, pseudonym: str | None) -> Viewer:
         if self.principal is None:
             return Viewer(pseudonym=pseudonym, representative=self.representative)
-        p = self.principal
-        return Viewer(party=p.party, employee=p.employee, covenant=p.covenant, roles=p.roles)
+        return _actor(self.principal)
+
+
+def _actor(principal: Principal) -> Viewer:
+    """A partner principal as the rights desk sees it (party, employee, covenant, roles)."""
+    return Viewer(
+        party=principal.party,
+        employee=principal.employee,
+        covenant=principal.covenant,
+        roles=principal.roles,
+    )
 
 
 async def caller(request: Request) -> Caller:
@@ -177,23 +186,10 @@ def decide_request(
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
 ) -> RightsRequestOut:
-    actor = Viewer(
-        party=principal.party,
-        employee=principal.employee,
-        covenant=principal.covenant,
-        roles=principal.roles,
+    view = runtime_of(request).rights_desk.decide(
+        _actor(principal), request_id, body.decision, body.reason
     )
-    view = runtime_of(request).rights_desk.decide(actor, request_id, body.decision, body.reason)
     return RightsRequestOut.of(view, datetime.now(UTC))
-
-
-def _actor(principal: Principal) -> Viewer:
-    return Viewer(
-        party=principal.party,
-        employee=principal.employee,
-        covenant=principal.covenant,
-        roles=principal.roles,
-    )
 
 
 class ExtendIn(StrictBody):

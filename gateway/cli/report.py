@@ -123,30 +123,28 @@ FormatOpt = Annotated[Format, typer.Option("--format", help="csv, json or html."
 OutOpt = Annotated[Path | None, typer.Option("--out", help="File to write (default stdout).")]
 
 
-@report_app.command("annual")
-def annual(
-    convenant: CovenantOpt,
-    year: YearOpt = None,
-    date_from: FromOpt = None,
-    date_to: ToOpt = None,
-    fmt: FormatOpt = Format.csv,
-    out: OutOpt = None,
-) -> None:
-    """Referrals, triage, phases, closure, municipalities, case types, ages, cross-region."""
-    _run_report("annual", convenant, _period(year, date_from, date_to), fmt, out)
+def _report_command(kind: str, summary: str) -> None:
+    """Registers ``report <kind>``: every report takes the same period, format and file."""
+
+    def command(
+        convenant: CovenantOpt,
+        year: YearOpt = None,
+        date_from: FromOpt = None,
+        date_to: ToOpt = None,
+        fmt: FormatOpt = Format.csv,
+        out: OutOpt = None,
+    ) -> None:
+        _run_report(kind, convenant, _period(year, date_from, date_to), fmt, out)
+
+    report_app.command(kind, help=summary)(command)
 
 
-@report_app.command("privacy")
-def privacy(
-    convenant: CovenantOpt,
-    year: YearOpt = None,
-    date_from: FromOpt = None,
-    date_to: ToOpt = None,
-    fmt: FormatOpt = Format.csv,
-    out: OutOpt = None,
-) -> None:
-    """Disclosures, denials, OvJ consents, rights-request deadlines, federation traffic."""
-    _run_report("privacy", convenant, _period(year, date_from, date_to), fmt, out)
+_report_command(
+    "annual", "Referrals, triage, phases, closure, municipalities, case types, ages, cross-region."
+)
+_report_command(
+    "privacy", "Disclosures, denials, OvJ consents, rights-request deadlines, federation traffic."
+)
 
 
 @report_app.command("logboek")

@@ -46,6 +46,8 @@ from gateway.consent.withholdings import (
 )
 from gateway.consent.withholdings import withheld_until as withheld_until_of
 from gateway.policy.compiled import CompiledPolicy
+from gateway.policy.durations import IsoDuration
+from gateway.policy.models import Covenant
 from gateway.problems import Conflict, Forbidden, NotFound, Unprocessable
 from gateway.storage.precompiled import Precompiled
 from gateway.storage.reads import Read, read
@@ -852,19 +854,14 @@ class ConsentService:
         """Not in the past and at most ``rights.withheld_max`` (default P4Y) from today."""
         if withheld_until is None:
             return None
-        today = self._today()
-        if withheld_until < today:
-            raise BadWithholding(detail="withheld_until lies in the past.")
-        covenant = self._policy().covenant(convenant)
-        if covenant is None:
-            raise Unprocessable(detail="The covenant is no longer loaded.")
-        limit = covenant.rights.withheld_max.add_to(today)
-        if withheld_until > limit:
-            raise BadWithholding(
-                detail="withheld_until exceeds the covenant's rights.withheld_max.",
-                extensions={"latest_allowed": limit.isoformat()},
-            )
-        return withheld_until
+        return self._within_term(
+            convenant,
+            withheld_until,
+            field="withheld_until",
+            term="rights.withheld_max",
+            term_of=lambda covenant: covenant.rights.withheld_max,
+            problem=BadWithholding,
+        )
 
     @staticmethod
     def _narrower(chosen: Sequence[str] | None, asked: Sequence[str], what: str) -> list[str]:
@@ -881,18 +878,42 @@ class ConsentService:
         return sorted(set(chosen))
 
     def _check_valid_until(self, convenant: str, valid_until: date | None) -> date:
-        today = self._today()
         if valid_until is None:
             raise BadValidity(detail="A grant needs valid_until.")
-        if valid_until < today:
-            raise BadValidity(detail="valid_until lies in the past.")
+        return self._within_term(
+            convenant,
+            valid_until,
+            field="valid_until",
+            term="consent_max",
+            term_of=lambda covenant: covenant.retention.consent_max,
+            problem=BadValidity,
+        )
+
+    def _within_term(
+        self,
+        convenant: str,
+        day: date,
+        *,
+        field: str,
+        term: str,
+        term_of: Callable[[Covenant], IsoDuration],
+        problem: type[Unprocessable],
+    ) -> date:
+        """``day`` (the grant's ``field``) lies from today up to the covenant's ``term`` after it.
+
+        Both end dates of a grant are bounded so, each by its own term of the
+        covenant in force; outside it: ``problem`` (422), naming the field and term.
+        """
+        today = self._today()
+        if day < today:
+            raise problem(detail=f"{field} lies in the past.")
         covenant = self._policy().covenant(convenant)
         if covenant is None:
             raise Unprocessable(detail="The covenant is no longer loaded.")
-        limit = covenant.retention.consent_max.add_to(today)
-        if valid_until > limit:
-            raise BadValidity(
-                detail="valid_until exceeds the covenant's consent_max.",
+        limit = term_of(covenant).add_to(today)
+        if day > limit:
+            raise problem(
+                detail=f"{field} exceeds the covenant's {term}.",
                 extensions={"latest_allowed": limit.isoformat()},
             )
-        return valid_until
+        return day

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Final, Literal
 
 from sqlalchemy import BigInteger, Date, Index, Integer, String, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -52,13 +53,24 @@ class Withholding(Base):
     )
 
 
+# The key of a disclosure entry that names the party a withholding is about.
+RECIPIENT: Final = "party"  # the OvJ's (here): what one recipient was given
+SOURCE: Final = "source"  # a source party's own (gateway/rights/withholding.py): what it gave
+
+
 @dataclass(frozen=True)
-class ActiveWithholding:
-    """What inzage matches a disclosure entry against."""
+class DisclosureHold:
+    """Disclosures of one case and category withheld from the inzage while today < ``until``.
+
+    What inzage matches a disclosure entry against, for both kinds of
+    withholding: ``party`` is compared with the entry's ``role`` key, the
+    recipient (:data:`RECIPIENT`) or the source (:data:`SOURCE`).
+    """
 
     case: str
     category: str
-    recipient: str
+    role: Literal["party", "source"]
+    party: str
     ground: str
     until: date
 
@@ -66,7 +78,7 @@ class ActiveWithholding:
         return (
             entry.get("case") == self.case
             and entry.get("category") == self.category
-            and entry.get("party") == self.recipient
+            and entry.get(self.role) == self.party
         )
 
 
@@ -102,7 +114,7 @@ def record_withholdings(
     session.flush()
 
 
-def active_withholdings(session: Session, pseudonym: str, today: date) -> list[ActiveWithholding]:
+def active_withholdings(session: Session, pseudonym: str, today: date) -> list[DisclosureHold]:
     """Withholdings of this person still in force: withheld while ``today < until``."""
     rows = session.execute(
         select(
@@ -113,7 +125,10 @@ def active_withholdings(session: Session, pseudonym: str, today: date) -> list[A
             Withholding.until,
         ).where(Withholding.subject_pseudonym == pseudonym, Withholding.until > today)
     )
-    return [ActiveWithholding(*row) for row in rows]
+    return [
+        DisclosureHold(case, category, RECIPIENT, recipient, ground, until)
+        for case, category, recipient, ground, until in rows
+    ]
 
 
 _WITHHOLDINGS = Withholding.__table__

@@ -43,12 +43,13 @@ from gateway.audit.subject_keys import SubjectVault
 from gateway.audit.vault import DataKey, VaultError, open_sealed
 from gateway.consent.withholdings import (
     GROUND_INVESTIGATION,
-    ActiveWithholding,
+    SOURCE,
+    DisclosureHold,
     active_withholdings,
 )
 from gateway.policy.compiled import CompiledPolicy
 from gateway.rights.withholding import GROUND_TEXTS as PARTNER_GROUND_TEXTS
-from gateway.rights.withholding import PartnerHold, partner_holds
+from gateway.rights.withholding import partner_holds
 
 # At most this many disclosures are itemised in one answer; ``summary`` counts them all.
 MAX_ENTRIES = 5000
@@ -178,8 +179,8 @@ def _about(entry: dict[str, Any], keys: dict[str, DataKey | None], pseudonym: st
 
 
 def _withholding_of(
-    entry: dict[str, Any], withholdings: list[ActiveWithholding | PartnerHold]
-) -> ActiveWithholding | PartnerHold | None:
+    entry: dict[str, Any], withholdings: list[DisclosureHold]
+) -> DisclosureHold | None:
     """The longest-running withholding that covers this disclosure entry, if any."""
     covering = [w for w in withholdings if w.covers(entry)]
     return max(covering, key=lambda w: w.until, default=None)
@@ -308,7 +309,7 @@ def assemble_inzage(
     before: int | None = None,
 ) -> Inzage:
     """Every disclosure entry about the person, read page by page; see the module docstring."""
-    withholdings: list[ActiveWithholding | PartnerHold] = [
+    withholdings: list[DisclosureHold] = [
         *active_withholdings(session, pseudonym, today),
         *partner_holds(session, pseudonym, today),
     ]
@@ -329,7 +330,7 @@ def assemble_inzage(
                 continue
             holding = _withholding_of(entry, withholdings)
             if holding is not None:
-                texts = PARTNER_GROUND_TEXTS if isinstance(holding, PartnerHold) else GROUND_TEXTS
+                texts = PARTNER_GROUND_TEXTS if holding.role == SOURCE else GROUND_TEXTS
                 ground = texts.get(holding.ground, holding.ground)
                 withheld[ground] += 1
                 until[ground] = max(until.get(ground, holding.until), holding.until)

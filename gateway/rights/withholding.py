@@ -26,7 +26,6 @@ extended to the others).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
@@ -36,6 +35,7 @@ from gateway.audit.events import AuditEvent
 from gateway.cases.household import UnknownSubject
 from gateway.cases.models import Case
 from gateway.cases.sealing import SubjectErased
+from gateway.consent.withholdings import SOURCE, DisclosureHold
 from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import Forbidden, NotFound, Unprocessable
 from gateway.rights.models import PartnerWithholding
@@ -68,24 +68,6 @@ class UntilOutOfRange(Unprocessable):
 
     slug = "withholding-until"
     title = "The end date must lie in the future and within the covenant's withheld_max"
-
-
-@dataclass(frozen=True)
-class PartnerHold:
-    """What inzage matches a disclosure entry against (the source, not a recipient)."""
-
-    case: str
-    category: str
-    source: str
-    ground: str
-    until: date
-
-    def covers(self, entry: dict[str, object]) -> bool:
-        return (
-            entry.get("case") == self.case
-            and entry.get("category") == self.category
-            and entry.get("source") == self.source
-        )
 
 
 def record_partner_withholding(
@@ -191,10 +173,13 @@ def _first_withheld(
     return first if first.tzinfo is not None else first.replace(tzinfo=UTC)
 
 
-def partner_holds(session: Session, pseudonym: str, today: date) -> list[PartnerHold]:
+def partner_holds(session: Session, pseudonym: str, today: date) -> list[DisclosureHold]:
+    """What this person's sources withhold still in force: withheld while ``today < until``."""
     rows = session.scalars(
         select(PartnerWithholding).where(
             PartnerWithholding.subject_pseudonym == pseudonym, PartnerWithholding.until > today
         )
     )
-    return [PartnerHold(r.case_id, r.category, r.source, r.ground, r.until) for r in rows]
+    return [
+        DisclosureHold(r.case_id, r.category, SOURCE, r.source, r.ground, r.until) for r in rows
+    ]
