@@ -60,6 +60,7 @@ async def bounded_exchange(
     headers: Mapping[str, str] | None = None,
     content: bytes | None = None,
     data: Mapping[str, str] | None = None,
+    extensions: Mapping[str, str] | None = None,
 ) -> Answer:
     """One exchange bounded in all: ``timeout_s`` from connect to the last byte, at most
     ``max_bytes`` of body (``0``: the body is not read, only the status counts).
@@ -82,6 +83,7 @@ async def bounded_exchange(
                 data=data,
                 timeout=timeout_s,
                 follow_redirects=False,
+                extensions=dict(extensions or {}),
             ) as response,
         ):
             body = await _read_raw(response, max_bytes) if max_bytes > 0 else b""

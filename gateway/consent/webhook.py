@@ -38,20 +38,31 @@ announced again with ``event`` ``widened``/``changed`` and its new ``version``:
 the OM must never decide on a request that grew behind its back. Each version
 has its own ``Idempotency-Key`` (``<id>`` for the first, ``<id>.v<n>`` after),
 so a receiver that de-duplicates still sees every change.
+
+The URL passed the covenant's checks at load (https, no literal non-public
+address: ``gateway.policy.webhook_url``); each delivery resolves the host
+again, refuses (logs, sends nothing, gives up) if any address it resolves to
+is loopback, private, link-local or otherwise non-public, and connects to the
+address it checked (TLS still verifies the name), so a name that a DNS answer
+points into the gateway's own network between check and connect is not
+followed there.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import heapq
 import itertools
 import json
 import logging
 import secrets
+import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from ipaddress import ip_address
 
 import httpx
 from joserfc import jwt
@@ -61,6 +72,7 @@ from gateway.keys import KeyStore, KeyStoreError
 from gateway.outbound import Answer, OutboundRefused, bounded_exchange, run_exchange
 from gateway.policy.compiled import CompiledPolicy
 from gateway.policy.models import ConsentWebhook
+from gateway.policy.webhook_url import Address, address_refused, url_problem
 
 log = logging.getLogger("ketenpoort.consent.webhook")
 
@@ -73,6 +85,11 @@ DELIVERY_THREADS = 8  # started only as needed; a stalled receiver holds one
 MAX_WAITING = 10_000
 MAX_WAITING_PER_RECEIVER = 1_000
 MAX_IN_FLIGHT_PER_RECEIVER = 1
+
+
+class WebhookRefused(Exception):
+    """The webhook's host is, or resolves to, an address a notice may not go to."""
+
 
 Receiver = tuple[str, str]
 """An OM party at one webhook URL: the unit that gets its own share of threads and schedule."""
@@ -152,8 +169,10 @@ class ConsentWebhooks:
         max_waiting: int = MAX_WAITING,
         max_waiting_per_receiver: int = MAX_WAITING_PER_RECEIVER,
         in_flight_per_receiver: int = MAX_IN_FLIGHT_PER_RECEIVER,
+        dev_mode: bool = False,
     ) -> None:
         self._keys = keys
+        self._dev_mode = dev_mode
         self._issuer = issuer
         self._policy = policy
         self._threads = threads
@@ -328,18 +347,13 @@ class ConsentWebhooks:
             return "retry"
 
         def exchange(client: httpx.AsyncClient) -> Awaitable[Answer]:
-            return bounded_exchange(
-                client,
-                "POST",
-                hook.url,
-                headers=headers,
-                content=body,
-                timeout_s=hook.timeout_s,
-                max_bytes=0,
-            )
+            return self._pinned_post(client, hook, headers, body)
 
         try:
             status = run_exchange(exchange).status
+        except WebhookRefused as refused:
+            log.error("consent notice %s not sent: %s", notice.id, refused)
+            return "give_up"
         except OutboundRefused as refused:
             log.warning("consent notice %s not delivered: %s", notice.id, refused.reason)
             return "retry"
@@ -350,6 +364,54 @@ class ConsentWebhooks:
             return "retry"
         log.error("consent notice %s refused with %s", notice.id, status)
         return "give_up"
+
+    async def _pinned_post(
+        self,
+        client: httpx.AsyncClient,
+        hook: ConsentWebhook,
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> Answer:
+        """POST to the address the host resolves to, once every such address is allowed."""
+        problem = url_problem(hook.url, dev_mode=self._dev_mode)
+        if problem is not None:
+            raise WebhookRefused(f"webhook URL {problem}")
+        target = httpx.URL(hook.url)
+        address = await self._checked_address(target, hook.timeout_s)
+        pinned = target.copy_with(host=str(address))
+        extensions = {"sni_hostname": target.host} if target.scheme == "https" else None
+        return await bounded_exchange(
+            client,
+            "POST",
+            str(pinned),
+            headers={**headers, "Host": target.netloc.decode("ascii")},
+            content=body,
+            timeout_s=hook.timeout_s,
+            max_bytes=0,
+            extensions=extensions,
+        )
+
+    async def _checked_address(self, target: httpx.URL, timeout_s: float) -> Address:
+        """The first address ``target``'s host resolves to; refused if any is not allowed."""
+        port = target.port or (443 if target.scheme == "https" else 80)
+        try:
+            async with asyncio.timeout(timeout_s):
+                found = await asyncio.get_running_loop().getaddrinfo(
+                    target.host, port, type=socket.SOCK_STREAM
+                )
+        except (TimeoutError, OSError):
+            raise OutboundRefused("unreachable") from None
+        addresses: list[Address] = []
+        for *_, sockaddr in found:
+            try:
+                addresses.append(ip_address(str(sockaddr[0])))
+            except ValueError:  # an IPv6 address with a zone (%eth0) is link-local
+                raise WebhookRefused(f"{target.host} resolves to a non-public address") from None
+        if not addresses:
+            raise OutboundRefused("unreachable")
+        if any(address_refused(a, dev_mode=self._dev_mode) for a in addresses):
+            raise WebhookRefused(f"{target.host} resolves to a non-public address")
+        return addresses[0]
 
     def wait_idle(self, timeout_s: float) -> bool:
         """Wait until nothing is scheduled or in flight (shutdown, tests); False if some is."""

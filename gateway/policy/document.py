@@ -6,6 +6,13 @@ policy author must look at. Dates stay strings (the document is hashed as
 JSON for ``covenant_version`` and signatures), only ``true``/``false`` are
 booleans (YAML 1.1's ``no``/``on`` would silently change a value), and
 duplicate keys are errors, never a silent last-one-wins.
+
+Anchors and aliases (``&a``/``*a``) are refused while composing: an alias is
+one node the line map, the schema and the hash would each walk once per
+reference, so a few lines of nested aliases (a "billion laughs") took seconds
+and gigabytes, at start-up as on every reload. Nesting is bounded while
+composing too: PyYAML composes recursively, and a few thousand ``[`` ran
+into ``RecursionError``, which no caller expected. Covenants need neither.
 """
 
 from __future__ import annotations
@@ -22,9 +29,36 @@ from gateway.policy.errors import Finding
 
 JsonPath = tuple[str | int, ...]
 
+MAX_DEPTH = 32
+"""Deepest nesting of mappings and lists a policy file may have (the demo covenant has 6)."""
+
+
+class Refused(yaml.MarkedYAMLError):
+    """YAML that is well-formed but not allowed in a policy file (alias, anchor, depth)."""
+
 
 class _JsonLikeLoader(yaml.SafeLoader):
-    """SafeLoader without timestamp resolution and with YAML 1.2 booleans only."""
+    """SafeLoader without timestamp resolution, with YAML 1.2 booleans only, no aliases."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise Refused(
+                problem="YAML anchors and aliases (&name, *name) are not allowed",
+                problem_mark=event.start_mark,
+            )
+        if self._depth >= MAX_DEPTH:
+            raise Refused(
+                problem=f"nested more than {MAX_DEPTH} levels deep",
+                problem_mark=event.start_mark,
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _JsonLikeLoader.yaml_implicit_resolvers = {
@@ -83,6 +117,9 @@ def parse_document(path: Path, text: str) -> tuple[SourceDocument | None, list[F
         lines: dict[JsonPath, int] = {(): node.start_mark.line + 1}
         _map_lines(path, node, (), lines, problems)
         data = loader.construct_document(node)
+    except Refused as error:
+        line = error.problem_mark.line + 1 if error.problem_mark is not None else None
+        return None, [Finding(path, line, str(error.problem))]
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -110,7 +147,10 @@ def _map_lines(
                 problems.append(Finding(file, key_node.start_mark.line + 1, "keys must be text"))
                 continue
             key = str(key_node.value)
-            if key == "<<":
+            if key == "<<":  # without aliases a merge key only hides where a key comes from
+                problems.append(
+                    Finding(file, key_node.start_mark.line + 1, "merge keys (<<) are not allowed")
+                )
                 continue
             if key in seen:
                 problems.append(

@@ -3,6 +3,12 @@
 Retention and rights deadlines are calendar periods: ``P1M`` from 31 January
 is the end of February, not 30 days later, so a duration keeps its parts and is
 applied with calendar arithmetic instead of being flattened to a timedelta.
+
+A covenant's duration is at most ``MAX_YEARS`` in its calendar part (years and
+months) and as much again in its exact part (weeks to seconds): anything longer
+is no legal term but a typo, and ``P9000Y`` added to a date leaves the range of
+``datetime`` (``ValueError``/``OverflowError`` in every comparison and deadline,
+which once killed the policy reloader).
 """
 
 from __future__ import annotations
@@ -22,6 +28,10 @@ _DURATION = re.compile(
 DURATION_PATTERN = r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$"
 
 _Moment = TypeVar("_Moment", date, datetime)
+
+MAX_YEARS = 1000
+_MAX_MONTHS = 12 * MAX_YEARS
+_MAX_SECONDS = MAX_YEARS * 366 * 86_400
 
 
 class DurationError(ValueError):
@@ -98,4 +108,11 @@ def parse_duration(text: str) -> IsoDuration:
     if match is None:
         raise DurationError(f"{text!r} is not an ISO 8601 duration such as P2Y, P1M or P30D")
     parts = {name: int(value) for name, value in match.groupdict().items() if value is not None}
-    return IsoDuration(**parts)
+    duration = IsoDuration(**parts)
+    months = 12 * duration.years + duration.months
+    seconds = (
+        ((7 * duration.weeks + duration.days) * 24 + duration.hours) * 60 + duration.minutes
+    ) * 60 + duration.seconds
+    if months > _MAX_MONTHS or seconds > _MAX_SECONDS:
+        raise DurationError(f"{text!r} is longer than any term a covenant may set (P{MAX_YEARS}Y)")
+    return duration

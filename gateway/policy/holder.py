@@ -17,11 +17,14 @@ from gateway.policy.loader import load_policy_dir, scan_policy_dir
 class PolicyHolder:
     """Readers take ``holder.current`` once per request and use that object throughout."""
 
-    def __init__(self, policy_dir: Path, require_keys: bool = True) -> None:
+    def __init__(
+        self, policy_dir: Path, require_keys: bool = True, *, dev_mode: bool = False
+    ) -> None:
         self.policy_dir = policy_dir
         self.require_keys = require_keys
+        self.dev_mode = dev_mode
         self._lock = threading.Lock()
-        self._current = compile_policy(load_policy_dir(policy_dir, require_keys))
+        self._current = compile_policy(load_policy_dir(policy_dir, require_keys, dev_mode=dev_mode))
 
     @property
     def current(self) -> CompiledPolicy:
@@ -30,7 +33,9 @@ class PolicyHolder:
     def reload(self) -> list[Finding]:
         """Load the directory again; swap only if it is valid. Returns every problem found."""
         with self._lock:
-            policy_set, problems = scan_policy_dir(self.policy_dir, self.require_keys)
+            policy_set, problems = scan_policy_dir(
+                self.policy_dir, self.require_keys, dev_mode=self.dev_mode
+            )
             if policy_set is not None:
                 self._current = compile_policy(policy_set)
             return problems

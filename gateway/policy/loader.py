@@ -1,7 +1,10 @@
 """Load a policy directory: every ``*.yaml`` is a covenant, ``catalogue.yaml`` the catalogue.
 
 The gateway refuses to start on any error (POLICY.md), so loading collects
-every problem of every file before giving up, each with file and line.
+every problem of every file before giving up, each with file and line. An
+error nobody foresaw while checking one file is a finding about that file too
+(its type, no traceback): escaping as an exception, it once killed the policy
+reloader for good and gave the operator no file to look at.
 """
 
 from __future__ import annotations
@@ -18,18 +21,20 @@ from gateway.policy.errors import Finding, PolicyError, has_errors
 from gateway.policy.models import Catalogue, Covenant, PolicySet
 from gateway.policy.schema import schema_path, validate
 from gateway.policy.signatures import covenant_version, verify_signatures
+from gateway.policy.webhook_url import check_webhooks
 
 _LOADER_FIELDS = {"covenant_version", "source_path", "signatures_ok"}
 _DOCUMENT_FIELDS = set(Covenant.model_fields) - _LOADER_FIELDS
 
 
-def load_policy_dir(path: Path, require_keys: bool = True) -> PolicySet:
+def load_policy_dir(path: Path, require_keys: bool = True, *, dev_mode: bool = False) -> PolicySet:
     """Load and check everything, or raise :class:`PolicyError` listing every problem.
 
     ``require_keys=False`` tolerates missing ``jwks_file`` trust files (the demo
     writes them at start-up); a file that exists but is not a JWKS is still an error.
+    ``dev_mode`` lets a consent webhook use plain http to a loopback address.
     """
-    policy_set, problems = scan_policy_dir(path, require_keys)
+    policy_set, problems = scan_policy_dir(path, require_keys, dev_mode=dev_mode)
     if policy_set is None:
         raise PolicyError(problems)
     return policy_set
@@ -43,6 +48,8 @@ def check_dir(path: Path, require_keys: bool = True) -> list[Finding]:
 def scan_policy_dir(
     path: Path,
     require_keys: bool = True,
+    *,
+    dev_mode: bool = False,
 ) -> tuple[PolicySet | None, list[Finding]]:
     """The policy set (``None`` if any error) and all problems found."""
     if not path.is_dir():
@@ -50,7 +57,10 @@ def scan_policy_dir(
     schema_file = schema_path(path)
     if not schema_file.exists():
         return None, [Finding(schema_file, None, "the covenant JSON Schema is missing")]
-    catalogue, problems = load_catalogue(path / CATALOGUE_FILE, schema_file)
+    try:
+        catalogue, problems = load_catalogue(path / CATALOGUE_FILE, schema_file)
+    except Exception as error:  # noqa: BLE001 - as for a covenant file, below
+        catalogue, problems = None, [_unforeseen(path / CATALOGUE_FILE, error)]
     problems += [
         Finding(other, None, "ignored: covenant files end in .yaml", "warning")
         for other in sorted(path.glob("*.yml"))
@@ -61,7 +71,12 @@ def scan_policy_dir(
     if not files:
         problems.append(Finding(path, None, "no covenant (*.yaml) in the policy directory"))
     for file in files:
-        covenant, file_problems = _load_covenant(file, schema_file, catalogue, require_keys)
+        try:
+            covenant, file_problems = _load_covenant(
+                file, schema_file, catalogue, require_keys, dev_mode
+            )
+        except Exception as error:  # noqa: BLE001 - any failure is this file's error, not ours
+            covenant, file_problems = None, [_unforeseen(file, error)]
         problems += file_problems
         if covenant is None:
             continue
@@ -87,6 +102,7 @@ def _load_covenant(
     schema_file: Path,
     catalogue: Catalogue | None,
     require_keys: bool,
+    dev_mode: bool,
 ) -> tuple[Covenant | None, list[Finding]]:
     document, problems = read_document(file)
     if document is None:
@@ -97,9 +113,15 @@ def _load_covenant(
     try:
         version = covenant_version(document.data)
         covenant = Covenant.model_validate(_model_input(document, version))
-    except (ValueError, ValidationError) as error:
+    except ValidationError as error:
+        return None, [
+            document.problem(detail["loc"], f"{'.'.join(map(str, detail['loc']))}: {detail['msg']}")
+            for detail in error.errors(include_url=False)
+        ]
+    except ValueError as error:
         return None, [Finding(file, 1, f"cannot read the covenant: {error}")]
     problems = check_covenant(document, covenant, catalogue, require_keys)
+    problems += check_webhooks(document, covenant, dev_mode=dev_mode)
     if has_errors(problems) or not covenant.require_signatures:
         return covenant, problems
     status = verify_signatures(document.data, covenant.parties, covenant.signatures)
@@ -129,6 +151,12 @@ def _load_covenant(
             )
         )
     return covenant.model_copy(update={"signatures_ok": status.active}), problems
+
+
+def _unforeseen(file: Path, error: Exception) -> Finding:
+    """A finding for an error no check foresaw; the type names it (nesting, a range, ...)."""
+    detail = str(error)[:200]
+    return Finding(file, None, f"cannot check this file ({type(error).__name__}: {detail})")
 
 
 def _model_input(document: SourceDocument, version: str) -> dict[str, Any]:

@@ -7,7 +7,9 @@ the watcher thread, which does the reload: a signal handler must not take
 the holder's lock the main thread might already hold. The swap itself is
 atomic in :class:`PolicyHolder`, and a directory with errors keeps the policy
 in force; the problems are logged (file, line, message — covenants hold no
-personal data).
+personal data). Whatever goes wrong in a reload, the thread lives on: a
+watcher that died on one bad edit ignored every later one (and SIGHUP), so a
+party or role removed from a covenant stayed in force until a restart.
 """
 
 from __future__ import annotations
@@ -86,9 +88,9 @@ class PolicyWatcher:
             problems = self._holder().reload()
         except PolicyError as error:
             problems = error.problems
-        except OSError as error:
-            log.error("policy reload failed: %s", type(error).__name__)
-            return
+        except Exception as error:  # noqa: BLE001 - the watcher must outlive any bad file
+            # The type only, no traceback: logs carry no stack traces (docs/security.md).
+            problems = [Finding(self.directory, None, f"reload failed: {type(error).__name__}")]
         self.reloads += 1
         self.last_problems = problems
         errors = [p for p in problems if p.severity == "error"]

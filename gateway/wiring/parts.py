@@ -133,7 +133,9 @@ def build_brokering(
     policy = base.current_policy()
     timeout_s = base.settings.source_timeout_s
     cases = CaseService(policy, pseudonymizer, VaultSealer(base.audit.vault))
-    webhooks = ConsentWebhooks(base.keys, base.settings.base_url, policy)
+    webhooks = ConsentWebhooks(
+        base.keys, base.settings.base_url, policy, dev_mode=base.settings.dev_mode
+    )
     verzet = VerzetRegister(policy)
     consents = ConsentService(
         policy,

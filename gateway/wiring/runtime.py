@@ -138,7 +138,8 @@ class Runtime:
     @part
     def policy(self) -> PolicyHolder:
         """The covenants in force; read ``policy.current`` once per request."""
-        return PolicyHolder(self.settings.policy_dir, require_keys=not self.settings.dev_mode)
+        dev = self.settings.dev_mode
+        return PolicyHolder(self.settings.policy_dir, require_keys=not dev, dev_mode=dev)
 
     @part
     def pseudonymizer(self) -> Pseudonymizer:

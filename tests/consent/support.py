@@ -9,6 +9,7 @@ import httpx
 from sqlalchemy import update
 
 from gateway.consent.models import ConsentRequest
+from gateway.consent.service import ConsentNotice
 from gateway.demo.partner_client import PartnerClient
 from gateway.demo.stack import DEMO_COVENANT, Stack
 from tests.brokering.support import CASUSOVERLEG, MOTIVATION, Results, results
@@ -80,3 +81,18 @@ def set_valid_until(stack: Stack, consent_id: str, day: date) -> None:
         session.execute(
             update(ConsentRequest).where(ConsentRequest.id == consent_id).values(valid_until=day)
         )
+
+
+def notice(n: int | str, convenant: str = "zvh-demo") -> ConsentNotice:
+    """A consent notice as the consent desk hands it to the webhook (identifiers only)."""
+    return ConsentNotice(
+        id=f"oc-{n}",
+        convenant=convenant,
+        case="c-test",
+        categories=("strafrechtelijk",),
+        recipient="gemeente-demo",
+        purpose="pga-casusoverleg",
+        case_phase="casusoverleg",
+        requested_by_employee="m.jansen",
+        created_at=datetime.now(UTC),
+    )

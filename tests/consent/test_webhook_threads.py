@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +31,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.consent.service import ConsentNotice
 from gateway.consent.webhook import DELIVERY_THREADS, ConsentWebhooks
 from gateway.keys import KeyStore
 from gateway.policy.compiled import CompiledPolicy, compile_policy
 from gateway.policy.loader import load_policy_dir
+from tests.consent.support import notice
 from tests.reliability.rawserver import raw_server
 from tests.support.loopback import serve_app
 
@@ -85,32 +84,11 @@ def policy_with_hook(tmp_path: Path, url: str) -> CompiledPolicy:
     om = next(p for p in document["parties"] if p["id"] == "om-demo")
     om["consent_webhook"] = {"url": url, "timeout_s": 2, "max_attempts": 3, "backoff_s": 0.2}
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    return compile_policy(load_policy_dir(folder, require_keys=False))
-
-
-def notice(n: int, convenant: str = "zvh-demo") -> ConsentNotice:
-    return ConsentNotice(
-        id=f"oc-{n}",
-        convenant=convenant,
-        case="c-test",
-        categories=("strafrechtelijk",),
-        recipient="gemeente-demo",
-        purpose="pga-casusoverleg",
-        case_phase="casusoverleg",
-        requested_by_employee="m.jansen",
-        created_at=datetime.now(UTC),
-    )
+    return compile_policy(load_policy_dir(folder, require_keys=False, dev_mode=True))
 
 
 def delivery_threads() -> int:
     return sum(1 for t in threading.enumerate() if t.name.startswith("consent-webhook"))
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> KeyStore:
-    store = KeyStore(tmp_path / "keys", "correct horse battery staple")
-    store.ensure()
-    return store
 
 
 def test_many_requests_to_a_receiver_that_is_down_cost_a_few_threads(
@@ -118,7 +96,7 @@ def test_many_requests_to_a_receiver_that_is_down_cost_a_few_threads(
 ) -> None:
     om, url = receiver
     policy = policy_with_hook(tmp_path, url)
-    webhooks = ConsentWebhooks(keys, "https://gateway.test", lambda: policy)
+    webhooks = ConsentWebhooks(keys, "https://gateway.test", lambda: policy, dev_mode=True)
     before = delivery_threads()
     for n in range(NOTICES):
         webhooks(notice(n))
@@ -136,7 +114,9 @@ def test_a_full_schedule_drops_the_notice_and_says_so(
 ) -> None:
     om, url = receiver
     policy = policy_with_hook(tmp_path, url)
-    webhooks = ConsentWebhooks(keys, "https://gateway.test", lambda: policy, max_waiting=2)
+    webhooks = ConsentWebhooks(
+        keys, "https://gateway.test", lambda: policy, max_waiting=2, dev_mode=True
+    )
     with caplog.at_level(logging.ERROR, logger="ketenpoort.consent.webhook"):
         for n in range(10):
             webhooks(notice(n))
@@ -187,7 +167,7 @@ def two_receivers(tmp_path: Path, stalled_url: str, healthy_url: str) -> Compile
     (folder / "tweede-zvh.yaml").write_text(
         yaml.safe_dump(document, sort_keys=False), encoding="utf-8"
     )
-    policy = compile_policy(load_policy_dir(folder, require_keys=False))
+    policy = compile_policy(load_policy_dir(folder, require_keys=False, dev_mode=True))
     assert policy.covenant(OTHER) is not None
     return policy
 
@@ -206,7 +186,7 @@ def test_a_stalled_receiver_does_not_hold_up_another_covenants_notices(
     keys: KeyStore, two_oms: tuple[CompiledPolicy, Receiver]
 ) -> None:
     policy, om_tweede = two_oms
-    webhooks = ConsentWebhooks(keys, "https://gateway.test", lambda: policy)
+    webhooks = ConsentWebhooks(keys, "https://gateway.test", lambda: policy, dev_mode=True)
     before = delivery_threads()
     for n in range(12):  # each attempt runs into the 8 s timeout: minutes of work
         webhooks(notice(n))
@@ -229,7 +209,9 @@ def test_a_stalled_receivers_backlog_takes_only_its_share_of_the_schedule(
 ) -> None:
     policy, om_tweede = two_oms
     # Two receivers share 20 places: 10 each.
-    webhooks = ConsentWebhooks(keys, "https://gateway.test", lambda: policy, max_waiting=20)
+    webhooks = ConsentWebhooks(
+        keys, "https://gateway.test", lambda: policy, max_waiting=20, dev_mode=True
+    )
     with caplog.at_level(logging.ERROR, logger="ketenpoort.consent.webhook"):
         for n in range(30):
             webhooks(notice(n))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import tracemalloc
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -17,12 +16,12 @@ import pytest
 
 from connectors import PeerDown, PeerScope
 from connectors.peer_http import Budget, call_peer
-from gateway.consent.service import ConsentNotice
 from gateway.consent.webhook import ConsentWebhooks
 from gateway.federation.tokens import PeerTokenClient
 from gateway.keys import KeyStore
 from gateway.outbound import cookieless_jar
 from gateway.policy.models import ConsentWebhook
+from tests.consent.support import notice as consent_notice
 from tests.reliability.rawserver import Mode, ends_within, gzip_bomb, raw_server
 
 PASSPHRASE = "correct horse battery staple"
@@ -61,18 +60,8 @@ def test_a_compressed_peer_token_answer_is_refused_before_it_is_inflated(keys: K
 def test_a_dripping_webhook_receiver_is_abandoned_at_the_hooks_timeout(
     keys: KeyStore, mode: Mode
 ) -> None:
-    webhooks = ConsentWebhooks(keys, "https://gateway.test", lambda: None)  # type: ignore[arg-type,return-value]
-    notice = ConsentNotice(
-        id="oc-test",
-        convenant="zvh-demo",
-        case="c-test",
-        categories=("strafrechtelijk",),
-        recipient="gemeente-demo",
-        purpose="pga-casusoverleg",
-        case_phase="casusoverleg",
-        requested_by_employee="m.jansen",
-        created_at=datetime.now(UTC),
-    )
+    webhooks = ConsentWebhooks(keys, "https://gateway.test", lambda: None, dev_mode=True)  # type: ignore[arg-type,return-value]
+    notice = consent_notice("test")
     with raw_server(mode) as url:
         hook = ConsentWebhook(url=url + "/hook", timeout_s=0.5, max_attempts=1)
         ends_within(lambda: webhooks._attempt(hook, notice), 10.0)

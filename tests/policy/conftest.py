@@ -27,8 +27,16 @@ def demo_data() -> dict[str, Any]:
     return data
 
 
+class _NoAliasDumper(yaml.SafeDumper):
+    """Writes an object met twice (a shallow copy's list) out twice: covenants refuse aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def write_yaml(path: Path, data: Any) -> Path:
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    text = yaml.dump(data, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True)
+    path.write_text(text, encoding="utf-8")
     return path
 
 
