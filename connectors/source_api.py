@@ -37,6 +37,10 @@ def _no_nul(value: str) -> str:
 # No NUL: PostgreSQL text cannot hold it (a NUL record id was a 500), and no id needs it.
 # A plain check, not a ``pattern``: pydantic's regex made every lookup measurably slower.
 Identifier = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_nul)]
+MAX_CURSOR_LENGTH = 1_024
+# A source's feed cursor is stored as sent and sent back: no NUL (PostgreSQL refused it
+# and every retention run stopped on the DataError), bounded like any other answer field.
+FeedCursor = Annotated[str, Field(max_length=MAX_CURSOR_LENGTH), AfterValidator(_no_nul)]
 MAX_PUSHED_DELETIONS = 1_000
 """Events per pushed batch: each is one audit entry, so a batch is bounded like a query."""
 
@@ -84,7 +88,7 @@ class WireDeletionEvent(_Wire):
 
 class WireDeletionPage(_Wire):
     events: list[WireDeletionEvent]
-    next: str | None
+    next: FeedCursor | None
 
 
 class WireDeletionPush(_Wire):
@@ -129,8 +133,10 @@ class WireRightsAnswer(_Wire):
 
 
 __all__ = [
+    "MAX_CURSOR_LENGTH",
     "MAX_PUSHED_DELETIONS",
     "BsnDigits",
+    "FeedCursor",
     "WireDeletionEvent",
     "WireDeletionPage",
     "WireDeletionPush",

@@ -32,6 +32,7 @@ from connectors.models import (
     LookupResult,
     Record,
 )
+from connectors.source_api import MAX_CURSOR_LENGTH
 from gateway.subjects.bsn import Bsn, InvalidBsnError
 
 _SUBJECT_PARAMS: Final = frozenset({"bsn", "subject"})
@@ -237,6 +238,8 @@ class SqlConnector:
                 )
             )
             cursor = str(row["cursor"])
+            if not cursor.isdigit() or len(cursor) > MAX_CURSOR_LENGTH:
+                raise SourceUnavailable("malformed")  # stored as sent, sent back next run
         return DeletionPage(events=events, next=cursor)
 
     async def _run(self, work: Callable[[Connection], _T]) -> _T:

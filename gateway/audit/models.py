@@ -99,6 +99,9 @@ class AuditDataKey(Base):
     created_at: Mapped[datetime] = mapped_column(TS, nullable=False)
     last_used_at: Mapped[datetime] = mapped_column(TS, nullable=False)
     erased_at: Mapped[datetime | None] = mapped_column(TS)
+    # A ``strafrechtelijk`` key kept past its case: whose ``log_retention`` keeps it
+    # (set at the purge; NULL: kept). Migration 0011_critkeys.
+    convenant: Mapped[str | None] = mapped_column(String(100))
 
     __table_args__ = (UniqueConstraint("subject_pseudonym", "scope", "case_id"),)
 

@@ -2,7 +2,9 @@
 
 Takes the same run lock as the ``serve`` instances, so running it next to them
 never purges twice; ``--dry-run`` shows per rule what would go and changes
-nothing (no deletes, no feed cursor moves, no log entries).
+nothing (no deletes, no feed cursor moves, no log entries). A run in which a
+rule or feed failed, or that lost the run lock, exits 1 after its summary: the
+other rules did run, but an operator must look.
 """
 
 from __future__ import annotations
@@ -74,11 +76,13 @@ def _summary(report: RunReport) -> Table:
     table.add_column("rule")
     table.add_column("rows", justify="right")
     table.add_column("details")
+    table.add_column("status")
     for rule in report.rules:
         details = ", ".join(
             f"{name} {count}" for name, count in sorted(rule.counts.items()) if name != "rows"
         )
-        table.add_row(rule.rule, str(rule.rows), details)
+        status = "ok" if rule.failed is None else f"failed ({rule.failed})"
+        table.add_row(rule.rule, str(rule.rows), details, status)
     return table
 
 
@@ -94,3 +98,8 @@ def run(
         console.print("Another retention run holds the lock; nothing was done.")
         raise typer.Exit(3)
     console.print(_summary(report))
+    if report.lease_lost:
+        console.print("The run lock was lost: the run stopped; the next run goes on.")
+    if report.failed:
+        console.print("Retention failed in part: see the rules marked failed and the log.")
+        raise typer.Exit(1)

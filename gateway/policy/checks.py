@@ -32,6 +32,10 @@ from gateway.policy.models import (
 WJSG_LOG_MINIMUM = parse_duration("P4Y")
 AVG_ANSWER_MAXIMUM = parse_duration("P1M")
 AVG_EXTENSION_MAXIMUM = parse_duration("P2M")
+# No retention period reaches past this: a longer one is a typo (P2500Y for P25Y), and the
+# runner's date arithmetic must stay inside the calendar (review-b F1).
+RETENTION_MAXIMUM = parse_duration("P100Y")
+RETENTION_FIELDS = ("case_after_close", "after_last_contact", "copies", "consent_max")
 # Roles that act through the API (consent decisions, audit log) without being recipients.
 API_ROLES = frozenset({"om", "privacy_officer"})
 
@@ -50,6 +54,7 @@ def check_covenant(
     problems += _check_rules(doc, cov)
     problems += _check_grounds(doc, cov)
     problems += _check_deadlines(doc, cov)
+    problems += _check_retention(doc, cov)
     problems += _check_sql_queries(doc, cov)
     problems += _check_workflow(doc, cov)
     return problems
@@ -318,6 +323,23 @@ def _check_rules(doc: SourceDocument, cov: Covenant) -> list[Finding]:
 
 def _longer(duration: IsoDuration, limit: IsoDuration) -> bool:
     return not limit.at_least(duration)
+
+
+def _check_retention(doc: SourceDocument, cov: Covenant) -> list[Finding]:
+    """Every retention period, and each category's ``log_retention``, at most P100Y."""
+    periods: list[tuple[tuple[str | int, ...], str, IsoDuration]] = [
+        (("retention", name), name, getattr(cov.retention, name)) for name in RETENTION_FIELDS
+    ]
+    periods += [
+        (("categories", index, "log_retention"), "log_retention", category.log_retention)
+        for index, category in enumerate(cov.categories)
+        if category.log_retention is not None
+    ]
+    return [
+        doc.problem(where, f"{name} {period} exceeds the maximum of {RETENTION_MAXIMUM}")
+        for where, name, period in periods
+        if _longer(period, RETENTION_MAXIMUM)
+    ]
 
 
 def _check_deadlines(doc: SourceDocument, cov: Covenant) -> list[Finding]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import MAXYEAR, date, datetime, timedelta
 from typing import TypeVar
 
 _DURATION = re.compile(
@@ -32,6 +32,13 @@ _Moment = TypeVar("_Moment", date, datetime)
 MAX_YEARS = 1000
 _MAX_MONTHS = 12 * MAX_YEARS
 _MAX_SECONDS = MAX_YEARS * 366 * 86_400
+
+
+def _last(moment: _Moment) -> _Moment:
+    """The calendar's last moment, of the same type (and time zone) as ``moment``."""
+    if isinstance(moment, datetime):
+        return datetime.max.replace(tzinfo=moment.tzinfo)
+    return date.max
 
 
 class DurationError(ValueError):
@@ -73,23 +80,32 @@ class IsoDuration:
     def add_to(self, moment: _Moment) -> _Moment:
         """Return ``moment`` plus this duration; a month end stays clamped to the month end.
 
-        For a plain ``date`` the time parts count only as far as whole days.
+        For a plain ``date`` the time parts count only as far as whole days. An end
+        past the calendar's last moment (year 9999) is that last moment: a run that
+        judges by it must never fail on a long period (``P2500Y`` once raised
+        OverflowError and stopped every retention rule), and "not before 9999" is
+        what such a period means.
         """
         total_months = moment.month - 1 + self.months + 12 * self.years
         year = moment.year + total_months // 12
+        if year > MAXYEAR:
+            return _last(moment)
         month = total_months % 12 + 1
         day = min(moment.day, calendar.monthrange(year, month)[1])
         shifted = moment.replace(year=year, month=month, day=day)
-        delta = timedelta(
-            weeks=self.weeks,
-            days=self.days,
-            hours=self.hours,
-            minutes=self.minutes,
-            seconds=self.seconds,
-        )
-        if isinstance(shifted, datetime):
-            return shifted + delta
-        return shifted + timedelta(days=delta.days)
+        try:
+            delta = timedelta(
+                weeks=self.weeks,
+                days=self.days,
+                hours=self.hours,
+                minutes=self.minutes,
+                seconds=self.seconds,
+            )
+            if isinstance(shifted, datetime):
+                return shifted + delta
+            return shifted + timedelta(days=delta.days)
+        except OverflowError:
+            return _last(moment)
 
     def at_least(self, other: IsoDuration) -> bool:
         """Whether this duration never ends before ``other``, whatever the start date.

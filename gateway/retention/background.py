@@ -5,6 +5,7 @@ the others skip that round. The first run comes one interval after start, so
 a restart storm does not become a purge storm. The loop outlives any failed
 run: a retention job that stops silently is exactly what promise 8 forbids,
 so each failure is logged (its type only, never its text) and retried next round.
+Inside a run each rule and each source feed is isolated the same way (see runner.py).
 """
 
 from __future__ import annotations
@@ -29,3 +30,5 @@ class RetentionJob(PeriodicJob):
         report = await self._runner().run()
         if report.skipped:
             log.info("retention run skipped: another instance holds the lock")
+        # A run with a failed rule has logged which (by type) and certified it ``failed``;
+        # the others did run, and the next round tries the failed ones again.

@@ -37,10 +37,18 @@ from gateway.copies.store import delete_case_copies
 from gateway.grounds.models import CaseGround
 from gateway.policy.durations import IsoDuration
 from gateway.policy.models import Covenant
-from gateway.retention.rules import Counts, Key, Page, RuleContext, min_span, rowcount
+from gateway.retention.rules import (
+    Counts,
+    Key,
+    Page,
+    RuleContext,
+    min_span,
+    rowcount,
+    started_by,
+)
 from gateway.retention.shredding import (
+    WJSG_MINIMUM,
     criminal_log_retention,
-    longest_criminal_log_retention,
     shred_case,
     shred_keys,
     shred_subject_key,
@@ -112,7 +120,7 @@ class _CaseRule:
         shortest = _shortest(ctx, self.period_field)
         if shortest is None:
             return None
-        query = select(Case).where(self._column() <= ctx.now - min_span(shortest))
+        query = select(Case).where(started_by(self._column(), ctx, shortest))
         return self._scope(query)
 
     def estimate(self, session: Session, ctx: RuleContext) -> int:
@@ -183,8 +191,9 @@ def purge_cases(session: Session, ctx: RuleContext, cases: Sequence[Case]) -> Co
     counts["rows"] = rowcount(session.execute(delete(Case).where(Case.id.in_(ids))))
     for case in cases:
         criminal = criminal_log_retention(ctx.policy, case.convenant)
+        assert criminal is not None  # only a loaded covenant's cases are ever due
         for pseudonym in people[case.id]:
-            shredded = shred_case(session, pseudonym, case.id, ctx.now, criminal)
+            shredded = shred_case(session, pseudonym, case.id, ctx.now, criminal, case.convenant)
             counts["keys_shredded"] += shredded.keys
             counts["criminal_keys_kept"] += shredded.criminal_kept
         counts["withholdings"] += _drop_withholdings(session, ctx, case, people[case.id])
@@ -306,7 +315,7 @@ class DecidedRightsRequests:
             return None
         return select(RightsRequest).where(
             RightsRequest.decided_at.is_not(None),
-            RightsRequest.decided_at <= ctx.now - min_span(shortest),
+            started_by(RightsRequest.decided_at, ctx, shortest),
         )
 
     def estimate(self, session: Session, ctx: RuleContext) -> int:
@@ -337,28 +346,39 @@ class DecidedRightsRequests:
 
 
 class CriminalLogKeys:
-    """Criminal-disclosure log keys kept past their case, once the Wjsg floor has passed."""
+    """Criminal-disclosure log keys kept past their case, once their covenant's floor passed.
+
+    The floor is that of the covenant stamped on the key when its case was purged
+    (``audit_data_keys.convenant``). A key whose covenant is not loaded, or that has
+    none (kept before the stamp existed, and not backfilled), is kept: before, the
+    longest floor of the covenants loaded now decided, so unloading the covenant
+    that set ``P6Y`` shredded its keys after four years and a day (review-b F7).
+    """
 
     name = "criminal_log"
 
     def _candidates(self, ctx: RuleContext) -> Select[str]:
-        floor = longest_criminal_log_retention(ctx.policy)
         orphaned = ~select(Case.id).where(Case.id == AuditDataKey.case_id).exists()
         return select(AuditDataKey.key_id).where(
             AuditDataKey.scope == "strafrechtelijk",
             AuditDataKey.wrapped.is_not(None),
-            AuditDataKey.last_used_at <= ctx.now - min_span(floor),
+            AuditDataKey.convenant.in_(sorted(ctx.policy.covenants)),
+            started_by(AuditDataKey.last_used_at, ctx, WJSG_MINIMUM),
             orphaned,
         )
 
     def _due_ids(self, session: Session, ctx: RuleContext, ids: Sequence[str]) -> list[str]:
-        floor = longest_criminal_log_retention(ctx.policy)
         rows = session.execute(
-            select(AuditDataKey.key_id, AuditDataKey.last_used_at).where(
+            select(AuditDataKey.key_id, AuditDataKey.last_used_at, AuditDataKey.convenant).where(
                 AuditDataKey.key_id.in_(list(ids))
             )
         )
-        return [key_id for key_id, used in rows if floor.add_to(used) <= ctx.now]
+        due: list[str] = []
+        for key_id, used, covenant in rows:
+            floor = None if covenant is None else criminal_log_retention(ctx.policy, covenant)
+            if floor is not None and floor.add_to(used) <= ctx.now:
+                due.append(key_id)
+        return due
 
     def estimate(self, session: Session, ctx: RuleContext) -> int:
         return _count(session, self._candidates(ctx))
@@ -422,7 +442,7 @@ class OrphanSubjectKeys:
             AuditDataKey.scope == "subject",
             AuditDataKey.wrapped.is_not(None),
             AuditDataKey.subject_pseudonym.is_not(None),
-            AuditDataKey.last_used_at <= ctx.now - min_span(term),
+            started_by(AuditDataKey.last_used_at, ctx, term),
             *self._orphaned(),
         )
 

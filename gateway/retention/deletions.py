@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from sqlalchemy import func, select
@@ -26,6 +27,7 @@ from gateway.copies.models import CachedCopy
 from gateway.copies.store import delete_source_records
 from gateway.keys import KeyStoreError
 from gateway.policy.compiled import CompiledPolicy
+from gateway.retention.lease import LeaseLost
 from gateway.storage.db import Database
 from gateway.storage.state import get_state, set_state
 
@@ -33,6 +35,9 @@ log = logging.getLogger("ketenpoort.retention")
 Channel = Literal["feed", "push"]
 POLLED_SOURCE_TYPES = frozenset({"rest", "sql"})
 MAX_PAGES_PER_RUN = 1000
+FEED_BUDGET_S = 300.0
+"""All feeds of one run together: a slow source (up to 1000 pages of up to 60 s each)
+must not keep every later rule waiting. A feed cut short goes on from its cursor."""
 
 
 def record_ref(source: str, record_id: str) -> str:
@@ -129,6 +134,10 @@ class FeedReport:
     events: int = 0
     copies: int = 0
     unavailable: int = 0
+    deferred: int = 0
+    """Feeds not (fully) read this run: the run's feed budget was spent; next run goes on."""
+    failed: list[str] = field(default_factory=list)
+    """The error type of each feed that failed unexpectedly (nothing personal)."""
 
 
 class DeletionFeeds:
@@ -140,11 +149,14 @@ class DeletionFeeds:
         audit: AuditLog,
         policy: Callable[[], CompiledPolicy],
         registry: ConnectorRegistry,
+        *,
+        budget_s: float = FEED_BUDGET_S,
     ) -> None:
         self._db = db
         self._audit = audit
         self._policy = policy
         self._registry = registry
+        self.budget_s = budget_s
 
     def sources(self) -> list[tuple[str, str]]:
         policy = self._policy()
@@ -155,21 +167,41 @@ class DeletionFeeds:
                     found.append((covenant_id, party.id))
         return found
 
-    async def poll(self, *, dry_run: bool) -> FeedReport:
+    async def poll(self, *, dry_run: bool, keep: Callable[[], None] = lambda: None) -> FeedReport:
+        """Every feed once; ``keep`` runs before each page is applied (the run lock).
+
+        One feed's failure is its own: logged by type only (never its text, which
+        may quote a source's answer), counted, and the other feeds still run. Before,
+        one error (a NUL in a cursor, say) stopped this and every later rule, every
+        run, and the cursor never moved on. Losing the run lock (``LeaseLost`` from
+        ``keep``) stops everything.
+        """
         report = FeedReport()
+        deadline = time.monotonic() + self.budget_s
         for covenant_id, party in self.sources():
             try:
-                await self._poll_one(covenant_id, party, dry_run, report)
+                await self._poll_one(covenant_id, party, dry_run, report, keep, deadline)
             except SourceUnavailable as error:
                 log.warning("deletion feed of %s unavailable: %s", party, error.reason)
                 report.unavailable += 1
             except KeyStoreError:
                 log.warning("deletion feed of %s not polled: no gateway token key", party)
                 report.unavailable += 1
+            except LeaseLost:
+                raise
+            except Exception as error:  # noqa: BLE001 - one feed must not stop the others
+                log.error("deletion feed of %s failed: %s", party, type(error).__name__)
+                report.failed.append(type(error).__name__)
         return report
 
     async def _poll_one(
-        self, covenant_id: str, party: str, dry_run: bool, report: FeedReport
+        self,
+        covenant_id: str,
+        party: str,
+        dry_run: bool,
+        report: FeedReport,
+        keep: Callable[[], None],
+        deadline: float,
     ) -> None:
         policy = self._policy()
         connector = self._registry.get(policy, covenant_id, party)
@@ -179,10 +211,15 @@ class DeletionFeeds:
         with self._db.session() as session:
             cursor = get_state(session, name)
         for _ in range(MAX_PAGES_PER_RUN):
+            if time.monotonic() >= deadline:
+                log.warning("deletion feed of %s deferred: the run's feed time is spent", party)
+                report.deferred += 1
+                return
             try:
                 page = await connector.deletions(cursor)
             except ValueError:
                 raise SourceUnavailable("malformed") from None
+            keep()
             events = list(page.events)
             if events:
                 report.events += len(events)

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, or_, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from gateway.storage.db import Database
 from gateway.storage.state import GatewayState
@@ -35,12 +35,17 @@ def _local_lock(url: str) -> threading.Lock:
         return _local_locks.setdefault(url, threading.Lock())
 
 
+class LeaseLost(RuntimeError):
+    """The run lock is no longer ours: another runner may be working; stop at once."""
+
+
 class RunLock:
     """``with lock.hold() as mine:`` — ``mine`` is False when another runner has it."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
         self.owner = secrets.token_hex(8)
+        self._connection: Connection | None = None
 
     @contextmanager
     def hold(self) -> Iterator[bool]:
@@ -63,10 +68,29 @@ class RunLock:
         finally:
             local.release()
 
-    def renew(self) -> None:
-        """Keep the SQLite lease while a long run goes on (PostgreSQL needs nothing)."""
+    def renew(self) -> bool:
+        """Whether the lock is still ours; the SQLite lease is extended by another TTL.
+
+        Called before each batch and each feed page, so no work starts on a lease
+        that expired (a source slow for 10 minutes let a second runner claim it
+        while the first went on). PostgreSQL: the advisory lock lives as long as
+        its connection, so the lock is ours while that connection still answers.
+        """
         if not self._db.is_postgresql:
-            self._claim()
+            return self._claim()
+        if self._connection is None:
+            return False
+        try:
+            self._connection.execute(text("SELECT 1"))
+            self._connection.commit()
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def keep(self) -> None:
+        """:meth:`renew`, raising :class:`LeaseLost` when the lock is gone."""
+        if not self.renew():
+            raise LeaseLost("the retention run lock was lost")
 
     @contextmanager
     def _advisory(self) -> Iterator[bool]:
@@ -78,16 +102,24 @@ class RunLock:
                 ).scalar()
             )
             connection.commit()
+            self._connection = connection if got else None
             try:
                 yield got
             finally:
+                self._connection = None
                 if got:
-                    connection.execute(
-                        text("SELECT pg_advisory_unlock(:id)"), {"id": RETENTION_LOCK_ID}
-                    )
-                    connection.commit()
+                    self._unlock(connection)
         finally:
             connection.close()
+
+    @staticmethod
+    def _unlock(connection: Connection) -> None:
+        """A dropped connection has released the lock already; nothing to undo then."""
+        try:
+            connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": RETENTION_LOCK_ID})
+            connection.commit()
+        except SQLAlchemyError:
+            connection.invalidate()
 
     def _claim(self) -> bool:
         now = datetime.now(UTC)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, false, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from gateway.auth.replay import UsedAssertion
@@ -62,13 +62,35 @@ def rowcount(result: object) -> int:
 
 
 def min_span(duration: IsoDuration) -> timedelta:
-    """A lower bound of the duration from any start: SQL pre-filters, Python decides."""
-    return timedelta(
-        days=365 * duration.years + 28 * duration.months + 7 * duration.weeks + duration.days,
-        hours=duration.hours,
-        minutes=duration.minutes,
-        seconds=duration.seconds,
-    )
+    """A lower bound of the duration from any start: SQL pre-filters, Python decides.
+
+    Beyond what a timedelta holds it is ``timedelta.max``: never an OverflowError
+    in the middle of a run.
+    """
+    try:
+        return timedelta(
+            days=365 * duration.years + 28 * duration.months + 7 * duration.weeks + duration.days,
+            hours=duration.hours,
+            minutes=duration.minutes,
+            seconds=duration.seconds,
+        )
+    except OverflowError:
+        return timedelta.max
+
+
+def started_by(
+    column: InstrumentedAttribute[Any], ctx: RuleContext, duration: IsoDuration
+) -> ColumnElement[bool]:
+    """SQL pre-filter: ``column`` at least ``min_span(duration)`` before now.
+
+    A period reaching before the calendar's first day (``P2500Y`` from 2027)
+    selects nothing instead of raising OverflowError, which stopped every later
+    rule of the run (review-b F1).
+    """
+    try:
+        return column <= ctx.now - min_span(duration)
+    except OverflowError:
+        return false()
 
 
 def _page(keys: list[Key], scanned: int, limit: int) -> Page:

@@ -6,6 +6,13 @@ holds locks or the event loop long enough to block request traffic. After
 each rule a real run appends a deletion certificate to the audit log —
 ``kind=deletion``, the rule, its counts, start and end time, nothing personal.
 A dry run reads only: no deletes, no feed cursor moves, no log entries.
+
+One failing rule (or feed) does not stop the others: its error type is logged
+(never its text or a traceback: either may quote personal data), its
+certificate says ``failed`` with what it did before the error, and the run goes
+on and reports itself failed. Before, one error stopped every later rule, every
+run (review-b F1). Losing the run lock is the exception: the run stops at once,
+between two batches, so nothing is done twice or half.
 """
 
 from __future__ import annotations
@@ -14,9 +21,10 @@ import logging
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 import anyio
 
@@ -31,7 +39,7 @@ from gateway.retention.case_rules import (
     StaleCases,
 )
 from gateway.retention.deletions import DeletionFeeds
-from gateway.retention.lease import RunLock
+from gateway.retention.lease import LeaseLost, RunLock
 from gateway.retention.rules import (
     ExpiredConsents,
     ExpiredCopies,
@@ -73,6 +81,8 @@ class RuleReport:
     counts: Counter[str] = field(default_factory=Counter)
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    failed: str | None = None
+    """The error type(s) that stopped this rule (or a feed of it); None when it completed."""
 
     @property
     def rows(self) -> int:
@@ -86,9 +96,16 @@ class RunReport:
     skipped: bool
     now: datetime
     rules: list[RuleReport] = field(default_factory=list)
+    lease_lost: bool = False
+    """The run lock was lost mid-run: the run stopped there; the rest waits for the next."""
 
     def rule(self, name: str) -> RuleReport:
         return next(report for report in self.rules if report.rule == name)
+
+    @property
+    def failed(self) -> bool:
+        """Whether anything went wrong: an operator must look (the CLI exits non-zero)."""
+        return self.lease_lost or any(rule.failed for rule in self.rules)
 
 
 class Progress:
@@ -139,32 +156,71 @@ class RetentionRunner:
             if not mine:
                 report.skipped = True
                 return report
-            ctx = RuleContext(now=report.now, policy=self._policy())
-            if self._feeds is not None:
-                report.rules.append(await self._source_deletions(dry_run, sink))
-            for rule in self._rules:
-                report.rules.append(await self._run_rule(rule, ctx, dry_run, sink))
+            try:
+                ctx = RuleContext(now=report.now, policy=self._policy())
+                if self._feeds is not None:
+                    await self._isolated(
+                        SOURCE_DELETIONS, report, dry_run, sink, self._source_deletions
+                    )
+                for rule in self._rules:
+                    work = partial(self._run_rule, rule, ctx)
+                    await self._isolated(rule.name, report, dry_run, sink, work)
+            except LeaseLost:
+                report.lease_lost = True
+                log.error("retention run %s stopped: the run lock was lost", report.run_id)
+        if report.failed:
+            failed = [rule.rule for rule in report.rules if rule.failed]
+            log.error("retention run %s failed: %s", report.run_id, ", ".join(failed) or "-")
         return report
 
-    async def _source_deletions(self, dry_run: bool, sink: Progress) -> RuleReport:
-        assert self._feeds is not None
-        result = RuleReport(SOURCE_DELETIONS, started_at=datetime.now(UTC))
-        sink.start(SOURCE_DELETIONS, len(self._feeds.sources()))
-        feed = await self._feeds.poll(dry_run=dry_run)
-        result.counts.update(
-            {"rows": feed.copies, "events": feed.events, "unavailable": feed.unavailable}
-        )
-        sink.advance(SOURCE_DELETIONS, len(self._feeds.sources()))
-        sink.finish(SOURCE_DELETIONS)
+    async def _isolated(
+        self,
+        name: str,
+        report: RunReport,
+        dry_run: bool,
+        sink: Progress,
+        work: Callable[[RuleReport, bool, Progress], Awaitable[None]],
+    ) -> None:
+        """Run one rule; an error ends that rule only, with a ``failed`` certificate.
+
+        A lost lock is certified too (the batches before it did go), then stops the run.
+        """
+        result = RuleReport(name, started_at=datetime.now(UTC))
+        report.rules.append(result)
+        lost: LeaseLost | None = None
+        try:
+            await work(result, dry_run, sink)
+        except Exception as error:  # noqa: BLE001 - one rule must not stop the others
+            result.failed = type(error).__name__
+            log.error("retention %s failed: %s", name, result.failed)
+            lost = error if isinstance(error, LeaseLost) else None
         result.finished_at = datetime.now(UTC)
         if not dry_run:
-            await self._certify(result, "feeds")
-        return result
+            await self._certify(result)
+        if lost is not None:
+            raise lost
+
+    async def _source_deletions(self, result: RuleReport, dry_run: bool, sink: Progress) -> None:
+        assert self._feeds is not None
+        sink.start(SOURCE_DELETIONS, len(self._feeds.sources()))
+        feed = await self._feeds.poll(dry_run=dry_run, keep=self._keeper(dry_run))
+        result.counts.update(
+            {
+                "rows": feed.copies,
+                "events": feed.events,
+                "unavailable": feed.unavailable,
+                "deferred": feed.deferred,
+                "failed": len(feed.failed),
+            }
+        )
+        if feed.failed:
+            result.failed = ",".join(sorted(set(feed.failed)))
+        sink.advance(SOURCE_DELETIONS, len(self._feeds.sources()))
+        sink.finish(SOURCE_DELETIONS)
 
     async def _run_rule(
-        self, rule: Rule, ctx: RuleContext, dry_run: bool, sink: Progress
-    ) -> RuleReport:
-        result = RuleReport(rule.name, started_at=datetime.now(UTC))
+        self, rule: Rule, ctx: RuleContext, result: RuleReport, dry_run: bool, sink: Progress
+    ) -> None:
         estimate = await anyio.to_thread.run_sync(self._estimate, rule, ctx)
         sink.start(rule.name, estimate)
         after: Key | None = None
@@ -177,10 +233,10 @@ class RetentionRunner:
             if self.pause_s > 0:
                 await anyio.sleep(self.pause_s)
         sink.finish(rule.name)
-        result.finished_at = datetime.now(UTC)
-        if not dry_run:
-            await self._certify(result, rule.name)
-        return result
+
+    def _keeper(self, dry_run: bool) -> Callable[[], None]:
+        """Before each batch or feed page of a real run: the lock still ours, or stop."""
+        return (lambda: None) if dry_run else self.lock.keep
 
     def _estimate(self, rule: Rule, ctx: RuleContext) -> int:
         with self._db.session() as session:
@@ -191,19 +247,23 @@ class RetentionRunner:
     ) -> tuple[dict[str, int], Key | None]:
         """One page in one transaction: judged and (unless dry) removed together."""
         started = time.monotonic()
+        self._keeper(dry_run)()
         with self._db.session() as session:
             page = rule.page(session, ctx, after, self.batch_size)
             if dry_run or not page.keys:
                 counts = {"rows": len(page.keys)}
             else:
                 counts = rule.purge(session, ctx, page.keys)
-        if not dry_run:
-            self.lock.renew()
         log.debug("retention %s: batch in %.3f s", rule.name, time.monotonic() - started)
         return counts, page.cursor
 
-    async def _certify(self, result: RuleReport, what: str) -> None:
-        """The deletion certificate: rule, counts, time; identifiers of nothing removed."""
+    async def _certify(self, result: RuleReport) -> None:
+        """The deletion certificate: rule, counts, time; identifiers of nothing removed.
+
+        A failed rule's says ``failed`` and the error type, with what went before
+        the error. If even that cannot be written, the error type is logged and the
+        run goes on (it reports itself failed already).
+        """
         assert result.started_at is not None and result.finished_at is not None
         details: dict[str, str | int | bool | None] = {
             "rule": result.rule,
@@ -211,15 +271,19 @@ class RetentionRunner:
             "finished_at": result.finished_at.isoformat(),
         }
         details.update({name: int(count) for name, count in sorted(result.counts.items())})
-        await self._audit.append(
-            [
-                AuditEvent(
-                    kind="deletion",
-                    outcome="certificate",
-                    reason=result.rule,
-                    records=result.rows,
-                    details=details,
-                )
-            ]
+        if result.failed is not None:
+            details["error"] = result.failed
+        event = AuditEvent(
+            kind="deletion",
+            outcome="certificate" if result.failed is None else "failed",
+            reason=result.rule,
+            records=result.rows,
+            details=details,
         )
-        log.info("retention %s (%s): %s", result.rule, what, dict(result.counts))
+        try:
+            await self._audit.append([event])
+        except Exception as error:  # noqa: BLE001 - the other rules still run
+            log.error("retention %s: no certificate: %s", result.rule, type(error).__name__)
+            result.failed = result.failed or type(error).__name__
+            return
+        log.info("retention %s: %s", result.rule, dict(result.counts))

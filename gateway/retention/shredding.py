@@ -5,7 +5,9 @@ wrapped key, cut its link to the pseudonym, drop its search-index rows), but
 the floor for scope ``strafrechtelijk`` keys comes from the covenant: the
 longest ``log_retention`` of its ``strafrechtelijk`` categories, and never less
 than four years (plus a leap day, as the audit module counts). Such a key
-outlives its case; the ``criminal_log`` rule shreds it once it is old enough.
+outlives its case, stamped with the case's covenant; the ``criminal_log`` rule
+shreds it once that covenant's floor has passed, and never while the covenant
+is not loaded.
 """
 
 from __future__ import annotations
@@ -32,21 +34,21 @@ def _longest(durations: Iterable[IsoDuration]) -> IsoDuration:
     return longest
 
 
-def criminal_log_retention(policy: CompiledPolicy, covenant_id: str) -> IsoDuration:
-    """How long this covenant's criminal-disclosure log records must stay readable."""
+def criminal_log_retention(policy: CompiledPolicy, covenant_id: str) -> IsoDuration | None:
+    """How long this covenant's criminal-disclosure log records must stay readable.
+
+    None when the covenant is not loaded: its floor is unknown, so its keys are kept
+    (before, the longest floor of the covenants loaded now stood in, which shredded
+    an unloaded ``P6Y`` covenant's keys after four years and a day).
+    """
     covenant = policy.covenant(covenant_id)
     if covenant is None:
-        return longest_criminal_log_retention(policy)
+        return None
     return _longest(
         category.log_retention
         for category in covenant.categories
         if category.sensitivity == "strafrechtelijk" and category.log_retention is not None
     )
-
-
-def longest_criminal_log_retention(policy: CompiledPolicy) -> IsoDuration:
-    """For keys whose case is gone: the longest floor any loaded covenant sets."""
-    return _longest(criminal_log_retention(policy, cov_id) for cov_id in policy.covenants)
 
 
 @dataclass(frozen=True)
@@ -71,9 +73,19 @@ def shred_keys(session: Session, key_ids: Sequence[str], now: datetime) -> Shred
 
 
 def shred_case(
-    session: Session, pseudonym: str, case_id: str, now: datetime, criminal: IsoDuration
+    session: Session,
+    pseudonym: str,
+    case_id: str,
+    now: datetime,
+    criminal: IsoDuration,
+    covenant: str,
 ) -> ShredCounts:
-    """Shred the case's keys; a ``strafrechtelijk`` key used within ``criminal`` is kept."""
+    """Shred the case's keys; a ``strafrechtelijk`` key used within ``criminal`` is kept.
+
+    A kept key is stamped with the case's ``covenant``: once the case is gone, that
+    is where the ``criminal_log`` rule finds its floor (and keeps the key while the
+    covenant is not loaded).
+    """
     rows = session.execute(
         select(AuditDataKey.key_id, AuditDataKey.scope, AuditDataKey.last_used_at).where(
             AuditDataKey.subject_pseudonym == pseudonym,
@@ -90,6 +102,16 @@ def shred_case(
         else:
             erase.append(key_id)
     counts = shred_keys(session, erase, now)
+    session.execute(
+        update(AuditDataKey)
+        .where(
+            AuditDataKey.subject_pseudonym == pseudonym,
+            AuditDataKey.case_id == case_id,
+            AuditDataKey.scope == "strafrechtelijk",
+            AuditDataKey.wrapped.is_not(None),
+        )
+        .values(convenant=covenant)
+    )
     return ShredCounts(counts.keys, counts.index_rows, kept)
 
 

@@ -265,6 +265,29 @@ async def test_deletion_feed_pages_with_cursors(
     assert after.records == []
 
 
+def _fixed_feed(body: bytes) -> Starlette:
+    async def deletions(request: Request) -> Response:
+        return Response(body, media_type="application/json")
+
+    return Starlette(routes=[Route("/deletions", deletions, methods=["GET"])])
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["x\\u0000", "x" * 1025],
+    ids=["nul", "too-long"],
+)
+async def test_a_feed_cursor_postgresql_cannot_store_is_malformed(
+    cursor: str, sources: SourceHttp, signer: GatewaySigner
+) -> None:
+    """Stored as sent, it stopped every retention run on PostgreSQL (review-b F1)."""
+    body = b'{"events": [], "next": "' + cursor.encode() + b'"}'
+    with serve_app(_fixed_feed(body)) as base_url, pytest.raises(SourceUnavailable) as caught:
+        await connector_for(base_url, sources, signer).deletions(None)
+
+    assert caught.value.reason == "malformed"
+
+
 async def test_rights_request_is_forwarded(
     woningcorporatie: RunningSource, sources: SourceHttp, signer: GatewaySigner, person_a: Bsn
 ) -> None:

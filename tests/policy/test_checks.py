@@ -157,6 +157,20 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str, str | None]] 
         None,
     ),
     (
+        "retention period beyond a century (a run once stopped on OverflowError)",
+        lambda d: d["retention"].update(after_last_contact="P2500Y"),
+        "after_last_contact P2500Y exceeds the maximum of P100Y",
+        "after_last_contact: P2500Y",
+        None,
+    ),
+    (
+        "log retention beyond a century",
+        lambda d: _category(d, "detentie").update(log_retention="P99999999Y"),
+        "log_retention P99999999Y exceeds the maximum of P100Y",
+        "log_retention: P99999999Y",
+        None,
+    ),
+    (
         "rights deadline beyond the AVG month",
         lambda d: d["rights"].update(inzage="P6W"),
         "inzage deadline P6W exceeds the AVG art. 12 month",
