@@ -36,6 +36,17 @@ class SourceUnavailable(ConnectorError):
         suffix = f" (HTTP {status})" if status is not None else ""
         super().__init__(f"source unavailable: {reason}{suffix}")
 
+    @property
+    def no_answer(self) -> bool:
+        """The source said nothing at all: timeout, no connection, or a server error (5xx).
+
+        Only then may a kept copy stand in (docs/retention.md): a refusal (401/403),
+        another status or a body the source did send is its answer, never bridged.
+        """
+        return self.reason in ("timeout", "connect") or (
+            self.reason == "bad_status" and self.status is not None and self.status >= 500
+        )
+
 
 class UnsupportedSourceError(ConnectorError):
     """The covenant names a source type this build cannot reach (yet)."""

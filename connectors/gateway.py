@@ -161,7 +161,9 @@ class GatewayConnector:
         except PeerDenied as denied:
             return _everything(request.categories, "denied", denied.reason)
         except PeerDown as down:
-            return _everything(request.categories, "unavailable", down.reason)
+            return _everything(
+                request.categories, "unavailable", down.reason, no_answer=down.no_answer
+            )
         answer = _parse(WireQueryAnswer, content)
         return _combine(request.categories, answer)
 
@@ -336,8 +338,10 @@ def _parse(model: type[_Wire], content: bytes) -> _Wire:
         raise SourceUnavailable("malformed") from None
 
 
-def _everything(categories: Sequence[str], status: RemoteStatus, reason: str) -> LookupResult:
-    outcome = RemoteOutcome(status, reason)
+def _everything(
+    categories: Sequence[str], status: RemoteStatus, reason: str, *, no_answer: bool = False
+) -> LookupResult:
+    outcome = RemoteOutcome(status, reason, no_answer=no_answer)
     return LookupResult(
         subject_known=False, records=[], remote_outcomes=dict.fromkeys(categories, outcome)
     )

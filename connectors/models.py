@@ -73,6 +73,9 @@ class RemoteOutcome:
     consent_id: str | None = None
     # The peer OvJ withheld the disclosure from the person's inzage until this day.
     withheld_until: date | None = None
+    # ``unavailable`` because the peer itself said nothing at all (timeout, unreachable,
+    # 429/5xx), not its answer (nor its relay of a source of its own): a copy may bridge it.
+    no_answer: bool = False
 
 
 @dataclass(frozen=True, slots=True)

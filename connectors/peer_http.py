@@ -44,6 +44,15 @@ class PeerDown(Exception):
         super().__init__(reason)
         self.reason = reason
 
+    @property
+    def no_answer(self) -> bool:
+        """The peer said nothing at all: a copy of its earlier answer may stand in."""
+        return self.reason in _NO_ANSWER
+
+
+# Timeout, no connection, 429/5xx (``_RETRY_STATUSES``): what ``_once`` retries.
+_NO_ANSWER = frozenset({"peer_timeout", "peer_unreachable", "peer_unavailable"})
+
 
 @dataclass(frozen=True, slots=True)
 class PeerScope:

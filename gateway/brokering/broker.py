@@ -38,7 +38,7 @@ from gateway.brokering.known_ids import check_known_ids
 from gateway.brokering.minimise import Minimised, minimise
 from gateway.brokering.motivation import check_motivation
 from gateway.brokering.registry import ConnectorRegistry
-from gateway.brokering.results import SourceResult
+from gateway.brokering.results import CopyEffect, SourceResult
 from gateway.cases.service import Actor, CaseRecord, CaseService
 from gateway.consent.service import ConsentStanding, Motivation
 from gateway.copies import CopyStore
@@ -159,6 +159,17 @@ class _Planned:
     category: str
     decision: Decision | None
     consent_id: str | None = None
+    # A peer gateway answers for this source and its OvJ decides on consent there.
+    remote: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Unanswered:
+    """Why a source gave no records; ``no_answer``: it said nothing at all (a copy may
+    stand in), else it refused or its answer was unusable (``SourceUnavailable``)."""
+
+    reason: str
+    no_answer: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +190,11 @@ class _Plan:
     new_consent_request: str | None = None
     # Sent on to a peer region, whose own OvJ weighs it (API.md §3).
     motivation: tuple[str, str] | None = None
+
+
+_NOT_ASKED = _Unanswered("no_answer")
+# A source that refuses us (401/403) has said no: what we kept of it goes too.
+_DROP_ON_REFUSAL: dict[str, CopyEffect] = {"unauthorized": "drop"}
 
 
 def new_query_id() -> str:
@@ -241,7 +257,7 @@ class Broker:
             # about one member of a household must never answer for another.
             copies = self._copies if plan.case.subject_ref == "s1" else None
             if copies is not None:
-                results = await serve_copies(copies, plan.case, plan.items, results)
+                results = await serve_copies(copies, plan.policy, plan.case, plan.items, results)
             results = await self._settle_and_log(actor, plan, results)
             if copies is not None:
                 await keep_copies(copies, plan.policy, plan.case, plan.items, results, fetched_at)
@@ -385,7 +401,7 @@ class Broker:
                 if decision.reason is Reason.CONSENT_REFUSED:
                     consent_id = refused
                 permitted = permitted or decision.permitted
-                items.append(_Planned(source, category, decision, consent_id))
+                items.append(_Planned(source, category, decision, consent_id, remote))
         return items, permitted
 
     async def _settle_and_log(
@@ -540,7 +556,7 @@ class Broker:
             decision = item.decision
             if item.source is not None and decision is not None and decision.permitted:
                 by_source.setdefault(item.source, {})[item.category] = decision.fields
-        answers: dict[str, LookupResult | str] = {}
+        answers: dict[str, LookupResult | _Unanswered] = {}
         if by_source and plan.bsn is not None:
             sources = list(by_source)
             requester = Requester(actor.party, actor.employee)
@@ -554,7 +570,7 @@ class Broker:
         minimised = {
             source: minimise(answer.records, by_source[source])
             for source, answer in answers.items()
-            if not isinstance(answer, str)
+            if not isinstance(answer, _Unanswered)
         }
         return [self._result(item, by_source, answers, minimised) for item in plan.items]
 
@@ -566,7 +582,7 @@ class Broker:
         categories: tuple[str, ...],
         bsn: Bsn,
         requester: Requester,
-    ) -> LookupResult | str:
+    ) -> LookupResult | _Unanswered:
         """The source's answer, or the short reason it is unavailable.
 
         The bound is an ``asyncio.timeout`` around the call in this task (no task of
@@ -577,9 +593,9 @@ class Broker:
             connector = self._connectors.get(plan.policy, actor.covenant, source)
         except (ConnectorConfigError, UnsupportedSourceError) as error:
             log.warning("source %s has no usable connector: %s", source, type(error).__name__)
-            return "no_connector"
+            return _Unanswered("no_connector")
         if connector is None:
-            return "no_connector"
+            return _Unanswered("no_connector")
         timeout = self._connectors.timeout_s(
             plan.policy, actor.covenant, source, self._default_timeout_s
         )
@@ -605,15 +621,15 @@ class Broker:
                 async with asyncio.timeout(timeout):
                     return await connector.lookup(request)
             except TimeoutError:
-                return "timeout"
+                return _Unanswered("timeout", no_answer=True)
             except SourceUnavailable as exc:
-                return str(exc.reason)
+                return _Unanswered(str(exc.reason), no_answer=exc.no_answer)
 
     def _result(
         self,
         item: _Planned,
         by_source: dict[str, dict[str, frozenset[str]]],
-        answers: dict[str, LookupResult | str],
+        answers: dict[str, LookupResult | _Unanswered],
         minimised: dict[str, Minimised],
     ) -> SourceResult:
         decision = item.decision
@@ -635,16 +651,33 @@ class Broker:
                 decision.reason.value,
                 item.consent_id if decision.reason is Reason.CONSENT_REFUSED else None,
             )
-        answer = answers.get(item.source, "no_answer")
-        if isinstance(answer, str):
-            return SourceResult(item.source, item.category, "unavailable", answer)
+        answer = answers.get(item.source, _NOT_ASKED)
+        if isinstance(answer, _Unanswered):
+            return SourceResult(
+                item.source,
+                item.category,
+                "unavailable",
+                answer.reason,
+                copies="bridge" if answer.no_answer else _DROP_ON_REFUSAL.get(answer.reason),
+            )
         remote = answer.remote_outcomes.get(item.category)
         if remote is not None and remote.status != "ok":
+            # The peer's own answer: its "no" (or "not yet") ends what we kept of it.
+            # Unavailable: bridged only when the peer itself said nothing at all, not
+            # when it relays a source of its own it could not use.
+            effect: CopyEffect | None = "drop" if remote.status != "unavailable" else None
             return SourceResult(
-                item.source, item.category, remote.status, remote.reason, remote.consent_id
+                item.source,
+                item.category,
+                remote.status,
+                remote.reason,
+                remote.consent_id,
+                copies="bridge" if remote.no_answer else effect,
             )
         if not answer.subject_known:
-            return SourceResult(item.source, item.category, "not_found", "subject_unknown")
+            return SourceResult(
+                item.source, item.category, "not_found", "subject_unknown", copies="drop"
+            )
         kept = minimised[item.source]
         # Fields of records in categories nobody asked for count against the first category.
         first = next(iter(by_source[item.source]))

@@ -9,6 +9,7 @@ from typing import Literal
 from gateway.brokering.minimise import DisclosedRecord
 
 Status = Literal["ok", "denied", "pending_consent", "unavailable", "not_found"]
+CopyEffect = Literal["bridge", "drop"]
 
 
 @dataclass
@@ -32,6 +33,11 @@ class SourceResult:
     # disclosure's log entry (``withholding_kept``), which backs the row in ``audit verify``.
     # Not part of the answer.
     withholding_kept: date | None = None
+    # What this answer does to the slot's kept copies (docs/retention.md), not part of
+    # the answer: ``bridge`` the source said nothing at all (timeout, no connection,
+    # 5xx), an unexpired copy may stand in; ``drop`` the source itself answered and not
+    # with records (not found, refused, a peer's denial or pending consent): its copies go.
+    copies: CopyEffect | None = None
 
     def as_json(self) -> dict[str, object]:
         body: dict[str, object] = {

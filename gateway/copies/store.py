@@ -5,7 +5,8 @@ gateway keep what a source last disclosed for a case, so that a source that
 is briefly unavailable does not stall the case meeting. The copy is only ever
 served by the broker after the same policy decision as a live answer
 (participant, open case, rule, consent, no *verzet*), trimmed to the fields
-that decision permits, and never after ``expires_at``.
+that decision permits, only for a source that said nothing at all, and never
+after ``expires_at`` or the covenant's term as it reads now.
 
 Copies are sealed under the existing (subject, ``case``) data key of the
 audit vault; keys are only created by the audit log (under its head lock), so
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -207,10 +208,49 @@ class CopyStore:
         self._remember({k: d for k, d, _ in changed}, now)
         return written
 
+    def drop(self, case_id: str, slots: Sequence[tuple[str, str]]) -> int:
+        """Delete the copies of these (source, category) slots of a case; returns rows gone.
+
+        The source's own answer overruled them (not found, refused, a peer's denial):
+        a copy never outlives what the source says now.
+        """
+        with self._written_lock:  # a later ``ok`` with the same records is written again
+            for source, category in slots:
+                self._written.pop((case_id, source, category), None)
+        try:
+            with self._db.session() as session:
+                result = session.execute(
+                    delete(CachedCopy).where(
+                        CachedCopy.case_id == case_id,
+                        or_(
+                            *(
+                                and_(CachedCopy.source == source, CachedCopy.category == category)
+                                for source, category in sorted(set(slots))
+                            )
+                        ),
+                    )
+                )
+                return int(getattr(result, "rowcount", 0) or 0)
+        except SQLAlchemyError as error:
+            log.warning("copy not dropped: %s", type(error).__name__)
+            return 0
+
     def serve(
-        self, case_id: str, pseudonym: str, source: str, category: str, fields: frozenset[str]
+        self,
+        policy: CompiledPolicy,
+        covenant_id: str,
+        case_id: str,
+        pseudonym: str,
+        source: str,
+        category: str,
+        fields: frozenset[str],
     ) -> list[DisclosedRecord] | None:
-        """The unexpired copy trimmed to ``fields``; None when there is none (or it is gone)."""
+        """The copy trimmed to ``fields``; None when there is none, or it is past the
+        covenant's ``copies`` term as it reads *now* (turned off or shortened since it was
+        kept) or past the ``expires_at`` it was kept with."""
+        duration = copies_duration(policy, covenant_id)
+        if duration is None:
+            return None
         now = self._now()
         try:
             with self._db.session() as session:
@@ -225,7 +265,7 @@ class CopyStore:
                         .order_by(CachedCopy.record_id)
                     )
                 )
-                if not rows or any(row.expires_at <= now for row in rows):
+                if not rows or any(past_term(row, duration, now) for row in rows):
                     return None
                 key = self._case_key(session, pseudonym, case_id)
                 if key is None or any(row.key_id != key.key_id for row in rows):
@@ -248,6 +288,14 @@ class CopyStore:
             fields=kept,
             contested=body.get("contested") is True,
         )
+
+
+def past_term(row: CachedCopy, duration: IsoDuration | None, now: datetime) -> bool:
+    """Whether a copy may no longer be served: its ``expires_at`` passed, or the covenant's
+    term now (``None``: copies off) ends sooner. The retention rule purges on the same."""
+    if row.expires_at <= now or duration is None:
+        return True
+    return duration.add_to(row.stored_at) <= now
 
 
 class CorrectedRecords(Protocol):

@@ -2,8 +2,8 @@
 
 Small on purpose, but honest about the contract: it checks the gateway's token,
 answers only the categories asked for, keeps a deletion feed with integer
-cursors and accepts forwarded rights requests. `delay_s` and `fail` let the
-demo and the tests show a slow or broken source.
+cursors and accepts forwarded rights requests. `delay_s`, `fail` and
+`refuse` let the demo and the tests show a slow, broken or refusing source.
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ class DemoSource:
         self.party_id = party_id
         self.delay_s = 0.0
         self.fail = False
+        self.refuse = False
+        """True: every lookup is refused with 403, as a source that withdrew our access."""
         self.last_traceparent: str | None = None
         self.last_token_claims: dict[str, Any] | None = None
         self.rights_requests: list[ReceivedRightsRequest] = []
@@ -173,6 +175,8 @@ def create_source_app(
     async def lookup(request: Request) -> Response:
         if (refused := await authenticate(request)) is not None:
             return refused
+        if source.refuse:
+            return _problem(403, "access withdrawn")
         if source.fail:
             return Response(LEAKY_ERROR_BODY, status_code=500, media_type="text/plain")
         try:

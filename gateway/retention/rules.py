@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, delete, false, func, select
+from sqlalchemy import ColumnElement, Row, Select, and_, delete, false, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from gateway.auth.replay import UsedAssertion
+from gateway.cases.models import Case
 from gateway.consent.models import ConsentRequest
 from gateway.copies.models import CachedCopy
+from gateway.copies.store import copies_duration
 from gateway.policy.compiled import CompiledPolicy
 from gateway.policy.durations import IsoDuration
 
@@ -135,11 +137,69 @@ class ExpiredRows:
         return {"rows": rowcount(result)}
 
 
-class ExpiredCopies(ExpiredRows):
-    """Time-limited copies past ``expires_at`` (covenant ``retention.copies``)."""
+class ExpiredCopies:
+    """Time-limited copies past their term (covenant ``retention.copies``).
 
-    def __init__(self) -> None:
-        super().__init__("copies", CachedCopy.id, int, lambda ctx: CachedCopy.expires_at <= ctx.now)
+    A copy goes at ``expires_at`` (the term when it was kept), or sooner when its
+    case's covenant now sets a shorter term or none (``P0D``, or the covenant is no
+    longer loaded): the term as it reads now, the same that ``CopyStore.serve`` holds
+    it to. A copy with no case row left goes only at ``expires_at``.
+    """
+
+    name = "copies"
+
+    def _candidates(self, ctx: RuleContext) -> Select[int, datetime, datetime, str]:
+        """At least every copy that is due (SQL pre-filters, :meth:`_due` decides)."""
+        terms = {cid: copies_duration(ctx.policy, cid) for cid in ctx.policy.covenants}
+        kept = sorted(cid for cid, term in terms.items() if term is not None)
+        due = [
+            CachedCopy.expires_at <= ctx.now,
+            and_(Case.convenant.is_not(None), Case.convenant.not_in(kept)),
+        ]
+        for cid in kept:
+            term = terms[cid]
+            assert term is not None
+            due.append(
+                and_(Case.convenant == cid, CachedCopy.stored_at <= ctx.now - min_span(term))
+            )
+        return (
+            select(CachedCopy.id, CachedCopy.stored_at, CachedCopy.expires_at, Case.convenant)
+            .outerjoin(Case, Case.id == CachedCopy.case_id)
+            .where(or_(*due))
+        )
+
+    @staticmethod
+    def _due(ctx: RuleContext, row: Row[int, datetime, datetime, str]) -> bool:
+        stored_at, expires_at = row[1], row[2]
+        covenant: str | None = row[3]  # None: the outer join found no case
+        if expires_at <= ctx.now:
+            return True
+        if covenant is None:  # no case row: only the term it was kept with is known
+            return False
+        term = copies_duration(ctx.policy, covenant)
+        return term is None or term.add_to(stored_at) <= ctx.now
+
+    def estimate(self, session: Session, ctx: RuleContext) -> int:
+        found = select(func.count()).select_from(self._candidates(ctx).subquery())
+        return int(session.scalar(found) or 0)
+
+    def page(self, session: Session, ctx: RuleContext, after: Key | None, limit: int) -> Page:
+        query = self._candidates(ctx)
+        if after is not None:
+            query = query.where(CachedCopy.id > int(after))
+        rows = list(session.execute(query.order_by(CachedCopy.id).limit(limit)))
+        keys: list[Key] = [row[0] for row in rows if self._due(ctx, row)]
+        return Page(keys, rows[-1][0] if len(rows) == limit else None)
+
+    def purge(self, session: Session, ctx: RuleContext, keys: Sequence[Key]) -> Counts:
+        """Checked again by id (a copy is never updated in place: a rewrite is a new row)."""
+        wanted = [int(k) for k in keys]
+        rows = session.execute(self._candidates(ctx).where(CachedCopy.id.in_(wanted)))
+        due = [row[0] for row in rows if self._due(ctx, row)]
+        if not due:
+            return {"rows": 0}
+        result = session.execute(delete(CachedCopy).where(CachedCopy.id.in_(due)))
+        return {"rows": rowcount(result)}
 
 
 class ReplayLeftovers(ExpiredRows):

@@ -1,0 +1,136 @@
+"""Sources stay authoritative over the copies kept of them (docs/retention.md).
+
+A copy stands in only while the source says nothing at all (timeout, no
+connection, 5xx). Its own answer ends the copy: "not known here" deletes it, a
+refusal (403) is never bridged, and a covenant that turns copies off or
+shortens their term stops the copies already kept, in serving and in retention.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from gateway.copies import CopyStore
+from gateway.copies.models import CachedCopy
+from gateway.demo.stack import DEMO_COVENANT, Stack
+from gateway.retention import RunReport
+from gateway.subjects.bsn import Bsn
+from gateway.wiring.parts import build_retention_runner
+from tests.brokering.support import BSN, change_covenant, open_case, results
+
+SOURCE = "reclassering-demo"
+
+
+def _copies(stack: Stack, case_id: str) -> list[CachedCopy]:
+    with stack.runtime.db.session() as session:
+        return list(session.scalars(select(CachedCopy).where(CachedCopy.case_id == case_id)))
+
+
+def _housing(client: Any, case_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = results(client.query(case_id, ["huisvesting"], [SOURCE]))[
+        (SOURCE, "huisvesting")
+    ]
+    return found
+
+
+def _kept(stack: Stack) -> tuple[Any, str]:
+    """A case whose live housing answer was kept as a copy."""
+    gemeente, case_id = open_case(stack)
+    live = _housing(gemeente, case_id)
+    assert live["status"] == "ok" and live["records"]
+    assert _copies(stack, case_id)
+    return gemeente, case_id
+
+
+def _copies_term(stack: Stack, term: str) -> None:
+    def change(document: dict[str, Any]) -> None:
+        document["retention"]["copies"] = term
+
+    change_covenant(stack, change)
+
+
+def test_a_source_that_no_longer_knows_the_person_ends_the_copy(stack: Stack) -> None:
+    gemeente, case_id = _kept(stack)
+    source = stack.sources.source(SOURCE)
+    for record in source.all_about(Bsn(BSN)):  # the partner erased the person
+        assert source.delete(record.id) is not None
+
+    gone = _housing(gemeente, case_id)
+    assert (gone["status"], gone["reason"]) == ("not_found", "subject_unknown")
+    assert _copies(stack, case_id) == [], "the source's 'not known' deletes the copy"
+
+    source.fail = True  # down afterwards: nothing to stand in
+    down = _housing(gemeente, case_id)
+    assert (down["status"], down["reason"]) == ("unavailable", "bad_status")
+    assert "records" not in down
+
+
+def test_a_refusing_source_is_not_bridged_by_its_copy(stack: Stack) -> None:
+    gemeente, case_id = _kept(stack)
+    source = stack.sources.source(SOURCE)
+    source.refuse = True
+    refused = _housing(gemeente, case_id)
+    assert (refused["status"], refused["reason"]) == ("unavailable", "unauthorized")
+    assert "records" not in refused
+    assert _copies(stack, case_id) == [], "a refusal ends what was kept of the source"
+
+    source.refuse, source.fail = False, True
+    down = _housing(gemeente, case_id)
+    assert down["status"] == "unavailable" and "records" not in down
+
+
+def test_a_server_error_is_still_bridged(stack: Stack) -> None:
+    gemeente, case_id = _kept(stack)
+    stack.sources.source(SOURCE).fail = True  # 500: the source said nothing
+    cached = _housing(gemeente, case_id)
+    assert (cached["status"], cached["reason"]) == ("ok", "cached_copy")
+
+
+def test_copies_turned_off_in_the_covenant_are_neither_served_nor_kept(stack: Stack) -> None:
+    gemeente, case_id = _kept(stack)
+    _copies_term(stack, "P0D")
+    stack.sources.source(SOURCE).fail = True
+    down = _housing(gemeente, case_id)
+    assert down["status"] == "unavailable" and "records" not in down
+
+    report = _retention(stack, datetime.now(UTC))
+    assert report.rule("copies").rows == 1
+    assert _copies(stack, case_id) == []
+
+
+def test_a_shortened_term_ends_copies_kept_under_the_longer_one(stack: Stack) -> None:
+    _, case_id = _kept(stack)
+    [kept] = _copies(stack, case_id)
+    stored = kept.stored_at.replace(tzinfo=UTC)
+    assert kept.expires_at.replace(tzinfo=UTC) > stored + timedelta(days=29)  # P30D when kept
+    _copies_term(stack, "P7D")
+    policy = stack.runtime.policy.current
+    pseudonym = stack.runtime.pseudonymizer.pseudonym(Bsn(BSN))
+    fields = frozenset({"woonsituatie", "sinds"})
+
+    def served(moment: datetime) -> bool:
+        store = CopyStore(stack.runtime.db, stack.runtime.audit.vault, now=lambda: moment)
+        found = store.serve(
+            policy, DEMO_COVENANT, case_id, pseudonym, SOURCE, "huisvesting", fields
+        )
+        return found is not None
+
+    week = timedelta(days=7)
+    assert served(stored + week - timedelta(seconds=1))
+    assert not served(stored + week), "the covenant's term now, not the one it was kept with"
+    assert _retention(stack, stored + week - timedelta(seconds=1)).rule("copies").rows == 0
+    assert _retention(stack, stored + week).rule("copies").rows == 1
+    assert _copies(stack, case_id) == []
+
+
+def _retention(stack: Stack, moment: datetime) -> RunReport:
+    async def go() -> RunReport:
+        return await build_retention_runner(
+            stack.runtime.foundations, None, now=lambda: moment
+        ).run()
+
+    return asyncio.run(go())
