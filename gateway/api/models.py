@@ -8,7 +8,7 @@ from typing import Annotated, Any, Final
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
-from gateway.subjects.bsn import holds_bsn
+from gateway.subjects.bsn import holds_bsn, holds_long_number
 
 # The pydantic error type of a free-text value holding a BSN: gateway.api.errors answers
 # it as ``unprocessable`` ("<field> must not contain a BSN."), the problem a workflow
@@ -24,7 +24,24 @@ def _no_bsn(text: str) -> str:
     return text
 
 
-Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,99}$")]
+def _no_number(value: str) -> str:
+    """Ids are stored, logged and shown in clear (cases, log details, report labels).
+
+    No id the gateway knows (party, purpose, category, case type, region, reason,
+    role, code) carries eight digits in a row, so such a run is refused without
+    guessing whether it is a BSN (holds_long_number), with the same answer as
+    free text holding one.
+    """
+    if holds_long_number(value) or holds_bsn(value):
+        raise PydanticCustomError(BSN_IN_TEXT, "must not contain a BSN")
+    return value
+
+
+Id = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,99}$"),
+    AfterValidator(_no_number),
+]
 # Free text people write (a reason, a motivation, a reference, a note, details). No NUL:
 # PostgreSQL text cannot hold it, and no partner needs it in free text. No BSN as people
 # write it (holds_bsn): the text is kept in clear, outside the vault (promise 10).

@@ -14,7 +14,7 @@ from typing import Literal
 
 from gateway.policy.models import CLOSED, REFERRAL_PHASE, Covenant, Party
 from gateway.problems import Conflict, Forbidden, Unprocessable
-from gateway.subjects.bsn import holds_bsn
+from gateway.subjects.bsn import holds_bsn, holds_long_number
 
 TriageOutcome = Literal["opgepakt", "niet_opgepakt", "doorverwezen"]
 TRIAGE_OUTCOMES: tuple[TriageOutcome, ...] = ("opgepakt", "niet_opgepakt", "doorverwezen")
@@ -71,6 +71,7 @@ def check_attributes(covenant: Covenant, attributes: CaseAttributes) -> None:
             )
     if attributes.municipality is not None and not MUNICIPALITY.fullmatch(attributes.municipality):
         raise Unprocessable(detail="municipality is a CBS code: GM and four digits.")
+    check_label("region", attributes.region)
 
 
 def check_initial(covenant: Covenant, phase: str, *, opener: bool) -> None:
@@ -101,9 +102,17 @@ def check_closure(covenant: Covenant, phase: str, reason: str | None) -> None:
     check_move(covenant, phase, CLOSED)
     reasons = covenant.closure_reasons
     if reasons is None:
+        check_label("reason", reason)
         return
     if reason is None or reason not in reasons:
         raise ClosureReasonRequired(extensions={"allowed_reasons": list(reasons)})
+
+
+def check_label(name: str, value: str | None) -> None:
+    """An id-like value kept in clear (a region, an unlisted closure reason) and shown as a
+    report label: eight digits in a row may be a BSN and are refused, never echoed."""
+    if value is not None and (holds_long_number(value) or holds_bsn(value)):
+        raise Unprocessable(detail=f"{name} must not contain a BSN.")
 
 
 def check_free_text(name: str, text: str | None) -> None:

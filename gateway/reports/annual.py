@@ -18,7 +18,7 @@ from statistics import median
 
 from gateway.policy.models import Covenant
 from gateway.reports.facts import UNKNOWN, CaseFacts, EntryFacts
-from gateway.reports.model import Cell, Report, Table
+from gateway.reports.model import Cell, Report, SumGroup, Table
 from gateway.reports.period import Period
 
 DEFAULT_PHASES = (
@@ -178,6 +178,8 @@ def build_annual(
         columns=["Verwijzer", "Aangemeld", "Opgepakt", "Niet opgepakt"],
         rows=rows,
         total_row=True,
+        # Doorverwezen and still in triage are not shown: Aangemeld is at least the sum.
+        sums=(SumGroup(whole=1, parts=(2, 3), exact=False),),
     )
 
     for name, attribute, label, title in (

@@ -17,17 +17,38 @@ ChartKind = Literal["bars", "months", "funnel", "gauge", "none"]
 REPORT_KINDS: tuple[str, ...] = ("annual", "privacy")
 
 
+@dataclass(frozen=True)
+class SumGroup:
+    """In every row, count column ``whole`` relates to count columns ``parts``.
+
+    ``exact``: the whole is the sum of the parts (``Ontvangen`` = handled in
+    time + late + open past + open within the deadline), so one hidden cell
+    among them, the whole included, could be taken back by subtraction.
+    Otherwise the whole is at least their sum (``Aangemeld`` ≥ ``Opgepakt`` +
+    ``Niet opgepakt``: other outcomes are not shown), which still pins a
+    hidden part when the remainder leaves it no room above 1.
+    """
+
+    whole: int
+    parts: tuple[int, ...]
+    exact: bool = True
+
+
 @dataclass
 class Table:
     """One table: label columns first, then count columns.
 
     ``measures`` maps a measure column (e.g. a median in days) to the count
-    column whose number of observations it rests on: a measure over fewer
-    observations than the threshold is suppressed like a small count.
-    ``labels`` is the number of leading label columns; ``total_row`` /
-    ``total_column`` say the last row / column is a sum of the others, so
-    that protection can hide a second cell where a total would give the first
-    one away.
+    column it describes: a measure is suppressed with that count.
+    ``observations`` gives, per measure column and row, how many observations
+    the measure really rests on when that is not the count itself (the OvJ
+    median uses only decisions whose request also falls in the period); a
+    measure on fewer than the threshold is suppressed too.
+    ``labels`` is the number of leading label columns; ``total_row`` says the
+    last row is the sum of the others in every count column, ``total_column``
+    that the last count column is the sum of the others, and ``sums`` declares
+    any other whole and its parts among the columns, so that protection can
+    hide further cells where a sum would give a hidden one away.
     """
 
     title: str
@@ -35,6 +56,8 @@ class Table:
     rows: list[list[Cell]]
     labels: int = 1
     measures: dict[int, int] = field(default_factory=dict)
+    observations: dict[int, list[int]] = field(default_factory=dict)
+    sums: tuple[SumGroup, ...] = ()
     total_row: bool = False
     total_column: bool = False
     chart: ChartKind = "bars"
@@ -42,6 +65,14 @@ class Table:
 
     def count_columns(self) -> list[int]:
         return [i for i in range(self.labels, len(self.columns)) if i not in self.measures]
+
+    def sum_groups(self) -> list[SumGroup]:
+        """The declared column groups, with ``total_column`` as one of them."""
+        groups = list(self.sums)
+        counts = self.count_columns()
+        if self.total_column and len(counts) > 1:
+            groups.append(SumGroup(counts[-1], tuple(counts[:-1])))
+        return groups
 
 
 @dataclass

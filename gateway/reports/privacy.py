@@ -19,7 +19,7 @@ from statistics import median
 from gateway.policy.models import Covenant
 from gateway.reports.annual import TOTAL
 from gateway.reports.facts import UNKNOWN, EntryFacts
-from gateway.reports.model import Cell, Report, Table
+from gateway.reports.model import Cell, Report, SumGroup, Table
 from gateway.reports.period import Period
 
 SENSITIVITY_LABELS = {
@@ -139,6 +139,9 @@ def build_privacy(
             for step, label in CONSENT_STEPS
         ],
         measures={2: 1},
+        # The median is over decisions whose request also falls in the period: often
+        # fewer than the step's count, and that smaller number is what must reach k.
+        observations={2: [len(decision_days.get(step, ())) for step, _label in CONSENT_STEPS]},
     )
     tables["rechten"] = _rights_table(rights, now)
     peer_rows: list[list[Cell]] = [
@@ -218,5 +221,7 @@ def _rights_table(rights: list[RightsFacts], now: datetime) -> Table:
         ],
         rows=rows,
         total_row=True,
+        # Every request is in exactly one of the four states; Verlengd overlaps them.
+        sums=(SumGroup(whole=1, parts=(2, 4, 5, 6)),),
         chart="gauge",
     )
