@@ -7,7 +7,11 @@ shapes, as ``bench.audit_bench`` drives them: batches of 1,000 events through
 ``append_sync``, and 64 concurrent asyncio callers appending one event each
 through the group-commit writer. For the second, how many commits the writer
 made and how many entries each held are reported too (both depend on timing;
-the calls per entry depend on them a little).
+the calls per entry depend on them a little). On Linux also the bytes the
+process handed to ``write``/``pwrite`` per entry (``wchar`` in ``/proc/self/io``:
+the WAL frames and the checkpoint's copies on SQLite), which the box's load does
+not move; ``--fill N`` first grows the log to ``N`` entries, since SQLite's pages
+per entry grow with its indexes.
 """
 
 from __future__ import annotations
@@ -51,13 +55,26 @@ class Cost:
     calls: int
     cpu_s: float
     commits: int
+    written: int | None = None
 
     def line(self) -> str:
+        written = "n/a" if self.written is None else f"{self.written / self.entries:,.0f} B"
         return (
             f"| {self.shape} | {self.calls / self.entries:,.1f} | "
             f"{self.cpu_s / self.entries * 1e6:,.0f} µs | "
-            f"{self.entries / max(1, self.commits):,.1f} |"
+            f"{self.entries / max(1, self.commits):,.1f} | {written} |"
         )
+
+
+def written_bytes() -> int | None:
+    """Bytes this process passed to write calls so far (Linux), else ``None``."""
+    try:
+        for line in Path("/proc/self/io").read_text().splitlines():
+            if line.startswith("wchar:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 class _Counter:
@@ -132,12 +149,15 @@ def measure(
     log.stop()  # a writer thread started inside ``counting`` is counted too
     with counting_commits() as commits, counting(count_calls) as counter:
         log.start()
+        before = written_bytes()
         cpu = time.process_time()
         run(log, base, entries)
         cpu = time.process_time() - cpu
         log.stop()
+        after = written_bytes()
     log.start()
-    return Cost(shape, entries, counter.calls, cpu, commits[0])
+    written = None if before is None or after is None else after - before
+    return Cost(shape, entries, counter.calls, cpu, commits[0], written)
 
 
 def profile(log: AuditLog, run: Callable[[AuditLog, int, int], None], entries: int) -> None:
@@ -170,6 +190,8 @@ def backend(name: str, url: str, entries: int, key_dir: Path, args: argparse.Nam
     try:
         batched(log, 0, 2 * BATCH)  # warm-up: keys created, statements compiled
         concurrent(log, 2 * BATCH, CALLERS * 10)
+        if args.fill:
+            batched(log, 100_000_000, args.fill)
         if args.profile:
             print(f"## {name}: {args.profile}")
             profile(log, batched if args.profile == "batched" else concurrent, entries)
@@ -182,10 +204,13 @@ def backend(name: str, url: str, entries: int, key_dir: Path, args: argparse.Nam
         for label, run, count in shapes:
             cpu = measure(log, label, run, count, 1_000_000 * (len(rows) + 1), False)
             calls = measure(log, label, run, count, 1_000_000 * (len(rows) + 3), True)
-            rows.append(Cost(label, count, calls.calls, cpu.cpu_s, cpu.commits))
-        print(f"## {name}\n")
-        print("| shape | Python calls per entry | CPU per entry | entries per commit |")
-        print("|---|---|---|---|")
+            rows.append(Cost(label, count, calls.calls, cpu.cpu_s, cpu.commits, cpu.written))
+        print(f"## {name}" + (f", after {args.fill:,} entries" if args.fill else "") + "\n")
+        print(
+            "| shape | Python calls per entry | CPU per entry | entries per commit"
+            " | bytes written per entry |"
+        )
+        print("|---|---|---|---|---|")
         for row in rows:
             print(row.line())
         print()
@@ -199,6 +224,9 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=20_000)
     parser.add_argument(
         "--postgres", default=os.environ.get("KETENPOORT_TEST_POSTGRES_URL", DEFAULT_PG)
+    )
+    parser.add_argument(
+        "--fill", type=int, default=0, help="grow the log to this many entries before measuring"
     )
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")

@@ -52,8 +52,12 @@ def _erase(session: Session, pseudonym: str, case: str | None, now: datetime) ->
         .where(AuditDataKey.key_id.in_(erase_ids))
         .values(wrapped=None, subject_pseudonym=None, erased_at=now)
     )
+    # By the pseudonym (the index's primary-key prefix) and the keys: every row of
+    # a key names the key's own pseudonym (what `audit verify` checks).
     deleted = session.execute(
-        delete(AuditSubjectIndex).where(AuditSubjectIndex.key_id.in_(erase_ids))
+        delete(AuditSubjectIndex).where(
+            AuditSubjectIndex.pseudonym == pseudonym, AuditSubjectIndex.key_id.in_(erase_ids)
+        )
     )
     return ErasureCounts(len(erase_ids), int(getattr(deleted, "rowcount", 0) or 0), kept)
 

@@ -115,7 +115,7 @@ class AuditSubjectIndex(Base):
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     key_id: Mapped[str] = mapped_column(String(40), nullable=False)
 
-    __table_args__ = (
-        Index("ix_audit_subject_index_key_id", "key_id"),
-        Index("ix_audit_subject_index_seq", "seq"),
-    )
+    # No index on ``key_id``: erasure deletes a key's rows by its pseudonym (the
+    # primary key's prefix), and an index in key order took a random page write
+    # per appended entry (migration 0011_auditappend).
+    __table_args__ = (Index("ix_audit_subject_index_seq", "seq"),)

@@ -63,12 +63,31 @@ def shred_keys(session: Session, key_ids: Sequence[str], now: datetime) -> Shred
     if not key_ids:
         return ShredCounts()
     ids = sorted(set(key_ids))
+    # The keys' pseudonyms, read before the update below cuts them: the index rows
+    # are deleted by (pseudonym, key), the index's primary-key prefix, since
+    # audit_subject_index has no index on key_id (migration 0011_auditappend). Every
+    # row of a key names the key's own pseudonym (what `audit verify` checks); an
+    # erased key's rows went when it was erased.
+    pseudonyms = {
+        pseudonym
+        for pseudonym in session.scalars(
+            select(AuditDataKey.subject_pseudonym).where(AuditDataKey.key_id.in_(ids))
+        )
+        if pseudonym is not None
+    }
     session.execute(
         update(AuditDataKey)
         .where(AuditDataKey.key_id.in_(ids), AuditDataKey.wrapped.is_not(None))
         .values(wrapped=None, subject_pseudonym=None, erased_at=now)
     )
-    result = session.execute(delete(AuditSubjectIndex).where(AuditSubjectIndex.key_id.in_(ids)))
+    if not pseudonyms:
+        return ShredCounts(len(ids), 0)
+    result = session.execute(
+        delete(AuditSubjectIndex).where(
+            AuditSubjectIndex.pseudonym.in_(sorted(pseudonyms)),
+            AuditSubjectIndex.key_id.in_(ids),
+        )
+    )
     return ShredCounts(len(ids), int(getattr(result, "rowcount", 0) or 0))
 
 
