@@ -117,5 +117,5 @@ class AuditSubjectIndex(Base):
 
     # No index on ``key_id``: erasure deletes a key's rows by its pseudonym (the
     # primary key's prefix), and an index in key order took a random page write
-    # per appended entry (migration 0011_auditappend).
+    # per appended entry (migration 0012_auditappend).
     __table_args__ = (Index("ix_audit_subject_index_seq", "seq"),)

@@ -65,7 +65,7 @@ def shred_keys(session: Session, key_ids: Sequence[str], now: datetime) -> Shred
     ids = sorted(set(key_ids))
     # The keys' pseudonyms, read before the update below cuts them: the index rows
     # are deleted by (pseudonym, key), the index's primary-key prefix, since
-    # audit_subject_index has no index on key_id (migration 0011_auditappend). Every
+    # audit_subject_index has no index on key_id (migration 0012_auditappend). Every
     # row of a key names the key's own pseudonym (what `audit verify` checks); an
     # erased key's rows went when it was erased.
     pseudonyms = {

@@ -4,7 +4,7 @@ On SQLite an append's commit cost is mostly pages: every index whose order is no
 the log's (a pseudonym, a case id, a random key id) takes about one page write per
 entry, once into the WAL and once more at the checkpoint. The index set is pinned
 here, so a new one is a decision (and a figure in docs/performance.md), not a
-side effect. The key-id index went in migration 0011_auditappend: erasure now
+side effect. The key-id index went in migration 0012_auditappend: erasure now
 deletes a key's index rows by its pseudonym, the primary key's prefix, and still
 removes every one of them (tested below and in test_audit_erasure_search.py).
 """

@@ -9,8 +9,8 @@ now deletes by (pseudonym, key id): the primary key's prefix, and the pseudonym
 is the one ``audit_data_keys`` holds for the key until it is shredded (what
 ``audit verify`` checks every index row against).
 
-Revision ID: 0011_auditappend
-Revises: 0008_fgscope
+Revision ID: 0012_auditappend
+Revises: 0011_critkeys
 Create Date: 2026-12-02
 """
 
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0011_auditappend"
-down_revision = "0008_fgscope"
+revision = "0012_auditappend"
+down_revision = "0011_critkeys"
 branch_labels = None
 depends_on = None
 
