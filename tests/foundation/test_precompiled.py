@@ -31,10 +31,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from gateway.storage.db import Database
-from gateway.storage.precompiled import Precompiled, run_together
+from gateway.storage.precompiled import Precompiled, execute_many, run_together
 from gateway.storage.types import UtcDateTime
 from tests.support.pg_wire import wire_round_trips
 
@@ -366,3 +366,60 @@ def test_the_bind_plan_gives_the_driver_what_construct_params_gives(database: Da
     assert form.parameters({}, dialect) == form.constructed({}, dialect)
     with database.engine.connect() as connection:
         assert [tuple(r) for r in called.all(connection, {})] == [("a-4",)]
+
+
+def _insert_sql(database: Database) -> str:
+    marks = ", ".join(["?" if not database.is_postgresql else "%s"] * 4)
+    return f"INSERT INTO precompiled_things (id, moment, count, flag) VALUES ({marks})"
+
+
+def _new_rows(database: Database, *ids: str) -> list[tuple[Any, ...]]:
+    moment: Any = _NOON if database.is_postgresql else _NOON.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return [(key, moment, 7, True) for key in ids]
+
+
+def test_execute_many_inserts_as_exec_driver_sql_and_listeners_see_it(database: Database) -> None:
+    seen: list[tuple[Any, bool]] = []
+
+    def before(_c: Any, _cur: Any, _sql: str, parameters: Any, _ctx: Any, many: bool) -> None:
+        seen.append((parameters, many))
+
+    event.listen(database.engine, "before_cursor_execute", before)
+    try:
+        with database.engine.connect() as connection:
+            execute_many(connection, _insert_sql(database), _new_rows(database, "m-1", "m-2"))
+            connection.exec_driver_sql(_insert_sql(database), _new_rows(database, "m-3", "m-4"))
+            connection.commit()
+    finally:
+        event.remove(database.engine, "before_cursor_execute", before)
+    assert [many for _, many in seen] == [True, True]
+    assert [len(parameters) for parameters, _ in seen] == [2, 2]
+    with database.engine.connect() as connection:
+        stored = connection.execute(
+            select(_THINGS.c.id, _THINGS.c.moment, _THINGS.c.count)
+            .where(_THINGS.c.id.like("m-%"))
+            .order_by(_THINGS.c.id)
+        ).all()
+    assert [tuple(row) for row in stored] == [(f"m-{n}", _NOON, 7) for n in range(1, 5)]
+
+
+def test_execute_many_without_listeners_runs_on_the_driver_in_the_transaction(
+    database: Database,
+) -> None:
+    with database.engine.connect() as connection:
+        execute_many(connection, _insert_sql(database), _new_rows(database, "t-1"))
+        assert connection.in_transaction()
+        connection.rollback()  # the insert was in the connection's transaction
+        assert (
+            connection.execute(select(func.count()).where(_THINGS.c.id == "t-1")).scalar_one() == 0
+        )
+
+
+def test_execute_many_fails_as_sqlalchemy_without_the_parameters(database: Database) -> None:
+    with database.engine.connect() as connection:
+        with pytest.raises(IntegrityError) as raised:
+            execute_many(connection, _insert_sql(database), _new_rows(database, "999999990", "a-1"))
+        assert "999999990" not in str(raised.value)
+        connection.rollback()
+        execute_many(connection, _insert_sql(database), _new_rows(database, "d-1"))
+        connection.commit()
