@@ -243,6 +243,34 @@ def test_routes_added_after_the_first_request_are_seen() -> None:
     assert picked_late[0].original_route.endpoint is late
 
 
+def test_a_route_removed_from_an_included_router_is_dispatched_as_fastapi_does() -> None:
+    """The table is checked against every router's routes, their count included."""
+    app = FastAPI()
+    first, second = APIRouter(), APIRouter()
+
+    @first.get("/v1/a/one")
+    def one() -> str:
+        return "one"
+
+    @second.get("/v1/a/{name}")
+    def named(name: str) -> str:
+        return name
+
+    app.include_router(first)
+    app.include_router(second)
+    dispatch = install_route_dispatch(app)
+    assert dispatch is not None
+    picked = dispatch.select(_scope(app, "GET", "/v1/a/one"))
+    assert picked is not None
+    assert picked[0].route.endpoint is one
+    first.routes.clear()  # no version bump: only the count tells
+    after = dispatch.select(_scope(app, "GET", "/v1/a/one"))
+    reference = _fastapi_pick(app, _scope(app, "GET", "/v1/a/one"))
+    assert reference is not None
+    assert after is not None
+    assert after[0].route is reference[0].original_route  # whatever FastAPI now picks
+
+
 def test_converted_path_parameters_are_fastapis() -> None:
     app = FastAPI()
     router = APIRouter(prefix="/v1/n")
