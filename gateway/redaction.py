@@ -78,15 +78,33 @@ def redact_query(query: str) -> str:
     return "&".join(parts)
 
 
+# Numbers seen to hold no BSN and no run of 8+ digits, shown as they are: the server's
+# and the Host header's "10.0.0.5:8443" come with every request, and ``holds_bsn`` reads
+# such a number digit group by digit group in Python (~250 bytecodes, twice a request;
+# issue 16). Only digits and separators (a ``_NUMBERS`` match), never one that was or
+# held a BSN; short ones only, and at most _CLEAR_MAX of them (emptied when full).
+_CLEAR_NUMBERS: dict[str, None] = {}
+_CLEAR_MAX = 256
+_CLEAR_LENGTH = 40
+
+
 def _number(match: re.Match[str]) -> str:
     """A run of 8+ digits always goes, inside a grouped number too; any other number when
     it holds a BSN."""
     number = match.group()
+    if number in _CLEAR_NUMBERS:
+        return number
     if _LONG_RUN.search(number):  # a run of 8+ digits, alone or inside groups ("12345678/1")
         number = _LONG_RUN.sub(REDACTED, number)
     if number.isascii() and FEW_ASCII_DIGITS.fullmatch(number):  # "127.0.0.1": too few
         return number
-    return REDACTED if holds_bsn(number) else number
+    if holds_bsn(number):
+        return REDACTED
+    if len(number) <= _CLEAR_LENGTH and number == match.group():
+        if len(_CLEAR_NUMBERS) >= _CLEAR_MAX:
+            _CLEAR_NUMBERS.clear()
+        _CLEAR_NUMBERS[number] = None
+    return number
 
 
 _redact_numbers: Callable[[str], str] = partial(_NUMBERS.sub, _number)

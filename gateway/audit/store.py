@@ -46,7 +46,7 @@ from gateway.storage.pg_arrays import (
     TimestamptzArray,
 )
 from gateway.storage.pg_deadlines import DeadlineConnection, lock_timeout_millis
-from gateway.storage.precompiled import Precompiled
+from gateway.storage.precompiled import Precompiled, execute_many
 
 HEAD_ID = 1
 
@@ -367,7 +367,7 @@ def _insert_rows(
     *,
     converted: bool = False,
 ) -> None:
-    """Bulk insert without the ORM (SQLite): one driver ``executemany``.
+    """Bulk insert without the ORM (SQLite): one driver ``executemany`` (``execute_many``).
 
     Rows are plain tuples in ``columns`` order: no per-row compilation or
     parameter dictionaries (that was a third of an append's CPU). With
@@ -392,7 +392,7 @@ def _insert_rows(
     marks = ", ".join("?" * len(columns))
     # Table and column names come from the models above, never from input.
     sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608
-    connection.exec_driver_sql(sql, rows)
+    execute_many(connection, sql, rows)
 
 
 def _unnest(table: str, columns: Sequence[str], types: Sequence[str]) -> str:

@@ -67,14 +67,14 @@ def _needs_grounds(
     requester, source, category) in the case's phase; when no requested category
     can, the grounds are not read (one statement fewer on most queries).
     """
-    wanted = set(categories)
-    return any(
-        purpose == actor.purpose
-        and party == actor.party
-        and category in wanted
-        and bool(by_phase.get(case.phase))
-        for (purpose, party, _source, category), by_phase in compiled.required_grounds.items()
-    )
+    by_category = compiled.ground_phases.get((actor.purpose, actor.party))
+    if not by_category:
+        return False
+    for category in categories:  # a loop, not any(<generator>): this runs per query
+        phases = by_category.get(category)
+        if phases is not None and case.phase in phases:
+            return True
+    return False
 
 
 class ConsentPort(Protocol):

@@ -51,6 +51,21 @@ class CompiledCovenant:
     required_grounds: Mapping[GrantKey, Mapping[str, frozenset[str]]] = field(default_factory=dict)
     party_roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
     motivation_codes: frozenset[str] = frozenset()
+    # ``required_grounds`` by (purpose, requester), then category: the phases in which
+    # some source's grant of it needs a recorded ground. A query asks this once (is a
+    # ground read needed at all?) instead of walking every grant (issue 16).
+    ground_phases: Mapping[tuple[str, str], Mapping[str, frozenset[str]]] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        index: dict[tuple[str, str], dict[str, frozenset[str]]] = {}
+        for (purpose, party, _source, category), by_phase in self.required_grounds.items():
+            phases = frozenset(phase for phase, needed in by_phase.items() if needed)
+            if phases:
+                by_category = index.setdefault((purpose, party), {})
+                by_category[category] = by_category.get(category, frozenset()) | phases
+        object.__setattr__(self, "ground_phases", index)
 
     def active_on(self, today: date) -> bool:
         return self.signatures_ok and self.valid_from <= today <= self.valid_until

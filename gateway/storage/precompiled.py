@@ -22,8 +22,13 @@ Kept as SQLAlchemy does it, on the same :class:`~sqlalchemy.engine.Connection`
 * a driver error goes through ``Connection._handle_dbapi_exception``: the same
   wrapped :class:`~sqlalchemy.exc.DBAPIError` (so the same fail-closed 503s),
   ``handle_error`` hooks, and invalidation of a connection that was lost;
-* parameters are built by the compiled form's own ``construct_params`` and
-  bind processors; values read pass the column types' result processors.
+* parameters are what the compiled form's own ``construct_params`` and bind
+  processors make (a value given by the parameter's key, else by its bind name,
+  else the statement's constant; a required one missing goes to
+  ``construct_params``, which refuses it), from a plan worked out once per form
+  (:func:`_bind_plan`; a parameter with a callable value or a compiled form
+  with values collected from its elements or post-compiled parameters asks ``construct_params``);
+  values read pass the column types' result processors.
 
 What this does not handle falls back to ``connection.execute``, whole: a
 statement with post-compile (expanding) parameters or Python-side defaults is
@@ -47,6 +52,38 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 _Processor = Callable[[Any], Any]
 _DIALECTS = 8
+_REQUIRED: Any = object()  # a plan's constant for a parameter the caller must give
+
+# Per bound parameter, in the order the driver takes them: (the name the driver
+# sees, the parameter's key, its bind name, its bind processor, its constant).
+_Bind = tuple[str, str, str, _Processor | None, Any]
+
+
+def _bind_plan(compiled: SQLCompiler) -> tuple[_Bind, ...] | None:
+    """What ``construct_params`` does per parameter, worked out once (issue 16).
+
+    ``construct_params`` walks every bound parameter of the statement on each
+    call, asking for each whether it is required, has a callable, is escaped
+    (~130 bytecodes a statement). For a statement whose parameters are all
+    plain (a constant value, or one the caller gives), that walk always comes
+    out the same, so it is done here once. ``None`` when it does not: a
+    callable value, or a compiled form that collects or post-compiles its
+    parameters; those keep asking ``construct_params``.
+    """
+    if getattr(compiled, "_collected_params", None) or compiled._render_postcompile:
+        return None  # values the statement's elements carry (``.params()``), or expanding
+    by_name = {name: bind for bind, name in compiled.bind_names.items()}
+    names = list(compiled.positiontup or ()) if compiled.positional else list(by_name)
+    escaped = compiled.escaped_bind_names
+    processors: Mapping[str, _Processor] = compiled._bind_processors  # type: ignore[assignment]
+    plan: list[_Bind] = []
+    for name in names:
+        bind = by_name.get(name)
+        if bind is None or bind.callable is not None:
+            return None
+        constant = _REQUIRED if bind.required else bind.value
+        plan.append((escaped.get(name, name), bind.key, name, processors.get(name), constant))
+    return tuple(plan)
 
 
 class _Form:
@@ -57,6 +94,7 @@ class _Form:
         "compiled",
         "keys",
         "make",
+        "plan",
         "positional",
         "processors",
         "result_types",
@@ -78,6 +116,7 @@ class _Form:
         self.positional = compiled.positional
         self.keys = tuple(compiled.positiontup or ()) if compiled.positional else ()
         self.processors: Mapping[str, _Processor] = dict(compiled._bind_processors)  # type: ignore[arg-type]
+        self.plan = _bind_plan(compiled)
         self.result_types = [column[3] for column in compiled._result_columns]
         names = [column[0] for column in compiled._result_columns]
         row = namedtuple("Row", names, rename=True) if names else tuple
@@ -92,6 +131,26 @@ class _Form:
 
     def parameters(self, params: Mapping[str, Any], dialect: Dialect) -> Any:
         """What SQLAlchemy's execution context would pass to ``cursor.execute``."""
+        plan = self.plan
+        if plan is None:
+            return self.constructed(params, dialect)
+        values: list[Any] = []
+        for _, key, name, processor, constant in plan:
+            if key in params:
+                value = params[key]
+            elif name in params:
+                value = params[name]
+            elif constant is _REQUIRED:
+                return self.constructed(params, dialect)  # which refuses it, as SQLAlchemy does
+            else:
+                value = constant
+            values.append(value if processor is None else processor(value))
+        if self.positional:
+            return dialect.execute_sequence_format(values)
+        return {bind[0]: value for bind, value in zip(plan, values, strict=True)}
+
+    def constructed(self, params: Mapping[str, Any], dialect: Dialect) -> Any:
+        """:meth:`parameters` by ``construct_params`` itself (and the reference for it)."""
         values = self.compiled.construct_params(params, escape_names=False)
         assert values is not None
         processors = self.processors
@@ -257,6 +316,50 @@ def _begun(connection: Connection) -> Any:
     if fairy is None:
         fairy = connection.connection  # revalidates, or raises as execute would
     return fairy
+
+
+def execute_many(connection: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """``connection.exec_driver_sql(sql, rows)`` for an ``INSERT`` of many rows, on the
+    driver's cursor: one ``executemany`` without SQLAlchemy's execution context and
+    result (~30 Python calls, ~1,200 bytecodes per insert; the audit writer's two inserts
+    per batch on SQLite, issue 16).
+
+    As :class:`Precompiled` runs a statement: on the connection's transaction (begun as
+    ``execute`` begins it), listeners told before and after (``executemany`` true), a
+    driver error wrapped and a lost connection invalidated by SQLAlchemy itself; a
+    connection with logging, execution options or ``do_execute`` hooks goes through
+    ``exec_driver_sql``. ``rows`` are what the driver takes (already converted).
+    """
+    dialect = connection.dialect
+    if (  # _driver_ready() and _begun(), inline as in Precompiled._run
+        connection._echo
+        or connection._execution_options
+        or (dialect._has_events and dialect.dispatch.do_execute)
+        or dialect.bind_typing is BindTyping.SETINPUTSIZES
+    ):
+        connection.exec_driver_sql(sql, list(rows))
+        return
+    if connection._transaction is None:
+        connection._autobegin()
+    fairy = connection._dbapi_connection
+    if fairy is None:
+        fairy = connection.connection  # revalidates, or raises as execute would
+    parameters: Any = rows
+    cursor: Any = None
+    try:
+        cursor = fairy.dbapi_connection.cursor()  # type: ignore[union-attr]
+        events = connection._has_events or connection.engine._has_events
+        if events:
+            for before in connection.dispatch.before_cursor_execute:
+                sql, parameters = before(connection, cursor, sql, parameters, None, True)
+        cursor.executemany(sql, parameters)
+        if events:
+            connection.dispatch.after_cursor_execute(
+                connection, cursor, sql, parameters, None, True
+            )
+        cursor.close()
+    except BaseException as error:  # noqa: BLE001 - as SQLAlchemy: wrapped, or re-raised as is
+        connection._handle_dbapi_exception(error, sql, parameters, cursor, None)
 
 
 def run_together(

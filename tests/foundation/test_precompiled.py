@@ -31,10 +31,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from gateway.storage.db import Database
-from gateway.storage.precompiled import Precompiled, run_together
+from gateway.storage.precompiled import Precompiled, execute_many, run_together
 from gateway.storage.types import UtcDateTime
 from tests.support.pg_wire import wire_round_trips
 
@@ -309,3 +309,117 @@ def test_the_same_query_twice_runs_one_by_one(database: Database) -> None:
         # Two statements, the pool's ROLLBACK (and psycopg's DEALLOCATE ALL after it,
         # once it prepared something on this connection).
         assert wire.round_trips - wire.sent.count('"DEALLOCATE ALL"') == 3, wire.sent
+
+
+def _sample(bind: Any) -> Any:
+    """A value of the parameter's Python type, for comparing what the driver is given."""
+    try:
+        kind = getattr(bind.type, "impl_instance", bind.type).python_type
+    except NotImplementedError:
+        return "x"
+    samples = {datetime: _NOON, date: date(2026, 12, 1), int: 3, bool: True, bytes: b"k"}
+    return samples.get(kind, "x")
+
+
+def _gateway_statements() -> list[Precompiled]:
+    """Every constant statement the gateway compiles at import (the query path's)."""
+    import gc
+
+    import gateway.audit.store
+    import gateway.audit.subject_keys
+    import gateway.cases.service
+    import gateway.consent.service
+    import gateway.consent.withholdings
+    import gateway.rights.contested
+    import gateway.rights.objections  # noqa: F401 - imported for their statements
+
+    found = [o for o in gc.get_objects() if type(o) is Precompiled]
+    modules = {type(o.statement).__module__ for o in found}
+    assert len(found) >= 9, modules
+    return found
+
+
+def test_the_bind_plan_gives_the_driver_what_construct_params_gives(database: Database) -> None:
+    """Every gateway statement and the ones above: the same driver parameters, by key or by
+    bind name, with constants left out; a parameter with a callable value or a missing one
+    goes to ``construct_params`` itself."""
+    dialect = database.engine.dialect
+    statements = [*_gateway_statements(), Precompiled(_BY_OWNER), Precompiled(_BUMP)]
+    for precompiled in statements:
+        form = precompiled._form(dialect)
+        assert form.plan is not None, precompiled.statement
+        given = {bind.key: _sample(bind) for bind in form.compiled.bind_names if bind.required}
+        assert form.parameters(given, dialect) == form.constructed(given, dialect)
+        by_name = {
+            form.compiled.bind_names[b]: v
+            for b, v in ((b, given[b.key]) for b in form.compiled.bind_names if b.key in given)
+        }
+        assert form.parameters(by_name, dialect) == form.constructed(by_name, dialect)
+        if given:
+            with pytest.raises(SQLAlchemyError):
+                form.parameters({}, dialect)
+    called = Precompiled(
+        select(_THINGS.c.id).where(_THINGS.c.count == bindparam("n", callable_=lambda: 4))
+    )
+    form = called._form(dialect)
+    assert form.plan is None
+    assert form.parameters({}, dialect) == form.constructed({}, dialect)
+    with database.engine.connect() as connection:
+        assert [tuple(r) for r in called.all(connection, {})] == [("a-4",)]
+
+
+def _insert_sql(database: Database) -> str:
+    marks = ", ".join(["?" if not database.is_postgresql else "%s"] * 4)
+    return f"INSERT INTO precompiled_things (id, moment, count, flag) VALUES ({marks})"
+
+
+def _new_rows(database: Database, *ids: str) -> list[tuple[Any, ...]]:
+    moment: Any = _NOON if database.is_postgresql else _NOON.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return [(key, moment, 7, True) for key in ids]
+
+
+def test_execute_many_inserts_as_exec_driver_sql_and_listeners_see_it(database: Database) -> None:
+    seen: list[tuple[Any, bool]] = []
+
+    def before(_c: Any, _cur: Any, _sql: str, parameters: Any, _ctx: Any, many: bool) -> None:
+        seen.append((parameters, many))
+
+    event.listen(database.engine, "before_cursor_execute", before)
+    try:
+        with database.engine.connect() as connection:
+            execute_many(connection, _insert_sql(database), _new_rows(database, "m-1", "m-2"))
+            connection.exec_driver_sql(_insert_sql(database), _new_rows(database, "m-3", "m-4"))
+            connection.commit()
+    finally:
+        event.remove(database.engine, "before_cursor_execute", before)
+    assert [many for _, many in seen] == [True, True]
+    assert [len(parameters) for parameters, _ in seen] == [2, 2]
+    with database.engine.connect() as connection:
+        stored = connection.execute(
+            select(_THINGS.c.id, _THINGS.c.moment, _THINGS.c.count)
+            .where(_THINGS.c.id.like("m-%"))
+            .order_by(_THINGS.c.id)
+        ).all()
+    assert [tuple(row) for row in stored] == [(f"m-{n}", _NOON, 7) for n in range(1, 5)]
+
+
+def test_execute_many_without_listeners_runs_on_the_driver_in_the_transaction(
+    database: Database,
+) -> None:
+    with database.engine.connect() as connection:
+        execute_many(connection, _insert_sql(database), _new_rows(database, "t-1"))
+        assert connection.in_transaction()
+        connection.rollback()  # the insert was in the connection's transaction
+        assert (
+            connection.execute(select(func.count()).where(_THINGS.c.id == "t-1")).scalar_one() == 0
+        )
+
+
+def test_execute_many_fails_as_sqlalchemy_without_the_parameters(database: Database) -> None:
+    with database.engine.connect() as connection:
+        with pytest.raises(IntegrityError) as raised:
+            execute_many(connection, _insert_sql(database), _new_rows(database, "999999990", "a-1"))
+        assert "999999990" not in str(raised.value)
+        connection.rollback()
+        execute_many(connection, _insert_sql(database), _new_rows(database, "d-1"))
+        connection.commit()

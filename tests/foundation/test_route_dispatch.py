@@ -201,8 +201,8 @@ async def test_a_dispatched_request_carries_what_fastapis_router_gives_it(app: F
             assert ours["route"] is context.original_route
 
 
-def test_routes_added_after_the_first_request_are_seen() -> None:
-    """A route added later to an earlier router goes before a later router's: so must the table."""
+def _two_routers() -> tuple[FastAPI, APIRouter, RouteDispatch, Any, Any]:
+    """An app with ``/v1/a/one`` in a first router and ``/v1/a/{name}`` in a second."""
     app = FastAPI()
     first, second = APIRouter(), APIRouter()
 
@@ -218,6 +218,12 @@ def test_routes_added_after_the_first_request_are_seen() -> None:
     app.include_router(second)
     dispatch = install_route_dispatch(app)
     assert dispatch is not None
+    return app, first, dispatch, one, named
+
+
+def test_routes_added_after_the_first_request_are_seen() -> None:
+    """A route added later to an earlier router goes before a later router's: so must the table."""
+    app, first, dispatch, _, named = _two_routers()
     before = dispatch.select(_scope(app, "GET", "/v1/a/two"))
     assert before is not None
     assert before[0].route.endpoint is named
@@ -241,6 +247,20 @@ def test_routes_added_after_the_first_request_are_seen() -> None:
     picked_late = _fastapi_pick(app, _scope(app, "GET", "/v1/b/7"))
     assert picked_late is not None
     assert picked_late[0].original_route.endpoint is late
+
+
+def test_a_route_removed_from_an_included_router_is_dispatched_as_fastapi_does() -> None:
+    """The table is checked against every router's routes, their count included."""
+    app, first, dispatch, one, _ = _two_routers()
+    picked = dispatch.select(_scope(app, "GET", "/v1/a/one"))
+    assert picked is not None
+    assert picked[0].route.endpoint is one
+    first.routes.clear()  # no version bump: only the count tells
+    after = dispatch.select(_scope(app, "GET", "/v1/a/one"))
+    reference = _fastapi_pick(app, _scope(app, "GET", "/v1/a/one"))
+    assert reference is not None
+    assert after is not None
+    assert after[0].route is reference[0].original_route  # whatever FastAPI now picks
 
 
 def test_converted_path_parameters_are_fastapis() -> None:

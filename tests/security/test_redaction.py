@@ -12,8 +12,11 @@ from __future__ import annotations
 import logging
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from opentelemetry.sdk.trace import TracerProvider
 
+from gateway import redaction
 from gateway.redaction import (
     HEADER_ATTRIBUTES,
     QUERY_ATTRIBUTES,
@@ -162,3 +165,37 @@ def test_a_long_run_inside_a_grouped_number_is_redacted(path: str) -> None:
 def test_other_numbers_stay_readable() -> None:
     for kept in ("127.0.0.1:8000", "01-12-2026", "/v1/cases/c-123/queries", "v1.2.3"):
         assert redact_path(kept) == kept
+
+
+_NUMBER_TEXT = st.text(alphabet="0123456789 .-:/_,\u0669\u00b9\u200b", max_size=24)
+
+
+@given(st.lists(_NUMBER_TEXT, min_size=1, max_size=6))
+def test_a_number_remembered_as_clear_shows_as_a_fresh_look_shows_it(values: list[str]) -> None:
+    """The memo of clear numbers (the server's and Host's "10.0.0.5:8443" each request)
+    changes no outcome: each value redacts as with an empty memo, asked once or again."""
+    for value in values:
+        redaction._CLEAR_NUMBERS.clear()
+        fresh = redact_path(value)
+        assert redact_path(value) == fresh  # the second time from the memo
+    for value in values:  # with every other value remembered meanwhile
+        assert redact_path(value) == redact_path(value)
+    assert all(not holds_bsn(kept) for kept in redaction._CLEAR_NUMBERS)
+
+
+def test_a_number_that_holds_a_bsn_is_never_remembered() -> None:
+    redaction._CLEAR_NUMBERS.clear()
+    for written in ("9999 90 007", "999-990-007", "127.0.0.1:8000", "999999990007", "12345678/1"):
+        redact_path(f"/v1/cases/{written}")
+        redact_path(f"/v1/cases/{written}")
+    assert set(redaction._CLEAR_NUMBERS) == {"127.0.0.1:8000"}
+    assert redact_path("/v/9999 90 007") == f"/v/{REDACTED}"
+
+
+def test_the_memo_of_clear_numbers_is_bounded() -> None:
+    redaction._CLEAR_NUMBERS.clear()
+    for port in range(redaction._CLEAR_MAX * 2):
+        redact_path(f"10.0.0.5:{10000 + port}")
+    assert 0 < len(redaction._CLEAR_NUMBERS) <= redaction._CLEAR_MAX
+    redact_path("10.0.0.5:" + "1" * 60)  # a long one is not kept
+    assert all(len(kept) <= redaction._CLEAR_LENGTH for kept in redaction._CLEAR_NUMBERS)
