@@ -92,6 +92,10 @@ class CopyStore:
         self._corrected = corrected
         self._written: OrderedDict[tuple[str, str, str], tuple[str, datetime]] = OrderedDict()
         self._written_lock = threading.Lock()
+        # Slots a source's own answer overruled whose delete failed: never served until
+        # a later delete or a fresh copy of the slot commits. Not bounded: forgetting
+        # one would serve what the source said no to (it holds failures only).
+        self._overruled: set[tuple[str, str, str]] = set()
 
     def _unchanged(self, slot_key: tuple[str, str, str], digest: str, now: datetime) -> bool:
         """This process wrote exactly this answer to this slot recently."""
@@ -206,17 +210,23 @@ class CopyStore:
             log.warning("copy not kept: %s", type(error).__name__)
             return 0
         self._remember({k: d for k, d, _ in changed}, now)
+        with self._written_lock:  # the fresh answer replaced what a failed drop left
+            self._overruled -= {(case_id, s.source or "", s.category) for s in fresh}
         return written
 
     def drop(self, case_id: str, slots: Sequence[tuple[str, str]]) -> int:
         """Delete the copies of these (source, category) slots of a case; returns rows gone.
 
         The source's own answer overruled them (not found, refused, a peer's denial):
-        a copy never outlives what the source says now.
+        a copy never outlives what the source says now. A delete that fails holds the
+        slots back in this process: :meth:`serve` tries the delete again and serves
+        nothing of them until it (or a fresh copy of the slot) commits.
         """
+        keys = {(case_id, source, category) for source, category in slots}
         with self._written_lock:  # a later ``ok`` with the same records is written again
-            for source, category in slots:
-                self._written.pop((case_id, source, category), None)
+            for slot_key in keys:
+                self._written.pop(slot_key, None)
+            self._overruled |= keys  # fail closed: held until the delete commits
         try:
             with self._db.session() as session:
                 result = session.execute(
@@ -230,10 +240,21 @@ class CopyStore:
                         ),
                     )
                 )
-                return int(getattr(result, "rowcount", 0) or 0)
+                gone = int(getattr(result, "rowcount", 0) or 0)
         except SQLAlchemyError as error:
-            log.warning("copy not dropped: %s", type(error).__name__)
+            log.warning("copy not dropped, not served until it is: %s", type(error).__name__)
             return 0
+        with self._written_lock:
+            self._overruled -= keys
+        return gone
+
+    def _held_back(self, case_id: str, source: str, category: str) -> bool:
+        """A drop of this slot failed: try it again; never serve the slot meanwhile."""
+        with self._written_lock:
+            held = (case_id, source, category) in self._overruled
+        if held:
+            self.drop(case_id, [(source, category)])
+        return held
 
     def serve(
         self,
@@ -249,7 +270,7 @@ class CopyStore:
         covenant's ``copies`` term as it reads *now* (turned off or shortened since it was
         kept) or past the ``expires_at`` it was kept with."""
         duration = copies_duration(policy, covenant_id)
-        if duration is None:
+        if duration is None or self._held_back(case_id, source, category):
             return None
         now = self._now()
         try:

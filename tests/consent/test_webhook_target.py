@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from gateway.consent.webhook import ConsentWebhooks
+from gateway.consent.webhook import ConsentWebhooks, WebhookRefused
 from gateway.keys import KeyStore
 from gateway.outbound import OutboundRefused, cookieless_jar
 from gateway.policy.models import ConsentWebhook
@@ -114,6 +114,27 @@ def test_a_literal_internal_address_is_refused_at_delivery_too(keys: KeyStore) -
         webhooks = ConsentWebhooks(keys, "https://gateway.test", lambda: None)  # type: ignore[arg-type,return-value]
         assert webhooks._attempt(hook, NOTICE) == "give_up"
     assert server.connections == 0
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+        "64:ff9b:1::a00:5",  # local-use NAT64
+        "::7f00:1",  # IPv4-compatible 127.0.0.1
+        "::ffff:0:7f00:1",  # SIIT
+        "2002:a00:1::1",  # 6to4 of 10.0.0.1
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+    ],
+)
+def test_an_address_carrying_an_internal_ipv4_one_is_refused_at_delivery(
+    keys: KeyStore, host: str
+) -> None:
+    """What the resolver hands back (a name with such an AAAA record) is judged by the
+    IPv4 address it reaches, or refused: never connected to (review F4)."""
+    webhooks = ConsentWebhooks(keys, "https://gateway.test", lambda: None)  # type: ignore[arg-type,return-value]
+    with pytest.raises(WebhookRefused):
+        asyncio.run(webhooks._checked_address(httpx.URL(f"https://[{host}]:5432/hook"), 2))
 
 
 def test_dev_mode_delivers_to_localhost_with_its_host_header(keys: KeyStore) -> None:

@@ -32,6 +32,21 @@ REFUSED_EVERYWHERE = [
     "http://10.0.0.5:8080/hook",
     "https://user:secret@om.example.nl/hook",
     "ftp://om.example.nl/hook",
+    # IPv6 forms that carry an IPv4 address (review F4): NAT64 to the metadata
+    # service, local-use NAT64, IPv4-compatible, SIIT, 6to4 and Teredo.
+    "https://[64:ff9b::a9fe:a9fe]/hook",
+    "https://[64:ff9b:1::a00:5]:5432/hook",
+    "https://[::7f00:1]/hook",
+    "https://[::ffff:0:7f00:1]/hook",
+    "https://[2002:a00:1::1]/hook",
+    "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook",
+    # Hosts the resolver reads as an IPv4 address (review F4).
+    "https://0x7f000001/hook",
+    "https://2130706433/hook",
+    "https://127.1/hook",
+    "https://0177.0.0.1/hook",
+    "https://0xa9.0xfe.0xa9.0xfe/hook",
+    "https://10.0.0.5./hook",
 ]
 LOOPBACK = [
     "http://127.0.0.1:5432",
@@ -47,6 +62,8 @@ ALLOWED = [
     "https://om.example.nl/consent",
     "https://om.example.nl:8443/hook",
     "https://93.184.215.14/",
+    "https://[64:ff9b::5db8:d70e]/",  # NAT64 of 93.184.215.14: an IPv6-only OM network
+    "https://1e100.example/",  # a digit-led label is a name when the last one is not
 ]
 
 

@@ -12,7 +12,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from gateway.copies import CopyStore
 from gateway.copies.models import CachedCopy
@@ -67,6 +67,61 @@ def test_a_source_that_no_longer_knows_the_person_ends_the_copy(stack: Stack) ->
     down = _housing(gemeente, case_id)
     assert (down["status"], down["reason"]) == ("unavailable", "bad_status")
     assert "records" not in down
+
+
+def _refuse_copy_deletes(stack: Stack, refuse: bool) -> None:
+    """A trigger that makes every delete of a kept copy fail in the database itself."""
+    with stack.runtime.db.engine.begin() as connection:
+        postgres = connection.dialect.name == "postgresql"
+        if not refuse:
+            on = " ON cached_copies" if postgres else ""
+            connection.execute(text(f"DROP TRIGGER kp_keep_copies{on}"))
+            if postgres:
+                connection.execute(text("DROP FUNCTION kp_keep_copies()"))
+            return
+        if postgres:
+            connection.execute(
+                text(
+                    "CREATE FUNCTION kp_keep_copies() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                    "BEGIN RAISE EXCEPTION 'copy kept'; END $$"
+                )
+            )
+            connection.execute(
+                text(
+                    "CREATE TRIGGER kp_keep_copies BEFORE DELETE ON cached_copies "
+                    "FOR EACH ROW EXECUTE FUNCTION kp_keep_copies()"
+                )
+            )
+        else:
+            connection.execute(
+                text(
+                    "CREATE TRIGGER kp_keep_copies BEFORE DELETE ON cached_copies "
+                    "BEGIN SELECT RAISE(ABORT, 'copy kept'); END"
+                )
+            )
+
+
+def test_a_copy_whose_drop_failed_is_not_served_afterwards(stack: Stack) -> None:
+    """Review F5: a failed delete was logged and swallowed, and the next 5xx served the
+    copy the source's "not known" had ended. Now the slot is held back until it goes."""
+    gemeente, case_id = _kept(stack)
+    source = stack.sources.source(SOURCE)
+    for record in source.all_about(Bsn(BSN)):
+        assert source.delete(record.id) is not None
+    _refuse_copy_deletes(stack, True)
+    gone = _housing(gemeente, case_id)
+    assert (gone["status"], gone["reason"]) == ("not_found", "subject_unknown")
+    assert _copies(stack, case_id), "the delete failed in the database"
+
+    source.fail = True
+    down = _housing(gemeente, case_id)
+    assert (down["status"], down["reason"]) == ("unavailable", "bad_status")
+    assert "records" not in down, "what the source said no to is not served"
+
+    _refuse_copy_deletes(stack, False)
+    again = _housing(gemeente, case_id)
+    assert again["status"] == "unavailable" and "records" not in again
+    assert _copies(stack, case_id) == [], "the held-back slot's delete is tried again"
 
 
 def test_a_refusing_source_is_not_bridged_by_its_copy(stack: Stack) -> None:
