@@ -6,12 +6,19 @@ import hashlib
 import hmac
 import logging
 import pickle
+import types
+from collections.abc import Iterator
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
 from connectors import LookupRequest, Requester
+from gateway.api.models import Id
+from gateway.cases.models import new_case_id
+from gateway.rights.models import new_request_id
+from gateway.subjects import bsn as bsn_module
 from gateway.subjects.bsn import (
     FEW_ASCII_DIGITS,
     Bsn,
@@ -20,6 +27,7 @@ from gateway.subjects.bsn import (
     holds_bsn,
     holds_long_number,
     is_valid_bsn,
+    random_id,
 )
 
 VALID_IN_TEST_RANGE = [
@@ -205,3 +213,34 @@ def test_few_ascii_digits_spares_only_text_that_can_hold_no_bsn(text: str) -> No
     assert (FEW_ASCII_DIGITS.fullmatch(text) is not None) == few
     if few:
         assert not holds_bsn(text) and not holds_long_number(text)
+
+
+# Draws of twenty characters, nearly all digits, so that long runs and BSNs come often.
+DIGIT_HEAVY_DRAWS = st.lists(
+    st.text(alphabet="0123456789a", min_size=20, max_size=20), min_size=1, max_size=6
+)
+CLEAN_DRAW = "abcdef0123abcdef4567"
+
+
+@given(DIGIT_HEAVY_DRAWS)
+@example(["6a0a8baae934195992dc"])  # minted before the fix; the API's Id refused it
+def test_random_id_draws_again_until_no_eight_digits_in_a_row(draws: list[str]) -> None:
+    """Every id we mint passes our own and a peer's Id check: a draw with eight or more
+    digits in a row (or a BSN) is thrown away, not only one holding a BSN."""
+    queue: Iterator[str] = iter([*draws, CLEAN_DRAW])
+    fake = types.SimpleNamespace(token_hex=lambda nbytes: next(queue))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bsn_module, "secrets", fake)
+        minted = random_id("rr-")
+    kept = next(d for d in [*draws, CLEAN_DRAW] if not holds_long_number(d) and not holds_bsn(d))
+    assert minted == "rr-" + kept
+    assert not holds_long_number(minted)
+
+
+def test_the_ids_we_mint_pass_the_api_id_type() -> None:
+    """Real draws (about one hex draw in eight held a long run before the fix)."""
+    ids = TypeAdapter(Id)
+    for _ in range(2000):
+        for minted in (new_request_id(), new_case_id()):
+            assert not holds_long_number(minted)
+            assert ids.validate_python(minted) == minted

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import AfterValidator, Field
 
-from gateway.api.models import Id, StrictBody, SubjectIn, Text
+from gateway.api.models import Id, PeerMintedId, StrictBody, SubjectIn, Text
 from gateway.api.openapi import PartnerRoute
 from gateway.api.refusals import logging_refusals_async
 from gateway.api.rights import RecordId, RequestId
@@ -38,7 +38,7 @@ CaseId = Annotated[str, Field(pattern=r"^c-[0-9a-z]{20}$")]
 
 
 def _no_bsn(value: str) -> str:
-    """Peer case ids and employee ids are logged in clear: one holding a BSN is refused."""
+    """Employee ids are logged in clear: one holding a BSN is refused."""
     if holds_bsn(value):
         raise ValueError("must not contain a BSN")
     return value
@@ -51,7 +51,9 @@ def _employee_id(value: str) -> str:
     return _no_bsn(value)
 
 
-PeerId = Annotated[Id, AfterValidator(_no_bsn)]
+# The peer's own case or rights request id: any id a peer gateway mints (older ones
+# included) is accepted, a BSN in it is not (gateway.api.models.PeerMintedId).
+PeerId = PeerMintedId
 
 
 class PeerRequesterIn(StrictBody):

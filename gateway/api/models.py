@@ -37,11 +37,14 @@ def _no_number(value: str) -> str:
     return value
 
 
-Id = Annotated[
-    str,
-    StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,99}$"),
-    AfterValidator(_no_number),
-]
+ID_PATTERN: Final = r"^[a-z0-9][a-z0-9_.-]{0,99}$"
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN), AfterValidator(_no_number)]
+# An id another gateway minted (a peer's case or rights request id), sent back to us as
+# it is. A gateway before 2026-12-02 drew random hex with long digit runs in about one
+# id in eight, and a peer repeats the same id on every retry: refused, that person's
+# request would never arrive. A run of random hex digits is not personal data, so such
+# an id is held to the shape and to holds_bsn only (a BSN in it is still refused).
+PeerMintedId = Annotated[str, StringConstraints(pattern=ID_PATTERN), AfterValidator(_no_bsn)]
 # Free text people write (a reason, a motivation, a reference, a note, details). No NUL:
 # PostgreSQL text cannot hold it, and no partner needs it in free text. No BSN as people
 # write it (holds_bsn): the text is kept in clear, outside the vault (promise 10).

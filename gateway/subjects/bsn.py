@@ -128,20 +128,21 @@ def _passes(digits: str) -> bool:
 
 
 def random_id(prefix: str, nbytes: int = 10, alphabet: str | None = None) -> str:
-    """A fresh unguessable id: ``prefix`` and random hex (or ``alphabet``), never holding a BSN.
+    """A fresh unguessable id: ``prefix`` and random hex (or ``alphabet``), no 8 digits in a row.
 
-    The gateway writes its ids in clear (logs, URLs, a peer's records) and a
-    peer refuses any id in which :func:`holds_bsn` finds a BSN. Random hex
-    holds an 11-proof run of 8 or 9 digits about once in fifty draws, so such
-    a draw is thrown away and drawn again: an id never looks like a person,
-    and never fails a peer's check by chance.
+    The gateway writes its ids in clear (logs, URLs, a peer's records), and the
+    API's ``Id`` type refuses any id holding eight or more digits in a row
+    (:func:`holds_long_number`) or a BSN as people write one (:func:`holds_bsn`).
+    Random hex holds such a run in about one draw in eight (20 hex characters),
+    so such a draw is thrown away and drawn again: an id never looks like a
+    person, and never fails our own or a peer's check by chance.
     """
     while True:
         if alphabet is None:
             body = secrets.token_hex(nbytes)
         else:
             body = "".join(secrets.choice(alphabet) for _ in range(nbytes))
-        if not holds_bsn(body):
+        if not holds_long_number(body) and not holds_bsn(body):
             return prefix + body
 
 

@@ -150,6 +150,49 @@ def test_a_peer_files_only_about_a_person_it_received_data_about(region_b: Regio
     assert filed.status_code == 201, filed.text
 
 
+# --- ids the peer minted: what older peers mint is taken, a BSN is not ----------------------
+
+# Random hex as a gateway before 2026-12-02 drew it (about one id in eight held a run like
+# this): not personal data, and the peer sends the same id on every retry.
+OLD_PEER_REQUEST = "rr-6a0a8baae934195992dc"
+OLD_PEER_CASE = "c-4829301756pq8k2m9x7d"
+
+
+def test_a_peer_id_with_a_long_digit_run_is_taken(region_b: RegionB) -> None:
+    """The peer's own case and rights request ids are held to their shape and to holds_bsn
+    only: refused for eight digits in a row, a person's request never reached us."""
+    peer = region_b.client("zvh-x")
+    mirror = peer.call(
+        "POST",
+        "/v1/federation/cases",
+        {"subject": {"bsn": BSN}, "phase": "casusoverleg", "peer_case": OLD_PEER_CASE},
+    )
+    assert mirror.status_code in (200, 201), mirror.text
+    known = peer.call(
+        "POST", "/v1/federation/known", {"subject": {"bsn": BSN}, "peer_case": OLD_PEER_CASE}
+    )
+    assert known.status_code == 200, known.text
+    _disclosed_to(region_b, "zvh-x", mirror.json()["id"])
+    filed = peer.call("POST", "/v1/federation/rights-requests", _peer_filing(OLD_PEER_REQUEST))
+    assert filed.status_code == 201, filed.text
+    again = peer.call("POST", "/v1/federation/rights-requests", _peer_filing(OLD_PEER_REQUEST))
+    assert again.status_code == 200, again.text
+    outcome = peer.call("GET", f"/v1/federation/rights-requests/{filed.json()['id']}")
+    assert outcome.json()["peer_request"] == OLD_PEER_REQUEST
+
+
+@pytest.mark.parametrize("written", ["rr-999990081", "rr-999-990-081"])
+def test_a_peer_id_holding_a_bsn_is_still_refused(region_b: RegionB, written: str) -> None:
+    peer = region_b.client("zvh-x")
+    _disclosed_to(region_b, "zvh-x", _mirror(peer))
+    refused = peer.call("POST", "/v1/federation/rights-requests", _peer_filing(written))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["type"].endswith("unprocessable")
+    assert written not in refused.text
+    with region_b.runtime.db.session() as session:
+        assert session.query(RightsRequest).count() == 0
+
+
 # --- rights.contested: withhold -------------------------------------------------------------
 
 

@@ -211,6 +211,37 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str, str | None]] 
         "- id: raad-demo",
         None,
     ),
+    # An id the API refuses (eight digits in a row: an OIN, a date, a BSN) never loads.
+    (
+        "OIN-like party id",
+        lambda d: d["parties"].append(
+            {"id": "oin-00000001823288444000", "name": "Gemeente met OIN", "roles": ["gemeente"]}
+        ),
+        "an id holds no eight or more digits in a row",
+        "- id: oin-00000001823288444000",
+        None,
+    ),
+    (
+        "covenant id holding a grouped BSN",
+        lambda d: d.update(id="zvh-999-990-081"),
+        "id: an id holds no eight or more digits in a row",
+        "id: zvh-999-990-081",
+        None,
+    ),
+    (
+        "category id holding a date",
+        lambda d: _category(d, "huisvesting").update(id="huisvesting_20260101"),
+        "an id holds no eight or more digits in a row",
+        "- id: huisvesting_20260101",
+        None,
+    ),
+    (
+        "purpose id holding a date",
+        lambda d: d["purposes"][0].update(id="zvh-triage-2026-01-01"),
+        "an id holds no eight or more digits in a row",
+        "- id: zvh-triage-2026-01-01",
+        None,
+    ),
     (
         "agreement from an unknown role",
         lambda d: _category(d, "detentie").update(agreement_required_from=["rechter"]),
