@@ -12,10 +12,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import AfterValidator, Field
 
-from gateway.api.models import Id, PeerMintedId, StrictBody, SubjectIn, Text
+from gateway.api.models import Id, PeerMintedId, RecordId, StrictBody, SubjectIn, Text
 from gateway.api.openapi import PartnerRoute
 from gateway.api.refusals import logging_refusals_async
-from gateway.api.rights import RecordId, RequestId
+from gateway.api.rights import RequestId
 from gateway.api.schemas.federation import (
     KnownElsewhereOut,
     KnownOut,

@@ -45,6 +45,17 @@ Id = Annotated[str, StringConstraints(pattern=ID_PATTERN), AfterValidator(_no_nu
 # request would never arrive. A run of random hex digits is not personal data, so such
 # an id is held to the shape and to holds_bsn only (a BSN in it is still refused).
 PeerMintedId = Annotated[str, StringConstraints(pattern=ID_PATTERN), AfterValidator(_no_bsn)]
+# A source's record id, ``<source>/<record>`` for a peer's (docs/federation.md). A source
+# mints its own ids, so a long digit run can be genuine; a BSN in one never is, and a
+# record named in a rights request is stored and logged in clear: held to holds_bsn,
+# as a peer's record ids already are on the wire (connectors/federation_wire.py).
+RecordId = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}(/[A-Za-z0-9][A-Za-z0-9_.:-]{0,99})?$"
+    ),
+    AfterValidator(_no_bsn),
+]
 # Free text people write (a reason, a motivation, a reference, a note, details). No NUL:
 # PostgreSQL text cannot hold it, and no partner needs it in free text. No BSN as people
 # write it (holds_bsn): the text is kept in clear, outside the vault (promise 10).

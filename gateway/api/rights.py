@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, Field, JsonValue, StringConstraints
 
-from gateway.api.models import Id, StrictBody, SubjectIn, Text
+from gateway.api.models import Id, RecordId, StrictBody, SubjectIn, Text
 from gateway.api.openapi import PartnerRoute
 from gateway.api.schemas.rights import (
     DisclosuresOut,
@@ -39,13 +39,6 @@ from gateway.wiring import runtime_of
 router = APIRouter(tags=["rights"], route_class=PartnerRoute)
 RequestId = Annotated[str, Field(pattern=r"^rr-[0-9a-f]{20}$")]
 CaseId = Annotated[str, StringConstraints(pattern=r"^c-[0-9a-z]{20}$")]
-# A record from a peer region is ``<peer source>/<record id>`` (docs/federation.md).
-RecordId = Annotated[
-    str,
-    StringConstraints(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}(/[A-Za-z0-9][A-Za-z0-9_.:-]{0,99})?$"
-    ),
-]
 CSRF_HEADER = "X-Ketenpoort-CSRF"
 
 

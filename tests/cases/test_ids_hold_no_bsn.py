@@ -17,6 +17,7 @@ from tests.brokering.support import (
     change_covenant,
     is_problem,
     logged_in,
+    open_case,
 )
 
 WRITTEN = (BSN, f"{BSN[:3]}.{BSN[3:6]}.{BSN[6:]}", f"zvh-{BSN}")
@@ -71,3 +72,29 @@ def test_the_workflow_checks_refuse_it_for_callers_without_the_api(stack: Stack)
         check_closure(legacy, "casusoverleg", BSN)
     check_closure(legacy, "casusoverleg", "verhuisd")
     check_attributes(covenant, CaseAttributes(None, None, "zvh-noord"))
+
+
+@pytest.mark.parametrize(
+    "record", [f"ggz-a-{BSN}", f"ggz-demo/{BSN}", f"r.{BSN[:3]}.{BSN[3:6]}.{BSN[6:]}"]
+)
+def test_a_record_id_holding_a_bsn_is_refused_and_never_forwarded(
+    stack: Stack, record: str
+) -> None:
+    """Record ids named in a correctie are stored, logged and sent to the source in clear."""
+    gemeente, case_id = open_case(stack)
+    body = {
+        "type": "correctie",
+        "subject": {"bsn": BSN},
+        "details": "De diagnose klopt niet.",
+        "records": ["ggz-a-1", record],
+        "source": "ggz-demo",
+        "cases": [case_id],
+    }
+    _refused(gemeente.call("POST", "/v1/rights-requests", body), record)
+    assert stack.sources.source("ggz-demo").rights_requests == []
+    assert record not in str(audit_entries(stack, case_id))
+    # A long digit run a source minted is its own business: only a BSN is refused.
+    taken = gemeente.call(
+        "POST", "/v1/rights-requests", {**body, "records": ["ggz-a-1", "ggz-a-123456780"]}
+    )
+    assert taken.status_code == 201, taken.text
