@@ -90,10 +90,13 @@ def erase_subject(
 
     A ``strafrechtelijk`` key is kept while ``criminal_floor`` (of its case and
     stamped covenant) has not passed since its last use, or when it returns None.
-    Given a session, the caller commits; given the database, this commits.
+    Given a session, the caller commits (and then calls ``Database.flush_erased``);
+    given the database, this commits and checkpoints the WAL (docs/security.md).
     """
     moment = now or datetime.now(UTC)
     if isinstance(session_or_db, Database):
         with session_or_db.session() as session:
-            return _erase(session, pseudonym, case, moment, criminal_floor)
+            counts = _erase(session, pseudonym, case, moment, criminal_floor)
+        session_or_db.flush_erased()
+        return counts
     return _erase(session_or_db, pseudonym, case, moment, criminal_floor)

@@ -81,9 +81,12 @@ def erase_person(
     """Erase the person (from one case, or everywhere with ``case=None``).
 
     ``policy`` gives each criminal key's floor (its covenant's ``log_retention``).
-    Given a session, the caller commits; given the database, this commits.
+    Given a session, the caller commits (and then calls ``Database.flush_erased``);
+    given the database, this commits and checkpoints the WAL (docs/security.md).
     """
     if isinstance(session_or_db, Database):
         with session_or_db.session() as session:
-            return _erase(session, pseudonym, case, now, policy)
+            erased = _erase(session, pseudonym, case, now, policy)
+        session_or_db.flush_erased()
+        return erased
     return _erase(session_or_db, pseudonym, case, now, policy)
