@@ -6,11 +6,15 @@ so every leaf, root and signature still verifies; they now read as erased.
 
 Log records of criminal-data disclosures (scope ``strafrechtelijk``) must be
 kept at least four years (Wjsg art. 39j), even when the case goes earlier:
-their keys are only shredded once their last use is that old.
+their keys are only shredded once their last use is that old. A covenant can
+ask longer (its categories' ``log_retention``): the caller that knows the
+covenants passes ``criminal_floor`` (``gateway.rights.erasure`` does, with the
+retention rule's own floor); without it, four years and a day.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -18,10 +22,19 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from gateway.audit.models import AuditDataKey, AuditSubjectIndex
+from gateway.policy.criminal_log import WJSG_MINIMUM
+from gateway.policy.durations import IsoDuration
 from gateway.storage.db import Database
 
 STRAFRECHTELIJK_RETENTION = timedelta(days=4 * 365 + 1)
 """Four years counted generously (one leap day): the Wjsg minimum, never less."""
+
+CriminalFloor = Callable[[str, str | None], IsoDuration | None]
+"""A ``strafrechtelijk`` key's floor from its case id and its stamped covenant; None: keep."""
+
+
+def wjsg_minimum(_case: str, _covenant: str | None) -> IsoDuration:
+    return WJSG_MINIMUM
 
 
 @dataclass(frozen=True)
@@ -31,7 +44,9 @@ class ErasureCounts:
     strafrechtelijk_kept: int
 
 
-def _erase(session: Session, pseudonym: str, case: str | None, now: datetime) -> ErasureCounts:
+def _erase(
+    session: Session, pseudonym: str, case: str | None, now: datetime, floor: CriminalFloor
+) -> ErasureCounts:
     query = select(AuditDataKey).where(
         AuditDataKey.subject_pseudonym == pseudonym, AuditDataKey.wrapped.is_not(None)
     )
@@ -40,10 +55,11 @@ def _erase(session: Session, pseudonym: str, case: str | None, now: datetime) ->
     erase_ids: list[str] = []
     kept = 0
     for key in session.scalars(query):
-        young = key.last_used_at > now - STRAFRECHTELIJK_RETENTION
-        if key.scope == "strafrechtelijk" and young:
-            kept += 1
-            continue
+        if key.scope == "strafrechtelijk":
+            kept_for = floor(key.case_id, key.convenant)
+            if kept_for is None or kept_for.add_to(key.last_used_at) > now:
+                kept += 1
+                continue
         erase_ids.append(key.key_id)
     if not erase_ids:
         return ErasureCounts(0, 0, kept)
@@ -68,13 +84,19 @@ def erase_subject(
     case: str | None = None,
     *,
     now: datetime | None = None,
+    criminal_floor: CriminalFloor = wjsg_minimum,
 ) -> ErasureCounts:
     """Shred the person's keys (one case's, or all with ``case=None``); returns counts.
 
-    Given a session, the caller commits; given the database, this commits.
+    A ``strafrechtelijk`` key is kept while ``criminal_floor`` (of its case and
+    stamped covenant) has not passed since its last use, or when it returns None.
+    Given a session, the caller commits (and then calls ``Database.flush_erased``);
+    given the database, this commits and checkpoints the WAL (docs/security.md).
     """
     moment = now or datetime.now(UTC)
     if isinstance(session_or_db, Database):
         with session_or_db.session() as session:
-            return _erase(session, pseudonym, case, moment)
-    return _erase(session_or_db, pseudonym, case, moment)
+            counts = _erase(session, pseudonym, case, moment, criminal_floor)
+        session_or_db.flush_erased()
+        return counts
+    return _erase(session_or_db, pseudonym, case, moment, criminal_floor)

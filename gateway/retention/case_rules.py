@@ -35,6 +35,7 @@ from gateway.consent.models import ConsentRequest
 from gateway.consent.withholdings import Withholding
 from gateway.copies.store import delete_case_copies
 from gateway.grounds.models import CaseGround
+from gateway.policy.criminal_log import WJSG_MINIMUM, criminal_log_retention
 from gateway.policy.durations import IsoDuration
 from gateway.policy.models import Covenant
 from gateway.retention.rules import (
@@ -46,13 +47,7 @@ from gateway.retention.rules import (
     rowcount,
     started_by,
 )
-from gateway.retention.shredding import (
-    WJSG_MINIMUM,
-    criminal_log_retention,
-    shred_case,
-    shred_keys,
-    shred_subject_key,
-)
+from gateway.retention.shredding import shred_case, shred_keys, shred_subject_key
 from gateway.rights.models import PartnerWithholding, RightsRequest
 from gateway.rights.notices import Notice
 
@@ -192,10 +187,9 @@ def purge_cases(session: Session, ctx: RuleContext, cases: Sequence[Case]) -> Co
     for case in cases:
         criminal = criminal_log_retention(ctx.policy, case.convenant)
         assert criminal is not None  # only a loaded covenant's cases are ever due
-        for pseudonym in people[case.id]:
-            shredded = shred_case(session, pseudonym, case.id, ctx.now, criminal, case.convenant)
-            counts["keys_shredded"] += shredded.keys
-            counts["criminal_keys_kept"] += shredded.criminal_kept
+        shredded = shred_case(session, case.id, ctx.now, criminal, case.convenant)
+        counts["keys_shredded"] += shredded.keys
+        counts["criminal_keys_kept"] += shredded.criminal_kept
         counts["withholdings"] += _drop_withholdings(session, ctx, case, people[case.id])
     for pseudonym in sorted({p for found in people.values() for p in found}):
         if erase_person_if_done(session, pseudonym, ctx.now):

@@ -103,6 +103,11 @@ class RunReport:
         return next(report for report in self.rules if report.rule == name)
 
     @property
+    def removed(self) -> bool:
+        """Whether a rule removed anything: shredded keys, copies, rows (then a WAL checkpoint)."""
+        return any(rule.rows > 0 or rule.counts["keys_shredded"] > 0 for rule in self.rules)
+
+    @property
     def failed(self) -> bool:
         """Whether anything went wrong: an operator must look (the CLI exits non-zero)."""
         return self.lease_lost or any(rule.failed for rule in self.rules)
@@ -168,6 +173,10 @@ class RetentionRunner:
             except LeaseLost:
                 report.lease_lost = True
                 log.error("retention run %s stopped: the run lock was lost", report.run_id)
+        if not dry_run and report.removed:
+            # Shredded keys and removed copies out of the SQLite WAL too (review-c F6);
+            # committed already, so a failed checkpoint only waits for the next one.
+            await anyio.to_thread.run_sync(self._db.flush_erased)
         if report.failed:
             failed = [rule.rule for rule in report.rules if rule.failed]
             log.error("retention run %s failed: %s", report.run_id, ", ".join(failed) or "-")

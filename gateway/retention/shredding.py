@@ -12,7 +12,7 @@ is not loaded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,35 +20,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from gateway.audit.models import AuditDataKey, AuditSubjectIndex
-from gateway.policy.compiled import CompiledPolicy
 from gateway.policy.durations import IsoDuration
-
-WJSG_MINIMUM = IsoDuration(years=4, days=1)
-
-
-def _longest(durations: Iterable[IsoDuration]) -> IsoDuration:
-    longest = WJSG_MINIMUM
-    for duration in durations:
-        if not longest.at_least(duration):
-            longest = duration
-    return longest
-
-
-def criminal_log_retention(policy: CompiledPolicy, covenant_id: str) -> IsoDuration | None:
-    """How long this covenant's criminal-disclosure log records must stay readable.
-
-    None when the covenant is not loaded: its floor is unknown, so its keys are kept
-    (before, the longest floor of the covenants loaded now stood in, which shredded
-    an unloaded ``P6Y`` covenant's keys after four years and a day).
-    """
-    covenant = policy.covenant(covenant_id)
-    if covenant is None:
-        return None
-    return _longest(
-        category.log_retention
-        for category in covenant.categories
-        if category.sensitivity == "strafrechtelijk" and category.log_retention is not None
-    )
 
 
 @dataclass(frozen=True)
@@ -93,7 +65,6 @@ def shred_keys(session: Session, key_ids: Sequence[str], now: datetime) -> Shred
 
 def shred_case(
     session: Session,
-    pseudonym: str,
     case_id: str,
     now: datetime,
     criminal: IsoDuration,
@@ -101,13 +72,17 @@ def shred_case(
 ) -> ShredCounts:
     """Shred the case's keys; a ``strafrechtelijk`` key used within ``criminal`` is kept.
 
-    A kept key is stamped with the case's ``covenant``: once the case is gone, that
-    is where the ``criminal_log`` rule finds its floor (and keeps the key while the
-    covenant is not loaded).
+    Every key of the case, whoever it names: also those of a household member
+    erased from the case earlier (``erase_person`` clears her subject ref, so she
+    is no longer among the case's people, but her criminal key can have been kept
+    for the Wjsg floor). A kept key is stamped with the case's ``covenant``: once
+    the case is gone, that is where the ``criminal_log`` rule finds its floor (and
+    keeps the key while the covenant is not loaded). Before, keys were taken per
+    person of the case, so an erased member's kept criminal key was never stamped
+    and ``criminal_log`` never shredded it (review-c F2).
     """
     rows = session.execute(
         select(AuditDataKey.key_id, AuditDataKey.scope, AuditDataKey.last_used_at).where(
-            AuditDataKey.subject_pseudonym == pseudonym,
             AuditDataKey.case_id == case_id,
             AuditDataKey.scope != "subject",
             AuditDataKey.wrapped.is_not(None),
@@ -124,7 +99,6 @@ def shred_case(
     session.execute(
         update(AuditDataKey)
         .where(
-            AuditDataKey.subject_pseudonym == pseudonym,
             AuditDataKey.case_id == case_id,
             AuditDataKey.scope == "strafrechtelijk",
             AuditDataKey.wrapped.is_not(None),

@@ -2,11 +2,13 @@
 
 SQLite runs in WAL mode with ``synchronous=FULL``: the audit log promises that
 a committed entry survives a crash before any disclosure leaves, so the
-commit must reach the disk.
+commit must reach the disk. ``secure_delete=ON`` zeroes deleted content, so a
+shredded data key leaves no copy in the file once checkpointed (``flush_erased``).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sized
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.storage.lean_pool import pool_class
 from gateway.storage.pg_deadlines import postgresql_engine
 
+log = logging.getLogger("ketenpoort.storage")
+
 
 class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached or written; callers fail closed."""
@@ -28,12 +32,22 @@ class DatabaseUnavailable(RuntimeError):
 WAL_AUTOCHECKPOINT_PAGES = 10_000
 """Pages of WAL after which a committing connection checkpoints (SQLite's default: 1,000)."""
 
+SECURE_DELETE = "ON"
+"""Deleted content is overwritten with zeros, in b-tree pages and in freed pages.
+
+Crypto-shredding sets ``wrapped`` to NULL; without it the old wrapped key stayed
+in the page's free space in the database file (review-c F6). ``FAST`` zeroes only
+within pages written anyway, which covers a key's own row, but not pages freed
+whole (an erased person's index rows); ``ON`` does both (docs/security.md).
+"""
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA secure_delete={SECURE_DELETE}")
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: the log's indexes stay in memory
     cursor.execute("PRAGMA temp_store=MEMORY")
     # Checkpoint the WAL into the database file every ~40 MiB of frames, not every
@@ -170,6 +184,30 @@ class Database:
                     session.close()
         finally:
             connection.close()
+
+    def flush_erased(self) -> bool:
+        """After shredding keys: on SQLite, checkpoint the WAL and truncate it to nothing.
+
+        With ``secure_delete`` the database file's pages no longer hold a shredded
+        key once the new page versions are checkpointed into it; until then the
+        WAL holds the old versions (and the new ones, zeroed). ``TRUNCATE`` copies
+        every frame back and empties the WAL file (review-c F6). The erasure is
+        committed before this runs: a failed or busy checkpoint undoes nothing, it
+        is logged (the error type only) and the next checkpoint does it.
+        PostgreSQL: nothing here (docs/security.md, known limits).
+        """
+        if self.engine.dialect.name != "sqlite":
+            return True
+        try:
+            with self.engine.connect() as connection:
+                row = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+        except SQLAlchemyError as exc:
+            log.warning("WAL checkpoint after erasure failed: %s", type(exc).__name__)
+            return False
+        if row is not None and row[0]:
+            log.warning("WAL checkpoint after erasure failed: busy")
+            return False
+        return True
 
     def ping(self) -> None:
         """Raise :class:`DatabaseUnavailable` unless a trivial query succeeds."""

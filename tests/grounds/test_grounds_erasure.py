@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from gateway.demo.people import demo_people
 from gateway.demo.stack import DEMO_COVENANT, Stack
 from gateway.grounds.models import CaseGround
+from gateway.policy.compiled import CompiledPolicy
 from gateway.problems import PROBLEM_BASE
 from gateway.rights.erasure import erase_person
 from tests.brokering.support import CASUSOVERLEG, logged_in, results
@@ -42,6 +43,10 @@ def _household(stack: Stack) -> str:
     return str(opened.json()["id"])
 
 
+def _policy(stack: Stack) -> CompiledPolicy:
+    return stack.runtime.foundations.current_policy()()
+
+
 def _grounds_of(stack: Stack, pseudonym: str) -> int:
     with stack.runtime.db.session() as session:
         query = select(func.count()).where(CaseGround.subject_pseudonym == pseudonym)
@@ -60,7 +65,7 @@ def test_erasing_a_person_removes_their_grounds_and_only_theirs(stack: Stack) ->
     assert _grounds_of(stack, partner) == 2
 
     # Erased from one case: that case's ground goes, the other case's stays.
-    erased = erase_person(stack.runtime.db, partner, case_id)
+    erased = erase_person(stack.runtime.db, partner, case_id, policy=_policy(stack))
     assert erased.grounds_deleted == 1
     listed = ggz.call("GET", f"/v1/cases/{case_id}/grounds").json()["grounds"]
     assert [g["id"] for g in listed] == [main_ground["id"]]
@@ -71,7 +76,7 @@ def test_erasing_a_person_removes_their_grounds_and_only_theirs(stack: Stack) ->
     assert [(s["ref"], s["erased"]) for s in case["subjects"]] == [("s1", False), ("s2", True)]
 
     # Erased everywhere: no ground names the person any more; the hoofdpersoon keeps hers.
-    assert erase_person(stack.runtime.db, partner).grounds_deleted == 1
+    assert erase_person(stack.runtime.db, partner, policy=_policy(stack)).grounds_deleted == 1
     assert _grounds_of(stack, partner) == 0
     assert _grounds_of(stack, main) == 1
     gemeente = logged_in(stack, "gemeente-demo")

@@ -60,7 +60,13 @@ def add_case(
 
 
 def add_key(
-    session: Session, key_id: str, subject: str, scope: str, case_id: str, used: datetime
+    session: Session,
+    key_id: str,
+    subject: str,
+    scope: str,
+    case_id: str,
+    used: datetime,
+    wrapped: str = "not-a-real-wrapping",
 ) -> None:
     session.add(
         AuditDataKey(
@@ -68,7 +74,7 @@ def add_key(
             scope=scope,
             subject_pseudonym=subject,
             case_id=case_id,
-            wrapped="not-a-real-wrapping",
+            wrapped=wrapped,
             created_at=used,
             last_used_at=used,
             erased_at=None,

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.audit.models import AuditDataKey
+from gateway.audit.models import AuditDataKey, AuditSubjectIndex
 from gateway.audit.search import EntryQuery, search_entries
 from gateway.audit.store import head_size
 from gateway.auth.replay import UsedAssertion
@@ -20,11 +20,13 @@ from gateway.consent.models import ConsentRequest
 from gateway.consent.withholdings import Withholding
 from gateway.copies.models import CachedCopy
 from gateway.policy.durations import IsoDuration
+from gateway.rights.erasure import erase_person
 from gateway.rights.models import PartnerWithholding, RightsRequest
 from gateway.rights.notices import Notice
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from tests.retention.support import (
+    COVENANT,
     SECOND,
     T0,
     add_assertion,
@@ -450,3 +452,55 @@ def test_a_kept_ovj_withholding_holds_the_person_until_it_goes(runtime: Runtime)
     went. The row now holds her like a source's; the ``withholdings`` rule erases her in
     the run that removes it. Fails before: ``dk-own`` was shredded at the purge."""
     _a_kept_withholding_holds_the_person(runtime, OVJ, pseudonym(33))
+
+
+def test_an_erased_household_members_kept_criminal_key_goes_at_the_floor(
+    runtime: Runtime,
+) -> None:
+    """review-c F2: the partner, erased from the case while her criminal key was under
+    the Wjsg floor, is no longer among the case's people (her ref's pseudonym is
+    cleared). Before, the purge stamped only those people's kept keys, so hers kept
+    no covenant and ``criminal_log`` never shredded it, nor dropped its index rows."""
+    main, partner = pseudonym(30), pseudonym(31)
+    with runtime.db.session() as session:
+        add_case(session, "c-house", main, closed_at=T0, last_contact_at=T0)
+        session.add(CaseSubject(pseudonym=partner, sealed_bsn="dk-x.s", created_at=T0))
+        session.flush()
+        for position, (person, role) in enumerate(
+            ((main, "hoofdpersoon"), (partner, "partner")), start=1
+        ):
+            session.add(
+                CaseSubjectRef(
+                    case_id="c-house",
+                    ref=f"s{position}",
+                    position=position,
+                    role=role,
+                    pseudonym=person,
+                    added_by="gemeente-demo",
+                    added_at=T0,
+                )
+            )
+        add_key(session, "dk-partner-crim", partner, "strafrechtelijk", "c-house", T0)
+        session.add(AuditSubjectIndex(pseudonym=partner, seq=1, key_id="dk-partner-crim"))
+    erased = erase_person(
+        runtime.db,
+        partner,
+        "c-house",
+        policy=runtime.foundations.current_policy()(),
+        now=T0 + timedelta(days=365),
+    )
+    assert erased.keys.strafrechtelijk_kept == 1
+
+    purged = run(runner_at(runtime, IsoDuration(years=2).add_to(T0) + SECOND))
+    assert purged.rule("case_after_close").rows == 1
+    with runtime.db.session() as session:
+        kept = _key(session, "dk-partner-crim")
+        assert kept.wrapped is not None and kept.convenant == COVENANT
+
+    four_years = IsoDuration(years=4, days=1).add_to(T0)
+    assert run(runner_at(runtime, four_years - SECOND)).rule("criminal_log").rows == 0
+    assert run(runner_at(runtime, four_years + SECOND)).rule("criminal_log").rows == 1
+    with runtime.db.session() as session:
+        gone = _key(session, "dk-partner-crim")
+        assert gone.wrapped is None and gone.subject_pseudonym is None
+        assert count(session, AuditSubjectIndex) == 0

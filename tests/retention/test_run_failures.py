@@ -34,6 +34,7 @@ from gateway.policy.durations import IsoDuration
 from gateway.retention import RetentionRunner, RunReport
 from gateway.retention.deletions import FEED_BUDGET_S, DeletionFeeds, cursor_name
 from gateway.retention.lease import LEASE_NAME, RETENTION_LOCK_ID
+from gateway.rights.erasure import erase_person
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.storage.state import GatewayState, get_state
@@ -377,3 +378,64 @@ def test_the_migration_gives_existing_criminal_keys_their_cases_covenant(
     finally:
         engine.dispose()
     assert stamped == {"dk-one": COVENANT, "dk-two": None, "dk-none": None, "dk-case": None}
+
+
+def test_the_migration_stamps_criminal_keys_a_purge_left_unstamped(database_url: str) -> None:
+    """review-c F2: an erased household member's kept criminal key, its case purged
+    before the fix, had no covenant; 0013 gives it its case's, as 0011 did."""
+    from alembic import command
+
+    from gateway.storage import migrate
+
+    config = migrate.alembic_config(database_url)
+    command.upgrade(config, "0012_auditappend")
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO audit_entries (seq, time, kind, outcome, case_id, convenant,"
+                    " leaf_hash, body) VALUES (1, :t, 'disclosure', 'ok', 'c-gone', :cov, :h, '{}')"
+                ),
+                {"t": T0, "cov": COVENANT, "h": b"h" * 32},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO audit_data_keys (key_id, scope, subject_pseudonym, case_id,"
+                    " wrapped, created_at, last_used_at) VALUES"
+                    " ('dk-erased', 'strafrechtelijk', 'p', 'c-gone', 'w', :t, :t)"
+                ),
+                {"t": T0},
+            )
+        command.upgrade(config, "heads")
+        with engine.connect() as connection:
+            stamped = connection.scalar(
+                text("SELECT convenant FROM audit_data_keys WHERE key_id = 'dk-erased'")
+            )
+    finally:
+        engine.dispose()
+    assert stamped == COVENANT
+
+
+def test_erasing_a_person_keeps_a_criminal_key_for_its_covenants_floor(
+    runtime: Runtime,
+) -> None:
+    """review-c F2 (related): erasure used a fixed four years and a day, so under a
+    covenant with log_retention P6Y it shredded the key early. Now the covenant's
+    floor, as retention's; an unloaded covenant keeps the key."""
+    loaded = runtime.foundations.current_policy()()
+    six, other = _six_years(loaded), _renamed(loaded, "zvh-ander")
+    person = pseudonym(9)
+    with runtime.db.session() as session:
+        add_case(session, "c-crim", person, closed_at=None, last_contact_at=T0)
+        add_key(session, "dk-crim", person, "strafrechtelijk", "c-crim", T0)
+    five = IsoDuration(years=5).add_to(T0)
+    for policy in (six, other):
+        erased = erase_person(runtime.db, person, "c-crim", policy=policy, now=five)
+        assert erased.keys.keys_erased == 0 and erased.keys.strafrechtelijk_kept == 1
+    later = IsoDuration(years=6).add_to(T0) + SECOND
+    assert erase_person(runtime.db, person, policy=other, now=later).keys.keys_erased == 0
+    assert erase_person(runtime.db, person, policy=six, now=later).keys.keys_erased == 1
+    with runtime.db.session() as session:
+        gone = session.get(AuditDataKey, "dk-crim")
+        assert gone is not None and gone.wrapped is None
