@@ -190,7 +190,7 @@ def purge_cases(session: Session, ctx: RuleContext, cases: Sequence[Case]) -> Co
         shredded = shred_case(session, case.id, ctx.now, criminal, case.convenant)
         counts["keys_shredded"] += shredded.keys
         counts["criminal_keys_kept"] += shredded.criminal_kept
-        counts["withholdings"] += _drop_withholdings(session, ctx, case, people[case.id])
+        counts["withholdings"] += _drop_withholdings(session, ctx, case)
     for pseudonym in sorted({p for found in people.values() for p in found}):
         if erase_person_if_done(session, pseudonym, ctx.now):
             counts["subjects_erased"] += 1
@@ -198,9 +198,7 @@ def purge_cases(session: Session, ctx: RuleContext, cases: Sequence[Case]) -> Co
     return counts
 
 
-def _drop_withholdings(
-    session: Session, ctx: RuleContext, case: Case, pseudonyms: Sequence[str]
-) -> int:
+def _drop_withholdings(session: Session, ctx: RuleContext, case: Case) -> int:
     """Withholdings of this case go with it, unless they still hide something.
 
     Both tables: a source's own (``rights_withholdings``) and the OvJ's
@@ -212,11 +210,13 @@ def _drop_withholdings(
     still show in the inzage, and the withholding stays until its ``until`` day
     (rules ``partner_withholdings`` and ``withholdings``). Before, the OvJ's rows
     were never dropped with the case, whatever they hid. Runs after ``shred_case``.
+    A kept criminal key counts whoever it belongs to: a household member erased
+    from the case before (her ref no longer names her) keeps her criminal key, and
+    her inzage still shows those entries, so her withholdings must stay too.
     """
     readable = session.scalar(
         select(AuditDataKey.key_id)
         .where(
-            AuditDataKey.subject_pseudonym.in_(list(pseudonyms)),
             AuditDataKey.case_id == case.id,
             AuditDataKey.scope == "strafrechtelijk",
             AuditDataKey.wrapped.is_not(None),

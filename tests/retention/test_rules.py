@@ -454,13 +454,9 @@ def test_a_kept_ovj_withholding_holds_the_person_until_it_goes(runtime: Runtime)
     _a_kept_withholding_holds_the_person(runtime, OVJ, pseudonym(33))
 
 
-def test_an_erased_household_members_kept_criminal_key_goes_at_the_floor(
-    runtime: Runtime,
-) -> None:
-    """review-c F2: the partner, erased from the case while her criminal key was under
-    the Wjsg floor, is no longer among the case's people (her ref's pseudonym is
-    cleared). Before, the purge stamped only those people's kept keys, so hers kept
-    no covenant and ``criminal_log`` never shredded it, nor dropped its index rows."""
+def _household_with_an_erased_partner(runtime: Runtime) -> str:
+    """Case ``c-house`` closed at T0; the partner (s2) erased from it a year on while
+    her criminal key ``dk-partner-crim`` is under the Wjsg floor. Her pseudonym."""
     main, partner = pseudonym(30), pseudonym(31)
     with runtime.db.session() as session:
         add_case(session, "c-house", main, closed_at=T0, last_contact_at=T0)
@@ -490,7 +486,35 @@ def test_an_erased_household_members_kept_criminal_key_goes_at_the_floor(
         now=T0 + timedelta(days=365),
     )
     assert erased.keys.strafrechtelijk_kept == 1
+    return partner
 
+
+@pytest.mark.parametrize("table", [SOURCES, OVJ], ids=["source", "ovj"])
+def test_an_erased_members_criminal_withholding_stays_while_her_key_is_kept(
+    runtime: Runtime, table: _Table
+) -> None:
+    """Her kept criminal key still opens her entries in her inzage, so the withholding
+    hiding them must not go with the case (before, only the people the case still
+    named were asked for a kept criminal key: hers was missed and the row dropped)."""
+    partner = _household_with_an_erased_partner(runtime)
+    until = IsoDuration(years=3).add_to(T0).date()
+    with runtime.db.session() as session:
+        table.add(session, "c-house", partner, "justitiele_gegevens", until)
+        table.add(session, "c-house", partner, "huisvesting", until)
+    run(runner_at(runtime, IsoDuration(years=2).add_to(T0) + SECOND))
+    with runtime.db.session() as session:
+        assert session.get(Case, "c-house") is None
+        assert _held(session, table) == {"justitiele_gegevens"}
+
+
+def test_an_erased_household_members_kept_criminal_key_goes_at_the_floor(
+    runtime: Runtime,
+) -> None:
+    """review-c F2: the partner, erased from the case while her criminal key was under
+    the Wjsg floor, is no longer among the case's people (her ref's pseudonym is
+    cleared). Before, the purge stamped only those people's kept keys, so hers kept
+    no covenant and ``criminal_log`` never shredded it, nor dropped its index rows."""
+    _household_with_an_erased_partner(runtime)
     purged = run(runner_at(runtime, IsoDuration(years=2).add_to(T0) + SECOND))
     assert purged.rule("case_after_close").rows == 1
     with runtime.db.session() as session:
