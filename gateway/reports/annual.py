@@ -18,7 +18,16 @@ from statistics import median
 
 from gateway.policy.models import Covenant
 from gateway.reports.facts import UNKNOWN, CaseFacts, EntryFacts
-from gateway.reports.model import Cell, Report, SumGroup, Table
+from gateway.reports.model import (
+    Cell,
+    Report,
+    SumGroup,
+    Table,
+    TableSum,
+    body_rows,
+    row_of,
+    same_total,
+)
 from gateway.reports.period import Period
 
 DEFAULT_PHASES = (
@@ -260,13 +269,59 @@ def build_annual(
         total_row=True,
         chart="months",
     )
-    return Report("annual", covenant.id, period.first, period.last, threshold, tables)
+    return Report(
+        "annual", covenant.id, period.first, period.last, threshold, tables, links=_links(tables)
+    )
+
+
+def _links(tables: dict[str, Table]) -> tuple[TableSum, ...]:
+    """What one table gives of another: every table of referrals counts the same total, the
+    referrers' taken up / not are triage's rows, minors and adults are sums of age bands,
+    and closures per month add up to closures per reason."""
+    triage, ages = tables["triage"], tables["leeftijd"]
+    referrers, minors = tables["verwijzers"], tables["minderjarigen"]
+    last = len(referrers.rows) - 1
+    links = [
+        same_total("triage", triage, 1, name, tables[name], 1)
+        for name in ("verwijzers", "gemeenten", "casustypen", "leeftijd", "minderjarigen")
+    ]
+    links += [
+        same_total("triage", triage, 1, "regio", tables["regio"], 1),
+        same_total("triage", triage, 1, "per_maand", tables["per_maand"], 1),
+        same_total(
+            "afsluitredenen", tables["afsluitredenen"], 1, "per_maand", tables["per_maand"], 2
+        ),
+    ]
+    links += [
+        TableSum(
+            "triage", row_of(triage, TRIAGE_LABELS[key]), "verwijzers", (last,), ((1, column),)
+        )
+        for key, column in (("opgepakt", 2), ("niet_opgepakt", 3))
+    ]
+    bands = [label for _low, _high, label in AGE_BANDS]
+    links += [
+        TableSum(
+            "minderjarigen",
+            row_of(minors, group),
+            "leeftijd",
+            body_rows(ages, 0, labels),
+            ((1, 1),),
+        )
+        for group, labels in (
+            ("Minderjarig", bands[:2]),
+            ("Meerderjarig", bands[2:]),
+            (UNKNOWN, [UNKNOWN]),
+        )
+    ]
+    return tuple(links)
 
 
 def _minor(age: int | None) -> str:
-    if age is None:
+    """Minor or adult by the age bands, so that each group is the sum of its bands."""
+    band = age_band(age)
+    if band == UNKNOWN:
         return UNKNOWN
-    return "Minderjarig" if age < 18 else "Meerderjarig"
+    return "Minderjarig" if band in (AGE_BANDS[0][2], AGE_BANDS[1][2]) else "Meerderjarig"
 
 
 def _share_table(title: str, label: str, counts: Counter[str], order: list[str]) -> Table:

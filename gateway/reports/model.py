@@ -8,6 +8,7 @@ CSV, HTML, the page) only ever receive a protected :class:`Report`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -75,6 +76,41 @@ class Table:
         return groups
 
 
+@dataclass(frozen=True)
+class TableSum:
+    """Across two tables of one report: row ``row`` of table ``whole`` is the sum of rows
+    ``rows`` of table ``part``, in each pair of ``columns`` (column of whole, column of part).
+
+    ``verstrekkingen_gevoeligheid``'s *Bijzonder* is the sum of the bijzonder rows of
+    ``verstrekkingen_categorie``; two tables that count the same cases share their total
+    (a one-row sum). Protection then works on the linked tables together, so that no
+    hidden cell of one can be taken back from the other.
+    """
+
+    whole: str
+    row: int
+    part: str
+    rows: tuple[int, ...]
+    columns: tuple[tuple[int, int], ...]
+
+
+def body_rows(table: Table, column: int, labels: Iterable[Cell]) -> tuple[int, ...]:
+    """The rows above a total row whose ``column`` holds one of ``labels``."""
+    wanted = set(labels)
+    body = table.rows[:-1] if table.total_row else table.rows
+    return tuple(i for i, row in enumerate(body) if row[column] in wanted)
+
+
+def row_of(table: Table, label: Cell, column: int = 0) -> int:
+    """The one row whose ``column`` holds ``label`` (a total row included)."""
+    return next(i for i, row in enumerate(table.rows) if row[column] == label)
+
+
+def same_total(whole: str, table: Table, column: int, part: str, other: Table, of: int) -> TableSum:
+    """Two tables counting the same things: their total rows are equal in these columns."""
+    return TableSum(whole, len(table.rows) - 1, part, (len(other.rows) - 1,), ((column, of),))
+
+
 @dataclass
 class Report:
     kind: str
@@ -84,6 +120,7 @@ class Report:
     suppressed_below: int
     tables: dict[str, Table]
     protected: bool = False
+    links: tuple[TableSum, ...] = ()
 
     def as_json(self) -> dict[str, object]:
         """API §9 shape; ``title`` per table is an addition for people (Dutch)."""

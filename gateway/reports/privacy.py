@@ -19,7 +19,15 @@ from statistics import median
 from gateway.policy.models import Covenant
 from gateway.reports.annual import TOTAL
 from gateway.reports.facts import UNKNOWN, EntryFacts
-from gateway.reports.model import Cell, Report, SumGroup, Table
+from gateway.reports.model import (
+    Cell,
+    Report,
+    SumGroup,
+    Table,
+    TableSum,
+    body_rows,
+    same_total,
+)
 from gateway.reports.period import Period
 
 SENSITIVITY_LABELS = {
@@ -177,7 +185,39 @@ def build_privacy(
         total_row=True,
         chart="months",
     )
-    return Report("privacy", covenant.id, period.first, period.last, threshold, tables)
+    return Report(
+        "privacy", covenant.id, period.first, period.last, threshold, tables, links=_links(tables)
+    )
+
+
+def _links(tables: dict[str, Table]) -> tuple[TableSum, ...]:
+    """What one table gives of another: each sensitivity is the sum of its categories, and
+    every table of disclosures (and both of denials) counts the same total."""
+    levels = tables["verstrekkingen_gevoeligheid"]
+    categories = tables["verstrekkingen_categorie"]
+    links = [
+        TableSum(
+            "verstrekkingen_gevoeligheid",
+            r,
+            "verstrekkingen_categorie",
+            body_rows(categories, 1, [row[0]]),
+            ((1, 2),),
+        )
+        for r, row in enumerate(levels.rows[:-1])
+    ]
+    links += [
+        same_total("verstrekkingen_gevoeligheid", levels, 1, name, tables[name], column)
+        for name, column in (
+            ("verstrekkingen_categorie", 2),
+            ("verstrekkingen_bron", 1),
+            ("verstrekkingen_ontvanger", 1),
+            ("per_maand", 1),
+        )
+    ]
+    links.append(
+        same_total("weigeringen", tables["weigeringen"], 1, "per_maand", tables["per_maand"], 2)
+    )
+    return tuple(links)
 
 
 def _federation(peers: dict[str, Counter[str]], entry: EntryFacts, flow: str) -> None:

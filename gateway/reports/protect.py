@@ -15,7 +15,12 @@ The rule (docs/reports.md):
    cell may not follow from all lines together (a row sum and a column sum
    combined), which is checked by linear algebra over the hidden cells. Each
    time, the smallest other non-zero cell of the line is suppressed as well
-   (or the whole, when there is no such cell), until nothing changes.
+   (or the whole, when there is no such cell), until nothing changes. Two
+   exact lines sharing a hidden cell are also added and subtracted: what is
+   left may pin hidden cells at 1 that neither line pins alone.
+4. *Linked tables*: a report's ``links`` say that a row of one table is the
+   sum of rows of another; linked tables are protected as one grid, so a
+   cell hidden in one is never given back by the other.
 
 Protection works on a copy; the raw table never leaves this module's caller.
 """
@@ -23,10 +28,12 @@ Protection works on a copy; the raw table never leaves this module's caller.
 from __future__ import annotations
 
 import copy
+import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
-from gateway.reports.model import Cell, Report, Table
+from gateway.reports.model import Cell, Report, Table, TableSum
 
 DEFAULT_THRESHOLD = 5
 
@@ -58,13 +65,63 @@ def _count(value: Cell) -> int:
 
 
 def protect_table(table: Table, threshold: int) -> Table:
+    return _protect_joint({"": table}, (), threshold)[""]
+
+
+def _protect_joint(
+    tables: dict[str, Table], links: Iterable[TableSum], threshold: int
+) -> dict[str, Table]:
+    """Linked tables protected as one: their cells in one grid, their sums as lines over it.
+
+    Each table's rows are laid end to end (a table's cell ``(r, c)`` is ``(start + r, c)``),
+    so the secondary suppression, the pinning and the linear algebra see a hidden cell in
+    one table and the cross-table sums that could give it back from another.
+    """
+    rows: list[list[Cell]] = []
+    start: dict[str, int] = {}
+    lines: list[_Line] = []
+    suppressed: set[CellRef] = set()
+    for name, table in tables.items():
+        start[name] = base = len(rows)
+        rows.extend(table.rows)
+        counts = table.count_columns()
+        lines += [_shift(line, base) for line in _lines(table, counts)]
+        suppressed |= {
+            (base + r, c)
+            for r, row in enumerate(table.rows)
+            for c in counts
+            if _small(row[c], threshold)
+        }
+    for link in links:
+        whole, part = start[link.whole], start[link.part]
+        lines += [
+            _Line((whole + link.row, wc), tuple((part + r, pc) for r in link.rows), True)
+            for wc, pc in link.columns
+        ]
+    _secondary(rows, lines, suppressed, threshold)
+    return {
+        name: _shown(
+            table,
+            {(r - start[name], c) for r, c in suppressed if 0 <= r - start[name] < len(table.rows)},
+            threshold,
+        )
+        for name, table in tables.items()
+    }
+
+
+def _shift(line: _Line, base: int) -> _Line:
+    return _Line(
+        (line.whole[0] + base, line.whole[1]),
+        tuple((r + base, c) for r, c in line.parts),
+        line.exact,
+    )
+
+
+def _shown(table: Table, suppressed: set[CellRef], threshold: int) -> Table:
+    """A copy of ``table`` with the suppressed counts and the measures they carry hidden."""
     out = copy.deepcopy(table)
     hidden = marker(threshold)
     counts = out.count_columns()
-    suppressed = {
-        (r, c) for r, row in enumerate(out.rows) for c in counts if _small(row[c], threshold)
-    }
-    _secondary(table.rows, _lines(table, counts), suppressed, threshold)
     for r, row in enumerate(out.rows):
         for c in counts:
             if (r, c) in suppressed:
@@ -117,6 +174,15 @@ def _next(
             target = _complement(rows, line, suppressed)
             if target is not None:
                 return target
+    for first, second in _pinned_pairs(rows, lines, suppressed):
+        options = [
+            target
+            for line in (first, second)
+            for target in [_complement(rows, line, suppressed)]
+            if target is not None
+        ]
+        if options:
+            return min(options, key=lambda option: _count(rows[option[0]][option[1]]))
     for cell in _derivable(lines, suppressed):
         options = [
             target
@@ -148,6 +214,47 @@ def _pinned(rows: list[list[Cell]], line: _Line, suppressed: set[CellRef], thres
     )
     high = all(_small(rows[r][c], threshold) for r, c in hidden)
     return rest <= len(hidden) or (line.exact and high and rest == len(hidden) * (threshold - 1))
+
+
+def _equation(rows: list[list[Cell]], line: _Line, suppressed: set[CellRef]) -> _Equation:
+    """An exact line as ``sum(coefficient * hidden cell) == constant``."""
+    terms: dict[CellRef, int] = {}
+    constant = 0
+    for cell, sign in ((line.whole, 1), *((part, -1) for part in line.parts)):
+        if cell in suppressed:
+            terms[cell] = terms.get(cell, 0) + sign
+        else:
+            constant -= sign * _count(rows[cell[0]][cell[1]])
+    return terms, constant
+
+
+_Equation = tuple[dict[CellRef, int], int]
+
+
+def _pinned_pairs(
+    rows: list[list[Cell]], lines: list[_Line], suppressed: set[CellRef]
+) -> list[tuple[_Line, _Line]]:
+    """Two exact lines sharing a hidden cell whose sum or difference pins hidden cells at 1.
+
+    ``Bijzonder`` (hidden) = ``middelengebruik`` (hidden) + 7 and ``Bijzonder`` +
+    ``Strafrechtelijk`` (hidden) = 9 leave ``middelengebruik`` + ``Strafrechtelijk`` = 2:
+    each is 1, though neither line alone says so.
+    """
+    exact = [(line, _equation(rows, line, suppressed)) for line in lines if line.exact]
+    exact = [(line, eq) for line, eq in exact if eq[0]]
+    found: list[tuple[_Line, _Line]] = []
+    for (one, (a, ca)), (two, (b, cb)) in itertools.combinations(exact, 2):
+        if not a.keys() & b.keys():
+            continue
+        for sign in (1, -1):
+            terms = {cell: a.get(cell, 0) + sign * b.get(cell, 0) for cell in a.keys() | b.keys()}
+            terms = {cell: value for cell, value in terms.items() if value}
+            constant = ca + sign * cb
+            if terms and set(terms.values()) == {-1}:
+                terms, constant = {cell: 1 for cell in terms}, -constant
+            if terms and set(terms.values()) == {1} and constant <= len(terms):
+                found.append((one, two))
+    return found
 
 
 def _complement(rows: list[list[Cell]], line: _Line, suppressed: set[CellRef]) -> CellRef | None:
@@ -203,19 +310,39 @@ def _reduce(row: list[Fraction], basis: list[tuple[int, list[Fraction]]]) -> lis
     return row
 
 
+def _components(report: Report) -> list[list[str]]:
+    """The report's tables grouped by its cross-table sums: each group is protected as one."""
+    group = {name: {name} for name in report.tables}
+    for link in report.links:
+        joined = group[link.whole] | group[link.part]
+        for name in joined:
+            group[name] = joined
+    seen: list[list[str]] = []
+    for name in report.tables:
+        members = [other for other in report.tables if other in group[name]]
+        if members not in seen:
+            seen.append(members)
+    return seen
+
+
 def protect(report: Report) -> Report:
-    """The report as it may be shown: every table protected with the report's threshold."""
+    """The report as it may be shown: every table protected with the report's threshold,
+    tables linked by a cross-table sum (``Report.links``) together."""
     if report.protected:
         return report
-    tables = {
-        name: protect_table(table, report.suppressed_below) for name, table in report.tables.items()
-    }
+    tables: dict[str, Table] = {}
+    for members in _components(report):
+        names = set(members)
+        links = [link for link in report.links if link.whole in names]
+        joint = {name: report.tables[name] for name in members}
+        tables.update(_protect_joint(joint, links, report.suppressed_below))
     return Report(
         kind=report.kind,
         convenant=report.convenant,
         date_from=report.date_from,
         date_to=report.date_to,
         suppressed_below=report.suppressed_below,
-        tables=tables,
+        tables={name: tables[name] for name in report.tables},
         protected=True,
+        links=report.links,
     )
