@@ -352,7 +352,9 @@ class ConsentWebhooks:
         try:
             status = run_exchange(exchange).status
         except WebhookRefused as refused:
-            log.error("consent notice %s not sent: %s", notice.id, refused)
+            # Our own message (the host and why), as text: the log filter shows an
+            # exception object by its type only, which would drop the reason.
+            log.error("consent notice %s not sent: %s", notice.id, str(refused))
             return "give_up"
         except OutboundRefused as refused:
             log.warning("consent notice %s not delivered: %s", notice.id, refused.reason)

@@ -51,6 +51,7 @@ OUTCOME: Final[Mapping[str, str]] = MappingProxyType(
         "needs_consent": "Toestemming OvJ nodig",
         "pending_consent": "Wacht op toestemming OvJ",
         "unavailable": "Bron niet bereikbaar",
+        "failed": "Mislukt",
         "not_found": "Niet gevonden bij de bron",
         "requested": "Aangevraagd",
         "read": "Gelezen",
