@@ -80,6 +80,10 @@ def _same(value: Any) -> Any:
     return value
 
 
+def _ids(keys: Mapping[KeySpec, DataKey]) -> list[str]:
+    return [key.key_id for key in keys.values()]
+
+
 def new_key_id() -> str:
     return random_id("dk-", 16)
 
@@ -157,11 +161,12 @@ class SubjectVault:
             if spec in wanted:
                 found[spec] = DataKey.unwrap(master, key_id, wrapped)
         if found:
-            session.execute(
-                update(AuditDataKey)
-                .where(AuditDataKey.key_id.in_([key.key_id for key in found.values()]))
-                .values(last_used_at=now)
-            )
+            # The read above took no lock: an erasure may have shredded a key since
+            # (on PostgreSQL this waits for it). Only the keys this stamp returns are
+            # live; an entry is never sealed under, or indexed to, the others: a new
+            # key is made for their spec below, as for a person erased before.
+            live = {row[0] for row in _stamp_live(connection_of(session), _ids(found), now)}
+            found = {spec: key for spec, key in found.items() if key.key_id in live}
         new_rows = []
         for spec in wanted - found.keys():
             key = DataKey.generate(new_key_id())

@@ -105,7 +105,7 @@ async def keep_copies(
     case: CaseRecord,
     items: Sequence[Planned],
     results: Sequence[SourceResult],
-    fetched_at: datetime | None = None,
+    fetched_at: datetime,
 ) -> None:
     """After the log commit: keep fresh answers as copies when the covenant sets ``copies``.
 

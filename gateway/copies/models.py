@@ -41,3 +41,21 @@ class CachedCopy(Base):
         Index("ix_cached_copies_expires_at", "expires_at"),
         Index("ix_cached_copies_source_record", "source", "record_id"),
     )
+
+
+class CopyDrop(Base):
+    """When copies of a case (``case:<id>``) or of a source (``source:<party>``) last went.
+
+    A query keeps its answers as copies only after its audit entry committed, so a
+    source's later "no" (not found, refused, a deletion event) can drop the slot
+    between that query's fetch and its keep. :meth:`CopyStore.keep` upserts the marks
+    it depends on first, which serialises it with a concurrent drop on both
+    databases, and keeps nothing that was fetched before a drop. ``dropped_at`` is
+    NULL for a mark only a keep wrote; the ``copy_drops`` retention rule removes a
+    mark once no query can still be in flight from before it.
+    """
+
+    __tablename__ = "cached_copy_drops"
+
+    mark: Mapped[str] = mapped_column(String(160), primary_key=True)
+    dropped_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)

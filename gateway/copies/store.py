@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -33,7 +34,7 @@ from connectors.models import JsonValue
 from gateway.audit.models import AuditDataKey
 from gateway.audit.subject_keys import SubjectVault
 from gateway.audit.vault import DataKey, VaultError, open_sealed, seal
-from gateway.copies.models import CachedCopy
+from gateway.copies.models import CachedCopy, CopyDrop
 from gateway.copies.records import DisclosedRecord
 from gateway.policy.compiled import CompiledPolicy
 from gateway.policy.durations import IsoDuration
@@ -46,6 +47,45 @@ _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 # query costs no second commit besides the audit log's.
 REWRITE_UNCHANGED_AFTER = timedelta(hours=1)
 _REMEMBERED_SLOTS = 10_000
+# A keep skips an answer fetched up to this long *after* a drop as well: the fetch and
+# the drop may be timed by two workers' clocks (the safe side: a copy not refreshed).
+DROP_MARGIN = timedelta(seconds=5)
+# A drop mark is only needed while a query fetched before it can still keep: far
+# longer than any query's deadline. The ``copy_drops`` retention rule goes by it.
+DROP_MARK_KEPT = timedelta(days=1)
+
+
+def _since(moment: datetime | None, since: datetime) -> bool:
+    return moment is not None and moment >= since
+
+
+def case_mark(case_id: str) -> str:
+    return f"case:{case_id}"
+
+
+def source_mark(source: str) -> str:
+    return f"source:{source}"
+
+
+def mark_drops(session: Session, marks: Sequence[str], at: datetime | None) -> dict[str, datetime]:
+    """Upsert these drop marks in one lock order; each mark's drop time as it reads now.
+
+    ``at`` (a drop) sets the time; ``None`` (a keep) leaves it. Either way the row is
+    written, so on PostgreSQL a keep waits for a concurrent drop's commit and then
+    reads its time, and a drop waits for a concurrent keep, whose copies its delete
+    then sees; SQLite has one writer at a time anyway.
+    """
+    wanted = sorted(set(marks))
+    if not wanted:
+        return {}
+    name = session.get_bind().dialect.name
+    build = postgresql.insert if name == "postgresql" else sqlite.insert
+    statement = build(CopyDrop).values([{"mark": m, "dropped_at": at} for m in wanted])
+    upsert = statement.on_conflict_do_update(
+        index_elements=[CopyDrop.mark],
+        set_={"dropped_at": func.coalesce(statement.excluded.dropped_at, CopyDrop.dropped_at)},
+    ).returning(CopyDrop.mark, CopyDrop.dropped_at)
+    return {mark: when for mark, when in session.execute(upsert) if when is not None}
 
 
 def copies_duration(policy: CompiledPolicy, covenant_id: str) -> IsoDuration | None:
@@ -95,7 +135,9 @@ class CopyStore:
         # Slots a source's own answer overruled whose delete failed: never served until
         # a later delete or a fresh copy of the slot commits. Not bounded: forgetting
         # one would serve what the source said no to (it holds failures only).
-        self._overruled: set[tuple[str, str, str]] = set()
+        # The value is when the hold began (real time): a keep of an answer fetched
+        # before it never lifts it.
+        self._overruled: dict[tuple[str, str, str], datetime] = {}
 
     def _unchanged(self, slot_key: tuple[str, str, str], digest: str, now: datetime) -> bool:
         """This process wrote exactly this answer to this slot recently."""
@@ -147,14 +189,17 @@ class CopyStore:
         case_id: str,
         pseudonym: str,
         slots: Sequence[CopySlot],
-        fetched_at: datetime | None = None,
+        fetched_at: datetime,
     ) -> int:
         """Replace the copies of every ``ok`` slot with its records; returns rows written.
 
-        ``fetched_at`` (before the sources were asked): a slot holding a record
-        that a correctie granted since then concerns is not kept — the answer
-        may predate the correction, and the decision's drop of copies already
-        ran (docs/rights.md).
+        ``fetched_at`` (real time, before the sources were asked): the answer is at
+        most this old, so nothing dropped since is kept again — no slot of a case
+        whose copies a source's own answer dropped since (:meth:`drop`), no record
+        of a source that reported deletions since (:func:`delete_source_records`),
+        no slot this process holds back after a failed drop since, and no slot
+        holding a record that a correctie granted since concerns (the decision's
+        drop of copies already ran, docs/rights.md).
         """
         duration = copies_duration(policy, covenant_id)
         fresh = [s for s in slots if s.status == "ok" and s.source and s.records is not None]
@@ -163,16 +208,29 @@ class CopyStore:
         now = self._now()
         keyed = [((case_id, s.source or "", s.category), _digest(s), s) for s in fresh]
         changed = [(k, d, s) for k, d, s in keyed if not self._unchanged(k, d, now)]
-        fresh = [s for _, _, s in changed]
+        since = fetched_at - DROP_MARGIN
+        with self._written_lock:  # a failed drop since the fetch: its hold stands
+            fresh = [
+                s
+                for _, _, s in changed
+                if not _since(self._overruled.get((case_id, s.source or "", s.category)), since)
+            ]
         if not fresh:
             return 0
         written = 0
         try:
             with self._db.session() as session:
+                marks = [case_mark(case_id)] + [source_mark(s.source or "") for s in fresh]
+                dropped = mark_drops(session, marks, None)
+                if _since(dropped.get(case_mark(case_id)), since):
+                    return 0
+                fresh = [
+                    s for s in fresh if not _since(dropped.get(source_mark(s.source or "")), since)
+                ]
                 key = self._case_key(session, pseudonym, case_id)
                 if key is None:
                     return 0
-                if self._corrected is not None and fetched_at is not None:
+                if self._corrected is not None:
                     stale = self._corrected(session, pseudonym, fetched_at)
                     fresh = [s for s in fresh if not stale_slot(stale, s)]
                 for slot in fresh:
@@ -211,7 +269,8 @@ class CopyStore:
             return 0
         self._remember({k: d for k, d, _ in changed}, now)
         with self._written_lock:  # the fresh answer replaced what a failed drop left
-            self._overruled -= {(case_id, s.source or "", s.category) for s in fresh}
+            for s in fresh:
+                self._overruled.pop((case_id, s.source or "", s.category), None)
         return written
 
     def drop(self, case_id: str, slots: Sequence[tuple[str, str]]) -> int:
@@ -223,12 +282,14 @@ class CopyStore:
         nothing of them until it (or a fresh copy of the slot) commits.
         """
         keys = {(case_id, source, category) for source, category in slots}
+        at = datetime.now(UTC)  # real time, as the broker's ``fetched_at``
         with self._written_lock:  # a later ``ok`` with the same records is written again
             for slot_key in keys:
                 self._written.pop(slot_key, None)
-            self._overruled |= keys  # fail closed: held until the delete commits
+                self._overruled[slot_key] = at  # fail closed: held until the delete commits
         try:
             with self._db.session() as session:
+                mark_drops(session, [case_mark(case_id)], at)
                 result = session.execute(
                     delete(CachedCopy).where(
                         CachedCopy.case_id == case_id,
@@ -245,7 +306,9 @@ class CopyStore:
             log.warning("copy not dropped, not served until it is: %s", type(error).__name__)
             return 0
         with self._written_lock:
-            self._overruled -= keys
+            for slot_key in keys:
+                if self._overruled.get(slot_key) == at:  # not a later drop's hold
+                    del self._overruled[slot_key]
         return gone
 
     def _held_back(self, case_id: str, source: str, category: str) -> bool:
@@ -345,9 +408,14 @@ _DIGEST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=s
 
 
 def delete_source_records(session: Session, source: str, record_ids: Sequence[str]) -> int:
-    """Delete every copy of these records of ``source`` (in every case); returns rows gone."""
+    """Delete every copy of these records of ``source`` (in every case); returns rows gone.
+
+    Marks the source dropped now, so a query that fetched one of them before and
+    keeps its answer after this commits keeps nothing of the source (:meth:`CopyStore.keep`).
+    """
     if not record_ids:
         return 0
+    mark_drops(session, [source_mark(source)], datetime.now(UTC))
     result = session.execute(
         delete(CachedCopy).where(
             CachedCopy.source == source, CachedCopy.record_id.in_(sorted(set(record_ids)))

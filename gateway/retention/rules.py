@@ -21,8 +21,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from gateway.auth.replay import UsedAssertion
 from gateway.cases.models import Case
 from gateway.consent.models import ConsentRequest
-from gateway.copies.models import CachedCopy
-from gateway.copies.store import copies_duration
+from gateway.copies.models import CachedCopy, CopyDrop
+from gateway.copies.store import DROP_MARK_KEPT, copies_duration
 from gateway.policy.compiled import CompiledPolicy
 from gateway.policy.durations import IsoDuration
 
@@ -200,6 +200,21 @@ class ExpiredCopies:
             return {"rows": 0}
         result = session.execute(delete(CachedCopy).where(CachedCopy.id.in_(due)))
         return {"rows": rowcount(result)}
+
+
+class CopyDropMarks(ExpiredRows):
+    """Drop marks of copies (``cached_copy_drops``) no query in flight still needs:
+    a keep's own mark (no drop) at once, a drop's a day after it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "copy_drops",
+            CopyDrop.mark,
+            str,
+            lambda ctx: or_(
+                CopyDrop.dropped_at.is_(None), CopyDrop.dropped_at <= ctx.now - DROP_MARK_KEPT
+            ),
+        )
 
 
 class ReplayLeftovers(ExpiredRows):

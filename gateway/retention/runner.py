@@ -41,6 +41,7 @@ from gateway.retention.case_rules import (
 from gateway.retention.deletions import DeletionFeeds
 from gateway.retention.lease import LeaseLost, RunLock
 from gateway.retention.rules import (
+    CopyDropMarks,
     ExpiredConsents,
     ExpiredCopies,
     Key,
@@ -63,6 +64,7 @@ def default_rules() -> list[Rule]:
     """
     return [
         ExpiredCopies(),
+        CopyDropMarks(),
         ClosedCases(),
         StaleCases(),
         ExpiredConsents(),

@@ -260,6 +260,7 @@ REASON: Final[Mapping[str, str]] = MappingProxyType(
         "partner_withholdings": "Uitstel van inzage door een bron",
         "copies": "Bewaarde kopieën",
         "replay_store": "Gebruikte inlogbewijzen",
+        "copy_drops": "Verwijdermerken van kopieën",
         "consents": "Toestemmingen OvJ",
         "case_after_close": "Casus na sluiten",
         "after_last_contact": "Na laatste contact",

@@ -13,7 +13,7 @@ from gateway.auth.web_sessions import WebSession
 from gateway.cases.models import Case, CaseParticipant, CaseSubject
 from gateway.consent.models import ConsentRequest
 from gateway.consent.withholdings import Withholding
-from gateway.copies.models import CachedCopy
+from gateway.copies.models import CachedCopy, CopyDrop
 from gateway.grounds.models import CaseGround
 from gateway.rights.models import PartnerWithholding, RequestSource, RightsRequest
 from gateway.rights.notices import Notice
@@ -32,6 +32,7 @@ __all__ = [
     "CaseParticipant",
     "CaseSubject",
     "ConsentRequest",
+    "CopyDrop",
     "GatewayState",
     "Notice",
     "PartnerWithholding",

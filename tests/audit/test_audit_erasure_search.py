@@ -3,15 +3,18 @@ or read, the log still verifies; pages and filters; anomaly signals."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
+import gateway.audit.subject_keys as subject_keys
 from gateway.audit.anomalies import denial_bursts, many_subjects
 from gateway.audit.erasure import STRAFRECHTELIJK_RETENTION, erase_subject
 from gateway.audit.integrity import verify_database
 from gateway.audit.log import AuditLog
-from gateway.audit.models import AuditSubjectIndex
+from gateway.audit.models import AuditDataKey, AuditSubjectIndex
 from gateway.audit.search import EntryQuery, search_entries
 from gateway.audit.signer import Ed25519Signer
 from gateway.storage.db import Database
@@ -129,3 +132,43 @@ def test_anomaly_signals(audit_log: AuditLog, db: Database) -> None:
     assert [(s.party, s.count) for s in wide] == [("nieuwsgierig", 12)]
     assert [(s.party, s.count) for s in bursts] == [("volhouder", 8)]
     assert old == []
+
+
+def test_an_erasure_between_reading_a_key_and_using_it_leaves_no_index_row(
+    audit_log: AuditLog, db: Database, signer: Ed25519Signer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review-perf F2: a key not in the cache was read without a lock and then stamped
+    used without asking whether it was still live; an erasure in between let the
+    append index the erased person's pseudonym to her shredded key, after the
+    erasure had deleted her index rows and reported success."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite: the appender holds the one write lock, an erasure waits")
+    audit_log.append_sync([event(1)])  # SUBJECT_A's key for case c-1 exists
+    audit_log.vault._cache.clear()  # as after a restart, or in another instance
+    unwrap = subject_keys.DataKey.unwrap
+    erased: list[object] = []
+
+    def unwrap_then_erase(master: bytes, key_id: str, wrapped: str) -> object:
+        key = unwrap(master, key_id, wrapped)
+        if not erased:
+            worker = threading.Thread(target=lambda: erased.append(erase_subject(db, SUBJECT_A)))
+            worker.start()
+            worker.join(30)
+        return key
+
+    monkeypatch.setattr(subject_keys.DataKey, "unwrap", staticmethod(unwrap_then_erase))
+    audit_log.append_sync([event(1)])
+    assert erased, "the erasure ran while the append held the key it had read"
+
+    with db.session() as session:
+        stranded = session.scalar(
+            select(func.count())
+            .select_from(AuditSubjectIndex)
+            .join(AuditDataKey, AuditDataKey.key_id == AuditSubjectIndex.key_id)
+            .where(AuditDataKey.wrapped.is_(None))
+        )
+    assert stranded == 0, "no index row names a shredded key"
+    found = _search(db, audit_log, subject_pseudonym=SUBJECT_A)
+    assert len(found) == 1, "the new entry is sealed under a fresh key, readable"
+    audit_log.checkpoint_now()
+    assert verify_database(db, signer.jwks()).result.ok

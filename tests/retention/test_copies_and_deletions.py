@@ -100,7 +100,7 @@ def test_an_unchanged_answer_is_not_rewritten_until_the_hour_is_past(stack: Stac
     def keep(value: str) -> int:
         record = DisclosedRecord("r-1", "2026-01-01", {"woonsituatie": value})
         slot = CopySlot(SOURCE, "huisvesting", "ok", [record], frozenset({"woonsituatie"}))
-        return store.keep(policy, DEMO_COVENANT, case_id, pseudonym, [slot])
+        return store.keep(policy, DEMO_COVENANT, case_id, pseudonym, [slot], datetime.now(UTC))
 
     assert keep("huurwoning") == 1
     assert keep("huurwoning") == 0, "the same answer again: no second write"

@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from gateway.copies import CopyStore
+import gateway.brokering.broker as broker_module
+from gateway.copies import CopyStore, delete_source_records
 from gateway.copies.models import CachedCopy
 from gateway.demo.stack import DEMO_COVENANT, Stack
 from gateway.retention import RunReport
@@ -189,3 +190,86 @@ def _retention(stack: Stack, moment: datetime) -> RunReport:
         ).run()
 
     return asyncio.run(go())
+
+
+def _defer_keeps(monkeypatch: Any) -> list[tuple[Any, ...]]:
+    """Hold back the next query's keep (as if its audit commit were slow); its arguments."""
+    original = broker_module.keep_copies
+    deferred: list[tuple[Any, ...]] = []
+
+    async def later(*args: Any) -> None:
+        deferred.append(args)
+        monkeypatch.setattr(broker_module, "keep_copies", original)
+
+    monkeypatch.setattr(broker_module, "keep_copies", later)
+    return deferred
+
+
+def _in_flight(stack: Stack, monkeypatch: Any) -> tuple[Any, str, list[tuple[Any, ...]]]:
+    """A kept case, then a query whose ``ok`` answer is fetched but not yet kept."""
+    gemeente, case_id = _kept(stack)
+    deferred = _defer_keeps(monkeypatch)
+    assert _housing(gemeente, case_id)["status"] == "ok"
+    return gemeente, case_id, deferred
+
+
+def _land(deferred: list[tuple[Any, ...]]) -> None:
+    [args] = deferred
+    asyncio.run(broker_module.keep_copies(*args))
+
+
+def _not_served(stack: Stack, gemeente: Any, case_id: str) -> None:
+    stack.sources.source(SOURCE).fail = True
+    down = _housing(gemeente, case_id)
+    assert (down["status"], down["reason"]) == ("unavailable", "bad_status")
+    assert "records" not in down, "an answer from before the source's 'no' is not served"
+
+
+def test_an_answer_fetched_before_a_drop_is_not_kept_after_it(
+    stack: Stack, monkeypatch: Any
+) -> None:
+    """Review-perf F1: query 1's keep ran after its audit commit, query 2's "not known"
+    dropped the copy in between, and query 1's keep wrote the old answer back with a
+    full new term, served at the next 5xx."""
+    gemeente, case_id, deferred = _in_flight(stack, monkeypatch)  # query 1
+    source = stack.sources.source(SOURCE)
+    for record in source.all_about(Bsn(BSN)):
+        assert source.delete(record.id) is not None
+    assert _housing(gemeente, case_id)["status"] == "not_found"  # query 2 drops
+    assert _copies(stack, case_id) == []
+
+    _land(deferred)
+    assert _copies(stack, case_id) == [], "the drop since the fetch stands"
+    _not_served(stack, gemeente, case_id)
+
+
+def test_an_answer_fetched_before_a_source_deletion_is_not_kept_after_it(
+    stack: Stack, monkeypatch: Any
+) -> None:
+    gemeente, case_id, deferred = _in_flight(stack, monkeypatch)
+    source = stack.sources.source(SOURCE)
+    ids = [record.id for record in source.all_about(Bsn(BSN))]
+    with stack.runtime.db.session() as session:  # the source's deletion event arrives
+        assert delete_source_records(session, SOURCE, ids) > 0
+    for record_id in ids:
+        assert source.delete(record_id) is not None
+
+    _land(deferred)
+    assert _copies(stack, case_id) == [], "the deletion since the fetch stands"
+    _not_served(stack, gemeente, case_id)
+
+
+def test_a_failed_drops_hold_is_not_lifted_by_an_older_answer(
+    stack: Stack, monkeypatch: Any
+) -> None:
+    gemeente, case_id, deferred = _in_flight(stack, monkeypatch)
+    source = stack.sources.source(SOURCE)
+    for record in source.all_about(Bsn(BSN)):
+        assert source.delete(record.id) is not None
+    _refuse_copy_deletes(stack, True)
+    assert _housing(gemeente, case_id)["status"] == "not_found"  # its drop fails
+    _refuse_copy_deletes(stack, False)
+
+    _land(deferred)
+    _not_served(stack, gemeente, case_id)
+    assert _copies(stack, case_id) == [], "the held slot's delete is tried again"

@@ -18,7 +18,8 @@ from gateway.auth.replay import UsedAssertion
 from gateway.cases.models import Case, CaseParticipant, CaseSubject, CaseSubjectRef
 from gateway.consent.models import ConsentRequest
 from gateway.consent.withholdings import Withholding
-from gateway.copies.models import CachedCopy
+from gateway.copies.models import CachedCopy, CopyDrop
+from gateway.copies.store import DROP_MARK_KEPT
 from gateway.policy.durations import IsoDuration
 from gateway.rights.erasure import erase_person
 from gateway.rights.models import PartnerWithholding, RightsRequest
@@ -82,6 +83,11 @@ BOUNDARIES: dict[str, tuple[Setup, datetime, Present]] = {
         lambda s: add_assertion(s, "a" * 64, T0),
         T0,
         lambda s: s.get(UsedAssertion, "a" * 64) is not None,
+    ),
+    "copy_drops": (
+        lambda s: s.add(CopyDrop(mark="case:c-any", dropped_at=T0)),
+        T0 + DROP_MARK_KEPT,
+        lambda s: s.get(CopyDrop, "case:c-any") is not None,
     ),
     "copies": (
         lambda s: add_copy(s, "c-any", "rec-1", T0 + timedelta(days=30)),
