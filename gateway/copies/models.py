@@ -44,7 +44,8 @@ class CachedCopy(Base):
 
 
 class CopyDrop(Base):
-    """When copies of a case (``case:<id>``) or of a source (``source:<party>``) last went.
+    """When copies of a slot (``slot:<case>:<source>:<category>``) or of a source
+    (``source:<party>``) last went.
 
     A query keeps its answers as copies only after its audit entry committed, so a
     source's later "no" (not found, refused, a deletion event) can drop the slot
@@ -57,5 +58,5 @@ class CopyDrop(Base):
 
     __tablename__ = "cached_copy_drops"
 
-    mark: Mapped[str] = mapped_column(String(160), primary_key=True)
+    mark: Mapped[str] = mapped_column(String(256), primary_key=True)
     dropped_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)

@@ -47,20 +47,27 @@ _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 # query costs no second commit besides the audit log's.
 REWRITE_UNCHANGED_AFTER = timedelta(hours=1)
 _REMEMBERED_SLOTS = 10_000
-# A keep skips an answer fetched up to this long *after* a drop as well: the fetch and
-# the drop may be timed by two workers' clocks (the safe side: a copy not refreshed).
-DROP_MARGIN = timedelta(seconds=5)
+# A keep skips an answer fetched up to this long *after* a drop of its slot as well:
+# the fetch and the drop may be timed by two workers' clocks (the safe side: a copy
+# not refreshed this once).
+DROP_MARGIN = timedelta(seconds=1)
 # A drop mark is only needed while a query fetched before it can still keep: far
 # longer than any query's deadline. The ``copy_drops`` retention rule goes by it.
 DROP_MARK_KEPT = timedelta(days=1)
+
+
+def _marks(case_id: str, slot: CopySlot) -> tuple[str, str]:
+    source = slot.source or ""
+    return slot_mark(case_id, source, slot.category), source_mark(source)
 
 
 def _since(moment: datetime | None, since: datetime) -> bool:
     return moment is not None and moment >= since
 
 
-def case_mark(case_id: str) -> str:
-    return f"case:{case_id}"
+def slot_mark(case_id: str, source: str, category: str) -> str:
+    """One (case, source, category) slot; the parts are checked ids (no ``:`` in them)."""
+    return f"slot:{case_id}:{source}:{category}"
 
 
 def source_mark(source: str) -> str:
@@ -220,12 +227,12 @@ class CopyStore:
         written = 0
         try:
             with self._db.session() as session:
-                marks = [case_mark(case_id)] + [source_mark(s.source or "") for s in fresh]
-                dropped = mark_drops(session, marks, None)
-                if _since(dropped.get(case_mark(case_id)), since):
-                    return 0
+                marks = {(s.source, s.category): _marks(case_id, s) for s in fresh}
+                dropped = mark_drops(session, [m for pair in marks.values() for m in pair], None)
                 fresh = [
-                    s for s in fresh if not _since(dropped.get(source_mark(s.source or "")), since)
+                    s
+                    for s in fresh
+                    if not any(_since(dropped.get(m), since) for m in marks[s.source, s.category])
                 ]
                 key = self._case_key(session, pseudonym, case_id)
                 if key is None:
@@ -289,7 +296,7 @@ class CopyStore:
                 self._overruled[slot_key] = at  # fail closed: held until the delete commits
         try:
             with self._db.session() as session:
-                mark_drops(session, [case_mark(case_id)], at)
+                mark_drops(session, [slot_mark(case_id, *slot) for slot in slots], at)
                 result = session.execute(
                     delete(CachedCopy).where(
                         CachedCopy.case_id == case_id,

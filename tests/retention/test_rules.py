@@ -85,9 +85,9 @@ BOUNDARIES: dict[str, tuple[Setup, datetime, Present]] = {
         lambda s: s.get(UsedAssertion, "a" * 64) is not None,
     ),
     "copy_drops": (
-        lambda s: s.add(CopyDrop(mark="case:c-any", dropped_at=T0)),
+        lambda s: s.add(CopyDrop(mark="slot:c-any:politie-demo:huisvesting", dropped_at=T0)),
         T0 + DROP_MARK_KEPT,
-        lambda s: s.get(CopyDrop, "case:c-any") is not None,
+        lambda s: s.get(CopyDrop, "slot:c-any:politie-demo:huisvesting") is not None,
     ),
     "copies": (
         lambda s: add_copy(s, "c-any", "rec-1", T0 + timedelta(days=30)),

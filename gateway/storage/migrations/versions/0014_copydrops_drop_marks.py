@@ -25,7 +25,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "cached_copy_drops",
-        sa.Column("mark", sa.String(160), nullable=False),
+        sa.Column("mark", sa.String(256), nullable=False),
         sa.Column("dropped_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("mark", name="pk_cached_copy_drops"),
     )
