@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import compress, repeat
 from operator import attrgetter, is_not, itemgetter
 from typing import Any
@@ -69,8 +69,8 @@ INDEX = "audit_subject_index"
 EntryRow = Sequence[Any]
 """``(seq, leaf_hash, body, time, kind, outcome, party, purpose, case_id, convenant)`` as stored;
 plain rows, since this runs once per entry of the whole log. ``body`` is text or its UTF-8
-bytes; ``time`` a datetime, or already the RFC 3339 text the body holds
-(:mod:`gateway.audit.entry_stream`), ``None`` when it has none."""
+bytes; ``time`` a datetime, the RFC 3339 text the body holds, PostgreSQL's 8 binary bytes
+(:mod:`gateway.audit.entry_stream`; :func:`moment_text` reads each), ``None`` when it has none."""
 
 _FIRST_COLUMN = 4
 
@@ -93,11 +93,14 @@ class _Copied(msgspec.Struct, gc=False):
 
 
 _DECODE = msgspec.json.Decoder(_Copied).decode
-_EXPECTED = attrgetter("time", "kind", "outcome", "party", "purpose", "case", "convenant")
+_EXPECTED = attrgetter("kind", "outcome", "party", "purpose", "case", "convenant")
+_EXPECTED_TIME = attrgetter("time")
 _SUBJECT = attrgetter("subject")
 _BODY = itemgetter(2)
-_STORED = itemgetter(slice(3, 10))
+_STORED = itemgetter(slice(_FIRST_COLUMN, 10))
+_STORED_TIME = itemgetter(3)
 _SEQ = itemgetter(0)
+_PG_EPOCH = datetime(2000, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -209,9 +212,17 @@ class DerivedCheck:
             decoded = list(map(_DECODE, map(_BODY, rows)))
         except (msgspec.MsgspecError, ValueError, TypeError, RecursionError):
             decoded = []  # parsed again below: the full parser decides what the page holds
-        if len(decoded) == len(rows) and list(map(_STORED, rows)) == list(map(_EXPECTED, decoded)):
+        times = _times_as_text(rows)
+        if (
+            len(decoded) == len(rows)
+            and list(map(_STORED, rows)) == list(map(_EXPECTED, decoded))
+            and times == list(map(_EXPECTED_TIME, decoded))
+        ):
             self._check_index(rows, list(map(_SUBJECT, decoded)))
             return
+        rows = [
+            (*row[:3], text, *row[_FIRST_COLUMN:]) for row, text in zip(rows, times, strict=True)
+        ]
         try:
             parsed = [from_json(row[2]) for row in rows]
         except ValueError:
@@ -396,6 +407,35 @@ def _column_problem(row: EntryRow, body: dict[str, Any]) -> str | None:
     if stamp != get("time"):
         return "column audit_entries.time differs from the entry's 'time'"
     return None
+
+
+def moment_text(value: object) -> str | None:
+    """A stored ``time`` as the body's RFC 3339 text; ``None`` for what names no moment.
+
+    ``value``: that text already (:mod:`gateway.audit.entry_stream`), a datetime, or
+    PostgreSQL's binary ``timestamptz`` (8 bytes, signed big-endian microseconds since
+    2000-01-01 UTC). A moment Python cannot hold (year 10000, ``infinity``) is ``None``:
+    the gateway never wrote it, so it is a mismatch.
+    """
+    if type(value) is str:
+        return value
+    if isinstance(value, datetime):
+        return _rfc3339(value)
+    if type(value) is bytes and len(value) == 8:
+        try:
+            moment = _PG_EPOCH + timedelta(microseconds=int.from_bytes(value, "big", signed=True))
+        except OverflowError:
+            return None
+        return moment.isoformat("T", "microseconds") + "Z"
+    return None
+
+
+def _times_as_text(rows: Sequence[EntryRow]) -> list[str | None]:
+    """Each row's ``time`` as :func:`moment_text` gives it, converted once per distinct
+    value (a group commit shares one moment)."""
+    times = list(map(_STORED_TIME, rows))
+    text = {value: moment_text(value) for value in set(times)}
+    return list(map(text.__getitem__, times))
 
 
 def _rfc3339(moment: datetime) -> str:

@@ -167,10 +167,11 @@ def _slice_edges(session: Session, job: SliceJob) -> dict[int, list[bytes]] | No
         return None
     levels = [leaves]
     for level in range(1, job.slice_level + 1):
-        below = levels[-1]
+        pairs = iter(levels[-1])  # one iterator zipped with itself: (left, right); an odd
+        # last hash has no sibling yet (a partial slice) and is left out, as before
         node = NODE_PREFIX
         current = [
-            sha(node + below[i] + below[i + 1]).digest() for i in range(0, len(below) - 1, 2)
+            sha(node + left + right).digest() for left, right in zip(pairs, pairs, strict=False)
         ]
         if not level_matches(session, level, lo >> level, current):
             return None

@@ -1,8 +1,8 @@
 """The driver-level entry pages give the same verdicts as the stored values.
 
-``entry_pages`` hands ``time`` as the body's RFC 3339 text (PostgreSQL formats
-it; SQLite's stored text is rewritten only where it is SQLAlchemy's own form); the
-checks then compare strings. That must equal what
+``entry_pages`` hands ``time`` as PostgreSQL's binary ``timestamptz`` (read by
+``moment_text``) or as the body's RFC 3339 text (SQLite's stored text is rewritten
+only where it is SQLAlchemy's own form); the checks then compare strings. That must equal what
 ``rfc3339_micro`` wrote for every moment Python can hold (whole seconds, the
 first and last microsecond of the calendar), whatever the session's time
 zone, and a moment Python cannot hold must never pass.
@@ -10,17 +10,20 @@ zone, and a moment Python cannot hold must never pass.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text
 
-from gateway.audit.derived import DerivedCheck
+from gateway.audit.core.canonical import leaf_hash_of_bytes
+from gateway.audit.derived import DerivedCheck, moment_text
 from gateway.audit.entry_stream import entry_pages
+from gateway.audit.integrity import verify_database
 from gateway.audit.log import AuditLog
 from gateway.audit.models import AuditEntry
+from gateway.audit.signer import Ed25519Signer
 from gateway.audit.snapshot import read_snapshot
-from gateway.audit.store import PendingEntry, write_batch
+from gateway.audit.store import PendingEntry, rfc3339_micro, write_batch
 from gateway.storage.db import Database
 from tests.audit.conftest import event
 
@@ -62,7 +65,7 @@ def test_time_as_the_server_formats_it_equals_the_body(
         if "." not in expected:
             expected += ".000000"
         assert b'"time":"%s"' % (expected + "Z").encode() in body
-        assert row[3] == expected + "Z"
+        assert moment_text(row[3]) == expected + "Z"
 
 
 @pytest.mark.parametrize(
@@ -137,8 +140,62 @@ def test_a_moment_python_cannot_hold_is_a_mismatch(
         )
     with read_snapshot(db) as session:
         pages = list(entry_pages(session, 10))
-        assert pages[0][3][3] is None
+        assert moment_text(pages[0][3][3]) is None
         check = DerivedCheck(session)
         assert not check.check(pages[0])
         assert check.first is not None and check.first.seq == 3
         assert "audit_entries.time" in check.first.problem
+
+
+def test_moment_text_reads_the_binary_time_as_the_body_writes_it() -> None:
+    """PostgreSQL's binary ``timestamptz`` (microseconds since 2000-01-01 UTC, big-endian)
+    as ``rfc3339_micro`` writes it; what Python cannot hold names no moment."""
+    epoch = datetime(2000, 1, 1, tzinfo=UTC)
+    for moment in MOMENTS:
+        micros = (moment - epoch) // timedelta(microseconds=1)
+        assert moment_text(micros.to_bytes(8, "big", signed=True)) == rfc3339_micro(moment)
+        assert moment_text(moment) == rfc3339_micro(moment)
+    last = (MOMENTS[-1] - epoch) // timedelta(microseconds=1)
+    for beyond in (last + 1, 2**63 - 1, -(2**63)):  # year 10000, 'infinity', '-infinity'
+        assert moment_text(beyond.to_bytes(8, "big", signed=True)) is None
+    assert moment_text(b"\x00" * 7) is None
+    assert moment_text(None) is None
+
+
+def test_bodies_come_as_the_utf8_bytes_hashed_into_the_leaf(
+    backend: str, db: Database, audit_log: AuditLog
+) -> None:
+    """Non-ASCII text: the body bytes handed over hash to the stored leaf, also when the
+    session's client encoding is not UTF-8 (the server then converts the body)."""
+    audit_log.append_sync([event(n, purpose="triage é ø €") for n in range(3)])
+    encodings = ["UTF8", "LATIN9"] if backend == "postgresql" else ["UTF8"]
+    for encoding in encodings:
+        with read_snapshot(db) as session:
+            if backend == "postgresql":
+                session.execute(text(f"SET client_encoding TO '{encoding}'"))
+            rows = [row for page in entry_pages(session, 2) for row in page]
+            check = DerivedCheck(session)
+            assert check.check(rows)
+        assert len(rows) == 3
+        for row in rows:
+            body = row[2] if type(row[2]) is bytes else row[2].encode()
+            assert "€".encode() in body
+            assert leaf_hash_of_bytes(body) == bytes(row[1])
+
+
+def test_a_time_no_moment_names_is_caught_by_the_verify(
+    backend: str, db: Database, audit_log: AuditLog, signer: Ed25519Signer
+) -> None:
+    """``infinity`` in the time column: the body's time is not that, on every path."""
+    if backend != "postgresql":
+        return
+    _write(db, audit_log)
+    with db.session() as session:
+        session.execute(text("UPDATE audit_entries SET time = 'infinity' WHERE seq = 1"))
+    with read_snapshot(db) as session:
+        check = DerivedCheck(session)
+        assert not check.check(next(iter(entry_pages(session, 10))))
+        assert check.first is not None and check.first.seq == 1
+        assert "audit_entries.time" in check.first.problem
+    result = verify_database(db, signer.jwks()).result
+    assert not result.ok and result.first_bad_seq == 1
