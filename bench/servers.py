@@ -119,7 +119,7 @@ def count_calls(out: Path, by_function: bool = False) -> None:
             with out.open("a", encoding="utf-8") as handle:
                 handle.write(f"{count}\n")
         finally:
-            sys.setprofile(chosen)  # type: ignore[arg-type]
+            sys.setprofile(chosen)
 
     def apart(_frame: FrameType, event: str, _arg: Any) -> None:
         if event == "call":
@@ -128,13 +128,13 @@ def count_calls(out: Path, by_function: bool = False) -> None:
     def installer(frame: FrameType, event: str, arg: Any) -> None:
         # A new thread's first event: the thread keeps the hook its name calls for.
         own = apart if threading.current_thread().name in BACKGROUND_THREADS else chosen
-        sys.setprofile(own)  # type: ignore[arg-type]
+        sys.setprofile(own)
         own(frame, event, arg)
 
     chosen = detailed if by_function else hook
     signal.signal(signal.SIGUSR2, dump)
-    threading.setprofile(installer)  # type: ignore[arg-type]
-    sys.setprofile(chosen)  # type: ignore[arg-type]
+    threading.setprofile(installer)
+    sys.setprofile(chosen)
 
 
 def run_gateway(port: int, profile: Path | None) -> None:
