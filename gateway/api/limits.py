@@ -7,6 +7,7 @@ off too, not only one that announces its size honestly.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,12 +39,23 @@ class BodySizeLimit:
         self.app = app
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine where nothing is left to guard: the app's own awaitable is
+        # handed back, so this layer is one call rather than a frame of the request's
+        # await chain (resumed ~4.7 times a brokered query) with two wrappers.
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
+        declared, framed = _framing(scope)
+        if framed and declared is not None and 0 <= declared <= self.max_bytes:
+            # The server reads exactly Content-Length bytes as the body (the rest of
+            # the stream is a next request), so the body cannot outgrow the limit.
+            return self.app(scope, receive, send)
+        return self._guarded(scope, receive, send, declared)
+
+    async def _guarded(
+        self, scope: Scope, receive: Receive, send: Send, declared: int | None
+    ) -> None:
         path = str(scope.get("path", ""))
-        declared = _content_length(scope)
         if declared == -1:
             await _send_problem(send, BadRequest(detail="Invalid Content-Length header."), path)
             return
@@ -80,12 +92,26 @@ class BodySizeLimit:
                 await _send_problem(send, PayloadTooLarge(), path)
 
 
-def _content_length(scope: dict[str, Any] | Scope) -> int | None:
+def _framing(scope: dict[str, Any] | Scope) -> tuple[int | None, bool]:
+    """(the first Content-Length, -1 if invalid, or None; whether it alone frames the body).
+
+    It frames the body only when it is the one Content-Length header and no
+    Transfer-Encoding is sent: with both, a server may follow the encoding (h11
+    does), so the body's length is not the declared one.
+    """
+    length: int | None = None
+    lengths = 0
+    encoded = False
     for name, value in scope.get("headers", []):
         if name == b"content-length":
-            try:
-                length = int(value)
-            except ValueError:
-                return -1
-            return length if length >= 0 else -1
-    return None
+            lengths += 1
+            if length is None:
+                try:
+                    length = int(value)
+                except ValueError:
+                    length = -1
+                if length < 0:
+                    length = -1
+        elif name == b"transfer-encoding":
+            encoded = True
+    return length, lengths == 1 and not encoded

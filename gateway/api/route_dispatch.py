@@ -40,7 +40,7 @@ app to the route, endpoint and path parameters FastAPI's own routing gives.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any, Final
@@ -253,11 +253,12 @@ class RouteDispatch:
                 return target, params
         return None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine: the route's own awaitable is handed back to the router, so
+        # the table is one call per request rather than a frame of the await chain.
         selected = self.select(scope)
         if selected is None:
-            await self.fallback(scope, receive, send)
-            return
+            return self.fallback(scope, receive, send)
         target, params = selected
         # What APIRouter.app, _IncludedRouter.handle and _handle_selected leave in the scope.
         path_params = dict(scope.get("path_params", {}))
@@ -270,7 +271,7 @@ class RouteDispatch:
         scope["endpoint"] = target.context.endpoint
         scope["path_params"] = path_params
         scope["route"] = target.route
-        await target.app(scope, receive, send)
+        return target.app(scope, receive, send)
 
 
 def install_route_dispatch(app: FastAPI) -> RouteDispatch | None:
@@ -279,5 +280,7 @@ def install_route_dispatch(app: FastAPI) -> RouteDispatch | None:
     if not supported(router):
         return None
     dispatch = RouteDispatch(router, router.middleware_stack)
-    router.middleware_stack = dispatch
+    # An ASGI app (Starlette types the attribute as its own coroutine method): the
+    # router awaits what the call returns, here the route's awaitable.
+    router.middleware_stack = dispatch  # type: ignore[assignment]
     return dispatch

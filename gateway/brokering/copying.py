@@ -67,20 +67,24 @@ async def serve_copies(
     source that said nothing at all, only where the decision permits it now."""
     served = list(results)
     overruled: list[tuple[str, str]] = []
-    for item, result in zip(items, results, strict=True):
-        if not result.source or _permitted_fields(item) is None:
+    # Each slot's permitted fields once, and ``peer_decides`` asked only for a remote
+    # slot (it is False for every other): a few calls per source and query (issue 16).
+    permitted = [_permitted_fields(item) for item in items]
+    for item, result, fields in zip(items, results, permitted, strict=True):
+        if not result.source or fields is None:
             continue
         if result.copies == "drop" or (
-            result.status == "ok" and peer_decides(policy, case.convenant, item, result)
+            result.status == "ok"
+            and item.remote
+            and peer_decides(policy, case.convenant, item, result)
         ):
             overruled.append((result.source, result.category))
     if overruled and copies_duration(policy, case.convenant) is not None:
         await offload.run_sync(store.drop, case.id, overruled)
-    for index, (item, result) in enumerate(zip(items, results, strict=True)):
-        fields = _permitted_fields(item)
+    for index, (item, result, fields) in enumerate(zip(items, results, permitted, strict=True)):
         if result.copies != "bridge" or not result.source or fields is None:
             continue
-        if peer_decides(policy, case.convenant, item, result):
+        if item.remote and peer_decides(policy, case.convenant, item, result):
             continue
         records = await offload.run_sync(
             store.serve,
@@ -129,7 +133,7 @@ async def keep_copies(
         # copy stays until an answer can be kept whole (rights.contested: withhold).
         and result.reason != "cached_copy"
         and not result.contested_withheld
-        and not peer_decides(policy, case.convenant, item, result)
+        and not (item.remote and peer_decides(policy, case.convenant, item, result))
     ]
     if not fresh or not store.would_keep(policy, case.convenant, case.id, fresh):
         return

@@ -12,10 +12,11 @@ import logging
 from collections.abc import Iterator, Sized
 from contextlib import contextmanager
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import RootTransaction, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -118,6 +119,63 @@ def _in_use(session: Session, class_listeners: _Listeners | None = None) -> bool
 session_in_use = _in_use  # also for gateway/storage/commit_ahead.py
 
 
+class _Transaction:
+    """:meth:`Database.transaction`'s context manager."""
+
+    __slots__ = ("_connection", "_database", "_session", "_transaction")
+    _database: Database  # set by Database.transaction
+
+    def __enter__(self) -> Session:
+        database = self._database
+        connection = self._connection = database.engine.connect()
+        try:
+            self._transaction = connection.begin()
+            self._session = database.sessions(
+                bind=connection, join_transaction_mode="control_fully"
+            )
+        except BaseException:
+            connection.close()
+            raise
+        return self._session
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        session, transaction = self._session, self._transaction
+        listeners = self._database._commit_listeners
+        used = False
+        try:
+            if kind is None:
+                try:
+                    used = _in_use(session, listeners)
+                    if used:
+                        session.connection()  # joins this transaction if it has not yet
+                        session.commit()
+                    else:
+                        transaction.commit()
+                except BaseException:
+                    used = used or _in_use(session, listeners)
+                    _roll_back(session, transaction, used)
+                    raise
+            else:  # the block's exception goes on as it was (None returned)
+                used = _in_use(session, listeners)
+                _roll_back(session, transaction, used)
+        finally:
+            if used:
+                session.close()
+            self._connection.close()
+
+
+def _roll_back(session: Session, transaction: RootTransaction, used: bool) -> None:
+    if used:
+        session.rollback()
+    if transaction.is_active:
+        transaction.rollback()
+
+
 class Database:
     """One engine and its session factory; shared by every capability."""
 
@@ -144,8 +202,7 @@ class Database:
         finally:
             session.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def transaction(self) -> _Transaction:
         """:meth:`session` for the query path: the Session's machinery only if it is used.
 
         The connection and its transaction are begun here, and the Session is bound
@@ -157,33 +214,13 @@ class Database:
         teardown (~70 Python calls a unit, issue 16). Once the Session has begun
         (any ORM read or write, e.g. a new consent request) or has commit listeners,
         it commits, rolls back and closes as in :meth:`session`. Same connection,
-        same transaction, same locks, same commit either way.
+        same transaction, same locks, same commit either way. A class rather than a
+        ``@contextmanager`` generator (a query's plan and its audit group commit run
+        in one each): ~3 Python calls a unit less.
         """
-        connection = self.engine.connect()
-        try:
-            transaction = connection.begin()
-            session = self.sessions(bind=connection, join_transaction_mode="control_fully")
-            used = False
-            try:
-                yield session
-                used = _in_use(session, self._commit_listeners)
-                if used:
-                    session.connection()  # joins this transaction if it has not yet
-                    session.commit()
-                else:
-                    transaction.commit()
-            except BaseException:
-                used = used or _in_use(session, self._commit_listeners)
-                if used:
-                    session.rollback()
-                if transaction.is_active:
-                    transaction.rollback()
-                raise
-            finally:
-                if used:
-                    session.close()
-        finally:
-            connection.close()
+        unit = _Transaction.__new__(_Transaction)  # no __init__ call: one field to set
+        unit._database = self
+        return unit
 
     def flush_erased(self) -> bool:
         """After shredding keys: on SQLite, checkpoint the WAL and truncate it to nothing.

@@ -16,7 +16,7 @@ other request through both layers, as before.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -36,13 +36,15 @@ class WebLayers:
         # Inside the session layer: the error page shows who is logged in.
         self.web = ServerSessionMiddleware(HtmlErrorPages(app), store=store, https_only=https_only)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine: the chosen layer's own awaitable is handed back to the caller,
+        # so this layer is one call per request rather than a frame every resumption of
+        # the request's await chain passes through (~4.7 times a brokered query).
         if (
             scope["type"] == "http"
             and is_api_path(str(scope.get("path", "")))
             and not has_header(scope["headers"], b"cookie")
         ):
             scope["session"] = {}
-            await self.app(scope, receive, send)
-            return
-        await self.web(scope, receive, send)
+            return self.app(scope, receive, send)
+        return self.web(scope, receive, send)
