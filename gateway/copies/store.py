@@ -50,7 +50,7 @@ _REMEMBERED_SLOTS = 10_000
 # A keep skips an answer fetched up to this long *after* a drop of its slot as well:
 # the fetch and the drop may be timed by two workers' clocks (the safe side: a copy
 # not refreshed this once).
-DROP_MARGIN = timedelta(seconds=1)
+DROP_MARGIN = timedelta(seconds=5)
 # A drop mark is only needed while a query fetched before it can still keep: far
 # longer than any query's deadline. The ``copy_drops`` retention rule goes by it.
 DROP_MARK_KEPT = timedelta(days=1)
@@ -74,25 +74,51 @@ def source_mark(source: str) -> str:
     return f"source:{source}"
 
 
-def mark_drops(session: Session, marks: Sequence[str], at: datetime | None) -> dict[str, datetime]:
-    """Upsert these drop marks in one lock order; each mark's drop time as it reads now.
+def mark_dropped(session: Session, marks: Sequence[str], at: datetime) -> None:
+    """Set these drop marks to ``at``, never back in time, in one lock order.
 
-    ``at`` (a drop) sets the time; ``None`` (a keep) leaves it. Either way the row is
-    written, so on PostgreSQL a keep waits for a concurrent drop's commit and then
-    reads its time, and a drop waits for a concurrent keep, whose copies its delete
-    then sees; SQLite has one writer at a time anyway.
+    The upsert holds each row until commit: a keep in flight that read the mark
+    first (:func:`drop_times`) is waited for, so this drop's delete sees its copies.
+    """
+    wanted = sorted(set(marks))
+    if not wanted:
+        return
+    postgres = session.get_bind().dialect.name == "postgresql"
+    statement = (postgresql.insert if postgres else sqlite.insert)(CopyDrop).values(
+        [{"mark": m, "dropped_at": at} for m in wanted]
+    )
+    new, old = statement.excluded.dropped_at, CopyDrop.dropped_at
+    latest = (func.greatest if postgres else func.max)(  # SQLite's max() of two is scalar
+        func.coalesce(new, old), func.coalesce(old, new)
+    )
+    session.execute(
+        statement.on_conflict_do_update(index_elements=[CopyDrop.mark], set_={"dropped_at": latest})
+    )
+
+
+def drop_times(session: Session, marks: Sequence[str]) -> dict[str, datetime]:
+    """Each mark's last drop, read under a shared lock that a drop in flight waits for.
+
+    A missing mark is created first (no drop time), so there is a row to lock: on
+    PostgreSQL a keep then waits for a drop's commit and reads its time, and a drop
+    waits for the keeps that read before it. Keeps of one source share the lock.
+    SQLite has one writer at a time: the insert starts the keep's write transaction.
     """
     wanted = sorted(set(marks))
     if not wanted:
         return {}
-    name = session.get_bind().dialect.name
-    build = postgresql.insert if name == "postgresql" else sqlite.insert
-    statement = build(CopyDrop).values([{"mark": m, "dropped_at": at} for m in wanted])
-    upsert = statement.on_conflict_do_update(
-        index_elements=[CopyDrop.mark],
-        set_={"dropped_at": func.coalesce(statement.excluded.dropped_at, CopyDrop.dropped_at)},
-    ).returning(CopyDrop.mark, CopyDrop.dropped_at)
-    return {mark: when for mark, when in session.execute(upsert) if when is not None}
+    postgres = session.get_bind().dialect.name == "postgresql"
+    statement = (postgresql.insert if postgres else sqlite.insert)(CopyDrop).values(
+        [{"mark": m, "dropped_at": None} for m in wanted]
+    )
+    session.execute(statement.on_conflict_do_nothing(index_elements=[CopyDrop.mark]))
+    rows = session.execute(
+        select(CopyDrop.mark, CopyDrop.dropped_at)
+        .where(CopyDrop.mark.in_(wanted))
+        .order_by(CopyDrop.mark)
+        .with_for_update(read=True)
+    )
+    return {mark: when for mark, when in rows if when is not None}
 
 
 def copies_duration(policy: CompiledPolicy, covenant_id: str) -> IsoDuration | None:
@@ -228,7 +254,7 @@ class CopyStore:
         try:
             with self._db.session() as session:
                 marks = {(s.source, s.category): _marks(case_id, s) for s in fresh}
-                dropped = mark_drops(session, [m for pair in marks.values() for m in pair], None)
+                dropped = drop_times(session, [m for pair in marks.values() for m in pair])
                 fresh = [
                     s
                     for s in fresh
@@ -275,18 +301,27 @@ class CopyStore:
             log.warning("copy not kept: %s", type(error).__name__)
             return 0
         self._remember({k: d for k, d, _ in changed}, now)
+        again: list[tuple[str, str]] = []
         with self._written_lock:  # the fresh answer replaced what a failed drop left
             for s in fresh:
-                self._overruled.pop((case_id, s.source or "", s.category), None)
+                slot_key = (case_id, s.source or "", s.category)
+                if _since(self._overruled.get(slot_key), since):  # a drop began meanwhile
+                    again.append((slot_key[1], slot_key[2]))
+                else:
+                    self._overruled.pop(slot_key, None)
+        if again:  # and failed: what this keep wrote is older than its "no"
+            self.drop(case_id, again)
         return written
 
     def drop(self, case_id: str, slots: Sequence[tuple[str, str]]) -> int:
         """Delete the copies of these (source, category) slots of a case; returns rows gone.
 
         The source's own answer overruled them (not found, refused, a peer's denial):
-        a copy never outlives what the source says now. A delete that fails holds the
-        slots back in this process: :meth:`serve` tries the delete again and serves
-        nothing of them until it (or a fresh copy of the slot) commits.
+        a copy never outlives what the source says now. The drop mark commits first,
+        on its own: if the delete then fails, no process serves the copy (it was kept
+        before the mark) nor keeps an answer fetched before it. If the mark fails too,
+        this process holds the slots back: :meth:`serve` tries the drop again and
+        serves nothing of them until it (or a fresh copy of the slot) commits.
         """
         keys = {(case_id, source, category) for source, category in slots}
         at = datetime.now(UTC)  # real time, as the broker's ``fetched_at``
@@ -295,8 +330,9 @@ class CopyStore:
                 self._written.pop(slot_key, None)
                 self._overruled[slot_key] = at  # fail closed: held until the delete commits
         try:
+            with self._db.session() as session:  # committed alone: it stands if the delete fails
+                mark_dropped(session, [slot_mark(case_id, *slot) for slot in slots], at)
             with self._db.session() as session:
-                mark_drops(session, [slot_mark(case_id, *slot) for slot in slots], at)
                 result = session.execute(
                     delete(CachedCopy).where(
                         CachedCopy.case_id == case_id,
@@ -338,7 +374,8 @@ class CopyStore:
     ) -> list[DisclosedRecord] | None:
         """The copy trimmed to ``fields``; None when there is none, or it is past the
         covenant's ``copies`` term as it reads *now* (turned off or shortened since it was
-        kept) or past the ``expires_at`` it was kept with."""
+        kept) or past the ``expires_at`` it was kept with, or a drop of the slot was
+        marked after it was kept (its delete failed, in this process or another)."""
         duration = copies_duration(policy, covenant_id)
         if duration is None or self._held_back(case_id, source, category):
             return None
@@ -357,6 +394,13 @@ class CopyStore:
                     )
                 )
                 if not rows or any(past_term(row, duration, now) for row in rows):
+                    return None
+                dropped = session.scalar(  # a drop whose delete failed, in any process
+                    select(CopyDrop.dropped_at).where(
+                        CopyDrop.mark == slot_mark(case_id, source, category)
+                    )
+                )
+                if dropped is not None and any(row.stored_at <= dropped for row in rows):
                     return None
                 key = self._case_key(session, pseudonym, case_id)
                 if key is None or any(row.key_id != key.key_id for row in rows):
@@ -422,7 +466,7 @@ def delete_source_records(session: Session, source: str, record_ids: Sequence[st
     """
     if not record_ids:
         return 0
-    mark_drops(session, [source_mark(source)], datetime.now(UTC))
+    mark_dropped(session, [source_mark(source)], datetime.now(UTC))
     result = session.execute(
         delete(CachedCopy).where(
             CachedCopy.source == source, CachedCopy.record_id.in_(sorted(set(record_ids)))

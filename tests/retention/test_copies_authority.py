@@ -17,6 +17,7 @@ from sqlalchemy import select, text
 import gateway.brokering.broker as broker_module
 from gateway.copies import CopyStore, delete_source_records
 from gateway.copies.models import CachedCopy
+from gateway.copies.store import drop_times, mark_dropped, slot_mark
 from gateway.demo.stack import DEMO_COVENANT, Stack
 from gateway.retention import RunReport
 from gateway.subjects.bsn import Bsn
@@ -273,3 +274,68 @@ def test_a_failed_drops_hold_is_not_lifted_by_an_older_answer(
     _land(deferred)
     _not_served(stack, gemeente, case_id)
     assert _copies(stack, case_id) == [], "the held slot's delete is tried again"
+
+
+def test_a_drop_that_fails_during_a_keep_is_not_lifted_by_it(
+    stack: Stack, monkeypatch: Any
+) -> None:
+    """Review-drops F1: a keep checked the hold before its transaction and lifted every
+    hold of the slots it wrote after it, so a drop that failed meanwhile (here waiting on
+    the keep's own lock until the database gave up) left the old answer kept and served."""
+    gemeente, case_id, deferred = _in_flight(stack, monkeypatch)
+    store = deferred[0][0]
+    source = stack.sources.source(SOURCE)
+    for record in source.all_about(Bsn(BSN)):
+        assert source.delete(record.id) is not None
+    corrected, dropped = store._corrected, []
+
+    def drop_inside_the_keep(session: Any, pseudonym: str, since: Any) -> Any:
+        if not dropped:  # a concurrent "not found" whose drop cannot get the lock
+            dropped.append(store.drop(case_id, [(SOURCE, "huisvesting")]))
+        return corrected(session, pseudonym, since)
+
+    monkeypatch.setattr(store, "_corrected", drop_inside_the_keep)
+    store._written.clear()  # another worker's keep: no memory of the answer
+    _land(deferred)
+    assert dropped == [0], "the drop failed while the keep held the slot"
+    _not_served(stack, gemeente, case_id)
+    assert _copies(stack, case_id) == [], "the keep ran the failed drop again"
+
+
+def test_a_failed_delete_stops_every_process_serving_the_copy(stack: Stack) -> None:
+    """Review-drops F5: the hold after a failed delete was per process. The drop's mark
+    now commits before the delete, and no store serves a copy kept before its mark."""
+    gemeente, case_id = _kept(stack)
+    source = stack.sources.source(SOURCE)
+    for record in source.all_about(Bsn(BSN)):
+        assert source.delete(record.id) is not None
+    _refuse_copy_deletes(stack, True)
+    assert _housing(gemeente, case_id)["status"] == "not_found"  # the delete fails
+    assert _copies(stack, case_id)
+    other = CopyStore(stack.runtime.db, stack.runtime.audit.vault)  # another worker
+    pseudonym = stack.runtime.pseudonymizer.pseudonym(Bsn(BSN))
+    fields = frozenset({"woonsituatie", "sinds"})
+    served = other.serve(
+        stack.runtime.policy.current,
+        DEMO_COVENANT,
+        case_id,
+        pseudonym,
+        SOURCE,
+        "huisvesting",
+        fields,
+    )
+    assert served is None, "a copy kept before the drop's mark is served by no process"
+    _refuse_copy_deletes(stack, False)
+
+
+def test_a_drop_mark_never_moves_back_in_time(stack: Stack) -> None:
+    """Review-drops F2: a drop that took its time first but committed last set the mark
+    back, and a keep fetched between the two drops was kept."""
+    later, earlier = datetime.now(UTC), datetime.now(UTC) - timedelta(minutes=1)
+    mark = slot_mark("c-any", SOURCE, "huisvesting")
+    for moment in (later, earlier):
+        with stack.runtime.db.session() as session:
+            mark_dropped(session, [mark], moment)
+    with stack.runtime.db.session() as session:
+        assert drop_times(session, [mark]) == {mark: later}
+        assert drop_times(session, ["slot:c-other:x:y"]) == {}, "no drop, no time"
