@@ -53,6 +53,7 @@ def _erase(
     if case is not None:
         query = query.where(AuditDataKey.case_id == case, AuditDataKey.scope != "subject")
     erase_ids: list[str] = []
+    criminal: dict[str, datetime] = {}  # erased only if unused since read (below)
     kept = 0
     for key in session.scalars(query):
         if key.scope == "strafrechtelijk":
@@ -60,14 +61,33 @@ def _erase(
             if kept_for is None or kept_for.add_to(key.last_used_at) > now:
                 kept += 1
                 continue
-        erase_ids.append(key.key_id)
-    if not erase_ids:
+            criminal[key.key_id] = key.last_used_at
+        else:
+            erase_ids.append(key.key_id)
+    shred = update(AuditDataKey).values(wrapped=None, subject_pseudonym=None, erased_at=now)
+    erased: list[str] = []
+    if erase_ids:
+        erased += session.scalars(
+            shred.where(AuditDataKey.key_id.in_(erase_ids)).returning(AuditDataKey.key_id)
+        )
+    # A criminal key's floor counts from its last use, read above without a lock: an
+    # append that used it since (a disclosure logged now) restarts the floor, so the
+    # key is shredded only if its last use is still the one the floor was judged on.
+    for key_id, last_used in sorted(criminal.items()):
+        gone = session.scalar(
+            shred.where(
+                AuditDataKey.key_id == key_id,
+                AuditDataKey.last_used_at == last_used,
+                AuditDataKey.wrapped.is_not(None),
+            ).returning(AuditDataKey.key_id)
+        )
+        if gone is None:
+            kept += 1
+        else:
+            erased.append(gone)
+    if not erased:
         return ErasureCounts(0, 0, kept)
-    session.execute(
-        update(AuditDataKey)
-        .where(AuditDataKey.key_id.in_(erase_ids))
-        .values(wrapped=None, subject_pseudonym=None, erased_at=now)
-    )
+    erase_ids = erased
     # By the pseudonym (the index's primary-key prefix) and the keys: every row of
     # a key names the key's own pseudonym (what `audit verify` checks).
     deleted = session.execute(

@@ -361,17 +361,20 @@ class CriminalLogKeys:
             orphaned,
         )
 
-    def _due_ids(self, session: Session, ctx: RuleContext, ids: Sequence[str]) -> list[str]:
+    def _due_ids(
+        self, session: Session, ctx: RuleContext, ids: Sequence[str]
+    ) -> dict[str, datetime]:
+        """The due keys, each with the last use its term was judged on (for shred_keys)."""
         rows = session.execute(
             select(AuditDataKey.key_id, AuditDataKey.last_used_at, AuditDataKey.convenant).where(
                 AuditDataKey.key_id.in_(list(ids))
             )
         )
-        due: list[str] = []
+        due: dict[str, datetime] = {}
         for key_id, used, covenant in rows:
             floor = None if covenant is None else criminal_log_retention(ctx.policy, covenant)
             if floor is not None and floor.add_to(used) <= ctx.now:
-                due.append(key_id)
+                due[key_id] = used
         return due
 
     def estimate(self, session: Session, ctx: RuleContext) -> int:
@@ -388,7 +391,7 @@ class CriminalLogKeys:
 
     def purge(self, session: Session, ctx: RuleContext, keys: Sequence[Key]) -> Counts:
         due = self._due_ids(session, ctx, [str(k) for k in keys])
-        counts = shred_keys(session, due, ctx.now)
+        counts = shred_keys(session, list(due), ctx.now, due)
         return {"rows": counts.keys, "index_rows": counts.index_rows}
 
 
@@ -440,16 +443,19 @@ class OrphanSubjectKeys:
             *self._orphaned(),
         )
 
-    def _due_ids(self, session: Session, ctx: RuleContext, ids: Sequence[str]) -> list[str]:
+    def _due_ids(
+        self, session: Session, ctx: RuleContext, ids: Sequence[str]
+    ) -> dict[str, datetime]:
+        """The due keys, each with the last use its term was judged on (for shred_keys)."""
         term = self._term(ctx)
         if term is None or not ids:
-            return []
+            return {}
         rows = session.execute(
             select(AuditDataKey.key_id, AuditDataKey.last_used_at).where(
                 AuditDataKey.key_id.in_(list(ids)), *self._orphaned()
             )
         )
-        return [key_id for key_id, used in rows if term.add_to(used) <= ctx.now]
+        return {key_id: used for key_id, used in rows if term.add_to(used) <= ctx.now}
 
     def estimate(self, session: Session, ctx: RuleContext) -> int:
         term = self._term(ctx)
@@ -475,7 +481,7 @@ class OrphanSubjectKeys:
             )
         )
         due = self._due_ids(session, ctx, locked)
-        counts = shred_keys(session, due, ctx.now)
+        counts = shred_keys(session, list(due), ctx.now, due)
         return {
             "rows": counts.keys,
             "index_rows": counts.index_rows,

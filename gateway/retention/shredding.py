@@ -12,7 +12,7 @@ is not loaded.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,11 +30,23 @@ class ShredCounts:
     criminal_kept: int = 0
 
 
-def shred_keys(session: Session, key_ids: Sequence[str], now: datetime) -> ShredCounts:
-    """Destroy these keys and their search-index rows; the log's ciphertext stays."""
+def shred_keys(
+    session: Session,
+    key_ids: Sequence[str],
+    now: datetime,
+    used: Mapping[str, datetime] | None = None,
+) -> ShredCounts:
+    """Destroy these keys and their search-index rows; the log's ciphertext stays.
+
+    ``used``: the last use each key's term was judged on, read without a lock. Such
+    a key is shredded only if that is still its last use: an append that used it
+    since (a disclosure logged now) restarts its term, and shredding it would make
+    that entry unreadable within the term (the Wjsg floor for a criminal key).
+    """
     if not key_ids:
         return ShredCounts()
     ids = sorted(set(key_ids))
+    judged = used or {}
     # The keys' pseudonyms, read before the update below cuts them: the index rows
     # are deleted by (pseudonym, key), the index's primary-key prefix, since
     # audit_subject_index has no index on key_id (migration 0012_auditappend). Every
@@ -47,20 +59,33 @@ def shred_keys(session: Session, key_ids: Sequence[str], now: datetime) -> Shred
         )
         if pseudonym is not None
     }
-    session.execute(
-        update(AuditDataKey)
-        .where(AuditDataKey.key_id.in_(ids), AuditDataKey.wrapped.is_not(None))
-        .values(wrapped=None, subject_pseudonym=None, erased_at=now)
-    )
-    if not pseudonyms:
-        return ShredCounts(len(ids), 0)
+    shred = update(AuditDataKey).values(wrapped=None, subject_pseudonym=None, erased_at=now)
+    plain = [key_id for key_id in ids if key_id not in judged]
+    if plain:
+        session.execute(
+            shred.where(AuditDataKey.key_id.in_(plain), AuditDataKey.wrapped.is_not(None))
+        )
+    used_since = 0
+    for key_id in sorted(judged.keys() & set(ids)):
+        gone = session.scalar(
+            shred.where(
+                AuditDataKey.key_id == key_id,
+                AuditDataKey.last_used_at == judged[key_id],
+                AuditDataKey.wrapped.is_not(None),
+            ).returning(AuditDataKey.key_id)
+        )
+        if gone is None:
+            used_since += 1
+            ids.remove(key_id)
+    if not pseudonyms or not ids:
+        return ShredCounts(len(ids), 0, used_since)
     result = session.execute(
         delete(AuditSubjectIndex).where(
             AuditSubjectIndex.pseudonym.in_(sorted(pseudonyms)),
             AuditSubjectIndex.key_id.in_(ids),
         )
     )
-    return ShredCounts(len(ids), int(getattr(result, "rowcount", 0) or 0))
+    return ShredCounts(len(ids), int(getattr(result, "rowcount", 0) or 0), used_since)
 
 
 def shred_case(
@@ -89,13 +114,16 @@ def shred_case(
         )
     ).all()
     erase: list[str] = []
+    judged: dict[str, datetime] = {}
     kept = 0
     for key_id, scope, last_used in rows:
         if scope == "strafrechtelijk" and criminal.add_to(last_used) > now:
             kept += 1
-        else:
-            erase.append(key_id)
-    counts = shred_keys(session, erase, now)
+            continue
+        erase.append(key_id)
+        if scope == "strafrechtelijk":
+            judged[key_id] = last_used
+    counts = shred_keys(session, erase, now, judged)
     session.execute(
         update(AuditDataKey)
         .where(
@@ -105,7 +133,7 @@ def shred_case(
         )
         .values(convenant=covenant)
     )
-    return ShredCounts(counts.keys, counts.index_rows, kept)
+    return ShredCounts(counts.keys, counts.index_rows, kept + counts.criminal_kept)
 
 
 def shred_subject_key(session: Session, pseudonym: str, now: datetime) -> ShredCounts:

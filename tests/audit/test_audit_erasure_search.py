@@ -17,6 +17,8 @@ from gateway.audit.log import AuditLog
 from gateway.audit.models import AuditDataKey, AuditSubjectIndex
 from gateway.audit.search import EntryQuery, search_entries
 from gateway.audit.signer import Ed25519Signer
+from gateway.policy.criminal_log import WJSG_MINIMUM
+from gateway.policy.durations import IsoDuration
 from gateway.storage.db import Database
 from tests.audit.conftest import SUBJECT_A, SUBJECT_B, event
 
@@ -79,6 +81,29 @@ def test_strafrechtelijk_records_outlive_early_erasure(audit_log: AuditLog, db: 
     counts = erase_subject(db, SUBJECT_A, now=later)
     assert (counts.keys_erased, counts.strafrechtelijk_kept) == (1, 0)
     assert _search(db, audit_log, subject_pseudonym=SUBJECT_A) == []
+
+
+def test_a_criminal_key_used_while_erasure_judges_its_floor_is_kept(
+    audit_log: AuditLog, db: Database
+) -> None:
+    """Review-drops: the floor was judged on a ``last_used_at`` read without a lock, so
+    a key a disclosure used a moment later was shredded on the old date, and the entry
+    of that disclosure became unreadable within the Wjsg floor."""
+    criminal = {"subject_scope": "strafrechtelijk", "category": "justitiele_documentatie"}
+    audit_log.append_sync([event(3, **criminal)])
+    used_again: list[int] = []
+
+    def floor_then_use(case: str, covenant: str | None) -> IsoDuration:
+        if not used_again:  # an append uses the key while the erasure judges it
+            used_again.append(1)
+            audit_log.append_sync([event(3, **criminal)])
+        return WJSG_MINIMUM
+
+    later = datetime.now(UTC) + STRAFRECHTELIJK_RETENTION + timedelta(days=1)
+    counts = erase_subject(db, SUBJECT_A, now=later, criminal_floor=floor_then_use)
+    assert used_again
+    assert (counts.keys_erased, counts.strafrechtelijk_kept) == (0, 1)
+    assert len(_search(db, audit_log, subject_pseudonym=SUBJECT_A)) == 2, "both readable"
 
 
 def test_rights_requests_use_a_per_subject_key(audit_log: AuditLog, db: Database) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from gateway.audit.models import AuditDataKey, AuditSubjectIndex
@@ -21,6 +22,7 @@ from gateway.consent.withholdings import Withholding
 from gateway.copies.models import CachedCopy, CopyDrop
 from gateway.copies.store import DROP_MARK_KEPT
 from gateway.policy.durations import IsoDuration
+from gateway.retention.case_rules import CriminalLogKeys
 from gateway.rights.erasure import erase_person
 from gateway.rights.models import PartnerWithholding, RightsRequest
 from gateway.rights.notices import Notice
@@ -215,6 +217,41 @@ def test_wjsg_criminal_log_keys_outlive_the_case_for_four_years(runtime: Runtime
     with runtime.db.session() as session:
         crim = _key(session, "dk-crim")
         assert crim.wrapped is None and crim.subject_pseudonym is None
+
+
+def test_a_criminal_key_used_while_its_floor_is_judged_is_kept(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review-drops: the floor was judged on a last use read without a lock; a key an
+    append used in between was shredded on the old date, and the entry of that
+    disclosure became unreadable within the Wjsg floor."""
+    person = pseudonym(7)
+    with runtime.db.session() as session:
+        add_case(session, "c-crim", person, closed_at=T0, last_contact_at=T0)
+        add_key(session, "dk-crim", person, "strafrechtelijk", "c-crim", T0)
+    run(runner_at(runtime, IsoDuration(years=2).add_to(T0) + SECOND))  # the case goes
+    four_years = IsoDuration(years=4, days=1).add_to(T0)
+    judged, calls = CriminalLogKeys._due_ids, []
+
+    def then_used(self: CriminalLogKeys, session: Session, ctx: Any, ids: Any) -> Any:
+        due = judged(self, session, ctx, ids)
+        calls.append(len(due))
+        if len(calls) < 2:  # the page's look; the purge judges again, then shreds
+            return due
+        with runtime.db.engine.begin() as other:  # an append stamps the key meanwhile
+            other.execute(
+                update(AuditDataKey)
+                .where(AuditDataKey.key_id == "dk-crim")
+                .values(last_used_at=four_years)
+            )
+        return due
+
+    monkeypatch.setattr(CriminalLogKeys, "_due_ids", then_used)
+    late = run(runner_at(runtime, four_years + SECOND))
+    assert calls == [1, 1], "judged due by the page and by the purge"
+    assert late.rule("criminal_log").rows == 0
+    with runtime.db.session() as session:
+        assert _key(session, "dk-crim").wrapped is not None, "used since: its floor restarts"
 
 
 def test_a_person_with_another_case_keeps_their_own_key(runtime: Runtime) -> None:
