@@ -14,7 +14,7 @@ retention rule's own floor); without it, four years and a day.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -44,6 +44,31 @@ class ErasureCounts:
     strafrechtelijk_kept: int
 
 
+def shred_judged(session: Session, judged: Mapping[str, datetime], now: datetime) -> list[str]:
+    """Shred each key whose last use is still the one its term was judged on; the ids shredded.
+
+    The term (a criminal key's Wjsg floor, a person's own key's retention) counts from
+    ``last_used_at``, read by the caller without a lock: an append that used the key
+    since (a disclosure logged now) restarts it, and shredding the key on the old date
+    would make that entry unreadable within the term. Erasure and retention both judge.
+    """
+    shredded: list[str] = []
+    for key_id, last_used in sorted(judged.items()):
+        gone = session.scalar(
+            update(AuditDataKey)
+            .where(
+                AuditDataKey.key_id == key_id,
+                AuditDataKey.last_used_at == last_used,
+                AuditDataKey.wrapped.is_not(None),
+            )
+            .values(wrapped=None, subject_pseudonym=None, erased_at=now)
+            .returning(AuditDataKey.key_id)
+        )
+        if gone is not None:
+            shredded.append(gone)
+    return shredded
+
+
 def _erase(
     session: Session, pseudonym: str, case: str | None, now: datetime, floor: CriminalFloor
 ) -> ErasureCounts:
@@ -53,7 +78,7 @@ def _erase(
     if case is not None:
         query = query.where(AuditDataKey.case_id == case, AuditDataKey.scope != "subject")
     erase_ids: list[str] = []
-    criminal: dict[str, datetime] = {}  # erased only if unused since read (below)
+    criminal: dict[str, datetime] = {}  # judged on their last use: shred_judged
     kept = 0
     for key in session.scalars(query):
         if key.scope == "strafrechtelijk":
@@ -64,30 +89,17 @@ def _erase(
             criminal[key.key_id] = key.last_used_at
         else:
             erase_ids.append(key.key_id)
-    shred = update(AuditDataKey).values(wrapped=None, subject_pseudonym=None, erased_at=now)
-    erased: list[str] = []
     if erase_ids:
-        erased += session.scalars(
-            shred.where(AuditDataKey.key_id.in_(erase_ids)).returning(AuditDataKey.key_id)
+        session.execute(
+            update(AuditDataKey)
+            .where(AuditDataKey.key_id.in_(erase_ids))
+            .values(wrapped=None, subject_pseudonym=None, erased_at=now)
         )
-    # A criminal key's floor counts from its last use, read above without a lock: an
-    # append that used it since (a disclosure logged now) restarts the floor, so the
-    # key is shredded only if its last use is still the one the floor was judged on.
-    for key_id, last_used in sorted(criminal.items()):
-        gone = session.scalar(
-            shred.where(
-                AuditDataKey.key_id == key_id,
-                AuditDataKey.last_used_at == last_used,
-                AuditDataKey.wrapped.is_not(None),
-            ).returning(AuditDataKey.key_id)
-        )
-        if gone is None:
-            kept += 1
-        else:
-            erased.append(gone)
-    if not erased:
+    shredded = shred_judged(session, criminal, now)
+    kept += len(criminal) - len(shredded)
+    erase_ids += shredded
+    if not erase_ids:
         return ErasureCounts(0, 0, kept)
-    erase_ids = erased
     # By the pseudonym (the index's primary-key prefix) and the keys: every row of
     # a key names the key's own pseudonym (what `audit verify` checks).
     deleted = session.execute(

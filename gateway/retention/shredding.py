@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from gateway.audit.erasure import shred_judged
 from gateway.audit.models import AuditDataKey, AuditSubjectIndex
 from gateway.policy.durations import IsoDuration
 
@@ -39,9 +40,7 @@ def shred_keys(
     """Destroy these keys and their search-index rows; the log's ciphertext stays.
 
     ``used``: the last use each key's term was judged on, read without a lock. Such
-    a key is shredded only if that is still its last use: an append that used it
-    since (a disclosure logged now) restarts its term, and shredding it would make
-    that entry unreadable within the term (the Wjsg floor for a criminal key).
+    a key is shredded only if that is still its last use (:func:`shred_judged`).
     """
     if not key_ids:
         return ShredCounts()
@@ -59,24 +58,17 @@ def shred_keys(
         )
         if pseudonym is not None
     }
-    shred = update(AuditDataKey).values(wrapped=None, subject_pseudonym=None, erased_at=now)
     plain = [key_id for key_id in ids if key_id not in judged]
     if plain:
         session.execute(
-            shred.where(AuditDataKey.key_id.in_(plain), AuditDataKey.wrapped.is_not(None))
+            update(AuditDataKey)
+            .where(AuditDataKey.key_id.in_(plain), AuditDataKey.wrapped.is_not(None))
+            .values(wrapped=None, subject_pseudonym=None, erased_at=now)
         )
-    used_since = 0
-    for key_id in sorted(judged.keys() & set(ids)):
-        gone = session.scalar(
-            shred.where(
-                AuditDataKey.key_id == key_id,
-                AuditDataKey.last_used_at == judged[key_id],
-                AuditDataKey.wrapped.is_not(None),
-            ).returning(AuditDataKey.key_id)
-        )
-        if gone is None:
-            used_since += 1
-            ids.remove(key_id)
+    weighed = {key_id: judged[key_id] for key_id in ids if key_id in judged}
+    shredded = shred_judged(session, weighed, now)
+    used_since = len(weighed) - len(shredded)
+    ids = sorted(plain + shredded)
     if not pseudonyms or not ids:
         return ShredCounts(len(ids), 0, used_since)
     result = session.execute(
