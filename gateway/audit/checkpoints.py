@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from gateway.audit.core.checkpoint_format import Checkpoint, b64url, rfc3339_utc, signed_bytes
@@ -22,6 +20,7 @@ from gateway.audit.core.merkle import TreeFrontier, consistency_proof, inclusion
 from gateway.audit.models import AuditCheckpoint, AuditEntry
 from gateway.audit.signer import CheckpointSigner, KeyStoreSigner
 from gateway.audit.store import SqlNodeStore, head_size
+from gateway.storage.upsert import conflict_insert
 
 
 class NoCheckpoint(LookupError):
@@ -96,9 +95,8 @@ def make_checkpoint(
         "kid": kid,
         "signature": b64url(signature),
     }
-    dialect = session.get_bind().dialect.name
-    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(AuditCheckpoint)
-    session.execute(statement.values(**values).on_conflict_do_nothing(index_elements=["size"]))
+    statement = conflict_insert(session, AuditCheckpoint).values(**values)
+    session.execute(statement.on_conflict_do_nothing(index_elements=["size"]))
     return checkpoint_at(session, size)
 
 

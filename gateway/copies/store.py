@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import and_, delete, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, case, delete, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -39,6 +38,7 @@ from gateway.copies.records import DisclosedRecord
 from gateway.policy.compiled import CompiledPolicy
 from gateway.policy.durations import IsoDuration
 from gateway.storage.db import Database
+from gateway.storage.upsert import conflict_insert
 
 log = logging.getLogger("ketenpoort.copies")
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -83,14 +83,11 @@ def mark_dropped(session: Session, marks: Sequence[str], at: datetime) -> None:
     wanted = sorted(set(marks))
     if not wanted:
         return
-    postgres = session.get_bind().dialect.name == "postgresql"
-    statement = (postgresql.insert if postgres else sqlite.insert)(CopyDrop).values(
+    statement = conflict_insert(session, CopyDrop).values(
         [{"mark": m, "dropped_at": at} for m in wanted]
     )
     new, old = statement.excluded.dropped_at, CopyDrop.dropped_at
-    latest = (func.greatest if postgres else func.max)(  # SQLite's max() of two is scalar
-        func.coalesce(new, old), func.coalesce(old, new)
-    )
+    latest = case((old.is_(None), new), (new > old, new), else_=old)
     session.execute(
         statement.on_conflict_do_update(index_elements=[CopyDrop.mark], set_={"dropped_at": latest})
     )
@@ -107,8 +104,7 @@ def drop_times(session: Session, marks: Sequence[str]) -> dict[str, datetime]:
     wanted = sorted(set(marks))
     if not wanted:
         return {}
-    postgres = session.get_bind().dialect.name == "postgresql"
-    statement = (postgresql.insert if postgres else sqlite.insert)(CopyDrop).values(
+    statement = conflict_insert(session, CopyDrop).values(
         [{"mark": m, "dropped_at": None} for m in wanted]
     )
     session.execute(statement.on_conflict_do_nothing(index_elements=[CopyDrop.mark]))
