@@ -48,6 +48,14 @@ def _kept(stack: Stack) -> tuple[Any, str]:
     return gemeente, case_id
 
 
+def _forget_person(stack: Stack) -> Any:
+    """The partner erases the person: its source no longer knows her; the source."""
+    source = stack.sources.source(SOURCE)
+    for record in source.all_about(Bsn(BSN)):
+        assert source.delete(record.id) is not None
+    return source
+
+
 def _copies_term(stack: Stack, term: str) -> None:
     def change(document: dict[str, Any]) -> None:
         document["retention"]["copies"] = term
@@ -57,9 +65,7 @@ def _copies_term(stack: Stack, term: str) -> None:
 
 def test_a_source_that_no_longer_knows_the_person_ends_the_copy(stack: Stack) -> None:
     gemeente, case_id = _kept(stack)
-    source = stack.sources.source(SOURCE)
-    for record in source.all_about(Bsn(BSN)):  # the partner erased the person
-        assert source.delete(record.id) is not None
+    source = _forget_person(stack)
 
     gone = _housing(gemeente, case_id)
     assert (gone["status"], gone["reason"]) == ("not_found", "subject_unknown")
@@ -107,9 +113,7 @@ def test_a_copy_whose_drop_failed_is_not_served_afterwards(stack: Stack) -> None
     """Review F5: a failed delete was logged and swallowed, and the next 5xx served the
     copy the source's "not known" had ended. Now the slot is held back until it goes."""
     gemeente, case_id = _kept(stack)
-    source = stack.sources.source(SOURCE)
-    for record in source.all_about(Bsn(BSN)):
-        assert source.delete(record.id) is not None
+    source = _forget_person(stack)
     _refuse_copy_deletes(stack, True)
     gone = _housing(gemeente, case_id)
     assert (gone["status"], gone["reason"]) == ("not_found", "subject_unknown")
@@ -233,9 +237,7 @@ def test_an_answer_fetched_before_a_drop_is_not_kept_after_it(
     dropped the copy in between, and query 1's keep wrote the old answer back with a
     full new term, served at the next 5xx."""
     gemeente, case_id, deferred = _in_flight(stack, monkeypatch)  # query 1
-    source = stack.sources.source(SOURCE)
-    for record in source.all_about(Bsn(BSN)):
-        assert source.delete(record.id) is not None
+    _forget_person(stack)
     assert _housing(gemeente, case_id)["status"] == "not_found"  # query 2 drops
     assert _copies(stack, case_id) == []
 
@@ -264,9 +266,7 @@ def test_a_failed_drops_hold_is_not_lifted_by_an_older_answer(
     stack: Stack, monkeypatch: Any
 ) -> None:
     gemeente, case_id, deferred = _in_flight(stack, monkeypatch)
-    source = stack.sources.source(SOURCE)
-    for record in source.all_about(Bsn(BSN)):
-        assert source.delete(record.id) is not None
+    _forget_person(stack)
     _refuse_copy_deletes(stack, True)
     assert _housing(gemeente, case_id)["status"] == "not_found"  # its drop fails
     _refuse_copy_deletes(stack, False)
@@ -284,9 +284,7 @@ def test_a_drop_that_fails_during_a_keep_is_not_lifted_by_it(
     the keep's own lock until the database gave up) left the old answer kept and served."""
     gemeente, case_id, deferred = _in_flight(stack, monkeypatch)
     store = deferred[0][0]
-    source = stack.sources.source(SOURCE)
-    for record in source.all_about(Bsn(BSN)):
-        assert source.delete(record.id) is not None
+    _forget_person(stack)
     corrected, dropped = store._corrected, []
 
     def drop_inside_the_keep(session: Any, pseudonym: str, since: Any) -> Any:
@@ -306,9 +304,7 @@ def test_a_failed_delete_stops_every_process_serving_the_copy(stack: Stack) -> N
     """Review-drops F5: the hold after a failed delete was per process. The drop's mark
     now commits before the delete, and no store serves a copy kept before its mark."""
     gemeente, case_id = _kept(stack)
-    source = stack.sources.source(SOURCE)
-    for record in source.all_about(Bsn(BSN)):
-        assert source.delete(record.id) is not None
+    _forget_person(stack)
     _refuse_copy_deletes(stack, True)
     assert _housing(gemeente, case_id)["status"] == "not_found"  # the delete fails
     assert _copies(stack, case_id)
