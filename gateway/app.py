@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from gateway import __version__
+from gateway import __version__, offload
 from gateway.api import (
     audit,
     cases,
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        offload.set_steady_threads(runtime.offload_threads())
         runtime.audit.start()
         reloading = PolicyReloading(settings.policy_dir, lambda: runtime.policy)
         reloading.start()

@@ -23,6 +23,20 @@ further jobs wait in the queue), and a cancelled caller still waits until the
 thread finished before it sees the cancellation, so no transaction outlives
 the request that started it.
 
+How many jobs run at once is a second bound, :func:`set_steady_threads`
+(below :data:`MAX_THREADS`). On SQLite every statement step lets go of the
+GIL, so sixteen threads each running a query's plan hand the GIL to one
+another at every step: measured under 16 ``wrk`` clients, the plan's threads
+spent 0.79 ms of CPU per query with sixteen of them and 0.42 ms with four,
+for the same work (docs/performance.md, "The worker pool's steady size").
+So beyond the steady number a job waits in the queue for a thread to come
+free. Jobs held by a lock wait or a slow statement must not shrink what is
+left for the rest: while jobs wait, a watcher counts a thread whose job has
+run longer than :data:`GROW_AFTER_S` as held and adds threads until the ones
+not held are the steady number again, up to :data:`MAX_THREADS` in all; a
+thread above the steady number leaves once it finds nothing waiting. A job
+whose caller is cancelled before a thread took it never runs.
+
 The workers are daemon threads: every job is awaited by a coroutine, so when
 the event loop has finished its tasks no job runs; a forked child starts
 without them and makes its own on first use.
@@ -37,6 +51,7 @@ import itertools
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar, TypeVarTuple
 
@@ -44,10 +59,14 @@ T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
 MAX_THREADS = 40  # anyio's default thread limiter
+GROW_AFTER_S = 0.05
+"""A job running longer than this, while others wait, no longer counts against the steady size."""
 
-# A job: (function, args, context, loop, future, state); ``state`` is
+# A job: (function, args, context, loop, future, state, claim); ``state`` is
 # [finished, waiter]: set on the loop once the work is done, and the future a
-# cancelled caller waits on until then.
+# cancelled caller waits on until then. ``claim`` holds one item: whoever pops it
+# (a worker starting the job, or its caller giving up on it first) decides
+# whether the job runs; ``list.pop`` is atomic.
 _Job = tuple[
     Callable[..., Any],
     tuple[Any, ...],
@@ -55,53 +74,161 @@ _Job = tuple[
     asyncio.AbstractEventLoop,
     "asyncio.Future[Any]",
     list[Any],
+    list[None],
 ]
 
 
 class _Workers:
-    """The worker threads and their queue of jobs (one per process)."""
+    """The worker threads and their queue of jobs (one per process).
 
-    def __init__(self) -> None:
+    Under ``lock``: ``idle`` counts threads waiting for a job that no job has
+    claimed yet, ``backlog`` jobs queued with no thread to take them, and
+    ``watching`` whether the watcher is on duty. ``started`` maps a busy
+    thread to the start of its job (each thread writes only its own entry).
+    """
+
+    def __init__(self, steady: int | None = None) -> None:
         self.jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self.lock = threading.Lock()
+        self.steady = steady if steady is not None else MAX_THREADS
         self.threads = 0
         self.idle = 0
+        self.backlog = 0
+        self.started: dict[int, float] = {}
+        self.watching = False
+        self.wake = threading.Event()
+        self.watcher: threading.Thread | None = None
 
     def submit(self, job: _Job) -> None:
+        spawn = watch = False
         with self.lock:
             if self.idle:  # a waiting worker takes it
                 self.idle -= 1
-                spawn = False
-            else:
-                spawn = self.threads < MAX_THREADS
-                if spawn:
-                    self.threads += 1
-        if spawn:  # before the job is queued: a thread that cannot start leaves no job behind
+            elif self.threads < self.steady:
+                self.threads += 1
+                spawn = True
+            else:  # waits for a thread to come free (or for the watcher to add one)
+                self.backlog += 1
+                watch = not self.watching
+                self.watching = True
+        # Threads start before the job is queued: one that cannot start leaves no job behind.
+        if spawn:
             try:
-                threading.Thread(target=self._serve, name="ketenpoort-offload", daemon=True).start()
+                self._start()
             except BaseException:
                 with self.lock:
                     self.threads -= 1
                 raise
+        elif watch:
+            try:
+                self._ensure_watcher()
+            except BaseException:
+                with self.lock:
+                    self.backlog -= 1
+                    self.watching = False
+                raise
         self.jobs.put(job)
+        if watch:
+            self.wake.set()
+
+    def resize(self, steady: int) -> None:
+        """A new steady size; jobs waiting in line get the threads it adds at once."""
+        with self.lock:
+            self.steady = steady
+            more = max(0, min(self.backlog, steady - self.threads))
+            self.threads += more
+            self.backlog -= more
+        self._add(more)
+
+    def _start(self) -> None:
+        threading.Thread(target=self._serve, name="ketenpoort-offload", daemon=True).start()
+
+    def _add(self, count: int) -> None:
+        """Start ``count`` threads already counted in ``threads``, each for a waiting job."""
+        for started in range(count):
+            try:
+                self._start()
+            except Exception:  # noqa: BLE001 - the jobs wait on; the watcher tries again
+                with self.lock:
+                    self.threads -= count - started
+                    self.backlog += count - started
+                return
 
     def _serve(self) -> None:
-        jobs, lock = self.jobs, self.lock
+        jobs, lock, started = self.jobs, self.lock, self.started
+        me = threading.get_ident()
         while True:
-            function, args, context, loop, future, state = jobs.get()
+            function, args, context, loop, future, state, claim = jobs.get()
             try:
-                outcome: tuple[bool, Any] = (True, context.run(function, *args))
-            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting caller
-                outcome = (False, exc)
-            # Idle from here on, before the caller hears back: its next job must
+                claim.pop()
+            except IndexError:  # its caller was cancelled before it started: not run
+                outcome: tuple[bool, Any] | None = None
+            else:
+                started[me] = time.monotonic()
+                try:
+                    outcome = (True, context.run(function, *args))
+                except BaseException as exc:  # noqa: BLE001 - handed to the awaiting caller
+                    outcome = (False, exc)
+                del started[me]
+            # Free from here on, before the caller hears back: its next job must
             # find this thread waiting rather than start another one.
             with lock:
-                self.idle += 1
-            try:  # noqa: SIM105 - contextlib.suppress is three Python calls per hop
-                loop.call_soon_threadsafe(_deliver, future, state, *outcome)
-            except RuntimeError:  # the loop closed while the thread ran
-                pass
-            del function, args, context, loop, future, state, outcome
+                if self.backlog:  # takes a waiting job
+                    self.backlog -= 1
+                    leave = False
+                else:
+                    leave = self.threads > self.steady
+                    if leave:
+                        self.threads -= 1
+                    else:
+                        self.idle += 1
+            if outcome is not None:
+                try:  # noqa: SIM105 - contextlib.suppress is three Python calls per hop
+                    loop.call_soon_threadsafe(_deliver, future, state, *outcome)
+                except RuntimeError:  # the loop closed while the thread ran
+                    pass
+            del function, args, context, loop, future, state, claim, outcome
+            if leave:
+                return
+
+    def _ensure_watcher(self) -> None:
+        # Only the submitter that put the watcher on duty comes here: no race.
+        if self.watcher is None or not self.watcher.is_alive():
+            watcher = threading.Thread(
+                target=self._watch, name="ketenpoort-offload-watch", daemon=True
+            )
+            watcher.start()
+            self.watcher = watcher
+
+    def _watch(self) -> None:
+        """While jobs wait: threads held longer than ``GROW_AFTER_S`` no longer count.
+
+        So the threads not held by a slow job (a lock wait, a slow statement)
+        stay at the steady size, up to :data:`MAX_THREADS` in all.
+        """
+        try:
+            while True:
+                self.wake.wait()
+                while True:
+                    time.sleep(GROW_AFTER_S)
+                    held_since = time.monotonic() - GROW_AFTER_S
+                    held = sum(1 for t in tuple(self.started.values()) if t < held_since)
+                    with self.lock:
+                        if not self.backlog:
+                            self.watching = False
+                            self.wake.clear()
+                            break
+                        free = self.threads - held
+                        more = max(
+                            0, min(self.backlog, self.steady - free, MAX_THREADS - self.threads)
+                        )
+                        self.threads += more
+                        self.backlog -= more
+                    self._add(more)
+        finally:  # never left on duty without watching: the next line starts a watcher again
+            with self.lock:
+                self.watching = False
+                self.wake.clear()
 
 
 _workers = _Workers()
@@ -111,7 +238,19 @@ _reads = itertools.count()
 
 def _after_fork() -> None:
     global _workers  # noqa: PLW0603 - the parent's threads do not exist in a child
-    _workers = _Workers()
+    _workers = _Workers(_workers.steady)
+
+
+def set_steady_threads(count: int) -> None:
+    """Run at most ``count`` jobs at once while they make progress (see the module's note)."""
+    if not 1 <= count <= MAX_THREADS:
+        raise ValueError(f"steady threads must be 1..{MAX_THREADS}, not {count}")
+    _workers.resize(count)
+
+
+def steady_threads() -> int:
+    """The steady number of worker threads in force."""
+    return _workers.steady
 
 
 os.register_at_fork(after_in_child=_after_fork)
@@ -135,12 +274,20 @@ async def run_sync(function: Callable[[*Ts], T], *args: *Ts) -> T:
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
     state: list[Any] = [False, None]
-    _workers.submit((function, args, contextvars.copy_context(), loop, future, state))
+    claim: list[None] = [None]
+    _workers.submit((function, args, contextvars.copy_context(), loop, future, state, claim))
     try:
         return await future
     except asyncio.CancelledError:
-        # As anyio did: the thread is not abandoned; the caller learns of the
-        # cancellation once the work (and its transaction) has finished.
+        # As anyio did: a job that has not started never will; one that has is
+        # not abandoned, and the caller learns of the cancellation once the work
+        # (and its transaction) has finished.
+        try:
+            claim.pop()
+        except IndexError:
+            pass
+        else:
+            raise
         if not state[0]:
             finished: asyncio.Future[None] = loop.create_future()
             state[1] = finished

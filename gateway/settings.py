@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     db_timeout_s: Annotated[float, Field(gt=0, le=60)] = Field(
         default=5.0, description="How long a database connection or lock may be waited for."
     )
+    offload_threads: Annotated[int, Field(ge=1, le=40)] | None = Field(
+        default=None,
+        description=(
+            "How many blocking database jobs run at once on worker threads while they make"
+            " progress; more wait in line, and a line that stalls gets threads up to 40."
+            " Unset: 4 on SQLite, 40 on PostgreSQL."
+        ),
+    )
     max_body_bytes: Annotated[int, Field(gt=0)] = Field(
         default=1_048_576, description="Largest request body accepted (413 above)."
     )

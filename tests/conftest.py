@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from gateway import offload
 from gateway.settings import Settings
 from gateway.storage import migrate
 
@@ -26,6 +27,15 @@ from gateway.storage import migrate
 pytest_plugins = ["tests.support.stack", "tests.support.audit_fixtures"]
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(autouse=True)
+def _offload_steady_size() -> Iterator[None]:
+    """An app's start sets the worker pool's steady size for the process: put it back."""
+    before = offload.steady_threads()
+    yield
+    if offload.steady_threads() != before:
+        offload.set_steady_threads(before)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, overload
 
+from gateway import offload
 from gateway.audit.desk import AuditReadDesk
 from gateway.audit.log import AuditLog, AuditUnavailable
 from gateway.audit.signer import KeyStoreSigner
@@ -97,6 +98,9 @@ class part(Generic[T]):  # noqa: N801 - used like ``cached_property``
 
 
 # Parts built on the broker's HTTP client: dropped together when it is closed.
+SQLITE_OFFLOAD_THREADS = 4
+"""Worker threads on SQLite: measured under 16 clients (docs/performance.md)."""
+
 _ON_CLIENT = (
     "brokering",
     "case_desk",
@@ -122,6 +126,16 @@ class Runtime:
         return cls(
             settings=settings, db=Database(settings.sqlalchemy_url, timeout_s=settings.db_timeout_s)
         )
+
+    def offload_threads(self) -> int:
+        """Blocking jobs run at once (:func:`gateway.offload.set_steady_threads`).
+
+        On SQLite a statement's every step lets go of the GIL, so more threads than
+        cores only pass it around; on PostgreSQL a thread mostly waits on the server.
+        """
+        if self.settings.offload_threads is not None:
+            return self.settings.offload_threads
+        return offload.MAX_THREADS if self.db.is_postgresql else SQLITE_OFFLOAD_THREADS
 
     # -- foundations ------------------------------------------------------------
 

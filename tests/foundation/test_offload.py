@@ -12,6 +12,7 @@ import asyncio
 import contextvars
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -46,28 +47,40 @@ def test_runs_off_the_loop_thread_and_reuses_threads() -> None:
     assert names <= {"ketenpoort-offload"}
 
 
+class _Peak:
+    """Jobs that count how many of them run at once."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.peak = 0
+        self.lock = threading.Lock()
+
+    def job(self, wait: Callable[[], object]) -> Callable[[], None]:
+        def run() -> None:
+            with self.lock:
+                self.running += 1
+                self.peak = max(self.peak, self.running)
+            wait()
+            with self.lock:
+                self.running -= 1
+
+        return run
+
+
+def _gather_jobs(job: Callable[[], object], count: int) -> None:
+    async def main() -> None:
+        await asyncio.gather(*(offload.run_sync(job) for _ in range(count)))
+
+    asyncio.run(main())
+
+
 def test_at_most_max_threads_run_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(offload, "MAX_THREADS", 3)
     monkeypatch.setattr(offload, "_workers", offload._Workers())
-    running = 0
-    peak = 0
-    lock = threading.Lock()
     gate = threading.Event()
-
-    def job() -> None:
-        nonlocal running, peak
-        with lock:
-            running += 1
-            peak = max(peak, running)
-        gate.wait(0.05)
-        with lock:
-            running -= 1
-
-    async def main() -> None:
-        await asyncio.gather(*(offload.run_sync(job) for _ in range(12)))
-
-    asyncio.run(main())
-    assert peak <= 3
+    counted = _Peak()
+    _gather_jobs(counted.job(lambda: gate.wait(0.05)), 12)
+    assert counted.peak <= 3
     assert offload._workers.threads <= 3
 
 
@@ -134,3 +147,216 @@ def test_a_hop_takes_no_condition_or_executor_future(monkeypatch: pytest.MonkeyP
         threading.setprofile(None)  # type: ignore[arg-type]
     locking = [s for s in seen if s.startswith(("Condition.", "Semaphore.", "Future."))]
     assert not locking, locking
+
+
+def test_beyond_the_steady_number_jobs_wait_in_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jobs that keep finishing never run more than the steady number at once.
+
+    On SQLite sixteen threads for sixteen clients passed the GIL to one another at
+    every statement step (issue 16); the line is what keeps that from happening.
+    """
+    monkeypatch.setattr(offload, "GROW_AFTER_S", 2.0)  # no job takes that long here
+    monkeypatch.setattr(offload, "_workers", offload._Workers(2))
+    counted = _Peak()
+    _gather_jobs(counted.job(lambda: threading.Event().wait(0.002)), 30)
+    assert counted.peak == 2
+    assert offload._workers.threads == 2
+    assert offload._workers.backlog == 0
+
+
+def test_a_stalled_line_gets_more_threads_and_gives_them_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A job held by a lock must not stall every job behind it: the watcher adds a thread."""
+    monkeypatch.setattr(offload, "GROW_AFTER_S", 0.01)
+    monkeypatch.setattr(offload, "_workers", offload._Workers(1))
+    release = threading.Event()
+    started = threading.Event()
+
+    def held() -> int:
+        started.set()
+        release.wait(30)
+        return threading.get_ident()
+
+    async def main() -> list[int]:
+        first = asyncio.ensure_future(offload.run_sync(held))
+        while not started.is_set():
+            await asyncio.sleep(0.001)
+        # One steady thread, and it is held: this job waits in line until the watcher adds one.
+        quick = await asyncio.wait_for(offload.run_sync(threading.get_ident), 10)
+        assert not first.done()
+        release.set()
+        return [await first, quick]
+
+    held_thread, quick_thread = asyncio.run(main())
+    assert quick_thread != held_thread
+    # With nothing waiting, the thread above the steady number left after its job.
+    assert offload._workers.threads == 1
+    _gather_jobs(lambda: None, 3)
+    assert offload._workers.threads == 1
+
+
+def test_the_watcher_never_passes_max_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(offload, "MAX_THREADS", 3)
+    monkeypatch.setattr(offload, "GROW_AFTER_S", 0.005)
+    monkeypatch.setattr(offload, "_workers", offload._Workers(1))
+    release = threading.Event()
+    counted = _Peak()
+    held = counted.job(lambda: release.wait(30))
+
+    async def main() -> None:
+        jobs = [asyncio.ensure_future(offload.run_sync(held)) for _ in range(8)]
+        await asyncio.sleep(0.3)  # dozens of watcher rounds with nothing finishing
+        assert offload._workers.threads == 3
+        release.set()
+        await asyncio.wait_for(asyncio.gather(*jobs), 10)
+
+    asyncio.run(main())
+    assert counted.peak == 3
+
+
+def test_the_steady_number_is_bounded() -> None:
+    for wrong in (0, -1, offload.MAX_THREADS + 1):
+        with pytest.raises(ValueError, match="steady threads"):
+            offload.set_steady_threads(wrong)
+
+
+def test_held_threads_are_replaced_while_quick_jobs_keep_finishing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Requests held by a lock must not cut everyone else down to one thread.
+
+    The first version grew only when no job at all finished for 10 ms, so one
+    free thread finishing quick jobs kept the pool from growing (found in review).
+    """
+    monkeypatch.setattr(offload, "GROW_AFTER_S", 0.01)
+    monkeypatch.setattr(offload, "_workers", offload._Workers(2))
+    release = threading.Event()
+    held: list[None] = []
+    counted = _Peak()
+    quick = counted.job(lambda: threading.Event().wait(0.003))
+
+    def hold() -> None:
+        held.append(None)
+        release.wait(30)
+
+    async def main() -> None:
+        holding = [asyncio.ensure_future(offload.run_sync(hold)) for _ in range(2)]
+        while len(held) < 2:
+            await asyncio.sleep(0.001)
+        await asyncio.wait_for(asyncio.gather(*(offload.run_sync(quick) for _ in range(60))), 20)
+        release.set()
+        await asyncio.gather(*holding)
+
+    asyncio.run(main())
+    # The steady number beside the held ones, not fewer (more only if a quick job
+    # itself ran past GROW_AFTER_S on a loaded box and was counted as held).
+    assert counted.peak >= 2
+
+
+def test_a_cancelled_job_waiting_in_line_never_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(offload, "GROW_AFTER_S", 30.0)
+    monkeypatch.setattr(offload, "_workers", offload._Workers(1))
+    release = threading.Event()
+    ran: list[str] = []
+
+    async def main() -> None:
+        first = asyncio.ensure_future(offload.run_sync(release.wait, 30))
+        await asyncio.sleep(0.01)
+        waiting = asyncio.ensure_future(offload.run_sync(ran.append, "waited"))
+        await asyncio.sleep(0.01)
+        assert offload._workers.backlog == 1
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(waiting, 1)  # at once, not after the held job
+        release.set()
+        await first
+        assert await offload.run_sync(lambda: "after") == "after"
+
+    asyncio.run(main())
+    assert ran == []
+    assert (offload._workers.threads, offload._workers.idle, offload._workers.backlog) == (1, 1, 0)
+
+
+def test_a_raised_steady_size_drains_the_line_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(offload, "GROW_AFTER_S", 30.0)
+    monkeypatch.setattr(offload, "_workers", offload._Workers(1))
+    release = threading.Event()
+    counted = _Peak()
+    held = counted.job(lambda: release.wait(30))
+
+    async def main() -> None:
+        jobs = [asyncio.ensure_future(offload.run_sync(held)) for _ in range(4)]
+        await asyncio.sleep(0.05)
+        assert counted.peak == 1
+        offload.set_steady_threads(4)
+        for _ in range(500):
+            if counted.running == 4:
+                break
+            await asyncio.sleep(0.01)
+        assert counted.running == 4
+        release.set()
+        await asyncio.gather(*jobs)
+
+    asyncio.run(main())
+
+
+def test_a_thread_that_cannot_start_leaves_no_job_or_count_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    workers = offload._Workers(1)
+    monkeypatch.setattr(offload, "_workers", workers)
+    real = offload._Workers._start
+    failures = [1]
+
+    def start(self: offload._Workers) -> None:
+        if failures:
+            failures.pop()
+            raise RuntimeError("can't start new thread")
+        real(self)
+
+    monkeypatch.setattr(offload._Workers, "_start", start)
+    ran: list[int] = []
+
+    async def main() -> None:
+        with pytest.raises(RuntimeError):
+            await offload.run_sync(ran.append, 1)
+        assert (workers.threads, workers.idle, workers.backlog) == (0, 0, 0)
+        await offload.run_sync(ran.append, 2)
+
+    asyncio.run(main())
+    assert ran == [2]
+
+
+def test_a_watcher_that_cannot_start_leaves_no_job_behind_and_is_started_later(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(offload, "GROW_AFTER_S", 0.01)
+    workers = offload._Workers(1)
+    monkeypatch.setattr(offload, "_workers", workers)
+    real = offload._Workers._ensure_watcher
+    failures = [1]
+
+    def ensure(self: offload._Workers) -> None:
+        if failures:
+            failures.pop()
+            raise RuntimeError("can't start new thread")
+        real(self)
+
+    monkeypatch.setattr(offload._Workers, "_ensure_watcher", ensure)
+    release = threading.Event()
+    ran: list[int] = []
+
+    async def main() -> None:
+        first = asyncio.ensure_future(offload.run_sync(release.wait, 30))
+        await asyncio.sleep(0.01)
+        with pytest.raises(RuntimeError):
+            await offload.run_sync(ran.append, 1)
+        assert (workers.backlog, workers.watching) == (0, False)
+        # The next job in line starts the watcher, which replaces the held thread.
+        await asyncio.wait_for(offload.run_sync(ran.append, 2), 10)
+        release.set()
+        await first
+
+    asyncio.run(main())
+    assert ran == [2]
