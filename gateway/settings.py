@@ -61,7 +61,7 @@ class Settings(BaseSettings):
         description=(
             "How many blocking database jobs run at once on worker threads while they make"
             " progress; more wait in line, and a line that stalls gets threads up to 40."
-            " Unset: 4 on SQLite, 40 on PostgreSQL."
+            " Unset: 4 on SQLite, 8 on PostgreSQL."
         ),
     )
     max_body_bytes: Annotated[int, Field(gt=0)] = Field(

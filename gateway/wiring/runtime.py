@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, overload
 
-from gateway import offload
 from gateway.audit.desk import AuditReadDesk
 from gateway.audit.log import AuditLog, AuditUnavailable
 from gateway.audit.signer import KeyStoreSigner
@@ -100,6 +99,9 @@ class part(Generic[T]):  # noqa: N801 - used like ``cached_property``
 # Parts built on the broker's HTTP client: dropped together when it is closed.
 SQLITE_OFFLOAD_THREADS = 4
 """Worker threads on SQLite: measured under 16 clients (docs/performance.md)."""
+POSTGRESQL_OFFLOAD_THREADS = 8
+"""Below the pool's 10 connections (gateway/storage/pg_deadlines.py), with room for the
+audit writer and the checkpointer: more threads opened and closed overflow connections."""
 
 _ON_CLIENT = (
     "brokering",
@@ -131,11 +133,12 @@ class Runtime:
         """Blocking jobs run at once (:func:`gateway.offload.set_steady_threads`).
 
         On SQLite a statement's every step lets go of the GIL, so more threads than
-        cores only pass it around; on PostgreSQL a thread mostly waits on the server.
+        cores only pass it around; on PostgreSQL a thread mostly waits on the server,
+        and each needs a pooled connection.
         """
         if self.settings.offload_threads is not None:
             return self.settings.offload_threads
-        return offload.MAX_THREADS if self.db.is_postgresql else SQLITE_OFFLOAD_THREADS
+        return POSTGRESQL_OFFLOAD_THREADS if self.db.is_postgresql else SQLITE_OFFLOAD_THREADS
 
     # -- foundations ------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from gateway import offload
 from gateway.app import create_app
 from gateway.settings import Settings
-from gateway.wiring.runtime import SQLITE_OFFLOAD_THREADS
+from gateway.wiring.runtime import POSTGRESQL_OFFLOAD_THREADS, SQLITE_OFFLOAD_THREADS
 
 
 def test_the_database_sets_the_steady_size(settings: Settings) -> None:
@@ -18,9 +18,15 @@ def test_the_database_sets_the_steady_size(settings: Settings) -> None:
     with TestClient(app) as client:
         assert client.get("/health/ready").status_code == 200
         expected = (
-            offload.MAX_THREADS if app.state.runtime.db.is_postgresql else SQLITE_OFFLOAD_THREADS
+            POSTGRESQL_OFFLOAD_THREADS
+            if app.state.runtime.db.is_postgresql
+            else SQLITE_OFFLOAD_THREADS
         )
         assert offload.steady_threads() == expected
+        if app.state.runtime.db.is_postgresql:
+            # Plans never need overflow connections, and the audit writer and the
+            # checkpointer still find one in the pool.
+            assert app.state.runtime.db.engine.pool.size() >= POSTGRESQL_OFFLOAD_THREADS + 2
 
 
 def test_the_setting_overrides_it(settings: Settings) -> None:
