@@ -30,12 +30,17 @@ another at every step: measured under 16 ``wrk`` clients, the plan's threads
 spent 0.79 ms of CPU per query with sixteen of them and 0.42 ms with four,
 for the same work (docs/performance.md, "The worker pool's steady size").
 So beyond the steady number a job waits in the queue for a thread to come
-free. Jobs held by a lock wait or a slow statement must not shrink what is
-left for the rest: while jobs wait, a watcher counts a thread whose job has
-run longer than :data:`GROW_AFTER_S` as held and adds threads until the ones
-not held are the steady number again, up to :data:`MAX_THREADS` in all; a
-thread above the steady number leaves once it finds nothing waiting. A job
-whose caller is cancelled before a thread took it never runs.
+free. Jobs that wait (on a lock, a slow statement, the server's answer) must
+not shrink what is left for the rest: while jobs wait in line, a watcher
+looks every :data:`TICK_S` at each busy thread's CPU clock, counts one that
+stayed in the same job and used almost no CPU as waiting (a thread that
+works, or waits its turn for the GIL, gets its share), and adds threads until
+the ones not waiting are the steady number again, up to :data:`MAX_THREADS`
+in all. Wall time alone would not do: under load a plan waits for the GIL
+long enough to look held, and every such thread added makes the rest slower.
+An extra thread leaves after a job when nothing waits in line and the threads
+working are enough, or after :data:`IDLE_S` idle. A job whose caller is
+cancelled before a thread took it never runs.
 
 The workers are daemon threads: every job is awaited by a coroutine, so when
 the event loop has finished its tasks no job runs; a forked child starts
@@ -59,8 +64,12 @@ T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
 MAX_THREADS = 40  # anyio's default thread limiter
-GROW_AFTER_S = 0.05
-"""A job running longer than this, while others wait, no longer counts against the steady size."""
+TICK_S = 0.05
+"""How often the watcher looks at the busy threads while jobs wait or extra threads run."""
+WAITING_CPU_SHARE = 0.05
+"""A job that used less CPU than this share of a whole tick is waiting (a lock, the server)."""
+IDLE_S = 1.0
+"""An extra thread (above the steady size) idle this long leaves."""
 
 # A job: (function, args, context, loop, future, state, claim); ``state`` is
 # [finished, waiter]: set on the loop once the work is done, and the future a
@@ -78,13 +87,23 @@ _Job = tuple[
 ]
 
 
+def _cpu_clock() -> int | None:
+    """The calling thread's CPU clock, where the platform has one."""
+    try:
+        return time.pthread_getcpuclockid(threading.get_ident())
+    except (AttributeError, OSError):
+        return None
+
+
 class _Workers:
     """The worker threads and their queue of jobs (one per process).
 
     Under ``lock``: ``idle`` counts threads waiting for a job that no job has
-    claimed yet, ``backlog`` jobs queued with no thread to take them, and
-    ``watching`` whether the watcher is on duty. ``started`` maps a busy
-    thread to the start of its job (each thread writes only its own entry).
+    claimed yet, ``backlog`` jobs queued with no thread to take them,
+    ``waiting`` the busy threads the watcher last saw waiting rather than
+    working, and ``watching`` whether the watcher is on duty. ``started`` maps
+    a busy thread to the start of its job (each thread writes only its own
+    entry), ``clocks`` a thread to its CPU clock.
     """
 
     def __init__(self, steady: int | None = None) -> None:
@@ -94,7 +113,9 @@ class _Workers:
         self.threads = 0
         self.idle = 0
         self.backlog = 0
+        self.waiting = 0
         self.started: dict[int, float] = {}
+        self.clocks: dict[int, int | None] = {}
         self.watching = False
         self.wake = threading.Event()
         self.watcher: threading.Thread | None = None
@@ -111,31 +132,22 @@ class _Workers:
                 self.backlog += 1
                 watch = not self.watching
                 self.watching = True
-        # Threads start before the job is queued: one that cannot start leaves no job behind.
-        if spawn:
+        if spawn:  # before the job is queued: a thread that cannot start leaves no job behind
             try:
                 self._start()
             except BaseException:
                 with self.lock:
                     self.threads -= 1
                 raise
-        elif watch:
-            try:
-                self._ensure_watcher()
-            except BaseException:
-                with self.lock:
-                    self.backlog -= 1
-                    self.watching = False
-                raise
         self.jobs.put(job)
         if watch:
-            self.wake.set()
+            self._on_duty()
 
     def resize(self, steady: int) -> None:
         """A new steady size; jobs waiting in line get the threads it adds at once."""
         with self.lock:
             self.steady = steady
-            more = max(0, min(self.backlog, steady - self.threads))
+            more = max(0, min(self.backlog, steady - (self.threads - self.waiting)))
             self.threads += more
             self.backlog -= more
         self._add(more)
@@ -157,8 +169,20 @@ class _Workers:
     def _serve(self) -> None:
         jobs, lock, started = self.jobs, self.lock, self.started
         me = threading.get_ident()
+        self.clocks[me] = _cpu_clock()
         while True:
-            function, args, context, loop, future, state, claim = jobs.get()
+            try:
+                function, args, context, loop, future, state, claim = jobs.get(timeout=IDLE_S)
+            except queue.Empty:
+                with lock:  # idle for a while: an extra thread leaves (unless one is claimed)
+                    leave = self.idle > 0 and self.threads - self.waiting > self.steady
+                    if leave:
+                        self.idle -= 1
+                        self.threads -= 1
+                if leave:
+                    self.clocks.pop(me, None)
+                    return
+                continue
             try:
                 claim.pop()
             except IndexError:  # its caller was cancelled before it started: not run
@@ -173,11 +197,13 @@ class _Workers:
             # Free from here on, before the caller hears back: its next job must
             # find this thread waiting rather than start another one.
             with lock:
-                if self.backlog:  # takes a waiting job
+                if self.backlog > 0:  # takes a waiting job
                     self.backlog -= 1
                     leave = False
                 else:
-                    leave = self.threads > self.steady
+                    # Threads the watcher saw waiting do not count: while they wait,
+                    # the ones added beside them stay.
+                    leave = self.threads - self.waiting > self.steady
                     if leave:
                         self.threads -= 1
                     else:
@@ -189,38 +215,77 @@ class _Workers:
                     pass
             del function, args, context, loop, future, state, claim, outcome
             if leave:
+                self.clocks.pop(me, None)
                 return
 
-    def _ensure_watcher(self) -> None:
-        # Only the submitter that put the watcher on duty comes here: no race.
+    def _on_duty(self) -> None:
+        """Wake the watcher (put on duty under the lock by the caller), starting it if need be."""
+        # Only the caller that put the watcher on duty comes here: no race.
         if self.watcher is None or not self.watcher.is_alive():
             watcher = threading.Thread(
                 target=self._watch, name="ketenpoort-offload-watch", daemon=True
             )
-            watcher.start()
+            try:
+                watcher.start()
+            except Exception:  # noqa: BLE001 - the job waits for a free thread; the next line retries
+                with self.lock:
+                    self.watching = False
+                return
             self.watcher = watcher
+        self.wake.set()
+
+    def _waiting_threads(self, seen: dict[int, tuple[float, float]]) -> int:
+        """Busy threads still in the job they ran a tick ago that used almost no CPU since.
+
+        A thread blocked on a lock, a slow statement or the server's answer uses
+        none; one that runs, or waits its turn for the GIL, gets its share. Where
+        there is no per-thread CPU clock, a job older than two ticks counts.
+        """
+        now = time.monotonic()
+        waiting = 0
+        current: dict[int, tuple[float, float]] = {}
+        for ident, since in tuple(self.started.items()):
+            clock = self.clocks.get(ident)
+            try:
+                cpu = time.clock_gettime(clock) if clock is not None else -1.0
+            except OSError:  # the thread has just left
+                continue
+            current[ident] = (since, cpu)
+            before = seen.get(ident)
+            if before is None or before[0] != since:
+                continue  # a job started since the last look
+            if cpu < 0:
+                waiting += now - since > 2 * TICK_S
+            elif cpu - before[1] < TICK_S * WAITING_CPU_SHARE:
+                waiting += 1
+        seen.clear()
+        seen.update(current)
+        return waiting
 
     def _watch(self) -> None:
-        """While jobs wait: threads held longer than ``GROW_AFTER_S`` no longer count.
+        """While jobs wait, threads wait or extra threads run: waiting threads do not count.
 
-        So the threads not held by a slow job (a lock wait, a slow statement)
-        stay at the steady size, up to :data:`MAX_THREADS` in all.
+        So the threads working (or free) stay at the steady size, up to
+        :data:`MAX_THREADS` in all. An extra thread leaves after a job when nothing
+        waits in line and the others working are enough, or after ``IDLE_S`` idle.
         """
+        seen: dict[int, tuple[float, float]] = {}
         try:
             while True:
                 self.wake.wait()
                 while True:
-                    time.sleep(GROW_AFTER_S)
-                    held_since = time.monotonic() - GROW_AFTER_S
-                    held = sum(1 for t in tuple(self.started.values()) if t < held_since)
+                    time.sleep(TICK_S)
+                    waiting = self._waiting_threads(seen)
                     with self.lock:
-                        if not self.backlog:
+                        self.waiting = waiting
+                        working = self.threads - waiting
+                        if self.backlog <= 0 and not waiting and self.threads <= self.steady:
                             self.watching = False
                             self.wake.clear()
                             break
-                        free = self.threads - held
                         more = max(
-                            0, min(self.backlog, self.steady - free, MAX_THREADS - self.threads)
+                            0,
+                            min(self.backlog, self.steady - working, MAX_THREADS - self.threads),
                         )
                         self.threads += more
                         self.backlog -= more
@@ -228,6 +293,8 @@ class _Workers:
         finally:  # never left on duty without watching: the next line starts a watcher again
             with self.lock:
                 self.watching = False
+                self.waiting = 0
+                self.watcher = None
                 self.wake.clear()
 
 

@@ -60,7 +60,8 @@ class Settings(BaseSettings):
         default=None,
         description=(
             "How many blocking database jobs run at once on worker threads while they make"
-            " progress; more wait in line, and a line that stalls gets threads up to 40."
+            " progress; more wait in line, and jobs that wait (a lock, the server) get"
+            " threads beside them, up to 40."
             " Unset: 4 on SQLite, 8 on PostgreSQL."
         ),
     )

@@ -75,6 +75,7 @@ def create_db_engine(url: str, *, timeout_s: float = 5.0) -> Engine:
             url,
             connect_args={"timeout": timeout_s, "check_same_thread": False},
             poolclass=pool_class(),  # QueuePool, as SQLAlchemy picks for a file, on a leaner queue
+            pool_timeout=timeout_s,  # a checkout waits as long as any database wait, not 30 s
             hide_parameters=True,  # parameters are data; never in error text or logs
         )
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -182,3 +182,17 @@ class _FakeConnection:
 
     def close(self) -> None:
         pass
+
+
+def test_a_checkout_waits_no_longer_than_the_database_timeout(database_url: str) -> None:
+    """A full pool answers within the database timeout on both backends (SQLite waited 30 s).
+
+    Requests then get their 503 within ``KETENPOORT_DB_TIMEOUT_S`` + 1 s, as promised.
+    """
+    database = Database(database_url, timeout_s=1.5)
+    try:
+        pool = database.engine.pool
+        assert isinstance(pool, QueuePool)
+        assert pool.timeout() == 1.5
+    finally:
+        database.dispose()

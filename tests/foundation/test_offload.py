@@ -12,6 +12,7 @@ import asyncio
 import contextvars
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -155,7 +156,7 @@ def test_beyond_the_steady_number_jobs_wait_in_line(monkeypatch: pytest.MonkeyPa
     On SQLite sixteen threads for sixteen clients passed the GIL to one another at
     every statement step (issue 16); the line is what keeps that from happening.
     """
-    monkeypatch.setattr(offload, "GROW_AFTER_S", 2.0)  # no job takes that long here
+    monkeypatch.setattr(offload, "TICK_S", 2.0)  # the watcher never looks here
     monkeypatch.setattr(offload, "_workers", offload._Workers(2))
     counted = _Peak()
     _gather_jobs(counted.job(lambda: threading.Event().wait(0.002)), 30)
@@ -168,7 +169,8 @@ def test_a_stalled_line_gets_more_threads_and_gives_them_back(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A job held by a lock must not stall every job behind it: the watcher adds a thread."""
-    monkeypatch.setattr(offload, "GROW_AFTER_S", 0.01)
+    monkeypatch.setattr(offload, "TICK_S", 0.01)
+    monkeypatch.setattr(offload, "IDLE_S", 0.05)
     monkeypatch.setattr(offload, "_workers", offload._Workers(1))
     release = threading.Event()
     started = threading.Event()
@@ -190,7 +192,11 @@ def test_a_stalled_line_gets_more_threads_and_gives_them_back(
 
     held_thread, quick_thread = asyncio.run(main())
     assert quick_thread != held_thread
-    # With nothing waiting, the thread above the steady number left after its job.
+    # With nothing waiting, the thread above the steady number leaves once idle.
+    for _ in range(500):
+        if offload._workers.threads == 1:
+            break
+        threading.Event().wait(0.01)
     assert offload._workers.threads == 1
     _gather_jobs(lambda: None, 3)
     assert offload._workers.threads == 1
@@ -198,7 +204,7 @@ def test_a_stalled_line_gets_more_threads_and_gives_them_back(
 
 def test_the_watcher_never_passes_max_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(offload, "MAX_THREADS", 3)
-    monkeypatch.setattr(offload, "GROW_AFTER_S", 0.005)
+    monkeypatch.setattr(offload, "TICK_S", 0.005)
     monkeypatch.setattr(offload, "_workers", offload._Workers(1))
     release = threading.Event()
     counted = _Peak()
@@ -229,7 +235,7 @@ def test_held_threads_are_replaced_while_quick_jobs_keep_finishing(
     The first version grew only when no job at all finished for 10 ms, so one
     free thread finishing quick jobs kept the pool from growing (found in review).
     """
-    monkeypatch.setattr(offload, "GROW_AFTER_S", 0.01)
+    monkeypatch.setattr(offload, "TICK_S", 0.01)
     monkeypatch.setattr(offload, "_workers", offload._Workers(2))
     release = threading.Event()
     held: list[None] = []
@@ -250,12 +256,12 @@ def test_held_threads_are_replaced_while_quick_jobs_keep_finishing(
 
     asyncio.run(main())
     # The steady number beside the held ones, not fewer (more only if a quick job
-    # itself ran past GROW_AFTER_S on a loaded box and was counted as held).
+    # itself spanned two ticks on a loaded box and was counted as waiting).
     assert counted.peak >= 2
 
 
 def test_a_cancelled_job_waiting_in_line_never_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(offload, "GROW_AFTER_S", 30.0)
+    monkeypatch.setattr(offload, "TICK_S", 30.0)
     monkeypatch.setattr(offload, "_workers", offload._Workers(1))
     release = threading.Event()
     ran: list[str] = []
@@ -279,7 +285,7 @@ def test_a_cancelled_job_waiting_in_line_never_runs(monkeypatch: pytest.MonkeyPa
 
 
 def test_a_raised_steady_size_drains_the_line_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(offload, "GROW_AFTER_S", 30.0)
+    monkeypatch.setattr(offload, "TICK_S", 30.0)
     monkeypatch.setattr(offload, "_workers", offload._Workers(1))
     release = threading.Event()
     counted = _Peak()
@@ -328,35 +334,127 @@ def test_a_thread_that_cannot_start_leaves_no_job_or_count_behind(
     assert ran == [2]
 
 
-def test_a_watcher_that_cannot_start_leaves_no_job_behind_and_is_started_later(
+def test_a_watcher_that_cannot_start_is_started_by_the_next_job_in_line(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(offload, "GROW_AFTER_S", 0.01)
+    """The job that found no watcher waits for a thread; the next one in line starts it.
+
+    The first version raised after queueing the job, and left the pool unable to grow.
+    """
+    monkeypatch.setattr(offload, "TICK_S", 0.01)
     workers = offload._Workers(1)
     monkeypatch.setattr(offload, "_workers", workers)
-    real = offload._Workers._ensure_watcher
     failures = [1]
 
-    def ensure(self: offload._Workers) -> None:
-        if failures:
-            failures.pop()
-            raise RuntimeError("can't start new thread")
-        real(self)
+    class FlakyThread(threading.Thread):
+        def start(self) -> None:
+            if self.name == "ketenpoort-offload-watch" and failures:
+                failures.pop()
+                raise RuntimeError("can't start new thread")
+            super().start()
 
-    monkeypatch.setattr(offload._Workers, "_ensure_watcher", ensure)
+    monkeypatch.setattr(offload.threading, "Thread", FlakyThread)
     release = threading.Event()
     ran: list[int] = []
 
     async def main() -> None:
         first = asyncio.ensure_future(offload.run_sync(release.wait, 30))
         await asyncio.sleep(0.01)
-        with pytest.raises(RuntimeError):
-            await offload.run_sync(ran.append, 1)
-        assert (workers.backlog, workers.watching) == (0, False)
+        second = asyncio.ensure_future(offload.run_sync(ran.append, 1))
+        await asyncio.sleep(0.05)
+        assert (workers.backlog, workers.watching, ran) == (1, False, [])
         # The next job in line starts the watcher, which replaces the held thread.
-        await asyncio.wait_for(offload.run_sync(ran.append, 2), 10)
+        await asyncio.wait_for(asyncio.gather(second, offload.run_sync(ran.append, 2)), 10)
+        assert not first.done()
         release.set()
         await first
 
     asyncio.run(main())
-    assert ran == [2]
+    assert sorted(ran) == [1, 2]
+
+
+def test_an_added_thread_stays_while_the_held_one_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hops behind a held job use the thread added beside it, without waiting for the watcher.
+
+    A second review found the added thread left after each job (the held one
+    counted as working), so every later hop waited for the watcher's next look.
+    """
+    monkeypatch.setattr(offload, "TICK_S", 0.2)
+    monkeypatch.setattr(offload, "_workers", offload._Workers(1))
+    release = threading.Event()
+
+    async def main() -> tuple[set[int], float]:
+        first = asyncio.ensure_future(offload.run_sync(release.wait, 30))
+        await asyncio.sleep(0.01)
+        used = {await asyncio.wait_for(offload.run_sync(threading.get_ident), 10)}
+        began = time.monotonic()
+        for _ in range(19):
+            used.add(await offload.run_sync(threading.get_ident))
+        took = time.monotonic() - began
+        release.set()
+        await first
+        return used, took
+
+    used, took = asyncio.run(main())
+    assert len(used) == 1  # one added thread, kept
+    assert took < 1.0  # 19 hops, not 19 looks of the watcher (3.8 s)
+
+
+def test_jobs_that_wait_on_the_server_get_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slow answers (no CPU used) must not cap the pool at the steady size."""
+    monkeypatch.setattr(offload, "TICK_S", 0.01)
+    monkeypatch.setattr(offload, "_workers", offload._Workers(2))
+    counted = _Peak()
+    _gather_jobs(counted.job(lambda: threading.Event().wait(0.2)), 20)
+    assert counted.peak >= 10
+
+
+def test_jobs_that_work_do_not_grow_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jobs that use CPU (or wait their turn for the GIL) are not waiting: no more threads.
+
+    With a rule on wall time alone, CPU-bound jobs looked held under load and the
+    pool grew to 15-24 threads (found in review), losing what the steady size saves.
+    """
+    monkeypatch.setattr(offload, "TICK_S", 0.05)
+    monkeypatch.setattr(offload, "_workers", offload._Workers(2))
+    counted = _Peak()
+
+    def burn() -> None:
+        end = time.thread_time() + 0.15
+        while time.thread_time() < end:
+            pass
+
+    _gather_jobs(counted.job(burn), 12)
+    assert counted.peak <= 3  # 2, or one more on a box that starved a thread for a tick
+
+
+def test_a_shielded_job_still_runs_when_its_caller_is_cancelled_in_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the copy drop relies on (gateway/brokering/copying.py): a query cancelled
+    while its drop waits in line must still drop what the source overruled."""
+    monkeypatch.setattr(offload, "TICK_S", 30.0)
+    monkeypatch.setattr(offload, "_workers", offload._Workers(1))
+    release = threading.Event()
+    ran: list[str] = []
+
+    async def caller() -> None:
+        await asyncio.shield(offload.run_sync(ran.append, "dropped"))
+
+    async def main() -> None:
+        first = asyncio.ensure_future(offload.run_sync(release.wait, 30))
+        await asyncio.sleep(0.01)
+        waiting = asyncio.ensure_future(caller())
+        await asyncio.sleep(0.01)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        release.set()
+        await first
+        for _ in range(500):
+            if ran:
+                break
+            await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+    assert ran == ["dropped"]
