@@ -38,9 +38,10 @@ works, or waits its turn for the GIL, gets its share), and adds threads until
 the ones not waiting are the steady number again, up to :data:`MAX_THREADS`
 in all. Wall time alone would not do: under load a plan waits for the GIL
 long enough to look held, and every such thread added makes the rest slower.
-An extra thread leaves after a job when nothing waits in line and the threads
-working are enough, or after :data:`IDLE_S` idle. A job whose caller is
-cancelled before a thread took it never runs.
+An extra thread leaves after a job when the threads working are enough (jobs
+in line or not), or after :data:`IDLE_S` idle. A job whose caller is
+cancelled before a thread took it never runs; :func:`run_to_end` is for the
+job that must run anyway.
 
 The workers are daemon threads: every job is awaited by a coroutine, so when
 the event loop has finished its tasks no job runs; a forked child starts
@@ -53,15 +54,19 @@ import asyncio
 import contextlib
 import contextvars
 import itertools
+import logging
 import os
 import queue
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar, TypeVarTuple
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
+
+_log = logging.getLogger(__name__)
 
 MAX_THREADS = 40  # anyio's default thread limiter
 TICK_S = 0.05
@@ -102,8 +107,8 @@ class _Workers:
     claimed yet, ``backlog`` jobs queued with no thread to take them,
     ``waiting`` the busy threads the watcher last saw waiting rather than
     working, and ``watching`` whether the watcher is on duty. ``started`` maps
-    a busy thread to the start of its job (each thread writes only its own
-    entry), ``clocks`` a thread to its CPU clock.
+    a busy thread to the start of its job and its CPU clock, in one entry that
+    only that thread writes (a thread id is reused by the next thread).
     """
 
     def __init__(self, steady: int | None = None) -> None:
@@ -114,8 +119,7 @@ class _Workers:
         self.idle = 0
         self.backlog = 0
         self.waiting = 0
-        self.started: dict[int, float] = {}
-        self.clocks: dict[int, int | None] = {}
+        self.started: dict[int, tuple[float, int | None]] = {}
         self.watching = False
         self.wake = threading.Event()
         self.watcher: threading.Thread | None = None
@@ -147,7 +151,12 @@ class _Workers:
         """A new steady size; jobs waiting in line get the threads it adds at once."""
         with self.lock:
             self.steady = steady
-            more = max(0, min(self.backlog, steady - (self.threads - self.waiting)))
+            more = max(
+                0,
+                min(
+                    self.backlog, steady - (self.threads - self.waiting), MAX_THREADS - self.threads
+                ),
+            )
             self.threads += more
             self.backlog -= more
         self._add(more)
@@ -169,7 +178,7 @@ class _Workers:
     def _serve(self) -> None:
         jobs, lock, started = self.jobs, self.lock, self.started
         me = threading.get_ident()
-        self.clocks[me] = _cpu_clock()
+        clock = _cpu_clock()
         while True:
             try:
                 function, args, context, loop, future, state, claim = jobs.get(timeout=IDLE_S)
@@ -180,7 +189,6 @@ class _Workers:
                         self.idle -= 1
                         self.threads -= 1
                 if leave:
-                    self.clocks.pop(me, None)
                     return
                 continue
             try:
@@ -188,7 +196,7 @@ class _Workers:
             except IndexError:  # its caller was cancelled before it started: not run
                 outcome: tuple[bool, Any] | None = None
             else:
-                started[me] = time.monotonic()
+                started[me] = (time.monotonic(), clock)
                 try:
                     outcome = (True, context.run(function, *args))
                 except BaseException as exc:  # noqa: BLE001 - handed to the awaiting caller
@@ -197,17 +205,16 @@ class _Workers:
             # Free from here on, before the caller hears back: its next job must
             # find this thread waiting rather than start another one.
             with lock:
-                if self.backlog > 0:  # takes a waiting job
+                # Threads the watcher saw waiting do not count: while they wait, the
+                # ones added beside them stay; once they work again, extra ones
+                # leave, even with jobs in line (the steady number serves those).
+                leave = self.threads - self.waiting > self.steady
+                if leave:
+                    self.threads -= 1
+                elif self.backlog > 0:  # takes a waiting job
                     self.backlog -= 1
-                    leave = False
                 else:
-                    # Threads the watcher saw waiting do not count: while they wait,
-                    # the ones added beside them stay.
-                    leave = self.threads - self.waiting > self.steady
-                    if leave:
-                        self.threads -= 1
-                    else:
-                        self.idle += 1
+                    self.idle += 1
             if outcome is not None:
                 try:  # noqa: SIM105 - contextlib.suppress is three Python calls per hop
                     loop.call_soon_threadsafe(_deliver, future, state, *outcome)
@@ -215,7 +222,6 @@ class _Workers:
                     pass
             del function, args, context, loop, future, state, claim, outcome
             if leave:
-                self.clocks.pop(me, None)
                 return
 
     def _on_duty(self) -> None:
@@ -238,25 +244,28 @@ class _Workers:
         """Busy threads still in the job they ran a tick ago that used almost no CPU since.
 
         A thread blocked on a lock, a slow statement or the server's answer uses
-        none; one that runs, or waits its turn for the GIL, gets its share. Where
-        there is no per-thread CPU clock, a job older than two ticks counts.
+        none; one that runs, or waits its turn for the GIL, gets its share (the
+        bar is a fraction of a fair share of the tick among the busy threads, so
+        a crowd of threads taking turns is not taken for waiting). Only where
+        the platform has no per-thread CPU clock does a job older than two ticks
+        count.
         """
         now = time.monotonic()
+        busy = tuple(self.started.items())
+        bar = min(TICK_S * WAITING_CPU_SHARE, TICK_S / (len(busy) + 1) / 4)
         waiting = 0
         current: dict[int, tuple[float, float]] = {}
-        for ident, since in tuple(self.started.items()):
-            clock = self.clocks.get(ident)
+        for ident, (since, clock) in busy:
+            if clock is None:
+                waiting += now - since > 2 * TICK_S
+                continue
             try:
-                cpu = time.clock_gettime(clock) if clock is not None else -1.0
+                cpu = time.clock_gettime(clock)
             except OSError:  # the thread has just left
                 continue
             current[ident] = (since, cpu)
             before = seen.get(ident)
-            if before is None or before[0] != since:
-                continue  # a job started since the last look
-            if cpu < 0:
-                waiting += now - since > 2 * TICK_S
-            elif cpu - before[1] < TICK_S * WAITING_CPU_SHARE:
+            if before is not None and before[0] == since and cpu - before[1] < bar:
                 waiting += 1
         seen.clear()
         seen.update(current)
@@ -266,8 +275,8 @@ class _Workers:
         """While jobs wait, threads wait or extra threads run: waiting threads do not count.
 
         So the threads working (or free) stay at the steady size, up to
-        :data:`MAX_THREADS` in all. An extra thread leaves after a job when nothing
-        waits in line and the others working are enough, or after ``IDLE_S`` idle.
+        :data:`MAX_THREADS` in all. An extra thread leaves after a job when the
+        others working are enough, or after ``IDLE_S`` idle.
         """
         seen: dict[int, tuple[float, float]] = {}
         try:
@@ -362,6 +371,29 @@ async def run_sync(function: Callable[[*Ts], T], *args: *Ts) -> T:
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.shield(finished)
         raise
+
+
+async def run_to_end(function: Callable[[*Ts], T], *args: *Ts) -> T:
+    """:func:`run_sync` for a job that must run even if its caller is cancelled meanwhile.
+
+    A cancelled caller leaves at once; a failure of the job after that is
+    logged (by its type only: a message can carry request data).
+    """
+    task = asyncio.ensure_future(run_sync(function, *args))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        name = getattr(function, "__qualname__", type(function).__name__)
+        task.add_done_callback(partial(_report_abandoned, name))
+        raise
+
+
+def _report_abandoned(name: str, task: asyncio.Future[Any]) -> None:
+    if task.cancelled():
+        return
+    failure = task.exception()
+    if failure is not None:
+        _log.warning("%s failed after its caller was cancelled: %s", name, type(failure).__name__)
 
 
 def hops() -> int:

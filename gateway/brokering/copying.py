@@ -9,7 +9,6 @@ peer gateway whose OvJ decides on the slot is asked live or not at all.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
@@ -81,9 +80,9 @@ async def serve_copies(
         ):
             overruled.append((result.source, result.category))
     if overruled and copies_duration(policy, case.convenant) is not None:
-        # Shielded: a cancelled query must still drop what the source overruled (a
+        # To its end: a cancelled query must still drop what the source overruled (a
         # job not yet started when its caller is cancelled would otherwise never run).
-        await asyncio.shield(offload.run_sync(store.drop, case.id, overruled))
+        await offload.run_to_end(store.drop, case.id, overruled)
     for index, (item, result, fields) in enumerate(zip(items, results, permitted, strict=True)):
         if result.copies != "bridge" or not result.source or fields is None:
             continue

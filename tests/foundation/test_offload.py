@@ -428,23 +428,25 @@ def test_jobs_that_work_do_not_grow_the_pool(monkeypatch: pytest.MonkeyPatch) ->
     assert counted.peak <= 3  # 2, or one more on a box that starved a thread for a tick
 
 
-def test_a_shielded_job_still_runs_when_its_caller_is_cancelled_in_line(
-    monkeypatch: pytest.MonkeyPatch,
+def test_a_job_run_to_its_end_runs_when_its_caller_is_cancelled_in_line(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """What the copy drop relies on (gateway/brokering/copying.py): a query cancelled
-    while its drop waits in line must still drop what the source overruled."""
+    while its drop waits in line must still drop what the source overruled; a
+    failure after the caller left is logged by its type, never its message."""
     monkeypatch.setattr(offload, "TICK_S", 30.0)
     monkeypatch.setattr(offload, "_workers", offload._Workers(1))
     release = threading.Event()
     ran: list[str] = []
 
-    async def caller() -> None:
-        await asyncio.shield(offload.run_sync(ran.append, "dropped"))
+    def drop_then_fail(what: str) -> None:
+        ran.append(what)
+        raise RuntimeError("999990019 must not be logged")
 
     async def main() -> None:
         first = asyncio.ensure_future(offload.run_sync(release.wait, 30))
         await asyncio.sleep(0.01)
-        waiting = asyncio.ensure_future(caller())
+        waiting = asyncio.ensure_future(offload.run_to_end(drop_then_fail, "dropped"))
         await asyncio.sleep(0.01)
         waiting.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -452,9 +454,100 @@ def test_a_shielded_job_still_runs_when_its_caller_is_cancelled_in_line(
         release.set()
         await first
         for _ in range(500):
-            if ran:
+            if "RuntimeError" in caplog.text:
                 break
             await asyncio.sleep(0.01)
 
-    asyncio.run(main())
+    with caplog.at_level("WARNING", logger="gateway.offload"):
+        asyncio.run(main())
     assert ran == ["dropped"]
+    assert "drop_then_fail failed after its caller was cancelled: RuntimeError" in caplog.text
+    assert "999990019" not in caplog.text
+
+
+def test_a_job_run_to_its_end_answers_its_caller_as_run_sync_does() -> None:
+    async def main() -> None:
+        assert await offload.run_to_end(lambda a: a + 1, 1) == 2
+        with pytest.raises(ZeroDivisionError):
+            await offload.run_to_end(lambda: 1 / 0)
+
+    asyncio.run(main())
+
+
+def test_the_pool_returns_to_its_steady_size_while_the_line_stays_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Threads added beside held jobs leave once those work again, even with jobs in line.
+
+    A third review found that a thread finding a job in line always took it, so
+    36 briefly held requests left 32 threads running CPU-bound jobs at once.
+    """
+    monkeypatch.setattr(offload, "TICK_S", 0.01)
+    workers = offload._Workers(2)
+    monkeypatch.setattr(offload, "_workers", workers)
+    release = threading.Event()
+    after: list[int] = []
+
+    def held() -> None:
+        release.wait(30)
+
+    def burn() -> None:
+        end = time.thread_time() + 0.002
+        while time.thread_time() < end:
+            pass
+
+    async def main() -> None:
+        holding = [asyncio.ensure_future(offload.run_sync(held)) for _ in range(8)]
+        line = [asyncio.ensure_future(offload.run_sync(burn)) for _ in range(600)]
+        for _ in range(500):
+            if workers.threads >= 10:
+                break
+            await asyncio.sleep(0.01)
+        assert workers.threads >= 10  # eight held, the steady two beside them
+        release.set()
+        await asyncio.gather(*holding)
+        while not all(job.done() for job in line):
+            after.append(workers.threads)
+            await asyncio.sleep(0.02)
+        await asyncio.gather(*line)
+
+    asyncio.run(main())
+    assert after and min(after[len(after) // 2 :]) <= 3, after
+
+
+def test_raising_the_steady_size_never_passes_max_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(offload, "MAX_THREADS", 6)
+    monkeypatch.setattr(offload, "TICK_S", 0.005)
+    workers = offload._Workers(1)
+    monkeypatch.setattr(offload, "_workers", workers)
+    release = threading.Event()
+
+    async def main() -> None:
+        jobs = [asyncio.ensure_future(offload.run_sync(release.wait, 30)) for _ in range(12)]
+        for _ in range(500):
+            if workers.threads == 6:
+                break
+            await asyncio.sleep(0.01)
+        workers.resize(5)
+        assert workers.threads == 6
+        release.set()
+        await asyncio.gather(*jobs)
+
+    asyncio.run(main())
+
+
+def test_without_a_cpu_clock_a_long_job_counts_as_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the platform has no per-thread CPU clock, the job's age decides."""
+    monkeypatch.setattr(offload, "TICK_S", 0.01)
+    monkeypatch.setattr(offload, "_cpu_clock", lambda: None)
+    monkeypatch.setattr(offload, "_workers", offload._Workers(1))
+    release = threading.Event()
+
+    async def main() -> None:
+        first = asyncio.ensure_future(offload.run_sync(release.wait, 30))
+        await asyncio.sleep(0.01)
+        assert await asyncio.wait_for(offload.run_sync(lambda: "beside"), 10) == "beside"
+        release.set()
+        await first
+
+    asyncio.run(main())
